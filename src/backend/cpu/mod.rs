@@ -1,0 +1,35 @@
+//! The CPU backend: one kernel module per op family, dispatched from [`run`].
+//!
+//! Kernels take positional inputs (`None` for an omitted optional input) in compute dtypes
+//! (`f32`, `i64`, `i32`, `i8`, `u8`, `bool`: see [`crate::tensor`]) and return new tensors. They
+//! check what they need of their inputs and return typed errors, never panic, and allocate outputs
+//! only through size-checked constructors ([`crate::tensor::numel_checked`]).
+
+pub mod conv;
+pub mod linalg;
+pub mod math;
+pub mod quant;
+pub mod reduce;
+pub mod rnn;
+pub mod shape;
+pub mod util;
+
+use crate::error::Result;
+use crate::ir::Op;
+use crate::tensor::Tensor;
+
+/// Runs one op on the CPU. `If` is control flow and is run by the executor, not here.
+pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    match op {
+        Op::Math(o) => math::run(o, inputs),
+        Op::Linalg(o) => linalg::run(o, inputs),
+        Op::Conv(o) => conv::run(o, inputs),
+        Op::Shape(o) => shape::run(o, inputs),
+        Op::Reduce(o) => reduce::run(o, inputs),
+        Op::Quant(o) => quant::run(o, inputs),
+        Op::Rnn(o) => rnn::run(o, inputs),
+        Op::If(_) => Err(crate::error::Error::unsupported(
+            "If is run by the executor",
+        )),
+    }
+}

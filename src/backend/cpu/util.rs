@@ -1,0 +1,157 @@
+//! Helpers shared by CPU kernels: input access, axis normalisation, broadcasting.
+
+use crate::error::{Error, Result};
+use crate::tensor::{numel_checked, strides, Tensor};
+
+/// Input `i`, or an error naming it when it is missing.
+pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize, what: &str) -> Result<&'a Tensor> {
+    inputs
+        .get(i)
+        .copied()
+        .flatten()
+        .ok_or_else(|| Error::shape(format!("missing required input {i} ({what})")))
+}
+
+/// Optional input `i`.
+pub fn opt_input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Option<&'a Tensor> {
+    inputs.get(i).copied().flatten()
+}
+
+/// Normalises a possibly negative `axis` for a tensor of `rank` (`-1` is the last axis).
+pub fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    let a = if axis < 0 { axis + r } else { axis };
+    if a < 0 || a >= r.max(1) {
+        return Err(Error::shape(format!(
+            "axis {axis} is out of range for rank {rank}"
+        )));
+    }
+    Ok(a as usize)
+}
+
+/// Numpy-style broadcast of two shapes.
+pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Result<Vec<usize>> {
+    let n = a.len().max(b.len());
+    let mut out = vec![0; n];
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
+        out[i] = if da == db || db == 1 {
+            da
+        } else if da == 1 {
+            db
+        } else {
+            return Err(Error::shape(format!(
+                "shapes {a:?} and {b:?} cannot be broadcast"
+            )));
+        };
+    }
+    numel_checked(&out)?;
+    Ok(out)
+}
+
+/// Broadcast of any number of shapes.
+pub fn broadcast_shapes(shapes: &[&[usize]]) -> Result<Vec<usize>> {
+    let mut out: Vec<usize> = Vec::new();
+    for s in shapes {
+        out = broadcast_shape(&out, s)?;
+    }
+    Ok(out)
+}
+
+/// Strides (in elements) for reading a tensor of `shape` as if it had the broadcast shape `out`
+/// (0 on broadcast axes). `shape` must broadcast to `out`.
+pub fn broadcast_strides(shape: &[usize], out: &[usize]) -> Vec<usize> {
+    let s = strides(shape);
+    let off = out.len() - shape.len();
+    (0..out.len())
+        .map(|i| {
+            if i < off || shape[i - off] == 1 {
+                0
+            } else {
+                s[i - off]
+            }
+        })
+        .collect()
+}
+
+/// For every element of the broadcast shape `out` (row-major), the source offsets in each input
+/// of `shapes`. Calls `f(out_index, &offsets)`.
+///
+/// The fast path for equal shapes or scalars belongs in the caller; this is the general walk.
+pub fn for_each_broadcast(out: &[usize], shapes: &[&[usize]], mut f: impl FnMut(usize, &[usize])) {
+    let n: usize = out.iter().product();
+    if n == 0 {
+        return;
+    }
+    let st: Vec<Vec<usize>> = shapes.iter().map(|s| broadcast_strides(s, out)).collect();
+    let rank = out.len();
+    let mut idx = vec![0usize; rank];
+    let mut offs = vec![0usize; shapes.len()];
+    for o in 0..n {
+        f(o, &offs);
+        // increment the multi-index, updating offsets incrementally
+        let mut d = rank;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            for (k, s) in st.iter().enumerate() {
+                offs[k] += s[d];
+            }
+            if idx[d] < out[d] {
+                break;
+            }
+            for (k, s) in st.iter().enumerate() {
+                offs[k] -= s[d] * out[d];
+            }
+            idx[d] = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broadcast_rules() {
+        assert_eq!(broadcast_shape(&[2, 1, 3], &[4, 1]).unwrap(), vec![2, 4, 3]);
+        assert_eq!(broadcast_shape(&[], &[5]).unwrap(), vec![5]);
+        assert!(broadcast_shape(&[2], &[3]).is_err());
+    }
+
+    #[test]
+    fn broadcast_walk_offsets() {
+        let mut got = vec![];
+        for_each_broadcast(&[2, 3], &[&[2, 1], &[3]], |o, offs| {
+            got.push((o, offs[0], offs[1]))
+        });
+        assert_eq!(
+            got,
+            vec![
+                (0, 0, 0),
+                (1, 0, 1),
+                (2, 0, 2),
+                (3, 1, 0),
+                (4, 1, 1),
+                (5, 1, 2)
+            ]
+        );
+    }
+
+    #[test]
+    fn axes() {
+        assert_eq!(norm_axis(-1, 3).unwrap(), 2);
+        assert_eq!(norm_axis(0, 3).unwrap(), 0);
+        assert!(norm_axis(3, 3).is_err());
+        assert!(norm_axis(-4, 3).is_err());
+    }
+}

@@ -1,0 +1,108 @@
+//! One error type for the engine. Each variant belongs to a stage and says what the caller can do;
+//! the wasm boundary maps the variant to a stable `code` ([`Error::code`]).
+
+/// Errors from loading or running a model.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bytes are not a valid ONNX model (malformed protobuf, dangling references, bad tensors).
+    #[error("invalid model: {0}")]
+    InvalidModel(String),
+
+    /// The model uses an operator Hearth does not implement.
+    #[error(
+        "unsupported operator '{op}' (domain '{domain}', opset {opset}) at node '{node}': {hint}"
+    )]
+    UnsupportedOp {
+        op: String,
+        domain: String,
+        opset: i64,
+        node: String,
+        hint: String,
+    },
+
+    /// An attribute or an attribute/opset combination Hearth does not implement.
+    #[error("unsupported: {0}")]
+    Unsupported(String),
+
+    /// A dtype Hearth does not compute (string, complex, bfloat16, uint16/32/64, int16, …).
+    #[error("unsupported data type {0}: Hearth computes float32/float16/float64, int64, int32, int8, uint8 and bool")]
+    UnsupportedDType(String),
+
+    /// An input given to `run` does not match the model (name, dtype or shape).
+    #[error("input '{name}': {msg}")]
+    Input { name: String, msg: String },
+
+    /// A shape that does not fit an operation (raised by kernels and inference).
+    #[error("shape error: {0}")]
+    Shape(String),
+
+    /// A dtype that does not fit an operation (raised by kernels and inference).
+    #[error("dtype error: {0}")]
+    DType(String),
+
+    /// A kernel failed on a node; wraps the kernel's error with the node's name and op.
+    #[error("node '{node}' ({op}): {source}")]
+    Node {
+        node: String,
+        op: String,
+        #[source]
+        source: Box<Error>,
+    },
+
+    /// A size limit was exceeded (elements per tensor, rank, nesting, external data).
+    #[error("limit exceeded: {0}")]
+    Limit(String),
+
+    /// Any other invalid argument to an API call.
+    #[error("invalid argument: {0}")]
+    Argument(String),
+}
+
+/// Result with Hearth's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// Stable machine-readable code (the TypeScript package's `HearthError.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidModel(_) => "MODEL_INVALID",
+            Error::UnsupportedOp { .. } | Error::Unsupported(_) | Error::UnsupportedDType(_) => {
+                "UNSUPPORTED"
+            }
+            Error::Input { .. } => "INPUT",
+            Error::Shape(_) => "SHAPE",
+            Error::DType(_) => "DTYPE",
+            Error::Node { source, .. } => source.code(),
+            Error::Limit(_) => "LIMIT",
+            Error::Argument(_) => "ARGUMENT",
+        }
+    }
+
+    /// Shorthand for an [`Error::Shape`].
+    pub fn shape(msg: impl Into<String>) -> Error {
+        Error::Shape(msg.into())
+    }
+
+    /// Shorthand for an [`Error::DType`].
+    pub fn dtype(msg: impl Into<String>) -> Error {
+        Error::DType(msg.into())
+    }
+
+    /// Shorthand for an [`Error::InvalidModel`].
+    pub fn model(msg: impl Into<String>) -> Error {
+        Error::InvalidModel(msg.into())
+    }
+
+    /// Shorthand for an [`Error::Unsupported`].
+    pub fn unsupported(msg: impl Into<String>) -> Error {
+        Error::Unsupported(msg.into())
+    }
+}
+
+/// `bail!(Shape, "...")`-style early return: `return Err(Error::Shape(format!(...)))`.
+#[macro_export]
+macro_rules! bail {
+    ($kind:ident, $($arg:tt)*) => {
+        return Err($crate::error::Error::$kind(format!($($arg)*)))
+    };
+}

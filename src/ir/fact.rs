@@ -1,0 +1,103 @@
+//! What is known about a value before running: dtype, shape (with symbolic dims) and, for
+//! constants, the value itself.
+
+use crate::tensor::{DType, Tensor};
+use std::sync::Arc;
+
+/// One dimension of a shape known before running.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Dim {
+    /// A fixed size.
+    Known(usize),
+    /// A named symbolic size such as `batch` or `seq` (same name = same size).
+    Sym(String),
+    /// Unknown and unnamed.
+    Any,
+}
+
+impl Dim {
+    pub fn known(&self) -> Option<usize> {
+        match self {
+            Dim::Known(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Dim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Dim::Known(n) => write!(f, "{n}"),
+            Dim::Sym(s) => f.write_str(s),
+            Dim::Any => f.write_str("?"),
+        }
+    }
+}
+
+/// What is known of a value: each part may be unknown.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Fact {
+    pub dtype: Option<DType>,
+    /// `None` when even the rank is unknown.
+    pub shape: Option<Vec<Dim>>,
+    /// The value, when it is a constant (initializer, `Constant`, or folded).
+    pub value: Option<Arc<Tensor>>,
+}
+
+impl Fact {
+    pub fn unknown() -> Fact {
+        Fact::default()
+    }
+
+    pub fn new(dtype: Option<DType>, shape: Option<Vec<Dim>>) -> Fact {
+        Fact {
+            dtype,
+            shape,
+            value: None,
+        }
+    }
+
+    /// The fact of a known constant.
+    pub fn constant(t: Arc<Tensor>) -> Fact {
+        Fact {
+            dtype: Some(t.dtype()),
+            shape: Some(t.shape().iter().map(|&d| Dim::Known(d)).collect()),
+            value: Some(t),
+        }
+    }
+
+    pub fn rank(&self) -> Option<usize> {
+        self.shape.as_ref().map(|s| s.len())
+    }
+
+    /// The shape when every dim is known.
+    pub fn concrete_shape(&self) -> Option<Vec<usize>> {
+        self.shape.as_ref()?.iter().map(|d| d.known()).collect()
+    }
+}
+
+/// Broadcasts two symbolic shapes by numpy rules; `None` when they cannot be reconciled here.
+pub fn broadcast_dims(a: &[Dim], b: &[Dim]) -> Option<Vec<Dim>> {
+    let n = a.len().max(b.len());
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        let da = if i + a.len() >= n {
+            &a[i + a.len() - n]
+        } else {
+            &Dim::Known(1)
+        };
+        let db = if i + b.len() >= n {
+            &b[i + b.len() - n]
+        } else {
+            &Dim::Known(1)
+        };
+        out.push(match (da, db) {
+            (Dim::Known(1), d) | (d, Dim::Known(1)) => d.clone(),
+            (x, y) if x == y => x.clone(),
+            (Dim::Known(x), Dim::Known(y)) if x != y => return None,
+            (Dim::Known(x), _) | (_, Dim::Known(x)) => Dim::Known(*x),
+            _ => Dim::Any,
+        });
+    }
+    Some(out)
+}

@@ -1,0 +1,10 @@
+//! The intermediate representation: a graph of typed ops over values, with shape/dtype facts,
+//! constant folding and dead-node removal. Knows no backend and no file format.
+
+pub mod fact;
+pub mod graph;
+pub mod ops;
+
+pub use fact::{Dim, Fact};
+pub use graph::{Graph, Node, ValueId, ValueInfo};
+pub use ops::Op;

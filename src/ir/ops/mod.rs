@@ -1,0 +1,82 @@
+//! The op enum: one variant per op family, each family's enum in its own file with typed attributes.
+//!
+//! Families: `math` (elementwise, comparison, logic, cast), `linalg` (Gemm, MatMul, Einsum, softmax
+//! and normalization), `conv` (convolutions and pooling), `shape` (data movement and shape ops),
+//! `reduce` (reductions, arg-min/max, TopK, CumSum), `quant` (Quantize/DequantizeLinear), `rnn`
+//! (LSTM, GRU, RNN), and control flow (`If`).
+//!
+//! Each family enum offers `name()` (the ONNX op type) and `infer(&[Fact]) -> Vec<Fact>`
+//! (best-effort dtype/shape inference; unknown parts stay `None`/[`Dim::Any`](super::Dim::Any)).
+
+pub mod conv;
+pub mod linalg;
+pub mod math;
+pub mod quant;
+pub mod reduce;
+pub mod rnn;
+pub mod shape;
+
+use super::fact::Fact;
+use super::graph::Graph;
+
+/// An operation of the IR. Inputs are positional as in ONNX; optional inputs are `None`.
+#[derive(Clone, Debug)]
+pub enum Op {
+    Math(math::MathOp),
+    Linalg(linalg::LinalgOp),
+    Conv(conv::ConvOp),
+    Shape(shape::ShapeOp),
+    Reduce(reduce::ReduceOp),
+    Quant(quant::QuantOp),
+    Rnn(rnn::RnnOp),
+    /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
+    /// outer-scope values the branches read (in the order of `captures`).
+    If(Box<IfOp>),
+}
+
+/// The two branches of an `If`, each a graph whose outputs are the node's outputs.
+#[derive(Clone, Debug)]
+pub struct IfOp {
+    pub then_branch: Graph,
+    pub else_branch: Graph,
+    /// Outer-scope value names captured by either branch, in node-input order after the condition.
+    pub captures: Vec<String>,
+}
+
+impl Op {
+    /// The ONNX op type this op came from.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::Math(o) => o.name(),
+            Op::Linalg(o) => o.name(),
+            Op::Conv(o) => o.name(),
+            Op::Shape(o) => o.name(),
+            Op::Reduce(o) => o.name(),
+            Op::Quant(o) => o.name(),
+            Op::Rnn(o) => o.name(),
+            Op::If(_) => "If",
+        }
+    }
+
+    /// Best-effort facts of the outputs from the facts of the inputs (`n_out` outputs).
+    pub fn infer(&self, inputs: &[Fact], n_out: usize) -> Vec<Fact> {
+        let mut out = match self {
+            Op::Math(o) => o.infer(inputs),
+            Op::Linalg(o) => o.infer(inputs),
+            Op::Conv(o) => o.infer(inputs),
+            Op::Shape(o) => o.infer(inputs),
+            Op::Reduce(o) => o.infer(inputs),
+            Op::Quant(o) => o.infer(inputs),
+            Op::Rnn(o) => o.infer(inputs),
+            Op::If(_) => vec![],
+        };
+        out.resize(n_out, Fact::unknown());
+        out
+    }
+
+    /// Whether running the op twice on the same inputs gives the same outputs (all ops here are;
+    /// random ops would not be folded).
+    pub fn is_deterministic(&self) -> bool {
+        true
+    }
+}

@@ -1,0 +1,56 @@
+//! ONNX op builders: one file per op family, one registry keyed by op type.
+//!
+//! A builder reads a node's attributes (and the opset it was written for) through [`NodeCtx`] and
+//! returns the typed [`Op`](crate::ir::Op). Builders run once at load time; kernels never see ONNX.
+
+pub mod conv;
+pub mod linalg;
+pub mod math;
+pub mod quant;
+pub mod reduce;
+pub mod rnn;
+pub mod shape;
+
+pub use super::attr::NodeCtx;
+use crate::error::Result;
+use crate::ir::Op;
+use std::collections::HashMap;
+
+/// Builds an op from a node.
+pub type Builder = fn(&NodeCtx) -> Result<Op>;
+
+/// Op builders by ONNX op type (default domain `ai.onnx`).
+#[derive(Default)]
+pub struct Registry {
+    builders: HashMap<&'static str, Builder>,
+}
+
+impl Registry {
+    /// Every op family Hearth implements.
+    pub fn with_all_ops() -> Registry {
+        let mut r = Registry::default();
+        math::register(&mut r);
+        linalg::register(&mut r);
+        conv::register(&mut r);
+        shape::register(&mut r);
+        reduce::register(&mut r);
+        quant::register(&mut r);
+        rnn::register(&mut r);
+        r
+    }
+
+    pub fn insert(&mut self, op_type: &'static str, b: Builder) {
+        self.builders.insert(op_type, b);
+    }
+
+    pub fn get(&self, op_type: &str) -> Option<Builder> {
+        self.builders.get(op_type).copied()
+    }
+
+    /// Op types with a builder, sorted.
+    pub fn op_types(&self) -> Vec<&'static str> {
+        let mut v: Vec<_> = self.builders.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+}

@@ -1,0 +1,438 @@
+//! Host tensors: the values Hearth takes in, hands out and computes on the CPU.
+//!
+//! A [`Tensor`] is a dense, row-major array with a shape and typed storage ([`TensorData`]).
+//! The public dtypes are those ONNX models use in practice ([`DType`]). Inside the engine, `f16` and
+//! `f64` values are computed in `f32` (inputs and initializers are widened or narrowed once at load or
+//! at the start of a run; outputs are converted back to the dtype the model declares), so kernels only
+//! ever see `F32`, `I64`, `I32`, `I8`, `U8` and `Bool` storage.
+
+use crate::error::{Error, Result};
+use half::f16;
+
+/// Largest number of elements a single tensor may hold (2^28: 1 GiB of `f32`).
+///
+/// Every kernel that allocates an output goes through [`numel_checked`], so an absurd shape in a
+/// model or an input gives [`Error::Limit`] instead of an unbounded allocation.
+pub const MAX_ELEMENTS: usize = 1 << 28;
+
+/// Largest rank Hearth accepts (ONNX places no limit; real models stay far below this).
+pub const MAX_RANK: usize = 16;
+
+/// Element types a tensor can have at the API boundary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DType {
+    F32,
+    F16,
+    F64,
+    I64,
+    I32,
+    I8,
+    U8,
+    Bool,
+}
+
+impl DType {
+    /// ONNX `TensorProto.DataType` code of this dtype.
+    pub fn onnx_code(self) -> i32 {
+        match self {
+            DType::F32 => 1,
+            DType::U8 => 2,
+            DType::I8 => 3,
+            DType::I32 => 6,
+            DType::I64 => 7,
+            DType::Bool => 9,
+            DType::F16 => 10,
+            DType::F64 => 11,
+        }
+    }
+
+    /// The dtype of an ONNX `TensorProto.DataType` code, or [`Error::UnsupportedDType`].
+    pub fn from_onnx(code: i32) -> Result<DType> {
+        Ok(match code {
+            1 => DType::F32,
+            2 => DType::U8,
+            3 => DType::I8,
+            6 => DType::I32,
+            7 => DType::I64,
+            9 => DType::Bool,
+            10 => DType::F16,
+            11 => DType::F64,
+            other => return Err(Error::UnsupportedDType(onnx_dtype_name(other).to_string())),
+        })
+    }
+
+    /// The dtype kernels compute this dtype in (`F16` and `F64` are computed in `F32`).
+    pub fn compute(self) -> DType {
+        match self {
+            DType::F16 | DType::F64 => DType::F32,
+            d => d,
+        }
+    }
+
+    pub fn is_float(self) -> bool {
+        matches!(self, DType::F32 | DType::F16 | DType::F64)
+    }
+
+    /// Lower-case name as ONNX and numpy spell it (`float32`, `int64`, `bool`, …).
+    pub fn name(self) -> &'static str {
+        match self {
+            DType::F32 => "float32",
+            DType::F16 => "float16",
+            DType::F64 => "float64",
+            DType::I64 => "int64",
+            DType::I32 => "int32",
+            DType::I8 => "int8",
+            DType::U8 => "uint8",
+            DType::Bool => "bool",
+        }
+    }
+}
+
+impl std::fmt::Display for DType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Name of any ONNX dtype code, supported or not (for error messages).
+pub fn onnx_dtype_name(code: i32) -> &'static str {
+    match code {
+        0 => "undefined",
+        1 => "float32",
+        2 => "uint8",
+        3 => "int8",
+        4 => "uint16",
+        5 => "int16",
+        6 => "int32",
+        7 => "int64",
+        8 => "string",
+        9 => "bool",
+        10 => "float16",
+        11 => "float64",
+        12 => "uint32",
+        13 => "uint64",
+        14 => "complex64",
+        15 => "complex128",
+        16 => "bfloat16",
+        17..=20 => "float8",
+        21 => "uint4",
+        22 => "int4",
+        23 => "float4e2m1",
+        _ => "unknown",
+    }
+}
+
+/// Typed, row-major storage of a tensor.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TensorData {
+    F32(Vec<f32>),
+    F16(Vec<f16>),
+    F64(Vec<f64>),
+    I64(Vec<i64>),
+    I32(Vec<i32>),
+    I8(Vec<i8>),
+    U8(Vec<u8>),
+    Bool(Vec<bool>),
+}
+
+/// Calls `$body` with `$v` bound to the inner `Vec` of any [`TensorData`] variant.
+#[macro_export]
+macro_rules! with_data {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            $crate::tensor::TensorData::F32($v) => $body,
+            $crate::tensor::TensorData::F16($v) => $body,
+            $crate::tensor::TensorData::F64($v) => $body,
+            $crate::tensor::TensorData::I64($v) => $body,
+            $crate::tensor::TensorData::I32($v) => $body,
+            $crate::tensor::TensorData::I8($v) => $body,
+            $crate::tensor::TensorData::U8($v) => $body,
+            $crate::tensor::TensorData::Bool($v) => $body,
+        }
+    };
+}
+
+/// Like [`with_data!`] but rebuilds the same variant from `$body`'s `Vec` result: for dtype-preserving
+/// data movement (transpose, gather, slice, concat…) written once for every dtype.
+#[macro_export]
+macro_rules! map_data {
+    ($data:expr, $v:ident => $body:expr) => {
+        match $data {
+            $crate::tensor::TensorData::F32($v) => $crate::tensor::TensorData::F32($body),
+            $crate::tensor::TensorData::F16($v) => $crate::tensor::TensorData::F16($body),
+            $crate::tensor::TensorData::F64($v) => $crate::tensor::TensorData::F64($body),
+            $crate::tensor::TensorData::I64($v) => $crate::tensor::TensorData::I64($body),
+            $crate::tensor::TensorData::I32($v) => $crate::tensor::TensorData::I32($body),
+            $crate::tensor::TensorData::I8($v) => $crate::tensor::TensorData::I8($body),
+            $crate::tensor::TensorData::U8($v) => $crate::tensor::TensorData::U8($body),
+            $crate::tensor::TensorData::Bool($v) => $crate::tensor::TensorData::Bool($body),
+        }
+    };
+}
+
+impl TensorData {
+    pub fn dtype(&self) -> DType {
+        match self {
+            TensorData::F32(_) => DType::F32,
+            TensorData::F16(_) => DType::F16,
+            TensorData::F64(_) => DType::F64,
+            TensorData::I64(_) => DType::I64,
+            TensorData::I32(_) => DType::I32,
+            TensorData::I8(_) => DType::I8,
+            TensorData::U8(_) => DType::U8,
+            TensorData::Bool(_) => DType::Bool,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        with_data!(self, v => v.len())
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A dense tensor: shape plus row-major data. `shape == []` is a scalar with one element.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tensor {
+    shape: Vec<usize>,
+    data: TensorData,
+}
+
+/// Number of elements of `shape`, or [`Error::Limit`] when it exceeds [`MAX_ELEMENTS`] or the rank
+/// exceeds [`MAX_RANK`].
+pub fn numel_checked(shape: &[usize]) -> Result<usize> {
+    if shape.len() > MAX_RANK {
+        return Err(Error::Limit(format!(
+            "rank {} exceeds the limit of {MAX_RANK}",
+            shape.len()
+        )));
+    }
+    let mut n: usize = 1;
+    for &d in shape {
+        n = n
+            .checked_mul(d)
+            .filter(|&n| n <= MAX_ELEMENTS)
+            .ok_or_else(|| {
+                Error::Limit(format!(
+                    "a tensor of shape {shape:?} would exceed the limit of {MAX_ELEMENTS} elements"
+                ))
+            })?;
+    }
+    Ok(n)
+}
+
+/// Row-major strides of `shape` (in elements).
+pub fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut s = vec![1usize; shape.len()];
+    for i in (0..shape.len().saturating_sub(1)).rev() {
+        s[i] = s[i + 1] * shape[i + 1];
+    }
+    s
+}
+
+impl Tensor {
+    /// A tensor from a shape and data; [`Error::Shape`] when the element count does not match.
+    pub fn new(shape: Vec<usize>, data: TensorData) -> Result<Tensor> {
+        let n = numel_checked(&shape)?;
+        if n != data.len() {
+            return Err(Error::Shape(format!(
+                "shape {shape:?} holds {n} elements but {} were given",
+                data.len()
+            )));
+        }
+        Ok(Tensor { shape, data })
+    }
+
+    pub fn from_f32(shape: Vec<usize>, v: Vec<f32>) -> Result<Tensor> {
+        Tensor::new(shape, TensorData::F32(v))
+    }
+    pub fn from_i64(shape: Vec<usize>, v: Vec<i64>) -> Result<Tensor> {
+        Tensor::new(shape, TensorData::I64(v))
+    }
+    pub fn from_bool(shape: Vec<usize>, v: Vec<bool>) -> Result<Tensor> {
+        Tensor::new(shape, TensorData::Bool(v))
+    }
+    pub fn scalar_f32(v: f32) -> Tensor {
+        Tensor {
+            shape: vec![],
+            data: TensorData::F32(vec![v]),
+        }
+    }
+    pub fn scalar_i64(v: i64) -> Tensor {
+        Tensor {
+            shape: vec![],
+            data: TensorData::I64(vec![v]),
+        }
+    }
+
+    /// A tensor of `shape` filled with zeros of `dtype` (bounded by [`MAX_ELEMENTS`]).
+    pub fn zeros(dtype: DType, shape: Vec<usize>) -> Result<Tensor> {
+        let n = numel_checked(&shape)?;
+        let data = match dtype {
+            DType::F32 => TensorData::F32(vec![0.0; n]),
+            DType::F16 => TensorData::F16(vec![f16::ZERO; n]),
+            DType::F64 => TensorData::F64(vec![0.0; n]),
+            DType::I64 => TensorData::I64(vec![0; n]),
+            DType::I32 => TensorData::I32(vec![0; n]),
+            DType::I8 => TensorData::I8(vec![0; n]),
+            DType::U8 => TensorData::U8(vec![0; n]),
+            DType::Bool => TensorData::Bool(vec![false; n]),
+        };
+        Ok(Tensor { shape, data })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+    pub fn rank(&self) -> usize {
+        self.shape.len()
+    }
+    pub fn numel(&self) -> usize {
+        self.data.len()
+    }
+    pub fn dtype(&self) -> DType {
+        self.data.dtype()
+    }
+    pub fn data(&self) -> &TensorData {
+        &self.data
+    }
+    pub fn data_mut(&mut self) -> &mut TensorData {
+        &mut self.data
+    }
+    pub fn into_parts(self) -> (Vec<usize>, TensorData) {
+        (self.shape, self.data)
+    }
+
+    /// Same data, new shape (element counts must agree).
+    pub fn reshaped(self, shape: Vec<usize>) -> Result<Tensor> {
+        Tensor::new(shape, self.data)
+    }
+
+    /// `f32` view of the data, or [`Error::DType`] naming what was found.
+    pub fn as_f32(&self) -> Result<&[f32]> {
+        match &self.data {
+            TensorData::F32(v) => Ok(v),
+            d => Err(Error::DType(format!(
+                "expected float32 data, got {}",
+                d.dtype()
+            ))),
+        }
+    }
+    pub fn as_i64(&self) -> Result<&[i64]> {
+        match &self.data {
+            TensorData::I64(v) => Ok(v),
+            d => Err(Error::DType(format!(
+                "expected int64 data, got {}",
+                d.dtype()
+            ))),
+        }
+    }
+    pub fn as_bool(&self) -> Result<&[bool]> {
+        match &self.data {
+            TensorData::Bool(v) => Ok(v),
+            d => Err(Error::DType(format!(
+                "expected bool data, got {}",
+                d.dtype()
+            ))),
+        }
+    }
+
+    /// Every element as `f64` (any dtype; bool is 0/1). For small tensors such as scalars, axes and
+    /// attribute-like inputs, and for tests.
+    pub fn to_f64_vec(&self) -> Vec<f64> {
+        match &self.data {
+            TensorData::F32(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::F16(v) => v.iter().map(|&x| x.to_f64()).collect(),
+            TensorData::F64(v) => v.clone(),
+            TensorData::I64(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::I32(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::I8(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U8(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
+        }
+    }
+
+    /// Every element as `i64` (integer or bool dtypes; floats are truncated). For index-like inputs
+    /// (axes, shapes, starts/ends, k, pads…).
+    pub fn to_i64_vec(&self) -> Vec<i64> {
+        match &self.data {
+            TensorData::I64(v) => v.clone(),
+            TensorData::I32(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::I8(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U8(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::Bool(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::F32(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::F16(v) => v.iter().map(|&x| x.to_f32() as i64).collect(),
+            TensorData::F64(v) => v.iter().map(|&x| x as i64).collect(),
+        }
+    }
+
+    /// Converts to the dtype kernels compute in ([`DType::compute`]); a no-op for most dtypes.
+    pub fn into_compute(self) -> Tensor {
+        let data = match self.data {
+            TensorData::F16(v) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
+            TensorData::F64(v) => TensorData::F32(v.iter().map(|&x| x as f32).collect()),
+            d => d,
+        };
+        Tensor {
+            shape: self.shape,
+            data,
+        }
+    }
+
+    /// Converts a computed tensor to the declared dtype `want` when they differ only by compute
+    /// precision (`f32` → `f16`/`f64`); other tensors are returned unchanged.
+    pub fn into_declared(self, want: DType) -> Tensor {
+        let data = match (self.data, want) {
+            (TensorData::F32(v), DType::F16) => {
+                TensorData::F16(v.iter().map(|&x| f16::from_f32(x)).collect())
+            }
+            (TensorData::F32(v), DType::F64) => {
+                TensorData::F64(v.iter().map(|&x| x as f64).collect())
+            }
+            (d, _) => d,
+        };
+        Tensor {
+            shape: self.shape,
+            data,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_checks_element_count() {
+        assert!(Tensor::from_f32(vec![2, 3], vec![0.0; 6]).is_ok());
+        let e = Tensor::from_f32(vec![2, 3], vec![0.0; 5]).unwrap_err();
+        assert!(matches!(e, Error::Shape(_)), "{e}");
+    }
+
+    #[test]
+    fn absurd_shapes_are_refused_without_allocating() {
+        let e = Tensor::zeros(DType::F32, vec![1 << 20, 1 << 20]).unwrap_err();
+        assert!(matches!(e, Error::Limit(_)), "{e}");
+        assert!(numel_checked(&[usize::MAX, 2]).is_err());
+        assert_eq!(numel_checked(&[]).unwrap(), 1);
+        assert_eq!(numel_checked(&[3, 0, 5]).unwrap(), 0);
+    }
+
+    #[test]
+    fn compute_round_trip() {
+        let t = Tensor::new(vec![2], TensorData::F64(vec![1.5, -2.25])).unwrap();
+        let c = t.into_compute();
+        assert_eq!(c.dtype(), DType::F32);
+        let back = c.into_declared(DType::F64);
+        assert_eq!(back.data(), &TensorData::F64(vec![1.5, -2.25]));
+    }
+
+    #[test]
+    fn strides_row_major() {
+        assert_eq!(strides(&[2, 3, 4]), vec![12, 4, 1]);
+        assert_eq!(strides(&[]), Vec::<usize>::new());
+    }
+}
