@@ -4,12 +4,20 @@
 //! model bytes ─► onnx/ (parse) ─► ir/ (graph, facts, folding) ─► plan/ (order, lifetimes)
 //!             ─► backend/cpu (kernels) ─► tensors ─► wasm/ (JS boundary)
 //! ```
+//!
+//! Start with [`Session::from_bytes`] and [`Session::run`].
 
 pub mod backend;
+#[doc(hidden)]
+pub mod conformance;
 pub mod error;
 pub mod ir;
 pub mod onnx;
+pub mod plan;
+pub mod session;
 pub mod tensor;
 
 pub use error::{Error, Result};
+pub use ir::Dim;
+pub use session::{IoInfo, Session};
 pub use tensor::{DType, Tensor, TensorData};

@@ -2,5 +2,7 @@
 
 pub mod attr;
 pub mod ops;
+pub mod parse;
 #[allow(clippy::all, missing_docs)]
 pub mod proto;
+pub mod tensor;

@@ -1,0 +1,138 @@
+//! The ONNX backend node-test check, shared by the native test (`tests/onnx_node.rs`) and the
+//! wasm build's Node runner, so both judge a case the same way.
+
+use crate::error::Error;
+use crate::onnx::tensor::tensor_from_pb;
+use crate::session::Session;
+use crate::tensor::{Tensor, TensorData};
+
+/// Absolute and relative tolerance: `|got − expected| ≤ atol + rtol·|expected|`; NaN equals NaN.
+#[derive(Clone, Copy, Debug)]
+pub struct Tolerance {
+    pub atol: f64,
+    pub rtol: f64,
+}
+
+impl Default for Tolerance {
+    fn default() -> Self {
+        Tolerance {
+            atol: 1e-5,
+            rtol: 1e-3,
+        }
+    }
+}
+
+/// How one case went.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Outcome {
+    Pass,
+    /// The model uses an operator Hearth does not implement (a typed error at load).
+    UnsupportedOp(String),
+    /// The model or its data uses a dtype Hearth does not compute (string, uint16, bfloat16, …).
+    UnsupportedDType(String),
+    Fail(String),
+}
+
+/// Loads `model`, feeds the serialised `TensorProto` inputs, and compares with the expected
+/// outputs. Input names come from the `.pb` files, or from the model's input order.
+pub fn run_case(model: &[u8], inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tolerance) -> Outcome {
+    let session = match Session::from_bytes(model) {
+        Ok(s) => s,
+        Err(Error::UnsupportedOp { op, .. }) => return Outcome::UnsupportedOp(op),
+        Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
+        Err(e) => return Outcome::Fail(format!("load: {e}")),
+    };
+    let mut feeds: Vec<(String, Tensor)> = Vec::new();
+    for (k, pb) in inputs.iter().enumerate() {
+        match tensor_from_pb(pb) {
+            Ok((name, t)) => {
+                let name = if name.is_empty() || !session.inputs().iter().any(|i| i.name == name) {
+                    match session.inputs().get(k) {
+                        Some(i) => i.name.clone(),
+                        None => return Outcome::Fail(format!("input {k} has no model input")),
+                    }
+                } else {
+                    name
+                };
+                feeds.push((name, t));
+            }
+            Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
+            Err(e) => return Outcome::Fail(format!("input {k}: {e}")),
+        }
+    }
+    // the node tests sometimes feed inputs that the model folded away (unused): drop those
+    feeds.retain(|(n, _)| session.inputs().iter().any(|i| &i.name == n));
+    let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let got = match session.run(&refs) {
+        Ok(g) => g,
+        Err(e) => return Outcome::Fail(format!("run: {e}")),
+    };
+    if got.len() < expected.len() {
+        return Outcome::Fail(format!(
+            "{} outputs, expected {}",
+            got.len(),
+            expected.len()
+        ));
+    }
+    for (k, pb) in expected.iter().enumerate() {
+        let want = match tensor_from_pb(pb) {
+            Ok((_, t)) => t,
+            Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
+            Err(e) => return Outcome::Fail(format!("expected output {k}: {e}")),
+        };
+        if let Err(msg) = compare(&got[k], &want, tol) {
+            return Outcome::Fail(format!("output {k} ({}): {msg}", session.outputs()[k].name));
+        }
+    }
+    Outcome::Pass
+}
+
+/// Compares two tensors: same dtype and shape, values within `tol` (exact for integers/bool).
+pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String> {
+    if got.dtype() != want.dtype() {
+        return Err(format!(
+            "dtype {} but expected {}",
+            got.dtype(),
+            want.dtype()
+        ));
+    }
+    if got.shape() != want.shape() {
+        return Err(format!(
+            "shape {:?} but expected {:?}",
+            got.shape(),
+            want.shape()
+        ));
+    }
+    let exact = !matches!(
+        want.data(),
+        TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_)
+    );
+    let g = got.to_f64_vec();
+    let w = want.to_f64_vec();
+    let mut worst: Option<(usize, f64, f64)> = None;
+    let mut bad = 0usize;
+    for (i, (&a, &b)) in g.iter().zip(&w).enumerate() {
+        let ok = if exact {
+            a == b
+        } else if b.is_nan() {
+            a.is_nan()
+        } else if b.is_infinite() {
+            a == b
+        } else {
+            (a - b).abs() <= tol.atol + tol.rtol * b.abs()
+        };
+        if !ok {
+            bad += 1;
+            if worst.is_none() {
+                worst = Some((i, a, b));
+            }
+        }
+    }
+    match worst {
+        None => Ok(()),
+        Some((i, a, b)) => Err(format!(
+            "{bad} of {} values differ; first at flat index {i}: got {a}, expected {b}",
+            g.len()
+        )),
+    }
+}

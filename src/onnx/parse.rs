@@ -1,0 +1,638 @@
+//! ONNX `ModelProto` → [`Graph`]: values, topological order, op builders, constant folding as
+//! nodes are built, and dead-node removal.
+
+use super::attr::{Attr, NodeCtx};
+use super::ops::Registry;
+use super::proto::{
+    attribute_proto::AttributeType, type_proto, GraphProto, ModelProto, NodeProto, TypeProto,
+    ValueInfoProto,
+};
+use super::tensor::{tensor_from_proto, ExternalData};
+use crate::backend::cpu;
+use crate::error::{Error, Result};
+use crate::ir::ops::IfOp;
+use crate::ir::{Dim, Fact, Graph, Node, Op, ValueId};
+use crate::tensor::{DType, Tensor};
+use prost::Message;
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+/// Subgraphs may nest this deep (If inside If …).
+const MAX_GRAPH_DEPTH: usize = 32;
+/// Folded results larger than this many elements stay as nodes (computed per run) so that a
+/// model's memory does not grow by constants the exporter chose not to store.
+const MAX_FOLDED_ELEMENTS: usize = 1 << 22;
+
+/// A parsed model: its main graph and what the file says about itself.
+#[derive(Clone, Debug)]
+pub struct Model {
+    pub graph: Graph,
+    /// Opset version of the default (`ai.onnx`) domain.
+    pub opset: i64,
+    pub ir_version: i64,
+    pub producer: String,
+    /// Declared dtypes of the graph outputs (what `run` returns), in output order.
+    pub output_dtypes: Vec<DType>,
+}
+
+/// Parses ONNX model bytes (with optional external-data buffers) into a folded, pruned graph.
+pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>) -> Result<Model> {
+    let m = ModelProto::decode(bytes)
+        .map_err(|e| Error::model(format!("not an ONNX model (protobuf decoding failed: {e})")))?;
+    let mut opsets = HashMap::new();
+    for o in &m.opset_import {
+        let d = o.domain.as_deref().unwrap_or("");
+        let d = if d == "ai.onnx" { "" } else { d };
+        opsets.insert(d.to_string(), o.version.unwrap_or(1));
+    }
+    // A model of only non-default domains (e.g. training ops) imports no default opset: its
+    // nodes are reported as unsupported when built; a default-domain node then is invalid.
+    let opset = opsets.get("").copied().unwrap_or(0);
+    if opset > 22 {
+        return Err(Error::unsupported(format!(
+            "opset {opset}: Hearth reads ONNX opsets up to 22 (tested from 7; older ones as their ops allow)"
+        )));
+    }
+    let g = m
+        .graph
+        .as_ref()
+        .ok_or_else(|| Error::model("the model has no graph"))?;
+    let registry = Registry::with_all_ops();
+    let cx = Cx {
+        registry: &registry,
+        ext: *ext,
+        opsets: &opsets,
+    };
+    let graph = cx.graph(g, &HashSet::new(), 0)?;
+    let output_dtypes = graph
+        .outputs
+        .iter()
+        .map(|&o| {
+            graph.values[o].fact.dtype.ok_or_else(|| {
+                Error::model(format!(
+                    "graph output '{}' has no declared element type",
+                    graph.values[o].name
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Model {
+        graph,
+        opset,
+        ir_version: m.ir_version.unwrap_or(0),
+        producer: m.producer_name.clone().unwrap_or_default(),
+        output_dtypes,
+    })
+}
+
+struct Cx<'a> {
+    registry: &'a Registry,
+    ext: ExternalData<'a>,
+    opsets: &'a HashMap<String, i64>,
+}
+
+/// The fact a `ValueInfoProto` declares (tensor types only).
+fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
+    let name = v.name.as_deref().unwrap_or("");
+    match v.r#type.as_ref().and_then(|t: &TypeProto| t.value.as_ref()) {
+        None => Ok(Fact::unknown()),
+        Some(type_proto::Value::TensorType(t)) => {
+            let dtype = match t.elem_type {
+                None | Some(0) => None,
+                Some(c) => Some(DType::from_onnx(c).map_err(|e| match e {
+                    Error::UnsupportedDType(d) => {
+                        Error::UnsupportedDType(format!("{d} (value '{name}')"))
+                    }
+                    e => e,
+                })?),
+            };
+            let shape = t.shape.as_ref().map(|s| {
+                s.dim
+                    .iter()
+                    .map(|d| {
+                        use super::proto::tensor_shape_proto::dimension::Value as D;
+                        match &d.value {
+                            Some(D::DimValue(n)) if *n >= 0 => Dim::Known(*n as usize),
+                            Some(D::DimParam(p)) if !p.is_empty() => Dim::Sym(p.clone()),
+                            _ => Dim::Any,
+                        }
+                    })
+                    .collect()
+            });
+            Ok(Fact::new(dtype, shape))
+        }
+        Some(_) => Err(Error::UnsupportedDType(format!(
+            "sequence/map/optional (value '{name}'): Hearth handles tensors only"
+        ))),
+    }
+}
+
+/// Merges what the model declares with what inference found: declared parts win, inferred
+/// parts fill the gaps.
+fn merge_fact(declared: Option<&Fact>, inferred: Fact) -> Fact {
+    let Some(d) = declared else { return inferred };
+    let shape = match (&d.shape, inferred.shape) {
+        (Some(ds), Some(is)) if ds.len() == is.len() => Some(
+            ds.iter()
+                .zip(is)
+                .map(|(a, b)| if matches!(a, Dim::Any) { b } else { a.clone() })
+                .collect(),
+        ),
+        (Some(ds), _) => Some(ds.clone()),
+        (None, is) => is,
+    };
+    Fact {
+        dtype: d.dtype.or(inferred.dtype),
+        shape,
+        value: inferred.value,
+    }
+}
+
+impl Cx<'_> {
+    fn graph(&self, g: &GraphProto, outer: &HashSet<String>, depth: usize) -> Result<Graph> {
+        if depth > MAX_GRAPH_DEPTH {
+            return Err(Error::Limit(format!(
+                "subgraphs nested deeper than {MAX_GRAPH_DEPTH}"
+            )));
+        }
+        if !g.sparse_initializer.is_empty() {
+            return Err(Error::unsupported("sparse initializers"));
+        }
+        let mut graph = Graph::default();
+        let mut names: HashMap<String, ValueId> = HashMap::new();
+
+        for (i, t) in g.initializer.iter().enumerate() {
+            let name = t.name.clone().unwrap_or_else(|| format!("initializer#{i}"));
+            let tensor = tensor_from_proto(t, &self.ext, &format!("initializer '{name}'"))?;
+            let dtype = tensor.dtype();
+            let tensor = Arc::new(tensor.into_compute());
+            let mut fact = Fact::constant(tensor.clone());
+            fact.dtype = Some(dtype);
+            let id = graph.add_value(name.clone(), fact);
+            graph.constants.insert(id, tensor);
+            names.insert(name, id);
+        }
+        for v in &g.input {
+            let name = v.name.clone().unwrap_or_default();
+            if names.contains_key(&name) {
+                continue; // an initializer listed as input (IR < 4): a constant here
+            }
+            if name.is_empty() {
+                return Err(Error::model("a graph input has no name"));
+            }
+            let id = graph.add_value(name.clone(), declared_fact(v)?);
+            graph.inputs.push(id);
+            names.insert(name, id);
+        }
+        let mut declared: HashMap<&str, Fact> = HashMap::new();
+        for v in g.value_info.iter().chain(&g.output) {
+            if let Some(n) = v.name.as_deref() {
+                // value_info of non-tensor types is not needed to run; skip what we cannot read
+                if let Ok(f) = declared_fact(v) {
+                    declared.insert(n, f);
+                }
+            }
+        }
+
+        for ni in self.topo_order(g, &names, outer)? {
+            let np = &g.node[ni];
+            self.add_node(&mut graph, &mut names, outer, np, ni, &declared, depth)?;
+        }
+
+        for v in &g.output {
+            let name = v.name.as_deref().unwrap_or("");
+            let id = match names.get(name) {
+                Some(&id) => id,
+                None if outer.contains(name) => capture(&mut graph, &mut names, name),
+                None => {
+                    return Err(Error::model(format!(
+                        "graph output '{name}' is not produced by any node, input or initializer"
+                    )))
+                }
+            };
+            let d = declared_fact(v)?;
+            let f = std::mem::take(&mut graph.values[id].fact);
+            graph.values[id].fact = merge_fact(Some(&d), f);
+            graph.outputs.push(id);
+        }
+        prune(&mut graph);
+        Ok(graph)
+    }
+
+    /// Node indices in dependency order (ONNX requires sorted graphs; exporters mostly comply,
+    /// and we do not rely on it). Reports undefined inputs and cycles.
+    fn topo_order(
+        &self,
+        g: &GraphProto,
+        known: &HashMap<String, ValueId>,
+        outer: &HashSet<String>,
+    ) -> Result<Vec<usize>> {
+        let mut producer: HashMap<&str, usize> = HashMap::new();
+        for (i, n) in g.node.iter().enumerate() {
+            for o in n.output.iter().filter(|o| !o.is_empty()) {
+                if known.contains_key(o.as_str()) || producer.insert(o, i).is_some() {
+                    return Err(Error::model(format!(
+                        "value '{o}' is defined more than once"
+                    )));
+                }
+            }
+        }
+        let mut deps: Vec<Vec<usize>> = vec![vec![]; g.node.len()];
+        let mut indegree = vec![0usize; g.node.len()];
+        let mut users: Vec<Vec<usize>> = vec![vec![]; g.node.len()];
+        for (i, n) in g.node.iter().enumerate() {
+            let mut reads: Vec<&str> = n.input.iter().map(String::as_str).collect();
+            // names read inside subgraphs from this scope are dependencies too
+            for a in &n.attribute {
+                for sg in a.g.iter().chain(&a.graphs) {
+                    collect_free_names(sg, &mut reads);
+                }
+            }
+            for r in reads.into_iter().filter(|r| !r.is_empty()) {
+                if let Some(&p) = producer.get(r) {
+                    if p != i && !deps[i].contains(&p) {
+                        deps[i].push(p);
+                        indegree[i] += 1;
+                        users[p].push(i);
+                    }
+                } else if !known.contains_key(r)
+                    && !outer.contains(r)
+                    && n.input.iter().any(|x| x == r)
+                {
+                    return Err(Error::model(format!(
+                        "node '{}' ({}) reads '{r}', which no node, graph input or initializer defines",
+                        n.name.as_deref().unwrap_or(""),
+                        n.op_type.as_deref().unwrap_or("")
+                    )));
+                }
+            }
+        }
+        let mut ready: Vec<usize> = (0..g.node.len())
+            .rev()
+            .filter(|&i| indegree[i] == 0)
+            .collect();
+        let mut order = Vec::with_capacity(g.node.len());
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &u in users[i].iter().rev() {
+                indegree[u] -= 1;
+                if indegree[u] == 0 {
+                    ready.push(u);
+                }
+            }
+        }
+        if order.len() != g.node.len() {
+            return Err(Error::model("the graph has a cycle"));
+        }
+        Ok(order)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add_node(
+        &self,
+        graph: &mut Graph,
+        names: &mut HashMap<String, ValueId>,
+        outer: &HashSet<String>,
+        np: &NodeProto,
+        index: usize,
+        declared: &HashMap<&str, Fact>,
+        depth: usize,
+    ) -> Result<()> {
+        let op_type = np.op_type.as_deref().unwrap_or("");
+        let name = match np.name.as_deref() {
+            Some(n) if !n.is_empty() => n.to_string(),
+            _ => format!("{op_type}#{index}"),
+        };
+        let domain = np.domain.as_deref().unwrap_or("");
+        let domain = if domain == "ai.onnx" { "" } else { domain };
+
+        let mut inputs = Vec::with_capacity(np.input.len());
+        for i in &np.input {
+            inputs.push(if i.is_empty() {
+                None
+            } else {
+                Some(match names.get(i) {
+                    Some(&id) => id,
+                    None => capture(graph, names, i),
+                })
+            });
+        }
+
+        let opset = self.opsets.get(domain).copied().unwrap_or(0);
+        if domain.is_empty() && opset == 0 {
+            return Err(Error::model(format!(
+                "node '{name}' ({op_type}) is in the default ONNX domain, which the model does not import (opset_import)"
+            )));
+        }
+        let unsupported = |hint: &str| Error::UnsupportedOp {
+            op: op_type.to_string(),
+            domain: if domain.is_empty() {
+                "ai.onnx".into()
+            } else {
+                domain.to_string()
+            },
+            opset,
+            node: name.clone(),
+            hint: hint.to_string(),
+        };
+        if !domain.is_empty() {
+            return Err(unsupported(if domain == "ai.onnx.ml" {
+                "classical-ML operators (ai.onnx.ml) are not implemented; export the model with standard ONNX operators"
+            } else {
+                "Hearth runs operators of the standard ai.onnx domain only"
+            }));
+        }
+
+        let attrs = self.attributes(np, graph, names, outer, depth)?;
+        let ctx = NodeCtx {
+            name: name.clone(),
+            op_type: op_type.to_string(),
+            opset,
+            num_inputs: np.input.len(),
+            num_outputs: np.output.len(),
+            input_present: inputs.iter().map(Option::is_some).collect(),
+            const_inputs: inputs
+                .iter()
+                .map(|i| i.and_then(|id| graph.constants.get(&id).cloned()))
+                .collect(),
+            attrs,
+        };
+        let op = if op_type == "If" {
+            self.build_if(&ctx, graph, names, &mut inputs)?
+        } else {
+            let builder = self
+                .registry
+                .get(op_type)
+                .ok_or_else(|| unsupported("this operator is not implemented yet"))?;
+            builder(&ctx).map_err(|e| wrap(&name, op_type, e))?
+        };
+
+        let in_facts: Vec<Fact> = inputs
+            .iter()
+            .map(|i| {
+                i.map(|id| graph.values[id].fact.clone())
+                    .unwrap_or_default()
+            })
+            .collect();
+        let inferred = op.infer(&in_facts, np.output.len());
+
+        // Fold: every present input is a known constant.
+        let foldable = !matches!(op, Op::If(_))
+            && op.is_deterministic()
+            && inputs
+                .iter()
+                .flatten()
+                .all(|id| graph.constants.contains_key(id));
+        let folded = if foldable {
+            let args: Vec<Option<&Tensor>> = inputs
+                .iter()
+                .map(|i| i.and_then(|id| graph.constants.get(&id).map(|t| &**t)))
+                .collect();
+            let outs = cpu::run(&op, &args).map_err(|e| wrap(&name, op_type, e))?;
+            if outs.iter().map(Tensor::numel).sum::<usize>() <= MAX_FOLDED_ELEMENTS {
+                Some(outs)
+            } else {
+                None
+            }
+        } else {
+            None
+        };
+
+        let mut outputs = Vec::with_capacity(np.output.len());
+        for (k, o) in np.output.iter().enumerate() {
+            let oname = if o.is_empty() {
+                format!("{name}:unused{k}")
+            } else {
+                o.clone()
+            };
+            let fact = merge_fact(declared.get(o.as_str()), inferred[k].clone());
+            let id = graph.add_value(oname.clone(), fact);
+            if !o.is_empty() {
+                names.insert(oname, id);
+            }
+            outputs.push(id);
+        }
+        match folded {
+            Some(outs) => {
+                for (k, &id) in outputs.iter().enumerate() {
+                    if let Some(t) = outs.get(k) {
+                        let t = Arc::new(t.clone());
+                        let dtype = graph.values[id].fact.dtype;
+                        graph.values[id].fact = Fact::constant(t.clone());
+                        // keep the declared (logical) dtype: f16/f64 values are computed in f32
+                        if let Some(d) = dtype.filter(|d| d.compute() == t.dtype()) {
+                            graph.values[id].fact.dtype = Some(d);
+                        }
+                        graph.constants.insert(id, t);
+                    }
+                }
+            }
+            None => graph.nodes.push(Node {
+                name,
+                op,
+                inputs,
+                outputs,
+            }),
+        }
+        Ok(())
+    }
+
+    fn build_if(
+        &self,
+        ctx: &NodeCtx,
+        graph: &mut Graph,
+        names: &mut HashMap<String, ValueId>,
+        inputs: &mut Vec<Option<ValueId>>,
+    ) -> Result<Op> {
+        let then_branch = ctx
+            .graph_opt("then_branch")?
+            .ok_or_else(|| ctx.invalid("missing attribute then_branch"))?;
+        let else_branch = ctx
+            .graph_opt("else_branch")?
+            .ok_or_else(|| ctx.invalid("missing attribute else_branch"))?;
+        if inputs.len() != 1 || inputs[0].is_none() {
+            return Err(ctx.invalid("If takes exactly one input, the condition"));
+        }
+        let mut captures: Vec<String> = vec![];
+        for g in [&then_branch, &else_branch] {
+            if g.outputs.len() != ctx.num_outputs {
+                return Err(ctx.invalid(format!(
+                    "a branch has {} outputs but the node has {}",
+                    g.outputs.len(),
+                    ctx.num_outputs
+                )));
+            }
+            for (n, _) in &g.captures {
+                if !captures.contains(n) {
+                    captures.push(n.clone());
+                }
+            }
+        }
+        for c in &captures {
+            let id = match names.get(c) {
+                Some(&id) => id,
+                None => capture(graph, names, c),
+            };
+            inputs.push(Some(id));
+        }
+        Ok(Op::If(Box::new(IfOp {
+            then_branch: (*then_branch).clone(),
+            else_branch: (*else_branch).clone(),
+            captures,
+        })))
+    }
+
+    fn attributes(
+        &self,
+        np: &NodeProto,
+        graph: &Graph,
+        names: &HashMap<String, ValueId>,
+        outer: &HashSet<String>,
+        depth: usize,
+    ) -> Result<Vec<(String, Attr)>> {
+        let node = np.name.as_deref().unwrap_or("");
+        let mut out = Vec::with_capacity(np.attribute.len());
+        for a in &np.attribute {
+            let name = a.name.clone().unwrap_or_default();
+            if a.ref_attr_name.is_some() {
+                return Err(Error::unsupported(format!(
+                    "node '{node}': attribute '{name}' refers to a function attribute"
+                )));
+            }
+            let what = format!("attribute '{name}' of node '{node}'");
+            let string = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+            let ty = a.r#type.and_then(|t| AttributeType::try_from(t).ok());
+            let v = match ty {
+                Some(AttributeType::Float) => Attr::Float(a.f.unwrap_or(0.0)),
+                Some(AttributeType::Int) => Attr::Int(a.i.unwrap_or(0)),
+                Some(AttributeType::String) => Attr::String(string(a.s.as_deref().unwrap_or(&[]))),
+                Some(AttributeType::Tensor) => {
+                    let t =
+                        a.t.as_ref()
+                            .ok_or_else(|| Error::model(format!("{what}: no tensor")))?;
+                    Attr::Tensor(Arc::new(tensor_from_proto(t, &self.ext, &what)?))
+                }
+                Some(AttributeType::Graph) => {
+                    let g =
+                        a.g.as_ref()
+                            .ok_or_else(|| Error::model(format!("{what}: no graph")))?;
+                    let mut scope: HashSet<String> = outer.clone();
+                    scope.extend(names.keys().cloned());
+                    let _ = graph;
+                    Attr::Graph(Arc::new(self.graph(g, &scope, depth + 1)?))
+                }
+                Some(AttributeType::Floats) => Attr::Floats(a.floats.clone()),
+                Some(AttributeType::Ints) => Attr::Ints(a.ints.clone()),
+                Some(AttributeType::Strings) => {
+                    Attr::Strings(a.strings.iter().map(|s| string(s)).collect())
+                }
+                Some(AttributeType::Tensors) => Attr::Tensors(
+                    a.tensors
+                        .iter()
+                        .map(|t| tensor_from_proto(t, &self.ext, &what).map(Arc::new))
+                        .collect::<Result<_>>()?,
+                ),
+                Some(AttributeType::Graphs) => {
+                    return Err(Error::unsupported(format!("{what}: lists of graphs")))
+                }
+                Some(AttributeType::SparseTensor) | Some(AttributeType::SparseTensors) => {
+                    Attr::Other("sparse tensor")
+                }
+                Some(AttributeType::TypeProto) | Some(AttributeType::TypeProtos) => {
+                    Attr::Other("type proto")
+                }
+                Some(AttributeType::Undefined) | None => infer_attr_kind(a, &what)?,
+            };
+            out.push((name, v));
+        }
+        Ok(out)
+    }
+}
+
+/// Attributes written without a `type` (IR < 2): use whichever field is set.
+fn infer_attr_kind(a: &super::proto::AttributeProto, what: &str) -> Result<Attr> {
+    Ok(if let Some(f) = a.f {
+        Attr::Float(f)
+    } else if let Some(i) = a.i {
+        Attr::Int(i)
+    } else if let Some(s) = &a.s {
+        Attr::String(String::from_utf8_lossy(s).into_owned())
+    } else if !a.floats.is_empty() {
+        Attr::Floats(a.floats.clone())
+    } else if !a.ints.is_empty() {
+        Attr::Ints(a.ints.clone())
+    } else {
+        return Err(Error::model(format!("{what}: no type and no value")));
+    })
+}
+
+fn wrap(node: &str, op: &str, e: Error) -> Error {
+    match e {
+        e @ (Error::Node { .. } | Error::UnsupportedOp { .. }) => e,
+        e => Error::Node {
+            node: node.to_string(),
+            op: op.to_string(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// A value of an enclosing graph read by this (sub)graph.
+fn capture(graph: &mut Graph, names: &mut HashMap<String, ValueId>, name: &str) -> ValueId {
+    let id = graph.add_value(name.to_string(), Fact::unknown());
+    graph.captures.push((name.to_string(), id));
+    names.insert(name.to_string(), id);
+    id
+}
+
+/// Names a subgraph reads that it does not define itself (to order the parent's nodes).
+fn collect_free_names<'a>(g: &'a GraphProto, out: &mut Vec<&'a str>) {
+    let mut defined: HashSet<&str> = HashSet::new();
+    defined.extend(g.initializer.iter().filter_map(|t| t.name.as_deref()));
+    defined.extend(g.input.iter().filter_map(|v| v.name.as_deref()));
+    for n in &g.node {
+        defined.extend(n.output.iter().map(String::as_str));
+    }
+    for n in &g.node {
+        for i in &n.input {
+            if !i.is_empty() && !defined.contains(i.as_str()) {
+                out.push(i);
+            }
+        }
+        for a in &n.attribute {
+            for sg in a.g.iter().chain(&a.graphs) {
+                collect_free_names(sg, out);
+            }
+        }
+    }
+    for o in &g.output {
+        if let Some(n) = o.name.as_deref() {
+            if !defined.contains(n) {
+                out.push(n);
+            }
+        }
+    }
+}
+
+/// Removes nodes whose outputs nobody reads and constants nobody uses.
+fn prune(graph: &mut Graph) {
+    let mut live = vec![false; graph.values.len()];
+    for &o in &graph.outputs {
+        live[o] = true;
+    }
+    let mut keep = vec![false; graph.nodes.len()];
+    for (i, n) in graph.nodes.iter().enumerate().rev() {
+        if n.outputs.iter().any(|&o| live[o]) {
+            keep[i] = true;
+            for &inp in n.inputs.iter().flatten() {
+                live[inp] = true;
+            }
+        }
+    }
+    let mut i = 0;
+    graph.nodes.retain(|_| {
+        i += 1;
+        keep[i - 1]
+    });
+    graph.constants.retain(|id, _| live[*id]);
+}
