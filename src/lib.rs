@@ -16,6 +16,8 @@ pub mod onnx;
 pub mod plan;
 pub mod session;
 pub mod tensor;
+#[cfg(target_arch = "wasm32")]
+pub mod wasm;
 
 pub use error::{Error, Result};
 pub use ir::Dim;

@@ -1,0 +1,9 @@
+# Sourced by the scripts: where caches and build outputs live (outside the clone, so repeated
+# runs are incremental), and the tool versions the project pins.
+export HEARTH_CACHE="${HEARTH_CACHE:-$HOME/.cache/hearth}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HEARTH_CACHE/target}"
+export HEARTH_WASM_TARGET_DIR="${HEARTH_WASM_TARGET_DIR:-$HEARTH_CACHE/target-wasm}"
+export PATH="$HOME/.cargo/bin:$PATH"
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export ROOT
+mkdir -p "$HEARTH_CACHE"

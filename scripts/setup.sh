@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what building and testing Hearth needs on a fresh Debian machine; skips what is there.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+
+need_apt=()
+command -v wasm-opt >/dev/null || need_apt+=(binaryen)
+command -v brotli >/dev/null || need_apt+=(brotli)
+command -v wasm-objdump >/dev/null || need_apt+=(wabt)
+command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+command -v node >/dev/null || need_apt+=(nodejs npm)
+if [ "${HEARTH_BROWSER:-1}" = 1 ]; then
+  command -v chromium >/dev/null || need_apt+=(chromium)
+  command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: apt-get install ${need_apt[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown; then
+  echo "setup: rustup target add wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
+  echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes, once)"
+  # no --locked: a locked dependency version is missing from the index
+  CARGO_TARGET_DIR="$HEARTH_CACHE/target-tools" cargo install -q wasm-bindgen-cli --version "$wb_version"
+fi

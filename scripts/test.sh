@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test: native unit tests, the ONNX conformance suite, the model tests, then the
+# wasm build's tests in Node (API, models, and the conformance suite again in wasm).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+bash scripts/setup.sh
+
+echo "== native tests (release, thin build for test speed) =="
+CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo test --release
+
+echo "== wasm build =="
+bash scripts/build-wasm.sh
+
+echo "== wasm tests (Node) =="
+node --test tests/wasm/

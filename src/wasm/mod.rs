@@ -1,0 +1,274 @@
+//! The wasm-bindgen boundary: JS values in, JS values out, errors mapped once.
+//!
+//! Tensors cross as `{ data: TypedArray, dims: number[], type?: string }` (the shape of
+//! onnxruntime-web's and tfjs's tensors). `type` is needed only where the typed array is
+//! ambiguous: `'bool'` for a `Uint8Array` of 0/1, `'float16'` for a `Uint16Array` of half bits.
+//! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
+
+use crate::error::Error;
+use crate::ir::Dim;
+use crate::session::{IoInfo, Session};
+use crate::tensor::{DType, Tensor, TensorData};
+use half::f16;
+use js_sys::{Array, Object, Reflect};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+fn js_error(code: &str, msg: &str) -> JsValue {
+    let e = js_sys::Error::new(msg);
+    let _ = Reflect::set(&e, &"code".into(), &code.into());
+    e.into()
+}
+
+fn to_js(e: Error) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+fn arg_error(msg: String) -> JsValue {
+    js_error("ARGUMENT", &msg)
+}
+
+fn get(obj: &JsValue, key: &str) -> JsValue {
+    Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A loaded model (the `Session` class in JS).
+#[wasm_bindgen(js_name = Session)]
+pub struct WasmSession {
+    inner: Session,
+}
+
+fn io_to_js(infos: &[IoInfo]) -> Array {
+    infos
+        .iter()
+        .map(|i| {
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"name".into(), &i.name.as_str().into());
+            let dtype: JsValue = i.dtype.map_or(JsValue::NULL, |d| d.name().into());
+            let _ = Reflect::set(&o, &"type".into(), &dtype);
+            let shape: JsValue = match &i.shape {
+                None => JsValue::NULL,
+                Some(s) => s
+                    .iter()
+                    .map(|d| match d {
+                        Dim::Known(n) => JsValue::from(*n as f64),
+                        Dim::Sym(s) => JsValue::from(s.as_str()),
+                        Dim::Any => JsValue::NULL,
+                    })
+                    .collect::<Array>()
+                    .into(),
+            };
+            let _ = Reflect::set(&o, &"dims".into(), &shape);
+            JsValue::from(o)
+        })
+        .collect()
+}
+
+fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
+    let data = get(v, "data");
+    let dims_js = get(v, "dims");
+    let ty = get(v, "type").as_string();
+    if !Array::is_array(&dims_js) {
+        return Err(arg_error(format!(
+            "input '{name}': dims must be an array of sizes"
+        )));
+    }
+    let mut dims = Vec::new();
+    for d in Array::from(&dims_js).iter() {
+        let n = d
+            .as_f64()
+            .filter(|n| *n >= 0.0 && n.fract() == 0.0 && *n < 4294967296.0);
+        dims.push(n.ok_or_else(|| {
+            arg_error(format!(
+                "input '{name}': dims must be non-negative integers, got {d:?}"
+            ))
+        })? as usize);
+    }
+    let td = if let Some(a) = data.dyn_ref::<js_sys::Float32Array>() {
+        TensorData::F32(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Float64Array>() {
+        TensorData::F64(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::BigInt64Array>() {
+        TensorData::I64(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int32Array>() {
+        TensorData::I32(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int8Array>() {
+        TensorData::I8(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Uint8Array>() {
+        if ty.as_deref() == Some("bool") {
+            TensorData::Bool(a.to_vec().into_iter().map(|b| b != 0).collect())
+        } else {
+            TensorData::U8(a.to_vec())
+        }
+    } else if let Some(a) = data.dyn_ref::<js_sys::Uint16Array>() {
+        if ty.as_deref() != Some("float16") {
+            return Err(arg_error(format!(
+                "input '{name}': a Uint16Array is read only as float16 bits (type: 'float16')"
+            )));
+        }
+        TensorData::F16(a.to_vec().into_iter().map(f16::from_bits).collect())
+    } else {
+        return Err(arg_error(format!(
+            "input '{name}': data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array or (float16) Uint16Array"
+        )));
+    };
+    Tensor::new(dims, td).map_err(|e| arg_error(format!("input '{name}': {e}")))
+}
+
+fn tensor_to_js(t: &Tensor) -> JsValue {
+    let o = Object::new();
+    let data: JsValue = match t.data() {
+        TensorData::F32(v) => js_sys::Float32Array::from(&v[..]).into(),
+        TensorData::F64(v) => js_sys::Float64Array::from(&v[..]).into(),
+        TensorData::F16(v) => {
+            let bits: Vec<u16> = v.iter().map(|x| x.to_bits()).collect();
+            js_sys::Uint16Array::from(&bits[..]).into()
+        }
+        TensorData::I64(v) => js_sys::BigInt64Array::from(&v[..]).into(),
+        TensorData::I32(v) => js_sys::Int32Array::from(&v[..]).into(),
+        TensorData::I8(v) => js_sys::Int8Array::from(&v[..]).into(),
+        TensorData::U8(v) => js_sys::Uint8Array::from(&v[..]).into(),
+        TensorData::Bool(v) => {
+            let b: Vec<u8> = v.iter().map(|&x| x as u8).collect();
+            js_sys::Uint8Array::from(&b[..]).into()
+        }
+    };
+    let dims: Array = t.shape().iter().map(|&d| JsValue::from(d as f64)).collect();
+    let _ = Reflect::set(&o, &"data".into(), &data);
+    let _ = Reflect::set(&o, &"dims".into(), &dims);
+    let _ = Reflect::set(&o, &"type".into(), &t.dtype().name().into());
+    o.into()
+}
+
+#[wasm_bindgen(js_class = Session)]
+impl WasmSession {
+    /// Loads an ONNX model. `external` holds the model's external-data files as
+    /// `[[fileName, Uint8Array], …]` (PyTorch's exporter writes weights beside the model).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(bytes: &[u8], external: Option<Array>) -> Result<WasmSession, JsValue> {
+        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
+        if let Some(ext) = external {
+            for (k, pair) in ext.iter().enumerate() {
+                let name = Reflect::get(&pair, &0.into())
+                    .ok()
+                    .and_then(|n| n.as_string());
+                let data = Reflect::get(&pair, &1.into())
+                    .ok()
+                    .and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok());
+                match (name, data) {
+                    (Some(n), Some(d)) => files.push((n, d.to_vec())),
+                    _ => {
+                        return Err(arg_error(format!(
+                            "external[{k}] must be [fileName: string, bytes: Uint8Array]"
+                        )))
+                    }
+                }
+            }
+        }
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+        Session::from_bytes_with_external_data(bytes, &refs)
+            .map(|inner| WasmSession { inner })
+            .map_err(to_js)
+    }
+
+    /// `[{ name, type, dims }]` of the inputs; dims hold numbers, symbolic names or null.
+    #[wasm_bindgen(getter)]
+    pub fn inputs(&self) -> Array {
+        io_to_js(self.inner.inputs())
+    }
+
+    /// `[{ name, type, dims }]` of the outputs.
+    #[wasm_bindgen(getter)]
+    pub fn outputs(&self) -> Array {
+        io_to_js(self.inner.outputs())
+    }
+
+    /// Which backend runs the model (`'cpu'`).
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.backend().to_string()
+    }
+
+    /// Runs the model: `feeds` maps input names to tensors; returns an object mapping output
+    /// names to `{ data, dims, type }`.
+    pub fn run(&self, feeds: &JsValue) -> Result<Object, JsValue> {
+        if !feeds.is_object() {
+            return Err(arg_error(
+                "feeds must be an object mapping input names to tensors".into(),
+            ));
+        }
+        let keys = Object::keys(feeds.unchecked_ref());
+        let mut owned: Vec<(String, Tensor)> = Vec::with_capacity(keys.length() as usize);
+        for k in keys.iter() {
+            let name = k.as_string().unwrap_or_default();
+            let t = tensor_from_js(&name, &get(feeds, &name))?;
+            owned.push((name, t));
+        }
+        let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let outs = self.inner.run(&refs).map_err(to_js)?;
+        let result = Object::new();
+        for (info, t) in self.inner.outputs().iter().zip(&outs) {
+            let _ = Reflect::set(&result, &info.name.as_str().into(), &tensor_to_js(t));
+        }
+        Ok(result)
+    }
+}
+
+/// The dtype names tensors use across the boundary.
+#[wasm_bindgen(js_name = dtypes)]
+pub fn dtypes() -> Array {
+    [
+        DType::F32,
+        DType::F16,
+        DType::F64,
+        DType::I64,
+        DType::I32,
+        DType::I8,
+        DType::U8,
+        DType::Bool,
+    ]
+    .iter()
+    .map(|d| JsValue::from(d.name()))
+    .collect()
+}
+
+/// Runs one ONNX node-test case (model bytes, serialised input and expected output tensors) the
+/// way the native conformance test does; returns `"pass"`, `"unsupported-op: X"`,
+/// `"unsupported-dtype: X"` or `"fail: reason"`. For the wasm conformance runner.
+/// `atol`/`rtol` default to the suite's 1e-5 / 1e-3.
+#[wasm_bindgen(js_name = conformanceCase)]
+pub fn conformance_case(
+    model: &[u8],
+    inputs: Array,
+    outputs: Array,
+    atol: Option<f64>,
+    rtol: Option<f64>,
+) -> String {
+    use crate::conformance::{run_case, Outcome, Tolerance};
+    let bytes = |a: &Array| -> Vec<Vec<u8>> {
+        a.iter()
+            .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|u| u.to_vec())
+            .collect()
+    };
+    let d = Tolerance::default();
+    let tol = Tolerance {
+        atol: atol.unwrap_or(d.atol),
+        rtol: rtol.unwrap_or(d.rtol),
+    };
+    match run_case(model, &bytes(&inputs), &bytes(&outputs), tol) {
+        Outcome::Pass => "pass".into(),
+        Outcome::UnsupportedOp(op) => format!("unsupported-op: {op}"),
+        Outcome::UnsupportedDType(d) => format!("unsupported-dtype: {d}"),
+        Outcome::Fail(m) => format!("fail: {m}"),
+    }
+}
+
+/// Decodes a serialised ONNX `TensorProto` (as in ONNX test data) to `{ name, data, dims, type }`.
+#[wasm_bindgen(js_name = decodeTensorProto)]
+pub fn decode_tensor_proto(bytes: &[u8]) -> Result<JsValue, JsValue> {
+    let (name, t) = crate::onnx::tensor::tensor_from_pb(bytes).map_err(to_js)?;
+    let o = tensor_to_js(&t);
+    let _ = Reflect::set(&o, &"name".into(), &name.as_str().into());
+    Ok(o)
+}

@@ -1,0 +1,267 @@
+//! Bad input never panics and never allocates without bound: malformed and truncated bytes,
+//! unknown ops, wrong feeds and absurd sizes give typed errors that say what was expected.
+
+use hearth::onnx::proto::{
+    self, tensor_shape_proto::dimension, type_proto, GraphProto, ModelProto, NodeProto,
+    OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+};
+use hearth::{Error, Session, Tensor};
+use prost::Message;
+
+fn value_info(name: &str, elem: i32, dims: &[Result<i64, &str>]) -> ValueInfoProto {
+    let dim = dims
+        .iter()
+        .map(|d| proto::tensor_shape_proto::Dimension {
+            value: Some(match d {
+                Ok(n) => dimension::Value::DimValue(*n),
+                Err(s) => dimension::Value::DimParam(s.to_string()),
+            }),
+            ..Default::default()
+        })
+        .collect();
+    ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
+                elem_type: Some(elem),
+                shape: Some(TensorShapeProto { dim }),
+            })),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+    NodeProto {
+        op_type: Some(op.into()),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: outputs.iter().map(|s| s.to_string()).collect(),
+        name: Some(format!("{op}_node")),
+        ..Default::default()
+    }
+}
+
+fn model(
+    nodes: Vec<NodeProto>,
+    inits: Vec<TensorProto>,
+    inputs: Vec<ValueInfoProto>,
+    outputs: Vec<ValueInfoProto>,
+) -> Vec<u8> {
+    ModelProto {
+        ir_version: Some(8),
+        opset_import: vec![OperatorSetIdProto {
+            domain: Some(String::new()),
+            version: Some(17),
+        }],
+        graph: Some(GraphProto {
+            node: nodes,
+            initializer: inits,
+            input: inputs,
+            output: outputs,
+            name: Some("g".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec()
+}
+
+/// y = x + w with x: float32 [batch, 3].
+fn add_model() -> Vec<u8> {
+    let w = TensorProto {
+        name: Some("w".into()),
+        dims: vec![3],
+        data_type: Some(1),
+        float_data: vec![1.0, 2.0, 3.0],
+        ..Default::default()
+    };
+    model(
+        vec![node("Add", &["x", "w"], &["y"])],
+        vec![w],
+        vec![value_info("x", 1, &[Err("batch"), Ok(3)])],
+        vec![value_info("y", 1, &[Err("batch"), Ok(3)])],
+    )
+}
+
+fn unwrap_node(e: Error) -> Error {
+    match e {
+        Error::Node { source, .. } => unwrap_node(*source),
+        e => e,
+    }
+}
+
+#[test]
+fn valid_model_runs() {
+    let s = Session::from_bytes(&add_model()).unwrap();
+    let x = Tensor::from_f32(vec![2, 3], vec![0.0; 6]).unwrap();
+    let out = s.run(&[("x", &x)]).unwrap();
+    assert_eq!(out[0].as_f32().unwrap(), &[1.0, 2.0, 3.0, 1.0, 2.0, 3.0]);
+}
+
+#[test]
+fn garbage_bytes_are_invalid_model() {
+    for bytes in [&b""[..], b"\x00", b"not an onnx model at all", &[0xff; 64]] {
+        match Session::from_bytes(bytes) {
+            Err(Error::InvalidModel(_)) => {}
+            other => panic!("{bytes:?}: expected InvalidModel, got {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn every_truncation_is_a_typed_error() {
+    let full = add_model();
+    for n in 0..full.len() {
+        let r = std::panic::catch_unwind(|| Session::from_bytes(&full[..n]).map(|_| ()));
+        let r = r.unwrap_or_else(|_| panic!("panic when truncated to {n} bytes"));
+        if let Err(e) = r {
+            assert!(!e.to_string().is_empty());
+        }
+    }
+}
+
+#[test]
+fn flipped_bytes_never_panic() {
+    let full = add_model();
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    for _ in 0..3000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        let mut m = full.clone();
+        let i = (seed as usize) % m.len();
+        m[i] ^= (seed >> 32) as u8 | 1;
+        let r = std::panic::catch_unwind(|| {
+            if let Ok(s) = Session::from_bytes(&m) {
+                let x = Tensor::from_f32(vec![1, 3], vec![0.5; 3]).unwrap();
+                let _ = s.run(&[("x", &x)]);
+            }
+        });
+        assert!(r.is_ok(), "panic with byte {i} flipped");
+    }
+}
+
+#[test]
+fn unknown_op_names_the_op() {
+    let m = model(
+        vec![node("FancyNewOp", &["x"], &["y"])],
+        vec![],
+        vec![value_info("x", 1, &[Ok(1)])],
+        vec![value_info("y", 1, &[Ok(1)])],
+    );
+    match Session::from_bytes(&m) {
+        Err(Error::UnsupportedOp { op, node, .. }) => {
+            assert_eq!(op, "FancyNewOp");
+            assert_eq!(node, "FancyNewOp_node");
+        }
+        other => panic!("expected UnsupportedOp, got {other:?}"),
+    }
+}
+
+#[test]
+fn undefined_value_is_reported() {
+    let m = model(
+        vec![node("Add", &["x", "nowhere"], &["y"])],
+        vec![],
+        vec![value_info("x", 1, &[Ok(1)])],
+        vec![value_info("y", 1, &[Ok(1)])],
+    );
+    let e = Session::from_bytes(&m).unwrap_err();
+    assert!(e.to_string().contains("'nowhere'"), "{e}");
+}
+
+#[test]
+fn wrong_feeds_say_what_was_expected() {
+    let s = Session::from_bytes(&add_model()).unwrap();
+    let good = Tensor::from_f32(vec![2, 3], vec![0.0; 6]).unwrap();
+    let e = s.run(&[("y", &good)]).unwrap_err();
+    assert!(
+        matches!(e, Error::Input { .. }) && e.to_string().contains("[\"x\"]"),
+        "{e}"
+    );
+    let e = s.run(&[]).unwrap_err();
+    assert!(
+        e.to_string().contains("missing") && e.to_string().contains("float32 of shape [batch, 3]"),
+        "{e}"
+    );
+    let ints = Tensor::from_i64(vec![2, 3], vec![0; 6]).unwrap();
+    let e = s.run(&[("x", &ints)]).unwrap_err();
+    assert!(
+        e.to_string().contains("expected float32") && e.to_string().contains("got int64"),
+        "{e}"
+    );
+    let wide = Tensor::from_f32(vec![2, 4], vec![0.0; 8]).unwrap();
+    let e = s.run(&[("x", &wide)]).unwrap_err();
+    assert!(e.to_string().contains("dim 1 is 4, expected 3"), "{e}");
+    let rank1 = Tensor::from_f32(vec![3], vec![0.0; 3]).unwrap();
+    let e = s.run(&[("x", &rank1)]).unwrap_err();
+    assert!(e.to_string().contains("rank 2"), "{e}");
+    assert_eq!(e.code(), "INPUT");
+}
+
+#[test]
+fn absurd_initializer_sizes_are_refused() {
+    let huge = TensorProto {
+        name: Some("w".into()),
+        dims: vec![1 << 40, 1 << 20],
+        data_type: Some(1),
+        ..Default::default()
+    };
+    let m = model(
+        vec![node("Add", &["x", "w"], &["y"])],
+        vec![huge],
+        vec![value_info("x", 1, &[Ok(1)])],
+        vec![value_info("y", 1, &[Ok(1)])],
+    );
+    let e = Session::from_bytes(&m).unwrap_err();
+    assert!(matches!(e, Error::Limit(_)), "{e:?}");
+    let negative = TensorProto {
+        dims: vec![-3],
+        data_type: Some(1),
+        ..Default::default()
+    };
+    let m = model(
+        vec![],
+        vec![TensorProto {
+            name: Some("w".into()),
+            ..negative
+        }],
+        vec![],
+        vec![value_info("w", 1, &[Ok(3)])],
+    );
+    assert!(matches!(
+        Session::from_bytes(&m).unwrap_err(),
+        Error::InvalidModel(_)
+    ));
+}
+
+#[test]
+fn absurd_runtime_shapes_are_refused() {
+    // ConstantOfShape fed a huge shape at run time must not allocate it
+    let m = model(
+        vec![node("ConstantOfShape", &["shape"], &["y"])],
+        vec![],
+        vec![value_info("shape", 7, &[Ok(2)])],
+        vec![value_info("y", 1, &[Err("a"), Err("b")])],
+    );
+    let s = Session::from_bytes(&m).unwrap();
+    let shape = Tensor::from_i64(vec![2], vec![1 << 31, 1 << 31]).unwrap();
+    let e = unwrap_node(s.run(&[("shape", &shape)]).unwrap_err());
+    assert!(matches!(e, Error::Limit(_)), "{e:?}");
+}
+
+#[test]
+fn cycles_are_reported() {
+    let m = model(
+        vec![
+            node("Add", &["x", "b"], &["a"]),
+            node("Add", &["x", "a"], &["b"]),
+        ],
+        vec![],
+        vec![value_info("x", 1, &[Ok(1)])],
+        vec![value_info("a", 1, &[Ok(1)])],
+    );
+    let e = Session::from_bytes(&m).unwrap_err();
+    assert!(e.to_string().contains("cycle"), "{e}");
+}
