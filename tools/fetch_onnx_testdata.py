@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Fetch the ONNX 1.17.0 backend node tests into a cache directory.
+"""Fetch the ONNX 1.17.0 backend test data into a cache directory.
 
 Usage: fetch_onnx_testdata.py DEST
 
 Downloads the onnx==1.17.0 wheel from PyPI with pip (the last wheels that ship the test data as
-files) and extracts onnx/backend/test/data/node/ into DEST/node/. Idempotent: does nothing when
-DEST/node already holds the tests.
+files) and extracts onnx/backend/test/data/node/ into DEST/node/ (the node tests) and
+onnx/backend/test/data/light/ into DEST/light/ (small real CNNs with reference outputs).
+Idempotent: does nothing when both are there.
 """
 import glob
 import os
@@ -14,13 +15,15 @@ import sys
 import tempfile
 import zipfile
 
-PREFIX = "onnx/backend/test/data/node/"
+PARTS = ("node", "light")
+PREFIX = "onnx/backend/test/data/"
 
 
 def main() -> int:
     dest = sys.argv[1]
     node = os.path.join(dest, "node")
-    if os.path.isdir(node) and len(os.listdir(node)) > 1000:
+    light = os.path.join(dest, "light")
+    if os.path.isdir(node) and len(os.listdir(node)) > 1000 and os.path.isdir(light):
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
@@ -32,16 +35,20 @@ def main() -> int:
         if not wheels:
             print("no onnx 1.17.0 wheel was downloaded", file=sys.stderr)
             return 1
-        staging = node + ".partial"
         with zipfile.ZipFile(wheels[0]) as z:
-            for info in z.infolist():
-                if info.filename.startswith(PREFIX) and not info.is_dir():
-                    rel = info.filename[len(PREFIX):]
-                    out = os.path.join(staging, rel)
-                    os.makedirs(os.path.dirname(out), exist_ok=True)
-                    with z.open(info) as src, open(out, "wb") as dst:
-                        dst.write(src.read())
-        os.replace(staging, node)
+            for part in PARTS:
+                final = os.path.join(dest, part)
+                if os.path.isdir(final):
+                    continue
+                staging = final + ".partial"
+                prefix = PREFIX + part + "/"
+                for info in z.infolist():
+                    if info.filename.startswith(prefix) and not info.is_dir():
+                        out = os.path.join(staging, info.filename[len(prefix):])
+                        os.makedirs(os.path.dirname(out), exist_ok=True)
+                        with z.open(info) as src, open(out, "wb") as dst:
+                            dst.write(src.read())
+                os.replace(staging, final)
     print(f"ONNX 1.17.0 node tests: {len(os.listdir(node))} in {node}")
     return 0
 

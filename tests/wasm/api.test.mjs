@@ -1,0 +1,81 @@
+// The wasm build's JS API in Node: metadata, runs against the model fixtures (onnxruntime
+// references), external data, and typed errors with stable codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { hearth, root, readPbs, listDirs } from './common.mjs';
+
+const fixtures = path.join(root, 'tests/models');
+const bytes = (p) => new Uint8Array(readFileSync(p));
+
+function tolerance(dir) {
+  const f = path.join(dir, 'tolerance.txt');
+  if (!existsSync(f)) return [undefined, undefined];
+  const text = readFileSync(f, 'utf8');
+  const num = (k) => { const m = text.match(new RegExp(`${k}=([0-9.eE+-]+)`)); return m ? Number(m[1]) : undefined; };
+  return [num('atol'), num('rtol')];
+}
+
+test('model fixtures match onnxruntime in wasm', () => {
+  const names = listDirs(fixtures).filter((n) => existsSync(path.join(fixtures, n, 'model.onnx')));
+  assert.ok(names.length >= 5, `fixtures found: ${names}`);
+  for (const name of names) {
+    const dir = path.join(fixtures, name);
+    const external = readdirSync(dir).filter((f) => f !== 'model.onnx' && !/\.(txt|md)$/.test(f) && !f.startsWith('test_data'));
+    const data = path.join(dir, 'test_data_set_0');
+    if (external.length === 0) {
+      const [atol, rtol] = tolerance(dir);
+      const r = hearth.conformanceCase(bytes(path.join(dir, 'model.onnx')), readPbs(data, 'input'), readPbs(data, 'output'), atol, rtol);
+      assert.equal(r, 'pass', `${name}: ${r}`);
+    } else {
+      // external data: through the public API
+      const s = hearth.Session.fromBytes(bytes(path.join(dir, 'model.onnx')), external.map((f) => [f, bytes(path.join(dir, f))]));
+      const feeds = {};
+      for (const pb of readPbs(data, 'input')) { const t = hearth.decodeTensorProto(pb); feeds[t.name] = t; }
+      const out = s.run(feeds);
+      for (const pb of readPbs(data, 'output')) {
+        const want = hearth.decodeTensorProto(pb);
+        const got = out[want.name];
+        assert.deepEqual(got.dims, want.dims, `${name}: dims`);
+        for (let i = 0; i < want.data.length; i++) {
+          assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-5 + 1e-3 * Math.abs(want.data[i]), `${name}[${i}]: ${got.data[i]} vs ${want.data[i]}`);
+        }
+      }
+    }
+  }
+});
+
+test('metadata: names, dtypes, symbolic dims', () => {
+  const s = hearth.Session.fromBytes(bytes(path.join(fixtures, 'mlp/model.onnx')));
+  assert.equal(s.inputs.length, 1);
+  assert.equal(s.inputs[0].type, 'float32');
+  assert.equal(typeof s.inputs[0].dims[0], 'string', 'batch dim is symbolic');
+  assert.equal(s.inputs[0].dims[1], 17);
+  assert.equal(s.backend, 'cpu');
+});
+
+test('errors carry stable codes and say what was expected', () => {
+  assert.throws(() => hearth.Session.fromBytes(new Uint8Array([1, 2, 3, 4])), (e) => e.code === 'MODEL_INVALID');
+  const s = hearth.Session.fromBytes(bytes(path.join(fixtures, 'mlp/model.onnx')));
+  const name = s.inputs[0].name;
+  assert.throws(() => s.run({ nope: { data: new Float32Array(17), dims: [1, 17] } }),
+    (e) => e.code === 'INPUT' && e.message.includes(name));
+  assert.throws(() => s.run({ [name]: { data: new Float32Array(16), dims: [1, 16] } }),
+    (e) => e.code === 'INPUT' && /expected 17/.test(e.message));
+  assert.throws(() => s.run({ [name]: { data: new Int32Array(17), dims: [1, 17] } }),
+    (e) => e.code === 'INPUT' && /float32/.test(e.message));
+  assert.throws(() => s.run({ [name]: { data: new Float32Array(17), dims: [2, 17] } }),
+    (e) => e.code === 'ARGUMENT');
+  assert.throws(() => s.run({ [name]: { data: [1, 2, 3], dims: [1, 3] } }), (e) => e.code === 'ARGUMENT');
+  assert.throws(() => s.run(42), (e) => e.code === 'ARGUMENT');
+});
+
+test('propensity model predicts probabilities', () => {
+  const s = hearth.Session.fromBytes(bytes(path.join(root, 'models/propensity.onnx')));
+  const x = new Float32Array(2 * 17);
+  const out = s.run({ [s.inputs[0].name]: { data: x, dims: [2, 17] } });
+  const p = out[s.outputs[0].name];
+  assert.deepEqual(p.dims, [2, 1]);
+  for (const v of p.data) assert.ok(v >= 0 && v <= 1, `probability ${v}`);
+});
