@@ -3,7 +3,7 @@
 export HEARTH_CACHE="${HEARTH_CACHE:-$HOME/.cache/hearth}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HEARTH_CACHE/target}"
 export HEARTH_WASM_TARGET_DIR="${HEARTH_WASM_TARGET_DIR:-$HEARTH_CACHE/target-wasm}"
-export PATH="$HOME/.cargo/bin:$PATH"
+export PATH="$HOME/.cargo/bin:$HEARTH_CACHE/tools/node_modules/.bin:$PATH"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 mkdir -p "$HEARTH_CACHE"

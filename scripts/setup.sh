@@ -4,7 +4,6 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 need_apt=()
-command -v wasm-opt >/dev/null || need_apt+=(binaryen)
 command -v brotli >/dev/null || need_apt+=(brotli)
 command -v wasm-objdump >/dev/null || need_apt+=(wabt)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
@@ -30,4 +29,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version"
   echo "setup: cargo install wasm-bindgen-cli $wb_version (a few minutes, once)"
   # no --locked: a locked dependency version is missing from the index
   CARGO_TARGET_DIR="$HEARTH_CACHE/target-tools" cargo install -q wasm-bindgen-cli --version "$wb_version"
+fi
+
+# wasm-opt: Debian's binaryen (v108) cannot read what rustc 1.95 emits; npm's binaryen can.
+if [ ! -x "$HEARTH_CACHE/tools/node_modules/.bin/wasm-opt" ]; then
+  echo "setup: npm install binaryen@132.0.0 (wasm-opt) into $HEARTH_CACHE/tools"
+  mkdir -p "$HEARTH_CACHE/tools"
+  npm install --silent --no-audit --no-fund --prefix "$HEARTH_CACHE/tools" binaryen@132.0.0
 fi

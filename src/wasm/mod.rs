@@ -197,7 +197,7 @@ impl WasmSession {
                 "feeds must be an object mapping input names to tensors".into(),
             ));
         }
-        let keys = Object::keys(feeds.unchecked_ref());
+        let keys = Object::keys(feeds.unchecked_ref::<Object>());
         let mut owned: Vec<(String, Tensor)> = Vec::with_capacity(keys.length() as usize);
         for k in keys.iter() {
             let name = k.as_string().unwrap_or_default();
