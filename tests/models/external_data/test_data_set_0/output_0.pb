@@ -1,0 +1,1 @@
+BoutputJ±L?ølD?‡_H?DÐO?

@@ -1,0 +1,1 @@
+Bpurchase_probabilityJ аE`=АЖ╞;╪U■> ї.<▓ьз>└О>?Ьq┘=K!4?
