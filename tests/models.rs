@@ -61,14 +61,16 @@ fn run_fixture(dir: &Path) -> Result<(), String> {
     let refs: Vec<(&str, &[u8])> = ext.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
     let session =
         Session::from_bytes_with_external_data(&model, &refs).map_err(|e| format!("load: {e}"))?;
-    let data = dir.join("test_data_set_0");
-    let inputs = pbs(&data, "input");
-    let expected = pbs(&data, "output");
-    let feeds: Vec<(&str, &Tensor)> = inputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let got = session.run(&feeds).map_err(|e| format!("run: {e}"))?;
     let tol = tolerance(dir);
-    for (k, (name, want)) in expected.iter().enumerate() {
-        compare(&got[k], want, tol).map_err(|m| format!("output {k} ({name}): {m}"))?;
+    for set in (0..).map(|k| dir.join(format!("test_data_set_{k}"))).take_while(|d| d.is_dir()) {
+        let inputs = pbs(&set, "input");
+        let expected = pbs(&set, "output");
+        let feeds: Vec<(&str, &Tensor)> = inputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
+        let got = session.run(&feeds).map_err(|e| format!("{}: run: {e}", set.display()))?;
+        for (k, (name, want)) in expected.iter().enumerate() {
+            compare(&got[k], want, tol)
+                .map_err(|m| format!("{}: output {k} ({name}): {m}", set.display()))?;
+        }
     }
     Ok(())
 }

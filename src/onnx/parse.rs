@@ -394,6 +394,9 @@ impl Cx<'_> {
             } else {
                 None
             }
+        } else if !inferred.is_empty() && inferred.iter().all(|f| f.value.is_some()) {
+            // inference alone knows every output (e.g. Shape of a fully known shape)
+            Some(inferred.iter().filter_map(|f| f.value.as_deref().cloned()).collect())
         } else {
             None
         };

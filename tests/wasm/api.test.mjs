@@ -23,7 +23,8 @@ test('model fixtures match onnxruntime in wasm', () => {
   for (const name of names) {
     const dir = path.join(fixtures, name);
     const external = readdirSync(dir).filter((f) => f !== 'model.onnx' && !/\.(txt|md)$/.test(f) && !f.startsWith('test_data'));
-    const data = path.join(dir, 'test_data_set_0');
+    for (const set of readdirSync(dir).filter((f) => f.startsWith('test_data_set_')).sort()) {
+    const data = path.join(dir, set);
     if (external.length === 0) {
       const [atol, rtol] = tolerance(dir);
       const r = hearth.conformanceCase(bytes(path.join(dir, 'model.onnx')), readPbs(data, 'input'), readPbs(data, 'output'), atol, rtol);
@@ -42,6 +43,7 @@ test('model fixtures match onnxruntime in wasm', () => {
           assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-5 + 1e-3 * Math.abs(want.data[i]), `${name}[${i}]: ${got.data[i]} vs ${want.data[i]}`);
         }
       }
+    }
     }
   }
 });
