@@ -3,7 +3,7 @@
 //! the Node driver (run.mjs) times `run` with performance.now().
 
 use burn_backend::ops::FloatTensorOps;
-use burn_backend::{Backend, TensorData};
+use burn_backend::TensorData;
 use std::cell::RefCell;
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
@@ -11,10 +11,11 @@ use std::task::{Context, Poll, Waker};
 #[cfg(feature = "flex")]
 type B = burn_flex::Flex;
 #[cfg(feature = "ndarray")]
-type B = burn_ndarray::NdArray<f32>;
+#[allow(deprecated)] // burn 0.22 deprecates ndarray in favour of flex: measured here anyway
+type B = burn_ndarray::NdArray;
 
 thread_local! {
-    static STATE: RefCell<Option<(<B as Backend>::FloatTensorPrimitive, <B as Backend>::FloatTensorPrimitive)>> = const { RefCell::new(None) };
+    static STATE: RefCell<Option<(burn_backend::tensor::FloatTensor<B>, burn_backend::tensor::FloatTensor<B>)>> = const { RefCell::new(None) };
 }
 
 /// CPU backends resolve their futures at once.
@@ -26,7 +27,7 @@ fn now<F: Future>(f: F) -> F::Output {
     }
 }
 
-fn matrix(rows: usize, cols: usize, seed: u32) -> <B as Backend>::FloatTensorPrimitive {
+fn matrix(rows: usize, cols: usize, seed: u32) -> burn_backend::tensor::FloatTensor<B> {
     let mut s = seed.wrapping_mul(2654435761).max(1);
     let v: Vec<f32> = (0..rows * cols)
         .map(|_| {
