@@ -38,9 +38,13 @@ pub enum Outcome {
 pub fn run_case(model: &[u8], inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tolerance) -> Outcome {
     let session = match Session::from_bytes(model) {
         Ok(s) => s,
-        Err(Error::UnsupportedOp { op, .. }) => return Outcome::UnsupportedOp(op),
-        Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
-        Err(e) => return Outcome::Fail(format!("load: {e}")),
+        Err(e) => {
+            return match e.root() {
+                Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
+                Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
+                _ => Outcome::Fail(format!("load: {e}")),
+            }
+        }
     };
     let mut feeds: Vec<(String, Tensor)> = Vec::new();
     for (k, pb) in inputs.iter().enumerate() {

@@ -78,6 +78,14 @@ impl Error {
         }
     }
 
+    /// The innermost error (through [`Error::Node`] wrappers).
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Node { source, .. } => source.root(),
+            e => e,
+        }
+    }
+
     /// Shorthand for an [`Error::Shape`].
     pub fn shape(msg: impl Into<String>) -> Error {
         Error::Shape(msg.into())

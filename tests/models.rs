@@ -62,11 +62,16 @@ fn run_fixture(dir: &Path) -> Result<(), String> {
     let session =
         Session::from_bytes_with_external_data(&model, &refs).map_err(|e| format!("load: {e}"))?;
     let tol = tolerance(dir);
-    for set in (0..).map(|k| dir.join(format!("test_data_set_{k}"))).take_while(|d| d.is_dir()) {
+    for set in (0..)
+        .map(|k| dir.join(format!("test_data_set_{k}")))
+        .take_while(|d| d.is_dir())
+    {
         let inputs = pbs(&set, "input");
         let expected = pbs(&set, "output");
         let feeds: Vec<(&str, &Tensor)> = inputs.iter().map(|(n, t)| (n.as_str(), t)).collect();
-        let got = session.run(&feeds).map_err(|e| format!("{}: run: {e}", set.display()))?;
+        let got = session
+            .run(&feeds)
+            .map_err(|e| format!("{}: run: {e}", set.display()))?;
         for (k, (name, want)) in expected.iter().enumerate() {
             compare(&got[k], want, tol)
                 .map_err(|m| format!("{}: output {k} ({name}): {m}", set.display()))?;

@@ -396,7 +396,12 @@ impl Cx<'_> {
             }
         } else if !inferred.is_empty() && inferred.iter().all(|f| f.value.is_some()) {
             // inference alone knows every output (e.g. Shape of a fully known shape)
-            Some(inferred.iter().filter_map(|f| f.value.as_deref().cloned()).collect())
+            Some(
+                inferred
+                    .iter()
+                    .filter_map(|f| f.value.as_deref().cloned())
+                    .collect(),
+            )
         } else {
             None
         };

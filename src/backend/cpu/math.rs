@@ -1,9 +1,716 @@
-//! CPU kernels of the math family (placeholder until the family lands).
+//! CPU kernels of the elementwise family.
+//!
+//! Broadcasting has contiguous fast paths (same shape, scalar operand, a trailing-block operand
+//! such as a bias row) and a general strided walk otherwise. The loops are plain slice maps that
+//! LLVM vectorises for SIMD128.
 
-use crate::error::Result;
-use crate::ir::ops::math::MathOp;
-use crate::tensor::Tensor;
+use super::util::{broadcast_shape, broadcast_shapes, for_each_broadcast, input, opt_input};
+use crate::error::{Error, Result};
+use crate::ir::ops::math::{Binary, MathOp, Unary, Variadic};
+use crate::tensor::{DType, Tensor, TensorData};
+use half::f16;
 
-pub fn run(op: &MathOp, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    match *op {}
+pub fn run(op: &MathOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    Ok(vec![match op {
+        MathOp::Unary(u) => unary(*u, input(inputs, 0, "X")?)?,
+        MathOp::Binary(b) => binary(*b, input(inputs, 0, "A")?, input(inputs, 1, "B")?)?,
+        MathOp::Variadic(v) => variadic(*v, inputs)?,
+        MathOp::Clip { min, max } => clip(inputs, *min, *max)?,
+        MathOp::Cast { to } => cast(input(inputs, 0, "input")?, *to)?,
+        MathOp::CastLike => {
+            let target = input(inputs, 1, "target_type")?.dtype();
+            cast(input(inputs, 0, "input")?, target)?
+        }
+        MathOp::Where => where_(
+            input(inputs, 0, "condition")?,
+            input(inputs, 1, "X")?,
+            input(inputs, 2, "Y")?,
+        )?,
+    }])
+}
+
+/// Applies `f` to every pair of broadcast elements; returns the output shape and values.
+pub fn broadcast_map<A: Copy, B: Copy, O>(
+    a: &[A],
+    ash: &[usize],
+    b: &[B],
+    bsh: &[usize],
+    mut f: impl FnMut(A, B) -> O,
+) -> Result<(Vec<usize>, Vec<O>)> {
+    let out = broadcast_shape(ash, bsh)?;
+    let v: Vec<O> = if ash == bsh {
+        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
+    } else if b.len() == 1 && out == ash {
+        let y = b[0];
+        a.iter().map(|&x| f(x, y)).collect()
+    } else if a.len() == 1 && out == bsh {
+        let x = a[0];
+        b.iter().map(|&y| f(x, y)).collect()
+    } else if out == ash && is_trailing_block(bsh, &out) && !b.is_empty() {
+        let mut v = Vec::with_capacity(a.len());
+        for chunk in a.chunks(b.len()) {
+            v.extend(chunk.iter().zip(b).map(|(&x, &y)| f(x, y)));
+        }
+        v
+    } else if out == bsh && is_trailing_block(ash, &out) && !a.is_empty() {
+        let mut v = Vec::with_capacity(b.len());
+        for chunk in b.chunks(a.len()) {
+            v.extend(a.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
+        }
+        v
+    } else {
+        let n: usize = out.iter().product();
+        let mut v = Vec::with_capacity(n);
+        for_each_broadcast(&out, &[ash, bsh], |_, o| v.push(f(a[o[0]], b[o[1]])));
+        v
+    };
+    Ok((out, v))
+}
+
+/// Whether `small` (after its leading 1s) equals the trailing dims of `out`: then it repeats
+/// as one contiguous block.
+fn is_trailing_block(small: &[usize], out: &[usize]) -> bool {
+    let s: &[usize] = {
+        let k = small.iter().take_while(|&&d| d == 1).count();
+        &small[k..]
+    };
+    s.len() <= out.len() && out[out.len() - s.len()..] == *s
+}
+
+fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
+    use Unary as U;
+    let shape = x.shape().to_vec();
+    let data = match (u, x.data()) {
+        (U::Not, TensorData::Bool(v)) => TensorData::Bool(v.iter().map(|b| !b).collect()),
+        (U::IsNaN, TensorData::F32(v)) => TensorData::Bool(v.iter().map(|x| x.is_nan()).collect()),
+        (U::IsInf { pos, neg }, TensorData::F32(v)) => TensorData::Bool(
+            v.iter()
+                .map(|x| x.is_infinite() && ((pos && *x > 0.0) || (neg && *x < 0.0)))
+                .collect(),
+        ),
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I64(v)) => {
+            TensorData::I64(v.iter().map(|&x| int_unary(u, x)).collect())
+        }
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I32(v)) => {
+            TensorData::I32(v.iter().map(|&x| int_unary(u, x as i64) as i32).collect())
+        }
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I8(v)) => {
+            TensorData::I8(v.iter().map(|&x| int_unary(u, x as i64) as i8).collect())
+        }
+        (U::Abs | U::Sign | U::Relu, TensorData::U8(v)) => {
+            TensorData::U8(v.iter().map(|&x| int_unary(u, x as i64) as u8).collect())
+        }
+        (_, TensorData::F32(v)) => {
+            let f = float_unary(u)
+                .ok_or_else(|| Error::dtype(format!("{u:?} does not take float32 input")))?;
+            TensorData::F32(v.iter().map(|&x| f(x)).collect())
+        }
+        (_, d) => {
+            return Err(Error::dtype(format!(
+                "{u:?} does not take {} input",
+                d.dtype()
+            )))
+        }
+    };
+    Tensor::new(shape, data)
+}
+
+fn int_unary(u: Unary, x: i64) -> i64 {
+    match u {
+        Unary::Abs => x.wrapping_abs(),
+        Unary::Neg => x.wrapping_neg(),
+        Unary::Sign => x.signum(),
+        _ => x.max(0), // Relu
+    }
+}
+
+/// The scalar function of a float unary op (`None` for ops without a float form).
+pub fn float_unary(u: Unary) -> Option<Box<dyn Fn(f32) -> f32>> {
+    use Unary as U;
+    Some(match u {
+        U::Abs => Box::new(f32::abs),
+        U::Neg => Box::new(|x: f32| -x),
+        U::Sign => Box::new(|x: f32| {
+            if x > 0.0 {
+                1.0
+            } else if x < 0.0 {
+                -1.0
+            } else {
+                x
+            }
+        }),
+        U::Relu => Box::new(|x: f32| x.max(0.0)),
+        U::Sqrt => Box::new(f32::sqrt),
+        U::Reciprocal => Box::new(f32::recip),
+        U::Exp => Box::new(f32::exp),
+        U::Log => Box::new(f32::ln),
+        U::Erf => Box::new(erf),
+        U::Floor => Box::new(f32::floor),
+        U::Ceil => Box::new(f32::ceil),
+        U::Round => Box::new(f32::round_ties_even),
+        U::Sigmoid => Box::new(sigmoid),
+        U::Tanh => Box::new(f32::tanh),
+        U::Softplus => Box::new(softplus),
+        U::Softsign => Box::new(|x: f32| x / (1.0 + x.abs())),
+        U::Sin => Box::new(f32::sin),
+        U::Cos => Box::new(f32::cos),
+        U::Tan => Box::new(f32::tan),
+        U::Asin => Box::new(f32::asin),
+        U::Acos => Box::new(f32::acos),
+        U::Atan => Box::new(f32::atan),
+        U::Sinh => Box::new(f32::sinh),
+        U::Cosh => Box::new(f32::cosh),
+        U::Asinh => Box::new(f32::asinh),
+        U::Acosh => Box::new(f32::acosh),
+        U::Atanh => Box::new(f32::atanh),
+        U::HardSwish => Box::new(|x: f32| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+        U::Mish => Box::new(|x: f32| x * softplus(x).tanh()),
+        U::LeakyRelu { alpha } => Box::new(move |x: f32| if x < 0.0 { alpha * x } else { x }),
+        U::Elu { alpha } => {
+            Box::new(move |x: f32| if x < 0.0 { alpha * (x.exp() - 1.0) } else { x })
+        }
+        U::Celu { alpha } => {
+            Box::new(move |x: f32| x.max(0.0) + (alpha * ((x / alpha).exp() - 1.0)).min(0.0))
+        }
+        U::Selu { alpha, gamma } => Box::new(move |x: f32| {
+            if x > 0.0 {
+                gamma * x
+            } else {
+                gamma * (alpha * x.exp() - alpha)
+            }
+        }),
+        U::ThresholdedRelu { alpha } => Box::new(move |x: f32| if x > alpha { x } else { 0.0 }),
+        U::HardSigmoid { alpha, beta } => {
+            Box::new(move |x: f32| (alpha * x + beta).clamp(0.0, 1.0))
+        }
+        U::Gelu { tanh: false } => {
+            Box::new(|x: f32| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)))
+        }
+        U::Gelu { tanh: true } => Box::new(|x: f32| {
+            let c = (2.0f32 / std::f32::consts::PI).sqrt();
+            0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
+        }),
+        U::Shrink { bias, lambd } => Box::new(move |x: f32| {
+            if x < -lambd {
+                x + bias
+            } else if x > lambd {
+                x - bias
+            } else {
+                0.0
+            }
+        }),
+        U::Not | U::IsNaN | U::IsInf { .. } => return None,
+    })
+}
+
+/// Logistic sigmoid, stable for large |x|.
+pub fn sigmoid(x: f32) -> f32 {
+    if x >= 0.0 {
+        1.0 / (1.0 + (-x).exp())
+    } else {
+        let e = x.exp();
+        e / (1.0 + e)
+    }
+}
+
+fn softplus(x: f32) -> f32 {
+    if x > 20.0 {
+        x
+    } else {
+        x.exp().ln_1p()
+    }
+}
+
+/// Error function, evaluated in f64: a Taylor series for |x| < 0.5 and the Chebyshev-fitted
+/// erfc approximation of Numerical Recipes (fractional error < 1.2e-7) beyond.
+pub fn erf(x: f32) -> f32 {
+    let x = x as f64;
+    let ax = x.abs();
+    let r = if ax < 0.5 {
+        // Taylor series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+        let x2 = x * x;
+        let mut term = x;
+        let mut sum = x;
+        for n in 1..12 {
+            term *= -x2 / n as f64;
+            sum += term / (2 * n + 1) as f64;
+        }
+        sum * std::f64::consts::FRAC_2_SQRT_PI
+    } else {
+        // Numerical Recipes' erfc Chebyshev approximation (fractional error < 1.2e-7)
+        let t = 1.0 / (1.0 + 0.5 * ax);
+        let y = t
+            * (-ax * ax - 1.265_512_23
+                + t * (1.000_023_68
+                    + t * (0.374_091_96
+                        + t * (0.096_784_18
+                            + t * (-0.186_288_06
+                                + t * (0.278_868_07
+                                    + t * (-1.135_203_98
+                                        + t * (1.488_515_87
+                                            + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
+                .exp();
+        let e = 1.0 - y;
+        if x < 0.0 {
+            -e
+        } else {
+            e
+        }
+    };
+    r as f32
+}
+
+/// Integer element types for arithmetic.
+trait Int: Copy + PartialOrd + Into<i64> {
+    fn from_i64(v: i64) -> Self;
+}
+macro_rules! int_impl {
+    ($($t:ty),*) => {$(impl Int for $t { fn from_i64(v: i64) -> Self { v as $t } })*};
+}
+int_impl!(i64, i32, i8, u8);
+
+fn int_arith<T: Int>(op: Binary, a: T, b: T) -> Result<T, &'static str> {
+    let (x, y): (i64, i64) = (a.into(), b.into());
+    Ok(T::from_i64(match op {
+        Binary::Add => x.wrapping_add(y),
+        Binary::Sub => x.wrapping_sub(y),
+        Binary::Mul => x.wrapping_mul(y),
+        Binary::Div => {
+            if y == 0 {
+                return Err("integer division by zero");
+            }
+            x.wrapping_div(y)
+        }
+        Binary::Mod { fmod } => {
+            if y == 0 {
+                return Err("integer modulo by zero");
+            }
+            let r = x.wrapping_rem(y);
+            if !fmod && r != 0 && ((r < 0) != (y < 0)) {
+                r + y
+            } else {
+                r
+            }
+        }
+        Binary::Pow => (x as f64).powf(y as f64) as i64,
+        Binary::BitShiftLeft => {
+            if (0..64).contains(&y) {
+                ((x as u64) << y) as i64
+            } else {
+                0
+            }
+        }
+        Binary::BitShiftRight => {
+            if (0..64).contains(&y) {
+                ((x as u64) >> y) as i64
+            } else {
+                0
+            }
+        }
+        _ => unreachable!("not an arithmetic op"),
+    }))
+}
+
+fn float_arith(op: Binary) -> fn(f32, f32) -> f32 {
+    match op {
+        Binary::Add => |a, b| a + b,
+        Binary::Sub => |a, b| a - b,
+        Binary::Mul => |a, b| a * b,
+        Binary::Div => |a, b| a / b,
+        Binary::Pow => pow,
+        Binary::Mod { .. } => |a, b| a % b,
+        Binary::PRelu => |x, s| if x < 0.0 { s * x } else { x },
+        _ => |a, _| a,
+    }
+}
+
+fn pow(a: f32, b: f32) -> f32 {
+    if b == 2.0 {
+        a * a
+    } else if b == 0.5 {
+        a.sqrt()
+    } else {
+        a.powf(b)
+    }
+}
+
+fn cmp<T: PartialOrd>(op: Binary, a: T, b: T) -> bool {
+    match op {
+        Binary::Equal => a == b,
+        Binary::Greater => a > b,
+        Binary::Less => a < b,
+        Binary::GreaterOrEqual => a >= b,
+        _ => a <= b,
+    }
+}
+
+fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    use TensorData as D;
+    let (ash, bsh) = (a.shape(), b.shape());
+    macro_rules! go {
+        ($x:expr, $y:expr, $f:expr, $wrap:path) => {{
+            let (shape, v) = broadcast_map($x, ash, $y, bsh, $f)?;
+            Tensor::new(shape, $wrap(v))
+        }};
+    }
+    macro_rules! int_go {
+        ($x:expr, $y:expr, $wrap:path) => {{
+            let mut err = None;
+            let (shape, v) = broadcast_map($x, ash, $y, bsh, |p, q| {
+                int_arith(op, p, q).unwrap_or_else(|e| {
+                    err = Some(e);
+                    p
+                })
+            })?;
+            if let Some(e) = err {
+                return Err(Error::Shape(e.to_string()));
+            }
+            Tensor::new(shape, $wrap(v))
+        }};
+    }
+    let mismatch = || {
+        Error::dtype(format!(
+            "{op:?}: inputs must have the same type, got {} and {}",
+            a.dtype(),
+            b.dtype()
+        ))
+    };
+    if op.is_predicate() {
+        return match (a.data(), b.data()) {
+            (D::Bool(x), D::Bool(y)) => match op {
+                Binary::And => go!(x, y, |p, q| p & q, D::Bool),
+                Binary::Or => go!(x, y, |p, q| p | q, D::Bool),
+                Binary::Xor => go!(x, y, |p, q| p ^ q, D::Bool),
+                _ => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            },
+            _ if matches!(op, Binary::And | Binary::Or | Binary::Xor) => Err(Error::dtype(
+                format!("{op:?} takes bool inputs, got {}", a.dtype()),
+            )),
+            (D::F32(x), D::F32(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            (D::I64(x), D::I64(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            (D::I32(x), D::I32(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            (D::I8(x), D::I8(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            (D::U8(x), D::U8(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            _ => Err(mismatch()),
+        };
+    }
+    if op == Binary::Pow {
+        // the exponent may have another type than the base; the output has the base's type
+        return match (a.data(), b.data()) {
+            (D::F32(x), D::F32(y)) => go!(x, y, pow, D::F32),
+            (D::F32(x), _) => {
+                let y: Vec<f32> = b.to_f64_vec().into_iter().map(|v| v as f32).collect();
+                go!(x, &y, pow, D::F32)
+            }
+            (D::I64(x), _) => {
+                let y = b.to_f64_vec();
+                go!(x, &y, |p, q| (p as f64).powf(q) as i64, D::I64)
+            }
+            (D::I32(x), _) => {
+                let y = b.to_f64_vec();
+                go!(x, &y, |p, q| (p as f64).powf(q) as i32, D::I32)
+            }
+            _ => Err(Error::dtype(format!(
+                "Pow: unsupported base type {}",
+                a.dtype()
+            ))),
+        };
+    }
+    match (a.data(), b.data()) {
+        (D::F32(x), D::F32(y)) => {
+            let f = float_arith(op);
+            if let Binary::Mod { fmod: false } = op {
+                return Err(Error::Shape("Mod with fmod=0 takes integer inputs".into()));
+            }
+            go!(x, y, f, D::F32)
+        }
+        _ if op == Binary::PRelu => Err(Error::dtype("PRelu takes float inputs".to_string())),
+        (D::I64(x), D::I64(y)) => int_go!(x, y, D::I64),
+        (D::I32(x), D::I32(y)) => int_go!(x, y, D::I32),
+        (D::I8(x), D::I8(y)) => int_go!(x, y, D::I8),
+        (D::U8(x), D::U8(y)) => int_go!(x, y, D::U8),
+        _ => Err(mismatch()),
+    }
+}
+
+fn variadic(v: Variadic, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+    let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
+    let first = *ts
+        .first()
+        .ok_or_else(|| Error::shape(format!("{v:?} needs at least one input")))?;
+    let op = match v {
+        Variadic::Sum | Variadic::Mean => Binary::Add,
+        Variadic::Min => Binary::Less,
+        Variadic::Max => Binary::Greater,
+    };
+    let mut acc = first.clone();
+    for t in &ts[1..] {
+        acc = match op {
+            Binary::Add => binary(Binary::Add, &acc, t)?,
+            _ => select(&acc, t, op)?,
+        };
+    }
+    if v == Variadic::Mean {
+        let n = ts.len() as f32;
+        let shape = acc.shape().to_vec();
+        let TensorData::F32(d) = acc.into_parts().1 else {
+            return Err(Error::dtype("Mean takes float inputs"));
+        };
+        acc = Tensor::from_f32(shape, d.into_iter().map(|x| x / n).collect())?;
+    } else if ts.len() == 1 {
+        acc = first.clone();
+    }
+    Ok(acc)
+}
+
+/// Elementwise min (`Less`) or max (`Greater`) with broadcasting; NaN propagates.
+fn select(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
+    use TensorData as D;
+    let (ash, bsh) = (a.shape(), b.shape());
+    let less = op == Binary::Less;
+    macro_rules! go {
+        ($x:expr, $y:expr, $wrap:path) => {{
+            let (shape, v) = broadcast_map($x, ash, $y, bsh, |p, q| {
+                if (less && q < p) || (!less && q > p) {
+                    q
+                } else {
+                    p
+                }
+            })?;
+            Tensor::new(shape, $wrap(v))
+        }};
+    }
+    match (a.data(), b.data()) {
+        (D::F32(x), D::F32(y)) => {
+            let (shape, v) = broadcast_map(x, ash, y, bsh, |p: f32, q: f32| {
+                if p.is_nan() || q.is_nan() {
+                    f32::NAN
+                } else if less {
+                    p.min(q)
+                } else {
+                    p.max(q)
+                }
+            })?;
+            Tensor::from_f32(shape, v)
+        }
+        (D::I64(x), D::I64(y)) => go!(x, y, D::I64),
+        (D::I32(x), D::I32(y)) => go!(x, y, D::I32),
+        (D::I8(x), D::I8(y)) => go!(x, y, D::I8),
+        (D::U8(x), D::U8(y)) => go!(x, y, D::U8),
+        _ => Err(Error::dtype(format!(
+            "Min/Max: inputs must have the same type, got {} and {}",
+            a.dtype(),
+            b.dtype()
+        ))),
+    }
+}
+
+fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Result<Tensor> {
+    let x = input(inputs, 0, "input")?;
+    let bound = |i: usize, attr: Option<f32>| -> Result<Option<f64>> {
+        if let Some(v) = attr {
+            return Ok(Some(v as f64));
+        }
+        match opt_input(inputs, i) {
+            None => Ok(None),
+            Some(t) if t.numel() == 1 => Ok(Some(t.to_f64_vec()[0])),
+            Some(t) => Err(Error::shape(format!(
+                "Clip bounds must be scalars, got shape {:?}",
+                t.shape()
+            ))),
+        }
+    };
+    let (lo, hi) = (bound(1, amin)?, bound(2, amax)?);
+    let shape = x.shape().to_vec();
+    macro_rules! int_clip {
+        ($v:expr, $t:ty, $wrap:path) => {{
+            let lo = lo.map_or(<$t>::MIN, |l| l as $t);
+            let hi = hi.map_or(<$t>::MAX, |h| h as $t);
+            $wrap(
+                $v.iter()
+                    .map(|&x| {
+                        if x < lo {
+                            lo
+                        } else if x > hi {
+                            hi
+                        } else {
+                            x
+                        }
+                    })
+                    .collect(),
+            )
+        }};
+    }
+    let data = match x.data() {
+        TensorData::F32(v) => {
+            let lo = lo.map_or(f32::NEG_INFINITY, |l| l as f32);
+            let hi = hi.map_or(f32::INFINITY, |h| h as f32);
+            TensorData::F32(
+                v.iter()
+                    .map(|&x| {
+                        if x < lo {
+                            lo
+                        } else if x > hi {
+                            hi
+                        } else {
+                            x
+                        }
+                    })
+                    .collect(),
+            )
+        }
+        TensorData::I64(v) => int_clip!(v, i64, TensorData::I64),
+        TensorData::I32(v) => int_clip!(v, i32, TensorData::I32),
+        TensorData::I8(v) => int_clip!(v, i8, TensorData::I8),
+        TensorData::U8(v) => int_clip!(v, u8, TensorData::U8),
+        d => return Err(Error::dtype(format!("Clip does not take {}", d.dtype()))),
+    };
+    Tensor::new(shape, data)
+}
+
+/// Casts to `to`. Float targets produce f32 data (f16 values rounded to half precision); float
+/// to integer truncates toward zero and saturates (NaN → 0).
+pub fn cast(x: &Tensor, to: DType) -> Result<Tensor> {
+    let shape = x.shape().to_vec();
+    let data = match to {
+        DType::F32 | DType::F64 => TensorData::F32(match x.data() {
+            TensorData::F32(v) => v.clone(),
+            _ => x.to_f64_vec().into_iter().map(|v| v as f32).collect(),
+        }),
+        DType::F16 => TensorData::F32(
+            x.to_f64_vec()
+                .into_iter()
+                .map(|v| f16::from_f64(v).to_f32())
+                .collect(),
+        ),
+        DType::Bool => TensorData::Bool(x.to_f64_vec().into_iter().map(|v| v != 0.0).collect()),
+        DType::I64 => TensorData::I64(match x.data() {
+            TensorData::I64(v) => v.clone(),
+            _ => x.to_f64_vec().into_iter().map(|v| v as i64).collect(),
+        }),
+        DType::I32 => TensorData::I32(
+            x.to_f64_vec()
+                .into_iter()
+                .map(|v| v as i64 as i32)
+                .collect(),
+        ),
+        DType::I8 => TensorData::I8(x.to_f64_vec().into_iter().map(|v| v as i64 as i8).collect()),
+        DType::U8 => TensorData::U8(x.to_f64_vec().into_iter().map(|v| v as i64 as u8).collect()),
+    };
+    Tensor::new(shape, data)
+}
+
+fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
+    let cond = c
+        .as_bool()
+        .map_err(|_| Error::dtype(format!("Where: condition must be bool, got {}", c.dtype())))?;
+    if x.dtype() != y.dtype() {
+        return Err(Error::dtype(format!(
+            "Where: X and Y must have the same type, got {} and {}",
+            x.dtype(),
+            y.dtype()
+        )));
+    }
+    let out = broadcast_shapes(&[c.shape(), x.shape(), y.shape()])?;
+    let shapes = [c.shape(), x.shape(), y.shape()];
+    macro_rules! go {
+        ($a:expr, $b:expr) => {{
+            let mut v = Vec::with_capacity(out.iter().product());
+            for_each_broadcast(&out, &shapes, |_, o| {
+                v.push(if cond[o[0]] { $a[o[1]] } else { $b[o[2]] })
+            });
+            v
+        }};
+    }
+    use TensorData as D;
+    let data = match (x.data(), y.data()) {
+        (D::F32(a), D::F32(b)) => D::F32(go!(a, b)),
+        (D::F16(a), D::F16(b)) => D::F16(go!(a, b)),
+        (D::F64(a), D::F64(b)) => D::F64(go!(a, b)),
+        (D::I64(a), D::I64(b)) => D::I64(go!(a, b)),
+        (D::I32(a), D::I32(b)) => D::I32(go!(a, b)),
+        (D::I8(a), D::I8(b)) => D::I8(go!(a, b)),
+        (D::U8(a), D::U8(b)) => D::U8(go!(a, b)),
+        (D::Bool(a), D::Bool(b)) => D::Bool(go!(a, b)),
+        _ => unreachable!("dtypes checked equal"),
+    };
+    Tensor::new(out, data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(shape: &[usize], v: &[f32]) -> Tensor {
+        Tensor::from_f32(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn broadcast_fast_paths_match_the_general_walk() {
+        // [2,3] + [3] (trailing block), [2,3] + [2,1] (general), scalar
+        let a = t(&[2, 3], &[1., 2., 3., 4., 5., 6.]);
+        let row = t(&[3], &[10., 20., 30.]);
+        let col = t(&[2, 1], &[100., 200.]);
+        let s = t(&[], &[0.5]);
+        let r = binary(Binary::Add, &a, &row).unwrap();
+        assert_eq!(r.as_f32().unwrap(), &[11., 22., 33., 14., 25., 36.]);
+        let r = binary(Binary::Add, &a, &col).unwrap();
+        assert_eq!(r.as_f32().unwrap(), &[101., 102., 103., 204., 205., 206.]);
+        let r = binary(Binary::Sub, &s, &a).unwrap();
+        assert_eq!(r.as_f32().unwrap(), &[-0.5, -1.5, -2.5, -3.5, -4.5, -5.5]);
+        let r = binary(Binary::Div, &row, &a).unwrap();
+        assert_eq!(r.shape(), &[2, 3]);
+        assert_eq!(r.as_f32().unwrap()[5], 5.0);
+    }
+
+    #[test]
+    fn erf_is_accurate() {
+        // reference values of erf (Abramowitz & Stegun tables / libm)
+        for (x, want) in [
+            (0.0f32, 0.0f64),
+            (0.1, 0.112_462_916_018_284_9),
+            (0.5, 0.520_499_877_813_046_5),
+            (1.0, 0.842_700_792_949_714_9),
+            (2.0, 0.995_322_265_018_952_7),
+            (-1.5, -0.966_105_146_475_310_7),
+            (4.0, 0.999_999_984_582_742_1),
+        ] {
+            let got = erf(x) as f64;
+            assert!(
+                (got - want).abs() <= 2e-7 * want.abs().max(1e-3),
+                "erf({x}) = {got}, want {want}"
+            );
+        }
+    }
+
+    #[test]
+    fn integer_division_and_modulo() {
+        let a = Tensor::from_i64(vec![4], vec![7, -7, 7, -7]).unwrap();
+        let b = Tensor::from_i64(vec![4], vec![2, 2, -2, -2]).unwrap();
+        assert_eq!(
+            binary(Binary::Div, &a, &b).unwrap().as_i64().unwrap(),
+            &[3, -3, -3, 3]
+        );
+        let m = binary(Binary::Mod { fmod: false }, &a, &b).unwrap();
+        assert_eq!(m.as_i64().unwrap(), &[1, 1, -1, -1]);
+        let z = Tensor::from_i64(vec![4], vec![0; 4]).unwrap();
+        assert!(binary(Binary::Div, &a, &z).is_err());
+    }
+
+    #[test]
+    fn cast_truncates_and_rounds_to_half() {
+        let x = t(&[3], &[1.7, -2.9, 0.1]);
+        assert_eq!(cast(&x, DType::I64).unwrap().as_i64().unwrap(), &[1, -2, 0]);
+        let h = cast(&x, DType::F16).unwrap();
+        assert_eq!(h.as_f32().unwrap()[2], f16::from_f32(0.1).to_f32());
+    }
+
+    #[test]
+    fn where_broadcasts() {
+        let c = Tensor::from_bool(vec![2, 1], vec![true, false]).unwrap();
+        let x = t(&[3], &[1., 2., 3.]);
+        let y = t(&[], &[0.]);
+        let r = where_(&c, &x, &y).unwrap();
+        assert_eq!(r.as_f32().unwrap(), &[1., 2., 3., 0., 0., 0.]);
+    }
 }
