@@ -15,17 +15,9 @@ fn op(o: ShapeOp) -> Result<Op> {
 pub fn register(r: &mut Registry) {
     r.insert("Identity", |_| op(ShapeOp::Identity));
     r.insert("Dropout", |c| {
-        // training_mode is an input from opset 12: only a constant false runs (inference)
-        let training = c.has_input(2)
-            && c.const_input(2)
-                .is_none_or(|t| t.to_i64_vec().first() != Some(&0));
-        let zero_ratio = c
-            .const_input(1)
-            .is_some_and(|t| t.to_f64_vec().first() == Some(&0.0));
-        if training && !zero_ratio || c.int("is_test", 1)? == 0 && c.opset < 7 {
-            return Err(
-                c.unsupported("Dropout in training mode (random): Hearth runs inference only")
-            );
+        // training_mode is an input from opset 12, checked at run time by the kernel
+        if c.int("is_test", 1)? == 0 && c.opset < 7 {
+            return Err(c.unsupported("Dropout in training mode (random): Hearth runs inference only"));
         }
         op(ShapeOp::Dropout)
     });
