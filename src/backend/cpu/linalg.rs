@@ -1,9 +1,739 @@
-//! CPU kernels of the linalg family (placeholder until the family lands).
+//! CPU kernels of the linear-algebra family. Matrix products go to the `gemm` crate (the
+//! SIMD128 GEMM of burn's flex backend) on borrowed slices with explicit strides, so transposed
+//! operands and broadcast batches cost no copies.
 
-use crate::error::Result;
+use super::util::{broadcast_shape, input, norm_axis, opt_input};
+use crate::error::{Error, Result};
 use crate::ir::ops::linalg::LinalgOp;
-use crate::tensor::Tensor;
+use crate::tensor::{numel_checked, strides, Tensor, TensorData};
 
-pub fn run(op: &LinalgOp, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    match *op {}
+pub fn run(op: &LinalgOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    Ok(match op {
+        LinalgOp::MatMul => vec![matmul(input(inputs, 0, "A")?, input(inputs, 1, "B")?)?],
+        LinalgOp::Gemm {
+            alpha,
+            beta,
+            trans_a,
+            trans_b,
+        } => vec![gemm_op(
+            input(inputs, 0, "A")?,
+            input(inputs, 1, "B")?,
+            opt_input(inputs, 2),
+            *alpha,
+            *beta,
+            *trans_a,
+            *trans_b,
+        )?],
+        LinalgOp::Einsum { equation } => {
+            let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
+            vec![einsum(equation, &ts)?]
+        }
+        LinalgOp::Softmax { axis, log, legacy } => {
+            vec![softmax(
+                input(inputs, 0, "input")?,
+                *axis,
+                *legacy,
+                if *log { Mode::Log } else { Mode::Soft },
+            )?]
+        }
+        LinalgOp::Hardmax { axis, legacy } => vec![softmax(
+            input(inputs, 0, "input")?,
+            *axis,
+            *legacy,
+            Mode::Hard,
+        )?],
+        LinalgOp::LayerNorm { axis, epsilon } => layer_norm(
+            input(inputs, 0, "X")?,
+            input(inputs, 1, "Scale")?,
+            opt_input(inputs, 2),
+            *axis,
+            *epsilon,
+        )?,
+        LinalgOp::BatchNorm { epsilon } => vec![batch_norm(inputs, *epsilon)?],
+        LinalgOp::InstanceNorm { epsilon } => vec![instance_norm(
+            input(inputs, 0, "input")?,
+            input(inputs, 1, "scale")?,
+            input(inputs, 2, "B")?,
+            *epsilon,
+        )?],
+    })
+}
+
+/// `dst[m×n] = beta_dst·dst + Σ lhs·rhs` with element strides (row, col) for each operand.
+/// Safe wrapper: checks every operand's extent lies inside its slice before calling gemm.
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_strided(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    (lhs_rs, lhs_cs): (usize, usize),
+    rhs: &[f32],
+    (rhs_rs, rhs_cs): (usize, usize),
+    scale: f32,
+) {
+    let extent = |rows: usize, cols: usize, rs: usize, cs: usize| {
+        if rows == 0 || cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        }
+    };
+    assert!(dst.len() >= m * n, "gemm: dst too small");
+    assert!(
+        lhs.len() >= extent(m, k, lhs_rs, lhs_cs),
+        "gemm: lhs too small"
+    );
+    assert!(
+        rhs.len() >= extent(k, n, rhs_rs, rhs_cs),
+        "gemm: rhs too small"
+    );
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !read_dst {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    // SAFETY: the extents of all three operands were checked against their slices above, and
+    // dst does not alias lhs or rhs (distinct borrows).
+    unsafe {
+        gemm::gemm(
+            m,
+            n,
+            k,
+            dst.as_mut_ptr(),
+            1,
+            n as isize,
+            read_dst,
+            lhs.as_ptr(),
+            lhs_cs as isize,
+            lhs_rs as isize,
+            rhs.as_ptr(),
+            rhs_cs as isize,
+            rhs_rs as isize,
+            1.0,
+            scale,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
+        );
+    }
+}
+
+/// Scalar twin of [`gemm_strided`] (the reference in tests).
+#[cfg(test)]
+pub fn gemm_scalar(
+    m: usize,
+    n: usize,
+    k: usize,
+    lhs: &[f32],
+    l: (usize, usize),
+    rhs: &[f32],
+    r: (usize, usize),
+) -> Vec<f32> {
+    let mut out = vec![0.0f32; m * n];
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0f64;
+            for p in 0..k {
+                s += lhs[i * l.0 + p * l.1] as f64 * rhs[p * r.0 + j * r.1] as f64;
+            }
+            out[i * n + j] = s as f32;
+        }
+    }
+    out
+}
+
+/// numpy `matmul`: batched, broadcasting, 1-D operands promoted and their axis removed.
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    if a.rank() == 0 || b.rank() == 0 {
+        return Err(Error::shape("MatMul operands must have rank >= 1"));
+    }
+    let (ash, bsh) = (a.shape().to_vec(), b.shape().to_vec());
+    let a2: Vec<usize> = if ash.len() == 1 {
+        vec![1, ash[0]]
+    } else {
+        ash.clone()
+    };
+    let b2: Vec<usize> = if bsh.len() == 1 {
+        vec![bsh[0], 1]
+    } else {
+        bsh.clone()
+    };
+    let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
+    let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
+    if k != k2 {
+        return Err(Error::shape(format!(
+            "MatMul: A has shape {ash:?} and B has shape {bsh:?}; A's last dim {k} must equal B's second-to-last {k2}"
+        )));
+    }
+    let batch = broadcast_shape(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
+    let nb: usize = batch.iter().product();
+    let mut out_shape = batch.clone();
+    out_shape.extend([m, n]);
+    numel_checked(&out_shape)?;
+    // batch offsets of each operand (0 stride on broadcast batch axes)
+    let offsets = |shape: &[usize], mat: usize| -> Vec<usize> {
+        let bs = &shape[..shape.len() - 2];
+        let st = super::util::broadcast_strides(bs, &batch);
+        (0..nb)
+            .map(|i| {
+                let mut rem = i;
+                let mut off = 0;
+                for d in (0..batch.len()).rev() {
+                    off += (rem % batch[d]) * st[d];
+                    rem /= batch[d];
+                }
+                off * mat
+            })
+            .collect()
+    };
+    let (ao, bo) = (offsets(&a2, m * k), offsets(&b2, k * n));
+    let mut out_shape_final = out_shape.clone();
+    if bsh.len() == 1 {
+        out_shape_final.pop();
+    }
+    if ash.len() == 1 {
+        out_shape_final.remove(out_shape_final.len() - if bsh.len() == 1 { 1 } else { 2 });
+    }
+    match (a.data(), b.data()) {
+        (TensorData::F32(x), TensorData::F32(y)) => {
+            let mut out = vec![0.0f32; nb * m * n];
+            for i in 0..nb {
+                gemm_strided(
+                    m,
+                    n,
+                    k,
+                    &mut out[i * m * n..(i + 1) * m * n],
+                    false,
+                    &x[ao[i]..],
+                    (k, 1),
+                    &y[bo[i]..],
+                    (n, 1),
+                    1.0,
+                );
+            }
+            Tensor::from_f32(out_shape_final, out)
+        }
+        _ if a.dtype() == b.dtype()
+            && !a.dtype().is_float()
+            && a.dtype() != crate::tensor::DType::Bool =>
+        {
+            let (x, y) = (a.to_i64_vec(), b.to_i64_vec());
+            let mut out = vec![0i64; nb * m * n];
+            for bi in 0..nb {
+                for i in 0..m {
+                    for j in 0..n {
+                        out[bi * m * n + i * n + j] = (0..k)
+                            .map(|p| x[ao[bi] + i * k + p].wrapping_mul(y[bo[bi] + p * n + j]))
+                            .fold(0i64, i64::wrapping_add);
+                    }
+                }
+            }
+            let t = Tensor::from_i64(out_shape_final, out)?;
+            super::math::cast(&t, a.dtype())
+        }
+        _ => Err(Error::dtype(format!(
+            "MatMul: unsupported input types {} and {}",
+            a.dtype(),
+            b.dtype()
+        ))),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn gemm_op(
+    a: &Tensor,
+    b: &Tensor,
+    c: Option<&Tensor>,
+    alpha: f32,
+    beta: f32,
+    ta: bool,
+    tb: bool,
+) -> Result<Tensor> {
+    if a.rank() != 2 || b.rank() != 2 {
+        return Err(Error::shape(format!(
+            "Gemm: A {:?} and B {:?} must be matrices",
+            a.shape(),
+            b.shape()
+        )));
+    }
+    let (x, y) = (a.as_f32()?, b.as_f32()?);
+    let (m, k) = if ta {
+        (a.shape()[1], a.shape()[0])
+    } else {
+        (a.shape()[0], a.shape()[1])
+    };
+    let (k2, n) = if tb {
+        (b.shape()[1], b.shape()[0])
+    } else {
+        (b.shape()[0], b.shape()[1])
+    };
+    if k != k2 {
+        return Err(Error::shape(format!(
+            "Gemm: A {:?} (transA={}) and B {:?} (transB={}) have inner dims {k} and {k2}",
+            a.shape(),
+            ta as u8,
+            b.shape(),
+            tb as u8
+        )));
+    }
+    let mut out = vec![0.0f32; numel_checked(&[m, n])?];
+    let mut read = false;
+    if let Some(c) = c {
+        let cv = c.as_f32()?;
+        let bs = broadcast_shape(c.shape(), &[m, n])?;
+        if bs != [m, n] {
+            return Err(Error::shape(format!(
+                "Gemm: C {:?} does not broadcast to [{m}, {n}]",
+                c.shape()
+            )));
+        }
+        if beta != 0.0 {
+            let st = super::util::broadcast_strides(c.shape(), &[m, n]);
+            for i in 0..m {
+                for j in 0..n {
+                    out[i * n + j] = beta * cv[i * st[0] + j * st[1]];
+                }
+            }
+            read = true;
+        }
+    }
+    let ls = if ta { (1, m) } else { (k, 1) };
+    let rs = if tb { (1, k) } else { (n, 1) };
+    gemm_strided(m, n, k, &mut out, read, x, ls, y, rs, alpha);
+    Tensor::from_f32(vec![m, n], out)
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Mode {
+    Soft,
+    Log,
+    Hard,
+}
+
+/// Softmax family over one axis (`legacy`: over all axes from `axis` on, as opset < 13).
+fn softmax(x: &Tensor, axis: i64, legacy: bool, mode: Mode) -> Result<Tensor> {
+    let v = x.as_f32()?;
+    let shape = x.shape();
+    let a = norm_axis(axis, shape.len())?;
+    let (outer, len, inner) = if legacy {
+        (
+            shape[..a].iter().product::<usize>(),
+            shape[a..].iter().product::<usize>(),
+            1,
+        )
+    } else {
+        (
+            shape[..a].iter().product::<usize>(),
+            shape[a],
+            shape[a + 1..].iter().product::<usize>(),
+        )
+    };
+    let mut out = v.to_vec();
+    let mut row = vec![0.0f32; len];
+    for o in 0..outer {
+        for i in 0..inner {
+            let base = o * len * inner + i;
+            for (j, r) in row.iter_mut().enumerate() {
+                *r = v[base + j * inner];
+            }
+            match mode {
+                Mode::Hard => {
+                    let best = row
+                        .iter()
+                        .enumerate()
+                        .fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
+                    row.iter_mut()
+                        .enumerate()
+                        .for_each(|(j, r)| *r = if j == best { 1.0 } else { 0.0 });
+                }
+                _ => {
+                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let mut sum = 0.0f32;
+                    for r in row.iter_mut() {
+                        *r = (*r - max).exp();
+                        sum += *r;
+                    }
+                    if mode == Mode::Log {
+                        let ls = sum.ln();
+                        for (j, r) in row.iter_mut().enumerate() {
+                            *r = v[base + j * inner] - max - ls;
+                        }
+                    } else {
+                        let inv = 1.0 / sum;
+                        row.iter_mut().for_each(|r| *r *= inv);
+                    }
+                }
+            }
+            for (j, r) in row.iter().enumerate() {
+                out[base + j * inner] = *r;
+            }
+        }
+    }
+    Tensor::from_f32(shape.to_vec(), out)
+}
+
+fn layer_norm(
+    x: &Tensor,
+    scale: &Tensor,
+    bias: Option<&Tensor>,
+    axis: i64,
+    eps: f32,
+) -> Result<Vec<Tensor>> {
+    let v = x.as_f32()?;
+    let shape = x.shape();
+    let a = norm_axis(axis, shape.len())?;
+    let outer: usize = shape[..a].iter().product();
+    let len: usize = shape[a..].iter().product();
+    let bcast = |t: &Tensor, what: &str| -> Result<Vec<f32>> {
+        let bs = broadcast_shape(t.shape(), &shape[a..])?;
+        if bs != shape[a..] {
+            return Err(Error::shape(format!(
+                "LayerNormalization: {what} {:?} does not fit {:?}",
+                t.shape(),
+                &shape[a..]
+            )));
+        }
+        let st = super::util::broadcast_strides(t.shape(), &shape[a..]);
+        let tv = t.as_f32()?;
+        let inner = &shape[a..];
+        let ist = strides(inner);
+        Ok((0..len)
+            .map(|f| {
+                tv[(0..inner.len())
+                    .map(|d| ((f / ist[d]) % inner[d]) * st[d])
+                    .sum::<usize>()]
+            })
+            .collect())
+    };
+    let s = bcast(scale, "Scale")?;
+    let b = bias.map(|t| bcast(t, "B")).transpose()?;
+    let mut out = vec![0.0f32; v.len()];
+    let mut means = vec![0.0f32; outer];
+    let mut invs = vec![0.0f32; outer];
+    for o in 0..outer {
+        let row = &v[o * len..(o + 1) * len];
+        let mean = row.iter().sum::<f32>() / len as f32;
+        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / len as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        let dst = &mut out[o * len..(o + 1) * len];
+        for j in 0..len {
+            dst[j] = (row[j] - mean) * inv * s[j] + b.as_ref().map_or(0.0, |b| b[j]);
+        }
+        means[o] = mean;
+        invs[o] = inv;
+    }
+    let mut stat_shape = shape[..a].to_vec();
+    stat_shape.extend(std::iter::repeat_n(1, shape.len() - a));
+    Ok(vec![
+        Tensor::from_f32(shape.to_vec(), out)?,
+        Tensor::from_f32(stat_shape.clone(), means)?,
+        Tensor::from_f32(stat_shape, invs)?,
+    ])
+}
+
+fn per_channel(t: &Tensor, c: usize, what: &str) -> Result<Vec<f32>> {
+    let v = t.as_f32()?;
+    if v.len() != c {
+        return Err(Error::shape(format!(
+            "{what} has {} values for {c} channels",
+            v.len()
+        )));
+    }
+    Ok(v.to_vec())
+}
+
+fn batch_norm(inputs: &[Option<&Tensor>], eps: f32) -> Result<Tensor> {
+    let x = input(inputs, 0, "X")?;
+    let v = x.as_f32()?;
+    if x.rank() < 2 {
+        return Err(Error::shape(format!(
+            "BatchNormalization: X {:?} needs rank >= 2",
+            x.shape()
+        )));
+    }
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let spatial: usize = x.shape()[2..].iter().product();
+    let scale = per_channel(input(inputs, 1, "scale")?, c, "scale")?;
+    let bias = per_channel(input(inputs, 2, "B")?, c, "B")?;
+    let mean = per_channel(input(inputs, 3, "input_mean")?, c, "input_mean")?;
+    let var = per_channel(input(inputs, 4, "input_var")?, c, "input_var")?;
+    let mut out = vec![0.0f32; v.len()];
+    for ch in 0..c {
+        let k = scale[ch] / (var[ch] + eps).sqrt();
+        let off = bias[ch] - mean[ch] * k;
+        for b in 0..n {
+            let base = (b * c + ch) * spatial;
+            for i in base..base + spatial {
+                out[i] = v[i] * k + off;
+            }
+        }
+    }
+    Tensor::from_f32(x.shape().to_vec(), out)
+}
+
+fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<Tensor> {
+    let v = x.as_f32()?;
+    if x.rank() < 2 {
+        return Err(Error::shape(format!(
+            "InstanceNormalization: input {:?} needs rank >= 2",
+            x.shape()
+        )));
+    }
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    let spatial: usize = x.shape()[2..].iter().product();
+    let s = per_channel(scale, c, "scale")?;
+    let b = per_channel(bias, c, "B")?;
+    let mut out = vec![0.0f32; v.len()];
+    for bi in 0..n {
+        for ch in 0..c {
+            let base = (bi * c + ch) * spatial;
+            let row = &v[base..base + spatial];
+            let mean = row.iter().sum::<f32>() / spatial as f32;
+            let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / spatial as f32;
+            let k = s[ch] / (var + eps).sqrt();
+            for i in 0..spatial {
+                out[base + i] = (row[i] - mean) * k + b[ch];
+            }
+        }
+    }
+    Tensor::from_f32(x.shape().to_vec(), out)
+}
+
+/// Einsum by direct summation over every index (any number of operands, diagonals, implicit
+/// output, `...`): exact and general, but not GEMM-fast; exporters emit MatMul for the hot paths.
+fn einsum(eq: &str, ts: &[&Tensor]) -> Result<Tensor> {
+    let (lhs, rhs) = match eq.split_once("->") {
+        Some((l, r)) => (l, Some(r)),
+        None => (eq, None),
+    };
+    let terms: Vec<&str> = lhs.split(',').collect();
+    if terms.len() != ts.len() {
+        return Err(Error::shape(format!(
+            "Einsum '{eq}': {} operands for {} inputs",
+            terms.len(),
+            ts.len()
+        )));
+    }
+    // expand "..." into upper-case letters covering each operand's broadcast dims
+    let max_ell = terms
+        .iter()
+        .zip(ts)
+        .map(|(t, x)| {
+            if t.contains("...") {
+                x.rank() + 3 - t.len()
+            } else {
+                0
+            }
+        })
+        .max()
+        .unwrap_or(0);
+    let ell: String = (0..max_ell).map(|i| (b'A' + i as u8) as char).collect();
+    let mut subs: Vec<Vec<char>> = Vec::new();
+    for (t, x) in terms.iter().zip(ts) {
+        let s: Vec<char> = if t.contains("...") {
+            let k = x.rank() + 3 - t.len();
+            t.replace("...", &ell[max_ell - k..]).chars().collect()
+        } else {
+            t.chars().collect()
+        };
+        if s.len() != x.rank() || s.iter().any(|c| !c.is_ascii_alphabetic()) {
+            return Err(Error::shape(format!(
+                "Einsum '{eq}': term '{t}' does not fit shape {:?}",
+                x.shape()
+            )));
+        }
+        subs.push(s);
+    }
+    let out: Vec<char> = match rhs {
+        Some(r) => r.replace("...", &ell).chars().collect(),
+        None => {
+            let mut once: Vec<char> = ell.chars().collect();
+            let mut letters: Vec<char> = subs
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|c| c.is_ascii_lowercase())
+                .collect();
+            letters.sort_unstable();
+            for c in letters.iter().copied() {
+                if letters.iter().filter(|&&d| d == c).count() == 1 {
+                    once.push(c);
+                }
+            }
+            once
+        }
+    };
+    // sizes per letter (1 broadcasts)
+    let mut size: std::collections::BTreeMap<char, usize> = Default::default();
+    for (s, x) in subs.iter().zip(ts) {
+        for (c, &d) in s.iter().zip(x.shape()) {
+            let e = size.entry(*c).or_insert(d);
+            if *e == 1 {
+                *e = d;
+            } else if d != 1 && d != *e {
+                return Err(Error::shape(format!(
+                    "Einsum '{eq}': letter '{c}' has sizes {e} and {d}"
+                )));
+            }
+        }
+    }
+    let letters: Vec<char> = out
+        .iter()
+        .copied()
+        .chain(size.keys().copied().filter(|c| !out.contains(c)))
+        .collect();
+    let dims: Vec<usize> = letters
+        .iter()
+        .map(|c| {
+            size.get(c).copied().ok_or_else(|| {
+                Error::shape(format!(
+                    "Einsum '{eq}': output letter '{c}' is not in any input"
+                ))
+            })
+        })
+        .collect::<Result<_>>()?;
+    let out_shape: Vec<usize> = dims[..out.len()].to_vec();
+    let n_out = numel_checked(&out_shape)?;
+    let total = dims
+        .iter()
+        .try_fold(1usize, |a, &d| a.checked_mul(d))
+        .filter(|&t| t <= 1 << 31)
+        .ok_or_else(|| Error::Limit(format!("Einsum '{eq}' iteration space too large")))?;
+    let vals: Vec<&[f32]> = ts.iter().map(|t| t.as_f32()).collect::<Result<_>>()?;
+    let op_strides: Vec<Vec<usize>> = subs
+        .iter()
+        .zip(ts)
+        .map(|(s, x)| {
+            let st = strides(x.shape());
+            letters
+                .iter()
+                .map(|c| {
+                    s.iter()
+                        .enumerate()
+                        .filter(|(_, d)| *d == c)
+                        .map(|(i, _)| if x.shape()[i] == 1 { 0 } else { st[i] })
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    let mut result = vec![0.0f32; n_out];
+    let mut idx = vec![0usize; letters.len()];
+    let out_st = strides(&out_shape);
+    for _ in 0..total {
+        let mut p = 1.0f32;
+        for (v, st) in vals.iter().zip(&op_strides) {
+            p *= v[idx.iter().zip(st).map(|(i, s)| i * s).sum::<usize>()];
+        }
+        let o: usize = idx[..out.len()]
+            .iter()
+            .zip(&out_st)
+            .map(|(i, s)| i * s)
+            .sum();
+        result[o] += p;
+        for d in (0..letters.len()).rev() {
+            idx[d] += 1;
+            if idx[d] < dims[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
+    }
+    Tensor::from_f32(out_shape, result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rand(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407)
+            | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gemm_kernel_matches_scalar_twin() {
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (1, 256, 64),
+            (7, 13, 5),
+            (64, 10, 256),
+            (33, 65, 17),
+        ] {
+            let a = rand(m * k, 1);
+            let b = rand(k * n, 2);
+            for (ls, rs) in [((k, 1), (n, 1)), ((1, m), (1, k))] {
+                let mut out = vec![0.0; m * n];
+                gemm_strided(m, n, k, &mut out, false, &a, ls, &b, rs, 1.0);
+                let want = gemm_scalar(m, n, k, &a, ls, &b, rs);
+                for (g, w) in out.iter().zip(&want) {
+                    assert!(
+                        (g - w).abs() <= 1e-5 + 1e-5 * w.abs(),
+                        "{m}x{n}x{k}: {g} vs {w}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn matmul_broadcasts_batches_and_vectors() {
+        let a = Tensor::from_f32(vec![2, 1, 2, 3], rand(12, 3)).unwrap();
+        let b = Tensor::from_f32(vec![4, 3, 2], rand(24, 4)).unwrap();
+        let c = matmul(&a, &b).unwrap();
+        assert_eq!(c.shape(), &[2, 4, 2, 2]);
+        let (av, bv) = (a.as_f32().unwrap(), b.as_f32().unwrap());
+        let want = gemm_scalar(2, 2, 3, &av[6..], (3, 1), &bv[12..], (2, 1));
+        // batch (1, 2) of the output reads A's batch 1 and B's batch 2
+        let got = &c.as_f32().unwrap()[(4 + 2) * 4..(4 + 2) * 4 + 4];
+        for (g, w) in got.iter().zip(&want) {
+            assert!((g - w).abs() <= 1e-6, "{g} vs {w}");
+        }
+        let v = Tensor::from_f32(vec![3], vec![1., 2., 3.]).unwrap();
+        assert_eq!(
+            matmul(
+                &v,
+                &Tensor::from_f32(vec![3, 2], vec![1., 0., 0., 1., 1., 1.]).unwrap()
+            )
+            .unwrap()
+            .shape(),
+            &[2]
+        );
+        assert!(matmul(&b, &b).is_err());
+    }
+
+    #[test]
+    fn einsum_matches_matmul() {
+        let a = Tensor::from_f32(vec![3, 4], rand(12, 5)).unwrap();
+        let b = Tensor::from_f32(vec![4, 5], rand(20, 6)).unwrap();
+        let e = einsum("ij,jk->ik", &[&a, &b]).unwrap();
+        let m = matmul(&a, &b).unwrap();
+        for (x, y) in e.as_f32().unwrap().iter().zip(m.as_f32().unwrap()) {
+            assert!((x - y).abs() < 1e-5);
+        }
+        let tr = einsum(
+            "ii",
+            &[&Tensor::from_f32(vec![2, 2], vec![1., 2., 3., 4.]).unwrap()],
+        )
+        .unwrap();
+        assert_eq!(tr.as_f32().unwrap(), &[5.0]);
+    }
 }

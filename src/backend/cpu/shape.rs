@@ -14,7 +14,8 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         ShapeOp::Dropout => {
             let x = x()?;
             let training = opt_input(inputs, 2).is_some_and(|t| t.to_i64_vec().first() == Some(&1));
-            let ratio = opt_input(inputs, 1).map_or(0.5, |t| t.to_f64_vec().first().copied().unwrap_or(0.5));
+            let ratio = opt_input(inputs, 1)
+                .map_or(0.5, |t| t.to_f64_vec().first().copied().unwrap_or(0.5));
             if training && ratio != 0.0 {
                 return Err(Error::unsupported(
                     "Dropout in training mode is random: Hearth runs inference only",

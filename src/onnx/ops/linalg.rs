@@ -1,5 +1,72 @@
-//! ONNX builders of the linalg family (placeholder until the family lands).
+//! Builders of the linear-algebra and normalisation family.
 
-use super::Registry;
+use super::{NodeCtx, Registry};
+use crate::error::Result;
+use crate::ir::ops::linalg::LinalgOp;
+use crate::ir::Op;
 
-pub fn register(_r: &mut Registry) {}
+fn op(o: LinalgOp) -> Result<Op> {
+    Ok(Op::Linalg(o))
+}
+
+pub fn register(r: &mut Registry) {
+    r.insert("Gemm", |c| {
+        op(LinalgOp::Gemm {
+            alpha: c.float("alpha", 1.0)?,
+            beta: c.float("beta", 1.0)?,
+            trans_a: c.int("transA", 0)? != 0,
+            trans_b: c.int("transB", 0)? != 0,
+        })
+    });
+    r.insert("MatMul", |_| op(LinalgOp::MatMul));
+    r.insert("Einsum", |c| {
+        let eq = c
+            .string_opt("equation")?
+            .ok_or_else(|| c.invalid("missing attribute 'equation'"))?;
+        op(LinalgOp::Einsum {
+            equation: eq.chars().filter(|ch| !ch.is_whitespace()).collect(),
+        })
+    });
+    r.insert("Softmax", |c| softmax(c, false));
+    r.insert("LogSoftmax", |c| softmax(c, true));
+    r.insert("Hardmax", |c| {
+        let legacy = c.opset < 13;
+        op(LinalgOp::Hardmax {
+            axis: c.int("axis", if legacy { 1 } else { -1 })?,
+            legacy,
+        })
+    });
+    r.insert("LayerNormalization", |c| {
+        op(LinalgOp::LayerNorm {
+            axis: c.int("axis", -1)?,
+            epsilon: c.float("epsilon", 1e-5)?,
+        })
+    });
+    r.insert("BatchNormalization", |c| {
+        if c.int("training_mode", 0)? != 0 || c.num_outputs > 1 && c.opset >= 14 {
+            return Err(
+                c.unsupported("BatchNormalization in training mode: Hearth runs inference only")
+            );
+        }
+        if c.int("spatial", 1)? == 0 {
+            return Err(c.unsupported("BatchNormalization with spatial=0"));
+        }
+        op(LinalgOp::BatchNorm {
+            epsilon: c.float("epsilon", 1e-5)?,
+        })
+    });
+    r.insert("InstanceNormalization", |c| {
+        op(LinalgOp::InstanceNorm {
+            epsilon: c.float("epsilon", 1e-5)?,
+        })
+    });
+}
+
+fn softmax(c: &NodeCtx, log: bool) -> Result<Op> {
+    let legacy = c.opset < 13;
+    op(LinalgOp::Softmax {
+        axis: c.int("axis", if legacy { 1 } else { -1 })?,
+        log,
+        legacy,
+    })
+}

@@ -17,7 +17,9 @@ pub fn register(r: &mut Registry) {
     r.insert("Dropout", |c| {
         // training_mode is an input from opset 12, checked at run time by the kernel
         if c.int("is_test", 1)? == 0 && c.opset < 7 {
-            return Err(c.unsupported("Dropout in training mode (random): Hearth runs inference only"));
+            return Err(
+                c.unsupported("Dropout in training mode (random): Hearth runs inference only")
+            );
         }
         op(ShapeOp::Dropout)
     });
