@@ -1,9 +1,391 @@
-//! CPU kernels of the reduce family (placeholder until the family lands).
+//! CPU kernels of the reduction family. Reductions walk the input once, mapping each element to
+//! its output slot; the common case of reducing trailing contiguous axes is a tight row loop.
 
-use crate::error::Result;
-use crate::ir::ops::reduce::ReduceOp;
-use crate::tensor::Tensor;
+use super::util::{input, norm_axis, opt_input};
+use crate::error::{Error, Result};
+use crate::ir::ops::reduce::{ReduceKind, ReduceOp};
+use crate::tensor::{strides, DType, Tensor, TensorData};
 
-pub fn run(op: &ReduceOp, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    match *op {}
+pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0, "data")?;
+    Ok(match op {
+        ReduceOp::Reduce {
+            kind,
+            axes,
+            keepdims,
+            noop_empty,
+        } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => opt_input(inputs, 1)
+                    .map(|t| t.to_i64_vec())
+                    .unwrap_or_default(),
+            };
+            if axes.is_empty() && *noop_empty {
+                return Ok(vec![x.clone()]);
+            }
+            vec![reduce(x, *kind, &axes, *keepdims)?]
+        }
+        ReduceOp::ArgExt {
+            max,
+            axis,
+            keepdims,
+            select_last,
+        } => {
+            vec![arg_ext(x, *max, *axis, *keepdims, *select_last)?]
+        }
+        ReduceOp::TopK { k, axis, largest } => {
+            let k = match k {
+                Some(k) => *k,
+                None => {
+                    let t = input(inputs, 1, "K")?;
+                    *t.to_i64_vec()
+                        .first()
+                        .ok_or_else(|| Error::shape("TopK: K is empty"))?
+                }
+            };
+            topk(x, k, *axis, *largest)?
+        }
+        ReduceOp::CumSum { exclusive, reverse } => {
+            let axis = input(inputs, 1, "axis")?.to_i64_vec();
+            let axis = *axis
+                .first()
+                .ok_or_else(|| Error::shape("CumSum: axis is empty"))?;
+            vec![cumsum(x, axis, *exclusive, *reverse)?]
+        }
+    })
+}
+
+/// Splits `shape` at the reduced axes: output shape (keepdims) and, per input element, its
+/// output offset computed from strides with 0 on reduced axes.
+fn out_strides(shape: &[usize], reduced: &[bool]) -> (Vec<usize>, Vec<usize>) {
+    let kept: Vec<usize> = shape
+        .iter()
+        .zip(reduced)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let ks = strides(&kept);
+    let st = ks
+        .iter()
+        .zip(reduced)
+        .map(|(&s, &r)| if r { 0 } else { s })
+        .collect();
+    (kept, st)
+}
+
+fn reduce(x: &Tensor, kind: ReduceKind, axes: &[i64], keepdims: bool) -> Result<Tensor> {
+    let shape = x.shape();
+    let r = shape.len();
+    let mut reduced = vec![axes.is_empty(); r];
+    for &a in axes {
+        reduced[norm_axis(a, r)?] = true;
+    }
+    let (kept, ost) = out_strides(shape, &reduced);
+    let n_out: usize = kept.iter().product();
+    let count = if n_out == 0 {
+        0
+    } else {
+        x.numel() / n_out.max(1)
+    };
+    let vals = x.to_f64_vec();
+    use ReduceKind as K;
+    let init = match kind {
+        K::Max => f64::NEG_INFINITY,
+        K::Min => f64::INFINITY,
+        K::Prod => 1.0,
+        K::LogSumExp => f64::NEG_INFINITY,
+        _ => 0.0,
+    };
+    let mut acc = vec![init; n_out];
+    // for LogSumExp: first pass finds the max per slot
+    let mut maxes = vec![f64::NEG_INFINITY; if kind == K::LogSumExp { n_out } else { 0 }];
+    let offset_of = |flat: usize| -> usize {
+        let mut rem = flat;
+        let mut o = 0;
+        for d in (0..r).rev() {
+            o += (rem % shape[d]) * ost[d];
+            rem /= shape[d];
+        }
+        o
+    };
+    // trailing-axes fast path: output slot = flat / count
+    let trailing = {
+        let first = reduced.iter().position(|&b| b).unwrap_or(r);
+        reduced[first..].iter().all(|&b| b)
+    };
+    let slot = |flat: usize| {
+        if trailing {
+            flat / count.max(1)
+        } else {
+            offset_of(flat)
+        }
+    };
+    if kind == K::LogSumExp {
+        for (i, &v) in vals.iter().enumerate() {
+            let s = slot(i);
+            maxes[s] = maxes[s].max(v);
+        }
+    }
+    for (i, &v) in vals.iter().enumerate() {
+        let s = slot(i);
+        let a = &mut acc[s];
+        match kind {
+            K::Sum | K::Mean | K::LogSum => *a += v,
+            K::Max => {
+                *a = if v.is_nan() || *a >= v {
+                    if v.is_nan() {
+                        v
+                    } else {
+                        *a
+                    }
+                } else {
+                    v
+                }
+            }
+            K::Min => {
+                *a = if v.is_nan() || *a <= v {
+                    if v.is_nan() {
+                        v
+                    } else {
+                        *a
+                    }
+                } else {
+                    v
+                }
+            }
+            K::Prod => *a *= v,
+            K::L1 => *a += v.abs(),
+            K::L2 | K::SumSquare => *a += v * v,
+            K::LogSumExp => {
+                let m = maxes[s];
+                if m.is_finite() {
+                    *a = if a.is_finite() {
+                        *a + (v - m).exp()
+                    } else {
+                        (v - m).exp()
+                    };
+                }
+            }
+        }
+    }
+    for (s, a) in acc.iter_mut().enumerate() {
+        match kind {
+            K::Mean => *a /= count as f64,
+            K::L2 => *a = a.sqrt(),
+            K::LogSum => *a = a.ln(),
+            K::LogSumExp => {
+                let m = maxes[s];
+                *a = if m.is_finite() { m + a.ln() } else { m };
+            }
+            _ => {}
+        }
+    }
+    let out_shape: Vec<usize> = if keepdims {
+        kept
+    } else {
+        shape
+            .iter()
+            .zip(&reduced)
+            .filter(|(_, &r)| !r)
+            .map(|(&d, _)| d)
+            .collect()
+    };
+    let data = match x.dtype() {
+        DType::F32 => TensorData::F32(acc.into_iter().map(|v| v as f32).collect()),
+        DType::I64 => TensorData::I64(acc.into_iter().map(int_of(i64::MIN, i64::MAX)).collect()),
+        DType::I32 => TensorData::I32(
+            acc.into_iter()
+                .map(|v| int_of(i32::MIN as i64, i32::MAX as i64)(v) as i32)
+                .collect(),
+        ),
+        DType::I8 => TensorData::I8(
+            acc.into_iter()
+                .map(|v| int_of(i8::MIN as i64, i8::MAX as i64)(v) as i8)
+                .collect(),
+        ),
+        DType::U8 => TensorData::U8(
+            acc.into_iter()
+                .map(|v| int_of(0, u8::MAX as i64)(v) as u8)
+                .collect(),
+        ),
+        DType::Bool if matches!(kind, K::Max | K::Min) => {
+            TensorData::Bool(acc.into_iter().map(|v| int_of(0, 1)(v) != 0).collect())
+        }
+        d => {
+            return Err(Error::dtype(format!(
+                "{kind:?} reduction does not take {d}"
+            )))
+        }
+    };
+    Tensor::new(out_shape, data)
+}
+
+/// Converts a reduced value back to an integer; infinities (empty max/min) become the
+/// type's extremes as numpy's identity elements do.
+fn int_of(min: i64, max: i64) -> impl Fn(f64) -> i64 {
+    move |v| {
+        if v == f64::INFINITY {
+            max
+        } else if v == f64::NEG_INFINITY {
+            min
+        } else {
+            v as i64
+        }
+    }
+}
+
+/// (outer, len, inner) of `shape` around axis `a`.
+fn around(shape: &[usize], a: usize) -> (usize, usize, usize) {
+    (
+        shape[..a].iter().product(),
+        shape[a],
+        shape[a + 1..].iter().product(),
+    )
+}
+
+fn arg_ext(x: &Tensor, max: bool, axis: i64, keepdims: bool, last: bool) -> Result<Tensor> {
+    let a = norm_axis(axis, x.rank())?;
+    let (outer, len, inner) = around(x.shape(), a);
+    if len == 0 {
+        return Err(Error::shape("ArgMax/ArgMin over an empty axis"));
+    }
+    let v = x.to_f64_vec();
+    let mut out = Vec::with_capacity(outer * inner);
+    for o in 0..outer {
+        for i in 0..inner {
+            let mut best = 0usize;
+            for j in 1..len {
+                let (c, b) = (
+                    v[(o * len + j) * inner + i],
+                    v[(o * len + best) * inner + i],
+                );
+                let better = if max {
+                    c > b || (last && c == b)
+                } else {
+                    c < b || (last && c == b)
+                };
+                if better {
+                    best = j;
+                }
+            }
+            out.push(best as i64);
+        }
+    }
+    let mut shape = x.shape().to_vec();
+    if keepdims {
+        shape[a] = 1;
+    } else {
+        shape.remove(a);
+    }
+    Tensor::from_i64(shape, out)
+}
+
+fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
+    let a = norm_axis(axis, x.rank())?;
+    let (outer, len, inner) = around(x.shape(), a);
+    if k < 0 || k as usize > len {
+        return Err(Error::shape(format!(
+            "TopK: k = {k} but axis {axis} has {len} elements"
+        )));
+    }
+    let k = k as usize;
+    let v = x.to_f64_vec();
+    let mut order: Vec<usize> = Vec::with_capacity(len);
+    let mut picks = vec![0usize; outer * k * inner];
+    for o in 0..outer {
+        for i in 0..inner {
+            order.clear();
+            order.extend(0..len);
+            let key = |j: usize| v[(o * len + j) * inner + i];
+            // ties go to the lower index; NaN counts as largest
+            let cmp = |p: &usize, q: &usize| {
+                let (x, y) = (key(*p), key(*q));
+                let ord = if largest {
+                    y.total_cmp(&x)
+                } else {
+                    x.total_cmp(&y)
+                };
+                ord.then(p.cmp(q))
+            };
+            if k < len {
+                order.select_nth_unstable_by(k.saturating_sub(1).min(len - 1), cmp);
+                order.truncate(k);
+            }
+            order.sort_by(cmp);
+            for (r, &j) in order.iter().take(k).enumerate() {
+                picks[(o * k + r) * inner + i] = (o * len + j) * inner + i;
+            }
+        }
+    }
+    let indices: Vec<i64> = picks.iter().map(|&p| ((p / inner) % len) as i64).collect();
+    let mut shape = x.shape().to_vec();
+    shape[a] = k;
+    let values = crate::map_data!(x.data(), d => picks.iter().map(|&p| d[p]).collect());
+    Ok(vec![
+        Tensor::new(shape.clone(), values)?,
+        Tensor::from_i64(shape, indices)?,
+    ])
+}
+
+fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tensor> {
+    let a = norm_axis(axis, x.rank())?;
+    let (outer, len, inner) = around(x.shape(), a);
+    macro_rules! go {
+        ($v:expr, $zero:expr) => {{
+            let mut out = $v.clone();
+            for o in 0..outer {
+                for i in 0..inner {
+                    let mut acc = $zero;
+                    for step in 0..len {
+                        let j = if reverse { len - 1 - step } else { step };
+                        let p = (o * len + j) * inner + i;
+                        if exclusive {
+                            out[p] = acc;
+                            acc += $v[p];
+                        } else {
+                            acc += $v[p];
+                            out[p] = acc;
+                        }
+                    }
+                }
+            }
+            out
+        }};
+    }
+    let data = match x.data() {
+        TensorData::F32(v) => TensorData::F32(go!(v, 0.0f32)),
+        TensorData::I64(v) => TensorData::I64(go!(v, 0i64)),
+        TensorData::I32(v) => TensorData::I32(go!(v, 0i32)),
+        d => return Err(Error::dtype(format!("CumSum does not take {}", d.dtype()))),
+    };
+    Tensor::new(x.shape().to_vec(), data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reduce_middle_axis_matches_hand_sums() {
+        let x = Tensor::from_f32(vec![2, 3, 2], (0..12).map(|i| i as f32).collect()).unwrap();
+        let s = reduce(&x, ReduceKind::Sum, &[1], false).unwrap();
+        assert_eq!(s.shape(), &[2, 2]);
+        assert_eq!(s.as_f32().unwrap(), &[6., 9., 24., 27.]);
+        let m = reduce(&x, ReduceKind::Max, &[-1], true).unwrap();
+        assert_eq!(m.shape(), &[2, 3, 1]);
+        assert_eq!(m.as_f32().unwrap(), &[1., 3., 5., 7., 9., 11.]);
+        let all = reduce(&x, ReduceKind::Mean, &[], false).unwrap();
+        assert_eq!(all.as_f32().unwrap(), &[5.5]);
+    }
+
+    #[test]
+    fn topk_ties_prefer_lower_index() {
+        let x = Tensor::from_f32(vec![6], vec![1., 3., 3., 2., 3., 0.]).unwrap();
+        let out = topk(&x, 3, 0, true).unwrap();
+        assert_eq!(out[0].as_f32().unwrap(), &[3., 3., 3.]);
+        assert_eq!(out[1].as_i64().unwrap(), &[1, 2, 4]);
+        let out = topk(&x, 2, 0, false).unwrap();
+        assert_eq!(out[1].as_i64().unwrap(), &[5, 0]);
+        assert!(topk(&x, 7, 0, true).is_err());
+    }
 }

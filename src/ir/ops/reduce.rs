@@ -1,17 +1,80 @@
-//! Reduce family ops (placeholder until the family lands).
+//! Reductions, arg-min/max, TopK, CumSum.
 
 use crate::ir::fact::Fact;
+use crate::tensor::DType;
 
-/// Reduce family op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReduceKind {
+    Sum,
+    Mean,
+    Max,
+    Min,
+    Prod,
+    L1,
+    L2,
+    SumSquare,
+    LogSum,
+    LogSumExp,
+}
+
 #[derive(Clone, Debug)]
-pub enum ReduceOp {}
+pub enum ReduceOp {
+    /// `axes` from the attribute (older opsets) or, when `None`, from input 1.
+    Reduce {
+        kind: ReduceKind,
+        axes: Option<Vec<i64>>,
+        keepdims: bool,
+        noop_empty: bool,
+    },
+    ArgExt {
+        max: bool,
+        axis: i64,
+        keepdims: bool,
+        select_last: bool,
+    },
+    /// `k` from the attribute (opset 1) or input 1.
+    TopK {
+        k: Option<i64>,
+        axis: i64,
+        largest: bool,
+    },
+    CumSum {
+        exclusive: bool,
+        reverse: bool,
+    },
+}
 
 impl ReduceOp {
     pub fn name(&self) -> &'static str {
-        match *self {}
+        match self {
+            ReduceOp::Reduce { kind, .. } => match kind {
+                ReduceKind::Sum => "ReduceSum",
+                ReduceKind::Mean => "ReduceMean",
+                ReduceKind::Max => "ReduceMax",
+                ReduceKind::Min => "ReduceMin",
+                ReduceKind::Prod => "ReduceProd",
+                ReduceKind::L1 => "ReduceL1",
+                ReduceKind::L2 => "ReduceL2",
+                ReduceKind::SumSquare => "ReduceSumSquare",
+                ReduceKind::LogSum => "ReduceLogSum",
+                ReduceKind::LogSumExp => "ReduceLogSumExp",
+            },
+            ReduceOp::ArgExt { max: true, .. } => "ArgMax",
+            ReduceOp::ArgExt { max: false, .. } => "ArgMin",
+            ReduceOp::TopK { .. } => "TopK",
+            ReduceOp::CumSum { .. } => "CumSum",
+        }
     }
 
-    pub fn infer(&self, _inputs: &[Fact]) -> Vec<Fact> {
-        match *self {}
+    pub fn infer(&self, inputs: &[Fact]) -> Vec<Fact> {
+        let x = inputs.first().cloned().unwrap_or_default();
+        match self {
+            ReduceOp::ArgExt { .. } => vec![Fact::new(Some(DType::I64), None)],
+            ReduceOp::TopK { .. } => {
+                vec![Fact::new(x.dtype, None), Fact::new(Some(DType::I64), None)]
+            }
+            ReduceOp::CumSum { .. } => vec![Fact::new(x.dtype, x.shape)],
+            ReduceOp::Reduce { .. } => vec![Fact::new(x.dtype, None)],
+        }
     }
 }
