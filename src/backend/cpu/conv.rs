@@ -1,9 +1,750 @@
-//! CPU kernels of the conv family (placeholder until the family lands).
+//! CPU kernels of the convolution and pooling family, for any number of spatial dims.
+//!
+//! Conv is im2col + GEMM per (batch, group) through [`gemm_strided`]; ConvTranspose is GEMM +
+//! col2im. Pools walk each window directly.
 
-use crate::error::Result;
-use crate::ir::ops::conv::ConvOp;
-use crate::tensor::Tensor;
+use super::linalg::gemm_strided;
+use super::util::{input, opt_input};
+use crate::error::{Error, Result};
+use crate::ir::ops::conv::{AutoPad, ConvOp, PoolKind, Window};
+use crate::tensor::{numel_checked, Tensor};
 
-pub fn run(op: &ConvOp, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    match *op {}
+pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0, "X")?;
+    Ok(match op {
+        ConvOp::Conv { window, group } => {
+            vec![conv(
+                x,
+                input(inputs, 1, "W")?,
+                opt_input(inputs, 2),
+                window,
+                *group,
+            )?]
+        }
+        ConvOp::ConvTranspose {
+            window,
+            group,
+            output_padding,
+            output_shape,
+        } => vec![conv_transpose(
+            x,
+            input(inputs, 1, "W")?,
+            opt_input(inputs, 2),
+            window,
+            *group,
+            output_padding,
+            output_shape,
+        )?],
+        ConvOp::Pool {
+            kind,
+            window,
+            ceil_mode,
+            column_major_indices,
+        } => {
+            if x.dtype() == crate::tensor::DType::F32 {
+                pool(x, *kind, window, *ceil_mode, *column_major_indices)?
+            } else {
+                // integer pools (MaxPool on uint8/int8) compute exactly in f32
+                let xf = super::math::cast(x, crate::tensor::DType::F32)?;
+                let mut r = pool(&xf, *kind, window, *ceil_mode, *column_major_indices)?;
+                r[0] = super::math::cast(&r[0], x.dtype())?;
+                r
+            }
+        }
+        ConvOp::GlobalPool { kind } => vec![global_pool(x, *kind)?],
+    })
+}
+
+/// Resolved geometry of one spatial dim.
+#[derive(Clone, Copy, Debug)]
+struct Dim1 {
+    input: usize,
+    kernel: usize,
+    stride: usize,
+    dilation: usize,
+    pad_begin: usize,
+    output: usize,
+}
+
+impl Dim1 {
+    /// Input coordinate of output `o` at kernel tap `k`, or `None` in the padding.
+    #[inline]
+    fn source(&self, o: usize, k: usize) -> Option<usize> {
+        let i = (o * self.stride + k * self.dilation) as isize - self.pad_begin as isize;
+        (i >= 0 && (i as usize) < self.input).then_some(i as usize)
+    }
+}
+
+fn or_ones(v: &[usize], n: usize) -> Vec<usize> {
+    if v.is_empty() {
+        vec![1; n]
+    } else {
+        v.to_vec()
+    }
+}
+
+/// Resolves pads, auto_pad and the output size of every spatial dim.
+fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Vec<Dim1>> {
+    let n = spatial.len();
+    let strides = or_ones(&w.strides, n);
+    let dil = or_ones(&w.dilations, n);
+    if kernel.len() != n
+        || strides.len() != n
+        || dil.len() != n
+        || !(w.pads.is_empty() || w.pads.len() == 2 * n)
+    {
+        return Err(Error::shape(format!(
+            "window attributes (kernel {kernel:?}, strides {strides:?}, dilations {dil:?}, pads {:?}) do not fit {n} spatial dims",
+            w.pads
+        )));
+    }
+    let mut out = Vec::with_capacity(n);
+    for d in 0..n {
+        let eff = dil[d] * (kernel[d] - 1) + 1;
+        let (pb, pe, o) = match w.auto_pad.unwrap_or(AutoPad::NotSet) {
+            AutoPad::SameUpper | AutoPad::SameLower => {
+                let o = spatial[d].div_ceil(strides[d]);
+                let total = ((o.max(1) - 1) * strides[d] + eff).saturating_sub(spatial[d]);
+                let small = total / 2;
+                let (pb, pe) = if w.auto_pad == Some(AutoPad::SameUpper) {
+                    (small, total - small)
+                } else {
+                    (total - small, small)
+                };
+                (pb, pe, o)
+            }
+            AutoPad::Valid | AutoPad::NotSet => {
+                let (pb, pe) = if w.auto_pad == Some(AutoPad::Valid) || w.pads.is_empty() {
+                    (0, 0)
+                } else {
+                    (w.pads[d], w.pads[d + n])
+                };
+                let span = spatial[d] + pb + pe;
+                if span < eff {
+                    return Err(Error::shape(format!(
+                        "spatial dim {d}: input {} with pads ({pb}, {pe}) is smaller than the window {eff}",
+                        spatial[d]
+                    )));
+                }
+                let mut o = if ceil_mode {
+                    (span - eff).div_ceil(strides[d]) + 1
+                } else {
+                    (span - eff) / strides[d] + 1
+                };
+                // a window may not start in the end padding
+                if ceil_mode && (o - 1) * strides[d] >= spatial[d] + pb {
+                    o -= 1;
+                }
+                (pb, pe, o)
+            }
+        };
+        let _ = pe;
+        out.push(Dim1 {
+            input: spatial[d],
+            kernel: kernel[d],
+            stride: strides[d],
+            dilation: dil[d],
+            pad_begin: pb,
+            output: o,
+        });
+    }
+    Ok(out)
+}
+
+/// Visits every (output position, kernel tap) pair of an N-d window: `f(out_flat, k_flat,
+/// Some(in_flat) | None)`.
+fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
+    let n = g.len();
+    let outs: usize = g.iter().map(|d| d.output).product();
+    let taps: usize = g.iter().map(|d| d.kernel).product();
+    let mut o_idx = vec![0usize; n];
+    for of in 0..outs {
+        let mut k_idx = vec![0usize; n];
+        for kf in 0..taps {
+            let mut src = Some(0usize);
+            for d in 0..n {
+                src = match (src, g[d].source(o_idx[d], k_idx[d])) {
+                    (Some(s), Some(i)) => Some(s * g[d].input + i),
+                    _ => None,
+                };
+                if src.is_none() {
+                    break;
+                }
+            }
+            f(of, kf, src);
+            for d in (0..n).rev() {
+                k_idx[d] += 1;
+                if k_idx[d] < g[d].kernel {
+                    break;
+                }
+                k_idx[d] = 0;
+            }
+        }
+        for d in (0..n).rev() {
+            o_idx[d] += 1;
+            if o_idx[d] < g[d].output {
+                break;
+            }
+            o_idx[d] = 0;
+        }
+    }
+}
+
+fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) -> Result<Tensor> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() < 3 || ws.len() != xs.len() {
+        return Err(Error::shape(format!(
+            "Conv: X {xs:?} and W {ws:?} must both have rank >= 3 and equal rank"
+        )));
+    }
+    let (n, c) = (xs[0], xs[1]);
+    let (m, cg) = (ws[0], ws[1]);
+    if c % group != 0 || m % group != 0 || cg * group != c {
+        return Err(Error::shape(format!(
+            "Conv: X has {c} channels and W {ws:?} expects {cg} per group × {group} groups"
+        )));
+    }
+    let kernel = if win.kernel.is_empty() {
+        ws[2..].to_vec()
+    } else {
+        win.kernel.clone()
+    };
+    if kernel != ws[2..] {
+        return Err(Error::shape(format!(
+            "Conv: kernel_shape {kernel:?} differs from W {ws:?}"
+        )));
+    }
+    let g = geometry(win, &xs[2..], &kernel, false)?;
+    let in_sp: usize = xs[2..].iter().product();
+    let out_sp: usize = g.iter().map(|d| d.output).product();
+    let taps: usize = kernel.iter().product();
+    let mut out_shape = vec![n, m];
+    out_shape.extend(g.iter().map(|d| d.output));
+    let total = numel_checked(&out_shape)?;
+    let (xv, wv) = (x.as_f32()?, w.as_f32()?);
+    let bias = match b {
+        Some(b) if b.numel() == m => Some(b.as_f32()?),
+        Some(b) => {
+            return Err(Error::shape(format!(
+                "Conv: B has {} values for {m} output channels",
+                b.numel()
+            )))
+        }
+        None => None,
+    };
+    let mg = m / group;
+    let rows = cg * taps;
+    numel_checked(&[rows, out_sp])?;
+    // tap table: for (out, tap) the input spatial offset or usize::MAX in padding
+    let mut table = vec![usize::MAX; out_sp * taps];
+    for_each_tap(&g, |of, kf, src| {
+        table[kf * out_sp + of] = src.unwrap_or(usize::MAX)
+    });
+    let pointwise =
+        taps == 1 && g.iter().all(|d| d.stride == 1 && d.pad_begin == 0) && out_sp == in_sp;
+    let mut out = vec![0.0f32; total];
+    let mut col = vec![0.0f32; if pointwise { 0 } else { rows * out_sp }];
+    for bi in 0..n {
+        for gi in 0..group {
+            let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
+            let rhs: &[f32] = if pointwise {
+                xg
+            } else {
+                for ch in 0..cg {
+                    let plane = &xg[ch * in_sp..(ch + 1) * in_sp];
+                    for kf in 0..taps {
+                        let dst =
+                            &mut col[(ch * taps + kf) * out_sp..(ch * taps + kf + 1) * out_sp];
+                        let src = &table[kf * out_sp..(kf + 1) * out_sp];
+                        for (d, &s) in dst.iter_mut().zip(src) {
+                            *d = if s == usize::MAX { 0.0 } else { plane[s] };
+                        }
+                    }
+                }
+                &col
+            };
+            let wg = &wv[gi * mg * rows..(gi + 1) * mg * rows];
+            let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
+            let read = if let Some(bias) = bias {
+                for (oc, row) in dst.chunks_mut(out_sp).enumerate() {
+                    row.fill(bias[gi * mg + oc]);
+                }
+                true
+            } else {
+                false
+            };
+            gemm_strided(
+                mg,
+                out_sp,
+                rows,
+                dst,
+                read,
+                wg,
+                (rows, 1),
+                rhs,
+                (out_sp, 1),
+                1.0,
+            );
+        }
+    }
+    Tensor::from_f32(out_shape, out)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn conv_transpose(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    win: &Window,
+    group: usize,
+    output_padding: &[usize],
+    output_shape: &[usize],
+) -> Result<Tensor> {
+    let (xs, ws) = (x.shape(), w.shape());
+    if xs.len() < 3 || ws.len() != xs.len() {
+        return Err(Error::shape(format!(
+            "ConvTranspose: X {xs:?} and W {ws:?} must both have rank >= 3 and equal rank"
+        )));
+    }
+    let (n, c) = (xs[0], xs[1]);
+    if ws[0] != c || c % group != 0 {
+        return Err(Error::shape(format!(
+            "ConvTranspose: X has {c} channels but W is {ws:?} with {group} groups"
+        )));
+    }
+    let (cg, mg) = (c / group, ws[1]);
+    let m = mg * group;
+    let sp = xs.len() - 2;
+    let kernel = if win.kernel.is_empty() {
+        ws[2..].to_vec()
+    } else {
+        win.kernel.clone()
+    };
+    let strides = or_ones(&win.strides, sp);
+    let dil = or_ones(&win.dilations, sp);
+    let opad = if output_padding.is_empty() {
+        vec![0; sp]
+    } else {
+        output_padding.to_vec()
+    };
+    if kernel.len() != sp || strides.len() != sp || dil.len() != sp || opad.len() != sp {
+        return Err(Error::shape(
+            "ConvTranspose: window attributes do not fit the spatial rank",
+        ));
+    }
+    // full (unpadded) output extent and the begin pads that crop it
+    let full: Vec<usize> = (0..sp)
+        .map(|d| strides[d] * (xs[2 + d] - 1) + dil[d] * (kernel[d] - 1) + 1 + opad[d])
+        .collect();
+    let mut begin = vec![0isize; sp];
+    let mut outd = vec![0usize; sp];
+    let auto = win.auto_pad.unwrap_or(AutoPad::NotSet);
+    for d in 0..sp {
+        let want = if !output_shape.is_empty() {
+            Some(
+                *output_shape
+                    .get(output_shape.len().saturating_sub(sp) + d)
+                    .unwrap_or(&0),
+            )
+        } else if matches!(auto, AutoPad::SameUpper | AutoPad::SameLower) {
+            Some(xs[2 + d] * strides[d])
+        } else {
+            None
+        };
+        match want {
+            Some(o) => {
+                // a negative total pads the output (with the bias) beyond the full extent
+                let total = full[d] as isize - o as isize;
+                let half = total.div_euclid(2);
+                begin[d] = if auto == AutoPad::SameUpper {
+                    half
+                } else {
+                    total - half
+                };
+                outd[d] = o;
+            }
+            None => {
+                let (pb, pe) = if win.pads.is_empty() {
+                    (0, 0)
+                } else {
+                    (win.pads[d], win.pads[d + sp])
+                };
+                outd[d] = full[d]
+                    .checked_sub(pb + pe)
+                    .ok_or_else(|| Error::shape("ConvTranspose: pads exceed the output"))?;
+                begin[d] = pb as isize;
+            }
+        }
+    }
+    let mut out_shape = vec![n, m];
+    out_shape.extend(&outd);
+    let total = numel_checked(&out_shape)?;
+    let in_sp: usize = xs[2..].iter().product();
+    let out_sp: usize = outd.iter().product();
+    let taps: usize = kernel.iter().product();
+    let (xv, wv) = (x.as_f32()?, w.as_f32()?);
+    let bias = b.map(|b| b.as_f32()).transpose()?;
+    if bias.is_some_and(|b| b.len() != m) {
+        return Err(Error::shape(format!(
+            "ConvTranspose: B must have {m} values"
+        )));
+    }
+    // for each (input position, tap): the output spatial offset or usize::MAX when cropped
+    let mut table = vec![usize::MAX; in_sp * taps];
+    {
+        let mut i_idx = vec![0usize; sp];
+        for i_f in 0..in_sp {
+            let mut k_idx = vec![0usize; sp];
+            for kf in 0..taps {
+                let mut off = Some(0usize);
+                for d in 0..sp {
+                    let o = (i_idx[d] * strides[d] + k_idx[d] * dil[d]) as isize - begin[d];
+                    off = match off {
+                        Some(s) if o >= 0 && (o as usize) < outd[d] => {
+                            Some(s * outd[d] + o as usize)
+                        }
+                        _ => None,
+                    };
+                }
+                table[i_f * taps + kf] = off.unwrap_or(usize::MAX);
+                for d in (0..sp).rev() {
+                    k_idx[d] += 1;
+                    if k_idx[d] < kernel[d] {
+                        break;
+                    }
+                    k_idx[d] = 0;
+                }
+            }
+            for d in (0..sp).rev() {
+                i_idx[d] += 1;
+                if i_idx[d] < xs[2 + d] {
+                    break;
+                }
+                i_idx[d] = 0;
+            }
+        }
+    }
+    let rows = mg * taps;
+    let mut col = vec![0.0f32; numel_checked(&[rows, in_sp])?];
+    let mut out = vec![0.0f32; total];
+    for bi in 0..n {
+        for gi in 0..group {
+            // col[mg·taps, in_sp] = W_gᵀ · X_g   (W_g is [cg, mg·taps])
+            let wg = &wv[gi * cg * rows..(gi + 1) * cg * rows];
+            let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
+            gemm_strided(
+                rows,
+                in_sp,
+                cg,
+                &mut col,
+                false,
+                wg,
+                (1, rows),
+                xg,
+                (in_sp, 1),
+                1.0,
+            );
+            for oc in 0..mg {
+                let dst = &mut out
+                    [(bi * m + gi * mg + oc) * out_sp..(bi * m + gi * mg + oc + 1) * out_sp];
+                if let Some(bias) = bias {
+                    dst.fill(bias[gi * mg + oc]);
+                }
+                for kf in 0..taps {
+                    let src = &col[(oc * taps + kf) * in_sp..(oc * taps + kf + 1) * in_sp];
+                    for (i_f, &v) in src.iter().enumerate() {
+                        let o = table[i_f * taps + kf];
+                        if o != usize::MAX {
+                            dst[o] += v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Tensor::from_f32(out_shape, out)
+}
+
+fn pool(
+    x: &Tensor,
+    kind: PoolKind,
+    win: &Window,
+    ceil_mode: bool,
+    col_major: bool,
+) -> Result<Vec<Tensor>> {
+    let xs = x.shape();
+    if xs.len() < 3 {
+        return Err(Error::shape(format!(
+            "pooling needs input rank >= 3, got {xs:?}"
+        )));
+    }
+    let g = geometry(win, &xs[2..], &win.kernel, ceil_mode)?;
+    let (n, c) = (xs[0], xs[1]);
+    let in_sp: usize = xs[2..].iter().product();
+    let out_sp: usize = g.iter().map(|d| d.output).product();
+    let taps: usize = win.kernel.iter().product();
+    let mut out_shape = vec![n, c];
+    out_shape.extend(g.iter().map(|d| d.output));
+    let total = numel_checked(&out_shape)?;
+    // per (out, tap): input offset or MAX; plus per-out counts of taps inside the padded span
+    let mut table = vec![usize::MAX; out_sp * taps];
+    for_each_tap(&g, |of, kf, src| {
+        table[of * taps + kf] = src.unwrap_or(usize::MAX)
+    });
+    let pads_end: Vec<usize> = (0..g.len())
+        .map(|d| match win.auto_pad {
+            Some(AutoPad::SameUpper | AutoPad::SameLower) => {
+                let eff = g[d].dilation * (g[d].kernel - 1) + 1;
+                ((g[d].output.max(1) - 1) * g[d].stride + eff)
+                    .saturating_sub(g[d].input + g[d].pad_begin)
+            }
+            _ if win.pads.len() == 2 * g.len() && win.auto_pad != Some(AutoPad::Valid) => {
+                win.pads[d + g.len()]
+            }
+            _ => 0,
+        })
+        .collect();
+    // taps inside [−pad_begin, input + pad_end) per output (count_include_pad divisor)
+    let mut padded_count = vec![0usize; out_sp];
+    {
+        let mut o_idx = vec![0usize; g.len()];
+        for cnt in padded_count.iter_mut() {
+            let mut c = 1usize;
+            for (d, dim) in g.iter().enumerate() {
+                let lo = -(dim.pad_begin as isize);
+                let hi = (dim.input + pads_end[d]) as isize;
+                let inside = (0..dim.kernel)
+                    .filter(|&k| {
+                        let i = (o_idx[d] * dim.stride + k * dim.dilation) as isize
+                            - dim.pad_begin as isize;
+                        i >= lo && i < hi
+                    })
+                    .count();
+                c *= inside;
+            }
+            *cnt = c;
+            for d in (0..g.len()).rev() {
+                o_idx[d] += 1;
+                if o_idx[d] < g[d].output {
+                    break;
+                }
+                o_idx[d] = 0;
+            }
+        }
+    }
+    let xv = x.as_f32()?;
+    let mut out = vec![0.0f32; total];
+    let mut indices = if kind == PoolKind::Max {
+        vec![0i64; total]
+    } else {
+        vec![]
+    };
+    let sp_shape = &xs[2..];
+    for plane in 0..n * c {
+        let src = &xv[plane * in_sp..(plane + 1) * in_sp];
+        for of in 0..out_sp {
+            let taps_of = &table[of * taps..(of + 1) * taps];
+            let o = plane * out_sp + of;
+            match kind {
+                PoolKind::Max => {
+                    let mut best = f32::NEG_INFINITY;
+                    let mut at = usize::MAX;
+                    for &t in taps_of {
+                        if t != usize::MAX && (src[t] > best || at == usize::MAX) {
+                            best = src[t];
+                            at = t;
+                        }
+                    }
+                    out[o] = best;
+                    if at != usize::MAX {
+                        let flat = if col_major {
+                            column_major(at, sp_shape)
+                        } else {
+                            at
+                        };
+                        indices[o] = (plane * in_sp + flat) as i64;
+                    }
+                }
+                PoolKind::Average { count_include_pad } => {
+                    let (mut s, mut k) = (0.0f32, 0usize);
+                    for &t in taps_of {
+                        if t != usize::MAX {
+                            s += src[t];
+                            k += 1;
+                        }
+                    }
+                    let div = if count_include_pad {
+                        padded_count[of]
+                    } else {
+                        k
+                    };
+                    out[o] = if div == 0 { 0.0 } else { s / div as f32 };
+                }
+                PoolKind::Lp { p } => {
+                    let s: f32 = taps_of
+                        .iter()
+                        .filter(|&&t| t != usize::MAX)
+                        .map(|&t| src[t].abs().powf(p))
+                        .sum();
+                    out[o] = s.powf(1.0 / p);
+                }
+            }
+        }
+    }
+    let mut res = vec![Tensor::from_f32(out_shape.clone(), out)?];
+    if kind == PoolKind::Max {
+        res.push(Tensor::from_i64(out_shape, indices)?);
+    }
+    Ok(res)
+}
+
+/// Row-major spatial offset → column-major (storage_order = 1) offset.
+fn column_major(at: usize, shape: &[usize]) -> usize {
+    let mut rem = at;
+    let mut coords = vec![0usize; shape.len()];
+    for d in (0..shape.len()).rev() {
+        coords[d] = rem % shape[d];
+        rem /= shape[d];
+    }
+    let mut off = 0;
+    for d in (0..shape.len()).rev() {
+        off = off * shape[d] + coords[d];
+    }
+    off
+}
+
+fn global_pool(x: &Tensor, kind: PoolKind) -> Result<Tensor> {
+    let xs = x.shape();
+    if xs.len() < 3 {
+        return Err(Error::shape(format!(
+            "global pooling needs input rank >= 3, got {xs:?}"
+        )));
+    }
+    let sp: usize = xs[2..].iter().product();
+    let xv = x.as_f32()?;
+    let out: Vec<f32> = xv
+        .chunks(sp.max(1))
+        .take(xs[0] * xs[1])
+        .map(|p| match kind {
+            PoolKind::Max => p.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+            PoolKind::Average { .. } => p.iter().sum::<f32>() / sp as f32,
+            PoolKind::Lp { p: e } => p.iter().map(|v| v.abs().powf(e)).sum::<f32>().powf(1.0 / e),
+        })
+        .collect();
+    let mut shape = xs[..2].to_vec();
+    shape.extend(std::iter::repeat_n(1, xs.len() - 2));
+    Tensor::from_f32(shape, out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rand(n: usize, seed: u64) -> Vec<f32> {
+        let mut s = seed | 1;
+        (0..n)
+            .map(|_| {
+                s ^= s << 13;
+                s ^= s >> 7;
+                s ^= s << 17;
+                (s % 2001) as f32 / 1000.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Direct 2-D convolution: the scalar twin of the im2col + GEMM path.
+    #[allow(clippy::too_many_arguments)]
+    fn direct(
+        x: &[f32],
+        xs: [usize; 4],
+        w: &[f32],
+        ws: [usize; 4],
+        stride: usize,
+        pad: usize,
+        dil: usize,
+        group: usize,
+    ) -> (Vec<f32>, [usize; 4]) {
+        let [n, c, h, wd] = xs;
+        let [m, cg, kh, kw] = ws;
+        let oh = (h + 2 * pad - dil * (kh - 1) - 1) / stride + 1;
+        let ow = (wd + 2 * pad - dil * (kw - 1) - 1) / stride + 1;
+        let mg = m / group;
+        let mut out = vec![0.0f32; n * m * oh * ow];
+        for b in 0..n {
+            for oc in 0..m {
+                let g = oc / mg;
+                for y in 0..oh {
+                    for xx in 0..ow {
+                        let mut s = 0.0f64;
+                        for ic in 0..cg {
+                            for ky in 0..kh {
+                                for kx in 0..kw {
+                                    let iy = (y * stride + ky * dil) as isize - pad as isize;
+                                    let ix = (xx * stride + kx * dil) as isize - pad as isize;
+                                    if iy >= 0 && ix >= 0 && (iy as usize) < h && (ix as usize) < wd
+                                    {
+                                        let xi = ((b * c + g * cg + ic) * h + iy as usize) * wd
+                                            + ix as usize;
+                                        let wi = ((oc * cg + ic) * kh + ky) * kw + kx;
+                                        s += x[xi] as f64 * w[wi] as f64;
+                                    }
+                                }
+                            }
+                        }
+                        out[((b * m + oc) * oh + y) * ow + xx] = s as f32;
+                    }
+                }
+            }
+        }
+        (out, [n, m, oh, ow])
+    }
+
+    #[test]
+    fn conv_matches_direct_twin() {
+        for &(stride, pad, dil, group, c, m) in &[
+            (1, 0, 1, 1, 3, 4),
+            (2, 1, 1, 1, 2, 3),
+            (1, 2, 2, 1, 1, 2),
+            (1, 1, 1, 2, 4, 6),
+            (2, 0, 1, 3, 3, 3),
+        ] {
+            let xs = [2, c, 7, 6];
+            let ws = [m, c / group, 3, 3];
+            let x = rand(xs.iter().product(), 7);
+            let w = rand(ws.iter().product(), 9);
+            let win = Window {
+                strides: vec![stride; 2],
+                dilations: vec![dil; 2],
+                pads: vec![pad; 4],
+                ..Default::default()
+            };
+            let got = conv(
+                &Tensor::from_f32(xs.to_vec(), x.clone()).unwrap(),
+                &Tensor::from_f32(ws.to_vec(), w.clone()).unwrap(),
+                None,
+                &win,
+                group,
+            )
+            .unwrap();
+            let (want, shape) = direct(&x, xs, &w, ws, stride, pad, dil, group);
+            assert_eq!(got.shape(), &shape);
+            for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "{g} vs {w}");
+            }
+        }
+    }
+
+    #[test]
+    fn max_pool_indices() {
+        let x = Tensor::from_f32(vec![1, 1, 2, 2], vec![1., 4., 3., 2.]).unwrap();
+        let win = Window {
+            kernel: vec![2, 2],
+            ..Default::default()
+        };
+        let r = pool(&x, PoolKind::Max, &win, false, false).unwrap();
+        assert_eq!(r[0].as_f32().unwrap(), &[4.0]);
+        assert_eq!(r[1].as_i64().unwrap(), &[1]);
+        let r = pool(&x, PoolKind::Max, &win, false, true).unwrap();
+        assert_eq!(r[1].as_i64().unwrap(), &[2]);
+    }
 }
