@@ -1,9 +1,321 @@
-//! CPU kernels of the rnn family (placeholder until the family lands).
+//! CPU kernels of LSTM, GRU and RNN.
+//!
+//! Per direction, the input projection X·Wᵀ (+ bias) for every step is one GEMM; each step then
+//! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place.
+//! Nothing is allocated per step.
 
-use crate::error::Result;
-use crate::ir::ops::rnn::RnnOp;
-use crate::tensor::Tensor;
+use super::linalg::gemm_strided;
+use super::math::sigmoid;
+use super::util::{input, opt_input};
+use crate::error::{Error, Result};
+use crate::ir::ops::rnn::{Act, Cell, Direction, RnnOp};
+use crate::tensor::{numel_checked, Tensor};
 
-pub fn run(op: &RnnOp, _inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
-    match *op {}
+#[inline]
+fn act(a: Act, x: f32) -> f32 {
+    match a {
+        Act::Sigmoid => sigmoid(x),
+        Act::Tanh => x.tanh(),
+        Act::Relu => x.max(0.0),
+        Act::Affine { alpha, beta } => alpha * x + beta,
+        Act::LeakyRelu { alpha } => {
+            if x < 0.0 {
+                alpha * x
+            } else {
+                x
+            }
+        }
+        Act::ThresholdedRelu { alpha } => {
+            if x > alpha {
+                x
+            } else {
+                0.0
+            }
+        }
+        Act::ScaledTanh { alpha, beta } => alpha * (beta * x).tanh(),
+        Act::HardSigmoid { alpha, beta } => (alpha * x + beta).clamp(0.0, 1.0),
+        Act::Elu { alpha } => {
+            if x < 0.0 {
+                alpha * (x.exp() - 1.0)
+            } else {
+                x
+            }
+        }
+        Act::Softsign => x / (1.0 + x.abs()),
+        Act::Softplus => {
+            if x > 20.0 {
+                x
+            } else {
+                x.exp().ln_1p()
+            }
+        }
+    }
+}
+
+pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let name = op.name();
+    let x = input(inputs, 0, "X")?;
+    let w = input(inputs, 1, "W")?;
+    let r = input(inputs, 2, "R")?;
+    let (hs, g) = (op.hidden, op.cell.gates());
+    let dirs = if op.direction == Direction::Bidirectional {
+        2
+    } else {
+        1
+    };
+    if x.rank() != 3 {
+        return Err(Error::shape(format!(
+            "{name}: X must be rank 3, got {:?}",
+            x.shape()
+        )));
+    }
+    let (seq, batch, isz) = if op.batch_first {
+        (x.shape()[1], x.shape()[0], x.shape()[2])
+    } else {
+        (x.shape()[0], x.shape()[1], x.shape()[2])
+    };
+    let expect = |t: &Tensor, shape: &[usize], what: &str| -> Result<()> {
+        if t.shape() != shape {
+            return Err(Error::shape(format!(
+                "{name}: {what} has shape {:?}, expected {shape:?}",
+                t.shape()
+            )));
+        }
+        Ok(())
+    };
+    expect(w, &[dirs, g * hs, isz], "W")?;
+    expect(r, &[dirs, g * hs, hs], "R")?;
+    let (xv, wv, rv) = (x.as_f32()?, w.as_f32()?, r.as_f32()?);
+    let b = opt_input(inputs, 3);
+    if let Some(b) = b {
+        expect(b, &[dirs, 2 * g * hs], "B")?;
+    }
+    let bv = b.map(|b| b.as_f32()).transpose()?;
+    let lens: Vec<usize> = match opt_input(inputs, 4) {
+        Some(t) => {
+            let v = t.to_i64_vec();
+            if v.len() != batch || v.iter().any(|&l| l < 0 || l as usize > seq) {
+                return Err(Error::shape(format!(
+                    "{name}: sequence_lens {v:?} must give {batch} lengths within 0..={seq}"
+                )));
+            }
+            v.into_iter().map(|l| l as usize).collect()
+        }
+        None => vec![seq; batch],
+    };
+    // initial states arrive as [dirs, batch, hs] (layout 0) or [batch, dirs, hs] (layout 1)
+    let state_in = |i: usize, what: &str| -> Result<Option<Vec<f32>>> {
+        let Some(t) = opt_input(inputs, i) else {
+            return Ok(None);
+        };
+        let shape = if op.batch_first {
+            [batch, dirs, hs]
+        } else {
+            [dirs, batch, hs]
+        };
+        expect(t, &shape, what)?;
+        let v = t.as_f32()?;
+        Ok(Some(if op.batch_first {
+            swap01(v, batch, dirs, hs)
+        } else {
+            v.to_vec()
+        }))
+    };
+    let h0 = state_in(5, "initial_h")?;
+    let c0 = if op.cell == Cell::Lstm {
+        state_in(6, "initial_c")?
+    } else {
+        None
+    };
+    let p = if op.cell == Cell::Lstm {
+        opt_input(inputs, 7)
+    } else {
+        None
+    };
+    if let Some(p) = p {
+        expect(p, &[dirs, 3 * hs], "P")?;
+    }
+    let pv = p.map(|p| p.as_f32()).transpose()?;
+
+    // X as [seq, batch, isz] rows
+    let x_sb: Vec<f32> = if op.batch_first {
+        swap01(xv, batch, seq, isz)
+    } else {
+        xv.to_vec()
+    };
+    let mut y = vec![0.0f32; numel_checked(&[seq, dirs, batch, hs])?];
+    let mut yh = vec![0.0f32; dirs * batch * hs];
+    let mut yc = vec![0.0f32; dirs * batch * hs];
+    let gh = g * hs;
+    let mut xw = vec![0.0f32; numel_checked(&[seq * batch, gh])?];
+    let mut hr = vec![0.0f32; batch * gh];
+    for d in 0..dirs {
+        let reverse = op.direction == Direction::Reverse || d == 1;
+        let wd = &wv[d * gh * isz..(d + 1) * gh * isz];
+        let rd = &rv[d * gh * hs..(d + 1) * gh * hs];
+        let (wb, rb) = match bv {
+            Some(b) => (
+                &b[d * 2 * gh..d * 2 * gh + gh],
+                &b[d * 2 * gh + gh..(d + 1) * 2 * gh],
+            ),
+            None => (&[][..], &[][..]),
+        };
+        // input projection for all steps: xw = X · Wᵀ + Wb (+ Rb except GRU's h gate with lbr)
+        for row in xw.chunks_mut(gh) {
+            for j in 0..gh {
+                let mut bias = if wb.is_empty() { 0.0 } else { wb[j] };
+                let keep_rb_apart = op.cell == Cell::Gru && j >= 2 * hs;
+                if !rb.is_empty() && !keep_rb_apart {
+                    bias += rb[j];
+                }
+                row[j] = bias;
+            }
+        }
+        gemm_strided(
+            seq * batch,
+            gh,
+            isz,
+            &mut xw,
+            true,
+            &x_sb,
+            (isz, 1),
+            wd,
+            (1, isz),
+            1.0,
+        );
+        let acts = &op.acts[d];
+        let mut h: Vec<f32> = h0.as_ref().map_or(vec![0.0; batch * hs], |v| {
+            v[d * batch * hs..(d + 1) * batch * hs].to_vec()
+        });
+        let mut c: Vec<f32> = c0.as_ref().map_or(vec![0.0; batch * hs], |v| {
+            v[d * batch * hs..(d + 1) * batch * hs].to_vec()
+        });
+        let peep = pv.map(|p| &p[d * 3 * hs..(d + 1) * 3 * hs]);
+        let mut scratch = vec![0.0f32; 3 * hs];
+        for step in 0..seq {
+            let t = if reverse { seq - 1 - step } else { step };
+            // recurrent projection hr = H · Rᵀ
+            gemm_strided(batch, gh, hs, &mut hr, false, &h, (hs, 1), rd, (1, hs), 1.0);
+            for bi in 0..batch {
+                // steps past a sequence's length are skipped (a reversed one starts at L-1)
+                if t >= lens[bi] {
+                    continue;
+                }
+                let xg = &xw[(t * batch + bi) * gh..(t * batch + bi + 1) * gh];
+                let rg = &hr[bi * gh..(bi + 1) * gh];
+                let hb = &mut h[bi * hs..(bi + 1) * hs];
+                let cb = &mut c[bi * hs..(bi + 1) * hs];
+                let clip = |v: f32| match op.clip {
+                    Some(cl) => v.clamp(-cl, cl),
+                    None => v,
+                };
+                match op.cell {
+                    Cell::Lstm => {
+                        let (f, gg, hh) = (acts[0], acts[1], acts[2]);
+                        for k in 0..hs {
+                            let pre = |gate: usize| clip(xg[gate * hs + k] + rg[gate * hs + k]);
+                            let (pi, po, pf) =
+                                peep.map_or((0.0, 0.0, 0.0), |p| (p[k], p[hs + k], p[2 * hs + k]));
+                            let i = act(f, pre(0) + pi * cb[k]);
+                            let fg = if op.input_forget {
+                                1.0 - i
+                            } else {
+                                act(f, pre(2) + pf * cb[k])
+                            };
+                            let cand = act(gg, pre(3));
+                            let cn = fg * cb[k] + i * cand;
+                            let o = act(f, clip(xg[hs + k] + rg[hs + k] + po * cn));
+                            cb[k] = cn;
+                            hb[k] = o * act(hh, cn);
+                        }
+                    }
+                    Cell::Gru => {
+                        let (f, gg) = (acts[0], acts[1]);
+                        let rbh = if rb.is_empty() {
+                            None
+                        } else {
+                            Some(&rb[2 * hs..3 * hs])
+                        };
+                        let (zs, rest) = scratch.split_at_mut(hs);
+                        let (cand, rhv) = rest.split_at_mut(hs);
+                        if op.linear_before_reset {
+                            for k in 0..hs {
+                                let zg = act(f, clip(xg[k] + rg[k]));
+                                let r = act(f, clip(xg[hs + k] + rg[hs + k]));
+                                let rec = rg[2 * hs + k] + rbh.map_or(0.0, |b| b[k]);
+                                cand[k] = act(gg, clip(xg[2 * hs + k] + r * rec));
+                                zs[k] = zg;
+                            }
+                        } else {
+                            // the h gate multiplies the reset gate into H before R_h
+                            for k in 0..hs {
+                                zs[k] = act(f, clip(xg[k] + rg[k]));
+                                rhv[k] = act(f, clip(xg[hs + k] + rg[hs + k])) * hb[k];
+                            }
+                            let rdh = &rd[2 * hs * hs..3 * hs * hs];
+                            for k in 0..hs {
+                                let row = &rdh[k * hs..(k + 1) * hs];
+                                let dot: f32 = row.iter().zip(rhv.iter()).map(|(a, b)| a * b).sum();
+                                cand[k] =
+                                    act(gg, clip(xg[2 * hs + k] + dot + rbh.map_or(0.0, |b| b[k])));
+                            }
+                        }
+                        for k in 0..hs {
+                            hb[k] = (1.0 - zs[k]) * cand[k] + zs[k] * hb[k];
+                        }
+                    }
+                    Cell::Rnn => {
+                        for k in 0..hs {
+                            hb[k] = act(acts[0], clip(xg[k] + rg[k]));
+                        }
+                    }
+                }
+                let yo = ((t * dirs + d) * batch + bi) * hs;
+                y[yo..yo + hs].copy_from_slice(hb);
+            }
+        }
+        yh[d * batch * hs..(d + 1) * batch * hs].copy_from_slice(&h);
+        yc[d * batch * hs..(d + 1) * batch * hs].copy_from_slice(&c);
+    }
+    let (y, yh, yc) = if op.batch_first {
+        // Y [batch, seq, dirs, hs]; states [batch, dirs, hs]
+        let mut yb = vec![0.0f32; y.len()];
+        for t in 0..seq {
+            for d in 0..dirs {
+                for bi in 0..batch {
+                    let src = ((t * dirs + d) * batch + bi) * hs;
+                    let dst = ((bi * seq + t) * dirs + d) * hs;
+                    yb[dst..dst + hs].copy_from_slice(&y[src..src + hs]);
+                }
+            }
+        }
+        (
+            Tensor::from_f32(vec![batch, seq, dirs, hs], yb)?,
+            Tensor::from_f32(vec![batch, dirs, hs], swap01(&yh, dirs, batch, hs))?,
+            Tensor::from_f32(vec![batch, dirs, hs], swap01(&yc, dirs, batch, hs))?,
+        )
+    } else {
+        (
+            Tensor::from_f32(vec![seq, dirs, batch, hs], y)?,
+            Tensor::from_f32(vec![dirs, batch, hs], yh)?,
+            Tensor::from_f32(vec![dirs, batch, hs], yc)?,
+        )
+    };
+    Ok(if op.cell == Cell::Lstm {
+        vec![y, yh, yc]
+    } else {
+        vec![y, yh]
+    })
+}
+
+/// [a, b, n] → [b, a, n].
+fn swap01(v: &[f32], a: usize, b: usize, n: usize) -> Vec<f32> {
+    let mut out = vec![0.0f32; v.len()];
+    for i in 0..a {
+        for j in 0..b {
+            out[(j * a + i) * n..(j * a + i + 1) * n]
+                .copy_from_slice(&v[(i * b + j) * n..(i * b + j + 1) * n]);
+        }
+    }
+    out
 }
