@@ -1,5 +1,46 @@
-//! ONNX builders of the quant family (placeholder until the family lands).
+//! Builders of the quantisation family.
 
 use super::Registry;
+use crate::error::Error;
+use crate::ir::ops::quant::QuantOp;
+use crate::ir::Op;
+use crate::tensor::{onnx_dtype_name, DType};
 
-pub fn register(_r: &mut Registry) {}
+pub fn register(r: &mut Registry) {
+    r.insert("QuantizeLinear", |c| {
+        let code = c.int("output_dtype", 0)? as i32;
+        let output = if code == 0 {
+            DType::U8
+        } else {
+            DType::from_onnx(code).map_err(|_| {
+                Error::UnsupportedDType(format!(
+                    "{} (QuantizeLinear output)",
+                    onnx_dtype_name(code)
+                ))
+            })?
+        };
+        let block = c.int("block_size", 0)?;
+        if block < 0 {
+            return Err(c.invalid("block_size must be >= 0"));
+        }
+        Ok(Op::Quant(QuantOp::Quantize {
+            axis: c.int("axis", 1)?,
+            block: block as usize,
+            saturate: c.int("saturate", 1)? != 0,
+            output,
+        }))
+    });
+    r.insert("DequantizeLinear", |c| {
+        let block = c.int("block_size", 0)?;
+        if block < 0 {
+            return Err(c.invalid("block_size must be >= 0"));
+        }
+        Ok(Op::Quant(QuantOp::Dequantize {
+            axis: c.int("axis", 1)?,
+            block: block as usize,
+        }))
+    });
+    r.insert("DynamicQuantizeLinear", |_| {
+        Ok(Op::Quant(QuantOp::DynamicQuantize))
+    });
+}
