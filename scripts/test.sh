@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the ONNX conformance suite, the model tests, then the
-# wasm build's tests in Node (API, models, and the conformance suite again in wasm).
+# wasm build's tests in Node (API, models, and the conformance suite again in wasm) and in
+# headless Chromium.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -15,3 +16,7 @@ bash scripts/build-wasm.sh
 
 echo "== wasm tests (Node) =="
 node --test tests/wasm/
+
+echo "== wasm tests (headless Chromium) =="
+npm ci --silent --no-audit --no-fund --prefix tests/browser
+node --test tests/browser/
