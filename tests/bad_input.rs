@@ -1,71 +1,11 @@
 //! Bad input never panics and never allocates without bound: malformed and truncated bytes,
 //! unknown ops, wrong feeds and absurd sizes give typed errors that say what was expected.
 
-use hearth::onnx::proto::{
-    self, tensor_shape_proto::dimension, type_proto, GraphProto, ModelProto, NodeProto,
-    OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
-};
+mod common;
+
+use common::{model, node, value_info};
+use hearth::onnx::proto::TensorProto;
 use hearth::{Error, Session, Tensor};
-use prost::Message;
-
-fn value_info(name: &str, elem: i32, dims: &[Result<i64, &str>]) -> ValueInfoProto {
-    let dim = dims
-        .iter()
-        .map(|d| proto::tensor_shape_proto::Dimension {
-            value: Some(match d {
-                Ok(n) => dimension::Value::DimValue(*n),
-                Err(s) => dimension::Value::DimParam(s.to_string()),
-            }),
-            ..Default::default()
-        })
-        .collect();
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(elem),
-                shape: Some(TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: outputs.iter().map(|s| s.to_string()).collect(),
-        name: Some(format!("{op}_node")),
-        ..Default::default()
-    }
-}
-
-fn model(
-    nodes: Vec<NodeProto>,
-    inits: Vec<TensorProto>,
-    inputs: Vec<ValueInfoProto>,
-    outputs: Vec<ValueInfoProto>,
-) -> Vec<u8> {
-    ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(17),
-        }],
-        graph: Some(GraphProto {
-            node: nodes,
-            initializer: inits,
-            input: inputs,
-            output: outputs,
-            name: Some("g".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-    .encode_to_vec()
-}
 
 /// y = x + w with x: float32 [batch, 3].
 fn add_model() -> Vec<u8> {
