@@ -99,6 +99,23 @@ pub fn gemm_strided(
         }
         return;
     }
+    // Few rows (batch-1 layers, RNN steps): gemm's packing costs more than the product.
+    // Contiguous dot products or row updates vectorise for SIMD128 directly.
+    if m <= 4 {
+        small_rows(
+            m,
+            n,
+            k,
+            dst,
+            read_dst,
+            lhs,
+            (lhs_rs, lhs_cs),
+            rhs,
+            (rhs_rs, rhs_cs),
+            scale,
+        );
+        return;
+    }
     // SAFETY: the extents of all three operands were checked against their slices above, and
     // dst does not alias lhs or rhs (distinct borrows).
     unsafe {
@@ -124,6 +141,70 @@ pub fn gemm_strided(
             gemm::Parallelism::None,
         );
     }
+}
+
+/// The few-rows product of [`gemm_strided`]: each output row is either `n` contiguous dot
+/// products (rhs contiguous along k, e.g. a transposed weight) or `k` scaled row additions
+/// (rhs row-major).
+#[allow(clippy::too_many_arguments)]
+fn small_rows(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    (lrs, lcs): (usize, usize),
+    rhs: &[f32],
+    (rrs, rcs): (usize, usize),
+    scale: f32,
+) {
+    for i in 0..m {
+        let out = &mut dst[i * n..(i + 1) * n];
+        if !read_dst {
+            out.fill(0.0);
+        }
+        if rrs == 1 && lcs == 1 {
+            let a = &lhs[i * lrs..i * lrs + k];
+            for (j, o) in out.iter_mut().enumerate() {
+                let b = &rhs[j * rcs..j * rcs + k];
+                *o += scale * dot(a, b);
+            }
+        } else if rcs == 1 {
+            for p in 0..k {
+                let a = scale * lhs[i * lrs + p * lcs];
+                let b = &rhs[p * rrs..p * rrs + n];
+                for (o, &x) in out.iter_mut().zip(b) {
+                    *o += a * x;
+                }
+            }
+        } else {
+            for (j, o) in out.iter_mut().enumerate() {
+                let s: f32 = (0..k)
+                    .map(|p| lhs[i * lrs + p * lcs] * rhs[p * rrs + j * rcs])
+                    .sum();
+                *o += scale * s;
+            }
+        }
+    }
+}
+
+/// Dot product with 8 independent accumulators (vectorises to SIMD128 without reassociation
+/// flags).
+#[inline]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let chunks = a.len() / 8;
+    for c in 0..chunks {
+        for l in 0..8 {
+            acc[l] += a[c * 8 + l] * b[c * 8 + l];
+        }
+    }
+    let mut s: f32 = acc.iter().sum();
+    for i in chunks * 8..a.len() {
+        s += a[i] * b[i];
+    }
+    s
 }
 
 /// Scalar twin of [`gemm_strided`] (the reference in tests).
@@ -680,7 +761,8 @@ mod tests {
         ] {
             let a = rand(m * k, 1);
             let b = rand(k * n, 2);
-            for (ls, rs) in [((k, 1), (n, 1)), ((1, m), (1, k))] {
+            // row-major, both transposed, and lhs row-major with a transposed rhs (dot path)
+            for (ls, rs) in [((k, 1), (n, 1)), ((1, m), (1, k)), ((k, 1), (1, k))] {
                 let mut out = vec![0.0; m * n];
                 gemm_strided(m, n, k, &mut out, false, &a, ls, &b, rs, 1.0);
                 let want = gemm_scalar(m, n, k, &a, ls, &b, rs);
