@@ -198,3 +198,33 @@ fn cycles_are_reported() {
     let e = Session::from_bytes(&m).unwrap_err();
     assert!(e.to_string().contains("cycle"), "{e}");
 }
+
+/// Inputs the fuzzer (fuzz/fuzz_targets/parse_model.rs) found crashing, run the same way.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz_regressions");
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let bytes = std::fs::read(entry.path()).unwrap();
+        let r = std::panic::catch_unwind(|| {
+            let Ok(s) = Session::from_bytes(&bytes) else {
+                return;
+            };
+            let feeds: Vec<(String, Tensor)> = s
+                .inputs()
+                .iter()
+                .filter_map(|i| {
+                    let dims = i
+                        .shape
+                        .as_ref()?
+                        .iter()
+                        .map(|d| d.known().unwrap_or(1).min(64))
+                        .collect();
+                    Some((i.name.clone(), Tensor::zeros(i.dtype?, dims).ok()?))
+                })
+                .collect();
+            let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
+            let _ = s.run(&refs);
+        });
+        assert!(r.is_ok(), "{} panics", entry.path().display());
+    }
+}

@@ -17,11 +17,12 @@ pub fn opt_input<'a>(inputs: &[Option<&'a Tensor>], i: usize) -> Option<&'a Tens
     inputs.get(i).copied().flatten()
 }
 
-/// Normalises a possibly negative `axis` for a tensor of `rank` (`-1` is the last axis).
+/// Normalises a possibly negative `axis` for a tensor of `rank` (`-1` is the last axis). A
+/// scalar (rank 0) has no axis.
 pub fn norm_axis(axis: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let a = if axis < 0 { axis + r } else { axis };
-    if a < 0 || a >= r.max(1) {
+    if a < 0 || a >= r {
         return Err(Error::shape(format!(
             "axis {axis} is out of range for rank {rank}"
         )));
@@ -153,5 +154,6 @@ mod tests {
         assert_eq!(norm_axis(0, 3).unwrap(), 0);
         assert!(norm_axis(3, 3).is_err());
         assert!(norm_axis(-4, 3).is_err());
+        assert!(norm_axis(0, 0).is_err(), "a scalar has no axis");
     }
 }

@@ -1,0 +1,185 @@
+#!/usr/bin/env python3
+"""Write the benchmark models (deterministic, seeded) into a cache directory, not into git.
+
+Usage: python3 tools/gen_bench_models.py [OUT]   (default: $HEARTH_CACHE/bench-models,
+                                                  HEARTH_CACHE defaulting to ~/.cache/hearth)
+
+Models (onnx.helper only, no torch):
+  mlp.onnx        Gemm 64-256-256-10 with Relu, symbolic batch; weights also in mlp.json
+                  (row-major [in, out] matrices) so TensorFlow.js rebuilds the same network.
+  cnn.onnx        LeNet-style CNN on [batch, 1, 28, 28] (Conv 6@5x5 pad 2, Relu, MaxPool 2,
+                  Conv 16@5x5, Relu, MaxPool 2, Flatten, Gemm 400-120-84-10 with Relu).
+  lstm.onnx       knowledge tracing over 200 steps: int64 ids [1, 200] -> Gather (100 x 32)
+                  -> LSTM hidden 64 -> MatMul 64x100 + Sigmoid per step.
+  gru.onnx        next item: ids [1, 20] -> Gather (1000 x 64) -> GRU hidden 64 -> last step
+                  -> scores over 1000 items -> TopK 10.
+  rec.onnx        recommendation scoring: user [1, 64] x items [64, 100000] -> TopK 10; the item
+                  table is also written raw to rec_items.f32 ([100000, 64] row-major) for the
+                  plain-JS baseline.
+Each model is checked to load and run in onnxruntime.
+"""
+
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+F32 = TensorProto.FLOAT
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.array(arr, order="C", copy=True), name)
+
+
+def save(out, name, graph, opset=17):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
+                              producer_name="hearth-gen_bench_models")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(out, name))
+
+
+def dense(rng, n_in, n_out):
+    return ((rng.standard_normal((n_in, n_out)) * math.sqrt(2.0 / n_in)).astype(np.float32),
+            (rng.standard_normal(n_out) * 0.05).astype(np.float32))
+
+
+def mlp(out):
+    rng = np.random.default_rng(64)
+    sizes = [64, 256, 256, 10]
+    nodes, inits, weights = [], [], {}
+    prev = "x"
+    for i, (a, b) in enumerate(zip(sizes, sizes[1:])):
+        w, bias = dense(rng, a, b)
+        weights[f"w{i}"], weights[f"b{i}"] = w.tolist(), bias.tolist()
+        inits += [init(f"w{i}", w), init(f"b{i}", bias)]
+        y = "y" if i == len(sizes) - 2 else f"h{i}"
+        g = y if i == len(sizes) - 2 else f"g{i}"
+        nodes.append(helper.make_node("Gemm", [prev, f"w{i}", f"b{i}"], [g]))
+        if i != len(sizes) - 2:
+            nodes.append(helper.make_node("Relu", [g], [y]))
+        prev = y
+    graph = helper.make_graph(nodes, "mlp", [helper.make_tensor_value_info("x", F32, ["batch", 64])],
+                              [helper.make_tensor_value_info("y", F32, ["batch", 10])], inits)
+    save(out, "mlp.onnx", graph)
+    with open(os.path.join(out, "mlp.json"), "w") as f:
+        json.dump({"layers": [[weights[f"w{i}"], weights[f"b{i}"]] for i in range(3)]}, f)
+
+
+def cnn(out):
+    rng = np.random.default_rng(28)
+    def conv_w(m, c, k):
+        return (rng.standard_normal((m, c, k, k)) * math.sqrt(2.0 / (c * k * k))).astype(np.float32)
+    inits = [init("c1w", conv_w(6, 1, 5)), init("c1b", np.zeros(6, np.float32) + 0.01),
+             init("c2w", conv_w(16, 6, 5)), init("c2b", np.zeros(16, np.float32) + 0.01)]
+    nodes = [
+        helper.make_node("Conv", ["x", "c1w", "c1b"], ["a1"], kernel_shape=[5, 5], pads=[2, 2, 2, 2]),
+        helper.make_node("Relu", ["a1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "c2w", "c2b"], ["a2"], kernel_shape=[5, 5]),
+        helper.make_node("Relu", ["a2"], ["r2"]),
+        helper.make_node("MaxPool", ["r2"], ["p2"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Flatten", ["p2"], ["f"], axis=1),
+    ]
+    prev = "f"
+    for i, (a, b) in enumerate([(400, 120), (120, 84), (84, 10)]):
+        w, bias = dense(rng, a, b)
+        inits += [init(f"fw{i}", w), init(f"fb{i}", bias)]
+        last = i == 2
+        nodes.append(helper.make_node("Gemm", [prev, f"fw{i}", f"fb{i}"], ["y" if last else f"d{i}"]))
+        if not last:
+            nodes.append(helper.make_node("Relu", [f"d{i}"], [f"e{i}"]))
+            prev = f"e{i}"
+    graph = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", F32, ["batch", 1, 28, 28])],
+                              [helper.make_tensor_value_info("y", F32, ["batch", 10])], inits)
+    save(out, "cnn.onnx", graph)
+
+
+def lstm(out, steps=200, skills=100, emb=32, hidden=64):
+    rng = np.random.default_rng(200)
+    s = 1.0 / math.sqrt(hidden)
+    inits = [
+        init("emb", rng.standard_normal((skills, emb)).astype(np.float32) * 0.5),
+        init("W", rng.uniform(-s, s, (1, 4 * hidden, emb)).astype(np.float32)),
+        init("R", rng.uniform(-s, s, (1, 4 * hidden, hidden)).astype(np.float32)),
+        init("B", rng.uniform(-s, s, (1, 8 * hidden)).astype(np.float32)),
+        init("perm_axes", np.array([1], np.int64)),
+        init("out_w", (rng.standard_normal((hidden, skills)) * s).astype(np.float32)),
+        init("out_b", np.zeros(skills, np.float32)),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["emb", "ids"], ["e"]),              # [1, T, emb]
+        helper.make_node("Transpose", ["e"], ["et"], perm=[1, 0, 2]),   # [T, 1, emb]
+        helper.make_node("LSTM", ["et", "W", "R", "B"], ["Y"], hidden_size=hidden),
+        helper.make_node("Squeeze", ["Y", "perm_axes"], ["ys"]),        # [T, 1, hidden]
+        helper.make_node("MatMul", ["ys", "out_w"], ["logits0"]),
+        helper.make_node("Add", ["logits0", "out_b"], ["logits"]),
+        helper.make_node("Sigmoid", ["logits"], ["p"]),                 # [T, 1, skills]
+    ]
+    graph = helper.make_graph(nodes, "lstm_kt", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, steps])],
+                              [helper.make_tensor_value_info("p", F32, [steps, 1, skills])], inits)
+    save(out, "lstm.onnx", graph)
+
+
+def gru(out, steps=20, items=1000, dim=64):
+    rng = np.random.default_rng(2020)
+    s = 1.0 / math.sqrt(dim)
+    inits = [
+        init("emb", rng.standard_normal((items, dim)).astype(np.float32) * 0.3),
+        init("W", rng.uniform(-s, s, (1, 3 * dim, dim)).astype(np.float32)),
+        init("R", rng.uniform(-s, s, (1, 3 * dim, dim)).astype(np.float32)),
+        init("B", rng.uniform(-s, s, (1, 6 * dim)).astype(np.float32)),
+        init("item_t", rng.standard_normal((dim, items)).astype(np.float32)),
+        init("k", np.array([10], np.int64)),
+        init("zero", np.array([0], np.int64)),
+    ]
+    nodes = [
+        helper.make_node("Gather", ["emb", "ids"], ["e"]),
+        helper.make_node("Transpose", ["e"], ["et"], perm=[1, 0, 2]),
+        helper.make_node("GRU", ["et", "W", "R", "B"], ["Y", "Yh"], hidden_size=dim, linear_before_reset=1),
+        helper.make_node("Squeeze", ["Yh", "zero"], ["h"]),            # [1, dim]
+        helper.make_node("MatMul", ["h", "item_t"], ["scores"]),
+        helper.make_node("TopK", ["scores", "k"], ["top_scores", "top_items"]),
+    ]
+    graph = helper.make_graph(nodes, "gru_next_item", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, steps])],
+                              [helper.make_tensor_value_info("top_scores", F32, [1, 10]),
+                               helper.make_tensor_value_info("top_items", TensorProto.INT64, [1, 10])], inits)
+    save(out, "gru.onnx", graph)
+
+
+def rec(out, items=100_000, dim=64):
+    rng = np.random.default_rng(100)
+    table = (rng.standard_normal((items, dim)) * 0.1).astype(np.float32)
+    table.tofile(os.path.join(out, "rec_items.f32"))
+    inits = [init("items_t", np.ascontiguousarray(table.T)), init("k", np.array([10], np.int64))]
+    nodes = [helper.make_node("MatMul", ["user", "items_t"], ["scores"]),
+             helper.make_node("TopK", ["scores", "k"], ["top_scores", "top_items"])]
+    graph = helper.make_graph(nodes, "rec_top10", [helper.make_tensor_value_info("user", F32, [1, dim])],
+                              [helper.make_tensor_value_info("top_scores", F32, [1, 10]),
+                               helper.make_tensor_value_info("top_items", TensorProto.INT64, [1, 10])], inits)
+    save(out, "rec.onnx", graph)
+
+
+def main():
+    cache = os.environ.get("HEARTH_CACHE", os.path.expanduser("~/.cache/hearth"))
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "bench-models")
+    os.makedirs(out, exist_ok=True)
+    for build in (mlp, cnn, lstm, gru, rec):
+        build(out)
+    import onnxruntime as ort  # check every model runs in the reference runtime
+    feeds = {"mlp.onnx": {"x": np.ones((2, 64), np.float32)},
+             "cnn.onnx": {"x": np.ones((1, 1, 28, 28), np.float32)},
+             "lstm.onnx": {"ids": np.arange(200, dtype=np.int64).reshape(1, 200) % 100},
+             "gru.onnx": {"ids": np.arange(20, dtype=np.int64).reshape(1, 20)},
+             "rec.onnx": {"user": np.ones((1, 64), np.float32)}}
+    for name, feed in feeds.items():
+        ort.InferenceSession(os.path.join(out, name), providers=["CPUExecutionProvider"]).run(None, feed)
+    print(f"bench models in {out}")
+
+
+if __name__ == "__main__":
+    main()
