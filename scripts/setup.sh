@@ -23,6 +23,12 @@ if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown
   rustup target add wasm32-unknown-unknown
 fi
 
+# Python packages for the benchmark model generator (onnxruntime checks the models it writes).
+if ! python3 -c "import onnx, numpy, onnxruntime" 2>/dev/null; then
+  echo "setup: pip install onnx numpy onnxruntime"
+  python3 -m pip install --quiet onnx==1.17.0 numpy onnxruntime
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then

@@ -17,6 +17,11 @@ bash scripts/build-wasm.sh
 echo "== wasm tests (Node) =="
 node --test tests/wasm/
 
+echo "== benchmark smoke: every bench case once, outputs must agree with onnxruntime-web =="
+python3 tools/gen_bench_models.py
+npm ci --silent --no-audit --no-fund --prefix benches
+node benches/bench.mjs --smoke
+
 echo "== wasm tests (headless Chromium) =="
 npm ci --silent --no-audit --no-fund --prefix tests/browser
 node --test tests/browser/
