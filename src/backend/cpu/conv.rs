@@ -4,7 +4,7 @@
 //! col2im. Pools walk each window directly.
 
 use super::linalg::gemm_strided;
-use super::util::{input, opt_input};
+use super::util::{input, next_index, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::conv::{AutoPad, ConvOp, PoolKind, Window};
 use crate::tensor::{numel_checked, Tensor};
@@ -172,21 +172,9 @@ fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
                 }
             }
             f(of, kf, src);
-            for d in (0..n).rev() {
-                k_idx[d] += 1;
-                if k_idx[d] < g[d].kernel {
-                    break;
-                }
-                k_idx[d] = 0;
-            }
+            next_index(&mut k_idx, |d| g[d].kernel);
         }
-        for d in (0..n).rev() {
-            o_idx[d] += 1;
-            if o_idx[d] < g[d].output {
-                break;
-            }
-            o_idx[d] = 0;
-        }
+        next_index(&mut o_idx, |d| g[d].output);
     }
 }
 
@@ -407,21 +395,9 @@ fn conv_transpose(
                     };
                 }
                 table[i_f * taps + kf] = off.unwrap_or(usize::MAX);
-                for d in (0..sp).rev() {
-                    k_idx[d] += 1;
-                    if k_idx[d] < kernel[d] {
-                        break;
-                    }
-                    k_idx[d] = 0;
-                }
+                next_index(&mut k_idx, |d| kernel[d]);
             }
-            for d in (0..sp).rev() {
-                i_idx[d] += 1;
-                if i_idx[d] < xs[2 + d] {
-                    break;
-                }
-                i_idx[d] = 0;
-            }
+            next_index(&mut i_idx, |d| xs[2 + d]);
         }
     }
     let rows = mg * taps;
@@ -523,13 +499,7 @@ fn pool(
                 c *= inside;
             }
             *cnt = c;
-            for d in (0..g.len()).rev() {
-                o_idx[d] += 1;
-                if o_idx[d] < g[d].output {
-                    break;
-                }
-                o_idx[d] = 0;
-            }
+            next_index(&mut o_idx, |d| g[d].output);
         }
     }
     let xv = x.as_f32()?;
@@ -640,17 +610,7 @@ fn global_pool(x: &Tensor, kind: PoolKind) -> Result<Tensor> {
 mod tests {
     use super::*;
 
-    fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
+    use super::super::util::test_values as rand;
 
     /// Direct 2-D convolution: the scalar twin of the im2col + GEMM path.
     #[allow(clippy::too_many_arguments)]

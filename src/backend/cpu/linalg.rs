@@ -2,7 +2,7 @@
 //! SIMD128 GEMM of burn's flex backend) on borrowed slices with explicit strides, so transposed
 //! operands and broadcast batches cost no copies.
 
-use super::util::{broadcast_shape, input, norm_axis, opt_input};
+use super::util::{broadcast_shape, input, next_index, norm_axis, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::linalg::LinalgOp;
 use crate::tensor::{numel_checked, strides, Tensor, TensorData};
@@ -720,13 +720,7 @@ fn einsum(eq: &str, ts: &[&Tensor]) -> Result<Tensor> {
             .map(|(i, s)| i * s)
             .sum();
         result[o] += p;
-        for d in (0..letters.len()).rev() {
-            idx[d] += 1;
-            if idx[d] < dims[d] {
-                break;
-            }
-            idx[d] = 0;
-        }
+        next_index(&mut idx, |d| dims[d]);
     }
     Tensor::from_f32(out_shape, result)
 }
@@ -735,20 +729,7 @@ fn einsum(eq: &str, ts: &[&Tensor]) -> Result<Tensor> {
 mod tests {
     use super::*;
 
-    fn rand(n: usize, seed: u64) -> Vec<f32> {
-        let mut s = seed
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407)
-            | 1;
-        (0..n)
-            .map(|_| {
-                s ^= s << 13;
-                s ^= s >> 7;
-                s ^= s << 17;
-                (s % 2001) as f32 / 1000.0 - 1.0
-            })
-            .collect()
-    }
+    use super::super::util::test_values as rand;
 
     #[test]
     fn gemm_kernel_matches_scalar_twin() {

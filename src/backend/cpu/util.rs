@@ -118,6 +118,36 @@ pub fn for_each_broadcast(out: &[usize], shapes: &[&[usize]], mut f: impl FnMut(
     }
 }
 
+/// Advances a row-major multi-index `idx` within `dims` (last axis fastest); wraps to all
+/// zeros after the last position.
+#[inline]
+pub fn next_index(idx: &mut [usize], dims: impl Fn(usize) -> usize) {
+    for d in (0..idx.len()).rev() {
+        idx[d] += 1;
+        if idx[d] < dims(d) {
+            return;
+        }
+        idx[d] = 0;
+    }
+}
+
+/// Deterministic values in [-1, 1] for kernel tests (xorshift).
+#[cfg(test)]
+pub fn test_values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % 2001) as f32 / 1000.0 - 1.0
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
