@@ -289,6 +289,11 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
         )));
     }
     let k = k as usize;
+    if let (TensorData::F32(v), 1) = (x.data(), inner) {
+        if k <= 64 && k * 8 <= len {
+            return topk_small_k(v, x.shape(), a, outer, len, k, largest);
+        }
+    }
     let v = x.to_f64_vec();
     let mut order: Vec<usize> = Vec::with_capacity(len);
     let mut picks = vec![0usize; outer * k * inner];
@@ -324,6 +329,50 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
     Ok(vec![
         Tensor::new(shape.clone(), values)?,
         Tensor::from_i64(shape, indices)?,
+    ])
+}
+
+/// TopK for small k over contiguous f32 rows: one pass keeping the best k in a sorted buffer
+/// (O(len·log k) compares, no per-element allocation). Same order as the general path: by
+/// value (`total_cmp`), ties to the lower index.
+fn topk_small_k(
+    v: &[f32],
+    shape: &[usize],
+    a: usize,
+    outer: usize,
+    len: usize,
+    k: usize,
+    largest: bool,
+) -> Result<Vec<Tensor>> {
+    let better = |x: f32, y: f32| {
+        if largest {
+            x.total_cmp(&y).is_gt()
+        } else {
+            x.total_cmp(&y).is_lt()
+        }
+    };
+    let mut values = Vec::with_capacity(outer * k);
+    let mut indices = Vec::with_capacity(outer * k);
+    let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+    for row in v.chunks(len).take(outer) {
+        best.clear();
+        for (j, &x) in row.iter().enumerate() {
+            if best.len() == k && !better(x, best[k - 1].0) {
+                continue;
+            }
+            // after every element at least as good (earlier indices win ties)
+            let pos = best.partition_point(|&(y, _)| !better(x, y));
+            best.insert(pos, (x, j));
+            best.truncate(k);
+        }
+        values.extend(best.iter().map(|b| b.0));
+        indices.extend(best.iter().map(|b| b.1 as i64));
+    }
+    let mut out_shape = shape.to_vec();
+    out_shape[a] = k;
+    Ok(vec![
+        Tensor::from_f32(out_shape.clone(), values)?,
+        Tensor::from_i64(out_shape, indices)?,
     ])
 }
 
@@ -387,5 +436,35 @@ mod tests {
         let out = topk(&x, 2, 0, false).unwrap();
         assert_eq!(out[1].as_i64().unwrap(), &[5, 0]);
         assert!(topk(&x, 7, 0, true).is_err());
+    }
+
+    #[test]
+    fn topk_small_k_matches_general_path() {
+        // values with many ties (rounded), both directions, several rows
+        let v: Vec<f32> = crate::backend::cpu::util::test_values(3 * 500, 11)
+            .into_iter()
+            .map(|x| (x * 20.0).round())
+            .collect();
+        let x = Tensor::from_f32(vec![3, 500], v.clone()).unwrap();
+        for largest in [true, false] {
+            let fast = topk(&x, 10, 1, largest).unwrap();
+            let shape = [3usize, 500];
+            // the general path: sort every row by (value, index)
+            let mut want_idx = vec![];
+            for r in 0..3 {
+                let row = &v[r * 500..(r + 1) * 500];
+                let mut order: Vec<usize> = (0..500).collect();
+                order.sort_by(|&p, &q| {
+                    let o = row[p].total_cmp(&row[q]);
+                    (if largest { o.reverse() } else { o }).then(p.cmp(&q))
+                });
+                want_idx.extend(order[..10].iter().map(|&i| i as i64));
+            }
+            assert_eq!(
+                fast[1].as_i64().unwrap(),
+                &want_idx[..],
+                "largest={largest} {shape:?}"
+            );
+        }
     }
 }
