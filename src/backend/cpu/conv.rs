@@ -158,8 +158,9 @@ fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
     let outs: usize = g.iter().map(|d| d.output).product();
     let taps: usize = g.iter().map(|d| d.kernel).product();
     let mut o_idx = vec![0usize; n];
+    // k_idx wraps back to zeros after the last tap, so one buffer serves every output
+    let mut k_idx = vec![0usize; n];
     for of in 0..outs {
-        let mut k_idx = vec![0usize; n];
         for kf in 0..taps {
             let mut src = Some(0usize);
             for d in 0..n {
@@ -381,8 +382,8 @@ fn conv_transpose(
     let mut table = vec![usize::MAX; in_sp * taps];
     {
         let mut i_idx = vec![0usize; sp];
+        let mut k_idx = vec![0usize; sp];
         for i_f in 0..in_sp {
-            let mut k_idx = vec![0usize; sp];
             for kf in 0..taps {
                 let mut off = Some(0usize);
                 for d in 0..sp {
