@@ -179,6 +179,50 @@ fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
     }
 }
 
+/// im2col of one 2-D plane: rows (kh, kw), columns (oh, ow); stride-1 rows are slice copies.
+fn im2col_2d(plane: &[f32], g: &[Dim1], col: &mut [f32]) {
+    let (h, w) = (g[0], g[1]);
+    let out_sp = h.output * w.output;
+    for kh in 0..h.kernel {
+        for kw in 0..w.kernel {
+            let row = &mut col[(kh * w.kernel + kw) * out_sp..(kh * w.kernel + kw + 1) * out_sp];
+            // valid output columns: 0 <= ow*s + kw*d - p < W
+            let off = (kw * w.dilation) as isize - w.pad_begin as isize;
+            let s = w.stride as isize;
+            let lo = if off >= 0 {
+                0
+            } else {
+                ((-off + s - 1) / s) as usize
+            }
+            .min(w.output);
+            let hi = if (w.input as isize) - off <= 0 {
+                0
+            } else {
+                (((w.input as isize - off) + s - 1) / s) as usize
+            }
+            .clamp(lo, w.output);
+            for oh in 0..h.output {
+                let dst = &mut row[oh * w.output..(oh + 1) * w.output];
+                let Some(ih) = h.source(oh, kh) else {
+                    dst.fill(0.0);
+                    continue;
+                };
+                let src = &plane[ih * w.input..(ih + 1) * w.input];
+                dst[..lo].fill(0.0);
+                dst[hi..].fill(0.0);
+                let first = (lo as isize * s + off) as usize;
+                if w.stride == 1 {
+                    dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
+                } else {
+                    for (k, d) in dst[lo..hi].iter_mut().enumerate() {
+                        *d = src[first + k * w.stride];
+                    }
+                }
+            }
+        }
+    }
+}
+
 fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) -> Result<Tensor> {
     let (xs, ws) = (x.shape(), w.shape());
     if xs.len() < 3 || ws.len() != xs.len() {
@@ -224,11 +268,14 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
     let mg = m / group;
     let rows = cg * taps;
     numel_checked(&[rows, out_sp])?;
-    // tap table: for (out, tap) the input spatial offset or usize::MAX in padding
-    let mut table = vec![usize::MAX; out_sp * taps];
-    for_each_tap(&g, |of, kf, src| {
-        table[kf * out_sp + of] = src.unwrap_or(usize::MAX)
-    });
+    // N-d (not 2-D) im2col reads through a tap table: (out, tap) → input offset or MAX (padding)
+    let two_d = g.len() == 2;
+    let mut table = vec![usize::MAX; if two_d { 0 } else { out_sp * taps }];
+    if !two_d {
+        for_each_tap(&g, |of, kf, src| {
+            table[kf * out_sp + of] = src.unwrap_or(usize::MAX)
+        });
+    }
     let pointwise =
         taps == 1 && g.iter().all(|d| d.stride == 1 && d.pad_begin == 0) && out_sp == in_sp;
     let mut out = vec![0.0f32; total];
@@ -241,6 +288,14 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
             } else {
                 for ch in 0..cg {
                     let plane = &xg[ch * in_sp..(ch + 1) * in_sp];
+                    if two_d {
+                        im2col_2d(
+                            plane,
+                            &g,
+                            &mut col[ch * taps * out_sp..(ch + 1) * taps * out_sp],
+                        );
+                        continue;
+                    }
                     for kf in 0..taps {
                         let dst =
                             &mut col[(ch * taps + kf) * out_sp..(ch * taps + kf + 1) * out_sp];
