@@ -286,6 +286,12 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     match (a.data(), b.data()) {
         (TensorData::F32(x), TensorData::F32(y)) => {
             let mut out = vec![0.0f32; nb * m * n];
+            if b2.len() == 2 && a2.len() - 2 == batch.len() {
+                // one weight matrix for every batch of A ([.., M, K] · [K, N]): a single GEMM
+                // over all nb·M rows instead of nb small ones (RNN outputs, attention projections)
+                gemm_strided(nb * m, n, k, &mut out, false, x, (k, 1), y, (n, 1), 1.0);
+                return Tensor::from_f32(out_shape_final, out);
+            }
             for i in 0..nb {
                 gemm_strided(
                     m,
@@ -781,6 +787,22 @@ mod tests {
             &[2]
         );
         assert!(matmul(&b, &b).is_err());
+    }
+
+    #[test]
+    fn batched_a_with_one_weight_matrix() {
+        let a = Tensor::from_f32(vec![2, 3, 4], rand(24, 8)).unwrap();
+        let b = Tensor::from_f32(vec![4, 5], rand(20, 9)).unwrap();
+        let c = matmul(&a, &b).unwrap();
+        assert_eq!(c.shape(), &[2, 3, 5]);
+        let (av, bv) = (a.as_f32().unwrap(), b.as_f32().unwrap());
+        for batch in 0..2 {
+            let want = gemm_scalar(3, 5, 4, &av[batch * 12..], (4, 1), bv, (5, 1));
+            let got = &c.as_f32().unwrap()[batch * 15..(batch + 1) * 15];
+            for (g, w) in got.iter().zip(&want) {
+                assert!((g - w).abs() <= 1e-6, "{g} vs {w}");
+            }
+        }
     }
 
     #[test]
