@@ -445,7 +445,7 @@ fn softmax(x: &Tensor, axis: i64, legacy: bool, mode: Mode) -> Result<Tensor> {
                     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                     let mut sum = 0.0f32;
                     for r in row.iter_mut() {
-                        *r = (*r - max).exp();
+                        *r = super::fastmath::exp(*r - max);
                         sum += *r;
                     }
                     if mode == Mode::Log {

@@ -4,6 +4,7 @@
 //! such as a bias row) and a general strided walk otherwise. The loops are plain slice maps that
 //! LLVM vectorises for SIMD128.
 
+use super::fastmath;
 use super::util::{broadcast_shape, broadcast_shapes, for_each_broadcast, input, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::math::{Binary, MathOp, Unary, Variadic};
@@ -100,11 +101,10 @@ fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
         (U::Abs | U::Sign | U::Relu, TensorData::U8(v)) => {
             TensorData::U8(v.iter().map(|&x| int_unary(u, x as i64) as u8).collect())
         }
-        (_, TensorData::F32(v)) => {
-            let f = float_unary(u)
-                .ok_or_else(|| Error::dtype(format!("{u:?} does not take float32 input")))?;
-            TensorData::F32(v.iter().map(|&x| f(x)).collect())
-        }
+        (_, TensorData::F32(v)) => TensorData::F32(
+            map_float(u, v)
+                .ok_or_else(|| Error::dtype(format!("{u:?} does not take float32 input")))?,
+        ),
         (_, d) => {
             return Err(Error::dtype(format!(
                 "{u:?} does not take {} input",
@@ -124,13 +124,17 @@ fn int_unary(u: Unary, x: i64) -> i64 {
     }
 }
 
-/// The scalar function of a float unary op (`None` for ops without a float form).
-pub fn float_unary(u: Unary) -> Option<Box<dyn Fn(f32) -> f32>> {
+/// Applies a float unary op to every element (`None` for ops without a float form). Each arm
+/// is its own monomorphic loop, so LLVM can vectorise it.
+pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
+    fn m(v: &[f32], f: impl Fn(f32) -> f32) -> Vec<f32> {
+        v.iter().map(|&x| f(x)).collect()
+    }
     use Unary as U;
     Some(match u {
-        U::Abs => Box::new(f32::abs),
-        U::Neg => Box::new(|x: f32| -x),
-        U::Sign => Box::new(|x: f32| {
+        U::Abs => m(v, f32::abs),
+        U::Neg => m(v, |x: f32| -x),
+        U::Sign => m(v, |x: f32| {
             if x > 0.0 {
                 1.0
             } else if x < 0.0 {
@@ -139,58 +143,57 @@ pub fn float_unary(u: Unary) -> Option<Box<dyn Fn(f32) -> f32>> {
                 x
             }
         }),
-        U::Relu => Box::new(|x: f32| x.max(0.0)),
-        U::Sqrt => Box::new(f32::sqrt),
-        U::Reciprocal => Box::new(f32::recip),
-        U::Exp => Box::new(f32::exp),
-        U::Log => Box::new(f32::ln),
-        U::Erf => Box::new(erf),
-        U::Floor => Box::new(f32::floor),
-        U::Ceil => Box::new(f32::ceil),
-        U::Round => Box::new(f32::round_ties_even),
-        U::Sigmoid => Box::new(sigmoid),
-        U::Tanh => Box::new(f32::tanh),
-        U::Softplus => Box::new(softplus),
-        U::Softsign => Box::new(|x: f32| x / (1.0 + x.abs())),
-        U::Sin => Box::new(f32::sin),
-        U::Cos => Box::new(f32::cos),
-        U::Tan => Box::new(f32::tan),
-        U::Asin => Box::new(f32::asin),
-        U::Acos => Box::new(f32::acos),
-        U::Atan => Box::new(f32::atan),
-        U::Sinh => Box::new(f32::sinh),
-        U::Cosh => Box::new(f32::cosh),
-        U::Asinh => Box::new(f32::asinh),
-        U::Acosh => Box::new(f32::acosh),
-        U::Atanh => Box::new(f32::atanh),
-        U::HardSwish => Box::new(|x: f32| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
-        U::Mish => Box::new(|x: f32| x * softplus(x).tanh()),
-        U::LeakyRelu { alpha } => Box::new(move |x: f32| if x < 0.0 { alpha * x } else { x }),
-        U::Elu { alpha } => {
-            Box::new(move |x: f32| if x < 0.0 { alpha * (x.exp() - 1.0) } else { x })
-        }
-        U::Celu { alpha } => {
-            Box::new(move |x: f32| x.max(0.0) + (alpha * ((x / alpha).exp() - 1.0)).min(0.0))
-        }
-        U::Selu { alpha, gamma } => Box::new(move |x: f32| {
+        U::Relu => m(v, |x: f32| x.max(0.0)),
+        U::Sqrt => m(v, f32::sqrt),
+        U::Reciprocal => m(v, f32::recip),
+        U::Exp => m(v, fastmath::exp),
+        U::Log => m(v, f32::ln),
+        U::Erf => m(v, erf),
+        U::Floor => m(v, f32::floor),
+        U::Ceil => m(v, f32::ceil),
+        U::Round => m(v, f32::round_ties_even),
+        U::Sigmoid => m(v, fastmath::sigmoid),
+        U::Tanh => m(v, fastmath::tanh),
+        U::Softplus => m(v, softplus),
+        U::Softsign => m(v, |x: f32| x / (1.0 + x.abs())),
+        U::Sin => m(v, f32::sin),
+        U::Cos => m(v, f32::cos),
+        U::Tan => m(v, f32::tan),
+        U::Asin => m(v, f32::asin),
+        U::Acos => m(v, f32::acos),
+        U::Atan => m(v, f32::atan),
+        U::Sinh => m(v, f32::sinh),
+        U::Cosh => m(v, f32::cosh),
+        U::Asinh => m(v, f32::asinh),
+        U::Acosh => m(v, f32::acosh),
+        U::Atanh => m(v, f32::atanh),
+        U::HardSwish => m(v, |x: f32| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+        U::Mish => m(v, |x: f32| x * softplus(x).tanh()),
+        U::LeakyRelu { alpha } => m(v, move |x: f32| if x < 0.0 { alpha * x } else { x }),
+        U::Elu { alpha } => m(
+            v,
+            move |x: f32| if x < 0.0 { alpha * (x.exp() - 1.0) } else { x },
+        ),
+        U::Celu { alpha } => m(v, move |x: f32| {
+            x.max(0.0) + (alpha * ((x / alpha).exp() - 1.0)).min(0.0)
+        }),
+        U::Selu { alpha, gamma } => m(v, move |x: f32| {
             if x > 0.0 {
                 gamma * x
             } else {
                 gamma * (alpha * x.exp() - alpha)
             }
         }),
-        U::ThresholdedRelu { alpha } => Box::new(move |x: f32| if x > alpha { x } else { 0.0 }),
-        U::HardSigmoid { alpha, beta } => {
-            Box::new(move |x: f32| (alpha * x + beta).clamp(0.0, 1.0))
-        }
-        U::Gelu { tanh: false } => {
-            Box::new(|x: f32| 0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2)))
-        }
-        U::Gelu { tanh: true } => Box::new(|x: f32| {
+        U::ThresholdedRelu { alpha } => m(v, move |x: f32| if x > alpha { x } else { 0.0 }),
+        U::HardSigmoid { alpha, beta } => m(v, move |x: f32| (alpha * x + beta).clamp(0.0, 1.0)),
+        U::Gelu { tanh: false } => m(v, |x: f32| {
+            0.5 * x * (1.0 + erf(x * std::f32::consts::FRAC_1_SQRT_2))
+        }),
+        U::Gelu { tanh: true } => m(v, |x: f32| {
             let c = (2.0f32 / std::f32::consts::PI).sqrt();
             0.5 * x * (1.0 + (c * (x + 0.044715 * x * x * x)).tanh())
         }),
-        U::Shrink { bias, lambd } => Box::new(move |x: f32| {
+        U::Shrink { bias, lambd } => m(v, move |x: f32| {
             if x < -lambd {
                 x + bias
             } else if x > lambd {
@@ -201,16 +204,6 @@ pub fn float_unary(u: Unary) -> Option<Box<dyn Fn(f32) -> f32>> {
         }),
         U::Not | U::IsNaN | U::IsInf { .. } => return None,
     })
-}
-
-/// Logistic sigmoid, stable for large |x|.
-pub fn sigmoid(x: f32) -> f32 {
-    if x >= 0.0 {
-        1.0 / (1.0 + (-x).exp())
-    } else {
-        let e = x.exp();
-        e / (1.0 + e)
-    }
 }
 
 fn softplus(x: f32) -> f32 {

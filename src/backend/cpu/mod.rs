@@ -6,6 +6,7 @@
 //! only through size-checked constructors ([`crate::tensor::numel_checked`]).
 
 pub mod conv;
+pub mod fastmath;
 pub mod linalg;
 pub mod math;
 pub mod quant;

@@ -4,8 +4,8 @@
 //! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place.
 //! Nothing is allocated per step.
 
+use super::fastmath;
 use super::linalg::gemm_strided;
-use super::math::sigmoid;
 use super::util::{input, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::rnn::{Act, Cell, Direction, RnnOp};
@@ -14,8 +14,8 @@ use crate::tensor::{numel_checked, Tensor};
 #[inline]
 fn act(a: Act, x: f32) -> f32 {
     match a {
-        Act::Sigmoid => sigmoid(x),
-        Act::Tanh => x.tanh(),
+        Act::Sigmoid => fastmath::sigmoid(x),
+        Act::Tanh => fastmath::tanh(x),
         Act::Relu => x.max(0.0),
         Act::Affine { alpha, beta } => alpha * x + beta,
         Act::LeakyRelu { alpha } => {
