@@ -149,10 +149,18 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let gh = g * hs;
     let mut xw = vec![0.0f32; numel_checked(&[seq * batch, gh])?];
     let mut hr = vec![0.0f32; batch * gh];
+    let mut rt = vec![0.0f32; gh * hs];
     for d in 0..dirs {
         let reverse = op.direction == Direction::Reverse || d == 1;
         let wd = &wv[d * gh * isz..(d + 1) * gh * isz];
         let rd = &rv[d * gh * hs..(d + 1) * gh * hs];
+        // Rᵀ as [hs, gh] rows, so each step's H·Rᵀ is hs contiguous row updates (no horizontal
+        // sums); one transpose per run instead of one strided read per step
+        for p in 0..hs {
+            for j in 0..gh {
+                rt[p * gh + j] = rd[j * hs + p];
+            }
+        }
         let (wb, rb) = match bv {
             Some(b) => (
                 &b[d * 2 * gh..d * 2 * gh + gh],
@@ -195,7 +203,18 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
             // recurrent projection hr = H · Rᵀ
-            gemm_strided(batch, gh, hs, &mut hr, false, &h, (hs, 1), rd, (1, hs), 1.0);
+            gemm_strided(
+                batch,
+                gh,
+                hs,
+                &mut hr,
+                false,
+                &h,
+                (hs, 1),
+                &rt,
+                (gh, 1),
+                1.0,
+            );
             for bi in 0..batch {
                 // steps past a sequence's length are skipped (a reversed one starts at L-1)
                 if t >= lens[bi] {
