@@ -2,7 +2,9 @@
 //! SIMD128 GEMM of burn's flex backend) on borrowed slices with explicit strides, so transposed
 //! operands and broadcast batches cost no copies.
 
-use super::util::{broadcast_shape, input, next_index, norm_axis, opt_input};
+mod einsum;
+
+use super::util::{broadcast_shape, input, norm_axis, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::linalg::LinalgOp;
 use crate::tensor::{numel_checked, strides, Tensor, TensorData};
@@ -24,10 +26,13 @@ pub fn run(op: &LinalgOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             *trans_a,
             *trans_b,
         )?],
-        LinalgOp::Einsum { equation } => {
-            let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
-            vec![einsum(equation, &ts)?]
+        LinalgOp::Einsum(spec) => {
+            let ts = (0..spec.inputs.len())
+                .map(|i| input(inputs, i, "operand"))
+                .collect::<Result<Vec<_>>>()?;
+            vec![einsum::einsum(spec, &ts)?]
         }
+        LinalgOp::MatMulInteger => vec![matmul_integer(inputs)?],
         LinalgOp::Softmax { axis, log, legacy } => {
             vec![softmax(
                 input(inputs, 0, "input")?,
@@ -335,6 +340,80 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
 }
 
+/// MatMulInteger: `(A - a_zero_point) · (B - b_zero_point)` of 8-bit operands, in int32 with
+/// MatMul's broadcasting. A's zero point is one value or one per row of A (its second-to-last
+/// axis); B's is one value or one per column of B (its last axis).
+fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+    let a = input(inputs, 0, "A")?;
+    let b = input(inputs, 1, "B")?;
+    let widen = |t: &Tensor, what: &str| -> Result<Vec<i32>> {
+        match t.data() {
+            TensorData::U8(v) => Ok(v.iter().map(|&x| x as i32).collect()),
+            TensorData::I8(v) => Ok(v.iter().map(|&x| x as i32).collect()),
+            d => Err(Error::dtype(format!(
+                "MatMulInteger: {what} must be uint8 or int8, got {}",
+                d.dtype()
+            ))),
+        }
+    };
+    let zero_point = |i: usize, of: &Tensor, what: &str| -> Result<Option<Vec<i32>>> {
+        let Some(z) = opt_input(inputs, i) else {
+            return Ok(None);
+        };
+        if z.dtype() != of.dtype() {
+            return Err(Error::dtype(format!(
+                "MatMulInteger: {what} is {} but its operand is {}",
+                z.dtype(),
+                of.dtype()
+            )));
+        }
+        widen(z, what).map(Some)
+    };
+    let mut av = widen(a, "A")?;
+    let mut bv = widen(b, "B")?;
+    if let Some(z) = zero_point(2, a, "a_zero_point")? {
+        let cols = a.shape().last().copied().unwrap_or(1);
+        let rows = if a.rank() >= 2 {
+            a.shape()[a.rank() - 2]
+        } else {
+            1
+        };
+        if z.len() == 1 {
+            av.iter_mut().for_each(|x| *x -= z[0]);
+        } else if z.len() == rows && cols > 0 {
+            for (r, row) in av.chunks_exact_mut(cols).enumerate() {
+                let zp = z[r % rows];
+                row.iter_mut().for_each(|x| *x -= zp);
+            }
+        } else if !(z.len() == rows && av.is_empty()) {
+            return Err(Error::shape(format!(
+                "MatMulInteger: a_zero_point has {} values; expected 1 or one per row of A {:?} ({rows})",
+                z.len(),
+                a.shape()
+            )));
+        }
+    }
+    if let Some(z) = zero_point(3, b, "b_zero_point")? {
+        let cols = b.shape().last().copied().unwrap_or(1);
+        if z.len() == 1 {
+            bv.iter_mut().for_each(|x| *x -= z[0]);
+        } else if z.len() == cols && cols > 0 {
+            for row in bv.chunks_exact_mut(cols) {
+                row.iter_mut().zip(&z).for_each(|(x, zp)| *x -= zp);
+            }
+        } else if !(z.len() == cols && bv.is_empty()) {
+            return Err(Error::shape(format!(
+                "MatMulInteger: b_zero_point has {} values; expected 1 or one per column of B {:?} ({cols})",
+                z.len(),
+                b.shape()
+            )));
+        }
+    }
+    let a32 = Tensor::new(a.shape().to_vec(), TensorData::I32(av))?;
+    let b32 = Tensor::new(b.shape().to_vec(), TensorData::I32(bv))?;
+    matmul(&a32, &b32)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn gemm_op(
     a: &Tensor,
@@ -595,143 +674,6 @@ fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<
     Tensor::from_f32(x.shape().to_vec(), out)
 }
 
-/// Einsum by direct summation over every index (any number of operands, diagonals, implicit
-/// output, `...`): exact and general, but not GEMM-fast; exporters emit MatMul for the hot paths.
-fn einsum(eq: &str, ts: &[&Tensor]) -> Result<Tensor> {
-    let (lhs, rhs) = match eq.split_once("->") {
-        Some((l, r)) => (l, Some(r)),
-        None => (eq, None),
-    };
-    let terms: Vec<&str> = lhs.split(',').collect();
-    if terms.len() != ts.len() {
-        return Err(Error::shape(format!(
-            "Einsum '{eq}': {} operands for {} inputs",
-            terms.len(),
-            ts.len()
-        )));
-    }
-    // expand "..." into upper-case letters covering each operand's broadcast dims
-    let max_ell = terms
-        .iter()
-        .zip(ts)
-        .map(|(t, x)| {
-            if t.contains("...") {
-                x.rank() + 3 - t.len()
-            } else {
-                0
-            }
-        })
-        .max()
-        .unwrap_or(0);
-    let ell: String = (0..max_ell).map(|i| (b'A' + i as u8) as char).collect();
-    let mut subs: Vec<Vec<char>> = Vec::new();
-    for (t, x) in terms.iter().zip(ts) {
-        let s: Vec<char> = if t.contains("...") {
-            let k = x.rank() + 3 - t.len();
-            t.replace("...", &ell[max_ell - k..]).chars().collect()
-        } else {
-            t.chars().collect()
-        };
-        if s.len() != x.rank() || s.iter().any(|c| !c.is_ascii_alphabetic()) {
-            return Err(Error::shape(format!(
-                "Einsum '{eq}': term '{t}' does not fit shape {:?}",
-                x.shape()
-            )));
-        }
-        subs.push(s);
-    }
-    let out: Vec<char> = match rhs {
-        Some(r) => r.replace("...", &ell).chars().collect(),
-        None => {
-            let mut once: Vec<char> = ell.chars().collect();
-            let mut letters: Vec<char> = subs
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|c| c.is_ascii_lowercase())
-                .collect();
-            letters.sort_unstable();
-            for c in letters.iter().copied() {
-                if letters.iter().filter(|&&d| d == c).count() == 1 {
-                    once.push(c);
-                }
-            }
-            once
-        }
-    };
-    // sizes per letter (1 broadcasts)
-    let mut size: std::collections::BTreeMap<char, usize> = Default::default();
-    for (s, x) in subs.iter().zip(ts) {
-        for (c, &d) in s.iter().zip(x.shape()) {
-            let e = size.entry(*c).or_insert(d);
-            if *e == 1 {
-                *e = d;
-            } else if d != 1 && d != *e {
-                return Err(Error::shape(format!(
-                    "Einsum '{eq}': letter '{c}' has sizes {e} and {d}"
-                )));
-            }
-        }
-    }
-    let letters: Vec<char> = out
-        .iter()
-        .copied()
-        .chain(size.keys().copied().filter(|c| !out.contains(c)))
-        .collect();
-    let dims: Vec<usize> = letters
-        .iter()
-        .map(|c| {
-            size.get(c).copied().ok_or_else(|| {
-                Error::shape(format!(
-                    "Einsum '{eq}': output letter '{c}' is not in any input"
-                ))
-            })
-        })
-        .collect::<Result<_>>()?;
-    let out_shape: Vec<usize> = dims[..out.len()].to_vec();
-    let n_out = numel_checked(&out_shape)?;
-    let total = dims
-        .iter()
-        .try_fold(1usize, |a, &d| a.checked_mul(d))
-        .filter(|&t| t <= 1 << 31)
-        .ok_or_else(|| Error::Limit(format!("Einsum '{eq}' iteration space too large")))?;
-    let vals: Vec<&[f32]> = ts.iter().map(|t| t.as_f32()).collect::<Result<_>>()?;
-    let op_strides: Vec<Vec<usize>> = subs
-        .iter()
-        .zip(ts)
-        .map(|(s, x)| {
-            let st = strides(x.shape());
-            letters
-                .iter()
-                .map(|c| {
-                    s.iter()
-                        .enumerate()
-                        .filter(|(_, d)| *d == c)
-                        .map(|(i, _)| if x.shape()[i] == 1 { 0 } else { st[i] })
-                        .sum()
-                })
-                .collect()
-        })
-        .collect();
-    let mut result = vec![0.0f32; n_out];
-    let mut idx = vec![0usize; letters.len()];
-    let out_st = strides(&out_shape);
-    for _ in 0..total {
-        let mut p = 1.0f32;
-        for (v, st) in vals.iter().zip(&op_strides) {
-            p *= v[idx.iter().zip(st).map(|(i, s)| i * s).sum::<usize>()];
-        }
-        let o: usize = idx[..out.len()]
-            .iter()
-            .zip(&out_st)
-            .map(|(i, s)| i * s)
-            .sum();
-        result[o] += p;
-        next_index(&mut idx, |d| dims[d]);
-    }
-    Tensor::from_f32(out_shape, result)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -805,21 +747,57 @@ mod tests {
             }
         }
     }
+}
+
+#[cfg(test)]
+mod integer_tests {
+    use super::*;
+
+    fn u8t(shape: &[usize], v: &[u8]) -> Tensor {
+        Tensor::new(shape.to_vec(), TensorData::U8(v.to_vec())).unwrap()
+    }
+    fn i8t(shape: &[usize], v: &[i8]) -> Tensor {
+        Tensor::new(shape.to_vec(), TensorData::I8(v.to_vec())).unwrap()
+    }
 
     #[test]
-    fn einsum_matches_matmul() {
-        let a = Tensor::from_f32(vec![3, 4], rand(12, 5)).unwrap();
-        let b = Tensor::from_f32(vec![4, 5], rand(20, 6)).unwrap();
-        let e = einsum("ij,jk->ik", &[&a, &b]).unwrap();
-        let m = matmul(&a, &b).unwrap();
-        for (x, y) in e.as_f32().unwrap().iter().zip(m.as_f32().unwrap()) {
-            assert!((x - y).abs() < 1e-5);
-        }
-        let tr = einsum(
-            "ii",
-            &[&Tensor::from_f32(vec![2, 2], vec![1., 2., 3., 4.]).unwrap()],
+    fn matmul_integer_zero_points_match_numpy() {
+        // numpy: (A - [[12],[11],[10],[9]]) @ (B - [1, 2])
+        let a = u8t(&[4, 3], &[11, 7, 3, 10, 6, 2, 9, 5, 1, 8, 4, 0]);
+        let b = u8t(&[3, 2], &[1, 4, 2, 5, 3, 6]);
+        let za = u8t(&[4], &[12, 11, 10, 9]);
+        let zb = u8t(&[2], &[1, 2]);
+        let y = run(
+            &LinalgOp::MatMulInteger,
+            &[Some(&a), Some(&b), Some(&za), Some(&zb)],
         )
         .unwrap();
-        assert_eq!(tr.as_f32().unwrap(), &[5.0]);
+        assert_eq!(y[0].shape(), &[4, 2]);
+        assert_eq!(y[0].data(), &TensorData::I32([-23, -53].repeat(4)));
+        // int8 with scalar zero points: (A - 1) @ (B + 2)
+        let a = i8t(&[2, 2], &[-3, 5, 127, -128]);
+        let b = i8t(&[2, 2], &[2, -1, 0, 7]);
+        let y = run(
+            &LinalgOp::MatMulInteger,
+            &[
+                Some(&a),
+                Some(&b),
+                Some(&i8t(&[], &[1])),
+                Some(&i8t(&[1], &[-2])),
+            ],
+        )
+        .unwrap();
+        assert_eq!(y[0].data(), &TensorData::I32(vec![-8, 32, 246, -1035]));
+        // no zero points, wrong types and wrong zero-point lengths are typed errors
+        assert!(run(&LinalgOp::MatMulInteger, &[Some(&a), Some(&b)]).is_ok());
+        let f = Tensor::from_f32(vec![2, 2], vec![0.0; 4]).unwrap();
+        assert!(run(&LinalgOp::MatMulInteger, &[Some(&f), Some(&b)]).is_err());
+        let bad = i8t(&[3], &[0, 0, 0]);
+        assert!(run(&LinalgOp::MatMulInteger, &[Some(&a), Some(&b), Some(&bad)]).is_err());
+        assert!(run(
+            &LinalgOp::MatMulInteger,
+            &[Some(&a), Some(&b), None, Some(&bad)]
+        )
+        .is_err());
     }
 }

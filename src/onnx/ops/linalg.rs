@@ -2,7 +2,7 @@
 
 use super::{NodeCtx, Registry};
 use crate::error::Result;
-use crate::ir::ops::linalg::LinalgOp;
+use crate::ir::ops::linalg::{EinsumSpec, LinalgOp};
 use crate::ir::Op;
 
 fn op(o: LinalgOp) -> Result<Op> {
@@ -23,9 +23,19 @@ pub fn register(r: &mut Registry) {
         let eq = c
             .string_opt("equation")?
             .ok_or_else(|| c.invalid("missing attribute 'equation'"))?;
-        op(LinalgOp::Einsum {
-            equation: eq.chars().filter(|ch| !ch.is_whitespace()).collect(),
-        })
+        let spec = EinsumSpec::parse(&eq).map_err(|e| c.invalid(e))?;
+        if spec.inputs.len() != c.num_inputs {
+            return Err(c.invalid(format!(
+                "equation '{eq}' has {} operands but the node has {} inputs",
+                spec.inputs.len(),
+                c.num_inputs
+            )));
+        }
+        op(LinalgOp::Einsum(spec))
+    });
+    r.insert("MatMulInteger", |c| {
+        c.expect_inputs(2, 4)?;
+        op(LinalgOp::MatMulInteger)
     });
     r.insert("Softmax", |c| softmax(c, false));
     r.insert("LogSoftmax", |c| softmax(c, true));
