@@ -33,6 +33,19 @@ pub fn run(op: &LinalgOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             vec![einsum::einsum(spec, &ts)?]
         }
         LinalgOp::MatMulInteger => vec![matmul_integer(inputs)?],
+        LinalgOp::GroupNorm {
+            num_groups,
+            epsilon,
+        } => vec![group_norm(inputs, *num_groups, *epsilon)?],
+        LinalgOp::MeanVarianceNorm { axes } => {
+            vec![mean_variance_norm(input(inputs, 0, "X")?, axes)?]
+        }
+        LinalgOp::Lrn {
+            size,
+            alpha,
+            beta,
+            bias,
+        } => vec![lrn(input(inputs, 0, "X")?, *size, *alpha, *beta, *bias)?],
         LinalgOp::Softmax { axis, log, legacy } => {
             vec![softmax(
                 input(inputs, 0, "input")?,
@@ -617,6 +630,9 @@ fn per_channel(t: &Tensor, c: usize, what: &str) -> Result<Vec<f32>> {
     Ok(v.to_vec())
 }
 
+/// Inference batch normalisation: `y = x·k + (B - mean·k)` with `k = scale / sqrt(var + eps)`.
+/// Parameters hold one value per channel, or (`spatial=0`, opsets < 9) one per element of a
+/// `[C, D1, …]` slab.
 fn batch_norm(inputs: &[Option<&Tensor>], eps: f32) -> Result<Tensor> {
     let x = input(inputs, 0, "X")?;
     let v = x.as_f32()?;
@@ -628,18 +644,57 @@ fn batch_norm(inputs: &[Option<&Tensor>], eps: f32) -> Result<Tensor> {
     }
     let (n, c) = (x.shape()[0], x.shape()[1]);
     let spatial: usize = x.shape()[2..].iter().product();
-    let scale = per_channel(input(inputs, 1, "scale")?, c, "scale")?;
-    let bias = per_channel(input(inputs, 2, "B")?, c, "B")?;
-    let mean = per_channel(input(inputs, 3, "input_mean")?, c, "input_mean")?;
-    let var = per_channel(input(inputs, 4, "input_var")?, c, "input_var")?;
+    let p = input(inputs, 1, "scale")?.numel();
+    let per_element = p != c && p == c * spatial;
+    let len = if per_element { c * spatial } else { c };
+    let param = |i: usize, what: &str| -> Result<Vec<f32>> {
+        let t = input(inputs, i, what)?;
+        let v = t.as_f32()?;
+        if v.len() != len {
+            return Err(Error::shape(format!(
+                "BatchNormalization: {what} has shape {:?} but X {:?} needs {c} values (one per channel){}",
+                t.shape(),
+                x.shape(),
+                if spatial > 1 { format!(" or {} (one per element of a channel slab)", c * spatial) } else { String::new() }
+            )));
+        }
+        Ok(v.to_vec())
+    };
+    let scale = param(1, "scale")?;
+    let bias = param(2, "B")?;
+    let mean = param(3, "input_mean")?;
+    let var = param(4, "input_var")?;
+    let k: Vec<f32> = scale
+        .iter()
+        .zip(&var)
+        .map(|(s, v)| s / (v + eps).sqrt())
+        .collect();
+    let off: Vec<f32> = bias
+        .iter()
+        .zip(&mean)
+        .zip(&k)
+        .map(|((b, m), k)| b - m * k)
+        .collect();
     let mut out = vec![0.0f32; v.len()];
-    for ch in 0..c {
-        let k = scale[ch] / (var[ch] + eps).sqrt();
-        let off = bias[ch] - mean[ch] * k;
-        for b in 0..n {
-            let base = (b * c + ch) * spatial;
-            for i in base..base + spatial {
-                out[i] = v[i] * k + off;
+    let slab = c * spatial;
+    if slab == 0 {
+        return Tensor::from_f32(x.shape().to_vec(), out);
+    }
+    for (dst, src) in out.chunks_exact_mut(slab).zip(v.chunks_exact(slab)).take(n) {
+        if per_element {
+            for (((o, &x), &k), &b) in dst.iter_mut().zip(src).zip(&k).zip(&off) {
+                *o = x * k + b;
+            }
+        } else if spatial > 0 {
+            for (ch, (o, x)) in dst
+                .chunks_exact_mut(spatial)
+                .zip(src.chunks_exact(spatial))
+                .enumerate()
+            {
+                let (k, b) = (k[ch], off[ch]);
+                for (o, &x) in o.iter_mut().zip(x) {
+                    *o = x * k + b;
+                }
             }
         }
     }
@@ -668,6 +723,168 @@ fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<
             let k = s[ch] / (var + eps).sqrt();
             for i in 0..spatial {
                 out[base + i] = (row[i] - mean) * k + b[ch];
+            }
+        }
+    }
+    Tensor::from_f32(x.shape().to_vec(), out)
+}
+
+/// Mean and inverse standard deviation of `row` (two passes: no cancellation).
+fn mean_inv_std(row: &[f32], eps: f32) -> (f32, f32) {
+    let len = row.len().max(1) as f32;
+    let mean = row.iter().sum::<f32>() / len;
+    let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / len;
+    (mean, 1.0 / (var + eps).sqrt())
+}
+
+/// GroupNormalization: per instance, statistics over each group of `C / num_groups` channels
+/// (with their spatial extent); scale and bias per channel or per group.
+fn group_norm(inputs: &[Option<&Tensor>], groups: usize, eps: f32) -> Result<Tensor> {
+    let x = input(inputs, 0, "X")?;
+    let v = x.as_f32()?;
+    if x.rank() < 2 {
+        return Err(Error::shape(format!(
+            "GroupNormalization: X {:?} needs rank >= 2",
+            x.shape()
+        )));
+    }
+    let (n, c) = (x.shape()[0], x.shape()[1]);
+    if c % groups != 0 {
+        return Err(Error::shape(format!(
+            "GroupNormalization: {c} channels of X {:?} cannot be split into {groups} groups",
+            x.shape()
+        )));
+    }
+    let spatial: usize = x.shape()[2..].iter().product();
+    let per_group = c / groups;
+    let param = |i: usize, what: &str| -> Result<Vec<f32>> {
+        let t = input(inputs, i, what)?;
+        let pv = t.as_f32()?;
+        if pv.len() == c {
+            Ok(pv.to_vec())
+        } else if pv.len() == groups {
+            Ok(pv
+                .iter()
+                .flat_map(|&p| std::iter::repeat_n(p, per_group))
+                .collect())
+        } else {
+            Err(Error::shape(format!(
+                "GroupNormalization: {what} has shape {:?}; expected {c} values (one per channel) or {groups} (one per group)",
+                t.shape()
+            )))
+        }
+    };
+    let scale = param(1, "scale")?;
+    let bias = param(2, "bias")?;
+    let mut out = vec![0.0f32; v.len()];
+    let block = per_group * spatial;
+    if block == 0 {
+        return Tensor::from_f32(x.shape().to_vec(), out);
+    }
+    for (gi, (dst, src)) in out
+        .chunks_exact_mut(block)
+        .zip(v.chunks_exact(block))
+        .enumerate()
+        .take(n * groups)
+    {
+        let (mean, inv) = mean_inv_std(src, eps);
+        let ch0 = (gi % groups) * per_group;
+        if spatial == 0 {
+            continue;
+        }
+        for (j, (o, x)) in dst
+            .chunks_exact_mut(spatial)
+            .zip(src.chunks_exact(spatial))
+            .enumerate()
+        {
+            let k = inv * scale[ch0 + j];
+            let b = bias[ch0 + j] - mean * k;
+            for (o, &x) in o.iter_mut().zip(x) {
+                *o = x * k + b;
+            }
+        }
+    }
+    Tensor::from_f32(x.shape().to_vec(), out)
+}
+
+/// MeanVarianceNormalization: `(X - mean) / (sqrt(var) + 1e-9)` with statistics over `axes`.
+fn mean_variance_norm(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
+    let v = x.as_f32()?;
+    let shape = x.shape();
+    let mut reduced = vec![false; shape.len()];
+    for &a in axes {
+        reduced[norm_axis(a, shape.len())?] = true;
+    }
+    // statistics index of every element: its coordinates on the kept axes, row-major
+    let kept: Vec<usize> = shape
+        .iter()
+        .zip(&reduced)
+        .map(|(&d, &r)| if r { 1 } else { d })
+        .collect();
+    let stat_st = super::util::broadcast_strides(&kept, shape);
+    let n_stats = numel_checked(&kept)?;
+    let group_of = |f: &mut dyn FnMut(usize, usize)| {
+        let mut idx = vec![0usize; shape.len()];
+        let mut g = 0usize;
+        for i in 0..v.len() {
+            f(i, g);
+            for d in (0..shape.len()).rev() {
+                idx[d] += 1;
+                g += stat_st[d];
+                if idx[d] < shape[d] {
+                    break;
+                }
+                g -= stat_st[d] * shape[d];
+                idx[d] = 0;
+            }
+        }
+    };
+    let count = (v.len() / n_stats.max(1)).max(1) as f32;
+    let mut mean = vec![0.0f32; n_stats];
+    group_of(&mut |i, g| mean[g] += v[i]);
+    mean.iter_mut().for_each(|m| *m /= count);
+    let mut var = vec![0.0f32; n_stats];
+    group_of(&mut |i, g| var[g] += (v[i] - mean[g]) * (v[i] - mean[g]));
+    let inv: Vec<f32> = var
+        .iter()
+        .map(|s| 1.0 / ((s / count).sqrt() + 1e-9))
+        .collect();
+    let mut out = vec![0.0f32; v.len()];
+    group_of(&mut |i, g| out[i] = (v[i] - mean[g]) * inv[g]);
+    Tensor::from_f32(shape.to_vec(), out)
+}
+
+/// LRN: `y = x / (bias + alpha/size · Σ x²)^beta`, the sum over channels
+/// `c - floor((size-1)/2) ..= c + ceil((size-1)/2)` clipped to the tensor.
+fn lrn(x: &Tensor, size: usize, alpha: f32, beta: f32, bias: f32) -> Result<Tensor> {
+    let v = x.as_f32()?;
+    if x.rank() < 2 {
+        return Err(Error::shape(format!(
+            "LRN: X {:?} needs rank >= 2 ([N, C, ...])",
+            x.shape()
+        )));
+    }
+    let c = x.shape()[1];
+    let spatial: usize = x.shape()[2..].iter().product();
+    let slab = c * spatial;
+    let mut out = vec![0.0f32; v.len()];
+    if slab == 0 {
+        return Tensor::from_f32(x.shape().to_vec(), out);
+    }
+    let (before, after) = ((size - 1) / 2, size / 2);
+    let k = alpha / size as f32;
+    let mut sq = vec![0.0f32; spatial];
+    for (dst, src) in out.chunks_exact_mut(slab).zip(v.chunks_exact(slab)) {
+        for ch in 0..c {
+            sq.fill(0.0);
+            for i in ch.saturating_sub(before)..(ch + after + 1).min(c) {
+                for (s, &x) in sq.iter_mut().zip(&src[i * spatial..(i + 1) * spatial]) {
+                    *s += x * x;
+                }
+            }
+            let row = ch * spatial..(ch + 1) * spatial;
+            for ((o, &x), &s) in dst[row.clone()].iter_mut().zip(&src[row]).zip(&sq) {
+                *o = x / (bias + k * s).powf(beta);
             }
         }
     }
@@ -797,6 +1014,114 @@ mod integer_tests {
         assert!(run(
             &LinalgOp::MatMulInteger,
             &[Some(&a), Some(&b), None, Some(&bad)]
+        )
+        .is_err());
+    }
+}
+
+#[cfg(test)]
+mod norm_tests {
+    use super::*;
+
+    /// x[i] = i^1.5 / 10 over [1, 4, 3, 2], channel 1 negated (the values the numpy references
+    /// below were computed from).
+    fn x() -> Tensor {
+        let v: Vec<f32> = (0..24)
+            .map(|i| {
+                let x = (i as f32).powf(1.5) / 10.0;
+                if (6..12).contains(&i) {
+                    -x
+                } else {
+                    x
+                }
+            })
+            .collect();
+        Tensor::from_f32(vec![1, 4, 3, 2], v).unwrap()
+    }
+
+    fn f(shape: &[usize], v: &[f32]) -> Tensor {
+        Tensor::from_f32(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    fn close(got: &Tensor, want: &[f32]) {
+        let g = got.as_f32().unwrap();
+        assert_eq!(g.len(), want.len());
+        for (a, b) in g.iter().zip(want) {
+            assert!((a - b).abs() <= 2e-5 + 1e-5 * b.abs(), "{a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn group_norm_per_group_params_matches_numpy() {
+        let op = LinalgOp::GroupNorm {
+            num_groups: 2,
+            epsilon: 1e-5,
+        };
+        let (s, b) = (f(&[2], &[2.0, -1.0]), f(&[2], &[0.5, 1.0]));
+        let y = run(&op, &[Some(&x()), Some(&s), Some(&b)]).unwrap();
+        #[rustfmt::skip]
+        close(&y[0], &[1.77271, 1.89714, 2.12464, 2.41924, 2.76811, 3.16382, -0.05595, -0.53166,
+            -1.0427, -1.58675, -2.16194, -2.76666, 2.5131, 2.26781, 2.01289, 1.7487, 1.47555,
+            1.19372, 0.90347, 0.60505, 0.29867, -0.01547, -0.33719, -0.6663]);
+        // per-channel params equal to the per-group ones expanded give the same result
+        let (s4, b4) = (f(&[4], &[2., 2., -1., -1.]), f(&[4], &[0.5, 0.5, 1., 1.]));
+        let y4 = run(&op, &[Some(&x()), Some(&s4), Some(&b4)]).unwrap();
+        assert_eq!(y[0], y4[0]);
+        let bad = LinalgOp::GroupNorm {
+            num_groups: 3,
+            epsilon: 1e-5,
+        };
+        assert!(run(&bad, &[Some(&x()), Some(&s), Some(&b)]).is_err());
+    }
+
+    #[test]
+    fn mean_variance_norm_matches_numpy() {
+        let op = LinalgOp::MeanVarianceNorm { axes: vec![1, 3] };
+        let y = run(&op, &[Some(&x())]).unwrap();
+        #[rustfmt::skip]
+        close(&y[0], &[-0.71406, -0.68754, -0.63726, -0.58522, -0.54476, -0.4857, -1.1038,
+            -1.20519, -1.19683, -1.29294, -1.28063, -1.37089, 0.38831, 0.52894, 0.45204, 0.57759,
+            0.49526, 0.60842, 1.31112, 1.48221, 1.26667, 1.41596, 1.22308, 1.35522]);
+        let op = LinalgOp::MeanVarianceNorm { axes: vec![4] };
+        assert!(run(&op, &[Some(&x())]).is_err());
+    }
+
+    #[test]
+    fn lrn_matches_numpy() {
+        let op = LinalgOp::Lrn {
+            size: 2,
+            alpha: 0.1,
+            beta: 0.6,
+            bias: 1.5,
+        };
+        let y = run(&op, &[Some(&x())]).unwrap();
+        #[rustfmt::skip]
+        close(&y[0], &[0.0, 0.07346, 0.20148, 0.35601, 0.5228, 0.69136, -0.85388, -1.00498,
+            -1.1415, -1.26206, -1.36664, -1.4561, 1.53176, 1.59518, 1.64794, 1.69153, 1.7273,
+            1.75644, 3.1325, 3.18016, 3.21608, 3.24214, 3.25995, 3.27092]);
+    }
+
+    #[test]
+    fn batch_norm_per_element_params_matches_numpy() {
+        // spatial=0 (opsets < 9): parameters of shape [C, D1]
+        let xb: Vec<f32> = (0..12).map(|i| i as f32 - 5.0).collect();
+        let lin = |a: f32, b: f32| {
+            (0..6)
+                .map(|i| a + (b - a) * i as f32 / 5.0)
+                .collect::<Vec<_>>()
+        };
+        let p = |a, b| f(&[2, 3], &lin(a, b));
+        let (s, b, m, v) = (p(0.5, 1.5), p(-1.0, 1.0), p(0.0, 2.0), p(1.0, 3.0));
+        let xt = f(&[2, 2, 3], &xb);
+        let op = LinalgOp::BatchNorm { epsilon: 1e-5 };
+        let y = run(&op, &[Some(&xt), Some(&s), Some(&b), Some(&m), Some(&v)]).unwrap();
+        #[rustfmt::skip]
+        close(&y[0], &[-3.49999, -3.20307, -2.74911, -2.17318, -1.49618, -0.73205, -0.5, 0.34657,
+            1.2758, 2.27653, 3.34116, 4.4641]);
+        let short = f(&[4], &[1.0; 4]);
+        assert!(run(
+            &op,
+            &[Some(&xt), Some(&short), Some(&b), Some(&m), Some(&v)]
         )
         .is_err());
     }

@@ -38,6 +38,23 @@ pub enum LinalgOp {
     InstanceNorm {
         epsilon: f32,
     },
+    /// Mean and variance over each group of `num_groups` consecutive channels per instance;
+    /// scale and bias per channel (opset 21) or per group (opset 18).
+    GroupNorm {
+        num_groups: usize,
+        epsilon: f32,
+    },
+    /// `(X - mean) / (std + 1e-9)` over `axes` (ONNX's function body).
+    MeanVarianceNorm {
+        axes: Vec<i64>,
+    },
+    /// Local response normalisation across `size` neighbouring channels.
+    Lrn {
+        size: usize,
+        alpha: f32,
+        beta: f32,
+        bias: f32,
+    },
 }
 
 impl LinalgOp {
@@ -53,6 +70,9 @@ impl LinalgOp {
             LinalgOp::LayerNorm { .. } => "LayerNormalization",
             LinalgOp::BatchNorm { .. } => "BatchNormalization",
             LinalgOp::InstanceNorm { .. } => "InstanceNormalization",
+            LinalgOp::GroupNorm { .. } => "GroupNormalization",
+            LinalgOp::MeanVarianceNorm { .. } => "MeanVarianceNormalization",
+            LinalgOp::Lrn { .. } => "LRN",
         }
     }
 

@@ -58,11 +58,37 @@ pub fn register(r: &mut Registry) {
                 c.unsupported("BatchNormalization in training mode: Hearth runs inference only")
             );
         }
-        if c.int("spatial", 1)? == 0 {
-            return Err(c.unsupported("BatchNormalization with spatial=0"));
-        }
         op(LinalgOp::BatchNorm {
             epsilon: c.float("epsilon", 1e-5)?,
+        })
+    });
+    r.insert("GroupNormalization", |c| {
+        let g = c.int("num_groups", 0)?;
+        if g <= 0 {
+            return Err(c.invalid(format!("num_groups must be positive, got {g}")));
+        }
+        op(LinalgOp::GroupNorm {
+            num_groups: g as usize,
+            epsilon: c.float("epsilon", 1e-5)?,
+        })
+    });
+    r.insert("MeanVarianceNormalization", |c| {
+        op(LinalgOp::MeanVarianceNorm {
+            axes: c.ints_opt("axes")?.unwrap_or_else(|| vec![0, 2, 3]),
+        })
+    });
+    r.insert("LRN", |c| {
+        let size = c
+            .int_opt("size")?
+            .ok_or_else(|| c.invalid("missing attribute 'size'"))?;
+        if size <= 0 {
+            return Err(c.invalid(format!("size must be positive, got {size}")));
+        }
+        op(LinalgOp::Lrn {
+            size: size as usize,
+            alpha: c.float("alpha", 1e-4)?,
+            beta: c.float("beta", 0.75)?,
+            bias: c.float("bias", 1.0)?,
         })
     });
     r.insert("InstanceNormalization", |c| {
