@@ -499,65 +499,132 @@ enum Mode {
 }
 
 /// Softmax family over one axis (`legacy`: over all axes from `axis` on, as opset < 13).
+///
+/// The input is viewed as `[outer, len, inner]` with the normalised axis in the middle. The
+/// common `inner == 1` case (last axis, or any legacy softmax) works on contiguous rows; otherwise
+/// each `[len, inner]` block is processed a row of `inner` lanes at a time, so both paths are
+/// contiguous loops LLVM can vectorise (with [`fastmath::exp`](super::fastmath::exp)).
 fn softmax(x: &Tensor, axis: i64, legacy: bool, mode: Mode) -> Result<Tensor> {
     let v = x.as_f32()?;
     let shape = x.shape();
     let a = norm_axis(axis, shape.len())?;
-    let (outer, len, inner) = if legacy {
-        (
-            shape[..a].iter().product::<usize>(),
-            shape[a..].iter().product::<usize>(),
-            1,
-        )
+    let (len, inner) = if legacy {
+        (shape[a..].iter().product::<usize>(), 1)
     } else {
-        (
-            shape[..a].iter().product::<usize>(),
-            shape[a],
-            shape[a + 1..].iter().product::<usize>(),
-        )
+        (shape[a], shape[a + 1..].iter().product::<usize>())
     };
-    let mut out = v.to_vec();
-    let mut row = vec![0.0f32; len];
-    for o in 0..outer {
-        for i in 0..inner {
-            let base = o * len * inner + i;
-            for (j, r) in row.iter_mut().enumerate() {
-                *r = v[base + j * inner];
-            }
-            match mode {
-                Mode::Hard => {
-                    let best = row
-                        .iter()
-                        .enumerate()
-                        .fold(0, |b, (j, &x)| if x > row[b] { j } else { b });
-                    row.iter_mut()
-                        .enumerate()
-                        .for_each(|(j, r)| *r = if j == best { 1.0 } else { 0.0 });
-                }
-                _ => {
-                    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let mut sum = 0.0f32;
-                    for r in row.iter_mut() {
-                        *r = super::fastmath::exp(*r - max);
-                        sum += *r;
-                    }
-                    if mode == Mode::Log {
-                        let ls = sum.ln();
-                        for (j, r) in row.iter_mut().enumerate() {
-                            *r = v[base + j * inner] - max - ls;
-                        }
-                    } else {
-                        let inv = 1.0 / sum;
-                        row.iter_mut().for_each(|r| *r *= inv);
-                    }
-                }
-            }
-            for (j, r) in row.iter().enumerate() {
-                out[base + j * inner] = *r;
-            }
+    let block = len * inner;
+    let mut out = vec![0.0f32; v.len()];
+    if block == 0 {
+        return Tensor::from_f32(shape.to_vec(), out);
+    }
+    if inner == 1 {
+        for (dst, src) in out.chunks_exact_mut(len).zip(v.chunks_exact(len)) {
+            softmax_row(src, dst, mode);
+        }
+    } else {
+        let mut max = vec![0.0f32; inner];
+        let mut acc = vec![0.0f32; inner];
+        for (dst, src) in out.chunks_exact_mut(block).zip(v.chunks_exact(block)) {
+            softmax_columns(src, dst, inner, mode, &mut max, &mut acc);
         }
     }
     Tensor::from_f32(shape.to_vec(), out)
+}
+
+/// One contiguous row: numerically stable (the row's max is subtracted before `exp`).
+fn softmax_row(src: &[f32], dst: &mut [f32], mode: Mode) {
+    if mode == Mode::Hard {
+        let best = src
+            .iter()
+            .enumerate()
+            .fold(0, |b, (j, &x)| if x > src[b] { j } else { b });
+        dst.fill(0.0);
+        dst[best] = 1.0;
+        return;
+    }
+    let max = src.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    if mode == Mode::Log {
+        let sum: f32 = src.iter().map(|&x| super::fastmath::exp(x - max)).sum();
+        let shift = max + sum.ln();
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = x - shift;
+        }
+    } else {
+        let mut sum = 0.0f32;
+        for (d, &x) in dst.iter_mut().zip(src) {
+            *d = super::fastmath::exp(x - max);
+            sum += *d;
+        }
+        let inv = 1.0 / sum;
+        dst.iter_mut().for_each(|d| *d *= inv);
+    }
+}
+
+/// One `[len, inner]` block normalised along `len`, `inner` columns at a time.
+fn softmax_columns(
+    src: &[f32],
+    dst: &mut [f32],
+    inner: usize,
+    mode: Mode,
+    max: &mut [f32],
+    acc: &mut [f32],
+) {
+    let rows = || src.chunks_exact(inner);
+    if mode == Mode::Hard {
+        // first index of each column's max (acc holds the index as f32: exact below 2^24)
+        max.copy_from_slice(&src[..inner]);
+        acc.fill(0.0);
+        for (j, row) in rows().enumerate().skip(1) {
+            for ((m, b), &x) in max.iter_mut().zip(acc.iter_mut()).zip(row) {
+                if x > *m {
+                    *m = x;
+                    *b = j as f32;
+                }
+            }
+        }
+        for (j, d) in dst.chunks_exact_mut(inner).enumerate() {
+            for (d, &b) in d.iter_mut().zip(acc.iter()) {
+                *d = if b == j as f32 { 1.0 } else { 0.0 };
+            }
+        }
+        return;
+    }
+    max.fill(f32::NEG_INFINITY);
+    for row in rows() {
+        for (m, &x) in max.iter_mut().zip(row) {
+            *m = m.max(x);
+        }
+    }
+    acc.fill(0.0);
+    if mode == Mode::Log {
+        for row in rows() {
+            for ((s, &m), &x) in acc.iter_mut().zip(max.iter()).zip(row) {
+                *s += super::fastmath::exp(x - m);
+            }
+        }
+        for (s, &m) in acc.iter_mut().zip(max.iter()) {
+            *s = m + s.ln();
+        }
+        for (d, row) in dst.chunks_exact_mut(inner).zip(rows()) {
+            for ((d, &x), &shift) in d.iter_mut().zip(row).zip(acc.iter()) {
+                *d = x - shift;
+            }
+        }
+    } else {
+        for (d, row) in dst.chunks_exact_mut(inner).zip(rows()) {
+            for (((d, s), &m), &x) in d.iter_mut().zip(acc.iter_mut()).zip(max.iter()).zip(row) {
+                *d = super::fastmath::exp(x - m);
+                *s += *d;
+            }
+        }
+        acc.iter_mut().for_each(|s| *s = 1.0 / *s);
+        for d in dst.chunks_exact_mut(inner) {
+            for (d, &inv) in d.iter_mut().zip(acc.iter()) {
+                *d *= inv;
+            }
+        }
+    }
 }
 
 fn layer_norm(
@@ -1016,6 +1083,79 @@ mod integer_tests {
             &[Some(&a), Some(&b), None, Some(&bad)]
         )
         .is_err());
+    }
+}
+
+#[cfg(test)]
+mod softmax_tests {
+    use super::super::util::test_values as rand;
+    use super::*;
+
+    /// Scalar f64 reference: gathers each normalised slice and applies the textbook formula.
+    fn reference(v: &[f32], shape: &[usize], axis: usize, legacy: bool, mode: Mode) -> Vec<f32> {
+        let (len, inner) = if legacy {
+            (shape[axis..].iter().product::<usize>(), 1)
+        } else {
+            (shape[axis], shape[axis + 1..].iter().product::<usize>())
+        };
+        let outer = v.len() / (len * inner);
+        let mut out = vec![0.0f32; v.len()];
+        for o in 0..outer {
+            for i in 0..inner {
+                let at = |j: usize| o * len * inner + j * inner + i;
+                let xs: Vec<f64> = (0..len).map(|j| v[at(j)] as f64).collect();
+                let max = xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                let sum: f64 = xs.iter().map(|x| (x - max).exp()).sum();
+                let first_max = xs.iter().position(|&x| x == max).unwrap();
+                for (j, &x) in xs.iter().enumerate() {
+                    out[at(j)] = match mode {
+                        Mode::Soft => ((x - max).exp() / sum) as f32,
+                        Mode::Log => (x - max - sum.ln()) as f32,
+                        Mode::Hard => (j == first_max) as u8 as f32,
+                    };
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn softmax_matches_reference_on_every_axis() {
+        let shapes: &[&[usize]] = &[&[7], &[3, 5], &[2, 3, 4], &[2, 1, 3, 9], &[4, 33]];
+        for (si, shape) in shapes.iter().enumerate() {
+            let n = shape.iter().product();
+            // scaled so large values exercise the max subtraction
+            let v: Vec<f32> = rand(n, si as u64 + 11).iter().map(|x| x * 40.0).collect();
+            let t = Tensor::from_f32(shape.to_vec(), v.clone()).unwrap();
+            for axis in 0..shape.len() {
+                for legacy in [false, true] {
+                    for mode in [Mode::Soft, Mode::Log, Mode::Hard] {
+                        let got =
+                            softmax(&t, axis as i64 - shape.len() as i64, legacy, mode).unwrap();
+                        let want = reference(&v, shape, axis, legacy, mode);
+                        for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
+                            assert!(
+                                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                                "{shape:?} axis {axis} legacy {legacy}: {g} vs {w}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // ties pick the first index; empty tensors and bad axes
+        let t = Tensor::from_f32(vec![2, 2], vec![1., 1., 3., 3.]).unwrap();
+        assert_eq!(
+            softmax(&t, 0, false, Mode::Hard).unwrap().as_f32().unwrap(),
+            &[0., 0., 1., 1.]
+        );
+        assert_eq!(
+            softmax(&t, 1, false, Mode::Hard).unwrap().as_f32().unwrap(),
+            &[1., 0., 1., 0.]
+        );
+        let e = Tensor::from_f32(vec![0, 3], vec![]).unwrap();
+        assert_eq!(softmax(&e, 1, false, Mode::Soft).unwrap().shape(), &[0, 3]);
+        assert!(softmax(&t, 2, false, Mode::Soft).is_err());
     }
 }
 
