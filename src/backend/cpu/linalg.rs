@@ -661,7 +661,10 @@ fn layer_norm(
             .collect())
     };
     let s = bcast(scale, "Scale")?;
-    let b = bias.map(|t| bcast(t, "B")).transpose()?;
+    let b = match bias {
+        Some(t) => bcast(t, "B")?,
+        None => vec![0.0; len],
+    };
     let mut out = vec![0.0f32; v.len()];
     let mut means = vec![0.0f32; outer];
     let mut invs = vec![0.0f32; outer];
@@ -671,8 +674,8 @@ fn layer_norm(
         let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / len as f32;
         let inv = 1.0 / (var + eps).sqrt();
         let dst = &mut out[o * len..(o + 1) * len];
-        for j in 0..len {
-            dst[j] = (row[j] - mean) * inv * s[j] + b.as_ref().map_or(0.0, |b| b[j]);
+        for (((d, &x), &s), &b) in dst.iter_mut().zip(row).zip(&s).zip(&b) {
+            *d = (x - mean) * inv * s + b;
         }
         means[o] = mean;
         invs[o] = inv;
@@ -1083,6 +1086,109 @@ mod integer_tests {
             &[Some(&a), Some(&b), None, Some(&bad)]
         )
         .is_err());
+    }
+}
+
+#[cfg(test)]
+mod matmul_twin_tests {
+    use super::super::util::test_values as rand;
+    use super::*;
+
+    /// Naive numpy-matmul reference in f64: broadcast batches, promote 1-D operands.
+    fn reference(a: &[f32], ash: &[usize], b: &[f32], bsh: &[usize]) -> (Vec<usize>, Vec<f32>) {
+        let a2 = if ash.len() == 1 {
+            vec![1, ash[0]]
+        } else {
+            ash.to_vec()
+        };
+        let b2 = if bsh.len() == 1 {
+            vec![bsh[0], 1]
+        } else {
+            bsh.to_vec()
+        };
+        let (m, k, n) = (a2[a2.len() - 2], a2[a2.len() - 1], b2[b2.len() - 1]);
+        let batch = broadcast_shape(&a2[..a2.len() - 2], &b2[..b2.len() - 2]).unwrap();
+        let sa = super::super::util::broadcast_strides(&a2[..a2.len() - 2], &batch);
+        let sb = super::super::util::broadcast_strides(&b2[..b2.len() - 2], &batch);
+        let nb: usize = batch.iter().product();
+        let mut out = vec![0.0f32; nb * m * n];
+        for bi in 0..nb {
+            let (mut rem, mut oa, mut ob) = (bi, 0, 0);
+            for d in (0..batch.len()).rev() {
+                oa += (rem % batch[d]) * sa[d];
+                ob += (rem % batch[d]) * sb[d];
+                rem /= batch[d];
+            }
+            for i in 0..m {
+                for j in 0..n {
+                    let s: f64 = (0..k)
+                        .map(|p| {
+                            a[oa * m * k + i * k + p] as f64 * b[ob * k * n + p * n + j] as f64
+                        })
+                        .sum();
+                    out[bi * m * n + i * n + j] = s as f32;
+                }
+            }
+        }
+        let mut shape = batch;
+        if ash.len() > 1 {
+            shape.push(m);
+        }
+        if bsh.len() > 1 {
+            shape.push(n);
+        }
+        (shape, out)
+    }
+
+    #[test]
+    fn matmul_matches_naive_twin_on_random_shapes() {
+        // xorshift over shape choices: ranks 1..=4, batch dims 1..=3 with broadcast 1s
+        let mut s = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            (s % n) as usize
+        };
+        for case in 0..200 {
+            let (m, k, n) = (1 + next(9), 1 + next(40), 1 + next(20));
+            let batch_rank = next(3);
+            let full: Vec<usize> = (0..batch_rank).map(|_| 1 + next(3)).collect();
+            let pick = |full: &[usize], r: usize, bc: &mut dyn FnMut(u64) -> usize| -> Vec<usize> {
+                full[full.len() - r..]
+                    .iter()
+                    .map(|&d| if bc(3) == 0 { 1 } else { d })
+                    .collect()
+            };
+            let ra = next(batch_rank as u64 + 1);
+            let rb = next(batch_rank as u64 + 1);
+            let mut ash = pick(&full, ra, &mut next);
+            let mut bsh = pick(&full, rb, &mut next);
+            let (a_vec, b_vec) = (next(6) == 0, next(6) == 0);
+            if a_vec {
+                ash = vec![k];
+            } else {
+                ash.extend([m, k]);
+            }
+            if b_vec {
+                bsh = vec![k];
+            } else {
+                bsh.extend([k, n]);
+            }
+            let av = rand(ash.iter().product(), case * 2 + 1);
+            let bv = rand(bsh.iter().product(), case * 2 + 2);
+            let a = Tensor::from_f32(ash.clone(), av.clone()).unwrap();
+            let b = Tensor::from_f32(bsh.clone(), bv.clone()).unwrap();
+            let got = matmul(&a, &b).unwrap();
+            let (shape, want) = reference(&av, &ash, &bv, &bsh);
+            assert_eq!(got.shape(), shape.as_slice(), "{ash:?} x {bsh:?}");
+            for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
+                    "{ash:?} x {bsh:?}: {g} vs {w}"
+                );
+            }
+        }
     }
 }
 
