@@ -61,18 +61,4 @@ impl Graph {
     pub fn find_value(&self, name: &str) -> Option<ValueId> {
         self.values.iter().position(|v| v.name == name)
     }
-
-    /// For each value, how many node inputs and graph outputs read it.
-    pub fn use_counts(&self) -> Vec<usize> {
-        let mut uses = vec![0usize; self.values.len()];
-        for n in &self.nodes {
-            for &i in n.inputs.iter().flatten() {
-                uses[i] += 1;
-            }
-        }
-        for &o in &self.outputs {
-            uses[o] += 1;
-        }
-        uses
-    }
 }

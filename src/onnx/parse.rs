@@ -343,7 +343,7 @@ impl Cx<'_> {
             }));
         }
 
-        let attrs = self.attributes(np, graph, names, outer, depth)?;
+        let attrs = self.attributes(np, names, outer, depth)?;
         let ctx = NodeCtx {
             name: name.clone(),
             op_type: op_type.to_string(),
@@ -378,7 +378,6 @@ impl Cx<'_> {
 
         // Fold: every present input is a known constant.
         let foldable = !matches!(op, Op::If(_))
-            && op.is_deterministic()
             && inputs
                 .iter()
                 .flatten()
@@ -493,7 +492,6 @@ impl Cx<'_> {
     fn attributes(
         &self,
         np: &NodeProto,
-        graph: &Graph,
         names: &HashMap<String, ValueId>,
         outer: &HashSet<String>,
         depth: usize,
@@ -526,7 +524,6 @@ impl Cx<'_> {
                             .ok_or_else(|| Error::model(format!("{what}: no graph")))?;
                     let mut scope: HashSet<String> = outer.clone();
                     scope.extend(names.keys().cloned());
-                    let _ = graph;
                     Attr::Graph(Arc::new(self.graph(g, &scope, depth + 1)?))
                 }
                 Some(AttributeType::Floats) => Attr::Floats(a.floats.clone()),

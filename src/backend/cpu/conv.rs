@@ -63,6 +63,7 @@ struct Dim1 {
     stride: usize,
     dilation: usize,
     pad_begin: usize,
+    pad_end: usize,
     output: usize,
 }
 
@@ -138,13 +139,13 @@ fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) ->
                 (pb, pe, o)
             }
         };
-        let _ = pe;
         out.push(Dim1 {
             input: spatial[d],
             kernel: kernel[d],
             stride: strides[d],
             dilation: dil[d],
             pad_begin: pb,
+            pad_end: pe,
             output: o,
         });
     }
@@ -523,19 +524,6 @@ fn pool(
     for_each_tap(&g, |of, kf, src| {
         table[of * taps + kf] = src.unwrap_or(usize::MAX)
     });
-    let pads_end: Vec<usize> = (0..g.len())
-        .map(|d| match win.auto_pad {
-            Some(AutoPad::SameUpper | AutoPad::SameLower) => {
-                let eff = g[d].dilation * (g[d].kernel - 1) + 1;
-                ((g[d].output.max(1) - 1) * g[d].stride + eff)
-                    .saturating_sub(g[d].input + g[d].pad_begin)
-            }
-            _ if win.pads.len() == 2 * g.len() && win.auto_pad != Some(AutoPad::Valid) => {
-                win.pads[d + g.len()]
-            }
-            _ => 0,
-        })
-        .collect();
     // taps inside [−pad_begin, input + pad_end) per output (count_include_pad divisor)
     let mut padded_count = vec![0usize; out_sp];
     {
@@ -544,7 +532,7 @@ fn pool(
             let mut c = 1usize;
             for (d, dim) in g.iter().enumerate() {
                 let lo = -(dim.pad_begin as isize);
-                let hi = (dim.input + pads_end[d]) as isize;
+                let hi = (dim.input + dim.pad_end) as isize;
                 let inside = (0..dim.kernel)
                     .filter(|&k| {
                         let i = (o_idx[d] * dim.stride + k * dim.dilation) as isize

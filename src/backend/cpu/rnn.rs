@@ -52,6 +52,17 @@ fn act(a: Act, x: f32) -> f32 {
     }
 }
 
+/// Applies an activation to a whole slice: the match is outside the loop, so each loop is
+/// monomorphic and vectorisable.
+fn act_slice(a: Act, v: &mut [f32]) {
+    match a {
+        Act::Sigmoid => v.iter_mut().for_each(|x| *x = fastmath::sigmoid(*x)),
+        Act::Tanh => v.iter_mut().for_each(|x| *x = fastmath::tanh(*x)),
+        Act::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+        other => v.iter_mut().for_each(|x| *x = act(other, *x)),
+    }
+}
+
 pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let name = op.name();
     let x = input(inputs, 0, "X")?;
@@ -199,7 +210,7 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             v[d * batch * hs..(d + 1) * batch * hs].to_vec()
         });
         let peep = pv.map(|p| &p[d * 3 * hs..(d + 1) * 3 * hs]);
-        let mut scratch = vec![0.0f32; 3 * hs];
+        let mut scratch = vec![0.0f32; 4 * hs];
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
             // recurrent projection hr = H · Rᵀ
@@ -230,23 +241,45 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 };
                 match op.cell {
                     Cell::Lstm => {
+                        // gate math as whole-slice passes (vectorisable), gates i, o, f, c
                         let (f, gg, hh) = (acts[0], acts[1], acts[2]);
-                        for k in 0..hs {
-                            let pre = |gate: usize| clip(xg[gate * hs + k] + rg[gate * hs + k]);
-                            let (pi, po, pf) =
-                                peep.map_or((0.0, 0.0, 0.0), |p| (p[k], p[hs + k], p[2 * hs + k]));
-                            let i = act(f, pre(0) + pi * cb[k]);
-                            let fg = if op.input_forget {
-                                1.0 - i
-                            } else {
-                                act(f, pre(2) + pf * cb[k])
-                            };
-                            let cand = act(gg, pre(3));
-                            let cn = fg * cb[k] + i * cand;
-                            let o = act(f, clip(xg[hs + k] + rg[hs + k] + po * cn));
-                            cb[k] = cn;
-                            hb[k] = o * act(hh, cn);
+                        let pre = &mut scratch[..4 * hs];
+                        for ((p, &x), &r) in pre.iter_mut().zip(xg).zip(rg) {
+                            *p = x + r;
                         }
+                        if let Some(cl) = op.clip {
+                            pre.iter_mut().for_each(|p| *p = p.clamp(-cl, cl));
+                        }
+                        let (gi, rest) = pre.split_at_mut(hs);
+                        let (go, rest) = rest.split_at_mut(hs);
+                        let (gf, gc) = rest.split_at_mut(hs);
+                        if let Some(p) = peep {
+                            for k in 0..hs {
+                                gi[k] += p[k] * cb[k];
+                                gf[k] += p[2 * hs + k] * cb[k];
+                            }
+                        }
+                        act_slice(f, gi);
+                        if op.input_forget {
+                            gf.iter_mut()
+                                .zip(gi.iter())
+                                .for_each(|(f, &i)| *f = 1.0 - i);
+                        } else {
+                            act_slice(f, gf);
+                        }
+                        act_slice(gg, gc);
+                        for k in 0..hs {
+                            cb[k] = gf[k] * cb[k] + gi[k] * gc[k];
+                        }
+                        if let Some(p) = peep {
+                            for k in 0..hs {
+                                go[k] += p[hs + k] * cb[k];
+                            }
+                        }
+                        act_slice(f, go);
+                        hb.copy_from_slice(cb);
+                        act_slice(hh, hb);
+                        hb.iter_mut().zip(go.iter()).for_each(|(h, &o)| *h *= o);
                     }
                     Cell::Gru => {
                         let (f, gg) = (acts[0], acts[1]);

@@ -73,10 +73,4 @@ impl Op {
         out.resize(n_out, Fact::unknown());
         out
     }
-
-    /// Whether running the op twice on the same inputs gives the same outputs (all ops here are;
-    /// random ops would not be folded).
-    pub fn is_deterministic(&self) -> bool {
-        true
-    }
 }
