@@ -863,6 +863,25 @@ mod tests {
         }
     }
 
+    /// `ConvOp::infer` on fully known input shapes gives the shape the kernel produced.
+    fn infer_agrees(op: ConvOp, shapes: &[&[usize]], got: &[usize]) {
+        let facts: Vec<crate::ir::fact::Fact> = shapes
+            .iter()
+            .map(|s| {
+                crate::ir::fact::Fact::new(
+                    Some(crate::tensor::DType::F32),
+                    Some(s.iter().map(|&d| crate::ir::fact::Dim::Known(d)).collect()),
+                )
+            })
+            .collect();
+        let out = op.infer(&facts);
+        assert_eq!(
+            out[0].concrete_shape().as_deref(),
+            Some(got),
+            "infer of {op:?}"
+        );
+    }
+
     /// Pads (begin, end) and output size of one dim by the ONNX formulas, written independently
     /// of `geometry`.
     fn ref_dim(
@@ -1014,6 +1033,11 @@ mod tests {
             let what = format!("case {case}: X {xs:?} W {ws:?} {win:?} group {group}");
             assert_eq!(got.shape(), &shape[..], "{what}");
             close(got.as_f32().unwrap(), &want, &what);
+            infer_agrees(
+                ConvOp::Conv { window: win, group },
+                &[&xs, &ws],
+                got.shape(),
+            );
         }
     }
 
@@ -1146,6 +1170,14 @@ mod tests {
                 &want,
                 &format!("{what} via output_shape"),
             );
+            let op = |window: &Window, output_shape: &[usize]| ConvOp::ConvTranspose {
+                window: window.clone(),
+                group,
+                output_padding: opad.clone(),
+                output_shape: output_shape.to_vec(),
+            };
+            infer_agrees(op(&win, &[]), &[&xs, &ws], got.shape());
+            infer_agrees(op(&sym, &total), &[&xs, &ws], got.shape());
         }
     }
 
@@ -1267,6 +1299,13 @@ mod tests {
             let what = format!("case {case}: X {xs:?} {kind:?} {win:?} ceil {ceil}");
             assert_eq!(got[0].shape(), &shape[..], "{what}");
             close(got[0].as_f32().unwrap(), &want, &what);
+            let op = ConvOp::Pool {
+                kind,
+                window: win,
+                ceil_mode: ceil,
+                column_major_indices: false,
+            };
+            infer_agrees(op, &[&xs], got[0].shape());
             if kind == PoolKind::Max {
                 // every index points at the maximum it reports
                 for (&i, &v) in got[1]
