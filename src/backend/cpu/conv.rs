@@ -283,12 +283,25 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
             "Conv: kernel_shape {kernel:?} differs from W {ws:?}"
         )));
     }
-    let g = geometry(win, &xs[2..], &kernel, false)?;
+    let mut g = geometry(win, &xs[2..], &kernel, false)?;
+    if g.len() == 1 {
+        // 1-D runs as 2-D with a unit height: the row-copy im2col instead of a tap table
+        let unit = Dim1 {
+            input: 1,
+            kernel: 1,
+            stride: 1,
+            dilation: 1,
+            pad_begin: 0,
+            pad_end: 0,
+            output: 1,
+        };
+        g.insert(0, unit);
+    }
     let in_sp: usize = xs[2..].iter().product();
     let out_sp: usize = g.iter().map(|d| d.output).product();
     let taps: usize = kernel.iter().product();
     let mut out_shape = vec![n, m];
-    out_shape.extend(g.iter().map(|d| d.output));
+    out_shape.extend(g[g.len() + 2 - xs.len()..].iter().map(|d| d.output));
     let total = numel_checked(&out_shape)?;
     let (xv, wv) = (x.as_f32()?, w.as_f32()?);
     let bias = match b {
