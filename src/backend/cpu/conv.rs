@@ -451,9 +451,7 @@ fn conv_transpose(
     let mut full = vec![0usize; sp];
     for d in 0..sp {
         let eff = extent(dil[d], kernel[d])?;
-        let span = strides[d]
-            .checked_mul(xs[2 + d].saturating_sub(1))
-            .unwrap_or(usize::MAX);
+        let span = strides[d].saturating_mul(xs[2 + d].saturating_sub(1));
         bounded(&[span])?;
         full[d] = if xs[2 + d] == 0 {
             0
@@ -468,7 +466,7 @@ fn conv_transpose(
         let want = if !want_shape.is_empty() {
             Some(want_shape[d])
         } else if matches!(auto, AutoPad::SameUpper | AutoPad::SameLower) {
-            Some(xs[2 + d].checked_mul(strides[d]).unwrap_or(usize::MAX))
+            Some(xs[2 + d].saturating_mul(strides[d]))
         } else {
             None
         };
@@ -1196,6 +1194,7 @@ mod tests {
 
     /// Direct N-d pooling in f64 with explicit pads (onnxruntime's rules: ceil-mode windows may
     /// not start in the end padding; `count_include_pad` counts taps inside the padded input).
+    #[allow(clippy::too_many_arguments)]
     fn direct_pool(
         x: &[f32],
         xs: &[usize],

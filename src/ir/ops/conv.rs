@@ -98,10 +98,10 @@ impl ConvOp {
             match self {
                 ConvOp::Conv { window, .. } => {
                     out.push(ws.map_or(Dim::Any, |w| w[0].clone()));
-                    for d in 0..sp {
+                    for (d, &input) in spatial_in.iter().enumerate() {
                         let k = window.kernel.get(d).copied().or_else(|| w_kernel(d));
                         out.push(known(
-                            spatial_in[d]
+                            input
                                 .zip(k)
                                 .and_then(|(i, k)| pooled_dim(window, d, sp, i, k, false)),
                         ));
@@ -131,10 +131,10 @@ impl ConvOp {
                     window, ceil_mode, ..
                 } => {
                     out.push(xs[1].clone());
-                    for d in 0..sp {
+                    for (d, &input) in spatial_in.iter().enumerate() {
                         let k = window.kernel.get(d).copied();
                         out.push(known(
-                            spatial_in[d]
+                            input
                                 .zip(k)
                                 .and_then(|(i, k)| pooled_dim(window, d, sp, i, k, *ceil_mode)),
                         ));
