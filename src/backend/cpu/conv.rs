@@ -84,6 +84,30 @@ fn or_ones(v: &[usize], n: usize) -> Vec<usize> {
     }
 }
 
+/// Largest extent (input, pads, dilated kernel, stride) a window may have along one dim: it keeps
+/// every coordinate sum (`o·stride + k·dilation`, `input + pads`) far from overflow, also where
+/// `usize` has 32 bits.
+const MAX_EXTENT: usize = 1 << 28;
+
+/// [`Error::Limit`] unless every value is at most [`MAX_EXTENT`].
+fn bounded(vals: &[usize]) -> Result<()> {
+    match vals.iter().find(|&&v| v > MAX_EXTENT) {
+        Some(v) => Err(Error::Limit(format!(
+            "window value {v} exceeds the limit of {MAX_EXTENT} along one dim"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Extent `dilation·(kernel − 1) + 1` of a dilated kernel (`kernel >= 1`), bounded.
+fn extent(dilation: usize, kernel: usize) -> Result<usize> {
+    let e = dilation
+        .checked_mul(kernel.saturating_sub(1))
+        .map_or(usize::MAX, |e| e.saturating_add(1));
+    bounded(&[e])?;
+    Ok(e)
+}
+
 /// Resolves pads, auto_pad and the output size of every spatial dim.
 fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Vec<Dim1>> {
     let n = spatial.len();
@@ -101,7 +125,18 @@ fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) ->
     }
     let mut out = Vec::with_capacity(n);
     for d in 0..n {
-        let eff = dil[d] * (kernel[d] - 1) + 1;
+        if kernel[d] == 0 {
+            return Err(Error::shape(format!(
+                "spatial dim {d}: the kernel is empty (kernel {kernel:?})"
+            )));
+        }
+        let eff = extent(dil[d], kernel[d])?;
+        let (pb0, pe0) = if w.pads.is_empty() {
+            (0, 0)
+        } else {
+            (w.pads[d], w.pads[d + n])
+        };
+        bounded(&[spatial[d], pb0, pe0, strides[d]])?;
         let (pb, pe, o) = match w.auto_pad.unwrap_or(AutoPad::NotSet) {
             AutoPad::SameUpper | AutoPad::SameLower => {
                 let o = spatial[d].div_ceil(strides[d]);
@@ -248,12 +283,25 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
             "Conv: kernel_shape {kernel:?} differs from W {ws:?}"
         )));
     }
-    let g = geometry(win, &xs[2..], &kernel, false)?;
+    let mut g = geometry(win, &xs[2..], &kernel, false)?;
+    if g.len() == 1 {
+        // 1-D runs as 2-D with a unit height: the row-copy im2col instead of a tap table
+        let unit = Dim1 {
+            input: 1,
+            kernel: 1,
+            stride: 1,
+            dilation: 1,
+            pad_begin: 0,
+            pad_end: 0,
+            output: 1,
+        };
+        g.insert(0, unit);
+    }
     let in_sp: usize = xs[2..].iter().product();
     let out_sp: usize = g.iter().map(|d| d.output).product();
     let taps: usize = kernel.iter().product();
     let mut out_shape = vec![n, m];
-    out_shape.extend(g.iter().map(|d| d.output));
+    out_shape.extend(g[g.len() + 2 - xs.len()..].iter().map(|d| d.output));
     let total = numel_checked(&out_shape)?;
     let (xv, wv) = (x.as_f32()?, w.as_f32()?);
     let bias = match b {
@@ -365,6 +413,11 @@ fn conv_transpose(
     } else {
         win.kernel.clone()
     };
+    if kernel != ws[2..] {
+        return Err(Error::shape(format!(
+            "ConvTranspose: kernel_shape {kernel:?} differs from W {ws:?}"
+        )));
+    }
     let strides = or_ones(&win.strides, sp);
     let dil = or_ones(&win.dilations, sp);
     let opad = if output_padding.is_empty() {
@@ -372,32 +425,54 @@ fn conv_transpose(
     } else {
         output_padding.to_vec()
     };
-    if kernel.len() != sp || strides.len() != sp || dil.len() != sp || opad.len() != sp {
-        return Err(Error::shape(
-            "ConvTranspose: window attributes do not fit the spatial rank",
-        ));
+    if strides.len() != sp
+        || dil.len() != sp
+        || opad.len() != sp
+        || !(win.pads.is_empty() || win.pads.len() == 2 * sp)
+        || !(output_shape.is_empty() || output_shape.len() >= sp)
+    {
+        return Err(Error::shape(format!(
+            "ConvTranspose: window attributes (strides {strides:?}, dilations {dil:?}, pads {:?}, output_padding {opad:?}, output_shape {output_shape:?}) do not fit {sp} spatial dims",
+            win.pads
+        )));
     }
+    let (pads_begin, pads_end) = if win.pads.is_empty() {
+        (vec![0; sp], vec![0; sp])
+    } else {
+        (win.pads[..sp].to_vec(), win.pads[sp..].to_vec())
+    };
+    let want_shape = &output_shape[output_shape.len().saturating_sub(sp)..];
+    bounded(&xs[2..])?;
+    bounded(&strides)?;
+    bounded(&opad)?;
+    bounded(&win.pads)?;
+    bounded(want_shape)?;
     // full (unpadded) output extent and the begin pads that crop it
-    let full: Vec<usize> = (0..sp)
-        .map(|d| strides[d] * (xs[2 + d] - 1) + dil[d] * (kernel[d] - 1) + 1 + opad[d])
-        .collect();
+    let mut full = vec![0usize; sp];
+    for d in 0..sp {
+        let eff = extent(dil[d], kernel[d])?;
+        let span = strides[d].saturating_mul(xs[2 + d].saturating_sub(1));
+        bounded(&[span])?;
+        full[d] = if xs[2 + d] == 0 {
+            0
+        } else {
+            span + eff + opad[d]
+        };
+    }
     let mut begin = vec![0isize; sp];
     let mut outd = vec![0usize; sp];
     let auto = win.auto_pad.unwrap_or(AutoPad::NotSet);
     for d in 0..sp {
-        let want = if !output_shape.is_empty() {
-            Some(
-                *output_shape
-                    .get(output_shape.len().saturating_sub(sp) + d)
-                    .unwrap_or(&0),
-            )
+        let want = if !want_shape.is_empty() {
+            Some(want_shape[d])
         } else if matches!(auto, AutoPad::SameUpper | AutoPad::SameLower) {
-            Some(xs[2 + d] * strides[d])
+            Some(xs[2 + d].saturating_mul(strides[d]))
         } else {
             None
         };
         match want {
             Some(o) => {
+                bounded(&[o])?;
                 // a negative total pads the output (with the bias) beyond the full extent
                 let total = full[d] as isize - o as isize;
                 let half = total.div_euclid(2);
@@ -409,14 +484,16 @@ fn conv_transpose(
                 outd[d] = o;
             }
             None => {
-                let (pb, pe) = if win.pads.is_empty() {
-                    (0, 0)
-                } else {
-                    (win.pads[d], win.pads[d + sp])
+                let (pb, pe) = match auto {
+                    AutoPad::Valid => (0, 0),
+                    _ => (pads_begin[d], pads_end[d]),
                 };
-                outd[d] = full[d]
-                    .checked_sub(pb + pe)
-                    .ok_or_else(|| Error::shape("ConvTranspose: pads exceed the output"))?;
+                outd[d] = full[d].checked_sub(pb + pe).ok_or_else(|| {
+                    Error::shape(format!(
+                        "ConvTranspose: pads ({pb}, {pe}) exceed the output extent {} of spatial dim {d}",
+                        full[d]
+                    ))
+                })?;
                 begin[d] = pb as isize;
             }
         }
@@ -435,7 +512,7 @@ fn conv_transpose(
         )));
     }
     // for each (input position, tap): the output spatial offset or usize::MAX when cropped
-    let mut table = vec![usize::MAX; in_sp * taps];
+    let mut table = vec![usize::MAX; numel_checked(&[in_sp, taps])?];
     {
         let mut i_idx = vec![0usize; sp];
         let mut k_idx = vec![0usize; sp];
@@ -515,12 +592,12 @@ fn pool(
     let (n, c) = (xs[0], xs[1]);
     let in_sp: usize = xs[2..].iter().product();
     let out_sp: usize = g.iter().map(|d| d.output).product();
-    let taps: usize = win.kernel.iter().product();
+    let taps = numel_checked(&win.kernel)?;
     let mut out_shape = vec![n, c];
     out_shape.extend(g.iter().map(|d| d.output));
     let total = numel_checked(&out_shape)?;
     // per (out, tap): input offset or MAX; plus per-out counts of taps inside the padded span
-    let mut table = vec![usize::MAX; out_sp * taps];
+    let mut table = vec![usize::MAX; numel_checked(&[out_sp, taps])?];
     for_each_tap(&g, |of, kf, src| {
         table[of * taps + kf] = src.unwrap_or(usize::MAX)
     });
@@ -635,6 +712,11 @@ fn global_pool(x: &Tensor, kind: PoolKind) -> Result<Tensor> {
         )));
     }
     let sp: usize = xs[2..].iter().product();
+    if sp == 0 && xs[0] * xs[1] > 0 {
+        return Err(Error::shape(format!(
+            "global pooling over an empty spatial extent (input {xs:?})"
+        )));
+    }
     let xv = x.as_f32()?;
     let out: Vec<f32> = xv
         .chunks(sp.max(1))
@@ -752,5 +834,584 @@ mod tests {
         assert_eq!(r[1].as_i64().unwrap(), &[1]);
         let r = pool(&x, PoolKind::Max, &win, false, true).unwrap();
         assert_eq!(r[1].as_i64().unwrap(), &[2]);
+    }
+
+    /// Small deterministic generator for random test configurations.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % n as u64) as usize
+        }
+        fn range(&mut self, lo: usize, hi: usize) -> usize {
+            lo + self.below(hi - lo + 1)
+        }
+    }
+
+    /// Calls `f` with every multi-index of `dims` (row-major), nothing when a dim is 0.
+    fn each_index(dims: &[usize], mut f: impl FnMut(&[usize])) {
+        let n: usize = dims.iter().product();
+        let mut idx = vec![0usize; dims.len()];
+        for _ in 0..n {
+            f(&idx);
+            next_index(&mut idx, |d| dims[d]);
+        }
+    }
+
+    fn flat(idx: &[usize], dims: &[usize]) -> usize {
+        idx.iter().zip(dims).fold(0, |a, (&i, &d)| a * d + i)
+    }
+
+    fn close(got: &[f32], want: &[f64], what: &str) {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g as f64 - w).abs() <= 1e-5 + 1e-4 * w.abs(),
+                "{what}: at {i} got {g}, want {w}"
+            );
+        }
+    }
+
+    /// `ConvOp::infer` on fully known input shapes gives the shape the kernel produced.
+    fn infer_agrees(op: ConvOp, shapes: &[&[usize]], got: &[usize]) {
+        let facts: Vec<crate::ir::fact::Fact> = shapes
+            .iter()
+            .map(|s| {
+                crate::ir::fact::Fact::new(
+                    Some(crate::tensor::DType::F32),
+                    Some(s.iter().map(|&d| crate::ir::fact::Dim::Known(d)).collect()),
+                )
+            })
+            .collect();
+        let out = op.infer(&facts);
+        assert_eq!(
+            out[0].concrete_shape().as_deref(),
+            Some(got),
+            "infer of {op:?}"
+        );
+    }
+
+    /// Pads (begin, end) and output size of one dim by the ONNX formulas, written independently
+    /// of `geometry`.
+    fn ref_dim(
+        auto: AutoPad,
+        input: usize,
+        eff: usize,
+        s: usize,
+        pads: (usize, usize),
+    ) -> (usize, usize, usize) {
+        match auto {
+            AutoPad::SameUpper | AutoPad::SameLower => {
+                let out = input.div_ceil(s);
+                let total = ((out - 1) * s + eff).saturating_sub(input);
+                if auto == AutoPad::SameUpper {
+                    (total / 2, total - total / 2, out)
+                } else {
+                    (total - total / 2, total / 2, out)
+                }
+            }
+            AutoPad::Valid => (0, 0, (input - eff) / s + 1),
+            AutoPad::NotSet => (pads.0, pads.1, (input + pads.0 + pads.1 - eff) / s + 1),
+        }
+    }
+
+    /// Direct N-d convolution in f64: the scalar twin of im2col + GEMM.
+    #[allow(clippy::too_many_arguments)]
+    fn direct_nd(
+        x: &[f32],
+        xs: &[usize],
+        w: &[f32],
+        ws: &[usize],
+        b: Option<&[f32]>,
+        strides: &[usize],
+        dil: &[usize],
+        pads: &[usize],
+        auto: AutoPad,
+        group: usize,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let sp = xs.len() - 2;
+        let (n, c, m, cg) = (xs[0], xs[1], ws[0], ws[1]);
+        let mg = m / group;
+        let mut pb = vec![0; sp];
+        let mut od = vec![0; sp];
+        for d in 0..sp {
+            let eff = dil[d] * (ws[2 + d] - 1) + 1;
+            let (b0, _, o) = ref_dim(auto, xs[2 + d], eff, strides[d], (pads[d], pads[d + sp]));
+            pb[d] = b0;
+            od[d] = o;
+        }
+        let mut oshape = vec![n, m];
+        oshape.extend(&od);
+        let mut out = vec![0.0f64; oshape.iter().product()];
+        each_index(&oshape, |oi| {
+            let (bi, oc) = (oi[0], oi[1]);
+            let g = oc / mg;
+            let mut acc = b.map_or(0.0, |b| b[oc] as f64);
+            for ic in 0..cg {
+                each_index(&ws[2..], |k| {
+                    let mut src = vec![bi, g * cg + ic];
+                    for d in 0..sp {
+                        let i = (oi[2 + d] * strides[d] + k[d] * dil[d]) as isize - pb[d] as isize;
+                        if i < 0 || i as usize >= xs[2 + d] {
+                            return;
+                        }
+                        src.push(i as usize);
+                    }
+                    let mut wi = vec![oc, ic];
+                    wi.extend(k);
+                    acc += x[flat(&src, xs)] as f64 * w[flat(&wi, ws)] as f64;
+                });
+            }
+            let _ = c;
+            out[flat(oi, &oshape)] = acc;
+        });
+        (out, oshape)
+    }
+
+    #[test]
+    fn conv_nd_matches_direct_twin_on_random_cases() {
+        let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+        for case in 0..150 {
+            let sp = r.range(1, 3);
+            let group = r.range(1, 3);
+            let cg = r.range(1, 3);
+            let mg = r.range(1, 3);
+            let n = r.range(1, 2);
+            let mut xs = vec![n, cg * group];
+            let mut ws = vec![mg * group, cg];
+            let (mut strides, mut dil, mut pads) = (vec![], vec![], vec![0; 2 * sp]);
+            for d in 0..sp {
+                let k = r.range(1, if sp == 3 { 2 } else { 3 });
+                let dl = r.range(1, 2);
+                let s = r.range(1, 3);
+                let eff = dl * (k - 1) + 1;
+                xs.push(r.range(eff, eff + if sp == 3 { 3 } else { 6 }));
+                ws.push(k);
+                strides.push(s);
+                dil.push(dl);
+                pads[d] = r.range(0, 2);
+                pads[d + sp] = r.range(0, 2);
+            }
+            let auto = [
+                AutoPad::NotSet,
+                AutoPad::NotSet,
+                AutoPad::SameUpper,
+                AutoPad::SameLower,
+                AutoPad::Valid,
+            ][r.below(5)];
+            let x = rand(xs.iter().product(), case);
+            let w = rand(ws.iter().product(), case + 1000);
+            let bias = rand(ws[0], case + 2000);
+            let with_bias = r.below(2) == 1;
+            let win = Window {
+                kernel: if r.below(2) == 1 {
+                    ws[2..].to_vec()
+                } else {
+                    vec![]
+                },
+                strides: strides.clone(),
+                dilations: dil.clone(),
+                pads: if auto == AutoPad::NotSet {
+                    pads.clone()
+                } else {
+                    vec![]
+                },
+                auto_pad: Some(auto),
+            };
+            let bt = Tensor::from_f32(vec![ws[0]], bias.clone()).unwrap();
+            let got = conv(
+                &Tensor::from_f32(xs.clone(), x.clone()).unwrap(),
+                &Tensor::from_f32(ws.clone(), w.clone()).unwrap(),
+                with_bias.then_some(&bt),
+                &win,
+                group,
+            )
+            .unwrap();
+            let (want, shape) = direct_nd(
+                &x,
+                &xs,
+                &w,
+                &ws,
+                with_bias.then_some(&bias[..]),
+                &strides,
+                &dil,
+                &pads,
+                auto,
+                group,
+            );
+            let what = format!("case {case}: X {xs:?} W {ws:?} {win:?} group {group}");
+            assert_eq!(got.shape(), &shape[..], "{what}");
+            close(got.as_f32().unwrap(), &want, &what);
+            infer_agrees(
+                ConvOp::Conv { window: win, group },
+                &[&xs, &ws],
+                got.shape(),
+            );
+        }
+    }
+
+    /// Direct transposed convolution in f64 (scatter form) with explicit pads.
+    #[allow(clippy::too_many_arguments)]
+    fn direct_transpose(
+        x: &[f32],
+        xs: &[usize],
+        w: &[f32],
+        ws: &[usize],
+        strides: &[usize],
+        dil: &[usize],
+        pads: &[usize],
+        opad: &[usize],
+        group: usize,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let sp = xs.len() - 2;
+        let (n, c, mg) = (xs[0], xs[1], ws[1]);
+        let cg = c / group;
+        let mut oshape = vec![n, mg * group];
+        for d in 0..sp {
+            oshape.push(
+                strides[d] * (xs[2 + d] - 1) + dil[d] * (ws[2 + d] - 1) + 1 + opad[d]
+                    - pads[d]
+                    - pads[d + sp],
+            );
+        }
+        let mut out = vec![0.0f64; oshape.iter().product()];
+        each_index(xs, |xi| {
+            let (bi, ic) = (xi[0], xi[1]);
+            let g = ic / cg;
+            for oc in 0..mg {
+                each_index(&ws[2..], |k| {
+                    let mut dst = vec![bi, g * mg + oc];
+                    for d in 0..sp {
+                        let o =
+                            (xi[2 + d] * strides[d] + k[d] * dil[d]) as isize - pads[d] as isize;
+                        if o < 0 || o as usize >= oshape[2 + d] {
+                            return;
+                        }
+                        dst.push(o as usize);
+                    }
+                    let mut wi = vec![ic, oc];
+                    wi.extend(k);
+                    out[flat(&dst, &oshape)] += x[flat(xi, xs)] as f64 * w[flat(&wi, ws)] as f64;
+                });
+            }
+        });
+        (out, oshape)
+    }
+
+    #[test]
+    fn conv_transpose_matches_direct_twin_on_random_cases() {
+        let mut r = Rng(0x1234_5678_9abc_def1);
+        for case in 0..120 {
+            let sp = r.range(1, 3);
+            let group = r.range(1, 3);
+            let cg = r.range(1, 2);
+            let mg = r.range(1, 3);
+            let mut xs = vec![r.range(1, 2), cg * group];
+            let mut ws = vec![cg * group, mg];
+            let (mut strides, mut dil, mut pads, mut opad) =
+                (vec![], vec![], vec![0; 2 * sp], vec![]);
+            for d in 0..sp {
+                let k = r.range(1, 3);
+                let dl = r.range(1, 2);
+                let s = r.range(1, 3);
+                xs.push(r.range(1, if sp == 3 { 3 } else { 5 }));
+                ws.push(k);
+                strides.push(s);
+                dil.push(dl);
+                opad.push(r.below(s.max(dl)));
+                let full = s * (xs[2 + d] - 1) + dl * (k - 1) + 1 + opad[d];
+                pads[d] = r.range(0, 2).min((full - 1) / 2);
+                pads[d + sp] = r.range(0, 2).min((full - 1) / 2);
+            }
+            let x = rand(xs.iter().product(), case + 7);
+            let w = rand(ws.iter().product(), case + 3000);
+            let win = Window {
+                kernel: vec![],
+                strides: strides.clone(),
+                dilations: dil.clone(),
+                pads: pads.clone(),
+                auto_pad: Some(AutoPad::NotSet),
+            };
+            let got = conv_transpose(
+                &Tensor::from_f32(xs.clone(), x.clone()).unwrap(),
+                &Tensor::from_f32(ws.clone(), w.clone()).unwrap(),
+                None,
+                &win,
+                group,
+                &opad,
+                &[],
+            )
+            .unwrap();
+            let (want, shape) =
+                direct_transpose(&x, &xs, &w, &ws, &strides, &dil, &pads, &opad, group);
+            let what =
+                format!("case {case}: X {xs:?} W {ws:?} {win:?} opad {opad:?} group {group}");
+            assert_eq!(got.shape(), &shape[..], "{what}");
+            close(got.as_f32().unwrap(), &want, &what);
+            // the same output size asked through output_shape gives the same values
+            let total: Vec<usize> = shape[2..].to_vec();
+            let sym = Window {
+                pads: vec![],
+                ..win.clone()
+            };
+            let by_shape = conv_transpose(
+                &Tensor::from_f32(xs.clone(), x.clone()).unwrap(),
+                &Tensor::from_f32(ws.clone(), w.clone()).unwrap(),
+                None,
+                &sym,
+                group,
+                &opad,
+                &total,
+            )
+            .unwrap();
+            assert_eq!(by_shape.shape(), got.shape(), "{what}");
+            // output_shape crops total = begin + end pads, the larger half at the begin
+            let mut split = vec![0; 2 * sp];
+            for d in 0..sp {
+                let t = pads[d] + pads[d + sp];
+                split[d] = t - t / 2;
+                split[d + sp] = t / 2;
+            }
+            let (want, _) =
+                direct_transpose(&x, &xs, &w, &ws, &strides, &dil, &split, &opad, group);
+            close(
+                by_shape.as_f32().unwrap(),
+                &want,
+                &format!("{what} via output_shape"),
+            );
+            let op = |window: &Window, output_shape: &[usize]| ConvOp::ConvTranspose {
+                window: window.clone(),
+                group,
+                output_padding: opad.clone(),
+                output_shape: output_shape.to_vec(),
+            };
+            infer_agrees(op(&win, &[]), &[&xs, &ws], got.shape());
+            infer_agrees(op(&sym, &total), &[&xs, &ws], got.shape());
+        }
+    }
+
+    /// Direct N-d pooling in f64 with explicit pads (onnxruntime's rules: ceil-mode windows may
+    /// not start in the end padding; `count_include_pad` counts taps inside the padded input).
+    #[allow(clippy::too_many_arguments)]
+    fn direct_pool(
+        x: &[f32],
+        xs: &[usize],
+        kind: PoolKind,
+        k: &[usize],
+        strides: &[usize],
+        dil: &[usize],
+        pads: &[usize],
+        ceil: bool,
+    ) -> (Vec<f64>, Vec<usize>) {
+        let sp = xs.len() - 2;
+        let mut oshape = xs[..2].to_vec();
+        for d in 0..sp {
+            let eff = dil[d] * (k[d] - 1) + 1;
+            let span = xs[2 + d] + pads[d] + pads[d + sp];
+            let mut o = if ceil {
+                (span - eff).div_ceil(strides[d]) + 1
+            } else {
+                (span - eff) / strides[d] + 1
+            };
+            if ceil && (o - 1) * strides[d] >= xs[2 + d] + pads[d] {
+                o -= 1;
+            }
+            oshape.push(o);
+        }
+        let mut out = vec![0.0f64; oshape.iter().product()];
+        each_index(&oshape, |oi| {
+            let (mut best, mut sum, mut cnt, mut padded) =
+                (f64::NEG_INFINITY, 0.0f64, 0usize, 0usize);
+            each_index(k, |t| {
+                let mut src = oi[..2].to_vec();
+                let mut inside_pad = true;
+                for d in 0..sp {
+                    let i = (oi[2 + d] * strides[d] + t[d] * dil[d]) as isize - pads[d] as isize;
+                    if i >= (xs[2 + d] + pads[d + sp]) as isize {
+                        inside_pad = false;
+                    }
+                    src.push(i.max(0) as usize);
+                    if i < 0 || i as usize >= xs[2 + d] {
+                        src[2 + d] = usize::MAX;
+                    }
+                }
+                padded += inside_pad as usize;
+                if src.contains(&usize::MAX) {
+                    return;
+                }
+                let v = x[flat(&src, xs)] as f64;
+                best = best.max(v);
+                cnt += 1;
+                sum += match kind {
+                    PoolKind::Lp { p } => v.abs().powf(p as f64),
+                    _ => v,
+                };
+            });
+            out[flat(oi, &oshape)] = match kind {
+                PoolKind::Max => best,
+                PoolKind::Average { count_include_pad } => {
+                    sum / if count_include_pad { padded } else { cnt } as f64
+                }
+                PoolKind::Lp { p } => sum.powf(1.0 / p as f64),
+            };
+        });
+        (out, oshape)
+    }
+
+    #[test]
+    fn pools_match_direct_twin_on_random_cases() {
+        let mut r = Rng(0xdead_beef_cafe_f00d);
+        for case in 0..150 {
+            let sp = r.range(1, 3);
+            let mut xs = vec![r.range(1, 2), r.range(1, 3)];
+            let (mut k, mut strides, mut dil, mut pads) = (vec![], vec![], vec![], vec![0; 2 * sp]);
+            for d in 0..sp {
+                let kk = r.range(1, 3);
+                let dl = r.range(1, 2);
+                let eff = dl * (kk - 1) + 1;
+                k.push(kk);
+                dil.push(dl);
+                strides.push(r.range(1, 3));
+                xs.push(r.range(eff, eff + if sp == 3 { 2 } else { 5 }));
+                // pads smaller than the window, as ONNX asks
+                pads[d] = r.below(eff.min(3));
+                pads[d + sp] = r.below(eff.min(3));
+            }
+            let kind = [
+                PoolKind::Max,
+                PoolKind::Average {
+                    count_include_pad: false,
+                },
+                PoolKind::Average {
+                    count_include_pad: true,
+                },
+                PoolKind::Lp { p: 2.0 },
+                PoolKind::Lp { p: 3.0 },
+            ][r.below(5)];
+            let ceil = r.below(2) == 1;
+            let x = rand(xs.iter().product(), case + 11);
+            let win = Window {
+                kernel: k.clone(),
+                strides: strides.clone(),
+                dilations: dil.clone(),
+                pads: pads.clone(),
+                auto_pad: Some(AutoPad::NotSet),
+            };
+            let got = pool(
+                &Tensor::from_f32(xs.clone(), x.clone()).unwrap(),
+                kind,
+                &win,
+                ceil,
+                false,
+            )
+            .unwrap();
+            let (want, shape) = direct_pool(&x, &xs, kind, &k, &strides, &dil, &pads, ceil);
+            let what = format!("case {case}: X {xs:?} {kind:?} {win:?} ceil {ceil}");
+            assert_eq!(got[0].shape(), &shape[..], "{what}");
+            close(got[0].as_f32().unwrap(), &want, &what);
+            let op = ConvOp::Pool {
+                kind,
+                window: win,
+                ceil_mode: ceil,
+                column_major_indices: false,
+            };
+            infer_agrees(op, &[&xs], got[0].shape());
+            if kind == PoolKind::Max {
+                // every index points at the maximum it reports
+                for (&i, &v) in got[1]
+                    .as_i64()
+                    .unwrap()
+                    .iter()
+                    .zip(got[0].as_f32().unwrap())
+                {
+                    assert_eq!(x[i as usize], v, "{what}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn hostile_attributes_give_errors_not_panics() {
+        let x = Tensor::from_f32(vec![1, 2, 4, 4], rand(32, 1)).unwrap();
+        let w = Tensor::from_f32(vec![2, 2, 2, 2], rand(16, 2)).unwrap();
+        let w0 = Tensor::from_f32(vec![2, 2, 0, 2], vec![]).unwrap();
+        let huge = usize::MAX / 2;
+        let wins = [
+            Window {
+                pads: vec![1, 1, 1],
+                ..Default::default()
+            },
+            Window {
+                pads: vec![huge, huge, huge, huge],
+                ..Default::default()
+            },
+            Window {
+                strides: vec![huge, 1],
+                ..Default::default()
+            },
+            Window {
+                dilations: vec![huge, huge],
+                ..Default::default()
+            },
+            Window {
+                kernel: vec![3, 3],
+                ..Default::default()
+            },
+            Window {
+                kernel: vec![huge, huge],
+                auto_pad: Some(AutoPad::SameUpper),
+                ..Default::default()
+            },
+            Window {
+                dilations: vec![huge, 1],
+                auto_pad: Some(AutoPad::SameLower),
+                ..Default::default()
+            },
+        ];
+        for win in &wins {
+            let _ = conv(&x, &w, None, win, 1);
+            let _ = conv(&x, &w0, None, win, 1);
+            let _ = conv(&x, &w, None, win, 2);
+            let _ = conv_transpose(&x, &w, None, win, 1, &[], &[]);
+            let _ = conv_transpose(&x, &w, None, win, 1, &[huge, huge], &[]);
+            let _ = conv_transpose(&x, &w, None, win, 2, &[], &[huge, 3]);
+            let _ = conv_transpose(&x, &w, None, win, 1, &[], &[7]);
+            let pw = Window {
+                kernel: if win.kernel.is_empty() {
+                    vec![2, 2]
+                } else {
+                    win.kernel.clone()
+                },
+                ..win.clone()
+            };
+            for kind in [
+                PoolKind::Max,
+                PoolKind::Average {
+                    count_include_pad: true,
+                },
+                PoolKind::Lp { p: 2.0 },
+            ] {
+                let _ = pool(&x, kind, &pw, true, true);
+                let _ = pool(&x, kind, &pw, false, false);
+            }
+        }
+        let empty = Tensor::from_f32(vec![1, 2, 0, 4], vec![]).unwrap();
+        let _ = conv(&empty, &w, None, &Window::default(), 1);
+        let _ = conv_transpose(&empty, &w, None, &Window::default(), 1, &[], &[]);
+        let _ = global_pool(&empty, PoolKind::Max);
+        let _ = pool(
+            &empty,
+            PoolKind::Max,
+            &Window {
+                kernel: vec![1, 1],
+                ..Default::default()
+            },
+            false,
+            false,
+        );
+        // a kernel_shape that disagrees with W is refused
+        assert!(conv_transpose(&x, &w, None, &wins[4], 1, &[], &[]).is_err());
     }
 }

@@ -1,6 +1,7 @@
 //! Convolutions and pooling over N-d spatial dims (input layout N, C, spatial…).
 
-use crate::ir::fact::Fact;
+use crate::ir::fact::{Dim, Fact};
+use crate::tensor::DType;
 
 /// How padding is chosen.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,19 +84,145 @@ impl ConvOp {
         }
     }
 
+    /// Output dtype and, where the input and weight shapes allow, the output shape (batch and
+    /// channels carried over symbolically, spatial dims computed when known).
     pub fn infer(&self, inputs: &[Fact]) -> Vec<Fact> {
         let x = inputs.first().cloned().unwrap_or_default();
+        let w = inputs.get(1).and_then(|f| f.shape.clone());
+        let shape = x.shape.as_ref().filter(|s| s.len() >= 3).map(|xs| {
+            let sp = xs.len() - 2;
+            let spatial_in: Vec<Option<usize>> = xs[2..].iter().map(|d| d.known()).collect();
+            let ws = w.as_ref().filter(|w| w.len() == xs.len());
+            let w_kernel = |i: usize| ws.and_then(|w| w[2 + i].known());
+            let mut out = vec![xs[0].clone()];
+            match self {
+                ConvOp::Conv { window, .. } => {
+                    out.push(ws.map_or(Dim::Any, |w| w[0].clone()));
+                    for (d, &input) in spatial_in.iter().enumerate() {
+                        let k = window.kernel.get(d).copied().or_else(|| w_kernel(d));
+                        out.push(known(
+                            input
+                                .zip(k)
+                                .and_then(|(i, k)| pooled_dim(window, d, sp, i, k, false)),
+                        ));
+                    }
+                }
+                ConvOp::ConvTranspose {
+                    window,
+                    group,
+                    output_padding,
+                    output_shape,
+                } => {
+                    let m = ws.and_then(|w| w[1].known()).map(|m| m * group);
+                    out.push(known(m));
+                    for d in 0..sp {
+                        let k = window.kernel.get(d).copied().or_else(|| w_kernel(d));
+                        let o = if output_shape.len() >= sp {
+                            Some(output_shape[output_shape.len() - sp + d])
+                        } else {
+                            spatial_in[d].zip(k).and_then(|(i, k)| {
+                                transposed_dim(window, output_padding, d, sp, i, k)
+                            })
+                        };
+                        out.push(known(o));
+                    }
+                }
+                ConvOp::Pool {
+                    window, ceil_mode, ..
+                } => {
+                    out.push(xs[1].clone());
+                    for (d, &input) in spatial_in.iter().enumerate() {
+                        let k = window.kernel.get(d).copied();
+                        out.push(known(
+                            input
+                                .zip(k)
+                                .and_then(|(i, k)| pooled_dim(window, d, sp, i, k, *ceil_mode)),
+                        ));
+                    }
+                }
+                ConvOp::GlobalPool { .. } => {
+                    out.push(xs[1].clone());
+                    out.extend(std::iter::repeat_n(Dim::Known(1), sp));
+                }
+            }
+            out
+        });
         match self {
             ConvOp::Pool {
                 kind: PoolKind::Max,
                 ..
-            } => {
-                vec![
-                    Fact::new(x.dtype, None),
-                    Fact::new(Some(crate::tensor::DType::I64), None),
-                ]
-            }
-            _ => vec![Fact::new(x.dtype, None)],
+            } => vec![
+                Fact::new(x.dtype, shape.clone()),
+                Fact::new(Some(DType::I64), shape),
+            ],
+            _ => vec![Fact::new(x.dtype, shape)],
         }
     }
+}
+
+fn known(d: Option<usize>) -> Dim {
+    d.map_or(Dim::Any, Dim::Known)
+}
+
+fn attr_at(v: &[usize], d: usize, default: usize) -> usize {
+    if v.is_empty() {
+        default
+    } else {
+        v.get(d).copied().unwrap_or(default)
+    }
+}
+
+/// Output size of spatial dim `d` of a Conv or pool (`None` where the kernel would reject it).
+fn pooled_dim(
+    w: &Window,
+    d: usize,
+    sp: usize,
+    input: usize,
+    k: usize,
+    ceil: bool,
+) -> Option<usize> {
+    let s = attr_at(&w.strides, d, 1).max(1);
+    let eff = attr_at(&w.dilations, d, 1).checked_mul(k.checked_sub(1)?)? + 1;
+    match w.auto_pad.unwrap_or(AutoPad::NotSet) {
+        AutoPad::SameUpper | AutoPad::SameLower => Some(input.div_ceil(s)),
+        auto => {
+            let (pb, pe) = if auto == AutoPad::Valid || w.pads.len() != 2 * sp {
+                (0, 0)
+            } else {
+                (w.pads[d], w.pads[d + sp])
+            };
+            let span = input.checked_add(pb)?.checked_add(pe)?.checked_sub(eff)?;
+            let mut o = if ceil { span.div_ceil(s) } else { span / s } + 1;
+            if ceil && (o - 1) * s >= input + pb {
+                o -= 1;
+            }
+            Some(o)
+        }
+    }
+}
+
+/// Output size of spatial dim `d` of a ConvTranspose without `output_shape`.
+fn transposed_dim(
+    w: &Window,
+    output_padding: &[usize],
+    d: usize,
+    sp: usize,
+    input: usize,
+    k: usize,
+) -> Option<usize> {
+    let s = attr_at(&w.strides, d, 1);
+    if matches!(w.auto_pad, Some(AutoPad::SameUpper | AutoPad::SameLower)) {
+        return input.checked_mul(s);
+    }
+    let eff = attr_at(&w.dilations, d, 1).checked_mul(k.checked_sub(1)?)? + 1;
+    let full = s
+        .checked_mul(input.checked_sub(1)?)?
+        .checked_add(eff)?
+        .checked_add(attr_at(output_padding, d, 0))?;
+    let (pb, pe) = if w.auto_pad == Some(AutoPad::Valid) || w.pads.len() != 2 * sp {
+        (0, 0)
+    } else {
+        (w.pads[d], w.pads[d + sp])
+    };
+    full.checked_sub(pb.checked_add(pe)?)
 }
