@@ -15,8 +15,9 @@ use crate::ir::ops::linalg::{EinsumSpec, ELLIPSIS};
 use crate::tensor::{numel_checked, strides, Tensor, TensorData};
 use std::ops::{AddAssign, Mul};
 
-/// Largest index space the direct-sum path walks (output elements × summed combinations).
-const MAX_ITERATIONS: usize = 1 << 32;
+/// Largest index space the direct-sum path walks (output elements × summed combinations);
+/// 2^31 so that it fits `usize` on wasm32 too.
+const MAX_ITERATIONS: usize = 1 << 31;
 
 /// The equation with `...` expanded for the given operand ranks: one label per axis (ellipsis
 /// axes get labels 128.. aligned to the right as numpy broadcasts them) and each label's size.
