@@ -232,17 +232,21 @@ pub fn erf(x: f32) -> f32 {
     } else {
         // Numerical Recipes' erfc Chebyshev approximation (fractional error < 1.2e-7)
         let t = 1.0 / (1.0 + 0.5 * ax);
-        let y = t
-            * (-ax * ax - 1.265_512_23
-                + t * (1.000_023_68
-                    + t * (0.374_091_96
-                        + t * (0.096_784_18
-                            + t * (-0.186_288_06
-                                + t * (0.278_868_07
-                                    + t * (-1.135_203_98
-                                        + t * (1.488_515_87
-                                            + t * (-0.822_152_23 + t * 0.170_872_77)))))))))
-                .exp();
+        // coefficients of the exponent's polynomial in t, highest degree first (Horner)
+        const C: [f64; 10] = [
+            0.170_872_77,
+            -0.822_152_23,
+            1.488_515_87,
+            -1.135_203_98,
+            0.278_868_07,
+            -0.186_288_06,
+            0.096_784_18,
+            0.374_091_96,
+            1.000_023_68,
+            -1.265_512_23,
+        ];
+        let poly = C.iter().fold(0.0f64, |acc, &c| acc * t + c);
+        let y = t * (-ax * ax + poly).exp();
         let e = 1.0 - y;
         if x < 0.0 {
             -e
