@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import * as hearth from '../pkg/wasm/hearth-cpu.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const csvPath = process.argv[2] || path.join(root, '../shared/data/online-shoppers/online_shoppers_intention.csv');
+const csvPath = process.argv[2] || path.join(process.env.HEARTH_DATA || path.join(root, '../shared/data'), 'online-shoppers/online_shoppers_intention.csv');
 const rows = Number(process.argv[3] || 12);
 const meta = JSON.parse(readFileSync(path.join(root, 'models/propensity.json'), 'utf8'));
 

@@ -7,3 +7,11 @@ export PATH="$HOME/.cargo/bin:$HEARTH_CACHE/tools/node_modules/.bin:$PATH"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT
 mkdir -p "$HEARTH_CACHE"
+# The redistributable datasets (../shared/data beside the checkout; /work/shared/data when the
+# checkout lives elsewhere, as a CI clone may).
+if [ -z "${HEARTH_DATA:-}" ]; then
+  for d in "$ROOT/../shared/data" /work/shared/data; do
+    if [ -d "$d" ]; then HEARTH_DATA="$(cd "$d" && pwd)"; break; fi
+  done
+fi
+export HEARTH_DATA="${HEARTH_DATA:-$ROOT/../shared/data}"

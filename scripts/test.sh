@@ -9,7 +9,13 @@ bash scripts/setup.sh
 
 echo "== native tests (release, thin build for test speed) =="
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo test --release
+  cargo test --release --features cli
+
+echo "== recommender: Online Retail time-split evaluation (native CLI); its lists feed the wasm test =="
+CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo run --release --features cli --bin hearth -- recommender eval \
+  --events "$HEARTH_DATA/online-retail/online-retail.csv.gz" --split 2011-10-01 \
+  --lists-out "$HEARTH_CACHE/retail/lists.json" --bundle-out "$HEARTH_CACHE/retail/eval.hearth"
 
 echo "== wasm build =="
 bash scripts/build-wasm.sh

@@ -11,6 +11,8 @@
 
 pub mod backend;
 pub mod bundle;
+#[cfg(feature = "cli")]
+pub mod cli;
 #[doc(hidden)]
 pub mod conformance;
 pub mod error;

@@ -6,6 +6,7 @@
 //! applies filters and boosts, selects the exact top-k (ties by id), optionally re-ranks by MMR
 //! for diversity, and explains each pick by the history items that contributed most.
 
+pub mod als;
 pub mod kernels;
 pub mod profile;
 pub mod topk;
