@@ -132,7 +132,7 @@ export class Hearth {
    *
    * @param source - the bundle's URL or its bytes.
    * @param options - download options and the profile store's `name`, see {@link RecommenderLoadOptions}.
-   * @throws `HearthError` `MODEL_INVALID` for a bad bundle, `UNSUPPORTED` when the wasm has no recommender.
+   * @throws `HearthError` `BUNDLE_INVALID` for a bad bundle, `UNSUPPORTED` when the wasm has no recommender.
    * @example
    * ```ts
    * const shop = await hearth.loadRecommender('/models/shop.hearth');
@@ -327,7 +327,7 @@ function checkIds(v: unknown, what: string): void {
 function checkK(k: unknown, what: string): void {
   if (k === undefined) return;
   if (typeof k !== 'number') throw new TypeError(`${what}.k must be a number`);
-  if (!Number.isInteger(k) || k < 1) throw new RangeError(`${what}.k must be a positive integer, got ${k}`);
+  if (!Number.isInteger(k) || k < 1 || k > 10000) throw new RangeError(`${what}.k must be an integer from 1 to 10000, got ${k}`);
 }
 
 function checkFilter(f: unknown, what: string): void {
@@ -341,13 +341,11 @@ function checkFilter(f: unknown, what: string): void {
   if (x.inStock !== undefined && typeof x.inStock !== 'boolean') throw new TypeError(`${what}.filter.inStock must be a boolean`);
 }
 
-const EVENTS = ['view', 'cart', 'purchase'];
-
 function checkEvent(e: unknown, what: string): asserts e is InteractionEvent {
   if (e === null || typeof e !== 'object') throw new TypeError(`${what} must be { item, event, weight?, ts? }`);
   const x = e as Record<string, unknown>;
   if (typeof x.item !== 'string' || x.item === '') throw new TypeError(`${what}.item must be an item id (a non-empty string)`);
-  if (!EVENTS.includes(x.event as string)) throw new RangeError(`${what}.event must be 'view', 'cart' or 'purchase', got '${String(x.event)}'`);
+  if (typeof x.event !== 'string' || x.event === '') throw new TypeError(`${what}.event must be a kind such as 'view', 'cart' or 'purchase'`);
   if (x.weight !== undefined && (typeof x.weight !== 'number' || !Number.isFinite(x.weight))) throw new TypeError(`${what}.weight must be a finite number`);
   if (x.ts !== undefined && (typeof x.ts !== 'number' || !Number.isFinite(x.ts))) throw new TypeError(`${what}.ts must be a time in ms`);
 }
@@ -413,6 +411,7 @@ export class Recommender {
       rest.events.forEach((e, i) => checkEvent(e, `recommend: options.events[${i}]`));
     }
     if (rest.now !== undefined && typeof rest.now !== 'number') throw new TypeError('recommend: options.now must be a time in ms');
+    if (rest.explain !== undefined && (typeof rest.explain !== 'number' || !(rest.explain >= 0))) throw new RangeError('recommend: options.explain must be a number >= 0');
     let p: number | undefined;
     if (profile !== undefined) {
       if (!(profile instanceof Profile)) throw new TypeError('recommend: options.profile must be a Profile from recommender.profile()');
@@ -441,6 +440,9 @@ export class Recommender {
     checkIds(options.allow, 'similar: options.allow');
     checkIds(options.deny, 'similar: options.deny');
     checkFilter(options.filter, 'similar: options');
+    if (options.diversity !== undefined && !(typeof options.diversity === 'number' && options.diversity >= 0 && options.diversity <= 1)) {
+      throw new RangeError('similar: options.diversity must be a number in [0, 1]');
+    }
     return this.call('similar', { id, opts: { ...options } });
   }
 
@@ -527,18 +529,20 @@ export class Profile {
    * Records an interaction: stored on the device and folded into the profile at once.
    *
    * @param event - `{ item, event: 'view' | 'cart' | 'purchase', weight?, ts? }`; `ts` defaults to now.
+   * @returns `false` when the bundle has no such item (the event is kept, and ignored for scoring).
    * @example
    * ```ts
    * await me.record({ item: '85123A', event: 'purchase' });
    * ```
    */
-  async record(event: InteractionEvent): Promise<void> {
+  async record(event: InteractionEvent): Promise<boolean> {
     checkEvent(event, 'record: event');
     const stored: StoredEvent = { item: event.item, event: event.event, ts: event.ts ?? Date.now() };
     if (event.weight !== undefined) stored.weight = event.weight;
-    // the engine first: an id the bundle does not know is rejected before anything is stored
-    await this.recommender.call('record', { profile: this.liveHandle(), event: stored });
+    // the engine first: an event it rejects (an unknown kind without weight) is not stored
+    const known = await this.recommender.call<boolean>('record', { profile: this.liveHandle(), event: stored });
     await this.store.add(stored);
+    return known;
   }
 
   /**

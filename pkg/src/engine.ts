@@ -19,14 +19,15 @@ type WasmTensor = { data: ArrayBufferView & { buffer: ArrayBufferLike }; dims: n
 interface WasmRecommender {
   info(): unknown;
   item(id: string): unknown;
-  recommend(opts: unknown): Array<{ id: string; score: number; because: string[] }>;
-  similar(id: string, opts: unknown): Array<{ id: string; score: number }>;
+  recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
+  similar(id: string, opts: unknown): Array<{ id: string; score: number; item?: unknown }>;
   newProfile(): WasmProfile;
   free(): void;
 }
 interface WasmProfile {
-  record(event: unknown): void;
-  recommend(opts: unknown): Array<{ id: string; score: number; because: string[] }>;
+  record(event: unknown): boolean;
+  recordMany(events: unknown[]): number;
+  recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
   clear(): void;
   free(): void;
 }
@@ -80,8 +81,10 @@ export class Engine {
     return cls;
   }
 
-  private withItems<T extends { id: string }>(rec: WasmRecommender, list: T[]): T[] {
-    return list.map((r) => ({ ...r, item: rec.item(r.id) ?? undefined }));
+  /** Results carry the item's metadata (the wasm adds it; looked up here if it did not). */
+  private withItems<T extends { id: string; item?: unknown }>(rec: WasmRecommender, list: T[]): T[] {
+    for (const r of list) if (r.item === undefined) r.item = rec.item(r.id) ?? undefined;
+    return list;
   }
 
   /** Runs one operation. Errors are thrown as the engine raised them. */
@@ -123,7 +126,7 @@ export class Engine {
       case 'openProfile': {
         const p = (this.get(a.handle, 'recommender') as WasmRecommender).newProfile();
         try {
-          for (const e of a.events) p.record(e);
+          p.recordMany(a.events);
         } catch (e) {
           p.free();
           throw e;
@@ -131,8 +134,7 @@ export class Engine {
         return { value: this.add('profile', p, a.handle), transfer: none };
       }
       case 'record':
-        this.get(a.profile, 'profile').record(a.event);
-        return { value: undefined, transfer: none };
+        return { value: this.get(a.profile, 'profile').record(a.event), transfer: none };
       case 'clearProfile':
         this.get(a.profile, 'profile').clear();
         return { value: undefined, transfer: none };

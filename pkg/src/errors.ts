@@ -8,7 +8,9 @@
 /**
  * Stable codes of {@link HearthError}. Codes from the wasm engine pass through unchanged.
  *
- * - `MODEL_INVALID`: the bytes are not a valid ONNX model or `.hearth` bundle.
+ * - `MODEL_INVALID`: the bytes are not a valid ONNX model.
+ * - `BUNDLE_INVALID`: the bytes are not a valid `.hearth` recommender bundle.
+ * - `UNKNOWN_ITEM`: an item id the bundle does not have (e.g. `similar('nope')`).
  * - `UNSUPPORTED`: the model uses an operator, attribute or dtype Hearth does not implement.
  * - `INPUT_NAME`: a feed names no input of the model, or an input is missing.
  * - `INPUT_DTYPE`: a feed's typed array does not match the input's dtype.
@@ -23,6 +25,8 @@
  */
 export type HearthErrorCode =
   | 'MODEL_INVALID'
+  | 'BUNDLE_INVALID'
+  | 'UNKNOWN_ITEM'
   | 'UNSUPPORTED'
   | 'INPUT_NAME'
   | 'INPUT_DTYPE'

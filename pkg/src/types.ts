@@ -146,9 +146,9 @@ export interface RunOptions {
 export interface InteractionEvent {
   /** The item's id in the bundle. */
   item: string;
-  /** What the user did. */
-  event: 'view' | 'cart' | 'purchase';
-  /** Strength of the interaction. @defaultValue the bundle's weight for the event kind */
+  /** What the user did: `'view'`, `'cart'`, `'purchase'` or another kind the bundle weighs. */
+  event: 'view' | 'cart' | 'purchase' | (string & {});
+  /** Strength of the interaction; required for kinds the bundle has no weight for. @defaultValue the bundle's weight for the kind (view 0.25, cart 0.5, purchase 1 unless the bundle says otherwise) */
   weight?: number;
   /** When it happened, in ms since the epoch. @defaultValue `Date.now()` when recorded */
   ts?: number;
@@ -189,8 +189,10 @@ export interface RecommendOptions {
   profile?: Profile;
   /** Interactions to recommend from when no `profile` is given. @defaultValue `[]` (cold start: popularity) */
   events?: InteractionEvent[];
-  /** How many items. @defaultValue `10` @example `{ k: 6 }` */
+  /** How many items (1 to 10000). @defaultValue `10` @example `{ k: 6 }` */
   k?: number;
+  /** How many history items each result names in `because`. @defaultValue `3` @example `{ explain: 1 }` */
+  explain?: number;
   /** `'seen'` leaves out items in the history; `'none'` keeps them. @defaultValue `'seen'` */
   exclude?: 'seen' | 'none';
   /** Only these item ids. @defaultValue all items @example `{ allow: ['85123A', '71053'] }` */
@@ -209,10 +211,12 @@ export interface RecommendOptions {
 
 /** Options of {@link Recommender.similar}. */
 export interface SimilarOptions {
-  /** How many items. @defaultValue `10` @example `{ k: 6 }` */
+  /** How many items (1 to 10000). @defaultValue `10` @example `{ k: 6 }` */
   k?: number;
   /** Metadata predicates. @defaultValue none */
   filter?: ItemFilter;
+  /** 0 = most similar, up to 1 = most diverse (MMR). @defaultValue `0` */
+  diversity?: number;
   /** Only these item ids. @defaultValue all items */
   allow?: string[];
   /** Never these item ids. @defaultValue none */
@@ -239,12 +243,26 @@ export interface SimilarItem {
 
 /** What a recommender bundle holds. */
 export interface RecommenderInfo {
-  version: number | string;
+  /** Bundle format version. */
+  version: number;
   numItems: number;
+  /** Embedding dimension. */
   dim: number;
+  /** Item table element type: `'f32'`, `'f16'` or `'int8'`. */
   dtype: string;
+  /** `'dot'` or `'cosine'`. */
+  metric?: string;
+  /** Whether a popularity prior serves cold starts. */
   hasPopularity: boolean;
+  hasUserModel?: boolean;
+  /** Item categories present in the catalog. */
+  categories?: string[];
+  /** Attribution lines of the data the bundle was built from: show them in your app. */
   attribution: string[];
+  /** Fold-in parameters (alpha, lambda, halfLifeDays, eventWeights). */
+  foldIn?: Record<string, unknown>;
+  /** Provenance (tool, parameters, metrics), when the builder wrote it. */
+  source?: unknown;
 }
 
 // Forward declarations for doc links; the classes live in core.ts.
