@@ -103,9 +103,9 @@ export class WorkerTransport implements Transport {
     });
   }
 
-  /** Test hook: makes the worker throw an uncaught error. @internal */
-  crashForTest(): void {
-    this.ensure().postMessage({ id: 0, op: '__crash' });
+  /** Test hook: the worker throws an uncaught error; the returned call is pending until then. @internal */
+  crashForTest(): Promise<unknown> {
+    return this.call('__crash', {});
   }
 
   close(): void {

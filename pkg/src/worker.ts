@@ -15,10 +15,15 @@ const scope = self as unknown as {
   postMessage(msg: unknown, transfer?: Transferable[]): void;
 };
 
+// An error that escapes a handler leaves the engine in an unknown state: ask for a new worker.
+self.addEventListener('unhandledrejection', (ev) => {
+  scope.postMessage({ fatal: toWire((ev as PromiseRejectionEvent).reason) });
+});
+
 scope.onmessage = async (ev: MessageEvent) => {
   const { id, op, args } = ev.data as { id: number; op: string; args: unknown };
   if (op === '__crash') {
-    // Test hook: an uncaught error, as a bug in the worker would raise.
+    // Test hook: an uncaught error, as a bug in the worker would raise; the call stays pending.
     setTimeout(() => {
       throw new Error('hearth-ml: simulated worker crash');
     });
