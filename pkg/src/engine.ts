@@ -76,7 +76,8 @@ export class Engine {
   }
 
   private recommenderClass(): WasmRecommenderClass {
-    const cls = (glue as unknown as { Recommender?: WasmRecommenderClass }).Recommender;
+    // looked up at run time: builds without the recommender export no such class
+    const cls = Reflect.get(glue, 'Recommender') as WasmRecommenderClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no recommender engine (its wasm exports no Recommender)');
     return cls;
   }

@@ -1,10 +1,7 @@
-// `public/` is the repo's models/ folder, so /propensity.onnx is the real model.
-// hearth-ml starts its worker and finds its wasm with `new URL(…, import.meta.url)`: Vite's
-// build follows those; its dev server's dependency pre-bundling would move the module away from
-// them, so hearth-ml is excluded from it.
+// Nothing hearth-ml-specific is needed: Vite follows the package's `new URL(…, import.meta.url)`
+// for its worker and wasm in the dev server and in the build. `public/` is the repo's models/
+// folder, so /propensity.onnx is the real model; es2022 for main.js's top-level await.
 export default {
   publicDir: '../../../models',
-  optimizeDeps: { exclude: ['hearth-ml'] },
-  worker: { format: 'es' },
   build: { target: 'es2022' },
 };
