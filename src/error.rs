@@ -56,6 +56,14 @@ pub enum Error {
     /// Any other invalid argument to an API call.
     #[error("invalid argument: {0}")]
     Argument(String),
+
+    /// The bytes are not a valid `.hearth` bundle (header, manifest, tensor sizes, ids).
+    #[error("invalid bundle: {0}")]
+    InvalidBundle(String),
+
+    /// An item id that the recommender's catalog does not contain.
+    #[error("unknown item '{0}': it is not in this recommender's catalog")]
+    UnknownItem(String),
 }
 
 /// Result with Hearth's [`Error`].
@@ -75,6 +83,8 @@ impl Error {
             Error::Node { source, .. } => source.code(),
             Error::Limit(_) => "LIMIT",
             Error::Argument(_) => "ARGUMENT",
+            Error::InvalidBundle(_) => "BUNDLE_INVALID",
+            Error::UnknownItem(_) => "UNKNOWN_ITEM",
         }
     }
 

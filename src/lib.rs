@@ -3,17 +3,21 @@
 //! ```text
 //! model bytes ─► onnx/ (parse) ─► ir/ (graph, facts, folding) ─► plan/ (order, lifetimes)
 //!             ─► backend/cpu (kernels) ─► tensors ─► wasm/ (JS boundary)
+//! bundle bytes ─► bundle/ (manifest + safetensors) ─► recommend/ (scoring, top-k, fold-in)
 //! ```
 //!
-//! Start with [`Session::from_bytes`] and [`Session::run`].
+//! Start with [`Session::from_bytes`] and [`Session::run`]; for recommendations,
+//! [`Recommender::from_bytes`], a [`Profile`] and [`Recommender::recommend`].
 
 pub mod backend;
+pub mod bundle;
 #[doc(hidden)]
 pub mod conformance;
 pub mod error;
 pub mod ir;
 pub mod onnx;
 pub mod plan;
+pub mod recommend;
 pub mod session;
 pub mod tensor;
 #[cfg(target_arch = "wasm32")]
@@ -21,5 +25,6 @@ pub mod wasm;
 
 pub use error::{Error, Result};
 pub use ir::Dim;
+pub use recommend::{Event, Profile, Query, Recommendation, Recommender};
 pub use session::{IoInfo, Session};
 pub use tensor::{DType, Tensor, TensorData};

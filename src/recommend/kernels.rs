@@ -1,0 +1,282 @@
+//! Scoring kernels: one user vector against every row of the item table.
+//!
+//! Each kernel has a SIMD128 body (wasm) and a scalar twin that performs the same operations in
+//! the same order, so both give bit-identical scores (a test checks it) and the native CLI ranks
+//! exactly like the browser. The f32 order is fixed: four 4-lane accumulators over blocks of 16,
+//! leftover blocks of 4 into accumulator 0, then `((a0+a1)+(a2+a3))`, then lanes `(l0+l2)+(l1+l3)`,
+//! then the tail elements one by one. No fused multiply-add anywhere (wasm has none).
+
+/// Scale used to quantize a query to i16 for an int8 table of dimension `d`: the largest value
+/// such that `127 · qmax · d` fits an i32 accumulator.
+pub fn i16_query_max(d: usize) -> i32 {
+    (i32::MAX / (127 * d.max(1) as i32)).min(32767)
+}
+
+/// Quantizes `q` to i16 (`q ≈ scale · out`); returns the scale.
+pub fn quantize_query_i16(q: &[f32], out: &mut [i16]) -> f32 {
+    let qmax = i16_query_max(q.len()) as f32;
+    let max = q.iter().fold(0f32, |m, x| m.max(x.abs()));
+    if max == 0.0 {
+        out.fill(0);
+        return 0.0;
+    }
+    let scale = max / qmax;
+    for (o, x) in out.iter_mut().zip(q) {
+        *o = (x / scale).round().clamp(-qmax, qmax) as i16;
+    }
+    scale
+}
+
+/// f16 bits → f32 for finite values (the bundle loader rejects inf/NaN): the magnitude bits are
+/// moved into an f32 and rescaled by 2^112, which is exact for normal and subnormal halves.
+#[inline(always)]
+pub fn f16_to_f32(h: u16) -> f32 {
+    let mag = f32::from_bits(((h & 0x7fff) as u32) << 13) * f32::from_bits(0x7780_0000); // 2^112
+    f32::from_bits(mag.to_bits() | (((h & 0x8000) as u32) << 16))
+}
+
+pub mod scalar {
+    use super::f16_to_f32;
+
+    #[inline(always)]
+    fn finish(acc: [[f32; 4]; 4], mut s_tail: impl FnMut(f32) -> f32) -> f32 {
+        let mut t = [0f32; 4];
+        for l in 0..4 {
+            t[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l]);
+        }
+        s_tail((t[0] + t[2]) + (t[1] + t[3]))
+    }
+
+    /// Dot product of a row (as loaded by `get`) with `q`, in the canonical order.
+    #[inline(always)]
+    fn dot_by(q: &[f32], get: impl Fn(usize) -> f32) -> f32 {
+        let d = q.len();
+        let mut acc = [[0f32; 4]; 4];
+        let mut i = 0;
+        while i + 16 <= d {
+            for (k, a) in acc.iter_mut().enumerate() {
+                for (l, x) in a.iter_mut().enumerate() {
+                    let j = i + 4 * k + l;
+                    *x += get(j) * q[j];
+                }
+            }
+            i += 16;
+        }
+        while i + 4 <= d {
+            for (l, x) in acc[0].iter_mut().enumerate() {
+                *x += get(i + l) * q[i + l];
+            }
+            i += 4;
+        }
+        finish(acc, |mut s| {
+            for j in i..d {
+                s += get(j) * q[j];
+            }
+            s
+        })
+    }
+
+    pub fn dot_f32(row: &[f32], q: &[f32]) -> f32 {
+        dot_by(q, |j| row[j])
+    }
+
+    pub fn dot_f16(row: &[u16], q: &[f32]) -> f32 {
+        dot_by(q, |j| f16_to_f32(row[j]))
+    }
+
+    pub fn dot_i8(row: &[i8], q: &[i16]) -> i32 {
+        row.iter().zip(q).map(|(a, b)| *a as i32 * *b as i32).sum()
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub mod simd {
+    use core::arch::wasm32::*;
+
+    #[inline(always)]
+    unsafe fn ld(p: *const f32) -> v128 {
+        v128_load(p as *const v128)
+    }
+
+    #[inline(always)]
+    fn finish(a: [v128; 4]) -> f32 {
+        let t = f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3]));
+        let u = f32x4_add(t, i32x4_shuffle::<2, 3, 0, 1>(t, t));
+        f32x4_extract_lane::<0>(u) + f32x4_extract_lane::<1>(u)
+    }
+
+    /// f16 bits (8 lanes) → two f32x4, the same bit trick as [`super::f16_to_f32`].
+    #[inline(always)]
+    fn f16x8_to_f32(h: v128) -> (v128, v128) {
+        let cvt = |w: v128| {
+            let mag = i32x4_shl(v128_and(w, i32x4_splat(0x7fff)), 13);
+            let f = f32x4_mul(mag, f32x4_splat(f32::from_bits(0x7780_0000)));
+            v128_or(f, i32x4_shl(v128_and(w, i32x4_splat(0x8000)), 16))
+        };
+        (
+            cvt(u32x4_extend_low_u16x8(h)),
+            cvt(u32x4_extend_high_u16x8(h)),
+        )
+    }
+
+    pub fn dot_f32(row: &[f32], q: &[f32]) -> f32 {
+        let d = q.len();
+        debug_assert_eq!(row.len(), d);
+        let (r, p) = (row.as_ptr(), q.as_ptr());
+        let mut a = [f32x4_splat(0.0); 4];
+        let mut i = 0;
+        unsafe {
+            while i + 16 <= d {
+                for (k, acc) in a.iter_mut().enumerate() {
+                    let o = i + 4 * k;
+                    *acc = f32x4_add(*acc, f32x4_mul(ld(r.add(o)), ld(p.add(o))));
+                }
+                i += 16;
+            }
+            while i + 4 <= d {
+                a[0] = f32x4_add(a[0], f32x4_mul(ld(r.add(i)), ld(p.add(i))));
+                i += 4;
+            }
+        }
+        let mut s = finish(a);
+        for j in i..d {
+            s += row[j] * q[j];
+        }
+        s
+    }
+
+    pub fn dot_f16(row: &[u16], q: &[f32]) -> f32 {
+        let d = q.len();
+        debug_assert_eq!(row.len(), d);
+        let (r, p) = (row.as_ptr(), q.as_ptr());
+        let mut a = [f32x4_splat(0.0); 4];
+        let mut i = 0;
+        unsafe {
+            while i + 16 <= d {
+                let (x0, x1) = f16x8_to_f32(v128_load(r.add(i) as *const v128));
+                let (x2, x3) = f16x8_to_f32(v128_load(r.add(i + 8) as *const v128));
+                for (k, x) in [x0, x1, x2, x3].into_iter().enumerate() {
+                    a[k] = f32x4_add(a[k], f32x4_mul(x, ld(p.add(i + 4 * k))));
+                }
+                i += 16;
+            }
+            while i + 4 <= d {
+                let h = v128_load64_zero(r.add(i) as *const u64);
+                let (x, _) = f16x8_to_f32(h);
+                a[0] = f32x4_add(a[0], f32x4_mul(x, ld(p.add(i))));
+                i += 4;
+            }
+        }
+        let mut s = finish(a);
+        for j in i..d {
+            s += super::f16_to_f32(row[j]) * q[j];
+        }
+        s
+    }
+
+    pub fn dot_i8(row: &[i8], q: &[i16]) -> i32 {
+        let d = q.len();
+        debug_assert_eq!(row.len(), d);
+        let (r, p) = (row.as_ptr(), q.as_ptr());
+        let mut acc = i32x4_splat(0);
+        let mut i = 0;
+        unsafe {
+            while i + 16 <= d {
+                let x = v128_load(r.add(i) as *const v128);
+                let q0 = v128_load(p.add(i) as *const v128);
+                let q1 = v128_load(p.add(i + 8) as *const v128);
+                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), q0));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), q1));
+                i += 16;
+            }
+        }
+        let mut s = i32x4_extract_lane::<0>(acc)
+            .wrapping_add(i32x4_extract_lane::<1>(acc))
+            .wrapping_add(i32x4_extract_lane::<2>(acc))
+            .wrapping_add(i32x4_extract_lane::<3>(acc));
+        for j in i..d {
+            s += row[j] as i32 * q[j] as i32;
+        }
+        s
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub use simd::{dot_f16, dot_f32, dot_i8};
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+pub use scalar::{dot_f16, dot_f32, dot_i8};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vals(n: usize, seed: u32) -> Vec<f32> {
+        let mut s = seed;
+        (0..n)
+            .map(|_| {
+                s = s.wrapping_mul(1664525).wrapping_add(1013904223);
+                (s >> 8) as f32 / (1 << 24) as f32 * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    #[test]
+    fn f16_conversion_matches_half_for_every_finite_value() {
+        for h in 0..=u16::MAX {
+            if h & 0x7c00 == 0x7c00 {
+                continue;
+            }
+            let want = half::f16::from_bits(h).to_f32();
+            assert_eq!(f16_to_f32(h).to_bits(), want.to_bits(), "bits {h:#06x}");
+        }
+    }
+
+    #[test]
+    fn dots_match_f64_reference_for_every_length() {
+        for d in 0..70 {
+            let (a, b) = (vals(d, 1 + d as u32), vals(d, 100 + d as u32));
+            let want: f64 = a.iter().zip(&b).map(|(x, y)| *x as f64 * *y as f64).sum();
+            let got = dot_f32(&a, &b) as f64;
+            assert!(
+                (got - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                "d={d}: {got} vs {want}"
+            );
+            assert_eq!(dot_f32(&a, &b).to_bits(), scalar::dot_f32(&a, &b).to_bits());
+
+            let h: Vec<u16> = a
+                .iter()
+                .map(|x| half::f16::from_f32(*x).to_bits())
+                .collect();
+            let want16: f64 = h
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| half::f16::from_bits(*x).to_f64() * *y as f64)
+                .sum();
+            assert!((dot_f16(&h, &b) as f64 - want16).abs() <= 1e-5 * (1.0 + want16.abs()));
+            assert_eq!(dot_f16(&h, &b).to_bits(), scalar::dot_f16(&h, &b).to_bits());
+
+            let q8: Vec<i8> = a.iter().map(|x| (x * 127.0) as i8).collect();
+            let mut q16 = vec![0i16; d];
+            quantize_query_i16(&b, &mut q16);
+            let want8: i64 = q8
+                .iter()
+                .zip(&q16)
+                .map(|(x, y)| *x as i64 * *y as i64)
+                .sum();
+            assert_eq!(dot_i8(&q8, &q16) as i64, want8);
+        }
+    }
+
+    #[test]
+    fn i16_query_cannot_overflow_the_accumulator() {
+        for d in [1, 64, 512, 513, 4096] {
+            let row = vec![-127i8; d];
+            let mut q = vec![0i16; d];
+            quantize_query_i16(&vec![-1.0; d], &mut q);
+            let want: i64 = row.iter().zip(&q).map(|(a, b)| *a as i64 * *b as i64).sum();
+            assert!(want <= i32::MAX as i64);
+            assert_eq!(scalar::dot_i8(&row, &q) as i64, want);
+        }
+    }
+}
