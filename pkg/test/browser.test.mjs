@@ -18,7 +18,6 @@ const root = path.resolve(pkg, '..');
 const modelBytes = readFileSync(path.join(root, 'models/propensity.onnx'));
 const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
 glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
-const noRec = typeof glue.Recommender === 'function' ? false : 'this wasm build exports no Recommender yet';
 const MODEL = '/models/propensity.onnx';
 
 let server, browser;
@@ -267,7 +266,7 @@ test('IndexedDB profile store: events survive a reload; clear() deletes the data
   await context.close();
 });
 
-test('recommender: profile in IndexedDB across reloads, export, clear; no network request after loading', { skip: noRec }, async () => {
+test('recommender: profile in IndexedDB across reloads, export, clear; no network request after loading', async () => {
   const { context, page } = await freshPage();
   const requests = [];
   context.on('request', (q) => requests.push(q.url()));

@@ -18,8 +18,6 @@ const modelPath = path.join(root, 'models/propensity.onnx');
 const modelBytes = readFileSync(modelPath);
 const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
 glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
-const hasRecommender = typeof glue.Recommender === 'function';
-const noRec = hasRecommender ? false : 'this wasm build exports no Recommender yet';
 
 let hearth, server, base, requests = [];
 
@@ -155,7 +153,7 @@ test('disposed models and instances reject with DISPOSED', async () => {
   await assert.rejects(h.loadModel(modelPath), (e) => e.code === 'DISPOSED');
 });
 
-test('recommender: cold start by popularity, profile fold-in, filters, similar, export and clear', { skip: noRec }, async () => {
+test('recommender: cold start by popularity, profile fold-in, filters, similar, export and clear', async () => {
   const shop = await hearth.loadRecommender(shopBundle(), { name: 'node-test-shop' });
   assert.equal(shop.info.numItems, 8);
   assert.equal(shop.info.dim, 4);
@@ -200,7 +198,7 @@ test('recommender: cold start by popularity, profile fold-in, filters, similar, 
   assert.deepEqual(await (await shop.profile()).events(), []);
 });
 
-test('recommender: argument and bundle errors', { skip: noRec }, async () => {
+test('recommender: argument and bundle errors', async () => {
   await assert.rejects(hearth.loadRecommender(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])), (e) => e instanceof HearthError && e.code === 'BUNDLE_INVALID');
   const shop = await hearth.loadRecommender(shopBundle());
   await assert.rejects(shop.profile(), (e) => e instanceof TypeError && /options\.name|name/.test(e.message));
