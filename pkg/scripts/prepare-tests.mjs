@@ -47,3 +47,4 @@ run('tar', ['-xzf', path.join(packDir, out), '-C', dest, '--strip-components=1']
 
 console.log('prepare: vite build examples/vite-app');
 run(process.execPath, [path.join(pkg, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: app });
+run(process.execPath, [path.join(pkg, 'scripts/size.mjs')]);

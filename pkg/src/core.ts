@@ -16,7 +16,7 @@ import type {
   Tensor, TensorData,
 } from './types.js';
 
-/** What differs between the browser and Node entries. @internal */
+/** What differs between the browser and Node entries (not part of the public API). */
 export interface Platform {
   /** A new module worker running dist/worker.js; undefined where there are no workers. */
   startWorker?: () => Worker;
@@ -27,6 +27,11 @@ export interface Platform {
   /** The profile store for a recommender name. */
   profileStore(name: string): Promise<ProfileStore>;
   defaultWorker: boolean;
+}
+
+/** Calls a private constructor from the package's own code. */
+function make<T>(cls: unknown, ...args: unknown[]): T {
+  return new (cls as new (...a: unknown[]) => T)(...args);
 }
 
 const BACKENDS: readonly BackendName[] = ['auto', 'cpu', 'webgpu'];
@@ -44,7 +49,7 @@ const BACKENDS: readonly BackendName[] = ['auto', 'cpu', 'webgpu'];
  * ```
  */
 export class Hearth {
-  /** @internal */
+  /** Use {@link Hearth.init}. */
   protected constructor(
     /** @internal */ readonly transport: Transport,
     /** @internal */ readonly platform: Platform,
@@ -124,7 +129,7 @@ export class Hearth {
     const gen = this.transport.generation;
     const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[]; backend: string }>(
       'loadModel', { bytes }, this.worker ? [bytes] : []);
-    return new Model(this, r.handle, gen, r.inputs, r.outputs, r.backend as 'cpu');
+    return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r.backend as 'cpu');
   }
 
   /**
@@ -147,7 +152,7 @@ export class Hearth {
     const bytes = await loadBytes(source, o, 'loadRecommender', this.platform.readLocal);
     const gen = this.transport.generation;
     const r = await this.call<{ handle: number; info: RecommenderInfo }>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
-    return new Recommender(this, r.handle, gen, r.info, name);
+    return make<Recommender>(Recommender, this, r.handle, gen, r.info, name);
   }
 
   /**
@@ -259,8 +264,8 @@ function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[]): v
 export class Model {
   private disposed = false;
 
-  /** @internal */
-  constructor(
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
     private readonly hearth: Hearth,
     private readonly handle: number,
     private readonly generation: number,
@@ -364,8 +369,8 @@ function checkEvent(e: unknown, what: string): asserts e is InteractionEvent {
 export class Recommender {
   private disposed = false;
 
-  /** @internal */
-  constructor(
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
     /** @internal */ readonly hearth: Hearth,
     /** @internal */ readonly handle: number,
     /** @internal */ readonly generation: number,
@@ -475,7 +480,7 @@ export class Recommender {
     const store = await this.hearth.platform.profileStore(this.name);
     const events = await store.all();
     const handle = await this.call<number>('openProfile', { events });
-    return new Profile(this, store, handle);
+    return make<Profile>(Profile, this, store, handle);
   }
 
   /**
@@ -506,8 +511,8 @@ export class Recommender {
 export class Profile {
   private disposed = false;
 
-  /** @internal */
-  constructor(
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
     /** The recommender this profile belongs to. */
     readonly recommender: Recommender,
     private readonly store: ProfileStore,

@@ -2,7 +2,7 @@
  * The engine side: owns the wasm instance and every handle (sessions, recommenders, profiles).
  * It runs inside the worker (worker.ts) or inline on the calling thread; either way it is driven
  * by the same operations, so both paths behave alike.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import init, * as glue from '../wasm/hearth-cpu.js';

@@ -1,7 +1,7 @@
 /**
  * Getting a model's or bundle's bytes: from the caller's buffer, the Cache API, or the network
  * with progress; checked against an SRI `integrity` hash before anything is cached.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import { HearthError } from './errors.js';

@@ -1,7 +1,7 @@
 /**
  * The browser platform: a module worker next to this file, an inline engine on demand (so the
  * wasm glue is not loaded on the page when the worker runs it), IndexedDB profiles.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import type { Platform } from './core.js';

@@ -2,7 +2,7 @@
  * Where a profile's interactions live: one IndexedDB database per recommender
  * (`hearth-ml-profile:<name>`, object store `events`), or memory where IndexedDB does not exist
  * (Node). Nothing else is written anywhere.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import type { InteractionEvent } from './types.js';

@@ -3,7 +3,7 @@
  * the calling thread. Calls carry a worker generation: after a crash the worker is restarted
  * lazily, the calls pending in the dead one reject with `WORKER_CRASHED`, and so do later calls on
  * handles that lived in it.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import { HearthError, fromWire, type WireError } from './errors.js';

@@ -3,7 +3,7 @@
  * its {@link Engine} one message at a time, and answers `{ id, ok, value }` (output buffers moved,
  * not copied) or `{ id, ok: false, error }`. A wasm trap leaves the instance unusable, so it is
  * reported as `{ fatal }` and the page side starts a fresh worker.
- * @internal
+ * Not part of the public API.
  * @packageDocumentation
  */
 import { Engine } from './engine.js';
