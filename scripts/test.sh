@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the ONNX conformance suite, the model tests, then the
 # wasm build's tests in Node (API, models, and the conformance suite again in wasm) and in
-# headless Chromium.
+# headless Chromium, then the npm package (pkg/) in Node and Chromium with its Vite example.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -31,3 +31,7 @@ node benches/bench.mjs --smoke
 echo "== wasm tests (headless Chromium) =="
 npm ci --silent --no-audit --no-fund --prefix tests/browser
 node --test tests/browser/
+
+echo "== npm package hearth-ml (Node, headless Chromium, Vite example; reuses the wasm built above) =="
+npm ci --silent --no-audit --no-fund --prefix pkg
+npm test --prefix pkg

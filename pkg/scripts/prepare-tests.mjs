@@ -1,0 +1,50 @@
+// Builds what `npm test` needs, skipping what is fresh: the CPU wasm (only when missing or older
+// than the Rust sources: scripts/test.sh has built it already in CI), the TypeScript (tsc), the
+// packed package installed into the Vite example, and the example's production build.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync, readdirSync, mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(pkg, '..');
+const run = (cmd, args, opts = {}) => execFileSync(cmd, args, { stdio: 'inherit', ...opts });
+
+function newest(p) {
+  const s = statSync(p);
+  if (!s.isDirectory()) return s.mtimeMs;
+  let m = 0;
+  for (const e of readdirSync(p)) m = Math.max(m, newest(path.join(p, e)));
+  return m;
+}
+
+const wasm = path.join(pkg, 'wasm/hearth-cpu_bg.wasm');
+const glue = path.join(pkg, 'wasm/hearth-cpu.js');
+const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
+if (!existsSync(wasm) || !existsSync(glue) || statSync(wasm).mtimeMs < sources) {
+  console.log('prepare: the wasm is missing or older than src/: scripts/build-wasm.sh');
+  run('bash', [path.join(root, 'scripts/build-wasm.sh')]);
+} else {
+  console.log('prepare: wasm is fresh');
+}
+
+console.log('prepare: tsc');
+rmSync(path.join(pkg, 'dist'), { recursive: true, force: true });
+run(process.execPath, [path.join(pkg, 'node_modules/typescript/bin/tsc'), '-p', pkg]);
+
+// The example installs the package the way a user gets it: `npm pack`, then the tarball's files
+// in node_modules/hearth-ml (the package has no dependencies, so unpacking is the install).
+console.log('prepare: npm pack → examples/vite-app/node_modules/hearth-ml');
+const packDir = path.join(pkg, '.pack');
+rmSync(packDir, { recursive: true, force: true });
+mkdirSync(packDir);
+const out = execFileSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: pkg, encoding: 'utf8' }).trim().split('\n').pop();
+const app = path.join(pkg, 'examples/vite-app');
+const dest = path.join(app, 'node_modules/hearth-ml');
+rmSync(dest, { recursive: true, force: true });
+mkdirSync(dest, { recursive: true });
+run('tar', ['-xzf', path.join(packDir, out), '-C', dest, '--strip-components=1']);
+
+console.log('prepare: vite build examples/vite-app');
+run(process.execPath, [path.join(pkg, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'warn'], { cwd: app });
+run(process.execPath, [path.join(pkg, 'scripts/size.mjs')]);

@@ -1,0 +1,603 @@
+/**
+ * The public classes: {@link Hearth} (the entry), {@link Model}, {@link Recommender} and
+ * {@link Profile}. They validate arguments on the calling thread, fetch and cache bytes, keep the
+ * profile store, and send everything else to the engine through a transport (worker or inline).
+ * @packageDocumentation
+ */
+import { HearthError } from './errors.js';
+import { checkLoadOptions, clearCache, loadBytes, absolute, type LocalReader } from './fetch.js';
+import type { ProfileStore, StoredEvent } from './profile-store.js';
+import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
+import type { Engine } from './engine.js';
+import { browserPlatform } from './platform-browser.js';
+import type {
+  BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
+  RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem, SimilarOptions,
+  Tensor, TensorData,
+} from './types.js';
+
+/** What differs between the browser and Node entries (not part of the public API). */
+export interface Platform {
+  /** A new module worker running dist/worker.js; undefined where there are no workers. */
+  startWorker?: () => Worker;
+  /** An engine for the calling thread. */
+  inlineEngine(): Promise<Engine>;
+  /** Reads URLs that are not fetched (Node: files); undefined to fetch. */
+  readLocal?: LocalReader;
+  /** The profile store for a recommender name. */
+  profileStore(name: string): Promise<ProfileStore>;
+  defaultWorker: boolean;
+}
+
+/** Calls a private constructor from the package's own code. */
+function make<T>(cls: unknown, ...args: unknown[]): T {
+  return new (cls as new (...a: unknown[]) => T)(...args);
+}
+
+const BACKENDS: readonly BackendName[] = ['auto', 'cpu', 'webgpu'];
+
+/**
+ * The entry point: starts the engine (in a worker by default) and loads models and recommenders.
+ *
+ * @example
+ * ```ts
+ * import { Hearth } from 'hearth-ml';
+ * const hearth = await Hearth.init();
+ * const model = await hearth.loadModel('/models/propensity.onnx');
+ * const out = await model.run({ features: { data: Float32Array.from(x), dims: [1, 17] } });
+ * console.log(out.purchase_probability.data);
+ * ```
+ */
+export class Hearth {
+  /** Use {@link Hearth.init}. */
+  protected constructor(
+    /** @internal */ readonly transport: Transport,
+    /** @internal */ readonly platform: Platform,
+    /** Whether calls run in a Web Worker. */
+    readonly worker: boolean,
+    /** The backend models run on (`'cpu'` in this build). */
+    readonly backend: 'cpu',
+  ) {}
+
+  private disposed = false;
+
+  /**
+   * Starts Hearth: loads the CPU wasm (in the worker, or here with `worker: false`).
+   *
+   * @param options - see {@link HearthOptions}; every field is optional.
+   * @throws `HearthError` `BACKEND_UNAVAILABLE` for `backend: 'webgpu'` (this build has no WebGPU
+   *   backend yet) or when the wasm cannot start; `RangeError` for an unknown backend.
+   * @example
+   * ```ts
+   * const hearth = await Hearth.init({ backend: 'auto' });
+   * ```
+   */
+  static async init(options?: HearthOptions): Promise<Hearth> {
+    return this.initWith(browserPlatform, options);
+  }
+
+  /** @internal */
+  static async initWith(platform: Platform, options: HearthOptions = {}): Promise<Hearth> {
+    if (options === null || typeof options !== 'object') throw new TypeError('Hearth.init: options must be an object');
+    const backend = options.backend ?? 'auto';
+    if (!BACKENDS.includes(backend)) {
+      throw new RangeError(`Hearth.init: options.backend must be 'auto', 'cpu' or 'webgpu', got '${String(backend)}'`);
+    }
+    if (options.worker !== undefined && typeof options.worker !== 'boolean') {
+      throw new TypeError('Hearth.init: options.worker must be a boolean');
+    }
+    if (backend === 'webgpu') {
+      throw new HearthError('BACKEND_UNAVAILABLE',
+        "Hearth.init: backend 'webgpu' is not available: this build of hearth-ml has no WebGPU backend yet; use backend 'cpu' or 'auto'");
+    }
+    const worker = options.worker ?? platform.defaultWorker;
+    if (worker && !platform.startWorker) {
+      throw new RangeError('Hearth.init: options.worker: true needs Web Workers; in Node, Hearth runs inline (worker: false)');
+    }
+    const transport: Transport = worker
+      ? new WorkerTransport(platform.startWorker!)
+      : new InlineTransport(await platform.inlineEngine());
+    try {
+      await transport.call('init', {});
+    } catch (e) {
+      transport.close();
+      throw e;
+    }
+    return new (this as unknown as new (...a: unknown[]) => Hearth)(transport, platform, worker, 'cpu');
+  }
+
+  /** @internal */
+  call<R>(op: string, args: unknown, transfer?: Transferable[], generation?: number): Promise<R> {
+    if (this.disposed) return Promise.reject(new HearthError('DISPOSED', 'this Hearth instance was disposed'));
+    return this.transport.call<R>(op, args, transfer, generation);
+  }
+
+  /**
+   * Loads an ONNX model from a URL (fetched once, then served from the Cache API) or from its bytes.
+   *
+   * @param source - the model's URL (relative to the page) or its bytes; bytes are copied, never detached.
+   * @param options - download options, see {@link LoadOptions}.
+   * @throws `HearthError` `MODEL_INVALID`, `UNSUPPORTED`, `INTEGRITY`, `NETWORK`; `TypeError` for a bad argument.
+   * @example
+   * ```ts
+   * const model = await hearth.loadModel('/models/propensity.onnx', { onProgress: (l, t) => console.log(l, t) });
+   * ```
+   */
+  async loadModel(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Model> {
+    const o = checkLoadOptions(options, 'loadModel');
+    const bytes = await loadBytes(source, o, 'loadModel', this.platform.readLocal);
+    const gen = this.transport.generation;
+    const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[]; backend: string }>(
+      'loadModel', { bytes }, this.worker ? [bytes] : []);
+    return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r.backend as 'cpu');
+  }
+
+  /**
+   * Loads a recommendation bundle (`.hearth`) from a URL (cached like models) or its bytes.
+   *
+   * @param source - the bundle's URL or its bytes.
+   * @param options - download options and the profile store's `name`, see {@link RecommenderLoadOptions}.
+   * @throws `HearthError` `BUNDLE_INVALID` for a bad bundle, `UNSUPPORTED` when the wasm has no recommender.
+   * @example
+   * ```ts
+   * const shop = await hearth.loadRecommender('/models/shop.hearth');
+   * ```
+   */
+  async loadRecommender(source: string | URL | ArrayBuffer | ArrayBufferView, options?: RecommenderLoadOptions): Promise<Recommender> {
+    const o = checkLoadOptions(options, 'loadRecommender') as RecommenderLoadOptions;
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+      throw new TypeError('loadRecommender: options.name must be a non-empty string');
+    }
+    const name = o.name ?? (typeof source === 'string' || source instanceof URL ? absolute(source) : undefined);
+    const bytes = await loadBytes(source, o, 'loadRecommender', this.platform.readLocal);
+    const gen = this.transport.generation;
+    const r = await this.call<{ handle: number; info: RecommenderInfo }>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
+    return make<Recommender>(Recommender, this, r.handle, gen, r.info, name);
+  }
+
+  /**
+   * Deletes every model and bundle this package cached (Cache API `hearth-ml-v1`).
+   * @returns whether a cache was deleted.
+   * @example
+   * ```ts
+   * await hearth.clearCache();
+   * ```
+   */
+  clearCache(): Promise<boolean> {
+    return clearCache();
+  }
+
+  /**
+   * Stops the worker and frees every model; later calls reject with `DISPOSED`.
+   * @example
+   * ```ts
+   * hearth.dispose();
+   * ```
+   */
+  dispose(): void {
+    this.disposed = true;
+    this.transport.close();
+  }
+}
+
+const ARRAY_DTYPES: [new (...a: never[]) => TensorData, DType][] = [
+  [Float32Array, 'float32'], [Float64Array, 'float64'], [BigInt64Array, 'int64'], [Int32Array, 'int32'],
+  [Int8Array, 'int8'], [Uint8Array, 'uint8'], [Uint16Array, 'float16'],
+];
+
+function dtypeOf(name: string, t: Tensor): DType {
+  const arr = ARRAY_DTYPES.find(([C]) => t.data instanceof C);
+  if (!arr) {
+    throw new TypeError(`run: feeds.${name}.data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array or Uint16Array (float16 bits)`);
+  }
+  let d = arr[1];
+  if (d === 'uint8' && t.type === 'bool') d = 'bool';
+  if (d === 'float16' && t.type !== 'float16') {
+    throw new TypeError(`run: feeds.${name}: a Uint16Array is read only as float16 bits; pass type: 'float16'`);
+  }
+  if (t.type !== undefined && t.type !== d) {
+    throw new TypeError(`run: feeds.${name}.type is '${t.type}' but data is a ${t.data.constructor.name} (${d})`);
+  }
+  return d;
+}
+
+/** Checks feeds against the model's declared inputs, like the engine does, with finer codes. */
+function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[]): void {
+  if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
+    throw new TypeError('run: feeds must be an object mapping input names to { data, dims }');
+  }
+  const names = inputs.map((i) => i.name);
+  const syms = new Map<string, [number, string]>();
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t === null || typeof t !== 'object') throw new TypeError(`run: feeds.${name} must be { data, dims }`);
+    if (!Array.isArray(t.dims)) throw new TypeError(`run: feeds.${name}.dims must be an array of sizes`);
+    for (const d of t.dims) {
+      if (typeof d !== 'number') throw new TypeError(`run: feeds.${name}.dims must hold numbers, got ${typeof d}`);
+      if (!Number.isInteger(d) || d < 0 || d >= 2 ** 32) throw new RangeError(`run: feeds.${name}.dims must be non-negative integers, got ${d}`);
+    }
+    const dtype = dtypeOf(name, t);
+    const info = inputs.find((i) => i.name === name);
+    if (!info) throw new HearthError('INPUT_NAME', `input '${name}': the model has no such input; its inputs are ${JSON.stringify(names)}`);
+    const size = t.dims.reduce((a, b) => a * b, 1);
+    if (t.data.length !== size) {
+      throw new HearthError('INPUT_SHAPE', `input '${name}': dims [${t.dims.join(', ')}] hold ${size} elements but data has ${t.data.length}`);
+    }
+    const want = `${info.type ?? 'any dtype'}${info.dims ? ` of shape [${info.dims.map((d) => d ?? '?').join(', ')}]` : ''}`;
+    if (info.type && info.type !== dtype) {
+      throw new HearthError('INPUT_DTYPE', `input '${name}': expected ${want}, got ${dtype}`);
+    }
+    if (info.dims) {
+      if (info.dims.length !== t.dims.length) {
+        throw new HearthError('INPUT_SHAPE', `input '${name}': expected ${want} (rank ${info.dims.length}), got shape [${t.dims.join(', ')}]`);
+      }
+      info.dims.forEach((d, k) => {
+        const n = t.dims[k]!;
+        if (typeof d === 'number' && d !== n) {
+          throw new HearthError('INPUT_SHAPE', `input '${name}': expected ${want}, got shape [${t.dims.join(', ')}] (dim ${k} is ${n}, expected ${d})`);
+        }
+        if (typeof d === 'string') {
+          const seen = syms.get(d);
+          if (seen && seen[0] !== n) {
+            throw new HearthError('INPUT_SHAPE', `input '${name}': dim ${k} ('${d}') is ${n}, but input '${seen[1]}' gave '${d}' = ${seen[0]}`);
+          }
+          syms.set(d, [n, name]);
+        }
+      });
+    }
+  }
+  for (const n of names) {
+    if (!(n in feeds)) {
+      const i = inputs.find((x) => x.name === n)!;
+      throw new HearthError('INPUT_NAME', `input '${n}': missing: the model needs it (${i.type ?? 'any dtype'}${i.dims ? ` of shape [${i.dims.join(', ')}]` : ''})`);
+    }
+  }
+}
+
+/**
+ * A loaded ONNX model. Get one from {@link Hearth.loadModel}.
+ *
+ * @example
+ * ```ts
+ * const out = await model.run({ [model.inputs[0].name]: { data: new Float32Array(17), dims: [1, 17] } });
+ * ```
+ */
+export class Model {
+  private disposed = false;
+
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
+    private readonly hearth: Hearth,
+    private readonly handle: number,
+    private readonly generation: number,
+    /** The model's inputs: name, dtype, dims (numbers, symbolic names or `null`). */
+    readonly inputs: readonly IoInfo[],
+    /** The model's outputs. */
+    readonly outputs: readonly IoInfo[],
+    /** Which backend runs this model (`'cpu'` in this build). */
+    readonly backend: 'cpu',
+  ) {}
+
+  /**
+   * Runs the model. Feeds are checked against {@link Model.inputs} first.
+   *
+   * @param feeds - every input by name, as `{ data, dims }` (`type` only for bool/float16).
+   * @param options - see {@link RunOptions}.
+   * @returns the outputs by name, each `{ data, dims, type }`.
+   * @throws `HearthError` `INPUT_NAME`, `INPUT_DTYPE`, `INPUT_SHAPE`, `DISPOSED`, `WORKER_CRASHED`;
+   *   `TypeError`/`RangeError` naming the feed for a malformed tensor.
+   * @example
+   * ```ts
+   * const { purchase_probability } = await model.run({ features: { data: x, dims: [1, 17] } });
+   * ```
+   */
+  async run(feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<Record<string, Tensor & { type: DType }>> {
+    if (this.disposed) throw new HearthError('DISPOSED', 'this model was disposed');
+    if (options === null || typeof options !== 'object') throw new TypeError('run: options must be an object');
+    if (options.transfer !== undefined && typeof options.transfer !== 'boolean') throw new TypeError('run: options.transfer must be a boolean');
+    checkFeeds(feeds, this.inputs);
+    const wire: Record<string, Tensor> = {};
+    const transfer = new Set<ArrayBuffer>();
+    for (const [name, t] of Object.entries(feeds)) {
+      let data = t.data;
+      if (this.hearth.worker) {
+        const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
+        if (!whole || options.transfer === false || transfer.has(data.buffer as ArrayBuffer)) data = data.slice();
+        transfer.add(data.buffer as ArrayBuffer);
+      }
+      wire[name] = { data, dims: [...t.dims], ...(t.type ? { type: t.type } : {}) };
+    }
+    return this.hearth.call('run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
+  }
+
+  /**
+   * Frees the model in the engine; later `run` calls reject with `DISPOSED`.
+   * @example
+   * ```ts
+   * model.dispose();
+   * ```
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.hearth.call('free', { handle: this.handle }, [], this.generation).catch(() => {});
+  }
+}
+
+function checkIds(v: unknown, what: string): void {
+  if (v !== undefined && (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))) {
+    throw new TypeError(`${what} must be an array of item ids (strings)`);
+  }
+}
+
+function checkK(k: unknown, what: string): void {
+  if (k === undefined) return;
+  if (typeof k !== 'number') throw new TypeError(`${what}.k must be a number`);
+  if (!Number.isInteger(k) || k < 1 || k > 10000) throw new RangeError(`${what}.k must be an integer from 1 to 10000, got ${k}`);
+}
+
+function checkFilter(f: unknown, what: string): void {
+  if (f === undefined) return;
+  if (f === null || typeof f !== 'object') throw new TypeError(`${what}.filter must be an object`);
+  const x = f as Record<string, unknown>;
+  if (x.category !== undefined && typeof x.category !== 'string') checkIds(x.category, `${what}.filter.category`);
+  for (const p of ['priceMin', 'priceMax'] as const) {
+    if (x[p] !== undefined && (typeof x[p] !== 'number' || Number.isNaN(x[p]))) throw new TypeError(`${what}.filter.${p} must be a number`);
+  }
+  if (x.inStock !== undefined && typeof x.inStock !== 'boolean') throw new TypeError(`${what}.filter.inStock must be a boolean`);
+}
+
+function checkEvent(e: unknown, what: string): asserts e is InteractionEvent {
+  if (e === null || typeof e !== 'object') throw new TypeError(`${what} must be { item, event, weight?, ts? }`);
+  const x = e as Record<string, unknown>;
+  if (typeof x.item !== 'string' || x.item === '') throw new TypeError(`${what}.item must be an item id (a non-empty string)`);
+  if (typeof x.event !== 'string' || x.event === '') throw new TypeError(`${what}.event must be a kind such as 'view', 'cart' or 'purchase'`);
+  if (x.weight !== undefined && (typeof x.weight !== 'number' || !Number.isFinite(x.weight))) throw new TypeError(`${what}.weight must be a finite number`);
+  if (x.ts !== undefined && (typeof x.ts !== 'number' || !Number.isFinite(x.ts))) throw new TypeError(`${what}.ts must be a time in ms`);
+}
+
+/**
+ * A loaded recommendation bundle. Get one from {@link Hearth.loadRecommender}. All computing
+ * happens on the device: after loading, recommending and recording make no network request.
+ *
+ * @example
+ * ```ts
+ * const me = await shop.profile();
+ * await me.record({ item: '85123A', event: 'purchase' });
+ * const recs = await shop.recommend({ profile: me, k: 10 });
+ * ```
+ */
+export class Recommender {
+  private disposed = false;
+
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
+    /** @internal */ readonly hearth: Hearth,
+    /** @internal */ readonly handle: number,
+    /** @internal */ readonly generation: number,
+    /** What the bundle holds: version, item count, embedding dim and dtype, attribution. */
+    readonly info: RecommenderInfo,
+    /** The profile store's name (the bundle URL unless `options.name` was given). */
+    readonly name: string | undefined,
+  ) {}
+
+  /** @internal */
+  call<R>(op: string, args: Record<string, unknown>): Promise<R> {
+    if (this.disposed) return Promise.reject(new HearthError('DISPOSED', 'this recommender was disposed'));
+    return this.hearth.call<R>(op, { handle: this.handle, ...args }, [], this.generation);
+  }
+
+  /**
+   * Recommends items for a profile (or for `events`, or by popularity when there is neither).
+   *
+   * @param options - see {@link RecommendOptions}.
+   * @returns up to `k` items, best first, each with the history items that led to it (`because`).
+   * @example
+   * ```ts
+   * const recs = await shop.recommend({ profile: me, k: 10, exclude: 'seen', filter: { category: 'Kitchen' }, diversity: 0.3 });
+   * ```
+   */
+  async recommend(options: RecommendOptions = {}): Promise<Recommendation[]> {
+    if (options === null || typeof options !== 'object') throw new TypeError('recommend: options must be an object');
+    const { profile, ...rest } = options;
+    checkK(rest.k, 'recommend: options');
+    if (rest.exclude !== undefined && rest.exclude !== 'seen' && rest.exclude !== 'none') {
+      throw new RangeError(`recommend: options.exclude must be 'seen' or 'none', got '${String(rest.exclude)}'`);
+    }
+    checkIds(rest.allow, 'recommend: options.allow');
+    checkIds(rest.deny, 'recommend: options.deny');
+    checkFilter(rest.filter, 'recommend: options');
+    if (rest.diversity !== undefined) {
+      if (typeof rest.diversity !== 'number') throw new TypeError('recommend: options.diversity must be a number');
+      if (!(rest.diversity >= 0 && rest.diversity <= 1)) throw new RangeError(`recommend: options.diversity must be in [0, 1], got ${rest.diversity}`);
+    }
+    if (rest.boost !== undefined && (rest.boost === null || typeof rest.boost !== 'object')) throw new TypeError('recommend: options.boost must map item ids to numbers');
+    if (rest.events !== undefined) {
+      if (!Array.isArray(rest.events)) throw new TypeError('recommend: options.events must be an array');
+      rest.events.forEach((e, i) => checkEvent(e, `recommend: options.events[${i}]`));
+    }
+    if (rest.now !== undefined && typeof rest.now !== 'number') throw new TypeError('recommend: options.now must be a time in ms');
+    if (rest.explain !== undefined && (typeof rest.explain !== 'number' || !(rest.explain >= 0))) throw new RangeError('recommend: options.explain must be a number >= 0');
+    let p: number | undefined;
+    if (profile !== undefined) {
+      if (!(profile instanceof Profile)) throw new TypeError('recommend: options.profile must be a Profile from recommender.profile()');
+      if (profile.recommender !== this) throw new TypeError('recommend: options.profile belongs to another recommender');
+      if (rest.events !== undefined) throw new TypeError('recommend: give options.profile or options.events, not both');
+      p = profile.liveHandle();
+    }
+    const opts = { ...rest, now: rest.now ?? Date.now() };
+    return this.call('recommend', { profile: p, opts });
+  }
+
+  /**
+   * Items like `id` (item-to-item).
+   *
+   * @param id - an item id of the bundle.
+   * @param options - see {@link SimilarOptions}.
+   * @example
+   * ```ts
+   * const alike = await shop.similar('85123A', { k: 6 });
+   * ```
+   */
+  async similar(id: string, options: SimilarOptions = {}): Promise<SimilarItem[]> {
+    if (typeof id !== 'string') throw new TypeError('similar: id must be an item id (a string)');
+    if (options === null || typeof options !== 'object') throw new TypeError('similar: options must be an object');
+    checkK(options.k, 'similar: options');
+    checkIds(options.allow, 'similar: options.allow');
+    checkIds(options.deny, 'similar: options.deny');
+    checkFilter(options.filter, 'similar: options');
+    if (options.diversity !== undefined && !(typeof options.diversity === 'number' && options.diversity >= 0 && options.diversity <= 1)) {
+      throw new RangeError('similar: options.diversity must be a number in [0, 1]');
+    }
+    return this.call('similar', { id, opts: { ...options } });
+  }
+
+  /**
+   * An item's metadata, or `undefined` for an unknown id.
+   * @example
+   * ```ts
+   * const item = await shop.item('85123A');   // { id, name, category, price, … }
+   * ```
+   */
+  async item(id: string): Promise<Item | undefined> {
+    if (typeof id !== 'string') throw new TypeError('item: id must be an item id (a string)');
+    return this.call('item', { id });
+  }
+
+  /**
+   * The visitor's profile: their interactions, kept in IndexedDB on this device (memory in Node)
+   * and replayed into the engine. It survives reloads until {@link Profile.clear}.
+   *
+   * @throws `TypeError` when the bundle was loaded from bytes without `options.name`.
+   * @example
+   * ```ts
+   * const me = await shop.profile();
+   * ```
+   */
+  async profile(): Promise<Profile> {
+    if (this.name === undefined) {
+      throw new TypeError('profile: the bundle was loaded from bytes; pass loadRecommender(bytes, { name }) to name its profile store');
+    }
+    const store = await this.hearth.platform.profileStore(this.name);
+    const events = await store.all();
+    const handle = await this.call<number>('openProfile', { events });
+    return make<Profile>(Profile, this, store, handle);
+  }
+
+  /**
+   * Frees the bundle and its profiles in the engine (the stored profile stays).
+   * @example
+   * ```ts
+   * shop.dispose();
+   * ```
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.hearth.call('free', { handle: this.handle }, [], this.generation).catch(() => {});
+    this.disposed = true;
+  }
+}
+
+/**
+ * A visitor's interactions with one recommender. They never leave the device: they are written
+ * to IndexedDB (database `hearth-ml-profile:<name>`) and to the engine, nowhere else.
+ *
+ * @example
+ * ```ts
+ * await me.record({ item: '85123A', event: 'cart' });
+ * const json = await me.export();   // hand the visitor their data
+ * await me.clear();                 // and erase it
+ * ```
+ */
+export class Profile {
+  private disposed = false;
+
+  /** Made by the package; see the class's doc for how to get one. */
+  private constructor(
+    /** The recommender this profile belongs to. */
+    readonly recommender: Recommender,
+    private readonly store: ProfileStore,
+    private readonly handle: number,
+  ) {}
+
+  /** @internal */
+  liveHandle(): number {
+    if (this.disposed) throw new HearthError('DISPOSED', 'this profile was disposed');
+    return this.handle;
+  }
+
+  /** Where the events are kept: `'indexeddb'` (browsers) or `'memory'` (Node). */
+  get storage(): string {
+    return this.store.kind;
+  }
+
+  /**
+   * Records an interaction: stored on the device and folded into the profile at once.
+   *
+   * @param event - `{ item, event: 'view' | 'cart' | 'purchase', weight?, ts? }`; `ts` defaults to now.
+   * @returns `false` when the bundle has no such item (the event is kept, and ignored for scoring).
+   * @example
+   * ```ts
+   * await me.record({ item: '85123A', event: 'purchase' });
+   * ```
+   */
+  async record(event: InteractionEvent): Promise<boolean> {
+    checkEvent(event, 'record: event');
+    const stored: StoredEvent = { item: event.item, event: event.event, ts: event.ts ?? Date.now() };
+    if (event.weight !== undefined) stored.weight = event.weight;
+    // the engine first: an event it rejects (an unknown kind without weight) is not stored
+    const known = await this.recommender.call<boolean>('record', { profile: this.liveHandle(), event: stored });
+    await this.store.add(stored);
+    return known;
+  }
+
+  /**
+   * The recorded interactions, oldest first.
+   * @example
+   * ```ts
+   * const history = await me.events();
+   * ```
+   */
+  async events(): Promise<InteractionEvent[]> {
+    this.liveHandle();
+    return this.store.all();
+  }
+
+  /**
+   * Everything stored about the visitor, as a JSON string
+   * (`{ "format": "hearth-ml-profile", "version": 1, "recommender": name, "events": [...] }`).
+   * @example
+   * ```ts
+   * download('my-data.json', await me.export());
+   * ```
+   */
+  async export(): Promise<string> {
+    const events = await this.events();
+    return JSON.stringify({ format: 'hearth-ml-profile', version: 1, recommender: this.recommender.name, events });
+  }
+
+  /**
+   * Erases the profile: the IndexedDB database is deleted and the engine's profile emptied.
+   * The profile stays usable (empty).
+   * @example
+   * ```ts
+   * await me.clear();
+   * ```
+   */
+  async clear(): Promise<void> {
+    await this.store.clear();
+    await this.recommender.call('clearProfile', { profile: this.liveHandle() });
+  }
+
+  /**
+   * Frees the engine's copy (the stored events stay).
+   * @example
+   * ```ts
+   * me.dispose();
+   * ```
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.recommender.call('free', { handle: this.handle }).catch(() => {});
+  }
+}

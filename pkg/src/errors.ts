@@ -1,0 +1,93 @@
+/**
+ * Errors raised by hearth-ml. Engine and environment failures are {@link HearthError}s with a
+ * stable {@link HearthErrorCode}; a wrong argument is a `TypeError` (wrong kind of value) or a
+ * `RangeError` (right kind, value out of range) whose message starts with the argument's name.
+ * @packageDocumentation
+ */
+
+/**
+ * Stable codes of {@link HearthError}. Codes from the wasm engine pass through unchanged.
+ *
+ * - `MODEL_INVALID`: the bytes are not a valid ONNX model.
+ * - `BUNDLE_INVALID`: the bytes are not a valid `.hearth` recommender bundle.
+ * - `UNKNOWN_ITEM`: an item id the bundle does not have (e.g. `similar('nope')`).
+ * - `UNSUPPORTED`: the model uses an operator, attribute or dtype Hearth does not implement.
+ * - `INPUT_NAME`: a feed names no input of the model, or an input is missing.
+ * - `INPUT_DTYPE`: a feed's typed array does not match the input's dtype.
+ * - `INPUT_SHAPE`: a feed's dims do not match the input's shape or its data length.
+ * - `INPUT`, `SHAPE`, `DTYPE`, `LIMIT`, `ARGUMENT`: raised by the engine itself (see the message).
+ * - `BACKEND_UNAVAILABLE`: the requested backend is not in this build or the wasm could not start.
+ * - `INTEGRITY`: downloaded bytes do not match the `integrity` hash (nothing was cached).
+ * - `NETWORK`: a download failed (connection error or non-2xx HTTP status).
+ * - `DISPOSED`: the model, recommender, profile or `Hearth` instance was disposed.
+ * - `WORKER_CRASHED`: the worker died while the call was pending, or the object belongs to a
+ *   worker that crashed (the worker restarts by itself; load the model again).
+ */
+export type HearthErrorCode =
+  | 'MODEL_INVALID'
+  | 'BUNDLE_INVALID'
+  | 'UNKNOWN_ITEM'
+  | 'UNSUPPORTED'
+  | 'INPUT_NAME'
+  | 'INPUT_DTYPE'
+  | 'INPUT_SHAPE'
+  | 'INPUT'
+  | 'SHAPE'
+  | 'DTYPE'
+  | 'LIMIT'
+  | 'ARGUMENT'
+  | 'BACKEND_UNAVAILABLE'
+  | 'INTEGRITY'
+  | 'NETWORK'
+  | 'DISPOSED'
+  | 'WORKER_CRASHED';
+
+/**
+ * An error from the engine or the environment, with a stable `code` and the engine's message.
+ *
+ * @example
+ * ```ts
+ * try { await model.run(feeds); }
+ * catch (e) { if (e instanceof HearthError && e.code === 'INPUT_SHAPE') showHint(e.message); }
+ * ```
+ */
+export class HearthError extends Error {
+  /** Stable machine-readable code; see {@link HearthErrorCode}. */
+  readonly code: HearthErrorCode;
+
+  constructor(code: HearthErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HearthError';
+    this.code = code;
+  }
+}
+
+/** A plain-data error that crosses the worker boundary. @internal */
+export interface WireError {
+  name: string;
+  code?: string;
+  message: string;
+}
+
+/** @internal */
+export function toWire(e: unknown): WireError {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined };
+  }
+  return { name: 'Error', message: String(e) };
+}
+
+/**
+ * Rebuilds the public error from an engine error: `TypeError`/`RangeError` stay what they are,
+ * an error with a code becomes a {@link HearthError}; a wasm trap is a crash. @internal
+ */
+export function fromWire(w: WireError): Error {
+  if (w.name === 'TypeError' && !w.code) return new TypeError(w.message);
+  if (w.name === 'RangeError' && !w.code) return new RangeError(w.message);
+  if (w.code) return new HearthError(w.code as HearthErrorCode, w.message);
+  if (w.name === 'RuntimeError') {
+    return new HearthError('WORKER_CRASHED', `the wasm engine trapped: ${w.message}`);
+  }
+  return new HearthError('ARGUMENT', w.message);
+}

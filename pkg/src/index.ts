@@ -1,0 +1,23 @@
+/**
+ * hearth-ml: on-device machine learning for the browser. ONNX models and recommendation
+ * bundles are downloaded once (then served from the Cache API) and every prediction runs in
+ * WebAssembly in a Web Worker; the visitor's interactions stay in IndexedDB on the device.
+ *
+ * @example
+ * ```ts
+ * import { Hearth } from 'hearth-ml';
+ * const hearth = await Hearth.init();
+ * const model = await hearth.loadModel('/models/propensity.onnx');
+ * const out = await model.run({ features: { data: Float32Array.from(x), dims: [1, 17] } });
+ * console.log(out.purchase_probability.data);
+ * ```
+ * @packageDocumentation
+ */
+export { Hearth, Model, Recommender, Profile } from './core.js';
+export { HearthError, type HearthErrorCode } from './errors.js';
+export { CACHE_NAME, sri } from './fetch.js';
+export type {
+  BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, ItemFilter, LoadOptions,
+  Recommendation, RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem,
+  SimilarOptions, Tensor, TensorData,
+} from './types.js';

@@ -1,0 +1,23 @@
+/**
+ * The browser platform: a module worker next to this file, an inline engine on demand (so the
+ * wasm glue is not loaded on the page when the worker runs it), IndexedDB profiles.
+ * Not part of the public API.
+ * @packageDocumentation
+ */
+import type { Platform } from './core.js';
+import { IdbProfileStore, MemoryProfileStore } from './profile-store.js';
+
+export const browserPlatform: Platform = {
+  defaultWorker: typeof Worker !== 'undefined',
+  startWorker:
+    typeof Worker !== 'undefined'
+      ? () => new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'hearth-ml' })
+      : undefined,
+  async inlineEngine() {
+    const { Engine } = await import('./engine.js');
+    return new Engine();
+  },
+  async profileStore(name: string) {
+    return typeof indexedDB !== 'undefined' ? new IdbProfileStore(name) : new MemoryProfileStore(name);
+  },
+};

@@ -1,0 +1,270 @@
+/**
+ * Public data types and options of hearth-ml.
+ * @packageDocumentation
+ */
+
+/** Element types a tensor can hold (the engine's names). */
+export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+
+/** Typed arrays a tensor's `data` can be. */
+export type TensorData =
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | Int32Array
+  | Int8Array
+  | Uint8Array
+  | Uint16Array;
+
+/**
+ * A tensor crossing the API: a typed array in row-major order and its dims.
+ *
+ * @example
+ * ```ts
+ * const x: Tensor = { data: Float32Array.from(features), dims: [1, 17] };
+ * ```
+ */
+export interface Tensor {
+  /** The elements, row-major. `Uint8Array` is `uint8` unless `type` is `'bool'`; a `Uint16Array` holds float16 bits and needs `type: 'float16'`. */
+  readonly data: TensorData;
+  /** Size of each dimension; their product is `data.length`. */
+  readonly dims: readonly number[];
+  /** Element type, needed only where the array type is ambiguous (`'bool'`, `'float16'`). Outputs always carry it. */
+  readonly type?: DType;
+}
+
+/** A model input or output as the model declares it. */
+export interface IoInfo {
+  /** Its name in the model (the key of a feed or output). */
+  readonly name: string;
+  /** Declared dtype, or `null` when the model does not declare one. */
+  readonly type: DType | null;
+  /** Declared dims: a number when fixed, a string for a symbolic dim (e.g. `'batch'`), `null` when unknown; `null` for no declared shape. */
+  readonly dims: readonly (number | string | null)[] | null;
+}
+
+/** Which backend runs the models. */
+export type BackendName = 'auto' | 'cpu' | 'webgpu';
+
+/**
+ * Options of {@link Hearth.init}.
+ *
+ * @example
+ * ```ts
+ * const hearth = await Hearth.init({ backend: 'auto', worker: true });
+ * ```
+ */
+export interface HearthOptions {
+  /**
+   * `'auto'` picks the best backend this build has; `'cpu'` runs WebAssembly SIMD128 on the CPU;
+   * `'webgpu'` asks for the GPU and rejects with `BACKEND_UNAVAILABLE`, as this build has no
+   * WebGPU backend yet.
+   * @defaultValue `'auto'`
+   * @example `{ backend: 'cpu' }`
+   */
+  backend?: BackendName;
+  /**
+   * `true` runs everything in a module Web Worker the package starts (the page stays responsive;
+   * typed arrays move as transferables). `false` runs on the calling thread. The Node entry runs
+   * inline only.
+   * @defaultValue `true` in browsers, `false` in Node
+   * @example `{ worker: false }`
+   */
+  worker?: boolean;
+}
+
+/**
+ * How a model or bundle is fetched. Used by {@link Hearth.loadModel} and {@link Hearth.loadRecommender}.
+ *
+ * @example
+ * ```ts
+ * await hearth.loadModel('/models/propensity.onnx', {
+ *   integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=',
+ *   onProgress: (loaded, total) => bar.value = total ? loaded / total : 0,
+ * });
+ * ```
+ */
+export interface LoadOptions {
+  /**
+   * Called as the download progresses with the bytes received so far and the total from
+   * `Content-Length` (`undefined` when the server does not send it). Called once with
+   * `(size, size)` when the bytes come from the cache or were given directly.
+   * @defaultValue none
+   * @example `{ onProgress: (loaded, total) => console.log(loaded, total) }`
+   */
+  onProgress?: (loaded: number, total: number | undefined) => void;
+  /**
+   * Subresource-integrity hash of the file (`'sha256-<base64>'`; `sha384-` and `sha512-` work
+   * too). A mismatch rejects with `HearthError` code `INTEGRITY` and nothing is cached. Also
+   * part of the cache key, so a new hash fetches the new file.
+   * @defaultValue none (not checked)
+   * @example `{ integrity: 'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=' }`
+   */
+  integrity?: string;
+  /**
+   * Keep the file in the Cache API (cache `hearth-ml-v1`) keyed by URL + `integrity` or
+   * `version`, so later page loads make no request for it. When the browser refuses to store it
+   * (quota), the load goes on uncached with a console warning. Ignored where the Cache API does
+   * not exist (Node, insecure origins).
+   * @defaultValue `true`
+   * @example `{ cache: false }`
+   */
+  cache?: boolean;
+  /**
+   * A version label that is part of the cache key: change it when the file at the same URL
+   * changes and no `integrity` is given.
+   * @defaultValue none (the URL, plus `integrity` when given, is the key)
+   * @example `{ version: '2026-11-22' }`
+   */
+  version?: string;
+}
+
+/** Options of {@link Hearth.loadRecommender}. */
+export interface RecommenderLoadOptions extends LoadOptions {
+  /**
+   * Names the on-device profile store (one IndexedDB database per recommender). Required when
+   * the bundle is given as bytes; for a URL it defaults to the absolute URL.
+   * @defaultValue the bundle's absolute URL
+   * @example `{ name: 'shop' }`
+   */
+  name?: string;
+}
+
+/** Options of {@link Model.run}. */
+export interface RunOptions {
+  /**
+   * In a worker, move the feeds' buffers instead of copying them: faster, but the typed arrays
+   * you passed are detached (length 0) afterwards. `false` copies them. Views on part of a
+   * larger buffer are always copied. Inline (no worker) nothing is moved or copied.
+   * @defaultValue `true`
+   * @example `{ transfer: false }`
+   */
+  transfer?: boolean;
+}
+
+/** An interaction a profile records. */
+export interface InteractionEvent {
+  /** The item's id in the bundle. */
+  item: string;
+  /** What the user did: `'view'`, `'cart'`, `'purchase'` or another kind the bundle weighs. */
+  event: 'view' | 'cart' | 'purchase' | (string & {});
+  /** Strength of the interaction; required for kinds the bundle has no weight for. @defaultValue the bundle's weight for the kind (view 0.25, cart 0.5, purchase 1 unless the bundle says otherwise) */
+  weight?: number;
+  /** When it happened, in ms since the epoch. @defaultValue `Date.now()` when recorded */
+  ts?: number;
+}
+
+/** Item metadata from the bundle. */
+export interface Item {
+  id: string;
+  name?: string;
+  category?: string;
+  price?: number;
+  inStock?: boolean;
+  [key: string]: unknown;
+}
+
+/** Metadata predicates for recommendations. */
+export interface ItemFilter {
+  /** Only items in this category (or any of these). @example `{ category: ['Kitchen', 'Garden'] }` */
+  category?: string | string[];
+  /** Only items priced at least this. @example `{ priceMin: 5 }` */
+  priceMin?: number;
+  /** Only items priced at most this. @example `{ priceMax: 50 }` */
+  priceMax?: number;
+  /** Only items in stock (`true`) or out of stock (`false`). @example `{ inStock: true }` */
+  inStock?: boolean;
+}
+
+/**
+ * Options of {@link Recommender.recommend}.
+ *
+ * @example
+ * ```ts
+ * await shop.recommend({ profile: me, k: 10, exclude: 'seen', filter: { category: 'Kitchen' }, diversity: 0.3 });
+ * ```
+ */
+export interface RecommendOptions {
+  /** Whose recommendations: a profile from {@link Recommender.profile}. @defaultValue none (use `events`, or popularity) */
+  profile?: Profile;
+  /** Interactions to recommend from when no `profile` is given. @defaultValue `[]` (cold start: popularity) */
+  events?: InteractionEvent[];
+  /** How many items (1 to 10000). @defaultValue `10` @example `{ k: 6 }` */
+  k?: number;
+  /** How many history items each result names in `because`. @defaultValue `3` @example `{ explain: 1 }` */
+  explain?: number;
+  /** `'seen'` leaves out items in the history; `'none'` keeps them. @defaultValue `'seen'` */
+  exclude?: 'seen' | 'none';
+  /** Only these item ids. @defaultValue all items @example `{ allow: ['85123A', '71053'] }` */
+  allow?: string[];
+  /** Never these item ids. @defaultValue none @example `{ deny: ['POST'] }` */
+  deny?: string[];
+  /** Metadata predicates. @defaultValue none */
+  filter?: ItemFilter;
+  /** Score multipliers per item id. @defaultValue none @example `{ boost: { '85123A': 1.2 } }` */
+  boost?: Record<string, number>;
+  /** 0 = pure relevance, 1 = most diverse (MMR). @defaultValue `0` @example `{ diversity: 0.3 }` */
+  diversity?: number;
+  /** The time used for recency decay, in ms since the epoch. @defaultValue `Date.now()` */
+  now?: number;
+}
+
+/** Options of {@link Recommender.similar}. */
+export interface SimilarOptions {
+  /** How many items (1 to 10000). @defaultValue `10` @example `{ k: 6 }` */
+  k?: number;
+  /** Metadata predicates. @defaultValue none */
+  filter?: ItemFilter;
+  /** 0 = most similar, up to 1 = most diverse (MMR). @defaultValue `0` */
+  diversity?: number;
+  /** Only these item ids. @defaultValue all items */
+  allow?: string[];
+  /** Never these item ids. @defaultValue none */
+  deny?: string[];
+}
+
+/** One recommended item. */
+export interface Recommendation {
+  id: string;
+  score: number;
+  /** The item's metadata from the bundle. */
+  item?: Item;
+  /** History items that contributed most to this recommendation. */
+  because: string[];
+}
+
+/** One similar item. */
+export interface SimilarItem {
+  id: string;
+  score: number;
+  /** The item's metadata from the bundle. */
+  item?: Item;
+}
+
+/** What a recommender bundle holds. */
+export interface RecommenderInfo {
+  /** Bundle format version. */
+  version: number;
+  numItems: number;
+  /** Embedding dimension. */
+  dim: number;
+  /** Item table element type: `'f32'`, `'f16'` or `'int8'`. */
+  dtype: string;
+  /** `'dot'` or `'cosine'`. */
+  metric?: string;
+  /** Whether a popularity prior serves cold starts. */
+  hasPopularity: boolean;
+  hasUserModel?: boolean;
+  /** Item categories present in the catalog. */
+  categories?: string[];
+  /** Attribution lines of the data the bundle was built from: show them in your app. */
+  attribution: string[];
+  /** Fold-in parameters (alpha, lambda, halfLifeDays, eventWeights). */
+  foldIn?: Record<string, unknown>;
+  /** Provenance (tool, parameters, metrics), when the builder wrote it. */
+  source?: unknown;
+}
+
+// Forward declarations for doc links; the classes live in core.ts.
+import type { Profile, Recommender, Model, Hearth } from './core.js';
+export type { Profile, Recommender, Model, Hearth };

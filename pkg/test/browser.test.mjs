@@ -1,0 +1,324 @@
+// hearth-ml in headless Chromium (Debian's, through playwright-core), served from 127.0.0.1:
+// the worker (transferables, queued concurrent calls, crash and restart), the Cache API (a second
+// page load makes zero model requests, counted by the server, which forbids HTTP caching),
+// integrity failure, the quota fallback, backends, and IndexedDB profiles across reloads with a
+// privacy check (no request at all while the profile records and recommendations are computed).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as glue from '../wasm/hearth-cpu.js';
+import { serve, launch } from './helpers/server.mjs';
+import { shopBundle, GARDEN } from './helpers/bundle.mjs';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(pkg, '..');
+const modelBytes = readFileSync(path.join(root, 'models/propensity.onnx'));
+const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
+glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
+const MODEL = '/models/propensity.onnx';
+
+let server, browser;
+
+before(async () => {
+  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { '/shop.hearth': shopBundle() });
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh browser profile (own caches and IndexedDB) with the blank page loaded. */
+async function freshPage() {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(server.base + '/');
+  return { context, page, errors };
+}
+
+test('worker: runs off the main thread, inputs move as transferables, same results as inline', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const inWorker = await Hearth.init();
+    const inline = await Hearth.init({ worker: false });
+    const a = await inWorker.loadModel(url);
+    const b = await inline.loadModel(url);
+    const x = Float32Array.from([3, 60, 0, 0, 40, 1500, 0.005, 0.02, 25, 0, 11, 2, 2, 1, 2, 1, 0, 0, 0, 0, 0, 2, 30, 0.2, 0.2, 0, 0, 5, 1, 1, 1, 1, 0, 0]);
+    const copy = x.slice();
+    const outB = await b.run({ features: { data: copy.slice(), dims: [2, 17] } });
+    const kept = x.slice();
+    const outKept = await a.run({ features: { data: kept, dims: [2, 17] } }, { transfer: false });
+    const outA = await a.run({ features: { data: x, dims: [2, 17] } });
+    return {
+      worker: inWorker.worker, inlineWorker: inline.worker, backend: a.backend,
+      detached: x.byteLength, keptLength: kept.length,
+      a: [...outA.purchase_probability.data], b: [...outB.purchase_probability.data], kept: [...outKept.purchase_probability.data],
+      isF32: outA.purchase_probability.data instanceof Float32Array,
+    };
+  }, MODEL);
+  assert.equal(r.worker, true);
+  assert.equal(r.inlineWorker, false);
+  assert.equal(r.backend, 'cpu');
+  assert.equal(r.detached, 0, 'the input buffer was moved to the worker');
+  assert.equal(r.keptLength, 34, 'transfer: false copies');
+  assert.ok(r.isF32);
+  assert.deepEqual(r.a, r.b);
+  assert.deepEqual(r.kept, r.b);
+  assert.notEqual(r.a[0], r.a[1]);
+  await context.close();
+});
+
+test('worker: the page stays responsive during a long run; inline blocks it', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const rows = 200000;
+    const x = new Float32Array(rows * 17);
+    for (let i = 0; i < x.length; i++) x[i] = (i % 17) + (i % 5);
+    const ticksDuring = async (h) => {
+      const m = await h.loadModel(url);
+      let ticks = 0;
+      const timer = setInterval(() => ticks++, 1);
+      const t0 = performance.now();
+      await m.run({ features: { data: x.slice(), dims: [rows, 17] } });
+      const ms = performance.now() - t0;
+      clearInterval(timer);
+      return { ticks, ms };
+    };
+    return { worker: await ticksDuring(await Hearth.init()), inline: await ticksDuring(await Hearth.init({ worker: false })) };
+  }, MODEL);
+  assert.ok(r.inline.ms > 20, `the run is long enough to notice: ${JSON.stringify(r)}`);
+  assert.ok(r.inline.ticks <= 1, `inline: the page's timers are blocked: ${JSON.stringify(r)}`);
+  assert.ok(r.worker.ticks >= 5, `worker: the page's timers keep firing: ${JSON.stringify(r)}`);
+  await context.close();
+});
+
+test('worker: concurrent calls are queued safely, each gets its own answer', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const w = await Hearth.init();
+    const i = await Hearth.init({ worker: false });
+    const [mw, mi] = await Promise.all([w.loadModel(url), i.loadModel(url)]);
+    // one real-looking session with its page value and product pages varied
+    const inputs = Array.from({ length: 24 }, (_, k) => Float32Array.from([3, 60, 0, 0, 10 + 3 * k, 400 + 50 * k, 0.005, 0.02, k, 0, 11, 2, 2, 1, 2, 1, 0]));
+    const want = await Promise.all(inputs.map((x) => mi.run({ features: { data: x.slice(), dims: [1, 17] } })));
+    const got = await Promise.all(inputs.map((x) => mw.run({ features: { data: x.slice(), dims: [1, 17] } })));
+    return { want: want.map((o) => o.purchase_probability.data[0]), got: got.map((o) => o.purchase_probability.data[0]) };
+  }, MODEL);
+  assert.deepEqual(r.got, r.want);
+  assert.ok(new Set(r.want).size > 10, 'the inputs give different answers');
+  await context.close();
+});
+
+test('worker: a crashed worker rejects pending calls and restarts', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const old = await h.loadModel(url);
+    const res = {};
+    try { await h.transport.crashForTest(); res.pending = 'resolved'; } catch (e) { res.pending = `${e.name}:${e.code}`; }
+    try { await old.run({ features: { data: new Float32Array(17), dims: [1, 17] } }); res.old = 'resolved'; } catch (e) { res.old = `${e.name}:${e.code}`; }
+    const fresh = await h.loadModel(url);
+    const out = await fresh.run({ features: { data: new Float32Array(17), dims: [1, 17] } });
+    res.p = out.purchase_probability.data[0];
+    return res;
+  }, MODEL);
+  assert.equal(r.pending, 'HearthError:WORKER_CRASHED');
+  assert.equal(r.old, 'HearthError:WORKER_CRASHED');
+  assert.ok(r.p > 0 && r.p < 1);
+  assert.equal(server.log.filter((p) => p === '/pkg/dist/worker.js').length >= 2, true, 'a second worker was started');
+  await context.close();
+});
+
+test('Cache API: the second page load makes zero model requests; a new version fetches again', async () => {
+  const { context, page } = await freshPage();
+  const before = server.count(MODEL);
+  const load = (opts) => page.evaluate(async ([url, opts]) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const progress = [];
+    const m = await h.loadModel(url, { ...opts, onProgress: (l, t) => progress.push([l, t]) });
+    const out = await m.run({ features: { data: new Float32Array(17), dims: [1, 17] } });
+    return { p: out.purchase_probability.data[0], progress, caches: await caches.keys() };
+  }, [MODEL, opts]);
+  const first = await load({ integrity });
+  assert.equal(server.count(MODEL) - before, 1);
+  assert.deepEqual(first.progress.at(-1), [modelBytes.length, modelBytes.length]);
+  assert.deepEqual(first.caches, ['hearth-ml-v1']);
+  await page.reload();
+  const second = await load({ integrity });
+  assert.equal(server.count(MODEL) - before, 1, 'second page load: zero model requests');
+  assert.equal(second.p, first.p);
+  assert.deepEqual(second.progress, [[modelBytes.length, modelBytes.length]]);
+  await load({ version: 'v2' });
+  assert.equal(server.count(MODEL) - before, 2, 'another cache key (version) fetches once more');
+  await load({ cache: false });
+  assert.equal(server.count(MODEL) - before, 3, 'cache: false always fetches');
+  await context.close();
+});
+
+test('integrity: a mismatch is INTEGRITY and nothing is cached', async () => {
+  const { context, page } = await freshPage();
+  const before = server.count(MODEL);
+  const r = await page.evaluate(async ([url, good]) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const bad = 'sha256-' + btoa(String.fromCharCode(...new Uint8Array(32)));
+    let err;
+    try { await h.loadModel(url, { integrity: bad }); } catch (e) { err = { name: e.name, code: e.code, message: e.message }; }
+    const c = await caches.open('hearth-ml-v1');
+    const keysAfterBad = (await c.keys()).length;
+    await h.loadModel(url, { integrity: good });
+    return { err, keysAfterBad, keysAfterGood: (await c.keys()).length };
+  }, [MODEL, integrity]);
+  assert.equal(r.err.name, 'HearthError');
+  assert.equal(r.err.code, 'INTEGRITY');
+  assert.match(r.err.message, /integrity mismatch/);
+  assert.equal(r.keysAfterBad, 0);
+  assert.equal(r.keysAfterGood, 1);
+  assert.equal(server.count(MODEL) - before, 2, 'the good load fetched: the bad bytes were not cached');
+  await context.close();
+});
+
+test('quota: a refused cache write warns and the load goes on uncached', async () => {
+  const { context, page } = await freshPage();
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  const r = await page.evaluate(async (url) => {
+    Cache.prototype.put = async () => { throw new DOMException('quota exceeded (test)', 'QuotaExceededError'); };
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const m = await h.loadModel(url);
+    const out = await m.run({ features: { data: new Float32Array(17), dims: [1, 17] } });
+    return { p: out.purchase_probability.data[0], cached: (await (await caches.open('hearth-ml-v1')).keys()).length };
+  }, MODEL);
+  assert.ok(r.p > 0 && r.p < 1);
+  assert.equal(r.cached, 0);
+  assert.ok(warnings.some((w) => /could not cache .*QuotaExceededError/.test(w)), `warnings: ${warnings}`);
+  await context.close();
+});
+
+test('backends: auto and cpu run on the CPU; webgpu is BACKEND_UNAVAILABLE in this build; errors keep their codes', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth, HearthError } = await import('/pkg/dist/index.js');
+    const res = {};
+    for (const backend of ['auto', 'cpu']) {
+      const h = await Hearth.init({ backend });
+      res[backend] = [h.backend, (await h.loadModel(url)).backend];
+    }
+    try { await Hearth.init({ backend: 'webgpu' }); res.webgpu = 'resolved'; } catch (e) { res.webgpu = [e instanceof HearthError, e.code, e.message]; }
+    const h = await Hearth.init();
+    try { await h.loadModel(new Uint8Array([8, 1, 2, 3])); } catch (e) { res.invalid = [e instanceof HearthError, e.code]; }
+    const m = await h.loadModel(url);
+    try { await m.run({ features: { data: new Float32Array(16), dims: [1, 16] } }); } catch (e) { res.shape = [e instanceof HearthError, e.code]; }
+    m.dispose();
+    try { await m.run({ features: { data: new Float32Array(17), dims: [1, 17] } }); } catch (e) { res.disposed = e.code; }
+    return res;
+  }, MODEL);
+  assert.deepEqual(r.auto, ['cpu', 'cpu']);
+  assert.deepEqual(r.cpu, ['cpu', 'cpu']);
+  assert.equal(r.webgpu[0], true);
+  assert.equal(r.webgpu[1], 'BACKEND_UNAVAILABLE');
+  assert.match(r.webgpu[2], /no WebGPU backend/);
+  assert.deepEqual(r.invalid, [true, 'MODEL_INVALID'], 'an engine error from the worker is a HearthError');
+  assert.deepEqual(r.shape, [true, 'INPUT_SHAPE']);
+  assert.equal(r.disposed, 'DISPOSED');
+  await context.close();
+});
+
+test('IndexedDB profile store: events survive a reload; clear() deletes the database', async () => {
+  const { context, page } = await freshPage();
+  const add = () => page.evaluate(async () => {
+    const { IdbProfileStore } = await import('/pkg/dist/profile-store.js');
+    const s = new IdbProfileStore('store-test');
+    await s.add({ item: 'A', event: 'view', ts: 1 });
+    await s.add({ item: 'B', event: 'purchase', ts: 2 });
+  });
+  const read = () => page.evaluate(async () => {
+    const { IdbProfileStore } = await import('/pkg/dist/profile-store.js');
+    return (await new IdbProfileStore('store-test').all()).map((e) => e.item);
+  });
+  await add();
+  await page.reload();
+  assert.deepEqual(await read(), ['A', 'B']);
+  const dbs = await page.evaluate(async () => {
+    const { IdbProfileStore } = await import('/pkg/dist/profile-store.js');
+    const s = new IdbProfileStore('store-test');
+    const names = async () => (await indexedDB.databases()).map((d) => d.name);
+    const before = await names();
+    await s.clear();
+    return { before, after: await names() };
+  });
+  assert.ok(dbs.before.includes('hearth-ml-profile:store-test'));
+  assert.ok(!dbs.after.includes('hearth-ml-profile:store-test'));
+  await page.reload();
+  assert.deepEqual(await read(), []);
+  await context.close();
+});
+
+test('recommender: profile in IndexedDB across reloads, export, clear; no network request after loading', async () => {
+  const { context, page } = await freshPage();
+  const requests = [];
+  context.on('request', (q) => requests.push(q.url()));
+  const setup = async () => {
+    await page.evaluate(async () => {
+      const { Hearth } = await import('/pkg/dist/index.js');
+      const h = await Hearth.init();
+      window.shop = await h.loadRecommender('/shop.hearth');
+    });
+  };
+  await setup();
+  // privacy: from here on, recording and recommending must not touch the network
+  requests.length = 0;
+  const logBefore = server.log.length;
+  const r1 = await page.evaluate(async () => {
+    const me = await shop.profile();
+    await me.record({ item: 'K1', event: 'purchase' });
+    await me.record({ item: 'K2', event: 'cart' });
+    const recs = await shop.recommend({ profile: me, k: 2 });
+    const alike = await shop.similar('G1', { k: 2 });
+    return { storage: me.storage, recs: recs.map((r) => [r.id, r.item.category, r.because]), alike: alike.map((r) => r.id), exported: await me.export() };
+  });
+  assert.deepEqual(requests, [], 'no request from the page or the worker');
+  assert.equal(server.log.length, logBefore, 'the server saw nothing either');
+  assert.equal(r1.storage, 'indexeddb');
+  assert.deepEqual(r1.recs.map((x) => x[0]).sort(), ['K3', 'K4']);
+  assert.ok(r1.recs.every(([, cat, because]) => cat === 'Kitchen' && because.length > 0));
+  assert.ok(r1.alike.every((id) => id.startsWith('G')));
+  assert.deepEqual(JSON.parse(r1.exported).events.map((e) => e.item), ['K1', 'K2']);
+
+  await page.reload();
+  await setup();
+  const r2 = await page.evaluate(async () => {
+    const me = await shop.profile();
+    const events = (await me.events()).map((e) => e.item);
+    const recs = (await shop.recommend({ profile: me, k: 2 })).map((r) => r.id).sort();
+    const name = `hearth-ml-profile:${shop.name}`;
+    const before = (await indexedDB.databases()).map((d) => d.name).includes(name);
+    await me.clear();
+    const after = (await indexedDB.databases()).map((d) => d.name).includes(name);
+    const cold = (await shop.recommend({ profile: me, k: 4 })).map((r) => r.id).sort();
+    return { events, recs, before, after, cold };
+  });
+  assert.deepEqual(r2.events, ['K1', 'K2'], 'the profile survived the reload');
+  assert.deepEqual(r2.recs, ['K3', 'K4']);
+  assert.equal(r2.before, true);
+  assert.equal(r2.after, false, 'clear() deleted the database');
+  assert.deepEqual(r2.cold, [...GARDEN].sort());
+
+  await page.reload();
+  await setup();
+  const r3 = await page.evaluate(async () => (await (await shop.profile()).events()).length);
+  assert.equal(r3, 0, 'nothing came back after clear()');
+  await context.close();
+});

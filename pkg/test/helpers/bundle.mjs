@@ -1,0 +1,66 @@
+// A small `.hearth` recommender bundle for the tests, written by hand in the documented format
+// (src/bundle/mod.rs): a safetensors file whose `__metadata__.hearth` is the JSON manifest.
+//
+// The catalog has two clusters: Kitchen items K1..K4 point along one axis, Garden items G1..G4
+// along another, so a profile that bought kitchen things must be recommended kitchen things.
+// Popularity favours the Garden items, so a cold start must show Garden items first.
+
+/** Writes a safetensors file: `tensors` is `{ name: { dtype: 'F32', shape, data: Float32Array } }`. */
+export function safetensors(tensors, metadata) {
+  const header = { __metadata__: metadata };
+  let offset = 0;
+  const parts = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.byteLength] };
+    parts.push(bytes);
+    offset += bytes.byteLength;
+  }
+  let json = JSON.stringify(header);
+  while ((8 + new TextEncoder().encode(json).length) % 8) json += ' ';
+  const head = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + head.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(head.length), true);
+  out.set(head, 8);
+  let at = 8 + head.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+export const KITCHEN = ['K1', 'K2', 'K3', 'K4'];
+export const GARDEN = ['G1', 'G2', 'G3', 'G4'];
+
+/** The test shop's bundle bytes. */
+export function shopBundle() {
+  const dim = 4;
+  const items = [
+    ...KITCHEN.map((id, i) => ({ id, name: `Kitchen thing ${i + 1}`, category: 'Kitchen', price: 5 + i, inStock: i !== 3 })),
+    ...GARDEN.map((id, i) => ({ id, name: `Garden thing ${i + 1}`, category: 'Garden', price: 20 + i, inStock: true })),
+  ];
+  const factors = new Float32Array(items.length * dim);
+  items.forEach((it, r) => {
+    const axis = it.category === 'Kitchen' ? 0 : 1;
+    factors[r * dim + axis] = 1 - 0.05 * (r % 4);
+    factors[r * dim + 2] = 0.1 * (r % 4); // a little spread inside a cluster
+    factors[r * dim + 3] = 0.05;
+  });
+  const popularity = Float32Array.from(items, (it, r) => (it.category === 'Garden' ? 10 - (r % 4) : 1));
+  const manifest = {
+    format: 'hearth.recommender',
+    version: 1,
+    dim,
+    metric: 'dot',
+    items,
+    attribution: ['hearth-ml test catalog (synthetic)'],
+  };
+  return safetensors(
+    {
+      item_factors: { dtype: 'F32', shape: [items.length, dim], data: factors },
+      popularity: { dtype: 'F32', shape: [items.length], data: popularity },
+    },
+    { hearth: JSON.stringify(manifest) },
+  );
+}

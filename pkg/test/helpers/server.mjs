@@ -1,0 +1,61 @@
+// A static file server on 127.0.0.1 that logs every request and forbids HTTP caching
+// (`Cache-Control: no-store`), so a request that does not reach it was served by the Cache API.
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json' };
+
+/**
+ * Serves `mounts` (`{ '/prefix': dir }`, longest prefix wins) and `extra` (`{ '/path': Uint8Array }`).
+ * `/` is a blank page unless a mount serves index.html there. Returns `{ base, log, count(path), close }`.
+ */
+export async function serve(mounts, extra = {}) {
+  const log = [];
+  const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
+  const server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    log.push(url.pathname);
+    const headers = { 'cache-control': 'no-store' };
+    if (extra[url.pathname]) {
+      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': extra[url.pathname].length });
+      res.end(extra[url.pathname]);
+      return;
+    }
+    const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(p.endsWith('/') ? p : p + '/'));
+    let file = prefix && path.join(mounts[prefix], decodeURIComponent(url.pathname.slice(prefix.length)));
+    if (file && existsSync(file) && statSync(file).isDirectory()) file = path.join(file, 'index.html');
+    if (!file || !file.startsWith(mounts[prefix]) || !existsSync(file)) {
+      if (url.pathname === '/') {
+        res.writeHead(200, { ...headers, 'content-type': 'text/html' });
+        res.end('<!doctype html><title>hearth-ml test</title>');
+        return;
+      }
+      res.writeHead(404, headers);
+      res.end();
+      return;
+    }
+    const body = await readFile(file);
+    res.writeHead(200, { ...headers, 'content-type': types[path.extname(file)] || 'application/octet-stream', 'content-length': body.length });
+    res.end(body);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    base: `http://127.0.0.1:${server.address().port}`,
+    log,
+    count: (p) => log.filter((x) => x === p).length,
+    close: () => new Promise((r) => server.close(r)),
+  };
+}
+
+/** Debian's Chromium through playwright-core, with the flags TOOLCHAIN.md lists. */
+export async function launch() {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+}

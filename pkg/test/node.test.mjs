@@ -1,0 +1,212 @@
+// hearth-ml in Node: the package's Node entry (dist/node.js, what `import 'hearth-ml'` resolves to
+// in Node), inline engine, models from paths / file URLs / http / bytes, feed checks with their
+// error codes, integrity, progress, disposal, and the recommender with an in-memory profile.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Hearth, HearthError, sri } from 'hearth-ml';
+import * as glue from '../wasm/hearth-cpu.js';
+import { shopBundle, KITCHEN, GARDEN } from './helpers/bundle.mjs';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(pkg, '..');
+const modelPath = path.join(root, 'models/propensity.onnx');
+const modelBytes = readFileSync(modelPath);
+const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
+glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
+
+let hearth, server, base, requests = [];
+
+before(async () => {
+  hearth = await Hearth.init();
+  server = createServer((req, res) => {
+    requests.push(req.url);
+    if (req.url === '/propensity.onnx') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': modelBytes.length });
+      // two chunks, so progress is reported more than once
+      res.write(modelBytes.subarray(0, 1000));
+      setTimeout(() => res.end(modelBytes.subarray(1000)), 20);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+});
+
+after(() => {
+  hearth?.dispose();
+  server?.close();
+});
+
+const x = Float32Array.from([3, 60, 0, 0, 40, 1500, 0.005, 0.02, 25, 0, 11, 2, 2, 1, 2, 1, 0, 0, 0, 0, 0, 2, 30, 0.2, 0.2, 0, 0, 5, 1, 1, 1, 1, 0, 0]);
+
+test('Node entry: inline CPU engine, same answers as the wasm build used directly', async () => {
+  assert.equal(hearth.worker, false);
+  assert.equal(hearth.backend, 'cpu');
+  const model = await hearth.loadModel(modelPath);
+  assert.equal(model.backend, 'cpu');
+  assert.deepEqual(model.inputs, [{ name: 'features', type: 'float32', dims: ['batch', 17] }]);
+  assert.deepEqual(model.outputs, [{ name: 'purchase_probability', type: 'float32', dims: ['batch', 1] }]);
+  const out = await model.run({ features: { data: x, dims: [2, 17] } });
+  const want = glue.Session.fromBytes(new Uint8Array(modelBytes)).run({ features: { data: x, dims: [2, 17] } });
+  assert.deepEqual(out.purchase_probability.dims, [2, 1]);
+  assert.equal(out.purchase_probability.type, 'float32');
+  assert.ok(out.purchase_probability.data instanceof Float32Array);
+  assert.deepEqual([...out.purchase_probability.data], [...want.purchase_probability.data]);
+  // the two sessions differ, and so do their probabilities
+  assert.notEqual(out.purchase_probability.data[0], out.purchase_probability.data[1]);
+  assert.equal(x.length, 34, 'inline runs neither move nor copy the caller\'s arrays');
+  model.dispose();
+});
+
+test('a fixture model matches its onnxruntime outputs through the package', async () => {
+  const dir = path.join(root, 'tests/models/mlp');
+  const model = await hearth.loadModel(pathToFileURL(path.join(dir, 'model.onnx')));
+  const input = glue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/input_0.pb'))));
+  const want = glue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/output_0.pb'))));
+  const out = await model.run({ [input.name]: { data: input.data, dims: input.dims } });
+  const got = out[want.name];
+  assert.deepEqual(got.dims, want.dims);
+  for (let i = 0; i < want.data.length; i++) {
+    assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1e-5 + 1e-3 * Math.abs(want.data[i]), `[${i}] ${got.data[i]} vs ${want.data[i]}`);
+  }
+});
+
+test('bytes in: ArrayBuffer and Uint8Array views are copied, never detached; onProgress reports the size', async () => {
+  const copy = new Uint8Array(modelBytes);
+  const calls = [];
+  const m1 = await hearth.loadModel(copy.buffer, { onProgress: (l, t) => calls.push([l, t]) });
+  assert.equal(copy.buffer.byteLength, modelBytes.length);
+  assert.deepEqual(calls, [[modelBytes.length, modelBytes.length]]);
+  const padded = new Uint8Array(modelBytes.length + 16);
+  padded.set(modelBytes, 8);
+  const m2 = await hearth.loadModel(padded.subarray(8, 8 + modelBytes.length));
+  assert.deepEqual(m2.inputs, m1.inputs);
+});
+
+test('http: streamed download with progress; HTTP errors are NETWORK', async () => {
+  const calls = [];
+  const model = await hearth.loadModel(`${base}/propensity.onnx`, { onProgress: (l, t) => calls.push([l, t]) });
+  assert.equal(model.inputs[0].name, 'features');
+  assert.ok(calls.length >= 3, `progress calls: ${JSON.stringify(calls)}`);
+  assert.deepEqual(calls.at(-1), [modelBytes.length, modelBytes.length]);
+  for (let i = 1; i < calls.length; i++) assert.ok(calls[i][0] >= calls[i - 1][0]);
+  await assert.rejects(hearth.loadModel(`${base}/missing.onnx`), (e) => e instanceof HearthError && e.code === 'NETWORK' && /404/.test(e.message));
+});
+
+test('integrity: the right hash loads, a wrong one is INTEGRITY, a malformed one a RangeError', async () => {
+  assert.equal(await sri(new Uint8Array(modelBytes).buffer), integrity);
+  await hearth.loadModel(modelPath, { integrity });
+  const wrong = 'sha256-' + Buffer.alloc(32, 7).toString('base64');
+  await assert.rejects(hearth.loadModel(modelPath, { integrity: wrong }),
+    (e) => e instanceof HearthError && e.code === 'INTEGRITY' && e.message.includes(wrong) && e.message.includes(integrity));
+  await assert.rejects(hearth.loadModel(new Uint8Array(modelBytes), { integrity: wrong }), (e) => e.code === 'INTEGRITY');
+  await assert.rejects(hearth.loadModel(modelPath, { integrity: 'md5-abc' }), (e) => e instanceof RangeError && /options\.integrity/.test(e.message));
+});
+
+test('feeds are checked against the model with stable codes', async () => {
+  const model = await hearth.loadModel(modelPath);
+  const code = (c, re) => (e) => e instanceof HearthError && e.code === c && (!re || re.test(e.message));
+  await assert.rejects(model.run({ nope: { data: new Float32Array(17), dims: [1, 17] } }), code('INPUT_NAME', /nope.*features/));
+  await assert.rejects(model.run({}), code('INPUT_NAME', /features.*missing/));
+  await assert.rejects(model.run({ features: { data: new Int32Array(17), dims: [1, 17] } }), code('INPUT_DTYPE', /expected float32.*got int32/));
+  await assert.rejects(model.run({ features: { data: new Float32Array(16), dims: [1, 16] } }), code('INPUT_SHAPE', /dim 1 is 16, expected 17/));
+  await assert.rejects(model.run({ features: { data: new Float32Array(17), dims: [2, 17] } }), code('INPUT_SHAPE', /34 elements but data has 17/));
+  await assert.rejects(model.run({ features: { data: new Float32Array(17), dims: [17] } }), code('INPUT_SHAPE', /rank 2/));
+  await assert.rejects(model.run({ features: { data: [1, 2], dims: [1, 2] } }), (e) => e instanceof TypeError && /feeds\.features\.data/.test(e.message));
+  await assert.rejects(model.run({ features: { data: new Float32Array(17), dims: [1, -17] } }), (e) => e instanceof RangeError && /feeds\.features\.dims/.test(e.message));
+  await assert.rejects(model.run({ features: { data: new Float32Array(17) } }), (e) => e instanceof TypeError && /feeds\.features\.dims/.test(e.message));
+  await assert.rejects(model.run(null), (e) => e instanceof TypeError && /feeds/.test(e.message));
+  await assert.rejects(model.run({ features: { data: new Uint16Array(17), dims: [1, 17] } }), (e) => e instanceof TypeError && /float16/.test(e.message));
+});
+
+test('engine errors pass through as HearthError with the engine\'s code and message', async () => {
+  await assert.rejects(hearth.loadModel(new Uint8Array([8, 1, 2, 3])), (e) => e instanceof HearthError && e.code === 'MODEL_INVALID' && /invalid model/.test(e.message));
+  await assert.rejects(hearth.loadModel(42), (e) => e instanceof TypeError && /loadModel: source/.test(e.message));
+  await assert.rejects(hearth.loadModel(modelPath, { onProgress: 3 }), (e) => e instanceof TypeError && /options\.onProgress/.test(e.message));
+});
+
+test('init options: webgpu is unavailable in this build, unknown backends and worker: true are argument errors', async () => {
+  await assert.rejects(Hearth.init({ backend: 'webgpu' }),
+    (e) => e instanceof HearthError && e.code === 'BACKEND_UNAVAILABLE' && /no WebGPU backend/.test(e.message));
+  await assert.rejects(Hearth.init({ backend: 'gpu' }), (e) => e instanceof RangeError && /options\.backend/.test(e.message));
+  await assert.rejects(Hearth.init({ worker: true }), (e) => e instanceof RangeError && /options\.worker/.test(e.message));
+  const h = await Hearth.init({ backend: 'cpu' });
+  assert.equal(h.backend, 'cpu');
+  h.dispose();
+});
+
+test('disposed models and instances reject with DISPOSED', async () => {
+  const h = await Hearth.init();
+  const model = await h.loadModel(modelPath);
+  model.dispose();
+  await assert.rejects(model.run({ features: { data: new Float32Array(17), dims: [1, 17] } }), (e) => e.code === 'DISPOSED');
+  const m2 = await h.loadModel(modelPath);
+  h.dispose();
+  await assert.rejects(m2.run({ features: { data: new Float32Array(17), dims: [1, 17] } }), (e) => e.code === 'DISPOSED');
+  await assert.rejects(h.loadModel(modelPath), (e) => e.code === 'DISPOSED');
+});
+
+test('recommender: cold start by popularity, profile fold-in, filters, similar, export and clear', async () => {
+  const shop = await hearth.loadRecommender(shopBundle(), { name: 'node-test-shop' });
+  assert.equal(shop.info.numItems, 8);
+  assert.equal(shop.info.dim, 4);
+  assert.deepEqual(shop.info.attribution, ['hearth-ml test catalog (synthetic)']);
+  assert.equal((await shop.item('K2')).name, 'Kitchen thing 2');
+  assert.equal(await shop.item('nope'), undefined);
+
+  const cold = await shop.recommend({ k: 4 });
+  assert.deepEqual(cold.map((r) => r.id).sort(), [...GARDEN].sort(), 'cold start: the popular Garden items');
+
+  const me = await shop.profile();
+  assert.equal(me.storage, 'memory');
+  assert.equal(await me.record({ item: 'K1', event: 'purchase' }), true);
+  assert.equal(await me.record({ item: 'K2', event: 'cart' }), true);
+  const recs = await shop.recommend({ profile: me, k: 2 });
+  assert.deepEqual(recs.map((r) => r.id).sort(), ['K3', 'K4'], 'kitchen buyer gets the other kitchen items, seen ones excluded');
+  assert.ok(recs.every((r) => r.item.category === 'Kitchen' && r.because.length > 0 && r.because.every((b) => ['K1', 'K2'].includes(b))));
+  const inStock = await shop.recommend({ profile: me, k: 2, filter: { inStock: true } });
+  assert.ok(!inStock.some((r) => r.id === 'K4'), 'K4 is out of stock');
+  const withSeen = await shop.recommend({ profile: me, k: 2, exclude: 'none' });
+  assert.ok(withSeen.some((r) => r.id === 'K1' || r.id === 'K2'));
+  const garden = await shop.recommend({ profile: me, k: 3, filter: { category: 'Garden' } });
+  assert.ok(garden.length > 0 && garden.every((r) => r.item.category === 'Garden'));
+
+  const alike = await shop.similar('G1', { k: 3 });
+  assert.deepEqual(alike.map((r) => r.item.category), ['Garden', 'Garden', 'Garden']);
+  assert.ok(!alike.some((r) => r.id === 'G1'));
+  await assert.rejects(shop.similar('nope'), (e) => e instanceof HearthError && e.code === 'UNKNOWN_ITEM');
+
+  const exported = JSON.parse(await me.export());
+  assert.equal(exported.format, 'hearth-ml-profile');
+  assert.deepEqual(exported.events.map((e) => [e.item, e.event]), [['K1', 'purchase'], ['K2', 'cart']]);
+  assert.ok(exported.events.every((e) => typeof e.ts === 'number'));
+
+  // a second profile() replays the stored events into a fresh engine profile
+  const again = await shop.profile();
+  assert.deepEqual((await shop.recommend({ profile: again, k: 2 })).map((r) => r.id).sort(), ['K3', 'K4']);
+
+  await me.clear();
+  assert.deepEqual(await me.events(), []);
+  assert.deepEqual((await shop.recommend({ profile: me, k: 4 })).map((r) => r.id).sort(), [...GARDEN].sort(), 'cleared: cold start again');
+  assert.deepEqual(await (await shop.profile()).events(), []);
+});
+
+test('recommender: argument and bundle errors', async () => {
+  await assert.rejects(hearth.loadRecommender(new Uint8Array([1, 2, 3, 4, 5, 6, 7, 8, 9])), (e) => e instanceof HearthError && e.code === 'BUNDLE_INVALID');
+  const shop = await hearth.loadRecommender(shopBundle());
+  await assert.rejects(shop.profile(), (e) => e instanceof TypeError && /options\.name|name/.test(e.message));
+  await assert.rejects(shop.recommend({ k: 0 }), (e) => e instanceof RangeError && /options\.k/.test(e.message));
+  await assert.rejects(shop.recommend({ diversity: 2 }), (e) => e instanceof RangeError && /options\.diversity/.test(e.message));
+  await assert.rejects(shop.recommend({ exclude: 'all' }), (e) => e instanceof RangeError && /options\.exclude/.test(e.message));
+  await assert.rejects(shop.recommend({ events: [{ item: 3 }] }), (e) => e instanceof TypeError && /events\[0\]\.item/.test(e.message));
+  const r = await shop.recommend({ events: [{ item: 'G1', event: 'purchase' }], k: 3 });
+  assert.ok(r.every((x) => x.id.startsWith('G') && x.id !== 'G1'));
+  assert.ok(KITCHEN.length === 4);
+});
