@@ -61,6 +61,15 @@ pub enum Error {
     #[error("invalid bundle: {0}")]
     InvalidBundle(String),
 
+    /// A backend that was asked for cannot start here (no adapter, device refused, or not built
+    /// in); `reason` says which and what to do.
+    #[error("backend {backend} unavailable: {reason}")]
+    BackendUnavailable { backend: String, reason: String },
+
+    /// The GPU failed while running (device lost, out of memory, readback failed).
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
     /// An item id that the recommender's catalog does not contain.
     #[error("unknown item '{0}': it is not in this recommender's catalog")]
     UnknownItem(String),
@@ -85,6 +94,8 @@ impl Error {
             Error::Argument(_) => "ARGUMENT",
             Error::InvalidBundle(_) => "BUNDLE_INVALID",
             Error::UnknownItem(_) => "UNKNOWN_ITEM",
+            Error::BackendUnavailable { .. } => "BACKEND_UNAVAILABLE",
+            Error::Gpu(_) => "GPU",
         }
     }
 

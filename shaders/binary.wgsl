@@ -1,0 +1,58 @@
+// Elementwise two-input ops with numpy broadcasting: out[idx] = f(a[idx·sa], b[idx·sb]).
+// The output shape and both inputs' element strides (0 on a broadcast axis) are in the uniform,
+// up to rank 8; `op` codes are in src/backend/webgpu/kernels.rs (`BinaryCode`).
+
+struct Params {
+    n: u32, rank: u32, op: u32, _pad: u32,
+    shape: array<vec4<u32>, 2>,
+    sa: array<vec4<u32>, 2>,
+    sb: array<vec4<u32>, 2>,
+}
+
+@group(0) @binding(0) var<storage, read> a: array<f32>;
+@group(0) @binding(1) var<storage, read> b: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+// x^y with the sign rules of C's pow for a negative base and an integral exponent.
+fn pow_c(x: f32, y: f32) -> f32 {
+    if (y == 0.0) { return 1.0; }
+    let r = pow(abs(x), y);
+    if (x < 0.0) {
+        if (floor(y) != y) { return bitcast<f32>(0x7fc00000u); } // NaN, as C pow
+        if (abs(y % 2.0) == 1.0) { return -r; }
+    }
+    return r;
+}
+
+fn f(x: f32, y: f32) -> f32 {
+    switch p.op {
+        case 0u: { return x + y; }
+        case 1u: { return x - y; }
+        case 2u: { return x * y; }
+        case 3u: { return x / y; }
+        case 4u: { return pow_c(x, y); }
+        case 5u: { return max(x, y); }
+        case 6u: { return min(x, y); }
+        case 7u: { return select(x, y * x, x < 0.0); }   // PRelu: b is the slope
+        default: { return x; }
+    }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) li: u32) {
+    let i = (wg.y * nwg.x + wg.x) * 256u + li;
+    if (i >= p.n) { return; }
+    var rem = i;
+    var ia = 0u;
+    var ib = 0u;
+    for (var d = i32(p.rank) - 1; d >= 0; d--) {
+        let size = p.shape[d / 4][d % 4];
+        let c = rem % size;
+        rem = rem / size;
+        ia += c * p.sa[d / 4][d % 4];
+        ib += c * p.sb[d / 4][d % 4];
+    }
+    out[i] = f(a[ia], b[ib]);
+}

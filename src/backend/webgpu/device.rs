@@ -1,0 +1,290 @@
+//! The GPU device: adapter and device start (with a typed error saying why they did not),
+//! compute pipelines compiled once per device and cached by shader name, the buffer pool, and
+//! blocking submission and readback for native use.
+
+use super::pool::{BufferPool, GpuBuffer};
+use crate::error::{Error, Result};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The WGSL shaders, one entry point (`main`) each, by name.
+pub(crate) const SHADERS: &[(&str, &str)] = &[
+    ("gemm", include_str!("../../../shaders/gemm.wgsl")),
+    ("unary", include_str!("../../../shaders/unary.wgsl")),
+    ("binary", include_str!("../../../shaders/binary.wgsl")),
+    ("softmax", include_str!("../../../shaders/softmax.wgsl")),
+    ("layer_norm", include_str!("../../../shaders/layer_norm.wgsl")),
+];
+
+/// A command encoder and the buffers its commands bind (kept alive, out of the pool, until the
+/// commands are submitted).
+pub struct Recorder {
+    pub(crate) enc: wgpu::CommandEncoder,
+    pub(crate) keep: Vec<Arc<GpuBuffer>>,
+}
+
+/// What the adapter says about itself (`name` is e.g. "llvmpipe (LLVM 15.0.6, 256 bits)").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdapterSummary {
+    pub name: String,
+    pub backend: String,
+    pub device_type: String,
+    pub driver: String,
+}
+
+/// A started GPU device with its queue, buffer pool and pipeline cache.
+pub struct GpuDevice {
+    pub(crate) device: wgpu::Device,
+    pub(crate) queue: wgpu::Queue,
+    pub(crate) pool: BufferPool,
+    pipelines: Mutex<HashMap<&'static str, Arc<wgpu::ComputePipeline>>>,
+    compile_times: Mutex<Vec<(&'static str, Duration)>>,
+    adapter: AdapterSummary,
+    lost: Arc<Mutex<Option<String>>>,
+    max_storage_binding: u64,
+}
+
+impl std::fmt::Debug for GpuDevice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GpuDevice")
+            .field("adapter", &self.adapter)
+            .finish_non_exhaustive()
+    }
+}
+
+fn unavailable(reason: impl Into<String>) -> Error {
+    Error::BackendUnavailable {
+        backend: "webgpu".into(),
+        reason: reason.into(),
+    }
+}
+
+/// Drives a future to completion on this thread. Native wgpu resolves adapter and device
+/// requests without an event loop, and map callbacks fire inside `Device::poll`.
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    use std::task::{Context, Poll, Wake, Waker};
+    struct Unpark(std::thread::Thread);
+    impl Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    let mut f = std::pin::pin!(f);
+    loop {
+        match f.as_mut().poll(&mut cx) {
+            Poll::Ready(v) => return v,
+            Poll::Pending => std::thread::park_timeout(Duration::from_millis(1)),
+        }
+    }
+}
+
+impl GpuDevice {
+    /// Starts a device on the first adapter wgpu offers (Vulkan/Metal/DX12 natively), asking
+    /// for `Limits::downlevel_defaults()` plus 8 storage buffers per stage and the adapter's
+    /// storage-buffer sizes.
+    pub fn start() -> Result<GpuDevice> {
+        #[cfg(target_arch = "wasm32")]
+        {
+            Err(unavailable(
+                "the browser WebGPU path needs an async device start, which this build does not have yet",
+            ))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let instance =
+                wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+            let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                unavailable(format!(
+                    "no GPU adapter ({e}); on Linux without a GPU install Mesa's lavapipe: \
+                     apt-get install mesa-vulkan-drivers"
+                ))
+            })?;
+            let info = adapter.get_info();
+            let al = adapter.limits();
+            // downlevel_defaults() allows 4 storage buffers per stage; layer_norm.wgsl binds 5.
+            // 8 is WebGPU's default maxStorageBuffersPerShaderStage (spec §3.6.2), so every
+            // WebGPU adapter has it.
+            let limits = wgpu::Limits {
+                max_storage_buffers_per_shader_stage: 8,
+                max_storage_buffer_binding_size: al.max_storage_buffer_binding_size,
+                max_buffer_size: al.max_buffer_size,
+                ..wgpu::Limits::downlevel_defaults()
+            };
+            let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_limits: limits.clone(),
+                ..Default::default()
+            }))
+            .map_err(|e| {
+                unavailable(format!(
+                    "the adapter '{}' refused a device: {e}",
+                    info.name
+                ))
+            })?;
+            let lost = Arc::new(Mutex::new(None));
+            let l2 = lost.clone();
+            device.set_device_lost_callback(move |reason, msg| {
+                *l2.lock().unwrap() = Some(format!("{reason:?}: {msg}"));
+            });
+            Ok(GpuDevice {
+                pool: BufferPool::new(device.clone()),
+                device,
+                queue,
+                pipelines: Mutex::new(HashMap::new()),
+                compile_times: Mutex::new(Vec::new()),
+                adapter: AdapterSummary {
+                    name: info.name.clone(),
+                    backend: format!("{:?}", info.backend),
+                    device_type: format!("{:?}", info.device_type),
+                    driver: format!("{} {}", info.driver, info.driver_info),
+                },
+                lost,
+                max_storage_binding: limits.max_storage_buffer_binding_size as u64,
+            })
+        }
+    }
+
+    /// One device for the whole process (natively), started on first use; the error of a failed
+    /// start is kept and returned again.
+    pub fn shared() -> Result<Arc<GpuDevice>> {
+        static DEV: OnceLock<std::result::Result<Arc<GpuDevice>, String>> = OnceLock::new();
+        match DEV.get_or_init(|| GpuDevice::start().map(Arc::new).map_err(|e| e.to_string())) {
+            Ok(d) => Ok(d.clone()),
+            Err(msg) => Err(unavailable(
+                msg.trim_start_matches("backend webgpu unavailable: ")
+                    .to_string(),
+            )),
+        }
+    }
+
+    pub fn adapter(&self) -> &AdapterSummary {
+        &self.adapter
+    }
+
+    /// Why the device was lost, if it was.
+    pub fn lost(&self) -> Option<String> {
+        self.lost.lock().unwrap().clone()
+    }
+
+    /// Largest buffer one binding may hold, in bytes.
+    pub fn max_binding(&self) -> u64 {
+        self.max_storage_binding
+    }
+
+    /// The pipeline of shader `name`, compiled on first use and cached for the device's life.
+    pub(crate) fn pipeline(&self, name: &'static str) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = self.pipelines.lock().unwrap().get(name) {
+            return Ok(p.clone());
+        }
+        let src = SHADERS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .ok_or_else(|| Error::Gpu(format!("no shader named '{name}'")))?
+            .1;
+        let t0 = Instant::now();
+        let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(name),
+                source: wgpu::ShaderSource::Wgsl(src.into()),
+            });
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(name),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: Default::default(),
+                cache: None,
+            });
+        if let Some(e) = block_on(scope.pop()) {
+            return Err(Error::Gpu(format!("shader '{name}' did not compile: {e}")));
+        }
+        self.compile_times
+            .lock()
+            .unwrap()
+            .push((name, t0.elapsed()));
+        let p = Arc::new(pipeline);
+        self.pipelines.lock().unwrap().insert(name, p.clone());
+        Ok(p)
+    }
+
+    /// Shader compile times so far (first use of each pipeline), in compile order.
+    pub fn compile_times(&self) -> Vec<(&'static str, Duration)> {
+        self.compile_times.lock().unwrap().clone()
+    }
+
+    /// Compiles every shader now (so a session's first run does not pay for it).
+    pub fn compile_all(&self) -> Result<()> {
+        for (name, _) in SHADERS {
+            self.pipeline(name)?;
+        }
+        Ok(())
+    }
+
+    /// Submits the recorded commands; the buffers they bind may go back to the pool after this.
+    pub(crate) fn submit(&self, rec: Recorder) {
+        self.queue.submit([rec.enc.finish()]);
+        drop(rec.keep);
+    }
+
+    /// Copies `src` (its first `len` f32 values) to the host: through a pooled MAP_READ staging
+    /// buffer, blocking until the GPU is done (native only).
+    pub(crate) fn read(
+        &self,
+        mut rec: Recorder,
+        src: &GpuBuffer,
+        len: usize,
+    ) -> Result<Vec<f32>> {
+        if len == 0 {
+            self.submit(rec);
+            return Ok(Vec::new());
+        }
+        let bytes = (len * 4) as u64;
+        let staging = self.pool.get(
+            bytes,
+            wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        );
+        rec.enc
+            .copy_buffer_to_buffer(src.raw(), 0, staging.raw(), 0, bytes);
+        self.submit(rec);
+        let slice = staging.raw().slice(..bytes);
+        let done = Arc::new(Mutex::new(None));
+        let d2 = done.clone();
+        slice.map_async(wgpu::MapMode::Read, move |r| {
+            *d2.lock().unwrap() = Some(r);
+        });
+        // Another thread polling the same device may be the one that runs our callback: poll
+        // until it has run, not just once.
+        let status = loop {
+            self.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+            if let Some(r) = done.lock().unwrap().take() {
+                break r;
+            }
+            if let Some(why) = self.lost() {
+                return Err(Error::Gpu(format!("the GPU device was lost ({why})")));
+            }
+            std::thread::yield_now();
+        };
+        status.map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
+        let out = slice.get_mapped_range().map(|view| {
+            view.chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect::<Vec<f32>>()
+        });
+        // unmapped before it returns to the pool, whatever happened
+        staging.raw().unmap();
+        out.map_err(|e| Error::Gpu(format!("reading back: {e:?}")))
+    }
+}

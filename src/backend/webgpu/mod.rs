@@ -1,0 +1,56 @@
+//! The GPU backend: WGSL compute shaders (`shaders/`, one entry point each) run through `wgpu`
+//! — Vulkan, Metal or DX12 natively (Mesa's lavapipe on machines without a GPU), the browser's
+//! WebGPU on wasm. [`GpuDevice`] starts the device and caches pipelines and buffers;
+//! [`kernels`] records the shaders; the hybrid interpreter (`plan::hybrid`) places each node on
+//! the GPU when a kernel covers it and on the CPU kernels otherwise.
+//!
+//! Every shader has a CPU twin (the kernel in `backend/cpu` for the same op) and a parity test
+//! below that runs both on random inputs and states its tolerance.
+
+mod device;
+pub mod kernels;
+mod pool;
+
+pub use device::{AdapterSummary, GpuDevice, Recorder};
+pub use kernels::GpuTensor;
+pub use pool::PoolStats;
+
+impl GpuDevice {
+    /// The pool's counts (buffers created, bytes, idle).
+    pub fn pool_stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+
+    /// A command encoder for recording kernels.
+    pub fn encoder(&self) -> Recorder {
+        Recorder {
+            enc: self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None }),
+            keep: Vec::new(),
+        }
+    }
+
+    /// Submits the recorded work without reading anything back.
+    pub fn flush(&self, rec: Recorder) {
+        self.submit(rec)
+    }
+
+    /// Submits the recorded work and copies `t` to the host (blocking; native).
+    pub fn download(
+        &self,
+        rec: Recorder,
+        t: &GpuTensor,
+    ) -> crate::Result<crate::Tensor> {
+        let v = self.read(rec, &t.buf, t.numel())?;
+        crate::Tensor::from_f32(t.shape.clone(), v)
+    }
+
+    /// Copies a host f32 tensor to the GPU (queued before the next submit).
+    pub fn upload_tensor(&self, t: &crate::Tensor) -> crate::Result<GpuTensor> {
+        self.upload(t.shape(), t.as_f32()?)
+    }
+}
+
+#[cfg(test)]
+mod tests;
