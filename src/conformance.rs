@@ -3,7 +3,7 @@
 
 use crate::error::Error;
 use crate::onnx::tensor::tensor_from_pb;
-use crate::session::Session;
+use crate::session::{Session, SessionOptions};
 use crate::tensor::{Tensor, TensorData};
 
 /// Absolute and relative tolerance: `|got − expected| ≤ atol + rtol·|expected|`; NaN equals NaN.
@@ -36,16 +36,36 @@ pub enum Outcome {
 /// Loads `model`, feeds the serialised `TensorProto` inputs, and compares with the expected
 /// outputs. Input names come from the `.pb` files, or from the model's input order.
 pub fn run_case(model: &[u8], inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tolerance) -> Outcome {
-    let session = match Session::from_bytes(model) {
+    run_case_with(model, inputs, expected, tol, &SessionOptions::default()).0
+}
+
+/// [`run_case`] on the backend `options` choose; also returns the session (when it loaded), so
+/// the caller can ask where its ops ran.
+pub fn run_case_with(
+    model: &[u8],
+    inputs: &[Vec<u8>],
+    expected: &[Vec<u8>],
+    tol: Tolerance,
+    options: &SessionOptions,
+) -> (Outcome, Option<Session>) {
+    let session = match Session::with_options(model, &[], options) {
         Ok(s) => s,
         Err(e) => {
-            return match e.root() {
-                Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
-                Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
-                _ => Outcome::Fail(format!("load: {e}")),
-            }
+            return (
+                match e.root() {
+                    Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
+                    Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
+                    _ => Outcome::Fail(format!("load: {e}")),
+                },
+                None,
+            )
         }
     };
+    let outcome = check(&session, inputs, expected, tol);
+    (outcome, Some(session))
+}
+
+fn check(session: &Session, inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tolerance) -> Outcome {
     let mut feeds: Vec<(String, Tensor)> = Vec::new();
     for (k, pb) in inputs.iter().enumerate() {
         match tensor_from_pb(pb) {

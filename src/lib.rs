@@ -28,5 +28,5 @@ pub mod wasm;
 pub use error::{Error, Result};
 pub use ir::Dim;
 pub use recommend::{Event, Profile, Query, Recommendation, Recommender};
-pub use session::{IoInfo, Session};
+pub use session::{BackendChoice, BackendProbe, IoInfo, Session, SessionOptions};
 pub use tensor::{DType, Tensor, TensorData};

@@ -8,6 +8,57 @@ use crate::plan::{run_graph, Plan};
 use crate::tensor::{DType, Tensor};
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
+
+/// Which backend a session should run on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum BackendChoice {
+    /// The CPU kernels (wasm SIMD128 in the browser). Always available.
+    #[default]
+    Cpu,
+    /// The GPU (WebGPU in the browser, Vulkan/Metal/DX12 natively); ops without a GPU kernel run
+    /// on the CPU kernels. [`Error::BackendUnavailable`] when no device starts.
+    WebGpu,
+    /// WebGPU when a device starts *and* a timed probe of this model on both backends says it is
+    /// faster; otherwise the CPU. The choice is cached per model and adapter for the process.
+    Auto,
+}
+
+impl BackendChoice {
+    /// Parses `cpu`, `webgpu` or `auto`.
+    pub fn parse(s: &str) -> Result<BackendChoice> {
+        match s {
+            "cpu" => Ok(BackendChoice::Cpu),
+            "webgpu" => Ok(BackendChoice::WebGpu),
+            "auto" => Ok(BackendChoice::Auto),
+            other => Err(Error::Argument(format!(
+                "backend '{other}': expected 'auto', 'webgpu' or 'cpu'"
+            ))),
+        }
+    }
+}
+
+/// Options for [`Session::with_options`].
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    pub backend: BackendChoice,
+}
+
+/// What `auto` measured: the median of 3 timed runs of the model on synthetic inputs (symbolic
+/// dims set to 1) on each backend, after one warm-up run each (the GPU warm-up compiles the
+/// shaders and uploads the weights). On lavapipe or SwiftShader the "GPU" is a CPU emulation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BackendProbe {
+    pub cpu_ms: Option<f64>,
+    pub gpu_ms: Option<f64>,
+    /// The adapter's name, when a device started.
+    pub adapter: Option<String>,
+    /// The backend chosen and why, in words.
+    pub reason: String,
+    /// True when the choice came from the per-process cache (no timing this time).
+    pub cached: bool,
+}
 
 /// Name, dtype and shape of a model input or output. Shapes may hold symbolic dims
 /// ([`Dim::Sym`], e.g. `batch`) or unknown ones ([`Dim::Any`]); `None` when even the rank is
@@ -36,6 +87,12 @@ pub struct Session {
     plan: Plan,
     inputs: Vec<IoInfo>,
     outputs: Vec<IoInfo>,
+    #[cfg(feature = "webgpu")]
+    gpu: Option<crate::plan::hybrid::GpuGraph>,
+    /// Set when the GPU failed during a run (e.g. device lost): every later run is on the CPU.
+    fell_back: AtomicBool,
+    fallback_reason: Mutex<Option<String>>,
+    probe: Option<BackendProbe>,
 }
 
 fn io_info(graph: &Graph, id: usize) -> IoInfo {
@@ -56,17 +113,196 @@ impl Session {
     /// Loads an ONNX model whose weights are (partly) in external files, given as
     /// `(file name, bytes)` pairs. When a single buffer is given it serves every location.
     pub fn from_bytes_with_external_data(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
+        Session::with_options(bytes, files, &SessionOptions::default())
+    }
+
+    /// Loads a model (weights inside `bytes` or in `files`, as
+    /// [`from_bytes_with_external_data`](Self::from_bytes_with_external_data)) on the backend
+    /// `options` ask for. `BackendChoice::WebGpu` where no GPU device starts (or in a build
+    /// without the `webgpu` feature) is an [`Error::BackendUnavailable`] saying why.
+    ///
+    /// ```
+    /// # fn demo(model_bytes: &[u8]) -> hearth::Result<()> {
+    /// use hearth::{BackendChoice, Session, SessionOptions};
+    /// let opts = SessionOptions { backend: BackendChoice::Auto };
+    /// let session = Session::with_options(model_bytes, &[], &opts)?;
+    /// println!("runs on {}", session.backend());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_options(
+        bytes: &[u8],
+        files: &[(&str, &[u8])],
+        options: &SessionOptions,
+    ) -> Result<Session> {
         let model = parse_model(bytes, &ExternalData { files })?;
         let plan = Plan::new(&model.graph);
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
         let outputs = g.outputs.iter().map(|&o| io_info(g, o)).collect();
-        Ok(Session {
+        #[allow(unused_mut)]
+        let mut session = Session {
             model,
             plan,
             inputs,
             outputs,
-        })
+            #[cfg(feature = "webgpu")]
+            gpu: None,
+            fell_back: AtomicBool::new(false),
+            fallback_reason: Mutex::new(None),
+            probe: None,
+        };
+        match options.backend {
+            BackendChoice::Cpu => {}
+            #[cfg(not(feature = "webgpu"))]
+            BackendChoice::WebGpu => {
+                return Err(Error::BackendUnavailable {
+                    backend: "webgpu".into(),
+                    reason: "this build of Hearth has no GPU backend (built without the \
+                             `webgpu` feature); use backend 'cpu' or 'auto'"
+                        .into(),
+                })
+            }
+            #[cfg(not(feature = "webgpu"))]
+            BackendChoice::Auto => {
+                session.probe = Some(BackendProbe {
+                    cpu_ms: None,
+                    gpu_ms: None,
+                    adapter: None,
+                    reason: "cpu: this build has no GPU backend".into(),
+                    cached: false,
+                })
+            }
+            #[cfg(feature = "webgpu")]
+            BackendChoice::WebGpu => {
+                let dev = crate::backend::webgpu::GpuDevice::shared()?;
+                session.gpu = Some(crate::plan::hybrid::GpuGraph::new(
+                    dev,
+                    &session.model.graph,
+                ));
+            }
+            #[cfg(feature = "webgpu")]
+            BackendChoice::Auto => session.choose_auto(bytes),
+        }
+        Ok(session)
+    }
+
+    /// `auto`: start the device, time the model on both backends, keep the GPU only if faster.
+    #[cfg(feature = "webgpu")]
+    fn choose_auto(&mut self, bytes: &[u8]) {
+        use std::hash::{Hash, Hasher};
+        static CACHE: Mutex<Option<HashMap<(u64, String), BackendProbe>>> = Mutex::new(None);
+        let dev = match crate::backend::webgpu::GpuDevice::shared() {
+            Ok(d) => d,
+            Err(e) => {
+                self.probe = Some(BackendProbe {
+                    cpu_ms: None,
+                    gpu_ms: None,
+                    adapter: None,
+                    reason: format!("cpu: {e}"),
+                    cached: false,
+                });
+                return;
+            }
+        };
+        let adapter = dev.adapter().name.clone();
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        bytes.hash(&mut h);
+        let key = (h.finish(), adapter.clone());
+        let gpu = crate::plan::hybrid::GpuGraph::new(dev, &self.model.graph);
+        let cached = CACHE
+            .lock()
+            .unwrap()
+            .as_ref()
+            .and_then(|c| c.get(&key).cloned());
+        let probe = match cached {
+            Some(mut p) => {
+                p.cached = true;
+                p
+            }
+            None => {
+                let p = self.time_backends(&gpu, &adapter);
+                CACHE
+                    .lock()
+                    .unwrap()
+                    .get_or_insert_with(HashMap::new)
+                    .insert(key, p.clone());
+                p
+            }
+        };
+        if probe.reason.starts_with("webgpu") {
+            self.gpu = Some(gpu);
+        }
+        self.probe = Some(probe);
+    }
+
+    #[cfg(feature = "webgpu")]
+    fn time_backends(&self, gpu: &crate::plan::hybrid::GpuGraph, adapter: &str) -> BackendProbe {
+        let mut probe = BackendProbe {
+            cpu_ms: None,
+            gpu_ms: None,
+            adapter: Some(adapter.to_string()),
+            reason: String::new(),
+            cached: false,
+        };
+        let feeds = match self.synthetic_inputs() {
+            Some(f) => f,
+            None => {
+                probe.reason =
+                    "cpu: the model's input shapes are not declared, so it cannot be probed".into();
+                return probe;
+            }
+        };
+        let refs: Vec<&Tensor> = feeds.iter().collect();
+        let time = |f: &dyn Fn() -> Result<Vec<Tensor>>| -> Result<f64> {
+            f()?; // warm-up
+            let mut ms = Vec::with_capacity(3);
+            for _ in 0..3 {
+                let t0 = std::time::Instant::now();
+                f()?;
+                ms.push(t0.elapsed().as_secs_f64() * 1e3);
+            }
+            ms.sort_by(f64::total_cmp);
+            Ok(ms[1])
+        };
+        let g = &self.model.graph;
+        probe.cpu_ms = time(&|| run_graph(g, &self.plan, &refs, &[])).ok();
+        match time(&|| gpu.run(g, &self.plan, &refs)) {
+            Ok(ms) => probe.gpu_ms = Some(ms),
+            Err(e) => {
+                probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
+                return probe;
+            }
+        }
+        probe.reason = match (probe.cpu_ms, probe.gpu_ms) {
+            (Some(c), Some(gm)) if gm < c => format!("webgpu: {gm:.3} ms vs {c:.3} ms on the CPU"),
+            (Some(c), Some(gm)) => format!("cpu: {c:.3} ms vs {gm:.3} ms on the GPU"),
+            _ => "cpu: the CPU probe failed".into(),
+        };
+        probe
+    }
+
+    /// Inputs for a probe run: declared shapes with symbolic dims set to 1, small values.
+    #[cfg(feature = "webgpu")]
+    fn synthetic_inputs(&self) -> Option<Vec<Tensor>> {
+        self.inputs
+            .iter()
+            .map(|info| {
+                let shape: Vec<usize> = info
+                    .shape
+                    .as_ref()?
+                    .iter()
+                    .map(|d| d.known().unwrap_or(1))
+                    .collect();
+                let n: usize = shape.iter().product();
+                let t = match info.dtype.unwrap_or(DType::F32) {
+                    d if d.is_float() => {
+                        Tensor::from_f32(shape, (0..n).map(|i| (i % 7) as f32 * 0.1).collect())
+                    }
+                    d => Tensor::zeros(d, shape),
+                };
+                t.ok().map(|t| t.into_compute())
+            })
+            .collect()
     }
 
     /// The inputs `run` expects, in model order.
@@ -89,9 +325,54 @@ impl Session {
         &self.model.graph
     }
 
-    /// Which backend runs this session (`"cpu"` until the WebGPU backend lands).
+    /// Which backend runs this session: `"webgpu"` or `"cpu"` (after a GPU failure such as a
+    /// lost device, `"cpu"`: see [`fallback_reason`](Self::fallback_reason)).
     pub fn backend(&self) -> &'static str {
+        #[cfg(feature = "webgpu")]
+        if self.gpu.is_some() && !self.fell_back.load(Ordering::Relaxed) {
+            return "webgpu";
+        }
         "cpu"
+    }
+
+    /// What the `auto` probe measured (`None` for an explicit backend).
+    pub fn backend_probe(&self) -> Option<&BackendProbe> {
+        self.probe.as_ref()
+    }
+
+    /// Why a WebGPU session moved to the CPU, if it did.
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.fallback_reason.lock().unwrap().clone()
+    }
+
+    /// Where each op ran in the last run on the GPU backend (`None` on the CPU backend).
+    #[cfg(feature = "webgpu")]
+    pub fn placement(&self) -> Option<crate::plan::hybrid::Placement> {
+        self.gpu.as_ref().map(|g| g.placement())
+    }
+
+    /// The GPU device of a WebGPU session (for reports: adapter, compile times, pool counts).
+    #[cfg(feature = "webgpu")]
+    pub fn gpu_device(&self) -> Option<&std::sync::Arc<crate::backend::webgpu::GpuDevice>> {
+        self.gpu.as_ref().map(|g| g.device())
+    }
+
+    /// Runs the graph on the session's backend; a GPU failure moves the session to the CPU for
+    /// good and this run is redone there.
+    fn execute(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        #[cfg(feature = "webgpu")]
+        if let Some(g) = &self.gpu {
+            if !self.fell_back.load(Ordering::Relaxed) {
+                match g.run(&self.model.graph, &self.plan, inputs) {
+                    Err(e) if matches!(e.root(), Error::Gpu(_)) => {
+                        self.fell_back.store(true, Ordering::Relaxed);
+                        *self.fallback_reason.lock().unwrap() = Some(e.to_string());
+                    }
+                    other => return other,
+                }
+            }
+        }
+        run_graph(&self.model.graph, &self.plan, inputs, &[])
     }
 
     /// Runs the model. `feeds` gives every input by name; returns the outputs in
@@ -135,7 +416,7 @@ impl Session {
             });
         }
         let refs: Vec<&Tensor> = converted.iter().map(|c| c.as_ref()).collect();
-        let outs = run_graph(&self.model.graph, &self.plan, &refs, &[])?;
+        let outs = self.execute(&refs)?;
         Ok(outs
             .into_iter()
             .zip(&self.model.output_dtypes)

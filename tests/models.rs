@@ -2,10 +2,12 @@
 //! expected outputs from onnxruntime) must match within the suite's tolerance
 //! (`|got − expected| ≤ 1e-5 + 1e-3·|expected|`) unless the fixture's `tolerance.txt` states a
 //! looser one with its reason (`atol=… rtol=…`).
+//!
+//! `HEARTH_TEST_BACKEND=webgpu` (with `--features webgpu`) runs them on the GPU backend.
 
 use hearth::conformance::{compare, Tolerance};
 use hearth::onnx::tensor::tensor_from_pb;
-use hearth::{Session, Tensor};
+use hearth::{BackendChoice, Session, SessionOptions, Tensor};
 use std::path::{Path, PathBuf};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -59,8 +61,12 @@ fn run_fixture(dir: &Path) -> Result<(), String> {
         }
     }
     let refs: Vec<(&str, &[u8])> = ext.iter().map(|(n, b)| (n.as_str(), &b[..])).collect();
-    let session =
-        Session::from_bytes_with_external_data(&model, &refs).map_err(|e| format!("load: {e}"))?;
+    let backend = match std::env::var("HEARTH_TEST_BACKEND").as_deref() {
+        Ok("webgpu") => BackendChoice::WebGpu,
+        _ => BackendChoice::Cpu,
+    };
+    let session = Session::with_options(&model, &refs, &SessionOptions { backend })
+        .map_err(|e| format!("load: {e}"))?;
     let tol = tolerance(dir);
     for set in (0..)
         .map(|k| dir.join(format!("test_data_set_{k}")))

@@ -9,10 +9,13 @@
 //! expected outputs — a wrong value, any other error, a panic — is a failure.
 //!
 //! Environment: `HEARTH_NODE_FILTER=substr` runs only cases whose name contains `substr`;
-//! `HEARTH_TEST_BACKEND=cpu` (the default) selects the backend; `HEARTH_NODE_VERBOSE=1` lists
-//! every case.
+//! `HEARTH_TEST_BACKEND=cpu` (the default) or `webgpu` (needs `--features webgpu` and a GPU
+//! adapter; lavapipe natively) selects the backend; `HEARTH_NODE_VERBOSE=1` lists every case.
+//! On `webgpu`, `tests/onnx_node_skip_webgpu.txt` adds GPU-only skips (each with its reason) and
+//! the summary lists which ops ran on the GPU and which on the CPU kernels.
 
-use hearth::conformance::{run_case, Outcome, Tolerance};
+use hearth::conformance::{run_case_with, Outcome, Tolerance};
+use hearth::{BackendChoice, SessionOptions};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
@@ -76,13 +79,41 @@ fn read_pbs(dir: &Path, prefix: &str) -> Vec<Vec<u8>> {
 
 fn main() {
     let backend = std::env::var("HEARTH_TEST_BACKEND").unwrap_or_else(|_| "cpu".into());
-    if backend != "cpu" {
-        eprintln!("HEARTH_TEST_BACKEND={backend}: this build has only the cpu backend");
-        std::process::exit(2);
+    let choice = match (backend.as_str(), cfg!(feature = "webgpu")) {
+        ("cpu", _) => BackendChoice::Cpu,
+        ("webgpu", true) => BackendChoice::WebGpu,
+        ("webgpu", false) => {
+            eprintln!("HEARTH_TEST_BACKEND=webgpu: build with --features webgpu");
+            std::process::exit(2);
+        }
+        _ => {
+            eprintln!("HEARTH_TEST_BACKEND={backend}: expected cpu or webgpu");
+            std::process::exit(2);
+        }
+    };
+    if choice == BackendChoice::WebGpu {
+        // fail once, clearly, when there is no adapter (rather than once per case)
+        if let Err(e) = hearth::Session::with_options(
+            MINIMAL_MODEL,
+            &[],
+            &SessionOptions {
+                backend: BackendChoice::WebGpu,
+            },
+        ) {
+            eprintln!("HEARTH_TEST_BACKEND=webgpu: {e}");
+            std::process::exit(2);
+        }
     }
+    let options = SessionOptions { backend: choice };
     let filter = std::env::var("HEARTH_NODE_FILTER").unwrap_or_default();
     let verbose = std::env::var("HEARTH_NODE_VERBOSE").is_ok();
-    let skip = read_list("onnx_node_skip.txt");
+    let mut skip = read_list("onnx_node_skip.txt");
+    if choice == BackendChoice::WebGpu {
+        skip.extend(read_list("onnx_node_skip_webgpu.txt"));
+    }
+    let mut on_gpu: BTreeMap<String, usize> = BTreeMap::new();
+    let mut on_cpu: BTreeMap<String, usize> = BTreeMap::new();
+    let mut cases_with_gpu = 0usize;
     let root = node_dir();
     let mut cases: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("the node test directory is readable")
@@ -104,16 +135,33 @@ fn main() {
         let data = dir.join("test_data_set_0");
         let inputs = read_pbs(&data, "input");
         let outputs = read_pbs(&data, "output");
-        let outcome =
-            std::panic::catch_unwind(|| run_case(&model, &inputs, &outputs, Tolerance::default()))
-                .unwrap_or_else(|p| {
-                    let msg = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        .unwrap_or_default();
-                    Outcome::Fail(format!("PANIC: {msg}"))
-                });
+        let outcome = std::panic::catch_unwind(|| {
+            let (outcome, session) =
+                run_case_with(&model, &inputs, &outputs, Tolerance::default(), &options);
+            (outcome, session.and_then(|s| placement(&s)))
+        })
+        .map(|(outcome, placed)| {
+            if let (Outcome::Pass, Some((g, c))) = (&outcome, placed) {
+                if !g.is_empty() {
+                    cases_with_gpu += 1;
+                }
+                for (k, v) in g {
+                    *on_gpu.entry(k).or_default() += v;
+                }
+                for (k, v) in c {
+                    *on_cpu.entry(k).or_default() += v;
+                }
+            }
+            outcome
+        })
+        .unwrap_or_else(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            Outcome::Fail(format!("PANIC: {msg}"))
+        });
         match (outcome, skip.get(&name)) {
             (Outcome::Pass, Some(_)) => {
                 stale_skips.push(name.clone());
@@ -169,9 +217,39 @@ fn main() {
     for s in &stale_skips {
         println!("note: {s} passes but is in onnx_node_skip.txt: remove it from the list");
     }
+    if choice == BackendChoice::WebGpu {
+        let list = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{k} {v}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        println!(
+            "passing cases with GPU work: {cases_with_gpu}; node runs on the GPU: {}",
+            list(&on_gpu)
+        );
+        println!(
+            "node runs on the CPU kernels (no GPU kernel or layout): {}",
+            list(&on_cpu)
+        );
+    }
     println!("backend: {backend}; skip list: {} entries", skip.len());
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);
     }
 }
+
+/// Where the last run's ops ran: (GPU counts, CPU counts) by op type.
+#[cfg(feature = "webgpu")]
+fn placement(s: &hearth::Session) -> Option<(BTreeMap<String, usize>, BTreeMap<String, usize>)> {
+    s.placement().map(|p| (p.gpu, p.cpu))
+}
+
+#[cfg(not(feature = "webgpu"))]
+fn placement(_: &hearth::Session) -> Option<(BTreeMap<String, usize>, BTreeMap<String, usize>)> {
+    None
+}
+
+/// `Y = Relu(X)` (ONNX, opset 13), to check once that the requested backend starts.
+const MINIMAL_MODEL: &[u8] = include_bytes!("onnx_node_probe.onnx");

@@ -100,7 +100,7 @@ pub fn run_graph(
     Ok(out)
 }
 
-fn run_if(
+pub(crate) fn run_if(
     op: &crate::ir::ops::IfOp,
     plans: &(Plan, Plan),
     args: &[Option<&Tensor>],

@@ -2,6 +2,8 @@
 //! plans of `If` branches. Built once per session; a run only follows it.
 
 mod exec;
+#[cfg(feature = "webgpu")]
+pub mod hybrid;
 
 pub use exec::run_graph;
 

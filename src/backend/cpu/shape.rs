@@ -301,7 +301,11 @@ fn transpose2d<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
 }
 
 fn squeeze(x: &Tensor, axes: Option<Vec<i64>>) -> Result<Tensor> {
-    let shape = x.shape();
+    x.clone().reshaped(squeeze_dims(x.shape(), axes)?)
+}
+
+/// The shape `Squeeze` makes of `shape` (`None`: drop every unit axis).
+pub fn squeeze_dims(shape: &[usize], axes: Option<Vec<i64>>) -> Result<Vec<usize>> {
     let drop: Vec<usize> = match axes {
         None => (0..shape.len()).filter(|&i| shape[i] == 1).collect(),
         Some(a) => {
@@ -319,15 +323,19 @@ fn squeeze(x: &Tensor, axes: Option<Vec<i64>>) -> Result<Tensor> {
             v
         }
     };
-    let out: Vec<usize> = (0..shape.len())
+    Ok((0..shape.len())
         .filter(|i| !drop.contains(i))
         .map(|i| shape[i])
-        .collect();
-    x.clone().reshaped(out)
+        .collect())
 }
 
 fn unsqueeze(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
-    let r = x.rank() + axes.len();
+    x.clone().reshaped(unsqueeze_dims(x.shape(), axes)?)
+}
+
+/// The shape `Unsqueeze` makes of `shape` with unit axes inserted at `axes`.
+pub fn unsqueeze_dims(shape: &[usize], axes: &[i64]) -> Result<Vec<usize>> {
+    let r = shape.len() + axes.len();
     let mut ins = Vec::with_capacity(axes.len());
     for &a in axes {
         let i = norm_axis(a, r)?;
@@ -338,8 +346,8 @@ fn unsqueeze(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
         }
         ins.push(i);
     }
-    let mut src = x.shape().iter();
-    let out: Vec<usize> = (0..r)
+    let mut src = shape.iter();
+    Ok((0..r)
         .map(|i| {
             if ins.contains(&i) {
                 1
@@ -347,8 +355,7 @@ fn unsqueeze(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
                 *src.next().unwrap_or(&1)
             }
         })
-        .collect();
-    x.clone().reshaped(out)
+        .collect())
 }
 
 fn concat(ts: &[&Tensor], axis: i64) -> Result<Tensor> {

@@ -14,7 +14,10 @@ pub(crate) const SHADERS: &[(&str, &str)] = &[
     ("unary", include_str!("../../../shaders/unary.wgsl")),
     ("binary", include_str!("../../../shaders/binary.wgsl")),
     ("softmax", include_str!("../../../shaders/softmax.wgsl")),
-    ("layer_norm", include_str!("../../../shaders/layer_norm.wgsl")),
+    (
+        "layer_norm",
+        include_str!("../../../shaders/layer_norm.wgsl"),
+    ),
 ];
 
 /// A command encoder and the buffers its commands bind (kept alive, out of the pool, until the
@@ -123,10 +126,7 @@ impl GpuDevice {
                 ..Default::default()
             }))
             .map_err(|e| {
-                unavailable(format!(
-                    "the adapter '{}' refused a device: {e}",
-                    info.name
-                ))
+                unavailable(format!("the adapter '{}' refused a device: {e}", info.name))
             })?;
             let lost = Arc::new(Mutex::new(None));
             let l2 = lost.clone();
@@ -239,12 +239,7 @@ impl GpuDevice {
 
     /// Copies `src` (its first `len` f32 values) to the host: through a pooled MAP_READ staging
     /// buffer, blocking until the GPU is done (native only).
-    pub(crate) fn read(
-        &self,
-        mut rec: Recorder,
-        src: &GpuBuffer,
-        len: usize,
-    ) -> Result<Vec<f32>> {
+    pub(crate) fn read(&self, mut rec: Recorder, src: &GpuBuffer, len: usize) -> Result<Vec<f32>> {
         if len == 0 {
             self.submit(rec);
             return Ok(Vec::new());

@@ -242,8 +242,16 @@ impl GemmGeom {
         if ash.is_empty() || bsh.is_empty() {
             return None;
         }
-        let a2: Vec<usize> = if ash.len() == 1 { vec![1, ash[0]] } else { ash.to_vec() };
-        let b2: Vec<usize> = if bsh.len() == 1 { vec![bsh[0], 1] } else { bsh.to_vec() };
+        let a2: Vec<usize> = if ash.len() == 1 {
+            vec![1, ash[0]]
+        } else {
+            ash.to_vec()
+        };
+        let b2: Vec<usize> = if bsh.len() == 1 {
+            vec![bsh[0], 1]
+        } else {
+            bsh.to_vec()
+        };
         let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
         let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
         if k != k2 {
@@ -267,8 +275,20 @@ impl GemmGeom {
         let batch: usize = batch_shape.iter().product();
         let whole = |p: &[usize]| p == batch_shape.as_slice();
         let ones = |p: &[usize]| p.iter().all(|&d| d == 1);
-        let a_bs = if whole(&pa) { m * k } else if ones(&pa) { 0 } else { return None };
-        let b_bs = if whole(&pb) { k * n } else if ones(&pb) { 0 } else { return None };
+        let a_bs = if whole(&pa) {
+            m * k
+        } else if ones(&pa) {
+            0
+        } else {
+            return None;
+        };
+        let b_bs = if whole(&pb) {
+            k * n
+        } else if ones(&pb) {
+            0
+        } else {
+            return None;
+        };
         let mut out = batch_shape;
         if ash.len() > 1 {
             out.push(m);
@@ -294,8 +314,16 @@ impl GemmGeom {
         if ash.len() != 2 || bsh.len() != 2 {
             return None;
         }
-        let (m, k) = if ta { (ash[1], ash[0]) } else { (ash[0], ash[1]) };
-        let (k2, n) = if tb { (bsh[1], bsh[0]) } else { (bsh[0], bsh[1]) };
+        let (m, k) = if ta {
+            (ash[1], ash[0])
+        } else {
+            (ash[0], ash[1])
+        };
+        let (k2, n) = if tb {
+            (bsh[1], bsh[0])
+        } else {
+            (bsh[0], bsh[1])
+        };
         if k != k2 {
             return None;
         }
@@ -462,8 +490,16 @@ pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let r = a.len().max(b.len());
     let mut out = vec![0; r];
     for i in 0..r {
-        let x = if i + a.len() >= r { a[i + a.len() - r] } else { 1 };
-        let y = if i + b.len() >= r { b[i + b.len() - r] } else { 1 };
+        let x = if i + a.len() >= r {
+            a[i + a.len() - r]
+        } else {
+            1
+        };
+        let y = if i + b.len() >= r {
+            b[i + b.len() - r]
+        } else {
+            1
+        };
         out[i] = if x == y || y == 1 {
             x
         } else if x == 1 {
@@ -526,12 +562,7 @@ pub fn binary(
     }
     let (gx, gy) = grid(n.div_ceil(256))?;
     let u = dev.uniform(&p);
-    dev.dispatch(
-        rec,
-        "binary",
-        &[&a.buf, &b.buf, &out.buf, &u],
-        (gx, gy, 1),
-    )?;
+    dev.dispatch(rec, "binary", &[&a.buf, &b.buf, &out.buf, &u], (gx, gy, 1))?;
     Ok(out)
 }
 
@@ -598,14 +629,7 @@ pub fn layer_norm(
     dev.dispatch(
         rec,
         "layer_norm",
-        &[
-            &x.buf,
-            &scale.buf,
-            bias_buf,
-            &out.buf,
-            &stats.buf,
-            &u,
-        ],
+        &[&x.buf, &scale.buf, bias_buf, &out.buf, &stats.buf, &u],
         (gx, gy, 1),
     )?;
     Ok((out, stats))

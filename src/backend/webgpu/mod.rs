@@ -37,11 +37,7 @@ impl GpuDevice {
     }
 
     /// Submits the recorded work and copies `t` to the host (blocking; native).
-    pub fn download(
-        &self,
-        rec: Recorder,
-        t: &GpuTensor,
-    ) -> crate::Result<crate::Tensor> {
+    pub fn download(&self, rec: Recorder, t: &GpuTensor) -> crate::Result<crate::Tensor> {
         let v = self.read(rec, &t.buf, t.numel())?;
         crate::Tensor::from_f32(t.shape.clone(), v)
     }

@@ -36,8 +36,15 @@ fn assert_close(what: &str, got: &Tensor, want: &Tensor, atol: f32, rtol: f32) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
     let (g, w) = (got.as_f32().unwrap(), want.as_f32().unwrap());
     for (i, (&a, &b)) in g.iter().zip(w).enumerate() {
-        let ok = if b.is_nan() { a.is_nan() } else { (a - b).abs() <= atol + rtol * b.abs() };
-        assert!(ok, "{what}: index {i}: gpu {a}, cpu {b} (atol {atol}, rtol {rtol})");
+        let ok = if b.is_nan() {
+            a.is_nan()
+        } else {
+            (a - b).abs() <= atol + rtol * b.abs()
+        };
+        assert!(
+            ok,
+            "{what}: index {i}: gpu {a}, cpu {b} (atol {atol}, rtol {rtol})"
+        );
     }
 }
 
@@ -65,7 +72,12 @@ fn gemm_matches_cpu_with_transposes_bias_and_activations() {
         let b = rand(&bsh, 11 + case as u64, -1.0, 1.0);
         let c = rand(c_shape, 21 + case as u64, -1.0, 1.0);
         let (alpha, beta) = (0.5, 2.0);
-        let op = crate::ir::Op::Linalg(LinalgOp::Gemm { alpha, beta, trans_a: ta, trans_b: tb });
+        let op = crate::ir::Op::Linalg(LinalgOp::Gemm {
+            alpha,
+            beta,
+            trans_a: ta,
+            trans_b: tb,
+        });
         let mut want = cpu1(op, &[&a, &b, &c]);
         let u = match act {
             Act::Relu => Some(Unary::Relu),
@@ -80,10 +92,32 @@ fn gemm_matches_cpu_with_transposes_bias_and_activations() {
         let (rs, cs) = kernels::bias_strides(c.shape(), m, n).unwrap();
         let (ga, gb, gc) = (up(&d, &a), up(&d, &b), up(&d, &c));
         let mut enc = d.encoder();
-        let bias = kernels::Bias { t: &gc, rs, cs, beta };
-        let out = kernels::gemm(&d, &mut enc, &ga, &gb, g, Some(bias), alpha, act, vec![m, n]).unwrap();
+        let bias = kernels::Bias {
+            t: &gc,
+            rs,
+            cs,
+            beta,
+        };
+        let out = kernels::gemm(
+            &d,
+            &mut enc,
+            &ga,
+            &gb,
+            g,
+            Some(bias),
+            alpha,
+            act,
+            vec![m, n],
+        )
+        .unwrap();
         let got = d.download(enc, &out).unwrap();
-        assert_close(&format!("gemm case {case}"), &got, &want, 1e-4 * (k as f32).sqrt(), 1e-4);
+        assert_close(
+            &format!("gemm case {case}"),
+            &got,
+            &want,
+            1e-4 * (k as f32).sqrt(),
+            1e-4,
+        );
     }
 }
 
@@ -109,7 +143,13 @@ fn matmul_matches_cpu_on_batched_and_vector_shapes() {
         let mut enc = d.encoder();
         let out = kernels::gemm(&d, &mut enc, &ga, &gb, g, None, 1.0, Act::None, shape).unwrap();
         let got = d.download(enc, &out).unwrap();
-        assert_close(&format!("matmul {ash:?}·{bsh:?}"), &got, &want, 1e-4 * (g.k as f32).sqrt(), 1e-4);
+        assert_close(
+            &format!("matmul {ash:?}·{bsh:?}"),
+            &got,
+            &want,
+            1e-4 * (g.k as f32).sqrt(),
+            1e-4,
+        );
     }
     // a broadcast the kernel does not cover is refused (the CPU runs it), not computed wrongly
     assert!(GemmGeom::matmul(&[2, 1, 3, 4], &[1, 5, 4, 2]).is_none());
@@ -126,12 +166,40 @@ fn unary_ops_match_cpu() {
     let gp = up(&d, &pos);
     use Unary as U;
     let ops = [
-        U::Abs, U::Neg, U::Relu, U::Exp, U::Floor, U::Ceil, U::Sigmoid, U::Tanh, U::Sin, U::Cos,
-        U::Softplus, U::Softsign, U::LeakyRelu { alpha: 0.1 }, U::Elu { alpha: 1.5 },
-        U::Selu { alpha: 1.67, gamma: 1.05 }, U::HardSigmoid { alpha: 0.2, beta: 0.5 },
-        U::HardSwish, U::Gelu { tanh: false }, U::Gelu { tanh: true }, U::Erf, U::Mish,
-        U::Round, U::Sign, U::ThresholdedRelu { alpha: 1.0 }, U::Celu { alpha: 2.0 },
-        U::Sqrt, U::Reciprocal, U::Log,
+        U::Abs,
+        U::Neg,
+        U::Relu,
+        U::Exp,
+        U::Floor,
+        U::Ceil,
+        U::Sigmoid,
+        U::Tanh,
+        U::Sin,
+        U::Cos,
+        U::Softplus,
+        U::Softsign,
+        U::LeakyRelu { alpha: 0.1 },
+        U::Elu { alpha: 1.5 },
+        U::Selu {
+            alpha: 1.67,
+            gamma: 1.05,
+        },
+        U::HardSigmoid {
+            alpha: 0.2,
+            beta: 0.5,
+        },
+        U::HardSwish,
+        U::Gelu { tanh: false },
+        U::Gelu { tanh: true },
+        U::Erf,
+        U::Mish,
+        U::Round,
+        U::Sign,
+        U::ThresholdedRelu { alpha: 1.0 },
+        U::Celu { alpha: 2.0 },
+        U::Sqrt,
+        U::Reciprocal,
+        U::Log,
     ];
     let mut enc = d.encoder();
     let mut outs = Vec::new();
@@ -139,7 +207,11 @@ fn unary_ops_match_cpu() {
         let positive_only = matches!(u, U::Sqrt | U::Log | U::Reciprocal);
         let (code, a, b) = kernels::unary_code(&u).expect("a GPU code");
         let src = if positive_only { &gp } else { &gx };
-        outs.push((u, positive_only, kernels::unary(&d, &mut enc, src, code, a, b).unwrap()));
+        outs.push((
+            u,
+            positive_only,
+            kernels::unary(&d, &mut enc, src, code, a, b).unwrap(),
+        ));
     }
     d.flush(enc);
     for (u, positive_only, out) in outs {
@@ -189,16 +261,29 @@ fn binary_ops_broadcast_like_cpu() {
 #[test]
 fn softmax_and_log_softmax_match_cpu() {
     let d = dev();
-    for (i, shape) in [vec![1usize, 10], vec![3, 4, 257], vec![70000, 3]].into_iter().enumerate() {
+    for (i, shape) in [vec![1usize, 10], vec![3, 4, 257], vec![70000, 3]]
+        .into_iter()
+        .enumerate()
+    {
         let x = rand(&shape, 500 + i as u64, -10.0, 10.0);
         let gx = up(&d, &x);
         for log in [false, true] {
-            let op = crate::ir::Op::Linalg(LinalgOp::Softmax { axis: -1, log, legacy: false });
+            let op = crate::ir::Op::Linalg(LinalgOp::Softmax {
+                axis: -1,
+                log,
+                legacy: false,
+            });
             let want = cpu1(op, &[&x]);
             let mut enc = d.encoder();
             let out = kernels::softmax(&d, &mut enc, &gx, *shape.last().unwrap(), log).unwrap();
             let got = d.download(enc, &out).unwrap();
-            assert_close(&format!("softmax log={log} {shape:?}"), &got, &want, 1e-6, 1e-5);
+            assert_close(
+                &format!("softmax log={log} {shape:?}"),
+                &got,
+                &want,
+                1e-6,
+                1e-5,
+            );
         }
     }
 }
@@ -207,27 +292,47 @@ fn softmax_and_log_softmax_match_cpu() {
 #[test]
 fn layer_norm_matches_cpu_with_stats() {
     let d = dev();
-    for (i, (shape, axis)) in [(vec![2usize, 3, 64], -1i64), (vec![5, 300], 1), (vec![2, 4, 6], 1)]
-        .into_iter()
-        .enumerate()
+    for (i, (shape, axis)) in [
+        (vec![2usize, 3, 64], -1i64),
+        (vec![5, 300], 1),
+        (vec![2, 4, 6], 1),
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let a = if axis < 0 { shape.len() as i64 + axis } else { axis } as usize;
+        let a = if axis < 0 {
+            shape.len() as i64 + axis
+        } else {
+            axis
+        } as usize;
         let inner = shape[a..].to_vec();
         let len: usize = inner.iter().product();
         let x = rand(&shape, 600 + i as u64, -4.0, 4.0);
         let s = rand(&inner, 700 + i as u64, 0.5, 1.5);
         let b = rand(&inner, 800 + i as u64, -1.0, 1.0);
-        let op = crate::ir::Op::Linalg(LinalgOp::LayerNorm { axis, epsilon: 1e-5 });
+        let op = crate::ir::Op::Linalg(LinalgOp::LayerNorm {
+            axis,
+            epsilon: 1e-5,
+        });
         let want = cpu::run(&op, &[Some(&x), Some(&s), Some(&b)]).unwrap();
         let (gx, gs, gb) = (up(&d, &x), up(&d, &s), up(&d, &b));
         let mut enc = d.encoder();
-        let (out, stats) = kernels::layer_norm(&d, &mut enc, &gx, len, &gs, Some(&gb), 1e-5).unwrap();
+        let (out, stats) =
+            kernels::layer_norm(&d, &mut enc, &gx, len, &gs, Some(&gb), 1e-5).unwrap();
         let got = d.download(enc, &out).unwrap();
         assert_close(&format!("layer_norm {shape:?}"), &got, &want[0], 1e-5, 1e-4);
         let st = d.download(d.encoder(), &stats).unwrap();
         let rows = x.numel() / len;
-        let mean = Tensor::from_f32(want[1].shape().to_vec(), st.as_f32().unwrap()[..rows].to_vec()).unwrap();
-        let inv = Tensor::from_f32(want[2].shape().to_vec(), st.as_f32().unwrap()[rows..].to_vec()).unwrap();
+        let mean = Tensor::from_f32(
+            want[1].shape().to_vec(),
+            st.as_f32().unwrap()[..rows].to_vec(),
+        )
+        .unwrap();
+        let inv = Tensor::from_f32(
+            want[2].shape().to_vec(),
+            st.as_f32().unwrap()[rows..].to_vec(),
+        )
+        .unwrap();
         assert_close("mean", &mean, &want[1], 1e-5, 1e-4);
         assert_close("inv_std", &inv, &want[2], 1e-5, 1e-4);
     }
@@ -256,5 +361,9 @@ fn pipelines_compile_once_and_buffers_are_reused() {
             assert_eq!(Some(now), created, "round {round} created new buffers");
         }
     }
-    assert_eq!(d.compile_times().len(), compiled, "a pipeline was compiled twice");
+    assert_eq!(
+        d.compile_times().len(),
+        compiled,
+        "a pipeline was compiled twice"
+    );
 }
