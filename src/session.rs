@@ -186,6 +186,19 @@ impl Session {
         Ok(session)
     }
 
+    /// A WebGPU session on a device the caller started (tests: a private device that can be
+    /// destroyed without touching the process-wide one).
+    #[cfg(feature = "webgpu")]
+    #[doc(hidden)]
+    pub fn with_gpu_device(
+        bytes: &[u8],
+        dev: std::sync::Arc<crate::backend::webgpu::GpuDevice>,
+    ) -> Result<Session> {
+        let mut s = Session::with_options(bytes, &[], &SessionOptions::default())?;
+        s.gpu = Some(crate::plan::hybrid::GpuGraph::new(dev, &s.model.graph));
+        Ok(s)
+    }
+
     /// `auto`: start the device, time the model on both backends, keep the GPU only if faster.
     #[cfg(feature = "webgpu")]
     fn choose_auto(&mut self, bytes: &[u8]) {

@@ -613,7 +613,8 @@ impl<'a> Run<'a, '_> {
 }
 
 impl GpuGraph {
-    /// Prepares `graph` for `dev`: the kernel of each node and the fusions.
+    /// Prepares `graph` for `dev`: the kernel of each node and the fusions. The pipelines are
+    /// compiled here (once per device), not in the first run.
     pub fn new(dev: Arc<GpuDevice>, graph: &Graph) -> GpuGraph {
         let kernels: Vec<Option<GpuKernel>> = graph
             .nodes
@@ -621,6 +622,8 @@ impl GpuGraph {
             .map(|n| kernel_of(graph, &n.op, &n.inputs))
             .collect();
         let fusions = fusions(graph, &kernels);
+        // a failure here resurfaces as a typed error at the first run that needs the shader
+        let _ = dev.compile_all();
         GpuGraph {
             dev,
             kernels,
@@ -642,6 +645,9 @@ impl GpuGraph {
     /// Runs `graph` (the graph this was built from) following `plan`, as
     /// [`run_graph`](super::run_graph) does on the CPU.
     pub fn run(&self, graph: &Graph, plan: &Plan, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        if let Some(why) = self.dev.lost() {
+            return Err(Error::Gpu(format!("the GPU device was lost ({why})")));
+        }
         let mut slots: Vec<Slot> = (0..graph.values.len()).map(|_| Slot::default()).collect();
         for (id, t) in &graph.constants {
             slots[*id].host = Some(Cow::Borrowed(t.as_ref()));

@@ -133,6 +133,15 @@ impl GpuDevice {
             device.set_device_lost_callback(move |reason, msg| {
                 *l2.lock().unwrap() = Some(format!("{reason:?}: {msg}"));
             });
+            // wgpu's default handler panics; record the error instead, as a loss of the device
+            // (the session then moves to the CPU)
+            let l3 = lost.clone();
+            device.on_uncaptured_error(Arc::new(move |e| {
+                let mut g = l3.lock().unwrap();
+                if g.is_none() {
+                    *g = Some(format!("uncaptured GPU error: {e}"));
+                }
+            }));
             Ok(GpuDevice {
                 pool: BufferPool::new(device.clone()),
                 device,
@@ -171,6 +180,18 @@ impl GpuDevice {
     /// Why the device was lost, if it was.
     pub fn lost(&self) -> Option<String> {
         self.lost.lock().unwrap().clone()
+    }
+
+    /// Destroys the device: every session on it moves to the CPU at its next run. (Tests use it to
+    /// simulate a lost device, as `device.destroy()` does in a browser.)
+    pub fn destroy(&self) {
+        self.pool.clear();
+        self.device.destroy();
+        // wgpu reports the loss through the callback on a later poll; do not wait for it
+        let mut g = self.lost.lock().unwrap();
+        if g.is_none() {
+            *g = Some("Destroyed: destroy() was called".into());
+        }
     }
 
     /// Largest buffer one binding may hold, in bytes.

@@ -110,7 +110,6 @@ impl BufferPool {
     }
 
     /// Destroys the idle buffers (those in use are destroyed when their owners drop them).
-    #[allow(dead_code)] // for dispose(); used once sessions release their device
     pub fn clear(&self) {
         let mut g = self.inner.lock().unwrap();
         let free = std::mem::take(&mut g.free);
