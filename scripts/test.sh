@@ -7,13 +7,21 @@ source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 bash scripts/setup.sh
 
-echo "== native tests (release, thin build for test speed) =="
+# One native feature set for every native step, so the crate is compiled once: the CLI, and the
+# GPU backend (its tests run on Mesa's lavapipe, a Vulkan driver on the CPU: parity, not speed).
+features=cli,webgpu
+
+echo "== native tests (release, thin build for test speed; GPU tests on lavapipe) =="
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo test --release --features cli
+  cargo test --release --features "$features"
+
+echo "== GPU backend: conformance suite and model fixtures, every node the GPU covers on the GPU =="
+HEARTH_TEST_BACKEND=webgpu CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  cargo test --release --features "$features" --test onnx_node --test models
 
 echo "== recommender: Online Retail time-split evaluation (native CLI); its lists feed the wasm test =="
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo run --release --features cli --bin hearth -- recommender eval \
+  cargo run --release --features "$features" --bin hearth -- recommender eval \
   --events "$HEARTH_DATA/online-retail/online-retail.csv.gz" --split 2011-10-01 \
   --lists-out "$HEARTH_CACHE/retail/lists.json" --bundle-out "$HEARTH_CACHE/retail/eval.hearth"
 

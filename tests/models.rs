@@ -78,6 +78,9 @@ fn run_fixture(dir: &Path) -> Result<(), String> {
         let got = session
             .run(&feeds)
             .map_err(|e| format!("{}: run: {e}", set.display()))?;
+        if let Some(why) = session.fallback_reason() {
+            return Err(format!("fell back to the CPU: {why}"));
+        }
         for (k, (name, want)) in expected.iter().enumerate() {
             compare(&got[k], want, tol)
                 .map_err(|m| format!("{}: output {k} ({name}): {m}", set.display()))?;

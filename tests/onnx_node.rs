@@ -136,8 +136,14 @@ fn main() {
         let inputs = read_pbs(&data, "input");
         let outputs = read_pbs(&data, "output");
         let outcome = std::panic::catch_unwind(|| {
-            let (outcome, session) =
+            let (mut outcome, session) =
                 run_case_with(&model, &inputs, &outputs, Tolerance::default(), &options);
+            // a GPU failure moves a session to the CPU, which would pass the case unseen
+            if let Some(why) = session.as_ref().and_then(|s| s.fallback_reason()) {
+                if outcome == Outcome::Pass {
+                    outcome = Outcome::Fail(format!("fell back to the CPU: {why}"));
+                }
+            }
             (outcome, session.and_then(|s| placement(&s)))
         })
         .map(|(outcome, placed)| {

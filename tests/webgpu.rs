@@ -65,6 +65,7 @@ fn every_fixture_matches_the_cpu_backend() {
         );
         assert_eq!(gpu.backend(), "webgpu");
         let (want, got) = (run(&cpu, &inputs), run(&gpu, &inputs));
+        assert_eq!(gpu.fallback_reason(), None, "{name} fell back to the CPU");
         for (k, (g, w)) in got.iter().zip(&want).enumerate() {
             compare(g, w, tol).unwrap_or_else(|m| panic!("{name} output {k}: {m}"));
         }
@@ -76,7 +77,7 @@ fn every_fixture_matches_the_cpu_backend() {
 
 /// The MLP (MatMul + Add + activation ×3) runs on the GPU end to end as three fused dispatches,
 /// nothing on the CPU, one readback; the attention block's MatMuls, Softmax and LayerNorm run on
-/// the GPU (its Transposes on the CPU: no GPU kernel yet); logreg's Gemm fuses its Sigmoid.
+/// the GPU, Transposes included; logreg's Gemm fuses its Sigmoid.
 #[test]
 fn dense_models_run_on_the_gpu() {
     let (model, inputs) = fixture("mlp");
@@ -102,7 +103,7 @@ fn dense_models_run_on_the_gpu() {
     let s = on(BackendChoice::WebGpu, &model);
     run(&s, &inputs);
     let p = s.placement().unwrap();
-    for op in ["MatMul", "Softmax", "LayerNormalization"] {
+    for op in ["MatMul", "Softmax", "LayerNormalization", "Transpose"] {
         assert!(
             p.gpu.contains_key(op),
             "{op} not on the GPU: {}",

@@ -53,6 +53,8 @@ enum GpuKernel {
     },
     /// Shape-only ops: the output is the input's buffer under a new shape.
     View,
+    /// `None`: reverse the axes.
+    Transpose(Option<Vec<usize>>),
 }
 
 /// A Gemm/MatMul with the nodes fused into it.
@@ -186,6 +188,7 @@ fn kernel_of(graph: &Graph, op: &Op, inputs: &[Option<ValueId>]) -> Option<GpuKe
             | ShapeOp::Squeeze { .. }
             | ShapeOp::Unsqueeze { .. },
         ) => GpuKernel::View,
+        Op::Shape(ShapeOp::Transpose { perm }) => GpuKernel::Transpose(perm.clone()),
         _ => return None,
     })
 }
@@ -499,6 +502,20 @@ impl<'a> Run<'a, '_> {
                     outs.push((v, t));
                 }
                 outs
+            }
+            GpuKernel::Transpose(perm) => {
+                let r = self.shape(x).unwrap_or_default().len();
+                let perm: Vec<usize> = perm.clone().unwrap_or_else(|| (0..r).rev().collect());
+                let mut seen = vec![false; r];
+                let is_perm = perm.len() == r
+                    && perm
+                        .iter()
+                        .all(|&a| a < r && !std::mem::replace(&mut seen[a], true));
+                if !is_perm || r > kernels::BINARY_MAX_RANK {
+                    return Ok(None); // the CPU kernel reports a bad perm
+                }
+                let xt = self.gpu(x)?;
+                vec![(out, kernels::transpose(&dev, self.rec(), &xt, &perm)?)]
             }
             GpuKernel::Gemm { .. } | GpuKernel::MatMul => return self.gemm(i, k),
             GpuKernel::View => unreachable!("handled above"),

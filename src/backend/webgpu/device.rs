@@ -18,6 +18,7 @@ pub(crate) const SHADERS: &[(&str, &str)] = &[
         "layer_norm",
         include_str!("../../../shaders/layer_norm.wgsl"),
     ),
+    ("transpose", include_str!("../../../shaders/transpose.wgsl")),
 ];
 
 /// A command encoder and the buffers its commands bind (kept alive, out of the pool, until the

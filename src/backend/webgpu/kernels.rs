@@ -634,3 +634,54 @@ pub fn layer_norm(
     )?;
     Ok((out, stats))
 }
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct TransposeParams {
+    n: u32,
+    rank: u32,
+    _pad: [u32; 2],
+    shape: [u32; 8],
+    st: [u32; 8],
+}
+
+/// `out = transpose(x, perm)`: output axis `d` is input axis `perm[d]` (rank ≤ 8; the caller
+/// checks that `perm` is a permutation).
+pub fn transpose(
+    dev: &GpuDevice,
+    rec: &mut Recorder,
+    x: &GpuTensor,
+    perm: &[usize],
+) -> Result<GpuTensor> {
+    let r = x.shape.len();
+    if perm.len() != r || r > BINARY_MAX_RANK {
+        return Err(Error::Limit(format!(
+            "transpose of rank {r} with perm {perm:?} on the GPU"
+        )));
+    }
+    let shape: Vec<usize> = perm.iter().map(|&a| x.shape[a]).collect();
+    let out = dev.alloc(&shape)?;
+    let n = x.numel();
+    if n == 0 {
+        return Ok(out);
+    }
+    let mut in_st = vec![1usize; r];
+    for d in (0..r.saturating_sub(1)).rev() {
+        in_st[d] = in_st[d + 1] * x.shape[d + 1];
+    }
+    let mut p = TransposeParams {
+        n: n as u32,
+        rank: r as u32,
+        _pad: [0; 2],
+        shape: [1; 8],
+        st: [0; 8],
+    };
+    for (d, &a) in perm.iter().enumerate() {
+        p.shape[d] = shape[d] as u32;
+        p.st[d] = in_st[a] as u32;
+    }
+    let (gx, gy) = grid(n.div_ceil(256))?;
+    let u = dev.uniform(&p);
+    dev.dispatch(rec, "transpose", &[&x.buf, &out.buf, &u], (gx, gy, 1))?;
+    Ok(out)
+}

@@ -338,6 +338,42 @@ fn layer_norm_matches_cpu_with_stats() {
     }
 }
 
+/// Transpose moves values without arithmetic: exact.
+#[test]
+fn transpose_matches_cpu_on_every_rank() {
+    use crate::ir::ops::shape::ShapeOp;
+    let d = dev();
+    for (i, (shape, perm)) in [
+        (vec![5usize, 7], vec![1usize, 0]),
+        (vec![2, 3, 4, 5], vec![0, 2, 1, 3]),
+        (vec![2, 3, 4, 5], vec![3, 1, 0, 2]),
+        (vec![1, 2, 1, 3, 2, 1, 2, 2], vec![7, 6, 5, 4, 3, 2, 1, 0]),
+        (vec![6], vec![0]),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let x = rand(&shape, 900 + i as u64, -5.0, 5.0);
+        let want = cpu1(
+            crate::ir::Op::Shape(ShapeOp::Transpose {
+                perm: Some(perm.clone()),
+            }),
+            &[&x],
+        );
+        let gx = up(&d, &x);
+        let mut enc = d.encoder();
+        let out = kernels::transpose(&d, &mut enc, &gx, &perm).unwrap();
+        let got = d.download(enc, &out).unwrap();
+        assert_close(
+            &format!("transpose {shape:?} {perm:?}"),
+            &got,
+            &want,
+            0.0,
+            0.0,
+        );
+    }
+}
+
 #[test]
 fn pipelines_compile_once_and_buffers_are_reused() {
     // its own device: the other tests share one and allocate concurrently
