@@ -134,13 +134,84 @@ impl Session {
         files: &[(&str, &[u8])],
         options: &SessionOptions,
     ) -> Result<Session> {
+        #[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
+        {
+            crate::backend::webgpu::block_on(Session::with_options_async(bytes, files, options))
+        }
+        #[cfg(all(feature = "webgpu", target_arch = "wasm32"))]
+        {
+            // a browser cannot block on the device start
+            let mut session = Session::load(bytes, files)?;
+            match options.backend {
+                BackendChoice::Cpu => {}
+                BackendChoice::WebGpu => {
+                    return Err(Error::BackendUnavailable {
+                        backend: "webgpu".into(),
+                        reason: "in a browser the GPU starts asynchronously: use the async \
+                                 constructor (Session.create)"
+                            .into(),
+                    })
+                }
+                BackendChoice::Auto => {
+                    session.probe = Some(BackendProbe::cpu_only(
+                        "cpu: the synchronous constructor cannot start the GPU",
+                    ))
+                }
+            }
+            Ok(session)
+        }
+        #[cfg(not(feature = "webgpu"))]
+        {
+            let mut session = Session::load(bytes, files)?;
+            match options.backend {
+                BackendChoice::Cpu => {}
+                BackendChoice::WebGpu => return Err(no_gpu_in_build()),
+                BackendChoice::Auto => {
+                    session.probe =
+                        Some(BackendProbe::cpu_only("cpu: this build has no GPU backend"))
+                }
+            }
+            Ok(session)
+        }
+    }
+
+    /// [`with_options`](Self::with_options) for any target: in a browser the GPU device starts
+    /// asynchronously, so this is the constructor to use there for `webgpu` and `auto`.
+    pub async fn with_options_async(
+        bytes: &[u8],
+        files: &[(&str, &[u8])],
+        options: &SessionOptions,
+    ) -> Result<Session> {
+        let mut session = Session::load(bytes, files)?;
+        match options.backend {
+            BackendChoice::Cpu => {}
+            #[cfg(not(feature = "webgpu"))]
+            BackendChoice::WebGpu => return Err(no_gpu_in_build()),
+            #[cfg(not(feature = "webgpu"))]
+            BackendChoice::Auto => {
+                session.probe = Some(BackendProbe::cpu_only("cpu: this build has no GPU backend"))
+            }
+            #[cfg(feature = "webgpu")]
+            BackendChoice::WebGpu => {
+                let dev = crate::backend::webgpu::GpuDevice::shared_async().await?;
+                session.gpu = Some(crate::plan::hybrid::GpuGraph::new(
+                    dev,
+                    &session.model.graph,
+                ));
+            }
+            #[cfg(feature = "webgpu")]
+            BackendChoice::Auto => session.choose_auto(bytes).await,
+        }
+        Ok(session)
+    }
+
+    fn load(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
         let model = parse_model(bytes, &ExternalData { files })?;
         let plan = Plan::new(&model.graph);
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
         let outputs = g.outputs.iter().map(|&o| io_info(g, o)).collect();
-        #[allow(unused_mut)]
-        let mut session = Session {
+        Ok(Session {
             model,
             plan,
             inputs,
@@ -150,70 +221,30 @@ impl Session {
             fell_back: AtomicBool::new(false),
             fallback_reason: Mutex::new(None),
             probe: None,
-        };
-        match options.backend {
-            BackendChoice::Cpu => {}
-            #[cfg(not(feature = "webgpu"))]
-            BackendChoice::WebGpu => {
-                return Err(Error::BackendUnavailable {
-                    backend: "webgpu".into(),
-                    reason: "this build of Hearth has no GPU backend (built without the \
-                             `webgpu` feature); use backend 'cpu' or 'auto'"
-                        .into(),
-                })
-            }
-            #[cfg(not(feature = "webgpu"))]
-            BackendChoice::Auto => {
-                session.probe = Some(BackendProbe {
-                    cpu_ms: None,
-                    gpu_ms: None,
-                    adapter: None,
-                    reason: "cpu: this build has no GPU backend".into(),
-                    cached: false,
-                })
-            }
-            #[cfg(feature = "webgpu")]
-            BackendChoice::WebGpu => {
-                let dev = crate::backend::webgpu::GpuDevice::shared()?;
-                session.gpu = Some(crate::plan::hybrid::GpuGraph::new(
-                    dev,
-                    &session.model.graph,
-                ));
-            }
-            #[cfg(feature = "webgpu")]
-            BackendChoice::Auto => session.choose_auto(bytes),
-        }
-        Ok(session)
+        })
     }
 
     /// A WebGPU session on a device the caller started (tests: a private device that can be
-    /// destroyed without touching the process-wide one).
+    /// destroyed without touching the shared one).
     #[cfg(feature = "webgpu")]
     #[doc(hidden)]
     pub fn with_gpu_device(
         bytes: &[u8],
         dev: std::sync::Arc<crate::backend::webgpu::GpuDevice>,
     ) -> Result<Session> {
-        let mut s = Session::with_options(bytes, &[], &SessionOptions::default())?;
+        let mut s = Session::load(bytes, &[])?;
         s.gpu = Some(crate::plan::hybrid::GpuGraph::new(dev, &s.model.graph));
         Ok(s)
     }
 
     /// `auto`: start the device, time the model on both backends, keep the GPU only if faster.
     #[cfg(feature = "webgpu")]
-    fn choose_auto(&mut self, bytes: &[u8]) {
+    async fn choose_auto(&mut self, bytes: &[u8]) {
         use std::hash::{Hash, Hasher};
-        static CACHE: Mutex<Option<HashMap<(u64, String), BackendProbe>>> = Mutex::new(None);
-        let dev = match crate::backend::webgpu::GpuDevice::shared() {
+        let dev = match crate::backend::webgpu::GpuDevice::shared_async().await {
             Ok(d) => d,
             Err(e) => {
-                self.probe = Some(BackendProbe {
-                    cpu_ms: None,
-                    gpu_ms: None,
-                    adapter: None,
-                    reason: format!("cpu: {e}"),
-                    cached: false,
-                });
+                self.probe = Some(BackendProbe::cpu_only(&format!("cpu: {e}")));
                 return;
             }
         };
@@ -222,23 +253,15 @@ impl Session {
         bytes.hash(&mut h);
         let key = (h.finish(), adapter.clone());
         let gpu = crate::plan::hybrid::GpuGraph::new(dev, &self.model.graph);
-        let cached = CACHE
-            .lock()
-            .unwrap()
-            .as_ref()
-            .and_then(|c| c.get(&key).cloned());
+        let cached = auto_cache(|c| c.get(&key).cloned());
         let probe = match cached {
             Some(mut p) => {
                 p.cached = true;
                 p
             }
             None => {
-                let p = self.time_backends(&gpu, &adapter);
-                CACHE
-                    .lock()
-                    .unwrap()
-                    .get_or_insert_with(HashMap::new)
-                    .insert(key, p.clone());
+                let p = self.time_backends(&gpu, &adapter).await;
+                auto_cache(|c| c.insert(key, p.clone()));
                 p
             }
         };
@@ -249,47 +272,55 @@ impl Session {
     }
 
     #[cfg(feature = "webgpu")]
-    fn time_backends(&self, gpu: &crate::plan::hybrid::GpuGraph, adapter: &str) -> BackendProbe {
-        let mut probe = BackendProbe {
-            cpu_ms: None,
-            gpu_ms: None,
-            adapter: Some(adapter.to_string()),
-            reason: String::new(),
-            cached: false,
-        };
-        let feeds = match self.synthetic_inputs() {
-            Some(f) => f,
-            None => {
-                probe.reason =
-                    "cpu: the model's input shapes are not declared, so it cannot be probed".into();
-                return probe;
-            }
+    async fn time_backends(
+        &self,
+        gpu: &crate::plan::hybrid::GpuGraph,
+        adapter: &str,
+    ) -> BackendProbe {
+        use crate::backend::webgpu::now_ms;
+        let mut probe = BackendProbe::cpu_only("");
+        probe.adapter = Some(adapter.to_string());
+        let Some(feeds) = self.synthetic_inputs() else {
+            probe.reason =
+                "cpu: the model's input shapes are not declared, so it cannot be probed".into();
+            return probe;
         };
         let refs: Vec<&Tensor> = feeds.iter().collect();
-        let time = |f: &dyn Fn() -> Result<Vec<Tensor>>| -> Result<f64> {
-            f()?; // warm-up
-            let mut ms = Vec::with_capacity(3);
-            for _ in 0..3 {
-                let t0 = std::time::Instant::now();
-                f()?;
-                ms.push(t0.elapsed().as_secs_f64() * 1e3);
-            }
-            ms.sort_by(f64::total_cmp);
-            Ok(ms[1])
-        };
         let g = &self.model.graph;
-        probe.cpu_ms = time(&|| run_graph(g, &self.plan, &refs, &[])).ok();
-        match time(&|| gpu.run(g, &self.plan, &refs)) {
-            Ok(ms) => probe.gpu_ms = Some(ms),
-            Err(e) => {
+        let median = |mut ms: Vec<f64>| {
+            ms.sort_by(f64::total_cmp);
+            ms[ms.len() / 2]
+        };
+        // one warm-up run each, then the median of 3
+        let mut cpu = Vec::new();
+        for k in 0..4 {
+            let t0 = now_ms();
+            if run_graph(g, &self.plan, &refs, &[]).is_err() {
+                probe.reason = "cpu: the probe run failed on the CPU".into();
+                return probe;
+            }
+            if k > 0 {
+                cpu.push(now_ms() - t0);
+            }
+        }
+        let mut gpu_ms = Vec::new();
+        for k in 0..4 {
+            let t0 = now_ms();
+            if let Err(e) = gpu.run_async(g, &self.plan, &refs).await {
                 probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
                 return probe;
             }
+            if k > 0 {
+                gpu_ms.push(now_ms() - t0);
+            }
         }
-        probe.reason = match (probe.cpu_ms, probe.gpu_ms) {
-            (Some(c), Some(gm)) if gm < c => format!("webgpu: {gm:.3} ms vs {c:.3} ms on the CPU"),
-            (Some(c), Some(gm)) => format!("cpu: {c:.3} ms vs {gm:.3} ms on the GPU"),
-            _ => "cpu: the CPU probe failed".into(),
+        let (c, gm) = (median(cpu), median(gpu_ms));
+        probe.cpu_ms = Some(c);
+        probe.gpu_ms = Some(gm);
+        probe.reason = if gm < c {
+            format!("webgpu: {gm:.3} ms vs {c:.3} ms on the CPU")
+        } else {
+            format!("cpu: {c:.3} ms vs {gm:.3} ms on the GPU")
         };
         probe
     }
@@ -372,11 +403,11 @@ impl Session {
 
     /// Runs the graph on the session's backend; a GPU failure moves the session to the CPU for
     /// good and this run is redone there.
-    fn execute(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+    async fn execute(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
         #[cfg(feature = "webgpu")]
         if let Some(g) = &self.gpu {
             if !self.fell_back.load(Ordering::Relaxed) {
-                match g.run(&self.model.graph, &self.plan, inputs) {
+                match g.run_async(&self.model.graph, &self.plan, inputs).await {
                     Err(e) if matches!(e.root(), Error::Gpu(_)) => {
                         self.fell_back.store(true, Ordering::Relaxed);
                         *self.fallback_reason.lock().unwrap() = Some(e.to_string());
@@ -396,6 +427,25 @@ impl Session {
     /// [`Error::Input`] naming the input and what was expected. `f32` and integer inputs are
     /// borrowed, not copied.
     pub fn run(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Tensor>> {
+        #[cfg(feature = "webgpu")]
+        if self.gpu.is_some() {
+            #[cfg(not(target_arch = "wasm32"))]
+            return crate::backend::webgpu::block_on(self.run_async(feeds));
+            #[cfg(target_arch = "wasm32")]
+            if !self.fell_back.load(Ordering::Relaxed) {
+                return Err(Error::Argument(
+                    "a WebGPU session reads results back asynchronously in a browser: use runAsync"
+                        .into(),
+                ));
+            }
+        }
+        // a CPU session's future is ready at once
+        now_or_never(self.run_async(feeds))
+    }
+
+    /// [`run`](Self::run) for any backend and target: on WebGPU in a browser, the readback awaits
+    /// `mapAsync` instead of blocking the page.
+    pub async fn run_async(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Tensor>> {
         let mut by_name: HashMap<&str, &Tensor> = HashMap::with_capacity(feeds.len());
         for &(name, t) in feeds {
             if !self.inputs.iter().any(|i| i.name == name) {
@@ -429,12 +479,51 @@ impl Session {
             });
         }
         let refs: Vec<&Tensor> = converted.iter().map(|c| c.as_ref()).collect();
-        let outs = self.execute(&refs)?;
+        let outs = self.execute(&refs).await?;
         Ok(outs
             .into_iter()
             .zip(&self.model.output_dtypes)
             .map(|(t, &d)| t.into_declared(d))
             .collect())
+    }
+}
+
+/// Polls a future once: for futures that never wait (the CPU path).
+fn now_or_never<F: std::future::Future<Output = Result<T>>, T>(f: F) -> Result<T> {
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(f);
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => Err(Error::Gpu("a CPU run waited on the GPU".into())),
+    }
+}
+
+#[cfg(not(feature = "webgpu"))]
+fn no_gpu_in_build() -> Error {
+    Error::BackendUnavailable {
+        backend: "webgpu".into(),
+        reason: "this build of Hearth has no GPU backend (built without the `webgpu` feature); \
+                 use backend 'cpu' or 'auto'"
+            .into(),
+    }
+}
+
+/// `auto`'s choices for this process (natively) or page (wasm), by model hash and adapter.
+#[cfg(feature = "webgpu")]
+fn auto_cache<R>(f: impl FnOnce(&mut HashMap<(u64, String), BackendProbe>) -> R) -> R {
+    static CACHE: Mutex<Option<HashMap<(u64, String), BackendProbe>>> = Mutex::new(None);
+    f(CACHE.lock().unwrap().get_or_insert_with(HashMap::new))
+}
+
+impl BackendProbe {
+    fn cpu_only(reason: &str) -> BackendProbe {
+        BackendProbe {
+            cpu_ms: None,
+            gpu_ms: None,
+            adapter: None,
+            reason: reason.to_string(),
+            cached: false,
+        }
     }
 }
 

@@ -322,8 +322,13 @@ impl<'a> Run<'a, '_> {
         Ok(t)
     }
 
+    /// The value on the host if it is there (no download).
+    fn host_now(&self, v: ValueId) -> Option<&Tensor> {
+        self.slots[v].host.as_deref()
+    }
+
     /// The value on the host (downloading it once if it is on the GPU).
-    fn host(&mut self, v: ValueId) -> Result<&Tensor> {
+    async fn host(&mut self, v: ValueId) -> Result<&Tensor> {
         if self.slots[v].host.is_none() {
             let t = self.slots[v].gpu.clone().ok_or_else(|| {
                 Error::model(format!(
@@ -332,7 +337,7 @@ impl<'a> Run<'a, '_> {
                 ))
             })?;
             let rec = self.rec.take().unwrap_or_else(|| self.g.dev.encoder());
-            let h = self.g.dev.download(rec, &t)?;
+            let h = self.g.dev.download_async(rec, &t).await?;
             self.stats.downloads += 1;
             self.slots[v].host = Some(Cow::Owned(h));
         }
@@ -355,12 +360,18 @@ impl<'a> Run<'a, '_> {
                     return Ok(None);
                 }
                 let t = self.slots[x].gpu.clone().unwrap();
+                if let Some(v) = node.inputs.get(1).copied().flatten() {
+                    if self.host_now(v).is_none() {
+                        return Ok(None);
+                    }
+                }
                 let Op::Shape(op) = &node.op else {
                     return Ok(None);
                 };
+                // shapes and axes are integer tensors: always on the host
                 let second = |run: &mut Self| -> Result<Option<Vec<i64>>> {
                     match node.inputs.get(1).copied().flatten() {
-                        Some(v) => Ok(Some(run.host(v)?.to_i64_vec())),
+                        Some(v) => Ok(run.host_now(v).map(|t| t.to_i64_vec())),
                         None => Ok(None),
                     }
                 };
@@ -659,9 +670,20 @@ impl GpuGraph {
         self.last.lock().unwrap().clone()
     }
 
-    /// Runs `graph` (the graph this was built from) following `plan`, as
-    /// [`run_graph`](super::run_graph) does on the CPU.
+    /// [`run_async`](Self::run_async), blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn run(&self, graph: &Graph, plan: &Plan, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+        crate::backend::webgpu::block_on(self.run_async(graph, plan, inputs))
+    }
+
+    /// Runs `graph` (the graph this was built from) following `plan`, as
+    /// [`run_graph`](super::run_graph) does on the CPU. Awaits only GPU readbacks.
+    pub async fn run_async(
+        &self,
+        graph: &Graph,
+        plan: &Plan,
+        inputs: &[&Tensor],
+    ) -> Result<Vec<Tensor>> {
         if let Some(why) = self.dev.lost() {
             return Err(Error::Gpu(format!("the GPU device was lost ({why})")));
         }
@@ -712,7 +734,7 @@ impl GpuGraph {
                 None => {
                     *run.stats.cpu.entry(node.op.name().to_string()).or_default() += 1;
                     for &v in node.inputs.iter().flatten() {
-                        run.host(v).map_err(wrap)?;
+                        run.host(v).await.map_err(wrap)?;
                     }
                     let args: Vec<Option<&Tensor>> = node
                         .inputs
@@ -738,7 +760,7 @@ impl GpuGraph {
         }
         let mut out = Vec::with_capacity(graph.outputs.len());
         for &id in &graph.outputs {
-            out.push(run.host(id)?.clone());
+            out.push(run.host(id).await?.clone());
         }
         if let Some(rec) = run.rec.take() {
             self.dev.flush(rec);

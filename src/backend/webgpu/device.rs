@@ -6,7 +6,34 @@ use super::pool::{BufferPool, GpuBuffer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+#[cfg(not(target_arch = "wasm32"))]
+use std::time::Duration;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::JsCast;
+
+/// Milliseconds from an arbitrary origin (`performance.now()` in a browser).
+pub fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
+        let now = perf
+            .as_ref()
+            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match (perf, now) {
+            (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
+            _ => js_sys::Date::now(),
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static T0: OnceLock<std::time::Instant> = OnceLock::new();
+        T0.get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1e3
+    }
+}
 
 /// The WGSL shaders, one entry point (`main`) each, by name.
 pub(crate) const SHADERS: &[(&str, &str)] = &[
@@ -43,7 +70,7 @@ pub struct GpuDevice {
     pub(crate) queue: wgpu::Queue,
     pub(crate) pool: BufferPool,
     pipelines: Mutex<HashMap<&'static str, Arc<wgpu::ComputePipeline>>>,
-    compile_times: Mutex<Vec<(&'static str, Duration)>>,
+    compile_times: Mutex<Vec<(&'static str, f64)>>,
     adapter: AdapterSummary,
     lost: Arc<Mutex<Option<String>>>,
     max_storage_binding: u64,
@@ -64,8 +91,9 @@ fn unavailable(reason: impl Into<String>) -> Error {
     }
 }
 
-/// Drives a future to completion on this thread. Native wgpu resolves adapter and device
+/// Drives a future to completion on this thread (native only). Native wgpu resolves adapter and device
 /// requests without an event loop, and map callbacks fire inside `Device::poll`.
+#[cfg(not(target_arch = "wasm32"))]
 pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(std::thread::Thread);
@@ -89,27 +117,24 @@ impl GpuDevice {
     /// Starts a device on the first adapter wgpu offers (Vulkan/Metal/DX12 natively), asking
     /// for `Limits::downlevel_defaults()` plus 8 storage buffers per stage and the adapter's
     /// storage-buffer sizes.
-    pub fn start() -> Result<GpuDevice> {
-        #[cfg(target_arch = "wasm32")]
-        {
-            Err(unavailable(
-                "the browser WebGPU path needs an async device start, which this build does not have yet",
-            ))
-        }
-        #[cfg(not(target_arch = "wasm32"))]
+    /// In a browser this is the page's WebGPU (`navigator.gpu`).
+    pub async fn start_async() -> Result<GpuDevice> {
         {
             let instance =
                 wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-            let adapter = block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                ..Default::default()
-            }))
-            .map_err(|e| {
-                unavailable(format!(
-                    "no GPU adapter ({e}); on Linux without a GPU install Mesa's lavapipe: \
+            let adapter = instance
+                .request_adapter(&wgpu::RequestAdapterOptions {
+                    power_preference: wgpu::PowerPreference::HighPerformance,
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    unavailable(format!(
+                        "no GPU adapter ({e}); in a browser WebGPU may be off or absent; \
+                     natively on Linux without a GPU install Mesa's lavapipe: \
                      apt-get install mesa-vulkan-drivers"
-                ))
-            })?;
+                    ))
+                })?;
             let info = adapter.get_info();
             let al = adapter.limits();
             // downlevel_defaults() allows 4 storage buffers per stage; layer_norm.wgsl binds 5.
@@ -121,14 +146,16 @@ impl GpuDevice {
                 max_buffer_size: al.max_buffer_size,
                 ..wgpu::Limits::downlevel_defaults()
             };
-            let (device, queue) = block_on(adapter.request_device(&wgpu::DeviceDescriptor {
-                label: Some("hearth"),
-                required_limits: limits.clone(),
-                ..Default::default()
-            }))
-            .map_err(|e| {
-                unavailable(format!("the adapter '{}' refused a device: {e}", info.name))
-            })?;
+            let (device, queue) = adapter
+                .request_device(&wgpu::DeviceDescriptor {
+                    label: Some("hearth"),
+                    required_limits: limits.clone(),
+                    ..Default::default()
+                })
+                .await
+                .map_err(|e| {
+                    unavailable(format!("the adapter '{}' refused a device: {e}", info.name))
+                })?;
             let lost = Arc::new(Mutex::new(None));
             let l2 = lost.clone();
             device.set_device_lost_callback(move |reason, msg| {
@@ -161,8 +188,15 @@ impl GpuDevice {
         }
     }
 
+    /// [`start_async`](Self::start_async), blocking (native only: a browser cannot block).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn start() -> Result<GpuDevice> {
+        block_on(GpuDevice::start_async())
+    }
+
     /// One device for the whole process (natively), started on first use; the error of a failed
     /// start is kept and returned again.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn shared() -> Result<Arc<GpuDevice>> {
         static DEV: OnceLock<std::result::Result<Arc<GpuDevice>, String>> = OnceLock::new();
         match DEV.get_or_init(|| GpuDevice::start().map(Arc::new).map_err(|e| e.to_string())) {
@@ -171,6 +205,31 @@ impl GpuDevice {
                 msg.trim_start_matches("backend webgpu unavailable: ")
                     .to_string(),
             )),
+        }
+    }
+
+    /// [`shared`](Self::shared) for any target: natively the process-wide device; in a browser
+    /// one device per page (wasm is single-threaded), started on first use. A lost device is
+    /// replaced by a new one at the next call.
+    pub async fn shared_async() -> Result<Arc<GpuDevice>> {
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            GpuDevice::shared()
+        }
+        #[cfg(target_arch = "wasm32")]
+        {
+            thread_local! {
+                static DEV: std::cell::RefCell<Option<Arc<GpuDevice>>> = const { std::cell::RefCell::new(None) };
+            }
+            if let Some(d) = DEV
+                .with(|d| d.borrow().clone())
+                .filter(|d| d.lost().is_none())
+            {
+                return Ok(d);
+            }
+            let d = Arc::new(GpuDevice::start_async().await?);
+            DEV.with(|slot| *slot.borrow_mut() = Some(d.clone()));
+            Ok(d)
         }
     }
 
@@ -210,7 +269,7 @@ impl GpuDevice {
             .find(|(n, _)| *n == name)
             .ok_or_else(|| Error::Gpu(format!("no shader named '{name}'")))?
             .1;
-        let t0 = Instant::now();
+        let t0 = now_ms();
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
@@ -228,20 +287,26 @@ impl GpuDevice {
                 compilation_options: Default::default(),
                 cache: None,
             });
+        // natively wait for the validation result; a browser cannot block, and a shader error
+        // there arrives as an uncaptured error, which marks the device lost (CPU fallback)
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = block_on(scope.pop()) {
             return Err(Error::Gpu(format!("shader '{name}' did not compile: {e}")));
         }
+        #[cfg(target_arch = "wasm32")]
+        drop(scope);
         self.compile_times
             .lock()
             .unwrap()
-            .push((name, t0.elapsed()));
+            .push((name, now_ms() - t0));
         let p = Arc::new(pipeline);
         self.pipelines.lock().unwrap().insert(name, p.clone());
         Ok(p)
     }
 
-    /// Shader compile times so far (first use of each pipeline), in compile order.
-    pub fn compile_times(&self) -> Vec<(&'static str, Duration)> {
+    /// Shader compile times so far in ms (first use of each pipeline), in compile order. In a
+    /// browser this is the time to record the pipeline; the browser may compile it later.
+    pub fn compile_times(&self) -> Vec<(&'static str, f64)> {
         self.compile_times.lock().unwrap().clone()
     }
 
@@ -259,9 +324,15 @@ impl GpuDevice {
         drop(rec.keep);
     }
 
-    /// Copies `src` (its first `len` f32 values) to the host: through a pooled MAP_READ staging
-    /// buffer, blocking until the GPU is done (native only).
-    pub(crate) fn read(&self, mut rec: Recorder, src: &GpuBuffer, len: usize) -> Result<Vec<f32>> {
+    /// Copies `src` (its first `len` f32 values) to the host through a pooled MAP_READ staging
+    /// buffer. Natively this polls the device until the copy is done; in a browser it awaits
+    /// `mapAsync` (never blocking the page).
+    pub(crate) async fn read_async(
+        &self,
+        mut rec: Recorder,
+        src: &GpuBuffer,
+        len: usize,
+    ) -> Result<Vec<f32>> {
         if len == 0 {
             self.submit(rec);
             return Ok(Vec::new());
@@ -276,12 +347,22 @@ impl GpuDevice {
         self.submit(rec);
         let slice = staging.raw().slice(..bytes);
         let done = Arc::new(Mutex::new(None));
-        let d2 = done.clone();
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            *d2.lock().unwrap() = Some(r);
-        });
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let d2 = done.clone();
+            slice.map_async(wgpu::MapMode::Read, move |r| {
+                *d2.lock().unwrap() = Some(r);
+            });
+        }
+        #[cfg(target_arch = "wasm32")]
+        let rx = {
+            let (tx, rx) = oneshot();
+            slice.map_async(wgpu::MapMode::Read, move |r| tx(r));
+            rx
+        };
         // Another thread polling the same device may be the one that runs our callback: poll
         // until it has run, not just once.
+        #[cfg(not(target_arch = "wasm32"))]
         let status = loop {
             self.device
                 .poll(wgpu::PollType::wait_indefinitely())
@@ -294,6 +375,12 @@ impl GpuDevice {
             }
             std::thread::yield_now();
         };
+        #[cfg(target_arch = "wasm32")]
+        let status = {
+            let _ = &done;
+            rx.await
+                .ok_or_else(|| Error::Gpu("reading back: the map was dropped".into()))?
+        };
         status.map_err(|e| Error::Gpu(format!("reading back: {e}")))?;
         let out = slice.get_mapped_range().map(|view| {
             view.chunks_exact(4)
@@ -304,4 +391,47 @@ impl GpuDevice {
         staging.raw().unmap();
         out.map_err(|e| Error::Gpu(format!("reading back: {e:?}")))
     }
+}
+
+/// A one-shot channel (browser readback): the sender is called once from wgpu's callback; the
+/// receiver resolves to its value, or `None` if the sender was dropped unsent.
+#[cfg(target_arch = "wasm32")]
+fn oneshot<T: 'static>() -> (
+    impl FnOnce(T) + 'static,
+    impl std::future::Future<Output = Option<T>>,
+) {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    use std::task::{Poll, Waker};
+    struct State<T> {
+        value: Option<T>,
+        waker: Option<Waker>,
+        sent: bool,
+    }
+    let st = Rc::new(RefCell::new(State {
+        value: None,
+        waker: None,
+        sent: false,
+    }));
+    let s2 = st.clone();
+    let send = move |v: T| {
+        let mut g = s2.borrow_mut();
+        g.value = Some(v);
+        g.sent = true;
+        if let Some(w) = g.waker.take() {
+            w.wake();
+        }
+    };
+    let recv = std::future::poll_fn(move |cx| {
+        let mut g = st.borrow_mut();
+        if let Some(v) = g.value.take() {
+            return Poll::Ready(Some(v));
+        }
+        if g.sent || Rc::strong_count(&st) == 1 {
+            return Poll::Ready(None);
+        }
+        g.waker = Some(cx.waker().clone());
+        Poll::Pending
+    });
+    (send, recv)
 }

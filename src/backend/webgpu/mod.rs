@@ -11,7 +11,9 @@ mod device;
 pub mod kernels;
 mod pool;
 
-pub use device::{AdapterSummary, GpuDevice, Recorder};
+#[cfg(not(target_arch = "wasm32"))]
+pub(crate) use device::block_on;
+pub use device::{now_ms, AdapterSummary, GpuDevice, Recorder};
 pub use kernels::GpuTensor;
 pub use pool::PoolStats;
 
@@ -36,10 +38,20 @@ impl GpuDevice {
         self.submit(rec)
     }
 
-    /// Submits the recorded work and copies `t` to the host (blocking; native).
-    pub fn download(&self, rec: Recorder, t: &GpuTensor) -> crate::Result<crate::Tensor> {
-        let v = self.read(rec, &t.buf, t.numel())?;
+    /// Submits the recorded work and copies `t` to the host (awaiting `mapAsync` in a browser).
+    pub async fn download_async(
+        &self,
+        rec: Recorder,
+        t: &GpuTensor,
+    ) -> crate::Result<crate::Tensor> {
+        let v = self.read_async(rec, &t.buf, t.numel()).await?;
         crate::Tensor::from_f32(t.shape.clone(), v)
+    }
+
+    /// [`download_async`](Self::download_async), blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn download(&self, rec: Recorder, t: &GpuTensor) -> crate::Result<crate::Tensor> {
+        device::block_on(self.download_async(rec, t))
     }
 
     /// Copies a host f32 tensor to the GPU (queued before the next submit).
