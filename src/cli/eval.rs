@@ -48,8 +48,15 @@ fn score(lists: &[(Vec<u32>, HashSet<u32>)], n_items: usize) -> Metrics {
         }
         let hits20 = recs.iter().take(20).filter(|i| truth.contains(i)).count();
         m.recall20 += hits20 as f64 / truth.len() as f64;
-        let dcg: f64 = top10.iter().enumerate().filter(|(_, i)| truth.contains(i)).map(|(r, _)| 1.0 / (r as f64 + 2.0).log2()).sum();
-        let idcg: f64 = (0..truth.len().min(10)).map(|r| 1.0 / (r as f64 + 2.0).log2()).sum();
+        let dcg: f64 = top10
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| truth.contains(i))
+            .map(|(r, _)| 1.0 / (r as f64 + 2.0).log2())
+            .sum();
+        let idcg: f64 = (0..truth.len().min(10))
+            .map(|r| 1.0 / (r as f64 + 2.0).log2())
+            .sum();
         m.ndcg10 += dcg / idcg;
     }
     let n = lists.len().max(1) as f64;
@@ -62,17 +69,30 @@ fn score(lists: &[(Vec<u32>, HashSet<u32>)], n_items: usize) -> Metrics {
 
 /// Trains on `train_log`, evaluates on `test_log`. `catalog`: the items the model may recommend
 /// (items without training events get zero vectors and are never recommended by the model).
-pub fn evaluate(train_log: &EventLog, test_log: &EventLog, catalog: Vec<ItemMeta>, o: &BuildOptions) -> Result<EvalReport> {
+pub fn evaluate(
+    train_log: &EventLog,
+    test_log: &EventLog,
+    catalog: Vec<ItemMeta>,
+    o: &BuildOptions,
+) -> Result<EvalReport> {
     // only items seen in training can be learned; restrict the catalog to them
     let seen_items: HashSet<&str> = train_log.events.iter().map(|e| e.item.as_str()).collect();
-    let items: Vec<ItemMeta> = catalog.into_iter().filter(|it| seen_items.contains(it.id.as_str())).collect();
+    let items: Vec<ItemMeta> = catalog
+        .into_iter()
+        .filter(|it| seen_items.contains(it.id.as_str()))
+        .collect();
     let Trained { writer, .. } = train(train_log, items, o)?;
     let bundle = writer.to_bytes()?;
     let rec = Recommender::from_bytes(&bundle)?;
 
     let mut history: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
     for e in &train_log.events {
-        history.entry(e.user.as_str()).or_default().push(Event { item: e.item.clone(), kind: e.kind.clone(), weight: e.weight, ts: e.ts });
+        history.entry(e.user.as_str()).or_default().push(Event {
+            item: e.item.clone(),
+            kind: e.kind.clone(),
+            weight: e.weight,
+            ts: e.ts,
+        });
     }
     let mut future: BTreeMap<&str, HashSet<u32>> = BTreeMap::new();
     for e in &test_log.events {
@@ -85,7 +105,9 @@ pub fn evaluate(train_log: &EventLog, test_log: &EventLog, catalog: Vec<ItemMeta
     }
     let (mut model, mut pop, mut lists) = (Vec::new(), Vec::new(), Vec::new());
     for (user, truth) in future {
-        let Some(evs) = history.get(user) else { continue };
+        let Some(evs) = history.get(user) else {
+            continue;
+        };
         let mut p = Profile::new(rec.dim());
         for e in evs {
             p.record(&rec, e.clone())?;
@@ -95,11 +117,26 @@ pub fn evaluate(train_log: &EventLog, test_log: &EventLog, catalog: Vec<ItemMeta
         if truth.is_empty() {
             continue;
         }
-        let q = Query { k: 20, explain: 0, ..Query::default() };
+        let q = Query {
+            k: 20,
+            explain: 0,
+            ..Query::default()
+        };
         let recs: Vec<u32> = rec.recommend(&mut p, &q)?.iter().map(|r| r.item).collect();
         let deny: Vec<String> = seen.iter().map(|i| rec.id(*i).to_string()).collect();
-        let baseline: Vec<u32> = rec.recommend(&mut Profile::new(rec.dim()), &Query { deny, ..q.clone() })?.iter().map(|r| r.item).collect();
-        lists.push((user.to_string(), evs.clone(), recs.iter().take(10).map(|i| rec.id(*i).to_string()).collect()));
+        let baseline: Vec<u32> = rec
+            .recommend(&mut Profile::new(rec.dim()), &Query { deny, ..q.clone() })?
+            .iter()
+            .map(|r| r.item)
+            .collect();
+        lists.push((
+            user.to_string(),
+            evs.clone(),
+            recs.iter()
+                .take(10)
+                .map(|i| rec.id(*i).to_string())
+                .collect(),
+        ));
         model.push((recs, truth.clone()));
         pop.push((baseline, truth));
     }

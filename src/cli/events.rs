@@ -37,17 +37,30 @@ pub struct EventLog {
 impl EventLog {
     /// Events before `t` (ms) and the rest.
     pub fn split(&self, t: f64) -> (EventLog, EventLog) {
-        let (a, b): (Vec<_>, Vec<_>) = self.events.iter().cloned().partition(|e| e.ts.is_some_and(|x| x < t));
+        let (a, b): (Vec<_>, Vec<_>) = self
+            .events
+            .iter()
+            .cloned()
+            .partition(|e| e.ts.is_some_and(|x| x < t));
         (
-            EventLog { events: a, items: self.items.clone(), skipped: HashMap::new() },
-            EventLog { events: b, items: self.items.clone(), skipped: HashMap::new() },
+            EventLog {
+                events: a,
+                items: self.items.clone(),
+                skipped: HashMap::new(),
+            },
+            EventLog {
+                events: b,
+                items: self.items.clone(),
+                skipped: HashMap::new(),
+            },
         )
     }
 }
 
 /// Reads a whole file, un-gzipping it when it starts with the gzip magic.
 pub fn read_text(path: &Path) -> Result<String> {
-    let raw = std::fs::read(path).map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?;
+    let raw = std::fs::read(path)
+        .map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?;
     if raw.starts_with(&[0x1f, 0x8b]) {
         let mut s = String::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
@@ -55,7 +68,8 @@ pub fn read_text(path: &Path) -> Result<String> {
             .map_err(|e| Error::Argument(format!("un-gzipping {}: {e}", path.display())))?;
         Ok(s)
     } else {
-        String::from_utf8(raw).map_err(|e| Error::Argument(format!("{} is not UTF-8: {e}", path.display())))
+        String::from_utf8(raw)
+            .map_err(|e| Error::Argument(format!("{} is not UTF-8: {e}", path.display())))
     }
 }
 
@@ -66,16 +80,27 @@ pub fn is_product_code(code: &str) -> bool {
 }
 
 fn col(header: &csv::StringRecord, names: &[&str]) -> Option<usize> {
-    header.iter().position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
+    header
+        .iter()
+        .position(|h| names.iter().any(|n| h.trim().eq_ignore_ascii_case(n)))
 }
 
 /// Parses an event log (see the module docs for the accepted layouts).
 pub fn parse_events(text: &str, source: &str) -> Result<EventLog> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(text.as_bytes());
-    let header = rdr.headers().map_err(|e| Error::Argument(format!("{source}: {e}")))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(text.as_bytes());
+    let header = rdr
+        .headers()
+        .map_err(|e| Error::Argument(format!("{source}: {e}")))?
+        .clone();
     let need = |names: &[&str], what: &str| {
         col(&header, names).ok_or_else(|| {
-            Error::Argument(format!("{source}: no {what} column (looked for {}; header: {})", names.join("/"), header.iter().collect::<Vec<_>>().join(",")))
+            Error::Argument(format!(
+                "{source}: no {what} column (looked for {}; header: {})",
+                names.join("/"),
+                header.iter().collect::<Vec<_>>().join(",")
+            ))
         })
     };
     let user = need(&["CustomerID", "customer_id", "user", "user_id"], "user")?;
@@ -84,11 +109,16 @@ pub fn parse_events(text: &str, source: &str) -> Result<EventLog> {
     let qty = col(&header, &["Quantity", "quantity"]);
     let price = col(&header, &["UnitPrice", "unit_price_gbp", "price"]);
     let desc = col(&header, &["Description", "name"]);
-    let time = col(&header, &["InvoiceDate", "invoice_date", "ts", "timestamp", "time"]);
+    let time = col(
+        &header,
+        &["InvoiceDate", "invoice_date", "ts", "timestamp", "time"],
+    );
     let kind = col(&header, &["event", "type", "event_type"]);
     let weight = col(&header, &["weight"]);
     if retail.is_none() && kind.is_none() {
-        return Err(Error::Argument(format!("{source}: a generic log needs an 'event' column (view/cart/purchase)")));
+        return Err(Error::Argument(format!(
+            "{source}: a generic log needs an 'event' column (view/cart/purchase)"
+        )));
     }
     let mut log = EventLog::default();
     let mut skip = |why: &'static str| *log.skipped.entry(why).or_insert(0) += 1;
@@ -132,18 +162,32 @@ pub fn parse_events(text: &str, source: &str) -> Result<EventLog> {
         }
         let ts = match f(time) {
             "" => None,
-            t => Some(t.parse::<f64>().ok().or_else(|| parse_time(t)).ok_or_else(|| {
-                Error::Argument(format!("{source} line {}: time '{t}' is neither ms nor YYYY-MM-DD[ HH:MM:SS]", line + 2))
-            })?),
+            t => Some(
+                t.parse::<f64>()
+                    .ok()
+                    .or_else(|| parse_time(t))
+                    .ok_or_else(|| {
+                        Error::Argument(format!(
+                            "{source} line {}: time '{t}' is neither ms nor YYYY-MM-DD[ HH:MM:SS]",
+                            line + 2
+                        ))
+                    })?,
+            ),
         };
         let w = match f(weight) {
             "" => None,
-            w => Some(w.parse::<f32>().map_err(|_| Error::Argument(format!("{source} line {}: weight '{w}'", line + 2)))?),
+            w => Some(w.parse::<f32>().map_err(|_| {
+                Error::Argument(format!("{source} line {}: weight '{w}'", line + 2))
+            })?),
         };
         events.push(LogEvent {
             user: u.to_string(),
             item: it.to_string(),
-            kind: if retail.is_some() && kind.is_none() { "purchase".into() } else { f(kind).to_string() },
+            kind: if retail.is_some() && kind.is_none() {
+                "purchase".into()
+            } else {
+                f(kind).to_string()
+            },
             weight: w,
             ts,
         });

@@ -7,7 +7,9 @@ pub mod eval;
 pub mod events;
 pub mod import;
 
-use crate::bundle::{BundleWriter, FoldIn, ItemMeta, Manifest, Metric, TableDType, FORMAT, VERSION};
+use crate::bundle::{
+    BundleWriter, FoldIn, ItemMeta, Manifest, Metric, TableDType, FORMAT, VERSION,
+};
 use crate::error::{Error, Result};
 use crate::recommend::als::{self, AlsParams, Csr};
 use events::EventLog;
@@ -25,8 +27,15 @@ pub fn parse_time(s: &str) -> Option<f64> {
     if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&dd) {
         return None;
     }
-    let mut t = time.split(':').filter(|x| !x.is_empty()).map(|x| x.parse::<f64>().ok());
-    let (hh, mm, ss) = (t.next().unwrap_or(Some(0.0))?, t.next().unwrap_or(Some(0.0))?, t.next().unwrap_or(Some(0.0))?);
+    let mut t = time
+        .split(':')
+        .filter(|x| !x.is_empty())
+        .map(|x| x.parse::<f64>().ok());
+    let (hh, mm, ss) = (
+        t.next().unwrap_or(Some(0.0))?,
+        t.next().unwrap_or(Some(0.0))?,
+        t.next().unwrap_or(Some(0.0))?,
+    );
     // days from civil (Howard Hinnant's algorithm)
     let y2 = if m <= 2 { y - 1 } else { y };
     let era = y2.div_euclid(400);
@@ -50,7 +59,12 @@ pub struct BuildOptions {
 impl Default for BuildOptions {
     fn default() -> Self {
         BuildOptions {
-            als: AlsParams { alpha: 1.0, lambda: 20.0, iterations: 12, ..AlsParams::default() },
+            als: AlsParams {
+                alpha: 1.0,
+                lambda: 20.0,
+                iterations: 12,
+                ..AlsParams::default()
+            },
             dtype: TableDType::F32,
             half_life_days: None,
             attribution: Vec::new(),
@@ -75,23 +89,38 @@ pub fn train(log: &EventLog, items: Vec<ItemMeta>, o: &BuildOptions) -> Result<T
         half_life_days: o.half_life_days,
         ..FoldIn::default()
     };
-    let index: HashMap<&str, u32> = items.iter().enumerate().map(|(i, it)| (it.id.as_str(), i as u32)).collect();
+    let index: HashMap<&str, u32> = items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| (it.id.as_str(), i as u32))
+        .collect();
     let mut users: Vec<String> = Vec::new();
     let mut user_index: HashMap<&str, u32> = HashMap::new();
-    let latest = log.events.iter().filter_map(|e| e.ts).fold(f64::NEG_INFINITY, f64::max);
+    let latest = log
+        .events
+        .iter()
+        .filter_map(|e| e.ts)
+        .fold(f64::NEG_INFINITY, f64::max);
     let mut triples = Vec::new();
     let mut buyers: Vec<std::collections::HashSet<u32>> = vec![Default::default(); items.len()];
     for e in &log.events {
-        let Some(&i) = index.get(e.item.as_str()) else { continue };
+        let Some(&i) = index.get(e.item.as_str()) else {
+            continue;
+        };
         let w = match e.weight {
             Some(w) => w,
             None => *fold_in.event_weights.get(&e.kind).ok_or_else(|| {
-                Error::Argument(format!("event type '{}' has no default weight; add a weight column", e.kind))
+                Error::Argument(format!(
+                    "event type '{}' has no default weight; add a weight column",
+                    e.kind
+                ))
             })?,
         };
         // the same decay the on-device profile applies, measured from the log's latest event
         let decay = match (o.half_life_days, e.ts) {
-            (Some(h), Some(t)) if latest.is_finite() => 0.5f64.powf((latest - t) / (h * 86_400_000.0)),
+            (Some(h), Some(t)) if latest.is_finite() => {
+                0.5f64.powf((latest - t) / (h * 86_400_000.0))
+            }
             _ => 1.0,
         };
         let n = users.len() as u32;
@@ -103,7 +132,9 @@ pub fn train(log: &EventLog, items: Vec<ItemMeta>, o: &BuildOptions) -> Result<T
         buyers[i as usize].insert(u);
     }
     if users.is_empty() {
-        return Err(Error::Argument("no events on catalog items: nothing to train on".into()));
+        return Err(Error::Argument(
+            "no events on catalog items: nothing to train on".into(),
+        ));
     }
     let r = Csr::from_triples(users.len(), items.len(), triples);
     let f = als::train(&r, &o.als, |_, _| {});
@@ -151,8 +182,14 @@ mod tests {
     fn parses_times_as_utc_ms() {
         assert_eq!(super::parse_time("1970-01-01"), Some(0.0));
         assert_eq!(super::parse_time("2011-10-01"), Some(1_317_427_200_000.0));
-        assert_eq!(super::parse_time("2010-12-01 08:26:00"), Some(1_291_191_960_000.0));
-        assert_eq!(super::parse_time("2010-12-01T08:26:30Z"), Some(1_291_191_990_000.0));
+        assert_eq!(
+            super::parse_time("2010-12-01 08:26:00"),
+            Some(1_291_191_960_000.0)
+        );
+        assert_eq!(
+            super::parse_time("2010-12-01T08:26:30Z"),
+            Some(1_291_191_990_000.0)
+        );
         assert_eq!(super::parse_time("2010-13-01"), None);
         assert_eq!(super::parse_time("yesterday"), None);
     }

@@ -138,10 +138,22 @@ impl CgBuf {
 }
 
 /// `out = (G + λI + Σ (c_i − 1) y_i y_iᵀ) v`
-fn apply(out: &mut [f64], v: &[f64], y: &[f32], items: &[u32], w: &[f32], g: &[f64], p: &AlsParams) {
+fn apply(
+    out: &mut [f64],
+    v: &[f64],
+    y: &[f32],
+    items: &[u32],
+    w: &[f32],
+    g: &[f64],
+    p: &AlsParams,
+) {
     let d = v.len();
     for a in 0..d {
-        out[a] = g[a * d..(a + 1) * d].iter().zip(v).map(|(x, y)| x * y).sum::<f64>()
+        out[a] = g[a * d..(a + 1) * d]
+            .iter()
+            .zip(v)
+            .map(|(x, y)| x * y)
+            .sum::<f64>()
             + p.lambda as f64 * v[a];
     }
     for (i, r) in items.iter().zip(w) {
@@ -153,7 +165,15 @@ fn apply(out: &mut [f64], v: &[f64], y: &[f32], items: &[u32], w: &[f32], g: &[f
     }
 }
 
-fn solve_row(xu: &mut [f32], y: &[f32], items: &[u32], w: &[f32], g: &[f64], p: &AlsParams, b: &mut CgBuf) {
+fn solve_row(
+    xu: &mut [f32],
+    y: &[f32],
+    items: &[u32],
+    w: &[f32],
+    g: &[f64],
+    p: &AlsParams,
+    b: &mut CgBuf,
+) {
     let d = xu.len();
     if items.is_empty() {
         xu.fill(0.0);
@@ -167,7 +187,10 @@ fn solve_row(xu: &mut [f32], y: &[f32], items: &[u32], w: &[f32], g: &[f64], p: 
     b.r.iter_mut().zip(&b.ap).for_each(|(r, ax)| *r = -ax);
     for (i, r) in items.iter().zip(w) {
         let c = 1.0 + p.alpha as f64 * *r as f64;
-        for (rr, yv) in b.r.iter_mut().zip(&y[*i as usize * d..(*i as usize + 1) * d]) {
+        for (rr, yv) in
+            b.r.iter_mut()
+                .zip(&y[*i as usize * d..(*i as usize + 1) * d])
+        {
             *rr += c * *yv as f64;
         }
     }
@@ -240,7 +263,14 @@ pub fn loss(r: &Csr, f: &Factors, p: &AlsParams) -> f64 {
         let xd: Vec<f64> = xu.iter().map(|v| *v as f64).collect();
         // Σ_i (x·y_i)² over all items = xᵀ G x
         let gx: f64 = (0..d)
-            .map(|a| xd[a] * g[a * d..(a + 1) * d].iter().zip(&xd).map(|(x, y)| x * y).sum::<f64>())
+            .map(|a| {
+                xd[a]
+                    * g[a * d..(a + 1) * d]
+                        .iter()
+                        .zip(&xd)
+                        .map(|(x, y)| x * y)
+                        .sum::<f64>()
+            })
             .sum();
         total += gx;
         let (items, w) = r.row(u);
@@ -250,7 +280,12 @@ pub fn loss(r: &Csr, f: &Factors, p: &AlsParams) -> f64 {
             total += c * (1.0 - s) * (1.0 - s) - s * s;
         }
     }
-    let reg: f64 = f.users.iter().chain(&f.items).map(|v| (*v as f64) * (*v as f64)).sum();
+    let reg: f64 = f
+        .users
+        .iter()
+        .chain(&f.items)
+        .map(|v| (*v as f64) * (*v as f64))
+        .sum();
     total + p.lambda as f64 * reg
 }
 
@@ -260,7 +295,17 @@ mod tests {
 
     #[test]
     fn csr_sums_duplicates_and_transposes() {
-        let m = Csr::from_triples(3, 4, vec![(0, 1, 1.0), (2, 3, 2.0), (0, 1, 0.5), (0, 0, 1.0), (2, 0, 1.0)]);
+        let m = Csr::from_triples(
+            3,
+            4,
+            vec![
+                (0, 1, 1.0),
+                (2, 3, 2.0),
+                (0, 1, 0.5),
+                (0, 0, 1.0),
+                (2, 0, 1.0),
+            ],
+        );
         assert_eq!(m.row(0), (&[0u32, 1][..], &[1.0f32, 1.5][..]));
         assert_eq!(m.row(1).0.len(), 0);
         let t = m.transpose();
@@ -280,13 +325,30 @@ mod tests {
             }
         }
         let r = Csr::from_triples(40, 30, t);
-        let p = AlsParams { factors: 4, iterations: 8, threads: 2, ..AlsParams::default() };
+        let p = AlsParams {
+            factors: 4,
+            iterations: 8,
+            threads: 2,
+            ..AlsParams::default()
+        };
         let mut losses = Vec::new();
         let f = train(&r, &p, |_, f| losses.push(loss(&r, f, &p)));
-        assert!(losses.windows(2).all(|w| w[1] <= w[0] * 1.001), "{losses:?}");
+        assert!(
+            losses.windows(2).all(|w| w[1] <= w[0] * 1.001),
+            "{losses:?}"
+        );
         // observed pairs score high, cross-block pairs low
-        let s = |u: usize, i: usize| -> f32 { (0..4).map(|k| f.users[u * 4 + k] * f.items[i * 4 + k]).sum() };
-        assert!(s(0, 1) > 0.5 && s(25, 20) > 0.5, "{} {}", s(0, 1), s(25, 20));
+        let s = |u: usize, i: usize| -> f32 {
+            (0..4)
+                .map(|k| f.users[u * 4 + k] * f.items[i * 4 + k])
+                .sum()
+        };
+        assert!(
+            s(0, 1) > 0.5 && s(25, 20) > 0.5,
+            "{} {}",
+            s(0, 1),
+            s(25, 20)
+        );
         assert!(s(0, 20).abs() < 0.2 && s(25, 1).abs() < 0.2);
     }
 }

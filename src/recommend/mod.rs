@@ -7,6 +7,8 @@
 //! for diversity, and explains each pick by the history items that contributed most.
 
 pub mod als;
+#[cfg(feature = "webgpu")]
+pub mod gpu;
 pub mod kernels;
 pub mod profile;
 pub mod topk;
@@ -219,6 +221,35 @@ impl Recommender {
     /// The ONNX bytes of the bundle's user tower, if it has one.
     pub fn user_model(&self) -> Option<&[u8]> {
         self.user_model.as_ref().map(|s| s.bytes())
+    }
+
+    /// The item biases, when the bundle has them.
+    pub fn bias(&self) -> Option<&[f32]> {
+        self.bias.as_deref()
+    }
+
+    /// The candidate bitmask for `q`'s filters and rules with `seen` items left out (bit i of
+    /// word i / 64 = item i; `None` means every item), with boosted items taken out of it and
+    /// returned beside it with their boosts (they are scored apart, as [`Recommender::select`]
+    /// does).
+    pub fn candidate_mask(
+        &self,
+        q: &Query,
+        seen: &[u32],
+    ) -> Result<(Option<Vec<u64>>, Vec<(u32, f32)>)> {
+        self.check_query(q)?;
+        let mut m = self.compile_mask(q, seen)?;
+        let boosts = self.boosts(q, &mut m)?;
+        Ok((m, boosts))
+    }
+
+    /// The relevance score of item `j` for user vector `x` in f32 (dot or cosine, plus bias):
+    /// the reference the GPU path's scores are compared with, and how it scores boosted items.
+    pub fn score_f32(&self, x: &[f32], j: u32) -> f32 {
+        let mut row = vec![0f32; self.d];
+        self.row_into(j, &mut row);
+        let post = self.post(x);
+        post(j as usize, kernels::scalar::dot_f32(&row, x))
     }
 
     pub fn gramian(&self) -> &[f32] {

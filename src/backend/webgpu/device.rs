@@ -46,6 +46,11 @@ pub(crate) const SHADERS: &[(&str, &str)] = &[
         include_str!("../../../shaders/layer_norm.wgsl"),
     ),
     ("transpose", include_str!("../../../shaders/transpose.wgsl")),
+    (
+        "rec_scores",
+        include_str!("../../../shaders/rec_scores.wgsl"),
+    ),
+    ("rec_topk", include_str!("../../../shaders/rec_topk.wgsl")),
 ];
 
 /// A command encoder and the buffers its commands bind (kept alive, out of the pool, until the

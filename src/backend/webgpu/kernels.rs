@@ -685,3 +685,82 @@ pub fn transpose(
     dev.dispatch(rec, "transpose", &[&x.buf, &out.buf, &u], (gx, gy, 1))?;
     Ok(out)
 }
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct RecParams {
+    n: u32,
+    d: u32,
+    flag_a: u32,
+    flag_b: u32,
+}
+
+/// Recommendation scores (`shaders/rec_scores.wgsl`): `table` `[n, d]` · `q` `[d]` (+ `bias`
+/// `[n]`), `-inf` where the candidate `mask` (u32 words, bit i = item i) is clear.
+pub fn rec_scores(
+    dev: &GpuDevice,
+    rec: &mut Recorder,
+    table: &GpuTensor,
+    q: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    mask: Option<&GpuTensor>,
+) -> Result<GpuTensor> {
+    let (n, d) = (table.shape[0], table.shape[1]);
+    let out = dev.alloc(&[n])?;
+    let dummy = dev.alloc(&[1])?;
+    let (gx, gy) = grid(n.div_ceil(64))?;
+    let u = dev.uniform(&RecParams {
+        n: n as u32,
+        d: d as u32,
+        flag_a: bias.is_some() as u32,
+        flag_b: mask.is_some() as u32,
+    });
+    let b = bias.map_or(&dummy.buf, |b| &b.buf);
+    let m = mask.map_or(&dummy.buf, |m| &m.buf);
+    dev.dispatch(
+        rec,
+        "rec_scores",
+        &[&table.buf, &q.buf, b, m, &out.buf, &u],
+        (gx, gy, 1),
+    )?;
+    Ok(out)
+}
+
+/// Candidates one `rec_topk` workgroup reduces to its best `k`.
+pub const REC_TOPK_CHUNK: usize = 256 * 8;
+
+/// One top-k round (`shaders/rec_topk.wgsl`): the best `k` (≤ 64) of every chunk of
+/// [`REC_TOPK_CHUNK`] candidates, as (scores, item indices as u32 bits). `idx` is `None` on the
+/// first round (positions are item indices).
+pub fn rec_topk(
+    dev: &GpuDevice,
+    rec: &mut Recorder,
+    vals: &GpuTensor,
+    idx: Option<&GpuTensor>,
+    n: usize,
+    k: usize,
+) -> Result<(GpuTensor, GpuTensor)> {
+    if k == 0 || k > 64 {
+        return Err(Error::Argument(format!(
+            "GPU top-k needs 1 <= k <= 64, got {k}"
+        )));
+    }
+    let groups = n.div_ceil(REC_TOPK_CHUNK).max(1);
+    let (out_v, out_i) = (dev.alloc(&[groups * k])?, dev.alloc(&[groups * k])?);
+    let dummy = dev.alloc(&[1])?;
+    let (gx, gy) = grid(groups)?;
+    let u = dev.uniform(&RecParams {
+        n: n as u32,
+        d: k as u32,
+        flag_a: idx.is_some() as u32,
+        flag_b: 0,
+    });
+    let i = idx.map_or(&dummy.buf, |i| &i.buf);
+    dev.dispatch(
+        rec,
+        "rec_topk",
+        &[&vals.buf, i, &out_v.buf, &out_i.buf, &u],
+        (gx, gy, 1),
+    )?;
+    Ok((out_v, out_i))
+}
