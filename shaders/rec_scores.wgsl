@@ -1,5 +1,5 @@
 // Recommendation scores: one user vector against every row of an f32 item table,
-// score[i] = table[i] · q (+ bias[i]), and -inf for items whose bit is clear in the candidate mask
+// score[i] = table[i] · q (+ bias[i]), and f32::MIN for items whose bit is clear in the candidate mask
 // (filters, seen items), so the top-k pass never selects them. One thread per item; a 2-D grid
 // of 64-wide workgroups covers tables beyond 65,535 × 64 items.
 
@@ -17,7 +17,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = gid.y * (nwg.x * 64u) + gid.x;
     if (i >= p.n) { return; }
     if (p.has_mask != 0u && ((mask[i / 32u] >> (i % 32u)) & 1u) == 0u) {
-        scores[i] = bitcast<f32>(0xff800000u); // -inf
+        scores[i] = -3.40282347e+38; // f32::MIN (Chromium rejects inf constants)
         return;
     }
     let base = i * p.d;

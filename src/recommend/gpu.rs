@@ -96,7 +96,7 @@ impl GpuScorer {
             .iter()
             .zip(idx.as_f32()?)
             .map(|(s, i)| (i.to_bits(), *s))
-            .filter(|(i, s)| *i != u32::MAX && *s != f32::NEG_INFINITY)
+            .filter(|(i, s)| *i != u32::MAX && *s != f32::MIN)
             .collect())
     }
 

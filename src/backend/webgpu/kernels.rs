@@ -696,7 +696,7 @@ struct RecParams {
 }
 
 /// Recommendation scores (`shaders/rec_scores.wgsl`): `table` `[n, d]` · `q` `[d]` (+ `bias`
-/// `[n]`), `-inf` where the candidate `mask` (u32 words, bit i = item i) is clear.
+/// `[n]`), `f32::MIN` where the candidate `mask` (u32 words, bit i = item i) is clear.
 pub fn rec_scores(
     dev: &GpuDevice,
     rec: &mut Recorder,
