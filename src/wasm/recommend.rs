@@ -33,7 +33,9 @@ fn string_list(v: &JsValue, what: &str) -> Result<Vec<String>, JsValue> {
         return Ok(vec![s]);
     }
     if !Array::is_array(v) {
-        return Err(arg_error(format!("{what} must be a string or an array of strings")));
+        return Err(arg_error(format!(
+            "{what} must be a string or an array of strings"
+        )));
     }
     Array::from(v)
         .iter()
@@ -54,7 +56,9 @@ fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
     }
     if let Some(k) = opt_f64(o, "k", "options")? {
         if !(k >= 1.0 && k.fract() == 0.0 && k <= 10_000.0) {
-            return Err(arg_error(format!("options.k = {k} must be an integer in 1..=10000")));
+            return Err(arg_error(format!(
+                "options.k = {k} must be an integer in 1..=10000"
+            )));
         }
         q.k = k as usize;
     }
@@ -105,9 +109,10 @@ fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
         for e in entries.iter() {
             let e = Array::from(&e);
             let id = e.get(0).as_string().unwrap_or_default();
-            let v = e.get(1).as_f64().ok_or_else(|| {
-                arg_error(format!("options.boost['{id}'] must be a number"))
-            })?;
+            let v = e
+                .get(1)
+                .as_f64()
+                .ok_or_else(|| arg_error(format!("options.boost['{id}'] must be a number")))?;
             q.boost.push((id, v as f32));
         }
     }
@@ -126,7 +131,9 @@ fn parse_event(v: &JsValue) -> Result<Event, JsValue> {
         .as_string()
         .ok_or_else(|| arg_error("event.item must be an item id string".into()))?;
     let kind = get(v, "event").as_string().ok_or_else(|| {
-        arg_error(format!("event.event for item '{item}' must be a string such as 'view'"))
+        arg_error(format!(
+            "event.event for item '{item}' must be a string such as 'view'"
+        ))
     })?;
     Ok(Event {
         weight: opt_f64(v, "weight", "event")?.map(|w| w as f32),
@@ -168,7 +175,11 @@ fn results_to_js(rec: &Recommender, rs: &[Recommendation]) -> Array {
             set(&o, "id", rec.id(r.item));
             set(&o, "score", r.score as f64);
             set(&o, "item", meta_to_js(rec.item(r.item)));
-            let because: Array = r.because.iter().map(|i| JsValue::from(rec.id(*i))).collect();
+            let because: Array = r
+                .because
+                .iter()
+                .map(|i| JsValue::from(rec.id(*i)))
+                .collect();
             set(&o, "because", because);
             JsValue::from(o)
         })
@@ -216,12 +227,28 @@ impl WasmRecommender {
         set(&o, "numItems", r.len() as f64);
         set(&o, "dim", r.dim() as f64);
         set(&o, "dtype", r.dtype().name());
-        set(&o, "metric", if m.metric == crate::bundle::Metric::Dot { "dot" } else { "cosine" });
+        set(
+            &o,
+            "metric",
+            if m.metric == crate::bundle::Metric::Dot {
+                "dot"
+            } else {
+                "cosine"
+            },
+        );
         set(&o, "hasPopularity", r.has_popularity());
         set(&o, "hasUserModel", r.user_model().is_some());
-        let cats: Array = r.categories().iter().map(|c| JsValue::from(c.as_str())).collect();
+        let cats: Array = r
+            .categories()
+            .iter()
+            .map(|c| JsValue::from(c.as_str()))
+            .collect();
         set(&o, "categories", cats);
-        let attr: Array = m.attribution.iter().map(|c| JsValue::from(c.as_str())).collect();
+        let attr: Array = m
+            .attribution
+            .iter()
+            .map(|c| JsValue::from(c.as_str()))
+            .collect();
         set(&o, "attribution", attr);
         set(&o, "foldIn", json(&m.fold_in));
         set(&o, "source", m.source.as_ref().map_or(JsValue::NULL, json));
@@ -253,7 +280,9 @@ impl WasmRecommender {
         let evs = get(&options, "events");
         if !evs.is_undefined() && !evs.is_null() {
             if !Array::is_array(&evs) {
-                return Err(arg_error("options.events must be an array of events".into()));
+                return Err(arg_error(
+                    "options.events must be an array of events".into(),
+                ));
             }
             for e in Array::from(&evs).iter() {
                 p.record(&self.inner, parse_event(&e)?).map_err(to_js)?;
@@ -265,17 +294,30 @@ impl WasmRecommender {
 
     /// Recommendations for a user vector computed elsewhere (e.g. the bundle's user tower).
     #[wasm_bindgen(js_name = recommendVector)]
-    pub fn recommend_vector(&self, vector: &Float32Array, options: JsValue) -> Result<Array, JsValue> {
+    pub fn recommend_vector(
+        &self,
+        vector: &Float32Array,
+        options: JsValue,
+    ) -> Result<Array, JsValue> {
         let q = parse_query(&options)?;
-        let rs = self.inner.recommend_vector(&vector.to_vec(), &q).map_err(to_js)?;
+        let rs = self
+            .inner
+            .recommend_vector(&vector.to_vec(), &q)
+            .map_err(to_js)?;
         Ok(results_to_js(&self.inner, &rs))
     }
 
     /// Top-k for many user vectors (`users` is `m × dim`): an array of `m` result arrays.
     #[wasm_bindgen(js_name = recommendBatch)]
     pub fn recommend_batch(&self, users: &Float32Array, k: usize) -> Result<Array, JsValue> {
-        let rs = self.inner.recommend_batch(&users.to_vec(), k).map_err(to_js)?;
-        Ok(rs.iter().map(|r| JsValue::from(pairs_to_js(&self.inner, r))).collect())
+        let rs = self
+            .inner
+            .recommend_batch(&users.to_vec(), k)
+            .map_err(to_js)?;
+        Ok(rs
+            .iter()
+            .map(|r| JsValue::from(pairs_to_js(&self.inner, r)))
+            .collect())
     }
 
     /// Items most similar to `id` (cosine of item vectors); filters and diversity apply.
