@@ -10,18 +10,21 @@ bash scripts/setup.sh
 # One native feature set for every native step, so the crate is compiled once: the CLI, and the
 # GPU backend (its tests run on Mesa's lavapipe, a Vulkan driver on the CPU: parity, not speed).
 features=cli,webgpu
+# Native builds: thin release (quick to build) with unwinding panics. With the release profile's
+# panic=abort, `cargo test` builds the lib once per panic strategy (tests unwind, the CLI binary
+# aborts) into the same libhearth.rlib — a cdylib+rlib crate's artifacts carry no hash — and the
+# two builds race into link errors.
+native() { CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+  CARGO_PROFILE_RELEASE_PANIC=unwind "$@"; }
 
-echo "== native tests (release, thin build for test speed; GPU tests on lavapipe) =="
-CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo test --release --features "$features"
+echo "== native tests (GPU tests on lavapipe) =="
+native cargo test --release --features "$features"
 
 echo "== GPU backend: conformance suite and model fixtures, every node the GPU covers on the GPU =="
-HEARTH_TEST_BACKEND=webgpu CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo test --release --features "$features" --test onnx_node --test models
+HEARTH_TEST_BACKEND=webgpu native cargo test --release --features "$features" --test onnx_node --test models
 
 echo "== recommender: Online Retail time-split evaluation (native CLI); its lists feed the wasm test =="
-CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo run --release --features "$features" --bin hearth -- recommender eval \
+native cargo run --release --features "$features" --bin hearth -- recommender eval \
   --events "$HEARTH_DATA/online-retail/online-retail.csv.gz" --split 2011-10-01 \
   --lists-out "$HEARTH_CACHE/retail/lists.json" --bundle-out "$HEARTH_CACHE/retail/eval.hearth"
 

@@ -19,7 +19,9 @@ fn pow_c(x: f32, y: f32) -> f32 {
     if (y == 0.0) { return 1.0; }
     let r = pow(abs(x), y);
     if (x < 0.0) {
-        if (floor(y) != y) { return bitcast<f32>(0x7fc00000u); } // NaN, as C pow
+        // NaN, as C pow. `+ p._pad` (always 0) keeps this out of constant evaluation, where
+        // Chromium's WGSL compiler rejects a NaN as a shader-creation error.
+        if (floor(y) != y) { return bitcast<f32>(0x7fc00000u + p._pad); }
         if (abs(y % 2.0) == 1.0) { return -r; }
     }
     return r;

@@ -17,7 +17,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let row = wg.y * nwg.x + wg.x;
     if (row >= p.rows) { return; } // uniform per workgroup: barriers stay in uniform control flow
     let base = row * p.len;
-    var m = bitcast<f32>(0xff800000u); // -inf
+    // -inf; `+ p._pad` (always 0) keeps it out of constant evaluation, where Chromium's WGSL
+    // compiler rejects an infinity as a shader-creation error
+    var m = bitcast<f32>(0xff800000u + p._pad);
     for (var j = li; j < p.len; j += W) { m = max(m, x[base + j]); }
     red[li] = m;
     workgroupBarrier();

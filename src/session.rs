@@ -45,9 +45,10 @@ pub struct SessionOptions {
     pub backend: BackendChoice,
 }
 
-/// What `auto` measured: the median of 3 timed runs of the model on synthetic inputs (symbolic
-/// dims set to 1) on each backend, after one warm-up run each (the GPU warm-up compiles the
-/// shaders and uploads the weights). On lavapipe or SwiftShader the "GPU" is a CPU emulation.
+/// What `auto` measured: the median of 3 timed samples per run of the model on synthetic inputs
+/// (symbolic dims set to 1) on each backend, after one warm-up run each (the GPU warm-up uploads
+/// the weights); a sample repeats the run for 2 ms (at most 50 runs). On lavapipe or SwiftShader
+/// the "GPU" is a CPU emulation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BackendProbe {
     pub cpu_ms: Option<f64>,
@@ -291,27 +292,35 @@ impl Session {
             ms.sort_by(f64::total_cmp);
             ms[ms.len() / 2]
         };
-        // one warm-up run each, then the median of 3
+        // One warm-up run each, then the median of 3 samples; a sample repeats the run until
+        // 2 ms have passed (at most 50 runs), because browsers coarsen performance.now() to
+        // 0.1 ms and small models run in microseconds on the CPU.
+        const SAMPLE_MS: f64 = 2.0;
+        if run_graph(g, &self.plan, &refs, &[]).is_err() {
+            probe.reason = "cpu: the probe run failed on the CPU".into();
+            return probe;
+        }
         let mut cpu = Vec::new();
-        for k in 0..4 {
-            let t0 = now_ms();
-            if run_graph(g, &self.plan, &refs, &[]).is_err() {
-                probe.reason = "cpu: the probe run failed on the CPU".into();
-                return probe;
+        for _ in 0..3 {
+            let (t0, mut n) = (now_ms(), 0u32);
+            while n == 0 || (now_ms() - t0 < SAMPLE_MS && n < 50) {
+                let _ = run_graph(g, &self.plan, &refs, &[]);
+                n += 1;
             }
-            if k > 0 {
-                cpu.push(now_ms() - t0);
-            }
+            cpu.push((now_ms() - t0) / n as f64);
         }
         let mut gpu_ms = Vec::new();
         for k in 0..4 {
-            let t0 = now_ms();
-            if let Err(e) = gpu.run_async(g, &self.plan, &refs).await {
-                probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
-                return probe;
+            let (t0, mut n) = (now_ms(), 0u32);
+            while n == 0 || (k > 0 && now_ms() - t0 < SAMPLE_MS && n < 50) {
+                if let Err(e) = gpu.run_async(g, &self.plan, &refs).await {
+                    probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
+                    return probe;
+                }
+                n += 1;
             }
             if k > 0 {
-                gpu_ms.push(now_ms() - t0);
+                gpu_ms.push((now_ms() - t0) / n as f64);
             }
         }
         let (c, gm) = (median(cpu), median(gpu_ms));

@@ -37,7 +37,8 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
 /// A loaded model (the `Session` class in JS).
 #[wasm_bindgen(js_name = Session)]
 pub struct WasmSession {
-    inner: Session,
+    // shared with the futures of `runAsync` (which outlive the `&self` borrow)
+    inner: std::rc::Rc<Session>,
 }
 
 fn io_to_js(infos: &[IoInfo]) -> Array {
@@ -169,8 +170,104 @@ impl WasmSession {
         }
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
         Session::from_bytes_with_external_data(bytes, &refs)
-            .map(|inner| WasmSession { inner })
+            .map(|inner| WasmSession {
+                inner: std::rc::Rc::new(inner),
+            })
             .map_err(to_js)
+    }
+
+    /// `await Session.create(bytes, backend)`: loads a model on `'cpu'`, `'webgpu'` or `'auto'`
+    /// (default `'auto'`). `'webgpu'` rejects with code `BACKEND_UNAVAILABLE` and the reason when
+    /// no GPU device starts; `'auto'` keeps the GPU only when a timed probe of this model beats
+    /// the CPU (see `backendProbe`).
+    #[cfg(feature = "webgpu")]
+    pub async fn create(bytes: Vec<u8>, backend: Option<String>) -> Result<WasmSession, JsValue> {
+        let backend = crate::session::BackendChoice::parse(backend.as_deref().unwrap_or("auto"))
+            .map_err(to_js)?;
+        let opts = crate::session::SessionOptions { backend };
+        Session::with_options_async(&bytes, &[], &opts)
+            .await
+            .map(|inner| WasmSession {
+                inner: std::rc::Rc::new(inner),
+            })
+            .map_err(to_js)
+    }
+
+    /// `await session.runAsync(feeds)`: as `run`, on any backend; on WebGPU the readback awaits
+    /// `mapAsync`, so the page never blocks. A lost GPU device moves the session to the CPU and
+    /// the run completes there (`backend` then says `'cpu'`).
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(js_name = runAsync)]
+    pub fn run_async(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
+        let owned = feeds_from_js(feeds)?;
+        let inner = self.inner.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
+            let outs = inner.run_async(&refs).await.map_err(to_js)?;
+            Ok(outputs_to_js(&inner, &outs).into())
+        }))
+    }
+
+    /// What `'auto'` measured: `{ cpuMs, gpuMs, adapter, reason, cached }`, or null.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(getter, js_name = backendProbe)]
+    pub fn backend_probe(&self) -> JsValue {
+        let Some(p) = self.inner.backend_probe() else {
+            return JsValue::NULL;
+        };
+        let o = Object::new();
+        let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
+        let _ = Reflect::set(&o, &"cpuMs".into(), &num(p.cpu_ms));
+        let _ = Reflect::set(&o, &"gpuMs".into(), &num(p.gpu_ms));
+        let _ = Reflect::set(
+            &o,
+            &"adapter".into(),
+            &p.adapter.as_deref().map_or(JsValue::NULL, JsValue::from),
+        );
+        let _ = Reflect::set(&o, &"reason".into(), &p.reason.as_str().into());
+        let _ = Reflect::set(&o, &"cached".into(), &p.cached.into());
+        o.into()
+    }
+
+    /// Why a WebGPU session moved to the CPU (e.g. the device was lost), or null.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(getter, js_name = fallbackReason)]
+    pub fn fallback_reason(&self) -> Option<String> {
+        self.inner.fallback_reason()
+    }
+
+    /// Where the last WebGPU run's ops ran: `{ gpu: {op: n}, cpu: {op: n}, fused, uploads,
+    /// downloads }`, or null on the CPU backend.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(getter)]
+    pub fn placement(&self) -> JsValue {
+        let Some(p) = self.inner.placement() else {
+            return JsValue::NULL;
+        };
+        let map = |m: &std::collections::BTreeMap<String, usize>| {
+            let o = Object::new();
+            for (k, v) in m {
+                let _ = Reflect::set(&o, &k.as_str().into(), &(*v as f64).into());
+            }
+            o
+        };
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"gpu".into(), &map(&p.gpu));
+        let _ = Reflect::set(&o, &"cpu".into(), &map(&p.cpu));
+        let _ = Reflect::set(&o, &"fused".into(), &(p.fused as f64).into());
+        let _ = Reflect::set(&o, &"uploads".into(), &(p.uploads as f64).into());
+        let _ = Reflect::set(&o, &"downloads".into(), &(p.downloads as f64).into());
+        o.into()
+    }
+
+    /// Test hook: destroys this session's GPU device (as `GPUDevice.destroy()` would), to check
+    /// that the next run falls back to the CPU. Other sessions on the page lose it too.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(js_name = destroyGpuDeviceForTest)]
+    pub fn destroy_gpu_device_for_test(&self) {
+        if let Some(d) = self.inner.gpu_device() {
+            d.destroy();
+        }
     }
 
     /// `[{ name, type, dims }]` of the inputs; dims hold numbers, symbolic names or null.
@@ -185,7 +282,7 @@ impl WasmSession {
         io_to_js(self.inner.outputs())
     }
 
-    /// Which backend runs the model (`'cpu'`).
+    /// Which backend runs the model: `'webgpu'` or `'cpu'`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.inner.backend().to_string()
@@ -194,26 +291,35 @@ impl WasmSession {
     /// Runs the model: `feeds` maps input names to tensors; returns an object mapping output
     /// names to `{ data, dims, type }`.
     pub fn run(&self, feeds: &JsValue) -> Result<Object, JsValue> {
-        if !feeds.is_object() {
-            return Err(arg_error(
-                "feeds must be an object mapping input names to tensors".into(),
-            ));
-        }
-        let keys = Object::keys(feeds.unchecked_ref::<Object>());
-        let mut owned: Vec<(String, Tensor)> = Vec::with_capacity(keys.length() as usize);
-        for k in keys.iter() {
-            let name = k.as_string().unwrap_or_default();
-            let t = tensor_from_js(&name, &get(feeds, &name))?;
-            owned.push((name, t));
-        }
+        let owned = feeds_from_js(feeds)?;
         let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let outs = self.inner.run(&refs).map_err(to_js)?;
-        let result = Object::new();
-        for (info, t) in self.inner.outputs().iter().zip(&outs) {
-            let _ = Reflect::set(&result, &info.name.as_str().into(), &tensor_to_js(t));
-        }
-        Ok(result)
+        Ok(outputs_to_js(&self.inner, &outs))
     }
+}
+
+fn feeds_from_js(feeds: &JsValue) -> Result<Vec<(String, Tensor)>, JsValue> {
+    if !feeds.is_object() {
+        return Err(arg_error(
+            "feeds must be an object mapping input names to tensors".into(),
+        ));
+    }
+    let keys = Object::keys(feeds.unchecked_ref::<Object>());
+    let mut owned: Vec<(String, Tensor)> = Vec::with_capacity(keys.length() as usize);
+    for k in keys.iter() {
+        let name = k.as_string().unwrap_or_default();
+        let t = tensor_from_js(&name, &get(feeds, &name))?;
+        owned.push((name, t));
+    }
+    Ok(owned)
+}
+
+fn outputs_to_js(session: &Session, outs: &[Tensor]) -> Object {
+    let result = Object::new();
+    for (info, t) in session.outputs().iter().zip(outs) {
+        let _ = Reflect::set(&result, &info.name.as_str().into(), &tensor_to_js(t));
+    }
+    result
 }
 
 /// The dtype names tensors use across the boundary.

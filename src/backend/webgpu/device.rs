@@ -5,25 +5,24 @@
 use super::pool::{BufferPool, GpuBuffer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+#[cfg(not(target_arch = "wasm32"))]
+use std::sync::OnceLock;
+use std::sync::{Arc, Mutex};
 #[cfg(not(target_arch = "wasm32"))]
 use std::time::Duration;
+
 #[cfg(target_arch = "wasm32")]
-use wasm_bindgen::JsCast;
+#[wasm_bindgen::prelude::wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen::prelude::wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
 
 /// Milliseconds from an arbitrary origin (`performance.now()` in a browser).
 pub fn now_ms() -> f64 {
     #[cfg(target_arch = "wasm32")]
     {
-        let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).ok();
-        let now = perf
-            .as_ref()
-            .and_then(|p| js_sys::Reflect::get(p, &"now".into()).ok())
-            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match (perf, now) {
-            (Some(p), Some(f)) => f.call0(&p).ok().and_then(|v| v.as_f64()).unwrap_or(0.0),
-            _ => js_sys::Date::now(),
-        }
+        performance_now()
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
@@ -351,7 +350,8 @@ impl GpuDevice {
             .copy_buffer_to_buffer(src.raw(), 0, staging.raw(), 0, bytes);
         self.submit(rec);
         let slice = staging.raw().slice(..bytes);
-        let done = Arc::new(Mutex::new(None));
+        let done: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
+            Arc::new(Mutex::new(None));
         #[cfg(not(target_arch = "wasm32"))]
         {
             let d2 = done.clone();

@@ -127,7 +127,10 @@ fn futures_channel() -> (impl FnOnce(bool) + Send + 'static, impl std::future::F
 #[wasm_bindgen]
 pub async fn matmul(m: usize, k: usize, n: usize) -> Result<Vec<f32>, JsValue> {
     use burn::prelude::*;
-    let device = Device::wgpu_options().init_async().await;
+    let device = Device::wgpu_options()
+        .init_async()
+        .await
+        .map_err(|e| JsValue::from_str(&format!("{e:?}")))?;
     let a = Tensor::<2>::from_data(TensorData::new(matrix(m, k, 1), [m, k]), &device);
     let b = Tensor::<2>::from_data(TensorData::new(matrix(k, n, 2), [k, n]), &device);
     let c = a.matmul(b);

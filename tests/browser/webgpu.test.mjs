@@ -1,0 +1,150 @@
+// The CPU + WebGPU wasm build (pkg/wasm/hearth.js, scripts/build-wasm.sh) in headless Chromium
+// with WebGPU on SwiftShader (--enable-unsafe-webgpu; a CPU emulation, so no timing here is a GPU
+// figure): every model fixture on 'webgpu' agrees with 'cpu', the GPU really ran its ops, a lost
+// device moves the session to the CPU with the same outputs, and 'auto' reports its probe.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+let server, browser, base;
+
+before(async () => {
+  server = createServer(async (req, res) => {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const file = path.join(root, decodeURIComponent(url.pathname));
+    if (url.pathname === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>hearth</title>'); return; }
+    if (!file.startsWith(root) || !existsSync(file)) { res.writeHead(404); res.end(); return; }
+    res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
+    res.end(await readFile(file));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+// In the page: load fixture `name` on both backends, run test_data_set_0, compare.
+async function pageSetup(page) {
+  await page.goto(base + '/');
+  await page.evaluate(async () => {
+    const hearth = await import('/pkg/wasm/hearth.js');
+    await hearth.default();
+    const bytes = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
+    const pbs = async (dir, prefix) => {
+      const out = [];
+      for (let k = 0; ; k++) {
+        const r = await fetch(`${dir}/${prefix}_${k}.pb`);
+        if (!r.ok) break;
+        out.push(hearth.decodeTensorProto(new Uint8Array(await r.arrayBuffer())));
+      }
+      return out;
+    };
+    window.fixture = async (name) => {
+      const dir = `/tests/models/${name}`;
+      const model = await bytes(`${dir}/model.onnx`);
+      const inputs = await pbs(`${dir}/test_data_set_0`, 'input');
+      const feeds = Object.fromEntries(inputs.map((t) => [t.name, t]));
+      return { model, feeds };
+    };
+    // largest |gpu - cpu| - (atol + rtol |cpu|) over all outputs (≤ 0 means within tolerance)
+    window.worst = (a, b, atol, rtol) => {
+      let w = -Infinity;
+      for (const k of Object.keys(b)) {
+        const x = a[k].data, y = b[k].data;
+        if (x.length !== y.length) return Infinity;
+        for (let i = 0; i < y.length; i++) w = Math.max(w, Math.abs(Number(x[i]) - Number(y[i])) - (atol + rtol * Math.abs(Number(y[i]))));
+      }
+      return w;
+    };
+    window.hearth = hearth;
+  });
+}
+
+test('WebGPU starts on SwiftShader and every fixture matches the CPU backend', async () => {
+  const page = await browser.newPage();
+  await pageSetup(page);
+  const results = await page.evaluate(async (names) => {
+    const out = {};
+    for (const n of names) {
+      const { model, feeds } = await window.fixture(n);
+      const cpu = await window.hearth.Session.create(model, 'cpu');
+      const gpu = await window.hearth.Session.create(model, 'webgpu');
+      const want = await cpu.runAsync(feeds);
+      const got = await gpu.runAsync(feeds);
+      out[n] = { backend: gpu.backend, worst: window.worst(got, want, 1e-5, 1e-4), placement: gpu.placement, fallback: gpu.fallbackReason ?? null };
+    }
+    return out;
+  }, ['mlp', 'logreg', 'propensity', 'attention', 'attention_gelu21', 'lenet', 'lstm_kt', 'gru_next_item', 'dynamic_reshape', 'f16_io', 'f64_io']);
+  for (const [name, r] of Object.entries(results)) {
+    assert.equal(r.backend, 'webgpu', `${name}: ${JSON.stringify(r)}`);
+    assert.equal(r.fallback, null, `${name} fell back: ${r.fallback}`);
+    assert.ok(r.worst <= 0, `${name}: outputs differ from the CPU by ${r.worst} beyond 1e-5 + 1e-4|cpu|`);
+    assert.ok(Object.keys(r.placement.gpu).length > 0, `${name}: nothing ran on the GPU`);
+  }
+  assert.deepEqual(Object.keys(results.mlp.placement.cpu), [], 'the MLP runs wholly on the GPU');
+  assert.ok(results.attention.placement.gpu.Softmax >= 1);
+});
+
+test('a lost device moves the session to the CPU with the same outputs', async () => {
+  const page = await browser.newPage();
+  await pageSetup(page);
+  const r = await page.evaluate(async () => {
+    const { model, feeds } = await window.fixture('attention');
+    const s = await window.hearth.Session.create(model, 'webgpu');
+    const before = await s.runAsync(feeds);
+    const b0 = s.backend;
+    s.destroyGpuDeviceForTest();
+    const after = await s.runAsync(feeds);
+    const again = await s.runAsync(feeds);
+    // a new session on the page gets a new device
+    const fresh = await window.hearth.Session.create(model, 'webgpu');
+    const f = await fresh.runAsync(feeds);
+    return { b0, b1: s.backend, reason: s.fallbackReason, worst: window.worst(after, before, 1e-5, 1e-4),
+      worstAgain: window.worst(again, before, 1e-5, 1e-4), fresh: fresh.backend, worstFresh: window.worst(f, before, 1e-5, 1e-4) };
+  });
+  assert.equal(r.b0, 'webgpu');
+  assert.equal(r.b1, 'cpu', JSON.stringify(r));
+  assert.match(r.reason, /lost/);
+  assert.ok(r.worst <= 0 && r.worstAgain <= 0, JSON.stringify(r));
+  assert.equal(r.fresh, 'webgpu');
+  assert.ok(r.worstFresh <= 0, JSON.stringify(r));
+});
+
+test("'auto' measures both backends and reports what runs; the sync run of a GPU session is refused", async () => {
+  const page = await browser.newPage();
+  await pageSetup(page);
+  const r = await page.evaluate(async () => {
+    const { model, feeds } = await window.fixture('mlp');
+    const s = await window.hearth.Session.create(model, 'auto');
+    const p = s.backendProbe;
+    await s.runAsync(feeds);
+    const g = await window.hearth.Session.create(model, 'webgpu');
+    let code = null;
+    try { g.run(feeds); } catch (e) { code = e.code; }
+    let bad = null;
+    try { await window.hearth.Session.create(model, 'gpu'); } catch (e) { bad = e.code; }
+    return { backend: s.backend, probe: p, syncCode: code, bad };
+  });
+  console.log(`auto on the mlp in Chromium: ${JSON.stringify(r.probe)} (SwiftShader: a CPU emulation)`);
+  assert.ok(r.probe.cpuMs > 0 && r.probe.gpuMs > 0, JSON.stringify(r)); // both measured
+  assert.equal(r.backend, r.probe.gpuMs < r.probe.cpuMs ? 'webgpu' : 'cpu');
+  assert.ok(r.probe.reason.startsWith(r.backend));
+  assert.equal(r.syncCode, 'ARGUMENT');
+  assert.equal(r.bad, 'ARGUMENT');
+});
