@@ -13,6 +13,13 @@ function bundleDownloads(since) {
   return performance.getEntriesByType('resource').filter((e) => e.name === BUNDLE.href && e.startTime >= since);
 }
 
+/**
+ * Where the engine runs: hearth-ml's default Web Worker, or the page's own thread with `?worker=0`
+ * in the URL (one recommend() is ~0.25 ms of wasm for this bundle, so the worker's message round
+ * trip is most of the measured latency; the engine panel shows which mode runs).
+ */
+export const WORKER = new URLSearchParams(location.search).get('worker') !== '0';
+
 export class Engine {
   constructor(hearth, shop, me, load) {
     this.hearth = hearth;
@@ -25,7 +32,7 @@ export class Engine {
   /** Starts hearth-ml on `backend` and loads the bundle and the visitor's profile. */
   static async start(backend, onProgress) {
     const t0 = performance.now();
-    const hearth = await Hearth.init({ backend });
+    const hearth = await Hearth.init({ backend, worker: WORKER });
     try {
       const shop = await hearth.loadRecommender(BUNDLE.url, { integrity: BUNDLE.integrity, onProgress });
       const me = await shop.profile();
