@@ -18,14 +18,14 @@ mkdirSync(artifacts, { recursive: true });
 
 export const KITCHEN = 'Kitchen & Dining';
 
-/** Debian's Chromium, headless, with the flags TOOLCHAIN.md lists. */
-export async function launch() {
+/** Debian's Chromium, headless, with the flags TOOLCHAIN.md lists; `webgpu` adds `--enable-unsafe-webgpu` (SwiftShader adapter). */
+export async function launch({ webgpu = false } = {}) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
 }
 
