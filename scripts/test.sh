@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the ONNX conformance suite, the model tests, then the
 # wasm build's tests in Node (API, models, and the conformance suite again in wasm) and in
-# headless Chromium, then the npm package (pkg/) in Node and Chromium with its Vite example.
+# headless Chromium, then the npm package (pkg/) in Node and Chromium with its Vite example, then
+# the demo shop (www/) end to end in Chromium.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -35,3 +36,7 @@ node --test tests/browser/
 echo "== npm package hearth-ml (Node, headless Chromium, Vite example; reuses the wasm built above) =="
 npm ci --silent --no-audit --no-fund --prefix pkg
 npm test --prefix pkg
+
+echo "== demo shop www/ (bundle by the CLI, Vite build, end-to-end in headless Chromium; reuses the wasm and pkg/dist built above) =="
+npm ci --silent --no-audit --no-fund --prefix www
+npm test --prefix www

@@ -126,7 +126,7 @@ function recOptions() {
   if (state.inStock) filter.inStock = true;
   if (state.priceMin !== '' && Number.isFinite(Number(state.priceMin))) filter.priceMin = Number(state.priceMin);
   if (state.priceMax !== '' && Number.isFinite(Number(state.priceMax))) filter.priceMax = Number(state.priceMax);
-  return { k: 10, filter, diversity: state.diversity };
+  return { k: 10, filter, diversity: state.diversity, explain: 2 };
 }
 
 async function renderRecs() {

@@ -49,7 +49,7 @@ test('engine panel: first visit downloads the bundle once and reports its size, 
   try {
     assert.equal(await page.locator('#cache-status').getAttribute('data-cache'), 'network');
     assert.equal(await page.locator('#backend').getAttribute('data-backend'), 'cpu');
-    assert.match(await page.locator('#backend').textContent(), /CPU — WebAssembly SIMD128, in a Web Worker/);
+    assert.match(await page.locator('#backend').textContent(), /CPU — WebAssembly SIMD128, on the page's thread/);
     assert.match(await page.locator('#model-size').textContent(), /MB \([\d,]+ B\), ready in [\d.]+ ms/);
     assert.match(await page.locator('#model-info').textContent(), /^3,\d{3} items × 64 dims, f32 table/);
     assert.ok(Number(await page.locator('#latency').getAttribute('data-ms')) > 0);

@@ -176,17 +176,17 @@ async function measureClicks(p, from, n) {
 
 const median = (a) => [...a].sort((x, y) => x - y)[a.length >> 1];
 
-test('recommendation latency is measured on the page and reported (worker and page thread)', async () => {
-  const worker = await measureClicks(page, 3, 10);
-  worker.recommend.unshift(...latencies.recommend);
-  worker.update.unshift(...latencies.update);
-  const inline = await open(browser, server.base, { hash: '?worker=0' });
+test('recommendation latency is measured on the page and reported (page thread and worker)', async () => {
+  const onPage = await measureClicks(page, 3, 10);
+  onPage.recommend.unshift(...latencies.recommend);
+  onPage.update.unshift(...latencies.update);
+  const inWorker = await open(browser, server.base, { hash: '?worker=1' });
   try {
-    assert.match(await inline.page.locator('#backend').textContent(), /on the page's thread/);
-    assert.match(await page.locator('#backend').textContent(), /in a Web Worker/);
-    const onPage = await measureClicks(inline.page, 0, 13);
+    assert.match(await page.locator('#backend').textContent(), /on the page's thread/);
+    assert.match(await inWorker.page.locator('#backend').textContent(), /in a Web Worker/);
+    const worker = await measureClicks(inWorker.page, 0, 13);
     const summary = {};
-    for (const [mode, m] of [['worker', worker], ['page thread', onPage]]) {
+    for (const [mode, m] of [['page thread', onPage], ['worker', worker]]) {
       for (const x of [...m.recommend, ...m.update]) assert.ok(Number.isFinite(x) && x > 0, `a measured latency: ${x}`);
       summary[mode] = {
         backend: await page.locator('#backend').getAttribute('data-backend'),
@@ -201,8 +201,8 @@ test('recommendation latency is measured on the page and reported (worker and pa
       assert.ok(x.recommendMedianMs < 100, `recommend() median ${x.recommendMedianMs} ms`);
     }
     writeFileSync(path.join(artifacts, 'latency.json'), JSON.stringify(summary, null, 2));
-    assert.deepEqual(inline.errors, []);
+    assert.deepEqual(inWorker.errors, []);
   } finally {
-    await inline.context.close();
+    await inWorker.context.close();
   }
 });
