@@ -15,11 +15,11 @@ function bundleDownloads(since) {
 
 /**
  * Where the engine runs. The shop runs it on the page's own thread; `?worker=1` in the URL uses
- * hearth-ml's default Web Worker instead. Measured by the e2e tests on this project's shared
- * 2-core machine: one recommend() for this bundle is ~0.25 ms of wasm, and the worker's message
- * round trip under load costs more than the work (median recommend 1.7 ms on the page's thread vs
- * 12.8 ms through the worker; click → updated lists 10.8 ms vs 27.1 ms), so only the page-thread
- * mode updates within one frame there. A bigger model would tip this the other way.
+ * hearth-ml's default Web Worker instead. One recommend() for this bundle is ~0.25 ms of wasm, and
+ * on the project's busy 2-core machine the worker's message round trip costs more than the work:
+ * the e2e tests measure both modes (README, "The demo shop": median recommend 2.5 ms on the page's
+ * thread vs 12.2 ms through the worker, click → updated lists 15.0 vs 25.6 ms). A bigger model
+ * would tip this the other way.
  */
 export const WORKER = new URLSearchParams(location.search).get('worker') === '1';
 

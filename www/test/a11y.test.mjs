@@ -111,7 +111,7 @@ test('keyboard only: skip link, a product opened with Enter, focus moves to its 
 });
 
 test('screenshots: desktop and phone; at phone width nothing scrolls sideways', async () => {
-  const desktop = await open(browser, server.base);
+  const desktop = await open(browser, server.base, { viewport: { width: 1200, height: 800 } });
   try {
     await viewKitchen(desktop.page);
     await desktop.page.evaluate(() => window.scrollTo(0, 0));
