@@ -32,6 +32,10 @@ function makeBundle(n, d, { seed = 1, gramian = true } = {}) {
   return { bytes: safetensors(tensors, manifest), y, items, pop };
 }
 
+test('SIMD128 scoring kernels are bit-identical to their scalar twins (inside wasm)', () => {
+  assert.equal(hearth.recommendKernelCheck(), 0);
+});
+
 test('top-k over a JS-written bundle matches a brute-force reference', () => {
   const n = 3000, d = 32;
   const { bytes, y, items } = makeBundle(n, d);
