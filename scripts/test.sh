@@ -27,6 +27,7 @@ echo "== benchmark smoke: every bench case once, outputs must agree with onnxrun
 python3 tools/gen_bench_models.py
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
+node benches/recommend.mjs --smoke
 
 echo "== wasm tests (headless Chromium) =="
 npm ci --silent --no-audit --no-fund --prefix tests/browser
