@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { safetensors } from '../tests/wasm/bundle.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -37,7 +38,7 @@ const CASES = [
   { name: 'squeezenet_light', model: light, feeds: () => ({ data_0: f32([1, 3, 224, 224]) }), iters: 8 },
   { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }) },
   { name: 'gru_next_item', model: 'gru.onnx', feeds: () => ({ ids: ids([1, 20], 1000) }) },
-  { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true },
+  { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
 ].filter((c) => only.length === 0 || only.includes(c.name));
 
 // ---------- engines ----------
@@ -49,6 +50,25 @@ async function loadHearth() {
     async open(bytes) {
       const s = glue.Session.fromBytes(bytes);
       return { run: async (feeds) => s.run(feeds), close: () => s.free() };
+    },
+    // Hearth's recommender kernel over the same table (a bundle with ids '0'..'n-1'), answering
+    // like the ONNX graph: top_scores and top_items (indices).
+    openRecommender(table, dim) {
+      const n = table.length / dim;
+      const items = Array.from({ length: n }, (_, i) => ({ id: String(i) }));
+      const bytes = safetensors({ item_factors: { dtype: 'F32', shape: [n, dim], bytes: table, align: 4 } },
+        { format: 'hearth.recommender', version: 1, dim, items });
+      const rec = glue.Recommender.fromBytes(bytes);
+      return {
+        run: async (feeds) => {
+          const top = rec.recommendVector(feeds.user.data, { k: 10, exclude: 'none', explain: 0 });
+          return {
+            top_scores: { data: Float32Array.from(top, (t) => t.score), dims: [1, 10] },
+            top_items: { data: BigInt64Array.from(top, (t) => BigInt(t.id)), dims: [1, 10] },
+          };
+        },
+        close: () => rec.free(),
+      };
     },
   };
 }
@@ -240,9 +260,15 @@ async function main() {
     if (!existsSync(modelPath)) { failures.push(`${c.name}: model ${modelPath} missing`); continue; }
     const bytes = new Uint8Array(readFileSync(modelPath));
     const runners = [];
+    const table = c.recommender || c.jsLoop ? new Float32Array(readFileSync(path.join(modelsDir, 'rec_items.f32')).buffer.slice(0)) : null;
     try {
       const h = await hearth.open(bytes);
-      runners.push({ name: 'hearth', ...h });
+      if (c.recommender) {
+        runners.push({ name: 'hearth', ...hearth.openRecommender(table, 64) });
+        runners.push({ name: 'hearth_onnx', ...h });
+      } else {
+        runners.push({ name: 'hearth', ...h });
+      }
     } catch (e) {
       const msg = `${c.name}: hearth: ${e.message}`;
       console.log(msg);
@@ -251,10 +277,10 @@ async function main() {
     }
     runners.push({ name: 'ort', ...(await ort.open(bytes)) });
     if (c.tfjs === 'mlp') runners.push({ name: 'tfjs', ...tfjs.openMlp() });
-    if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(new Float32Array(readFileSync(path.join(modelsDir, 'rec_items.f32')).buffer.slice(0)), 64) });
+    if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(table, 64) });
     // agreement on one shared input
     const feeds = c.feeds();
-    const ref = await runners[1].run(feeds);
+    const ref = await runners.find((r) => r.name === 'ort').run(feeds);
     for (const r of runners.filter((r) => r.name !== 'ort')) {
       const err = agree(ref, await r.run(feeds), `${c.name} ${r.name} vs ort`);
       if (err) { console.log(`DISAGREE ${err}`); failures.push(err); }
@@ -270,7 +296,7 @@ async function main() {
     if (row.tfjs) row.ratio_tfjs = row.hearth / row.tfjs;
     if (row.js) row.ratio_js = row.hearth / row.js;
     results.push(row);
-    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : ''].filter(Boolean).join(', ');
+    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : '', row.hearth_onnx ? `hearth as ONNX MatMul+TopK ${row.hearth_onnx.toFixed(3)}` : ''].filter(Boolean).join(', ');
     console.log(`${c.name}: hearth ${row.hearth.toFixed(3)} ms [${row.hearth_p10.toFixed(3)}–${row.hearth_p90.toFixed(3)}], ort ${row.ort.toFixed(3)} ms [${row.ort_p10.toFixed(3)}–${row.ort_p90.toFixed(3)}]${extra ? ', ' + extra : ''}; hearth/ort ${row.ratio_ort.toFixed(2)}`);
     for (const r of runners) r.close();
   }
@@ -292,6 +318,7 @@ async function main() {
   for (const r of results) {
     md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} |\n`;
   }
+  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} |\n`;
   md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} |\n\n`;
   md += '| wasm file | raw B | gzip B | brotli B |\n|---|---|---|---|\n';
   for (const s of size) md += `| ${s.name} | ${s.raw} | ${s.gzip} | ${s.brotli} |\n`;
