@@ -34,9 +34,9 @@ const light = path.join(cache, 'onnx-1.17.0/light/light_squeezenet.onnx');
 const CASES = [
   { name: 'mlp_b1', model: 'mlp.onnx', feeds: () => ({ x: f32([1, 64]) }), tfjs: 'mlp' },
   { name: 'mlp_b64', model: 'mlp.onnx', feeds: () => ({ x: f32([64, 64]) }), tfjs: 'mlp' },
-  { name: 'cnn_lenet', model: 'cnn.onnx', feeds: () => ({ x: f32([1, 1, 28, 28]) }) },
+  { name: 'cnn_lenet', model: 'cnn.onnx', feeds: () => ({ x: f32([1, 1, 28, 28]) }), tfjs: 'cnn' },
   { name: 'squeezenet_light', model: light, feeds: () => ({ data_0: f32([1, 3, 224, 224]) }), iters: 8 },
-  { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }) },
+  { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }), tfjs: 'lstm' },
   { name: 'gru_next_item', model: 'gru.onnx', feeds: () => ({ ids: ids([1, 20], 1000) }) },
   { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
 ].filter((c) => only.length === 0 || only.includes(c.name));
@@ -121,6 +121,69 @@ async function loadTfjs() {
           return { y: { data, dims } };
         },
         close: () => layers.flat().forEach((t) => t.dispose()),
+      };
+    },
+    // LeNet rebuilt from cnn.json: NCHW input transposed to NHWC, ONNX conv weights [out, in, kh, kw]
+    // to tfjs [kh, kw, in, out], and back to NCHW before Flatten so Gemm sees ONNX's order.
+    openCnn() {
+      const w = JSON.parse(readFileSync(path.join(modelsDir, 'cnn.json'), 'utf8'));
+      const t = (k) => tf.tensor(w[k].data, w[k].dims);
+      const c1 = tf.transpose(t('c1w'), [2, 3, 1, 0]), c2 = tf.transpose(t('c2w'), [2, 3, 1, 0]);
+      const b1 = t('c1b'), b2 = t('c2b');
+      const fc = [0, 1, 2].map((i) => [t(`fw${i}`), t(`fb${i}`)]);
+      const all = [c1, c2, b1, b2, ...fc.flat()];
+      return {
+        run: async (feeds) => {
+          const y = tf.tidy(() => {
+            const x = tf.transpose(tf.tensor4d(feeds.x.data, feeds.x.dims), [0, 2, 3, 1]);
+            let h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, c1, 1, 2), b1)), 2, 2, 'valid');
+            h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h, c2, 1, 'valid'), b2)), 2, 2, 'valid');
+            h = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [feeds.x.dims[0], 400]);
+            fc.forEach(([fw, fb], i) => { h = tf.add(tf.matMul(h, fw), fb); if (i < 2) h = tf.relu(h); });
+            return h;
+          });
+          const data = y.dataSync();
+          const dims = y.shape;
+          y.dispose();
+          return { y: { data, dims } };
+        },
+        close: () => all.forEach((x) => x.dispose()),
+      };
+    },
+    // The knowledge-tracing LSTM from lstm.json with tf.basicLSTMCell: kernel = [Wᵀ; Rᵀ] with the
+    // gate columns reordered from ONNX (i, o, f, c) to tfjs (i, c, f, o), bias = Wb + Rb, forget
+    // bias 0; one cell call per step, then the per-step output layer as one MatMul.
+    openLstm() {
+      const w = JSON.parse(readFileSync(path.join(modelsDir, 'lstm.json'), 'utf8'));
+      const t = (k) => tf.tensor(w[k].data, w[k].dims);
+      const H = 64;
+      const reorder = (m) => { const [i, o, f, c] = tf.split(m, 4, -1); return tf.concat([i, c, f, o], -1); };
+      const W = tf.transpose(tf.squeeze(t('W'), [0])), R = tf.transpose(tf.squeeze(t('R'), [0]));
+      const kernel = reorder(tf.concat([W, R], 0));
+      const B = tf.squeeze(t('B'), [0]);
+      const bias = reorder(tf.add(B.slice([0], [4 * H]), B.slice([4 * H], [4 * H])));
+      const emb = t('emb'), outW = t('out_w'), outB = t('out_b'), forget = tf.scalar(0);
+      const all = [W, R, kernel, B, bias, emb, outW, outB, forget];
+      return {
+        run: async (feeds) => {
+          const y = tf.tidy(() => {
+            const steps = feeds.ids.dims[1];
+            const e = tf.gather(emb, tf.tensor1d(Int32Array.from(feeds.ids.data, Number), 'int32'));
+            let c = tf.zeros([1, H]), h = tf.zeros([1, H]);
+            const hs = [];
+            for (let s = 0; s < steps; s++) {
+              [c, h] = tf.basicLSTMCell(forget, kernel, bias, e.slice([s, 0], [1, -1]), c, h);
+              hs.push(h);
+            }
+            const p = tf.sigmoid(tf.add(tf.matMul(tf.concat(hs, 0), outW), outB));
+            return tf.reshape(p, [steps, 1, outW.shape[1]]);
+          });
+          const data = y.dataSync();
+          const dims = y.shape;
+          y.dispose();
+          return { p: { data, dims } };
+        },
+        close: () => all.forEach((x) => x.dispose()),
       };
     },
   };
@@ -277,6 +340,8 @@ async function main() {
     }
     runners.push({ name: 'ort', ...(await ort.open(bytes)) });
     if (c.tfjs === 'mlp') runners.push({ name: 'tfjs', ...tfjs.openMlp() });
+    if (c.tfjs === 'cnn') runners.push({ name: 'tfjs', ...tfjs.openCnn() });
+    if (c.tfjs === 'lstm') runners.push({ name: 'tfjs', ...tfjs.openLstm() });
     if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(table, 64) });
     // agreement on one shared input
     const feeds = c.feeds();
