@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! hearth recommender build  --events FILE [--catalog FILE] --out FILE [options]
-//! hearth recommender import --factors FILE [--ids FILE] --catalog FILE --out FILE [--dtype …]
+//! hearth recommender import --item-factors FILE [--ids FILE] --catalog FILE --out FILE [--dtype …]
 //! hearth recommender eval   --events FILE --split YYYY-MM-DD [options] [--lists-out FILE]
 //! hearth recommender inspect FILE
 //! ```
@@ -19,7 +19,7 @@ use std::time::Instant;
 
 const USAGE: &str = "usage:
   hearth recommender build  --events FILE [--catalog FILE] --out FILE [--split DATE] [options]
-  hearth recommender import --factors FILE [--ids FILE] --catalog FILE --out FILE [--dtype f32|f16|int8]
+  hearth recommender import --item-factors FILE(.csv|.npy|.json|.parquet) [--ids FILE] --catalog FILE --out FILE [--dtype f32|f16|int8]
   hearth recommender eval   --events FILE --split YYYY-MM-DD [--catalog FILE] [options] [--lists-out FILE --bundle-out FILE]
   hearth recommender inspect FILE
 options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
@@ -144,7 +144,7 @@ fn build(a: &Args) -> Result<()> {
 }
 
 fn import_cmd(a: &Args) -> Result<()> {
-    let path = PathBuf::from(a.need("factors")?);
+    let path = PathBuf::from(a.need("item-factors")?);
     let items = catalog::read_catalog(Path::new(a.need("catalog")?))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let imp = match ext {
@@ -158,12 +158,8 @@ fn import_cmd(a: &Args) -> Result<()> {
         }
         "json" | "jsonl" | "ndjson" => import::from_json_lines(&events::read_text(&path)?)?,
         "csv" | "gz" => import::from_csv(&events::read_text(&path)?)?,
-        "parquet" => {
-            return Err(Error::Unsupported(
-                "Parquet import is not built in yet: export Spark's itemFactors with df.write.json(...) and import the JSON lines".into(),
-            ))
-        }
-        _ => return Err(Error::Argument(format!("{}: unknown factor format (csv, npy, json lines)", path.display()))),
+        "parquet" => import::from_parquet(std::fs::read(&path).map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?)?,
+        _ => return Err(Error::Argument(format!("{}: unknown factor format (csv, npy, json lines, parquet)", path.display()))),
     };
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let (factors, missing, dropped) = import::align(&imp, &ids);

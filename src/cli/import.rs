@@ -1,6 +1,7 @@
 //! Item factors trained elsewhere: CSV (`id,f0,f1,…`), NumPy `.npy` (2-D float32/float64, rows
-//! in the order of an ids file or of the catalog), or JSON lines as Spark ALS writes its
-//! `itemFactors` with `df.write.json` (`{"id": 85123, "features": [..]}`).
+//! in the order of an ids file or of the catalog), or Spark ALS's `itemFactors` (columns `id`,
+//! `features: array<float>`) written as Parquet (`df.write.parquet`, snappy or uncompressed) or
+//! JSON lines (`df.write.json`: `{"id": 85123, "features": [..]}`).
 
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -64,6 +65,44 @@ pub fn from_json_lines(text: &str) -> Result<Imported> {
         let feats = v["features"].as_array().ok_or_else(|| arg(format!("JSON line {}: no \"features\" array", n + 1)))?;
         let row: Option<Vec<f32>> = feats.iter().map(|x| x.as_f64().map(|f| f as f32)).collect();
         push_row(&mut out, id, row.ok_or_else(|| arg(format!("JSON line {}: non-numeric feature", n + 1)))?, &format!("JSON line {}", n + 1))?;
+    }
+    Ok(out)
+}
+
+/// Spark ALS `itemFactors` as a Parquet file: an integer or string `id` column and a
+/// `features` list of floats/doubles.
+pub fn from_parquet(bytes: Vec<u8>) -> Result<Imported> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::record::Field;
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).map_err(|e| arg(format!("Parquet: {e}")))?;
+    let rows = reader.get_row_iter(None).map_err(|e| arg(format!("Parquet: {e}")))?;
+    let mut out = Imported { ids: vec![], dim: 0, values: vec![] };
+    for (n, row) in rows.enumerate() {
+        let row = row.map_err(|e| arg(format!("Parquet row {n}: {e}")))?;
+        let (mut id, mut feats) = (None, None);
+        for (name, f) in row.get_column_iter() {
+            match (name.as_str(), f) {
+                ("id", Field::Int(v)) => id = Some(v.to_string()),
+                ("id", Field::Long(v)) => id = Some(v.to_string()),
+                ("id", Field::Str(v)) => id = Some(v.clone()),
+                ("features", Field::ListInternal(l)) => {
+                    let v: Option<Vec<f32>> = l
+                        .elements()
+                        .iter()
+                        .map(|e| match e {
+                            Field::Float(x) => Some(*x),
+                            Field::Double(x) => Some(*x as f32),
+                            _ => None,
+                        })
+                        .collect();
+                    feats = Some(v.ok_or_else(|| arg(format!("Parquet row {n}: features must be floats or doubles")))?);
+                }
+                _ => {}
+            }
+        }
+        let id = id.ok_or_else(|| arg(format!("Parquet row {n}: no int/long/string 'id' column")))?;
+        let feats = feats.ok_or_else(|| arg(format!("Parquet row {n}: no 'features' list column")))?;
+        push_row(&mut out, id, feats, &format!("Parquet row {n}"))?;
     }
     Ok(out)
 }
@@ -170,6 +209,11 @@ mod tests {
         assert!(from_npy(&b[..b.len() - 4], vec!["a".into(), "b".into()]).is_err());
         assert!(from_npy(&b, vec!["a".into()]).is_err());
         let (rows, missing, dropped) = align(&n, &["b".to_string(), "z".into()]);
+        // Spark-style itemFactors written by pyarrow (tools/gen_parquet_fixture.py), snappy
+        let pq = from_parquet(include_bytes!("../../tests/fixtures/item_factors.parquet").to_vec()).unwrap();
+        assert_eq!(pq.ids, vec!["85123".to_string(), "71053".into(), "84406".into()]);
+        assert_eq!((pq.dim, &pq.values[..4]), (4, &[0.5f32, -1.0, 0.25, 2.0][..]));
+        assert!(from_parquet(b"PAR1 not really".to_vec()).is_err());
         assert_eq!((rows, missing, dropped), (vec![4., 5., 6., 0., 0., 0.], 1, 1));
     }
 }
