@@ -18,7 +18,7 @@ function bundleDownloads(since) {
  * hearth-ml's default Web Worker instead. One recommend() for this bundle is ~0.25 ms of wasm, and
  * on the project's busy 2-core machine the worker's message round trip costs more than the work:
  * the e2e tests measure both modes (README, "The demo shop": median recommend 1.7-6.8 ms on the
- * page's thread vs 9.8-12.8 ms through the worker, click → updated lists 10.8-15.8 vs 24-29 ms).
+ * page's thread vs 9.8-14.7 ms through the worker, click → updated lists 10.8-15.8 vs 24-29 ms).
  * A bigger model would tip this the other way.
  */
 export const WORKER = new URLSearchParams(location.search).get('worker') === '1';
