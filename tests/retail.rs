@@ -12,7 +12,7 @@ fn online_retail_model_beats_popularity() {
     let path = Path::new(&data).join("online-retail/online-retail.csv.gz");
     let log = events::parse_events(&events::read_text(&path).unwrap(), "online-retail").unwrap();
     assert_eq!(log.skipped["no customer"], 135_080, "the README's count of rows without a customer");
-    let items = catalog::derive_catalog(&log);
+    let items = catalog::derive_catalog(&log, None);
     let (train, test) = log.split(parse_time("2011-10-01").unwrap());
     let r = eval::evaluate(&train, &test, items, &BuildOptions::default()).unwrap();
     println!("users {} items {} model {:?} popularity {:?}", r.users, r.items, r.model, r.popularity);
@@ -33,7 +33,7 @@ fn online_retail_quantized_tables_keep_the_top10() {
     let data = std::env::var("HEARTH_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
     let path = Path::new(&data).join("online-retail/online-retail.csv.gz");
     let log = events::parse_events(&events::read_text(&path).unwrap(), "online-retail").unwrap();
-    let items = catalog::derive_catalog(&log);
+    let items = catalog::derive_catalog(&log, None);
     let (train, test) = log.split(parse_time("2011-10-01").unwrap());
     let r = eval::evaluate(&train, &test, items, &BuildOptions::default()).unwrap();
     let f32_rec = Recommender::from_bytes(&r.bundle).unwrap();

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 const USAGE: &str = "usage:
-  hearth recommender build  --events FILE [--catalog FILE] --out FILE [--split DATE] [options]
+  hearth recommender build  --events FILE [--catalog FILE | --in-stock-days N] --out FILE [--split DATE] [options]
   hearth recommender import --item-factors FILE(.csv|.npy|.json|.parquet) [--ids FILE] --catalog FILE --out FILE [--dtype f32|f16|int8]
   hearth recommender eval   --events FILE --split YYYY-MM-DD [--catalog FILE] [options] [--lists-out FILE --bundle-out FILE]
   hearth recommender inspect FILE
@@ -101,7 +101,15 @@ fn load_log(a: &Args) -> Result<events::EventLog> {
 fn catalog_for(a: &Args, log: &events::EventLog) -> Result<Vec<hearth::bundle::ItemMeta>> {
     match a.get("catalog") {
         Some(c) => catalog::read_catalog(Path::new(c)),
-        None if !log.items.is_empty() => Ok(catalog::derive_catalog(log)),
+        None if !log.items.is_empty() => {
+            let days = a.get("in-stock-days").map(|d| d.parse::<f64>().map_err(|_| Error::Argument(format!("--in-stock-days {d}")))).transpose()?;
+            let items = catalog::derive_catalog(log, days);
+            if days.is_some() {
+                let n = items.iter().filter(|i| i.in_stock == Some(true)).count();
+                eprintln!("catalog: {} items from the log, {n} in stock (sold in the last {} days of the log)", items.len(), days.unwrap_or(0.0));
+            }
+            Ok(items)
+        }
         None => Err(Error::Argument("--catalog is required for a log without item descriptions".into())),
     }
 }
