@@ -12,16 +12,6 @@ echo "== native tests (release, thin build for test speed) =="
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo test --release --features cli
 
-echo "== GPU backend natively on lavapipe (Vulkan on the CPU: parity, not speed) =="
-# shader parity with the CPU kernels, then the native GPU tests, then the conformance suite and
-# the model fixtures with every node the GPU covers on the GPU
-gpu_test() { CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-  cargo test --release --features webgpu "$@"; }
-gpu_test --lib backend::webgpu
-gpu_test --test webgpu
-HEARTH_TEST_BACKEND=webgpu gpu_test --test onnx_node
-HEARTH_TEST_BACKEND=webgpu gpu_test --test models
-
 echo "== recommender: Online Retail time-split evaluation (native CLI); its lists feed the wasm test =="
 CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   cargo run --release --features cli --bin hearth -- recommender eval \
