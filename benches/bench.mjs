@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { cpus, homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { safetensors } from '../tests/wasm/bundle.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -33,11 +34,11 @@ const light = path.join(cache, 'onnx-1.17.0/light/light_squeezenet.onnx');
 const CASES = [
   { name: 'mlp_b1', model: 'mlp.onnx', feeds: () => ({ x: f32([1, 64]) }), tfjs: 'mlp' },
   { name: 'mlp_b64', model: 'mlp.onnx', feeds: () => ({ x: f32([64, 64]) }), tfjs: 'mlp' },
-  { name: 'cnn_lenet', model: 'cnn.onnx', feeds: () => ({ x: f32([1, 1, 28, 28]) }) },
+  { name: 'cnn_lenet', model: 'cnn.onnx', feeds: () => ({ x: f32([1, 1, 28, 28]) }), tfjs: 'cnn' },
   { name: 'squeezenet_light', model: light, feeds: () => ({ data_0: f32([1, 3, 224, 224]) }), iters: 8 },
-  { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }) },
+  { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }), tfjs: 'lstm' },
   { name: 'gru_next_item', model: 'gru.onnx', feeds: () => ({ ids: ids([1, 20], 1000) }) },
-  { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true },
+  { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
 ].filter((c) => only.length === 0 || only.includes(c.name));
 
 // ---------- engines ----------
@@ -49,6 +50,25 @@ async function loadHearth() {
     async open(bytes) {
       const s = glue.Session.fromBytes(bytes);
       return { run: async (feeds) => s.run(feeds), close: () => s.free() };
+    },
+    // Hearth's recommender kernel over the same table (a bundle with ids '0'..'n-1'), answering
+    // like the ONNX graph: top_scores and top_items (indices).
+    openRecommender(table, dim) {
+      const n = table.length / dim;
+      const items = Array.from({ length: n }, (_, i) => ({ id: String(i) }));
+      const bytes = safetensors({ item_factors: { dtype: 'F32', shape: [n, dim], bytes: table, align: 4 } },
+        { format: 'hearth.recommender', version: 1, dim, items });
+      const rec = glue.Recommender.fromBytes(bytes);
+      return {
+        run: async (feeds) => {
+          const top = rec.recommendVector(feeds.user.data, { k: 10, exclude: 'none', explain: 0 });
+          return {
+            top_scores: { data: Float32Array.from(top, (t) => t.score), dims: [1, 10] },
+            top_items: { data: BigInt64Array.from(top, (t) => BigInt(t.id)), dims: [1, 10] },
+          };
+        },
+        close: () => rec.free(),
+      };
     },
   };
 }
@@ -101,6 +121,69 @@ async function loadTfjs() {
           return { y: { data, dims } };
         },
         close: () => layers.flat().forEach((t) => t.dispose()),
+      };
+    },
+    // LeNet rebuilt from cnn.json: NCHW input transposed to NHWC, ONNX conv weights [out, in, kh, kw]
+    // to tfjs [kh, kw, in, out], and back to NCHW before Flatten so Gemm sees ONNX's order.
+    openCnn() {
+      const w = JSON.parse(readFileSync(path.join(modelsDir, 'cnn.json'), 'utf8'));
+      const t = (k) => tf.tensor(w[k].data, w[k].dims);
+      const c1 = tf.transpose(t('c1w'), [2, 3, 1, 0]), c2 = tf.transpose(t('c2w'), [2, 3, 1, 0]);
+      const b1 = t('c1b'), b2 = t('c2b');
+      const fc = [0, 1, 2].map((i) => [t(`fw${i}`), t(`fb${i}`)]);
+      const all = [c1, c2, b1, b2, ...fc.flat()];
+      return {
+        run: async (feeds) => {
+          const y = tf.tidy(() => {
+            const x = tf.transpose(tf.tensor4d(feeds.x.data, feeds.x.dims), [0, 2, 3, 1]);
+            let h = tf.maxPool(tf.relu(tf.add(tf.conv2d(x, c1, 1, 2), b1)), 2, 2, 'valid');
+            h = tf.maxPool(tf.relu(tf.add(tf.conv2d(h, c2, 1, 'valid'), b2)), 2, 2, 'valid');
+            h = tf.reshape(tf.transpose(h, [0, 3, 1, 2]), [feeds.x.dims[0], 400]);
+            fc.forEach(([fw, fb], i) => { h = tf.add(tf.matMul(h, fw), fb); if (i < 2) h = tf.relu(h); });
+            return h;
+          });
+          const data = y.dataSync();
+          const dims = y.shape;
+          y.dispose();
+          return { y: { data, dims } };
+        },
+        close: () => all.forEach((x) => x.dispose()),
+      };
+    },
+    // The knowledge-tracing LSTM from lstm.json with tf.basicLSTMCell: kernel = [Wᵀ; Rᵀ] with the
+    // gate columns reordered from ONNX (i, o, f, c) to tfjs (i, c, f, o), bias = Wb + Rb, forget
+    // bias 0; one cell call per step, then the per-step output layer as one MatMul.
+    openLstm() {
+      const w = JSON.parse(readFileSync(path.join(modelsDir, 'lstm.json'), 'utf8'));
+      const t = (k) => tf.tensor(w[k].data, w[k].dims);
+      const H = 64;
+      const reorder = (m) => { const [i, o, f, c] = tf.split(m, 4, -1); return tf.concat([i, c, f, o], -1); };
+      const W = tf.transpose(tf.squeeze(t('W'), [0])), R = tf.transpose(tf.squeeze(t('R'), [0]));
+      const kernel = reorder(tf.concat([W, R], 0));
+      const B = tf.squeeze(t('B'), [0]);
+      const bias = reorder(tf.add(B.slice([0], [4 * H]), B.slice([4 * H], [4 * H])));
+      const emb = t('emb'), outW = t('out_w'), outB = t('out_b'), forget = tf.scalar(0);
+      const all = [W, R, kernel, B, bias, emb, outW, outB, forget];
+      return {
+        run: async (feeds) => {
+          const y = tf.tidy(() => {
+            const steps = feeds.ids.dims[1];
+            const e = tf.gather(emb, tf.tensor1d(Int32Array.from(feeds.ids.data, Number), 'int32'));
+            let c = tf.zeros([1, H]), h = tf.zeros([1, H]);
+            const hs = [];
+            for (let s = 0; s < steps; s++) {
+              [c, h] = tf.basicLSTMCell(forget, kernel, bias, e.slice([s, 0], [1, -1]), c, h);
+              hs.push(h);
+            }
+            const p = tf.sigmoid(tf.add(tf.matMul(tf.concat(hs, 0), outW), outB));
+            return tf.reshape(p, [steps, 1, outW.shape[1]]);
+          });
+          const data = y.dataSync();
+          const dims = y.shape;
+          y.dispose();
+          return { p: { data, dims } };
+        },
+        close: () => all.forEach((x) => x.dispose()),
       };
     },
   };
@@ -240,9 +323,15 @@ async function main() {
     if (!existsSync(modelPath)) { failures.push(`${c.name}: model ${modelPath} missing`); continue; }
     const bytes = new Uint8Array(readFileSync(modelPath));
     const runners = [];
+    const table = c.recommender || c.jsLoop ? new Float32Array(readFileSync(path.join(modelsDir, 'rec_items.f32')).buffer.slice(0)) : null;
     try {
       const h = await hearth.open(bytes);
-      runners.push({ name: 'hearth', ...h });
+      if (c.recommender) {
+        runners.push({ name: 'hearth', ...hearth.openRecommender(table, 64) });
+        runners.push({ name: 'hearth_onnx', ...h });
+      } else {
+        runners.push({ name: 'hearth', ...h });
+      }
     } catch (e) {
       const msg = `${c.name}: hearth: ${e.message}`;
       console.log(msg);
@@ -251,10 +340,12 @@ async function main() {
     }
     runners.push({ name: 'ort', ...(await ort.open(bytes)) });
     if (c.tfjs === 'mlp') runners.push({ name: 'tfjs', ...tfjs.openMlp() });
-    if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(new Float32Array(readFileSync(path.join(modelsDir, 'rec_items.f32')).buffer.slice(0)), 64) });
+    if (c.tfjs === 'cnn') runners.push({ name: 'tfjs', ...tfjs.openCnn() });
+    if (c.tfjs === 'lstm') runners.push({ name: 'tfjs', ...tfjs.openLstm() });
+    if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(table, 64) });
     // agreement on one shared input
     const feeds = c.feeds();
-    const ref = await runners[1].run(feeds);
+    const ref = await runners.find((r) => r.name === 'ort').run(feeds);
     for (const r of runners.filter((r) => r.name !== 'ort')) {
       const err = agree(ref, await r.run(feeds), `${c.name} ${r.name} vs ort`);
       if (err) { console.log(`DISAGREE ${err}`); failures.push(err); }
@@ -270,7 +361,7 @@ async function main() {
     if (row.tfjs) row.ratio_tfjs = row.hearth / row.tfjs;
     if (row.js) row.ratio_js = row.hearth / row.js;
     results.push(row);
-    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : ''].filter(Boolean).join(', ');
+    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : '', row.hearth_onnx ? `hearth as ONNX MatMul+TopK ${row.hearth_onnx.toFixed(3)}` : ''].filter(Boolean).join(', ');
     console.log(`${c.name}: hearth ${row.hearth.toFixed(3)} ms [${row.hearth_p10.toFixed(3)}–${row.hearth_p90.toFixed(3)}], ort ${row.ort.toFixed(3)} ms [${row.ort_p10.toFixed(3)}–${row.ort_p90.toFixed(3)}]${extra ? ', ' + extra : ''}; hearth/ort ${row.ratio_ort.toFixed(2)}`);
     for (const r of runners) r.close();
   }
@@ -292,6 +383,7 @@ async function main() {
   for (const r of results) {
     md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} |\n`;
   }
+  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} |\n`;
   md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} |\n\n`;
   md += '| wasm file | raw B | gzip B | brotli B |\n|---|---|---|---|\n';
   for (const s of size) md += `| ${s.name} | ${s.raw} | ${s.gzip} | ${s.brotli} |\n`;

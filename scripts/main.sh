@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
 # The main job: builds the CPU wasm and runs a real model end to end in Node, printing its
-# predictions (purchase propensity on real UCI Online Shoppers sessions).
+# predictions (purchase propensity on real UCI Online Shoppers sessions); then builds the demo
+# shop (www/: the recommender bundle trained by the CLI on UCI Online Retail, the Vite site) and
+# serves it on 127.0.0.1 (port $HEARTH_WWW_PORT, default 8080) until stopped.
+# HEARTH_WWW_SERVE=0 builds the shop without serving it.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
 HEARTH_BROWSER=0 bash scripts/setup.sh
 bash scripts/build-wasm.sh
 node examples/predict.mjs "$@"
+
+echo "== demo shop: build (recommender bundle by the CLI, Vite) =="
+npm ci --silent --no-audit --no-fund --prefix www
+npm run build --prefix www
+if [ "${HEARTH_WWW_SERVE:-1}" = 1 ]; then
+  exec node www/scripts/serve.mjs --port "${HEARTH_WWW_PORT:-8080}"
+fi

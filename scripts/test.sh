@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: native unit tests, the ONNX conformance suite, the model tests, then the
 # wasm build's tests in Node (API, models, and the conformance suite again in wasm) and in
-# headless Chromium, then the npm package (pkg/) in Node and Chromium with its Vite example.
+# headless Chromium, then the npm package (pkg/) in Node and Chromium with its Vite example, then
+# the demo shop (www/) end to end in Chromium.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
@@ -10,6 +11,7 @@ bash scripts/setup.sh
 # One native feature set for every native step, so the crate is compiled once: the CLI, and the
 # GPU backend (its tests run on Mesa's lavapipe, a Vulkan driver on the CPU: parity, not speed).
 features=cli,webgpu
+export HEARTH_CLI_FEATURES=$features   # www/scripts/build-bundle.mjs builds the CLI with the same set
 # Native builds: thin release (quick to build) with unwinding panics. With the release profile's
 # panic=abort, `cargo test` builds the lib once per panic strategy (tests unwind, the CLI binary
 # aborts) into the same libhearth.rlib — a cdylib+rlib crate's artifacts carry no hash — and the
@@ -38,6 +40,8 @@ echo "== benchmark smoke: every bench case once, outputs must agree with onnxrun
 python3 tools/gen_bench_models.py
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
+node benches/recommend.mjs --smoke
+node benches/browser/run.mjs --smoke   # headless Chromium: Hearth CPU vs ORT wasm + webgpu (SwiftShader)
 
 echo "== wasm tests (headless Chromium) =="
 npm ci --silent --no-audit --no-fund --prefix tests/browser
@@ -46,3 +50,7 @@ node --test tests/browser/
 echo "== npm package hearth-ml (Node, headless Chromium, Vite example; reuses the wasm built above) =="
 npm ci --silent --no-audit --no-fund --prefix pkg
 npm test --prefix pkg
+
+echo "== demo shop www/ (bundle by the CLI, Vite build, end-to-end in headless Chromium; reuses the wasm and pkg/dist built above) =="
+npm ci --silent --no-audit --no-fund --prefix www
+npm test --prefix www

@@ -8,9 +8,11 @@ Models (onnx.helper only, no torch):
   mlp.onnx        Gemm 64-256-256-10 with Relu, symbolic batch; weights also in mlp.json
                   (row-major [in, out] matrices) so TensorFlow.js rebuilds the same network.
   cnn.onnx        LeNet-style CNN on [batch, 1, 28, 28] (Conv 6@5x5 pad 2, Relu, MaxPool 2,
-                  Conv 16@5x5, Relu, MaxPool 2, Flatten, Gemm 400-120-84-10 with Relu).
+                  Conv 16@5x5, Relu, MaxPool 2, Flatten, Gemm 400-120-84-10 with Relu);
+                  weights also in cnn.json (ONNX layouts) for TensorFlow.js.
   lstm.onnx       knowledge tracing over 200 steps: int64 ids [1, 200] -> Gather (100 x 32)
-                  -> LSTM hidden 64 -> MatMul 64x100 + Sigmoid per step.
+                  -> LSTM hidden 64 -> MatMul 64x100 + Sigmoid per step; weights also in
+                  lstm.json (ONNX layouts and gate order i, o, f, c) for TensorFlow.js.
   gru.onnx        next item: ids [1, 20] -> Gather (1000 x 64) -> GRU hidden 64 -> last step
                   -> scores over 1000 items -> TopK 10.
   rec.onnx        recommendation scoring: user [1, 64] x items [64, 100000] -> TopK 10; the item
@@ -94,6 +96,8 @@ def cnn(out):
         if not last:
             nodes.append(helper.make_node("Relu", [f"d{i}"], [f"e{i}"]))
             prev = f"e{i}"
+    with open(os.path.join(out, "cnn.json"), "w") as f:
+        json.dump({i.name: {"dims": list(i.dims), "data": numpy_helper.to_array(i).ravel().tolist()} for i in inits}, f)
     graph = helper.make_graph(nodes, "cnn", [helper.make_tensor_value_info("x", F32, ["batch", 1, 28, 28])],
                               [helper.make_tensor_value_info("y", F32, ["batch", 10])], inits)
     save(out, "cnn.onnx", graph)
@@ -120,6 +124,8 @@ def lstm(out, steps=200, skills=100, emb=32, hidden=64):
         helper.make_node("Add", ["logits0", "out_b"], ["logits"]),
         helper.make_node("Sigmoid", ["logits"], ["p"]),                 # [T, 1, skills]
     ]
+    with open(os.path.join(out, "lstm.json"), "w") as f:
+        json.dump({i.name: {"dims": list(i.dims), "data": numpy_helper.to_array(i).ravel().tolist()} for i in inits}, f)
     graph = helper.make_graph(nodes, "lstm_kt", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, steps])],
                               [helper.make_tensor_value_info("p", F32, [steps, 1, skills])], inits)
     save(out, "lstm.onnx", graph)

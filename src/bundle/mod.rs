@@ -29,6 +29,8 @@ use std::sync::Arc;
 pub const FORMAT: &str = "hearth.recommender";
 /// The newest manifest version this build reads and the one it writes.
 pub const VERSION: u32 = 1;
+/// Largest embedding dimension a bundle may have (fold-in keeps a few d × d f64 matrices).
+pub const MAX_DIM: usize = 2048;
 /// The safetensors metadata key holding the manifest JSON.
 pub const MANIFEST_KEY: &str = "hearth";
 
@@ -278,6 +280,11 @@ impl Bundle {
         let (n, d) = (manifest.items.len(), manifest.dim);
         if n == 0 || d == 0 {
             return Err(bad(format!("empty catalog: {n} items of dimension {d}")));
+        }
+        if d > MAX_DIM {
+            return Err(bad(format!(
+                "dimension {d} is above the limit of {MAX_DIM} (fold-in keeps d × d matrices)"
+            )));
         }
         let mut seen = HashSet::with_capacity(n);
         for (i, item) in manifest.items.iter().enumerate() {

@@ -23,6 +23,8 @@ pub struct ItemStats {
     /// description → count
     pub names: HashMap<String, u32>,
     pub prices: Vec<f32>,
+    /// Time of the item's latest sale (ms), when the log has times.
+    pub last: Option<f64>,
 }
 
 /// A parsed log.
@@ -174,6 +176,9 @@ pub fn parse_events(text: &str, source: &str) -> Result<EventLog> {
                     })?,
             ),
         };
+        if let (Some(t), Some(st)) = (ts, items.get_mut(it)) {
+            st.last = Some(st.last.map_or(t, |l| l.max(t)));
+        }
         let w = match f(weight) {
             "" => None,
             w => Some(w.parse::<f32>().map_err(|_| {

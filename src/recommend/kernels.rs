@@ -105,18 +105,20 @@ pub mod simd {
         f32x4_extract_lane::<0>(u) + f32x4_extract_lane::<1>(u)
     }
 
-    /// f16 bits (8 lanes) → two f32x4, the same bit trick as [`super::f16_to_f32`].
+    /// f16 bits (8 lanes) → two f32x4, the same value as [`super::f16_to_f32`]: each half is
+    /// placed in the top 16 bits of a lane, an arithmetic shift by 3 lines its exponent and
+    /// mantissa up with an f32's (the sign stays in bit 31; the mask drops its copies), and
+    /// the 2^112 multiply rebiases the exponent (exact for normal and subnormal halves).
     #[inline(always)]
     fn f16x8_to_f32(h: v128) -> (v128, v128) {
+        let z = i16x8_splat(0);
+        let lo = i16x8_shuffle::<8, 0, 9, 1, 10, 2, 11, 3>(h, z);
+        let hi = i16x8_shuffle::<8, 4, 9, 5, 10, 6, 11, 7>(h, z);
         let cvt = |w: v128| {
-            let mag = i32x4_shl(v128_and(w, i32x4_splat(0x7fff)), 13);
-            let f = f32x4_mul(mag, f32x4_splat(f32::from_bits(0x7780_0000)));
-            v128_or(f, i32x4_shl(v128_and(w, i32x4_splat(0x8000)), 16))
+            let bits = v128_and(i32x4_shr(w, 3), i32x4_splat(0x8FFF_E000u32 as i32));
+            f32x4_mul(bits, f32x4_splat(f32::from_bits(0x7780_0000)))
         };
-        (
-            cvt(u32x4_extend_low_u16x8(h)),
-            cvt(u32x4_extend_high_u16x8(h)),
-        )
+        (cvt(lo), cvt(hi))
     }
 
     pub fn dot_f32(row: &[f32], q: &[f32]) -> f32 {

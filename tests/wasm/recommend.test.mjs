@@ -5,27 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { hearth, root } from './common.mjs';
-
-/** Writes a safetensors file: tensors ordered by decreasing alignment, header padded to 8. */
-function safetensors(tensors, manifest) {
-  const order = Object.entries(tensors).sort((a, b) => b[1].align - a[1].align || (a[0] < b[0] ? -1 : 1));
-  const header = { __metadata__: { hearth: JSON.stringify(manifest) } };
-  let off = 0;
-  for (const [name, t] of order) {
-    header[name] = { dtype: t.dtype, shape: t.shape, data_offsets: [off, off + t.bytes.byteLength] };
-    off += t.bytes.byteLength;
-  }
-  let h = JSON.stringify(header);
-  while (h.length % 8) h += ' ';
-  const hb = new TextEncoder().encode(h);
-  const out = new Uint8Array(8 + hb.length + off);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let p = 8 + hb.length;
-  for (const [, t] of order) { out.set(new Uint8Array(t.bytes.buffer, t.bytes.byteOffset, t.bytes.byteLength), p); p += t.bytes.byteLength; }
-  return out;
-}
+import { hearth } from './common.mjs';
+import { safetensors } from './bundle.mjs';
 
 function rng(seed) {
   let s = seed >>> 0;
@@ -50,6 +31,10 @@ function makeBundle(n, d, { seed = 1, gramian = true } = {}) {
   const manifest = { format: 'hearth.recommender', version: 1, dim: d, items, foldIn: { alpha: 2, lambda: 0.5, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } }, attribution: ['synthetic test data'] };
   return { bytes: safetensors(tensors, manifest), y, items, pop };
 }
+
+test('SIMD128 scoring kernels are bit-identical to their scalar twins (inside wasm)', () => {
+  assert.equal(hearth.recommendKernelCheck(), 0);
+});
 
 test('top-k over a JS-written bundle matches a brute-force reference', () => {
   const n = 3000, d = 32;
