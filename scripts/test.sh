@@ -12,10 +12,9 @@ bash scripts/setup.sh
 # GPU backend (its tests run on Mesa's lavapipe, a Vulkan driver on the CPU: parity, not speed).
 features=cli,webgpu
 export HEARTH_CLI_FEATURES=$features   # www/scripts/build-bundle.mjs builds the CLI with the same set
-# Native builds: thin release (quick to build) with unwinding panics. With the release profile's
+# Native builds: thin release (quick to build) with unwinding panics, stated here too: with
 # panic=abort, `cargo test` builds the lib once per panic strategy (tests unwind, the CLI binary
-# aborts) into the same libhearth.rlib — a cdylib+rlib crate's artifacts carry no hash — and the
-# two builds race into link errors.
+# aborts) into the same libhearth.rlib (cargo#6313) and the two builds race into link errors.
 native() { CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
   CARGO_PROFILE_RELEASE_PANIC=unwind "$@"; }
 
