@@ -1,5 +1,5 @@
 // The benchmark cases in headless Chromium (Debian's chromium via playwright-core): Hearth's CPU
-// wasm (and its WebGPU build once it exists) beside onnxruntime-web's wasm and webgpu backends,
+// wasm and its CPU + WebGPU build (pkg/wasm/hearth.js, session on 'webgpu') beside onnxruntime-web's wasm and webgpu backends,
 // on a page served from 127.0.0.1. Chromium runs with --enable-unsafe-webgpu; on these machines
 // the WebGPU adapter is SwiftShader, a CPU emulation: its times are software-GPU times and the
 // report labels them so.
@@ -80,6 +80,14 @@ const report = await page.evaluate(async ({ smoke, hasGpuBuild }) => {
       close: () => s.release(),
     };
   };
+  // the CPU + WebGPU build, when scripts/build-wasm.sh made it: Session.create(bytes, 'webgpu')
+  // and runAsync (readback awaits mapAsync)
+  let gpuGlue = null;
+  if (hasGpuBuild) { gpuGlue = await import('/pkg/wasm/hearth.js'); await gpuGlue.default(); }
+  const hearthGpuOpen = async (buf) => {
+    const s = await gpuGlue.Session.create(buf, 'webgpu');
+    return { run: (feeds) => s.runAsync(feeds), close: () => s.free(), backend: s.backend };
+  };
   const hearthOpen = (buf) => {
     const s = hearth.Session.fromBytes(buf);
     return { run: async (feeds) => s.run(feeds), close: () => s.free(), backend: s.backend };
@@ -116,11 +124,18 @@ const report = await page.evaluate(async ({ smoke, hasGpuBuild }) => {
     const buf = await bytes(`/models/${c.model}`);
     const engines = [];
     engines.push(['hearth-cpu', c.recommender ? await recOpen() : hearthOpen(buf)]);
+    let hearthWebgpu = hasGpuBuild ? null : 'no WebGPU build';
+    if (gpuGlue && !c.recommender) {
+      try {
+        const e = await hearthGpuOpen(buf);
+        if (e.backend !== 'webgpu') { hearthWebgpu = `ran on ${e.backend}`; e.close(); } else engines.push(['hearth-webgpu', e]);
+      } catch (e) { hearthWebgpu = `failed: ${e.message}`; problems.push(`${c.name}: hearth-webgpu: ${e.message}`); }
+    } else if (gpuGlue) hearthWebgpu = 'CPU kernel (GPU top-k is native-only so far)';
     engines.push(['ort-wasm', await ortOpen(buf, 'wasm')]);
     try { engines.push(['ort-webgpu', await ortOpen(buf, 'webgpu')]); } catch (e) { problems.push(`${c.name}: ort-webgpu: ${e.message}`); }
     const feeds = c.feeds();
-    const ref = await engines[1][1].run(feeds);
-    const row = { name: c.name, hearthWebgpu: hasGpuBuild ? 'not wired yet' : 'no WebGPU build yet' };
+    const ref = await engines.find(([n]) => n === 'ort-wasm')[1].run(feeds);
+    const row = { name: c.name, hearthWebgpu };
     for (const [name, e] of engines) {
       const err = agree(ref, await e.run(feeds));
       if (err) problems.push(`${c.name}: ${name} vs ort-wasm: ${err}`);
@@ -149,7 +164,7 @@ const soft = /swiftshader/i.test(gpuLabel);
 const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
 let md = `Headless Chromium (${report.userAgent.match(/Chrome\/[\d.]+/)?.[0]}), WebGPU adapter: ${gpuLabel}${soft ? ' — SwiftShader is a CPU emulation of a GPU: the webgpu column is software-GPU time, not GPU time' : ''}. Median ms per run, fresh input per run.\n\n`;
 md += '| case | Hearth CPU (wasm SIMD) | Hearth WebGPU | ORT wasm | ORT webgpu | Hearth CPU / ORT wasm |\n|---|---|---|---|---|---|\n';
-for (const r of report.rows) md += `| ${r.name} | ${fmt(r['hearth-cpu'])} | ${r.hearthWebgpu} | ${fmt(r['ort-wasm'])} | ${fmt(r['ort-webgpu'])} | ${(r['hearth-cpu'] / r['ort-wasm']).toFixed(2)} |\n`;
+for (const r of report.rows) md += `| ${r.name} | ${fmt(r['hearth-cpu'])} | ${Number.isFinite(r['hearth-webgpu']) ? fmt(r['hearth-webgpu']) : r.hearthWebgpu} | ${fmt(r['ort-wasm'])} | ${fmt(r['ort-webgpu'])} | ${(r['hearth-cpu'] / r['ort-wasm']).toFixed(2)} |\n`;
 if (report.problems.length) md += `\nProblems: ${report.problems.join('; ')}\n`;
 console.log(md);
 if (smoke) {

@@ -6,7 +6,9 @@
 //! Ties go to the smaller item index on the GPU and to the smaller id on the CPU: the same order
 //! for bundles whose items are sorted by id (the CLI writes them so).
 
-use super::{Query, Recommender};
+#[cfg(not(target_arch = "wasm32"))]
+use super::Query;
+use super::Recommender;
 use crate::backend::webgpu::kernels::{self, REC_TOPK_CHUNK};
 use crate::backend::webgpu::{GpuDevice, GpuTensor};
 use crate::bundle::Metric;
@@ -101,13 +103,15 @@ impl GpuScorer {
     }
 
     /// [`GpuScorer::top_k_async`], blocking (native).
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn top_k(&self, x: &[f32], k: usize, mask: Option<&[u64]>) -> Result<Vec<(u32, f32)>> {
         crate::backend::webgpu::block_on(self.top_k_async(x, k, mask))
     }
 
     /// Top-k for a query's filters, rules and boosts (`seen` lists items to leave out); boosted
     /// items are scored on the CPU and merged, as the CPU path does. Diversity re-ranking stays
-    /// on the CPU path.
+    /// on the CPU path. Blocking (native); the browser side is not wired yet.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn recommend_vector(
         &self,
         rec: &Recommender,
