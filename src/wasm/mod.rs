@@ -372,6 +372,45 @@ pub fn conformance_case(
     }
 }
 
+/// [`conformanceCase`](conformance_case) on `backend` (`'cpu'`, `'webgpu'`, `'auto'`), async:
+/// resolves to the same strings; a case whose WebGPU session fell back to the CPU is a
+/// `"fail: fell back to the CPU: …"`.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen(js_name = conformanceCaseAsync)]
+pub async fn conformance_case_async(
+    model: Vec<u8>,
+    inputs: Array,
+    outputs: Array,
+    backend: String,
+    atol: Option<f64>,
+    rtol: Option<f64>,
+) -> Result<String, JsValue> {
+    use crate::conformance::{run_case_async, Outcome, Tolerance};
+    let bytes = |a: &Array| -> Vec<Vec<u8>> {
+        a.iter()
+            .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|u| u.to_vec())
+            .collect()
+    };
+    let d = Tolerance::default();
+    let tol = Tolerance {
+        atol: atol.unwrap_or(d.atol),
+        rtol: rtol.unwrap_or(d.rtol),
+    };
+    let backend = crate::session::BackendChoice::parse(&backend).map_err(to_js)?;
+    let opts = crate::session::SessionOptions { backend };
+    let (outcome, session) =
+        run_case_async(&model, &bytes(&inputs), &bytes(&outputs), tol, &opts).await;
+    let fell = session.and_then(|s| s.fallback_reason());
+    Ok(match (outcome, fell) {
+        (Outcome::Pass, Some(why)) => format!("fail: fell back to the CPU: {why}"),
+        (Outcome::Pass, None) => "pass".into(),
+        (Outcome::UnsupportedOp(op), _) => format!("unsupported-op: {op}"),
+        (Outcome::UnsupportedDType(d), _) => format!("unsupported-dtype: {d}"),
+        (Outcome::Fail(m), _) => format!("fail: {m}"),
+    })
+}
+
 /// Decodes a serialised ONNX `TensorProto` (as in ONNX test data) to `{ name, data, dims, type }`.
 #[wasm_bindgen(js_name = decodeTensorProto)]
 pub fn decode_tensor_proto(bytes: &[u8]) -> Result<JsValue, JsValue> {
