@@ -260,6 +260,22 @@ impl WasmSession {
         o.into()
     }
 
+    /// GPU buffers of this session's device: `{ created, createdBytes, idle }` (created only grows
+    /// when the pool has no free buffer of a needed size), or null on the CPU backend.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(getter, js_name = gpuBuffers)]
+    pub fn gpu_buffers(&self) -> JsValue {
+        let Some(d) = self.inner.gpu_device() else {
+            return JsValue::NULL;
+        };
+        let p = d.pool_stats();
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"created".into(), &(p.created as f64).into());
+        let _ = Reflect::set(&o, &"createdBytes".into(), &(p.created_bytes as f64).into());
+        let _ = Reflect::set(&o, &"idle".into(), &(p.idle as f64).into());
+        o.into()
+    }
+
     /// Test hook: destroys this session's GPU device (as `GPUDevice.destroy()` would), to check
     /// that the next run falls back to the CPU. Other sessions on the page lose it too.
     #[cfg(feature = "webgpu")]

@@ -153,6 +153,30 @@ test("'auto' measures both backends and reports what runs; the sync run of a GPU
   assert.equal(r.bad, 'ARGUMENT');
 });
 
+test('10,000 runs on WebGPU keep the wasm heap and the GPU buffers flat', { timeout: 600_000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(base + '/');
+  const r = await page.evaluate(async () => {
+    const hearth = await import('/pkg/wasm/hearth.js');
+    const wasm = await hearth.default();
+    const model = new Uint8Array(await (await fetch('/tests/models/mlp/model.onnx')).arrayBuffer());
+    const s = await hearth.Session.create(model, 'webgpu');
+    const x = new Float32Array(17);
+    const run = (k) => { x[k % 17] = k % 5; return s.runAsync({ [s.inputs[0].name]: { data: x, dims: [1, 17] } }); };
+    for (let k = 0; k < 10; k++) await run(k); // warm: the pool has every size it needs
+    const heap0 = wasm.memory.buffer.byteLength, gpu0 = s.gpuBuffers;
+    const t0 = performance.now();
+    for (let k = 0; k < 10_000; k++) await run(k);
+    const ms = (performance.now() - t0) / 10_000;
+    return { heap0, heap1: wasm.memory.buffer.byteLength, gpu0, gpu1: s.gpuBuffers, backend: s.backend, ms };
+  });
+  console.log(`10,000 mlp runs on SwiftShader WebGPU (a CPU emulation, not a GPU figure): ${r.ms.toFixed(3)} ms/run; heap ${r.heap0} → ${r.heap1} B; GPU buffers ${JSON.stringify(r.gpu0)} → ${JSON.stringify(r.gpu1)}`);
+  assert.equal(r.backend, 'webgpu');
+  assert.equal(r.heap1, r.heap0, 'the wasm heap grew');
+  assert.equal(r.gpu1.created, r.gpu0.created, 'GPU buffers were created after warm-up');
+  assert.equal(r.gpu1.createdBytes, r.gpu0.createdBytes);
+});
+
 // The ONNX node-test suite in Chromium with every node a shader covers on SwiftShader's WebGPU,
 // judged as natively (hearth::conformance) with the same skip lists. The test data is the cache
 // the native suite fetches; without it this test is skipped.
