@@ -82,7 +82,7 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Every op that ran on the CPU, as `Op×count` (for reports).
+    /// One line for reports: `Op×count` on the GPU and on the CPU, fused nodes, copies.
     pub fn summary(&self) -> String {
         let list = |m: &BTreeMap<String, usize>| {
             m.iter()
