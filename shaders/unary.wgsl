@@ -20,6 +20,14 @@ fn erf(v: f32) -> f32 {
 // tanh clamped: beyond |x| = 15 it is ±1 in f32, and some drivers overflow inside tanh.
 fn tanh_safe(v: f32) -> f32 { return tanh(clamp(v, -15.0, 15.0)); }
 
+// log with IEEE's log(±0) = -inf: WGSL leaves log(0) to the implementation (SwiftShader returns
+// -88.03, the log of the smallest normal). `p.n - p.n` (0) keeps -inf out of constant evaluation,
+// where Chromium's compiler rejects it.
+fn log_ieee(v: f32) -> f32 {
+    if (v == 0.0) { return bitcast<f32>(0xff800000u + (p.n - p.n)); }
+    return log(v);
+}
+
 fn softplus(v: f32) -> f32 {
     if (v > 20.0) { return v; }
     return log(1.0 + exp(v));
@@ -33,7 +41,7 @@ fn f(v: f32) -> f32 {
         case 3u: { return sqrt(v); }
         case 4u: { return 1.0 / v; }
         case 5u: { return exp(v); }
-        case 6u: { return log(v); }
+        case 6u: { return log_ieee(v); }
         case 7u: { return floor(v); }
         case 8u: { return ceil(v); }
         case 9u: { return 1.0 / (1.0 + exp(-v)); }

@@ -61,11 +61,60 @@ pub fn run_case_with(
             )
         }
     };
-    let outcome = check(&session, inputs, expected, tol);
+    let outcome = drive(check(&session, inputs, expected, tol));
     (outcome, Some(session))
 }
 
-fn check(session: &Session, inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tolerance) -> Outcome {
+/// [`run_case_with`] for any target and backend: the session starts asynchronously and runs with
+/// `run_async` (a WebGPU session in a browser reads back through `mapAsync`).
+pub async fn run_case_async(
+    model: &[u8],
+    inputs: &[Vec<u8>],
+    expected: &[Vec<u8>],
+    tol: Tolerance,
+    options: &SessionOptions,
+) -> (Outcome, Option<Session>) {
+    let session = match Session::with_options_async(model, &[], options).await {
+        Ok(s) => s,
+        Err(e) => {
+            return (
+                match e.root() {
+                    Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
+                    Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
+                    _ => Outcome::Fail(format!("load: {e}")),
+                },
+                None,
+            )
+        }
+    };
+    let outcome = check(&session, inputs, expected, tol).await;
+    (outcome, Some(session))
+}
+
+/// Runs a check to completion: natively by blocking (a GPU readback polls the device); on wasm
+/// only CPU sessions come here, whose futures never wait.
+fn drive(f: impl std::future::Future<Output = Outcome>) -> Outcome {
+    #[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
+    {
+        crate::backend::webgpu::block_on(f)
+    }
+    #[cfg(not(all(feature = "webgpu", not(target_arch = "wasm32"))))]
+    {
+        use std::task::{Context, Poll, Waker};
+        let mut f = std::pin::pin!(f);
+        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+            Poll::Ready(o) => o,
+            Poll::Pending => Outcome::Fail("the run waited on the GPU: use run_case_async".into()),
+        }
+    }
+}
+
+async fn check(
+    session: &Session,
+    inputs: &[Vec<u8>],
+    expected: &[Vec<u8>],
+    tol: Tolerance,
+) -> Outcome {
     let mut feeds: Vec<(String, Tensor)> = Vec::new();
     for (k, pb) in inputs.iter().enumerate() {
         match tensor_from_pb(pb) {
@@ -87,7 +136,7 @@ fn check(session: &Session, inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Toler
     // the node tests sometimes feed inputs that the model folded away (unused): drop those
     feeds.retain(|(n, _)| session.inputs().iter().any(|i| &i.name == n));
     let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let got = match session.run(&refs) {
+    let got = match session.run_async(&refs).await {
         Ok(g) => g,
         Err(e) => return Outcome::Fail(format!("run: {e}")),
     };

@@ -82,7 +82,7 @@ pub struct Placement {
 }
 
 impl Placement {
-    /// Every op that ran on the CPU, as `Op×count` (for reports).
+    /// One line for reports: `Op×count` on the GPU and on the CPU, fused nodes, copies.
     pub fn summary(&self) -> String {
         let list = |m: &BTreeMap<String, usize>| {
             m.iter()
@@ -718,7 +718,12 @@ impl GpuGraph {
                 },
             };
             let on_gpu = match &self.kernels[i] {
-                Some(k) => run.try_gpu(i, k).map_err(wrap)?,
+                // a tensor or dispatch beyond the device's limits runs on the CPU instead
+                Some(k) => match run.try_gpu(i, k) {
+                    Ok(outs) => outs,
+                    Err(Error::Limit(_)) => None,
+                    Err(e) => return Err(wrap(e)),
+                },
                 None => None,
             };
             match on_gpu {

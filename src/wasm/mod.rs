@@ -260,6 +260,22 @@ impl WasmSession {
         o.into()
     }
 
+    /// GPU buffers of this session's device: `{ created, createdBytes, idle }` (created only grows
+    /// when the pool has no free buffer of a needed size), or null on the CPU backend.
+    #[cfg(feature = "webgpu")]
+    #[wasm_bindgen(getter, js_name = gpuBuffers)]
+    pub fn gpu_buffers(&self) -> JsValue {
+        let Some(d) = self.inner.gpu_device() else {
+            return JsValue::NULL;
+        };
+        let p = d.pool_stats();
+        let o = Object::new();
+        let _ = Reflect::set(&o, &"created".into(), &(p.created as f64).into());
+        let _ = Reflect::set(&o, &"createdBytes".into(), &(p.created_bytes as f64).into());
+        let _ = Reflect::set(&o, &"idle".into(), &(p.idle as f64).into());
+        o.into()
+    }
+
     /// Test hook: destroys this session's GPU device (as `GPUDevice.destroy()` would), to check
     /// that the next run falls back to the CPU. Other sessions on the page lose it too.
     #[cfg(feature = "webgpu")]
@@ -370,6 +386,45 @@ pub fn conformance_case(
         Outcome::UnsupportedDType(d) => format!("unsupported-dtype: {d}"),
         Outcome::Fail(m) => format!("fail: {m}"),
     }
+}
+
+/// [`conformanceCase`](conformance_case) on `backend` (`'cpu'`, `'webgpu'`, `'auto'`), async:
+/// resolves to the same strings; a case whose WebGPU session fell back to the CPU is a
+/// `"fail: fell back to the CPU: …"`.
+#[cfg(feature = "webgpu")]
+#[wasm_bindgen(js_name = conformanceCaseAsync)]
+pub async fn conformance_case_async(
+    model: Vec<u8>,
+    inputs: Array,
+    outputs: Array,
+    backend: String,
+    atol: Option<f64>,
+    rtol: Option<f64>,
+) -> Result<String, JsValue> {
+    use crate::conformance::{run_case_async, Outcome, Tolerance};
+    let bytes = |a: &Array| -> Vec<Vec<u8>> {
+        a.iter()
+            .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+            .map(|u| u.to_vec())
+            .collect()
+    };
+    let d = Tolerance::default();
+    let tol = Tolerance {
+        atol: atol.unwrap_or(d.atol),
+        rtol: rtol.unwrap_or(d.rtol),
+    };
+    let backend = crate::session::BackendChoice::parse(&backend).map_err(to_js)?;
+    let opts = crate::session::SessionOptions { backend };
+    let (outcome, session) =
+        run_case_async(&model, &bytes(&inputs), &bytes(&outputs), tol, &opts).await;
+    let fell = session.and_then(|s| s.fallback_reason());
+    Ok(match (outcome, fell) {
+        (Outcome::Pass, Some(why)) => format!("fail: fell back to the CPU: {why}"),
+        (Outcome::Pass, None) => "pass".into(),
+        (Outcome::UnsupportedOp(op), _) => format!("unsupported-op: {op}"),
+        (Outcome::UnsupportedDType(d), _) => format!("unsupported-dtype: {d}"),
+        (Outcome::Fail(m), _) => format!("fail: {m}"),
+    })
 }
 
 /// Decodes a serialised ONNX `TensorProto` (as in ONNX test data) to `{ name, data, dims, type }`.

@@ -6,6 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
+import { readFileSync as readFileSync_ } from 'node:fs';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,9 +19,12 @@ let server, browser, base;
 before(async () => {
   server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
-    const file = path.join(root, decodeURIComponent(url.pathname));
+    // /__onnx__/… serves the ONNX node-test data from the cache
+    const file = url.pathname.startsWith('/__onnx__/')
+      ? path.join(nodeDir, decodeURIComponent(url.pathname.slice('/__onnx__/'.length)))
+      : path.join(root, decodeURIComponent(url.pathname));
     if (url.pathname === '/') { res.writeHead(200, { 'content-type': 'text/html' }); res.end('<!doctype html><title>hearth</title>'); return; }
-    if (!file.startsWith(root) || !existsSync(file)) { res.writeHead(404); res.end(); return; }
+    if (!(file.startsWith(root) || file.startsWith(nodeDir)) || !existsSync(file)) { res.writeHead(404); res.end(); return; }
     res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream' });
     res.end(await readFile(file));
   });
@@ -147,4 +151,70 @@ test("'auto' measures both backends and reports what runs; the sync run of a GPU
   assert.ok(r.probe.reason.startsWith(r.backend));
   assert.equal(r.syncCode, 'ARGUMENT');
   assert.equal(r.bad, 'ARGUMENT');
+});
+
+test('10,000 runs on WebGPU keep the wasm heap and the GPU buffers flat', { timeout: 600_000 }, async () => {
+  const page = await browser.newPage();
+  await page.goto(base + '/');
+  const r = await page.evaluate(async () => {
+    const hearth = await import('/pkg/wasm/hearth.js');
+    const wasm = await hearth.default();
+    const model = new Uint8Array(await (await fetch('/tests/models/mlp/model.onnx')).arrayBuffer());
+    const s = await hearth.Session.create(model, 'webgpu');
+    const x = new Float32Array(17);
+    const run = (k) => { x[k % 17] = k % 5; return s.runAsync({ [s.inputs[0].name]: { data: x, dims: [1, 17] } }); };
+    for (let k = 0; k < 10; k++) await run(k); // warm: the pool has every size it needs
+    const heap0 = wasm.memory.buffer.byteLength, gpu0 = s.gpuBuffers;
+    const t0 = performance.now();
+    for (let k = 0; k < 10_000; k++) await run(k);
+    const ms = (performance.now() - t0) / 10_000;
+    return { heap0, heap1: wasm.memory.buffer.byteLength, gpu0, gpu1: s.gpuBuffers, backend: s.backend, ms };
+  });
+  console.log(`10,000 mlp runs on SwiftShader WebGPU (a CPU emulation, not a GPU figure): ${r.ms.toFixed(3)} ms/run; heap ${r.heap0} → ${r.heap1} B; GPU buffers ${JSON.stringify(r.gpu0)} → ${JSON.stringify(r.gpu1)}`);
+  assert.equal(r.backend, 'webgpu');
+  assert.equal(r.heap1, r.heap0, 'the wasm heap grew');
+  assert.equal(r.gpu1.created, r.gpu0.created, 'GPU buffers were created after warm-up');
+  assert.equal(r.gpu1.createdBytes, r.gpu0.createdBytes);
+});
+
+// The ONNX node-test suite in Chromium with every node a shader covers on SwiftShader's WebGPU,
+// judged as natively (hearth::conformance) with the same skip lists. The test data is the cache
+// the native suite fetches; without it this test is skipped.
+import { homedir } from 'node:os';
+import { readdirSync } from 'node:fs';
+const nodeDir = path.join(process.env.HEARTH_CACHE || path.join(homedir(), '.cache/hearth'), 'onnx-1.17.0/node');
+
+test('ONNX node tests on WebGPU in Chromium', { skip: !existsSync(nodeDir) && 'run the native suite first: it fetches the data', timeout: 900_000 }, async () => {
+  const list = (f) => new Set(readFileSync_(path.join(root, 'tests', f), 'utf8').split('\n')
+    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.split('#')[0].trim()));
+  const skip = new Set([...list('onnx_node_skip.txt'), ...list('onnx_node_skip_webgpu.txt')]);
+  const cases = readdirSync(nodeDir).filter((n) => existsSync(path.join(nodeDir, n, 'model.onnx'))).sort();
+  const page = await browser.newPage();
+  await page.goto(base + '/');
+  const results = await page.evaluate(async (cases) => {
+    const hearth = await import('/pkg/wasm/hearth.js');
+    await hearth.default();
+    const get = async (p) => { const r = await fetch(p); return r.ok ? new Uint8Array(await r.arrayBuffer()) : null; };
+    const pbs = async (dir, prefix) => {
+      const out = [];
+      for (let k = 0; ; k++) { const b = await get(`${dir}/${prefix}_${k}.pb`); if (!b) break; out.push(b); }
+      return out;
+    };
+    const out = {};
+    for (const n of cases) {
+      const dir = `/__onnx__/${n}`;
+      out[n] = await hearth.conformanceCaseAsync(await get(`${dir}/model.onnx`),
+        await pbs(`${dir}/test_data_set_0`, 'input'), await pbs(`${dir}/test_data_set_0`, 'output'), 'webgpu');
+    }
+    return out;
+  }, cases);
+  let passed = 0, skipped = 0;
+  const failures = [];
+  for (const [name, r] of Object.entries(results)) {
+    if (r === 'pass') passed++;
+    else if (r.startsWith('unsupported-') || skip.has(name)) skipped++;
+    else failures.push(`${name}: ${r}`);
+  }
+  console.log(`Chromium WebGPU conformance: ${passed} passed, ${failures.length} failed, ${skipped} skipped`);
+  assert.deepEqual(failures, [], 'conformance failures on WebGPU in Chromium');
 });

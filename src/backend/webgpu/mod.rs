@@ -12,7 +12,8 @@ pub mod kernels;
 mod pool;
 
 #[cfg(not(target_arch = "wasm32"))]
-pub(crate) use device::block_on;
+#[doc(hidden)]
+pub use device::block_on;
 pub use device::{now_ms, AdapterSummary, GpuDevice, Recorder};
 pub use kernels::GpuTensor;
 pub use pool::PoolStats;
