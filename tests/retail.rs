@@ -8,14 +8,21 @@ use std::path::Path;
 
 #[test]
 fn online_retail_model_beats_popularity() {
-    let data = std::env::var("HEARTH_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
+    let data = std::env::var("HEARTH_DATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
     let path = Path::new(&data).join("online-retail/online-retail.csv.gz");
     let log = events::parse_events(&events::read_text(&path).unwrap(), "online-retail").unwrap();
-    assert_eq!(log.skipped["no customer"], 135_080, "the README's count of rows without a customer");
+    assert_eq!(
+        log.skipped["no customer"], 135_080,
+        "the README's count of rows without a customer"
+    );
     let items = catalog::derive_catalog(&log, None);
     let (train, test) = log.split(parse_time("2011-10-01").unwrap());
     let r = eval::evaluate(&train, &test, items, &BuildOptions::default()).unwrap();
-    println!("users {} items {} model {:?} popularity {:?}", r.users, r.items, r.model, r.popularity);
+    println!(
+        "users {} items {} model {:?} popularity {:?}",
+        r.users, r.items, r.model, r.popularity
+    );
     assert!(r.users > 1500, "{} evaluated customers", r.users);
     assert!(r.model.hr10 > 1.4 * r.popularity.hr10);
     assert!(r.model.recall20 > 1.8 * r.popularity.recall20);
@@ -30,7 +37,8 @@ fn online_retail_quantized_tables_keep_the_top10() {
     use hearth::bundle::{BundleWriter, TableDType};
     use hearth::recommend::{Profile, Query};
     use hearth::Recommender;
-    let data = std::env::var("HEARTH_DATA").unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
+    let data = std::env::var("HEARTH_DATA")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data").into());
     let path = Path::new(&data).join("online-retail/online-retail.csv.gz");
     let log = events::parse_events(&events::read_text(&path).unwrap(), "online-retail").unwrap();
     let items = catalog::derive_catalog(&log, None);
@@ -43,7 +51,14 @@ fn online_retail_quantized_tables_keep_the_top10() {
         f32_rec.row_into(j as u32, row);
     }
     for dtype in [TableDType::F16, TableDType::I8] {
-        let w = BundleWriter { manifest: f32_rec.manifest().clone(), factors: factors.clone(), dtype, bias: None, popularity: None, user_model: None };
+        let w = BundleWriter {
+            manifest: f32_rec.manifest().clone(),
+            factors: factors.clone(),
+            dtype,
+            bias: None,
+            popularity: None,
+            user_model: None,
+        };
         let q_rec = Recommender::from_bytes(&w.to_bytes().unwrap()).unwrap();
         let (mut overlap, mut total) = (0usize, 0usize);
         for (_, events, top10) in &r.lists {
@@ -51,12 +66,27 @@ fn online_retail_quantized_tables_keep_the_top10() {
             for e in events {
                 p.record(&q_rec, e.clone()).unwrap();
             }
-            let got = q_rec.recommend(&mut p, &Query { k: 10, explain: 0, ..Query::default() }).unwrap();
-            overlap += got.iter().filter(|g| top10.iter().any(|t| t == q_rec.id(g.item))).count();
+            let got = q_rec
+                .recommend(
+                    &mut p,
+                    &Query {
+                        k: 10,
+                        explain: 0,
+                        ..Query::default()
+                    },
+                )
+                .unwrap();
+            overlap += got
+                .iter()
+                .filter(|g| top10.iter().any(|t| t == q_rec.id(g.item)))
+                .count();
             total += top10.len();
         }
         let ratio = overlap as f64 / total as f64;
-        println!("{dtype:?}: top-10 overlap with f32 over {} customers: {ratio:.4}", r.lists.len());
+        println!(
+            "{dtype:?}: top-10 overlap with f32 over {} customers: {ratio:.4}",
+            r.lists.len()
+        );
         assert!(ratio >= 0.95, "{dtype:?}: {ratio}");
     }
 }

@@ -32,11 +32,16 @@ struct Args {
 
 impl Args {
     fn parse(v: &[String]) -> Result<Args> {
-        let mut a = Args { flags: HashMap::new(), positional: Vec::new() };
+        let mut a = Args {
+            flags: HashMap::new(),
+            positional: Vec::new(),
+        };
         let mut i = 0;
         while i < v.len() {
             if let Some(k) = v[i].strip_prefix("--") {
-                let val = v.get(i + 1).ok_or_else(|| Error::Argument(format!("--{k} needs a value")))?;
+                let val = v
+                    .get(i + 1)
+                    .ok_or_else(|| Error::Argument(format!("--{k} needs a value")))?;
                 a.flags.entry(k.to_string()).or_default().push(val.clone());
                 i += 2;
             } else {
@@ -50,12 +55,15 @@ impl Args {
         self.flags.get(k).and_then(|v| v.last()).map(String::as_str)
     }
     fn need(&self, k: &str) -> Result<&str> {
-        self.get(k).ok_or_else(|| Error::Argument(format!("--{k} is required\n{USAGE}")))
+        self.get(k)
+            .ok_or_else(|| Error::Argument(format!("--{k} is required\n{USAGE}")))
     }
     fn num<T: std::str::FromStr>(&self, k: &str, default: T) -> Result<T> {
         match self.get(k) {
             None => Ok(default),
-            Some(s) => s.parse().map_err(|_| Error::Argument(format!("--{k} {s}: not a number"))),
+            Some(s) => s
+                .parse()
+                .map_err(|_| Error::Argument(format!("--{k} {s}: not a number"))),
         }
     }
 }
@@ -68,19 +76,30 @@ fn build_options(a: &Args) -> Result<BuildOptions> {
     o.als.lambda = a.num("lambda", o.als.lambda)?;
     o.als.threads = a.num("threads", o.als.threads)?;
     if !(1..=1024).contains(&o.als.factors) || !(o.als.lambda > 0.0) || !(o.als.alpha >= 0.0) {
-        return Err(Error::Argument("--factors must be 1..=1024, --lambda > 0, --alpha >= 0".into()));
+        return Err(Error::Argument(
+            "--factors must be 1..=1024, --lambda > 0, --alpha >= 0".into(),
+        ));
     }
     if let Some(d) = a.get("dtype") {
         o.dtype = TableDType::parse(d)?;
     }
     if let Some(h) = a.get("half-life-days") {
-        o.half_life_days = Some(h.parse().map_err(|_| Error::Argument(format!("--half-life-days {h}"))).and_then(|h: f64| {
-            if h > 0.0 { Ok(h) } else { Err(Error::Argument("--half-life-days must be > 0".into())) }
-        })?);
+        o.half_life_days = Some(
+            h.parse()
+                .map_err(|_| Error::Argument(format!("--half-life-days {h}")))
+                .and_then(|h: f64| {
+                    if h > 0.0 {
+                        Ok(h)
+                    } else {
+                        Err(Error::Argument("--half-life-days must be > 0".into()))
+                    }
+                })?,
+        );
     }
     for t in a.flags.get("attribution").into_iter().flatten() {
         if t == "online-retail" {
-            o.attribution.extend(cli::ONLINE_RETAIL_ATTRIBUTION.iter().map(|s| s.to_string()));
+            o.attribution
+                .extend(cli::ONLINE_RETAIL_ATTRIBUTION.iter().map(|s| s.to_string()));
         } else {
             o.attribution.push(t.clone());
         }
@@ -94,7 +113,13 @@ fn load_log(a: &Args) -> Result<events::EventLog> {
     let log = events::parse_events(&events::read_text(path)?, &path.display().to_string())?;
     let mut skipped: Vec<_> = log.skipped.iter().collect();
     skipped.sort();
-    eprintln!("read {} events on {} items from {} in {:.1} s (skipped: {skipped:?})", log.events.len(), log.items.len(), path.display(), t.elapsed().as_secs_f64());
+    eprintln!(
+        "read {} events on {} items from {} in {:.1} s (skipped: {skipped:?})",
+        log.events.len(),
+        log.items.len(),
+        path.display(),
+        t.elapsed().as_secs_f64()
+    );
     Ok(log)
 }
 
@@ -102,7 +127,13 @@ fn catalog_for(a: &Args, log: &events::EventLog) -> Result<Vec<hearth::bundle::I
     match a.get("catalog") {
         Some(c) => catalog::read_catalog(Path::new(c)),
         None if !log.items.is_empty() => {
-            let days = a.get("in-stock-days").map(|d| d.parse::<f64>().map_err(|_| Error::Argument(format!("--in-stock-days {d}")))).transpose()?;
+            let days = a
+                .get("in-stock-days")
+                .map(|d| {
+                    d.parse::<f64>()
+                        .map_err(|_| Error::Argument(format!("--in-stock-days {d}")))
+                })
+                .transpose()?;
             let items = catalog::derive_catalog(log, days);
             if days.is_some() {
                 let n = items.iter().filter(|i| i.in_stock == Some(true)).count();
@@ -110,19 +141,28 @@ fn catalog_for(a: &Args, log: &events::EventLog) -> Result<Vec<hearth::bundle::I
             }
             Ok(items)
         }
-        None => Err(Error::Argument("--catalog is required for a log without item descriptions".into())),
+        None => Err(Error::Argument(
+            "--catalog is required for a log without item descriptions".into(),
+        )),
     }
 }
 
 fn split_time(a: &Args) -> Result<Option<f64>> {
     a.get("split")
-        .map(|s| cli::parse_time(s).ok_or_else(|| Error::Argument(format!("--split {s}: expected YYYY-MM-DD"))))
+        .map(|s| {
+            cli::parse_time(s)
+                .ok_or_else(|| Error::Argument(format!("--split {s}: expected YYYY-MM-DD")))
+        })
         .transpose()
 }
 
 fn write(path: &str, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Argument(format!("creating {}: {e}", dir.display())))?;
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Argument(format!("creating {}: {e}", dir.display())))?;
     }
     std::fs::write(path, bytes).map_err(|e| Error::Argument(format!("writing {path}: {e}")))
 }
@@ -147,7 +187,11 @@ fn build(a: &Args) -> Result<()> {
         o.als.factors,
         t.elapsed().as_secs_f64()
     );
-    println!("wrote {out}: {} bytes ({} table)", bytes.len(), o.dtype.name());
+    println!(
+        "wrote {out}: {} bytes ({} table)",
+        bytes.len(),
+        o.dtype.name()
+    );
     Ok(())
 }
 
@@ -158,16 +202,29 @@ fn import_cmd(a: &Args) -> Result<()> {
     let imp = match ext {
         "npy" => {
             let ids = match a.get("ids") {
-                Some(p) => events::read_text(Path::new(p))?.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect(),
+                Some(p) => events::read_text(Path::new(p))?
+                    .lines()
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect(),
                 None => items.iter().map(|i| i.id.clone()).collect(),
             };
-            let bytes = std::fs::read(&path).map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?;
             import::from_npy(&bytes, ids)?
         }
         "json" | "jsonl" | "ndjson" => import::from_json_lines(&events::read_text(&path)?)?,
         "csv" | "gz" => import::from_csv(&events::read_text(&path)?)?,
-        "parquet" => import::from_parquet(std::fs::read(&path).map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?)?,
-        _ => return Err(Error::Argument(format!("{}: unknown factor format (csv, npy, json lines, parquet)", path.display()))),
+        "parquet" => import::from_parquet(
+            std::fs::read(&path)
+                .map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?,
+        )?,
+        _ => {
+            return Err(Error::Argument(format!(
+                "{}: unknown factor format (csv, npy, json lines, parquet)",
+                path.display()
+            )))
+        }
     };
     let ids: Vec<String> = items.iter().map(|i| i.id.clone()).collect();
     let (factors, missing, dropped) = import::align(&imp, &ids);
@@ -177,13 +234,31 @@ fn import_cmd(a: &Args) -> Result<()> {
         format: FORMAT.into(),
         version: VERSION,
         dim: imp.dim,
-        metric: if a.get("metric") == Some("cosine") { Metric::Cosine } else { Metric::Dot },
+        metric: if a.get("metric") == Some("cosine") {
+            Metric::Cosine
+        } else {
+            Metric::Dot
+        },
         items,
-        fold_in: FoldIn { alpha: o.als.alpha, lambda: o.als.lambda, half_life_days: o.half_life_days, ..FoldIn::default() },
+        fold_in: FoldIn {
+            alpha: o.als.alpha,
+            lambda: o.als.lambda,
+            half_life_days: o.half_life_days,
+            ..FoldIn::default()
+        },
         attribution: o.attribution.clone(),
-        source: Some(serde_json::json!({ "tool": "hearth recommender import", "factors": path.display().to_string() })),
+        source: Some(
+            serde_json::json!({ "tool": "hearth recommender import", "factors": path.display().to_string() }),
+        ),
     };
-    let w = BundleWriter { manifest, factors, dtype: o.dtype, bias: None, popularity: None, user_model: None };
+    let w = BundleWriter {
+        manifest,
+        factors,
+        dtype: o.dtype,
+        bias: None,
+        popularity: None,
+        user_model: None,
+    };
     let bytes = w.to_bytes()?;
     let out = a.need("out")?;
     write(out, &bytes)?;
@@ -195,7 +270,8 @@ fn eval_cmd(a: &Args) -> Result<()> {
     let o = build_options(a)?;
     let log = load_log(a)?;
     let items = catalog_for(a, &log)?;
-    let split = split_time(a)?.ok_or_else(|| Error::Argument(format!("--split is required\n{USAGE}")))?;
+    let split =
+        split_time(a)?.ok_or_else(|| Error::Argument(format!("--split is required\n{USAGE}")))?;
     let (train, test) = log.split(split);
     let t = Instant::now();
     let r = eval::evaluate(&train, &test, items, &o)?;
@@ -203,7 +279,10 @@ fn eval_cmd(a: &Args) -> Result<()> {
         "trained on {} events ({} items, {} factors, alpha {}, lambda {}, {} iterations); evaluated {} customers in {:.1} s",
         r.train_events, r.items, o.als.factors, o.als.alpha, o.als.lambda, o.als.iterations, r.users, t.elapsed().as_secs_f64()
     );
-    eprintln!("catalog coverage@10 model={:.4} popularity={:.4}", r.model.coverage10, r.popularity.coverage10);
+    eprintln!(
+        "catalog coverage@10 model={:.4} popularity={:.4}",
+        r.model.coverage10, r.popularity.coverage10
+    );
     if let Some(p) = a.get("bundle-out") {
         write(p, &r.bundle)?;
     }
@@ -214,7 +293,10 @@ fn eval_cmd(a: &Args) -> Result<()> {
             .iter()
             .take(n)
             .map(|(u, evs, top)| {
-                let evs: Vec<serde_json::Value> = evs.iter().map(|e| serde_json::json!({ "item": e.item, "event": e.kind, "ts": e.ts })).collect();
+                let evs: Vec<serde_json::Value> = evs
+                    .iter()
+                    .map(|e| serde_json::json!({ "item": e.item, "event": e.kind, "ts": e.ts }))
+                    .collect();
                 serde_json::json!({ "customer": u, "events": evs, "top10": top })
             })
             .collect();
@@ -228,14 +310,32 @@ fn eval_cmd(a: &Args) -> Result<()> {
 }
 
 fn inspect(a: &Args) -> Result<()> {
-    let p = a.positional.get(2).ok_or_else(|| Error::Argument(format!("inspect needs a bundle path\n{USAGE}")))?;
+    let p = a
+        .positional
+        .get(2)
+        .ok_or_else(|| Error::Argument(format!("inspect needs a bundle path\n{USAGE}")))?;
     let bytes = std::fs::read(p).map_err(|e| Error::Argument(format!("reading {p}: {e}")))?;
     let r = Recommender::from_bytes(&bytes)?;
     let m = r.manifest();
-    println!("{p}: {} bytes, format {} v{}", bytes.len(), m.format, m.version);
-    println!("{} items × {} dims ({} table, {:?} metric), popularity: {}", r.len(), r.dim(), r.dtype().name(), m.metric, r.has_popularity());
+    println!(
+        "{p}: {} bytes, format {} v{}",
+        bytes.len(),
+        m.format,
+        m.version
+    );
+    println!(
+        "{} items × {} dims ({} table, {:?} metric), popularity: {}",
+        r.len(),
+        r.dim(),
+        r.dtype().name(),
+        m.metric,
+        r.has_popularity()
+    );
     println!("categories: {}", r.categories().join(", "));
-    println!("fold-in: {}", serde_json::to_string(&m.fold_in).expect("json"));
+    println!(
+        "fold-in: {}",
+        serde_json::to_string(&m.fold_in).expect("json")
+    );
     if let Some(s) = &m.source {
         println!("source: {s}");
     }
@@ -248,7 +348,10 @@ fn inspect(a: &Args) -> Result<()> {
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let a = Args::parse(&argv)?;
-    match (a.positional.first().map(String::as_str), a.positional.get(1).map(String::as_str)) {
+    match (
+        a.positional.first().map(String::as_str),
+        a.positional.get(1).map(String::as_str),
+    ) {
         (Some("recommender"), Some("build")) => build(&a),
         (Some("recommender"), Some("import")) => import_cmd(&a),
         (Some("recommender"), Some("eval")) => eval_cmd(&a),

@@ -22,10 +22,16 @@ fn push_row(out: &mut Imported, id: String, row: Vec<f32>, what: &str) -> Result
         out.dim = row.len();
     }
     if row.len() != out.dim || row.is_empty() {
-        return Err(arg(format!("{what}: item '{id}' has {} factors, expected {}", row.len(), out.dim)));
+        return Err(arg(format!(
+            "{what}: item '{id}' has {} factors, expected {}",
+            row.len(),
+            out.dim
+        )));
     }
     if let Some(v) = row.iter().find(|v| !v.is_finite()) {
-        return Err(arg(format!("{what}: item '{id}' has a non-finite factor {v}")));
+        return Err(arg(format!(
+            "{what}: item '{id}' has a non-finite factor {v}"
+        )));
     }
     out.ids.push(id);
     out.values.extend(row);
@@ -34,7 +40,11 @@ fn push_row(out: &mut Imported, id: String, row: Vec<f32>, what: &str) -> Result
 
 /// `id,f0,f1,…` with or without a header row.
 pub fn from_csv(text: &str) -> Result<Imported> {
-    let mut out = Imported { ids: vec![], dim: 0, values: vec![] };
+    let mut out = Imported {
+        ids: vec![],
+        dim: 0,
+        values: vec![],
+    };
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -54,17 +64,33 @@ pub fn from_csv(text: &str) -> Result<Imported> {
 
 /// Spark ALS `itemFactors` as JSON lines: `{"id": …, "features": […]}`.
 pub fn from_json_lines(text: &str) -> Result<Imported> {
-    let mut out = Imported { ids: vec![], dim: 0, values: vec![] };
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let v: serde_json::Value = serde_json::from_str(line).map_err(|e| arg(format!("JSON line {}: {e}", n + 1)))?;
+    let mut out = Imported {
+        ids: vec![],
+        dim: 0,
+        values: vec![],
+    };
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| arg(format!("JSON line {}: {e}", n + 1)))?;
         let id = match &v["id"] {
             serde_json::Value::String(s) => s.clone(),
             serde_json::Value::Number(x) => x.to_string(),
             _ => return Err(arg(format!("JSON line {}: no \"id\"", n + 1))),
         };
-        let feats = v["features"].as_array().ok_or_else(|| arg(format!("JSON line {}: no \"features\" array", n + 1)))?;
+        let feats = v["features"]
+            .as_array()
+            .ok_or_else(|| arg(format!("JSON line {}: no \"features\" array", n + 1)))?;
         let row: Option<Vec<f32>> = feats.iter().map(|x| x.as_f64().map(|f| f as f32)).collect();
-        push_row(&mut out, id, row.ok_or_else(|| arg(format!("JSON line {}: non-numeric feature", n + 1)))?, &format!("JSON line {}", n + 1))?;
+        push_row(
+            &mut out,
+            id,
+            row.ok_or_else(|| arg(format!("JSON line {}: non-numeric feature", n + 1)))?,
+            &format!("JSON line {}", n + 1),
+        )?;
     }
     Ok(out)
 }
@@ -74,9 +100,16 @@ pub fn from_json_lines(text: &str) -> Result<Imported> {
 pub fn from_parquet(bytes: Vec<u8>) -> Result<Imported> {
     use parquet::file::reader::{FileReader, SerializedFileReader};
     use parquet::record::Field;
-    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes)).map_err(|e| arg(format!("Parquet: {e}")))?;
-    let rows = reader.get_row_iter(None).map_err(|e| arg(format!("Parquet: {e}")))?;
-    let mut out = Imported { ids: vec![], dim: 0, values: vec![] };
+    let reader = SerializedFileReader::new(bytes::Bytes::from(bytes))
+        .map_err(|e| arg(format!("Parquet: {e}")))?;
+    let rows = reader
+        .get_row_iter(None)
+        .map_err(|e| arg(format!("Parquet: {e}")))?;
+    let mut out = Imported {
+        ids: vec![],
+        dim: 0,
+        values: vec![],
+    };
     for (n, row) in rows.enumerate() {
         let row = row.map_err(|e| arg(format!("Parquet row {n}: {e}")))?;
         let (mut id, mut feats) = (None, None);
@@ -95,13 +128,19 @@ pub fn from_parquet(bytes: Vec<u8>) -> Result<Imported> {
                             _ => None,
                         })
                         .collect();
-                    feats = Some(v.ok_or_else(|| arg(format!("Parquet row {n}: features must be floats or doubles")))?);
+                    feats = Some(v.ok_or_else(|| {
+                        arg(format!(
+                            "Parquet row {n}: features must be floats or doubles"
+                        ))
+                    })?);
                 }
                 _ => {}
             }
         }
-        let id = id.ok_or_else(|| arg(format!("Parquet row {n}: no int/long/string 'id' column")))?;
-        let feats = feats.ok_or_else(|| arg(format!("Parquet row {n}: no 'features' list column")))?;
+        let id =
+            id.ok_or_else(|| arg(format!("Parquet row {n}: no int/long/string 'id' column")))?;
+        let feats =
+            feats.ok_or_else(|| arg(format!("Parquet row {n}: no 'features' list column")))?;
         push_row(&mut out, id, feats, &format!("Parquet row {n}"))?;
     }
     Ok(out)
@@ -114,10 +153,15 @@ pub fn from_npy(bytes: &[u8], ids: Vec<String>) -> Result<Imported> {
     }
     let (hlen, hstart) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+        2 | 3 if bytes.len() >= 12 => (
+            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
+            12,
+        ),
         v => return Err(arg(format!(".npy version {v} is not supported"))),
     };
-    let header = bytes.get(hstart..hstart + hlen).ok_or_else(|| arg(".npy header is truncated".into()))?;
+    let header = bytes
+        .get(hstart..hstart + hlen)
+        .ok_or_else(|| arg(".npy header is truncated".into()))?;
     let header = String::from_utf8_lossy(header);
     let field = |k: &str| header.find(k).map(|i| &header[i + k.len()..]);
     let descr = field("'descr':").ok_or_else(|| arg(".npy header has no descr".into()))?;
@@ -126,26 +170,52 @@ pub fn from_npy(bytes: &[u8], ids: Vec<String>) -> Result<Imported> {
     } else if descr.trim_start().starts_with("'<f8'") {
         8
     } else {
-        return Err(arg(format!(".npy dtype {} is not supported: save float32 or float64", descr.split(',').next().unwrap_or(""))));
+        return Err(arg(format!(
+            ".npy dtype {} is not supported: save float32 or float64",
+            descr.split(',').next().unwrap_or("")
+        )));
     };
     if field("'fortran_order':").is_some_and(|f| f.trim_start().starts_with("True")) {
-        return Err(arg(".npy is Fortran-ordered: save with np.ascontiguousarray".into()));
+        return Err(arg(
+            ".npy is Fortran-ordered: save with np.ascontiguousarray".into(),
+        ));
     }
     let shape = field("'shape':").ok_or_else(|| arg(".npy header has no shape".into()))?;
     let inner = &shape[shape.find('(').unwrap_or(0) + 1..shape.find(')').unwrap_or(0)];
-    let dims: Vec<usize> = inner.split(',').filter(|s| !s.trim().is_empty()).map(|s| s.trim().parse().unwrap_or(usize::MAX)).collect();
+    let dims: Vec<usize> = inner
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| s.trim().parse().unwrap_or(usize::MAX))
+        .collect();
     if dims.len() != 2 || dims.iter().any(|d| *d == usize::MAX || *d == 0) {
-        return Err(arg(format!(".npy shape ({inner}) must be 2-D: items × factors")));
+        return Err(arg(format!(
+            ".npy shape ({inner}) must be 2-D: items × factors"
+        )));
     }
     let (n, d) = (dims[0], dims[1]);
     let data = &bytes[hstart + hlen..];
-    if data.len() != n.checked_mul(d).and_then(|x| x.checked_mul(elem)).unwrap_or(usize::MAX) {
-        return Err(arg(format!(".npy holds {} data bytes, shape ({n}, {d}) needs {}", data.len(), n * d * elem)));
+    if data.len()
+        != n.checked_mul(d)
+            .and_then(|x| x.checked_mul(elem))
+            .unwrap_or(usize::MAX)
+    {
+        return Err(arg(format!(
+            ".npy holds {} data bytes, shape ({n}, {d}) needs {}",
+            data.len(),
+            n * d * elem
+        )));
     }
     if ids.len() != n {
-        return Err(arg(format!(".npy has {n} rows but {} ids were given", ids.len())));
+        return Err(arg(format!(
+            ".npy has {n} rows but {} ids were given",
+            ids.len()
+        )));
     }
-    let mut out = Imported { ids: vec![], dim: d, values: Vec::with_capacity(n * d) };
+    let mut out = Imported {
+        ids: vec![],
+        dim: d,
+        values: Vec::with_capacity(n * d),
+    };
     for (r, id) in ids.into_iter().enumerate() {
         let row: Vec<f32> = (0..d)
             .map(|c| {
@@ -165,7 +235,12 @@ pub fn from_npy(bytes: &[u8], ids: Vec<String>) -> Result<Imported> {
 /// Reorders imported rows to follow `catalog_ids`; items without factors get zero rows (never
 /// recommended), factors for ids outside the catalog are counted and dropped.
 pub fn align(imp: &Imported, catalog_ids: &[String]) -> (Vec<f32>, usize, usize) {
-    let pos: HashMap<&str, usize> = imp.ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let pos: HashMap<&str, usize> = imp
+        .ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id.as_str(), i))
+        .collect();
     let d = imp.dim;
     let mut out = vec![0f32; catalog_ids.len() * d];
     let mut missing = 0;
@@ -176,7 +251,11 @@ pub fn align(imp: &Imported, catalog_ids: &[String]) -> (Vec<f32>, usize, usize)
         }
     }
     let known: std::collections::HashSet<&str> = catalog_ids.iter().map(String::as_str).collect();
-    let dropped = imp.ids.iter().filter(|id| !known.contains(id.as_str())).count();
+    let dropped = imp
+        .ids
+        .iter()
+        .filter(|id| !known.contains(id.as_str()))
+        .count();
     (out, missing, dropped)
 }
 
@@ -187,9 +266,23 @@ mod tests {
     #[test]
     fn reads_csv_jsonl_and_npy() {
         let c = from_csv("id,f0,f1\nA,1,2\nB,3,4.5\n").unwrap();
-        assert_eq!((c.ids.clone(), c.dim, c.values.clone()), (vec!["A".to_string(), "B".into()], 2, vec![1.0, 2.0, 3.0, 4.5]));
-        assert!(from_csv("A,1,2\nB,3\n").err().unwrap().to_string().contains("expected 2"));
-        let j = from_json_lines("{\"id\":85123,\"features\":[0.5,-1]}\n{\"id\":\"X\",\"features\":[1,2]}\n").unwrap();
+        assert_eq!(
+            (c.ids.clone(), c.dim, c.values.clone()),
+            (
+                vec!["A".to_string(), "B".into()],
+                2,
+                vec![1.0, 2.0, 3.0, 4.5]
+            )
+        );
+        assert!(from_csv("A,1,2\nB,3\n")
+            .err()
+            .unwrap()
+            .to_string()
+            .contains("expected 2"));
+        let j = from_json_lines(
+            "{\"id\":85123,\"features\":[0.5,-1]}\n{\"id\":\"X\",\"features\":[1,2]}\n",
+        )
+        .unwrap();
         assert_eq!(j.ids, vec!["85123".to_string(), "X".into()]);
         // a real numpy v1 header for float32 (2, 3)
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }";
@@ -210,10 +303,20 @@ mod tests {
         assert!(from_npy(&b, vec!["a".into()]).is_err());
         let (rows, missing, dropped) = align(&n, &["b".to_string(), "z".into()]);
         // Spark-style itemFactors written by pyarrow (tools/gen_parquet_fixture.py), snappy
-        let pq = from_parquet(include_bytes!("../../tests/fixtures/item_factors.parquet").to_vec()).unwrap();
-        assert_eq!(pq.ids, vec!["85123".to_string(), "71053".into(), "84406".into()]);
-        assert_eq!((pq.dim, &pq.values[..4]), (4, &[0.5f32, -1.0, 0.25, 2.0][..]));
+        let pq = from_parquet(include_bytes!("../../tests/fixtures/item_factors.parquet").to_vec())
+            .unwrap();
+        assert_eq!(
+            pq.ids,
+            vec!["85123".to_string(), "71053".into(), "84406".into()]
+        );
+        assert_eq!(
+            (pq.dim, &pq.values[..4]),
+            (4, &[0.5f32, -1.0, 0.25, 2.0][..])
+        );
         assert!(from_parquet(b"PAR1 not really".to_vec()).is_err());
-        assert_eq!((rows, missing, dropped), (vec![4., 5., 6., 0., 0., 0.], 1, 1));
+        assert_eq!(
+            (rows, missing, dropped),
+            (vec![4., 5., 6., 0., 0., 0.], 1, 1)
+        );
     }
 }

@@ -423,7 +423,10 @@ pub fn recommend_kernel_check() -> u32 {
         let a: Vec<f32> = (0..d).map(|_| r()).collect();
         let b: Vec<f32> = (0..d).map(|_| r()).collect();
         bad += (kernels::dot_f32(&a, &b).to_bits() != scalar::dot_f32(&a, &b).to_bits()) as u32;
-        let h: Vec<u16> = a.iter().map(|x| half::f16::from_f32(*x).to_bits()).collect();
+        let h: Vec<u16> = a
+            .iter()
+            .map(|x| half::f16::from_f32(*x).to_bits())
+            .collect();
         bad += (kernels::dot_f16(&h, &b).to_bits() != scalar::dot_f16(&h, &b).to_bits()) as u32;
         let q8: Vec<i8> = a.iter().map(|x| (x * 127.0) as i8).collect();
         let mut q16 = vec![0i16; d];
