@@ -352,29 +352,7 @@ impl Recommender {
         top: &mut TopK,
         post: impl Fn(usize, f32) -> f32,
     ) {
-        match mask {
-            None => {
-                for j in 0..self.n {
-                    let s = post(j, self.dot(p, j));
-                    if s >= top.threshold() {
-                        top.push(j as u32, s);
-                    }
-                }
-            }
-            Some(m) => {
-                for (w, &bits) in m.iter().enumerate() {
-                    let mut b = bits;
-                    while b != 0 {
-                        let j = w * 64 + b.trailing_zeros() as usize;
-                        b &= b - 1;
-                        let s = post(j, self.dot(p, j));
-                        if s >= top.threshold() {
-                            top.push(j as u32, s);
-                        }
-                    }
-                }
-            }
-        }
+        topk::offer_all(top, self.n, mask, |j| post(j, self.dot(p, j)));
     }
 
     /// Relevance scores of every item for user vector `x` (dot or cosine per the manifest, plus
@@ -575,12 +553,7 @@ impl Recommender {
         let mut mask = self.compile_mask(q, seen)?;
         let boosts = self.boosts(q, &mut mask)?;
         let mut top = TopK::new(Self::pool(q), &self.rank);
-        match &mask {
-            None => (0..self.n).for_each(|j| top.push(j as u32, pop[j])),
-            Some(m) => (0..self.n)
-                .filter(|j| bit(m, *j))
-                .for_each(|j| top.push(j as u32, pop[j])),
-        }
+        topk::offer_all(&mut top, self.n, mask.as_deref(), |j| pop[j]);
         for (j, b) in boosts {
             top.push(j, pop[j as usize] + b);
         }

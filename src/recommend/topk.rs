@@ -102,14 +102,21 @@ impl<'a> TopK<'a> {
     }
 }
 
-/// Top-k of `scores` over the items whose bit is set in `mask` (all items when `None`).
-pub fn top_k(scores: &[f32], mask: Option<&[u64]>, k: usize, rank: &[u32]) -> Vec<(u32, f32)> {
-    let mut t = TopK::new(k, rank);
+/// Offers every candidate item (`0..n`, or the set bits of `mask` below `n`) to `top`, scoring
+/// only the ones it reaches: the one scan that every top-k path shares.
+#[inline(always)]
+pub fn offer_all(
+    top: &mut TopK,
+    n: usize,
+    mask: Option<&[u64]>,
+    mut score: impl FnMut(usize) -> f32,
+) {
     match mask {
         None => {
-            for (j, &s) in scores.iter().enumerate() {
-                if s >= t.threshold() {
-                    t.push(j as u32, s);
+            for j in 0..n {
+                let s = score(j);
+                if s >= top.threshold() {
+                    top.push(j as u32, s);
                 }
             }
         }
@@ -119,13 +126,22 @@ pub fn top_k(scores: &[f32], mask: Option<&[u64]>, k: usize, rank: &[u32]) -> Ve
                 while b != 0 {
                     let j = w * 64 + b.trailing_zeros() as usize;
                     b &= b - 1;
-                    if j < scores.len() && scores[j] >= t.threshold() {
-                        t.push(j as u32, scores[j]);
+                    if j < n {
+                        let s = score(j);
+                        if s >= top.threshold() {
+                            top.push(j as u32, s);
+                        }
                     }
                 }
             }
         }
     }
+}
+
+/// Top-k of `scores` over the items whose bit is set in `mask` (all items when `None`).
+pub fn top_k(scores: &[f32], mask: Option<&[u64]>, k: usize, rank: &[u32]) -> Vec<(u32, f32)> {
+    let mut t = TopK::new(k, rank);
+    offer_all(&mut t, scores.len(), mask, |j| scores[j]);
     t.into_sorted()
 }
 
