@@ -8,6 +8,7 @@ use crate::plan::{run_graph, Plan};
 use crate::tensor::{DType, Tensor};
 use std::borrow::Cow;
 use std::collections::HashMap;
+#[cfg(feature = "webgpu")]
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
@@ -91,6 +92,7 @@ pub struct Session {
     #[cfg(feature = "webgpu")]
     gpu: Option<crate::plan::hybrid::GpuGraph>,
     /// Set when the GPU failed during a run (e.g. device lost): every later run is on the CPU.
+    #[cfg(feature = "webgpu")]
     fell_back: AtomicBool,
     fallback_reason: Mutex<Option<String>>,
     probe: Option<BackendProbe>,
@@ -219,6 +221,7 @@ impl Session {
             outputs,
             #[cfg(feature = "webgpu")]
             gpu: None,
+            #[cfg(feature = "webgpu")]
             fell_back: AtomicBool::new(false),
             fallback_reason: Mutex::new(None),
             probe: None,

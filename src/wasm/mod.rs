@@ -356,6 +356,35 @@ pub fn dtypes() -> Array {
     .collect()
 }
 
+/// The byte arrays of a JS array of `Uint8Array`s (test data sets).
+fn byte_arrays(a: &Array) -> Vec<Vec<u8>> {
+    a.iter()
+        .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
+        .map(|u| u.to_vec())
+        .collect()
+}
+
+/// The suite's tolerance with the caller's overrides.
+fn tolerance(atol: Option<f64>, rtol: Option<f64>) -> crate::conformance::Tolerance {
+    let d = crate::conformance::Tolerance::default();
+    crate::conformance::Tolerance {
+        atol: atol.unwrap_or(d.atol),
+        rtol: rtol.unwrap_or(d.rtol),
+    }
+}
+
+/// A case's outcome as the string the JS harnesses read; `fell_back` turns a pass into a failure.
+fn outcome_string(o: crate::conformance::Outcome, fell_back: Option<String>) -> String {
+    use crate::conformance::Outcome;
+    match (o, fell_back) {
+        (Outcome::Pass, Some(why)) => format!("fail: fell back to the CPU: {why}"),
+        (Outcome::Pass, None) => "pass".into(),
+        (Outcome::UnsupportedOp(op), _) => format!("unsupported-op: {op}"),
+        (Outcome::UnsupportedDType(d), _) => format!("unsupported-dtype: {d}"),
+        (Outcome::Fail(m), _) => format!("fail: {m}"),
+    }
+}
+
 /// Runs one ONNX node-test case (model bytes, serialised input and expected output tensors) the
 /// way the native conformance test does; returns `"pass"`, `"unsupported-op: X"`,
 /// `"unsupported-dtype: X"` or `"fail: reason"`. For the wasm conformance runner.
@@ -368,24 +397,13 @@ pub fn conformance_case(
     atol: Option<f64>,
     rtol: Option<f64>,
 ) -> String {
-    use crate::conformance::{run_case, Outcome, Tolerance};
-    let bytes = |a: &Array| -> Vec<Vec<u8>> {
-        a.iter()
-            .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
-            .map(|u| u.to_vec())
-            .collect()
-    };
-    let d = Tolerance::default();
-    let tol = Tolerance {
-        atol: atol.unwrap_or(d.atol),
-        rtol: rtol.unwrap_or(d.rtol),
-    };
-    match run_case(model, &bytes(&inputs), &bytes(&outputs), tol) {
-        Outcome::Pass => "pass".into(),
-        Outcome::UnsupportedOp(op) => format!("unsupported-op: {op}"),
-        Outcome::UnsupportedDType(d) => format!("unsupported-dtype: {d}"),
-        Outcome::Fail(m) => format!("fail: {m}"),
-    }
+    let o = crate::conformance::run_case(
+        model,
+        &byte_arrays(&inputs),
+        &byte_arrays(&outputs),
+        tolerance(atol, rtol),
+    );
+    outcome_string(o, None)
 }
 
 /// [`conformanceCase`](conformance_case) on `backend` (`'cpu'`, `'webgpu'`, `'auto'`), async:
@@ -401,30 +419,21 @@ pub async fn conformance_case_async(
     atol: Option<f64>,
     rtol: Option<f64>,
 ) -> Result<String, JsValue> {
-    use crate::conformance::{run_case_async, Outcome, Tolerance};
-    let bytes = |a: &Array| -> Vec<Vec<u8>> {
-        a.iter()
-            .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
-            .map(|u| u.to_vec())
-            .collect()
-    };
-    let d = Tolerance::default();
-    let tol = Tolerance {
-        atol: atol.unwrap_or(d.atol),
-        rtol: rtol.unwrap_or(d.rtol),
-    };
+    let tol = tolerance(atol, rtol);
     let backend = crate::session::BackendChoice::parse(&backend).map_err(to_js)?;
     let opts = crate::session::SessionOptions { backend };
-    let (outcome, session) =
-        run_case_async(&model, &bytes(&inputs), &bytes(&outputs), tol, &opts).await;
-    let fell = session.and_then(|s| s.fallback_reason());
-    Ok(match (outcome, fell) {
-        (Outcome::Pass, Some(why)) => format!("fail: fell back to the CPU: {why}"),
-        (Outcome::Pass, None) => "pass".into(),
-        (Outcome::UnsupportedOp(op), _) => format!("unsupported-op: {op}"),
-        (Outcome::UnsupportedDType(d), _) => format!("unsupported-dtype: {d}"),
-        (Outcome::Fail(m), _) => format!("fail: {m}"),
-    })
+    let (outcome, session) = crate::conformance::run_case_async(
+        &model,
+        &byte_arrays(&inputs),
+        &byte_arrays(&outputs),
+        tol,
+        &opts,
+    )
+    .await;
+    Ok(outcome_string(
+        outcome,
+        session.and_then(|s| s.fallback_reason()),
+    ))
 }
 
 /// Decodes a serialised ONNX `TensorProto` (as in ONNX test data) to `{ name, data, dims, type }`.
