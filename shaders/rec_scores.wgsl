@@ -17,7 +17,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let i = gid.y * (nwg.x * 64u) + gid.x;
     if (i >= p.n) { return; }
     if (p.has_mask != 0u && ((mask[i / 32u] >> (i % 32u)) & 1u) == 0u) {
-        scores[i] = -3.40282347e+38; // f32::MIN (Chromium rejects inf constants)
+        scores[i] = bitcast<f32>(0xff7fffffu); // f32::MIN, exactly (Chromium rejects inf constants, and Tint a decimal literal that rounds to it)
         return;
     }
     let base = i * p.d;

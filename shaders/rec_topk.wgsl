@@ -28,7 +28,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3
     let group = wg.y * nwg.x + wg.x;
     let start = group * W * PER;
     if (start >= p.n) { return; } // uniform per workgroup
-    let none = -3.40282347e+38; // f32::MIN: no inf constants in shaders Chromium accepts
+    let none = bitcast<f32>(0xff7fffffu); // f32::MIN, exactly (Chromium rejects inf constants, and Tint a decimal literal that rounds to it)
     var v: array<f32, 8>;
     var id: array<u32, 8>;
     for (var j = 0u; j < PER; j += 1u) {

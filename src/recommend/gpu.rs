@@ -6,7 +6,6 @@
 //! Ties go to the smaller item index on the GPU and to the smaller id on the CPU: the same order
 //! for bundles whose items are sorted by id (the CLI writes them so).
 
-#[cfg(not(target_arch = "wasm32"))]
 use super::Query;
 use super::Recommender;
 use crate::backend::webgpu::kernels::{self, REC_TOPK_CHUNK};
@@ -48,6 +47,11 @@ impl GpuScorer {
         })
     }
 
+    /// The device the table lives on.
+    pub fn device(&self) -> &Arc<GpuDevice> {
+        &self.dev
+    }
+
     /// The `k` best items for user vector `x` among the candidates of `mask` (bit i = item i;
     /// `None` = every item), best first.
     pub async fn top_k_async(
@@ -64,6 +68,9 @@ impl GpuScorer {
             )));
         }
         let dev = &self.dev;
+        if let Some(why) = dev.lost() {
+            return Err(Error::Gpu(format!("the GPU device was lost ({why})")));
+        }
         let mut rec = dev.encoder();
         let q = dev.upload(&[self.d], x)?;
         let mask_t = match mask {
@@ -108,9 +115,33 @@ impl GpuScorer {
         crate::backend::webgpu::block_on(self.top_k_async(x, k, mask))
     }
 
-    /// Top-k for a query's filters, rules and boosts (`seen` lists items to leave out); boosted
-    /// items are scored on the CPU and merged, as the CPU path does. Diversity re-ranking stays
-    /// on the CPU path. Blocking (native); the browser side is not wired yet.
+    /// [`Recommender::select`]'s twin: top-k for a query's filters, rules and boosts (`seen`
+    /// lists items to leave out) scored on the GPU. Boosted items are scored on the CPU and
+    /// merged, and diversity (MMR) re-ranks the GPU's candidate pool on the CPU, as the CPU path
+    /// does. A pool beyond the GPU kernel's 64 (k > 64, or k > 16 with diversity) is scanned on
+    /// the CPU.
+    pub async fn select_async(
+        &self,
+        rec: &Recommender,
+        x: &[f32],
+        q: &Query,
+        seen: &[u32],
+    ) -> Result<Vec<(u32, f32)>> {
+        let pool = Recommender::pool(q);
+        if pool > 64 {
+            return rec.select(x, q, seen);
+        }
+        let (mask, boosts) = rec.candidate_mask(q, seen)?;
+        let mut top = self.top_k_async(x, pool, mask.as_deref()).await?;
+        if !boosts.is_empty() {
+            top.extend(boosts.iter().map(|&(j, b)| (j, rec.score_f32(x, j) + b)));
+            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            top.truncate(pool);
+        }
+        Ok(rec.diversify(top, q))
+    }
+
+    /// [`GpuScorer::select_async`], blocking (native).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn recommend_vector(
         &self,
@@ -119,20 +150,28 @@ impl GpuScorer {
         q: &Query,
         seen: &[u32],
     ) -> Result<Vec<(u32, f32)>> {
-        if q.diversity > 0.0 {
-            return Err(Error::unsupported(
-                "diversity (MMR) re-ranking runs on the CPU path",
+        crate::backend::webgpu::block_on(self.select_async(rec, x, q, seen))
+    }
+}
+
+/// Whether a GPU top-k agrees with the CPU's: the same length and, at each rank, the same item
+/// or a near-tie (|Δ| ≤ 1e-5 + 1e-5·|score|: f32 sums in another order); `Err` says where they
+/// part. The browser checks a probe query with it before trusting the GPU, and the tests use it.
+pub fn same_ranking(gpu: &[(u32, f32)], cpu: &[(u32, f32)]) -> std::result::Result<(), String> {
+    if gpu.len() != cpu.len() {
+        return Err(format!("{} results vs {}", gpu.len(), cpu.len()));
+    }
+    for (r, (g, c)) in gpu.iter().zip(cpu).enumerate() {
+        let tol = 1e-5 + 1e-5 * c.1.abs();
+        let twin = cpu.iter().find(|x| x.0 == g.0);
+        if (g.1 - c.1).abs() > tol || twin.is_none_or(|t| (t.1 - c.1).abs() > tol) {
+            return Err(format!(
+                "rank {r}: item {} score {} vs item {} score {}",
+                g.0, g.1, c.0, c.1
             ));
         }
-        let (mask, boosts) = rec.candidate_mask(q, seen)?;
-        let mut top = self.top_k(x, q.k, mask.as_deref())?;
-        if !boosts.is_empty() {
-            top.extend(boosts.iter().map(|&(j, b)| (j, rec.score_f32(x, j) + b)));
-            top.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-            top.truncate(q.k);
-        }
-        Ok(top)
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -185,24 +224,29 @@ mod tests {
     /// (the GPU sums a row in another order); an order swap is accepted only between scores
     /// closer than that tolerance.
     fn check(gpu: &[(u32, f32)], cpu: &[(u32, f32)], what: &str) {
-        assert_eq!(gpu.len(), cpu.len(), "{what}: lengths");
-        for (r, (g, c)) in gpu.iter().zip(cpu).enumerate() {
-            let tol = 1e-5 + 1e-5 * c.1.abs();
-            assert!(
-                (g.1 - c.1).abs() <= tol,
-                "{what} rank {r}: gpu {g:?} cpu {c:?}"
-            );
-            if g.0 != c.0 {
-                let other = cpu
-                    .iter()
-                    .find(|x| x.0 == g.0)
-                    .unwrap_or_else(|| panic!("{what}: gpu picked {g:?}, not in the cpu top-k"));
-                assert!(
-                    (other.1 - c.1).abs() <= tol,
-                    "{what} rank {r}: order differs beyond a near-tie"
-                );
-            }
+        if let Err(e) = same_ranking(gpu, cpu) {
+            panic!("{what}: {e}\n gpu {gpu:?}\n cpu {cpu:?}");
         }
+    }
+
+    #[test]
+    fn same_ranking_accepts_near_ties_only() {
+        let cpu = [(1, 0.5), (2, 0.4), (3, 0.4)];
+        assert!(same_ranking(&cpu, &cpu).is_ok());
+        assert!(same_ranking(&[(1, 0.5), (3, 0.400001), (2, 0.4)], &cpu).is_ok());
+        assert!(same_ranking(&[(1, 0.5), (3, 0.4)], &cpu).is_err(), "length");
+        assert!(
+            same_ranking(&[(2, 0.4), (1, 0.5), (3, 0.4)], &cpu).is_err(),
+            "a swap beyond a tie"
+        );
+        assert!(
+            same_ranking(&[(1, 0.5), (2, 0.4), (9, 0.4)], &cpu).is_err(),
+            "an item outside the CPU's top-k"
+        );
+        assert!(
+            same_ranking(&[(0, 0.0), (0, 0.0), (0, 0.0)], &cpu).is_err(),
+            "a scan that did not run"
+        );
     }
 
     #[test]
@@ -300,5 +344,73 @@ mod tests {
             gpu.top_k(&[0.0; 8], 65, None).err().unwrap().code(),
             "ARGUMENT"
         );
+    }
+
+    #[test]
+    fn profile_recommendations_on_the_gpu_match_the_cpu_with_diversity_and_explanations() {
+        use crate::recommend::{Event, Profile, Staged};
+        let dev = dev();
+        let rec = bundle(3_000, 16, 11, TableDType::F32, true);
+        let gpu = GpuScorer::new(&rec, dev).unwrap();
+        let mut p = Profile::new(rec.dim());
+        for (t, j) in [5u32, 17, 900, 1_234].into_iter().enumerate() {
+            let e = Event {
+                item: rec.id(j).to_string(),
+                kind: "view".into(),
+                weight: None,
+                ts: Some(t as f64),
+            };
+            p.record(&rec, e).unwrap();
+        }
+        // k 10 plain, k 10 with diversity (pool 42 on the GPU), k 20 with diversity (pool 80:
+        // the CPU scan), and a filter
+        for (k, diversity, cat) in [
+            (10, 0.0, None),
+            (10, 0.4, None),
+            (20, 0.3, None),
+            (8, 0.0, Some("A")),
+        ] {
+            let q = Query {
+                k,
+                diversity,
+                filter: Filter {
+                    categories: cat.into_iter().map(String::from).collect(),
+                    ..Default::default()
+                },
+                now: Some(10.0),
+                ..Query::default()
+            };
+            let cpu = rec.recommend(&mut p, &q).unwrap();
+            let Staged::Vector { folded, seen } = rec.stage(&mut p, &q).unwrap() else {
+                panic!("the profile has catalog events")
+            };
+            let picks = block_on_select(&gpu, &rec, &folded.x, &q, &seen);
+            let got = rec.explain(&folded, picks, &q);
+            let what = format!("k={k} diversity={diversity} category={cat:?}");
+            check(
+                &got.iter().map(|r| (r.item, r.score)).collect::<Vec<_>>(),
+                &cpu.iter().map(|r| (r.item, r.score)).collect::<Vec<_>>(),
+                &what,
+            );
+            for (g, c) in got.iter().zip(&cpu) {
+                if g.item == c.item {
+                    assert_eq!(g.because, c.because, "{what}: explanations");
+                }
+            }
+            assert!(
+                got.iter().all(|r| !seen.contains(&r.item)),
+                "{what}: seen items left out"
+            );
+        }
+    }
+
+    fn block_on_select(
+        gpu: &GpuScorer,
+        rec: &Recommender,
+        x: &[f32],
+        q: &Query,
+        seen: &[u32],
+    ) -> Vec<(u32, f32)> {
+        crate::backend::webgpu::block_on(gpu.select_async(rec, x, q, seen)).unwrap()
     }
 }

@@ -77,6 +77,14 @@ pub struct Recommendation {
     pub because: Vec<u32>,
 }
 
+/// A profile's query after [`Recommender::stage`].
+pub enum Staged {
+    /// Answered without a scan (a cold start: the popularity prior).
+    Done(Vec<Recommendation>),
+    /// The folded user vector and the items the user has seen, ready for a top-k scan.
+    Vector { folded: Folded, seen: Vec<u32> },
+}
+
 /// The user vector prepared for the table's dtype.
 enum Prepared {
     F32(Vec<f32>),
@@ -518,7 +526,7 @@ impl Recommender {
     }
 
     /// How many candidates MMR re-ranks for `k` results.
-    fn pool(q: &Query) -> usize {
+    pub(crate) fn pool(q: &Query) -> usize {
         if q.diversity > 0.0 {
             (q.k * 4).max(q.k + 32)
         } else {
@@ -527,7 +535,7 @@ impl Recommender {
     }
 
     /// Top-k for a user vector (from a profile, a user tower, or the caller).
-    fn select(&self, x: &[f32], q: &Query, seen: &[u32]) -> Result<Vec<(u32, f32)>> {
+    pub(crate) fn select(&self, x: &[f32], q: &Query, seen: &[u32]) -> Result<Vec<(u32, f32)>> {
         let mut mask = self.compile_mask(q, seen)?;
         let boosts = self.boosts(q, &mut mask)?;
         let p = self.prepare(x);
@@ -562,7 +570,7 @@ impl Recommender {
 
     /// Maximal marginal relevance over the candidate pool: repeatedly pick the item maximizing
     /// `λ · rel − (1 − λ) · max cos(item, picked)`, with `rel` min-max scaled to [0, 1].
-    fn diversify(&self, cands: Vec<(u32, f32)>, q: &Query) -> Vec<(u32, f32)> {
+    pub(crate) fn diversify(&self, cands: Vec<(u32, f32)>, q: &Query) -> Vec<(u32, f32)> {
         if q.diversity <= 0.0 || cands.len() <= 1 {
             let mut c = cands;
             c.truncate(q.k);
@@ -619,23 +627,48 @@ impl Recommender {
     /// Recommendations for a profile: fold-in, filter, top-k, diversity, explanations. A
     /// profile without catalog events gets the popularity prior.
     pub fn recommend(&self, profile: &mut Profile, q: &Query) -> Result<Vec<Recommendation>> {
+        match self.stage(profile, q)? {
+            Staged::Done(list) => Ok(list),
+            Staged::Vector { folded, seen } => {
+                let picks = self.select(&folded.x, q, &seen)?;
+                Ok(self.explain(&folded, picks, q))
+            }
+        }
+    }
+
+    /// The part of [`Recommender::recommend`] before the top-k scan: checks the query and folds
+    /// the profile in. A profile without catalog events is answered here (popularity prior);
+    /// otherwise the folded vector and the seen items go to a scan (the CPU's
+    /// [`Recommender::select`] or the GPU's twin) and then to [`Recommender::explain`].
+    pub fn stage(&self, profile: &mut Profile, q: &Query) -> Result<Staged> {
         self.check_query(q)?;
         let seen = profile.items().to_vec();
         let Some(folded) = profile.fold(self, q.now)? else {
-            return Ok(self
-                .select_popular(q, &seen)?
-                .into_iter()
-                .map(|(item, score)| Recommendation {
-                    item,
-                    score,
-                    because: Vec::new(),
-                })
-                .collect());
+            return Ok(Staged::Done(
+                self.select_popular(q, &seen)?
+                    .into_iter()
+                    .map(|(item, score)| Recommendation {
+                        item,
+                        score,
+                        because: Vec::new(),
+                    })
+                    .collect(),
+            ));
         };
-        let picks = self.select(&folded.x, q, &seen)?;
+        Ok(Staged::Vector { folded, seen })
+    }
+
+    /// Attaches `because` explanations (the history items contributing most, up to
+    /// `q.explain`) to the picks of a scan.
+    pub fn explain(
+        &self,
+        folded: &Folded,
+        picks: Vec<(u32, f32)>,
+        q: &Query,
+    ) -> Vec<Recommendation> {
         let mut row = vec![0f32; self.d];
         let mut y = vec![0f32; self.d];
-        Ok(picks
+        picks
             .into_iter()
             .map(|(item, score)| {
                 let because = if q.explain == 0 {
@@ -656,7 +689,7 @@ impl Recommender {
                     because,
                 }
             })
-            .collect())
+            .collect()
     }
 
     /// Recommendations for a user vector computed elsewhere (a user tower, a server).

@@ -6,6 +6,8 @@
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
 mod recommend;
+#[cfg(feature = "webgpu")]
+mod recommend_gpu;
 
 use crate::error::Error;
 use crate::ir::Dim;
@@ -149,25 +151,7 @@ impl WasmSession {
     /// `[[fileName, Uint8Array], …]` (PyTorch's exporter writes weights beside the model).
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(bytes: &[u8], external: Option<Array>) -> Result<WasmSession, JsValue> {
-        let mut files: Vec<(String, Vec<u8>)> = Vec::new();
-        if let Some(ext) = external {
-            for (k, pair) in ext.iter().enumerate() {
-                let name = Reflect::get(&pair, &0.into())
-                    .ok()
-                    .and_then(|n| n.as_string());
-                let data = Reflect::get(&pair, &1.into())
-                    .ok()
-                    .and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok());
-                match (name, data) {
-                    (Some(n), Some(d)) => files.push((n, d.to_vec())),
-                    _ => {
-                        return Err(arg_error(format!(
-                            "external[{k}] must be [fileName: string, bytes: Uint8Array]"
-                        )))
-                    }
-                }
-            }
-        }
+        let files = external_files(external)?;
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
         Session::from_bytes_with_external_data(bytes, &refs)
             .map(|inner| WasmSession {
@@ -176,16 +160,22 @@ impl WasmSession {
             .map_err(to_js)
     }
 
-    /// `await Session.create(bytes, backend)`: loads a model on `'cpu'`, `'webgpu'` or `'auto'`
+    /// `await Session.create(bytes, backend, external?)`: loads a model on `'cpu'`, `'webgpu'` or `'auto'`
     /// (default `'auto'`). `'webgpu'` rejects with code `BACKEND_UNAVAILABLE` and the reason when
     /// no GPU device starts; `'auto'` keeps the GPU only when a timed probe of this model beats
     /// the CPU (see `backendProbe`).
     #[cfg(feature = "webgpu")]
-    pub async fn create(bytes: Vec<u8>, backend: Option<String>) -> Result<WasmSession, JsValue> {
+    pub async fn create(
+        bytes: Vec<u8>,
+        backend: Option<String>,
+        external: Option<Array>,
+    ) -> Result<WasmSession, JsValue> {
         let backend = crate::session::BackendChoice::parse(backend.as_deref().unwrap_or("auto"))
             .map_err(to_js)?;
         let opts = crate::session::SessionOptions { backend };
-        Session::with_options_async(&bytes, &[], &opts)
+        let files = external_files(external)?;
+        let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
+        Session::with_options_async(&bytes, &refs, &opts)
             .await
             .map(|inner| WasmSession {
                 inner: std::rc::Rc::new(inner),
@@ -312,6 +302,28 @@ impl WasmSession {
         let outs = self.inner.run(&refs).map_err(to_js)?;
         Ok(outputs_to_js(&self.inner, &outs))
     }
+}
+
+/// A model's external-data files from `[[fileName, Uint8Array], …]`.
+fn external_files(external: Option<Array>) -> Result<Vec<(String, Vec<u8>)>, JsValue> {
+    let mut files = Vec::new();
+    for (k, pair) in external.iter().flat_map(|a| a.iter()).enumerate() {
+        let name = Reflect::get(&pair, &0.into())
+            .ok()
+            .and_then(|n| n.as_string());
+        let data = Reflect::get(&pair, &1.into())
+            .ok()
+            .and_then(|d| d.dyn_into::<js_sys::Uint8Array>().ok());
+        match (name, data) {
+            (Some(n), Some(d)) => files.push((n, d.to_vec())),
+            _ => {
+                return Err(arg_error(format!(
+                    "external[{k}] must be [fileName: string, bytes: Uint8Array]"
+                )))
+            }
+        }
+    }
+    Ok(files)
 }
 
 fn feeds_from_js(feeds: &JsValue) -> Result<Vec<(String, Tensor)>, JsValue> {

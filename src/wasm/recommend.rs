@@ -14,7 +14,7 @@ use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
+pub(super) fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
     let _ = Reflect::set(o, &k.into(), &v.into());
 }
 
@@ -46,7 +46,7 @@ fn string_list(v: &JsValue, what: &str) -> Result<Vec<String>, JsValue> {
         .collect()
 }
 
-fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
+pub(super) fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
     let mut q = Query::default();
     if o.is_undefined() || o.is_null() {
         return Ok(q);
@@ -126,6 +126,17 @@ fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
     Ok(q)
 }
 
+/// A profile's options: a query, without `events` (the profile has its own).
+pub(super) fn profile_query(o: &JsValue) -> Result<Query, JsValue> {
+    let q = parse_query(o)?;
+    if !get(o, "events").is_undefined() {
+        return Err(arg_error(
+            "options.events is for Recommender.recommend; a Profile uses its own events".into(),
+        ));
+    }
+    Ok(q)
+}
+
 fn parse_event(v: &JsValue) -> Result<Event, JsValue> {
     let item = get(v, "item")
         .as_string()
@@ -168,7 +179,7 @@ fn meta_to_js(m: &ItemMeta) -> JsValue {
     json(m)
 }
 
-fn results_to_js(rec: &Recommender, rs: &[Recommendation]) -> Array {
+pub(super) fn results_to_js(rec: &Recommender, rs: &[Recommendation]) -> Array {
     rs.iter()
         .map(|r| {
             let o = Object::new();
@@ -201,7 +212,10 @@ fn pairs_to_js(rec: &Recommender, rs: &[(u32, f32)]) -> Array {
 /// A loaded `.hearth` recommender bundle.
 #[wasm_bindgen(js_name = Recommender)]
 pub struct WasmRecommender {
-    inner: Rc<Recommender>,
+    pub(super) inner: Rc<Recommender>,
+    /// The GPU scorer, when the recommender was created on WebGPU.
+    #[cfg(feature = "webgpu")]
+    pub(super) gpu: Rc<super::recommend_gpu::GpuSlot>,
 }
 
 #[wasm_bindgen(js_class = Recommender)]
@@ -214,6 +228,8 @@ impl WasmRecommender {
         let bundle = Bundle::from_aligned(Arc::new(buf)).map_err(to_js)?;
         Ok(WasmRecommender {
             inner: Rc::new(Recommender::from_bundle(bundle).map_err(to_js)?),
+            #[cfg(feature = "webgpu")]
+            gpu: Rc::default(),
         })
     }
 
@@ -276,8 +292,15 @@ impl WasmRecommender {
     /// Stateless recommendation: `options.events` (may be empty: cold start) are folded in.
     pub fn recommend(&self, options: JsValue) -> Result<Array, JsValue> {
         let q = parse_query(&options)?;
+        let mut p = self.events_profile(&options)?;
+        let rs = self.inner.recommend(&mut p, &q).map_err(to_js)?;
+        Ok(results_to_js(&self.inner, &rs))
+    }
+
+    /// A profile of `options.events` (none: an empty profile).
+    pub(super) fn events_profile(&self, options: &JsValue) -> Result<Profile, JsValue> {
         let mut p = Profile::new(self.inner.dim());
-        let evs = get(&options, "events");
+        let evs = get(options, "events");
         if !evs.is_undefined() && !evs.is_null() {
             if !Array::is_array(&evs) {
                 return Err(arg_error(
@@ -288,8 +311,7 @@ impl WasmRecommender {
                 p.record(&self.inner, parse_event(&e)?).map_err(to_js)?;
             }
         }
-        let rs = self.inner.recommend(&mut p, &q).map_err(to_js)?;
-        Ok(results_to_js(&self.inner, &rs))
+        Ok(p)
     }
 
     /// Recommendations for a user vector computed elsewhere (e.g. the bundle's user tower).
@@ -339,6 +361,8 @@ impl WasmRecommender {
         WasmProfile {
             rec: self.inner.clone(),
             p: Profile::new(self.inner.dim()),
+            #[cfg(feature = "webgpu")]
+            gpu: self.gpu.clone(),
         }
     }
 }
@@ -346,8 +370,10 @@ impl WasmRecommender {
 /// A user's interactions, folded in incrementally (O(d²) per event).
 #[wasm_bindgen(js_name = Profile)]
 pub struct WasmProfile {
-    rec: Rc<Recommender>,
-    p: Profile,
+    pub(super) rec: Rc<Recommender>,
+    pub(super) p: Profile,
+    #[cfg(feature = "webgpu")]
+    pub(super) gpu: Rc<super::recommend_gpu::GpuSlot>,
 }
 
 #[wasm_bindgen(js_class = Profile)]
@@ -370,12 +396,7 @@ impl WasmProfile {
     }
 
     pub fn recommend(&mut self, options: JsValue) -> Result<Array, JsValue> {
-        let q = parse_query(&options)?;
-        if !get(&options, "events").is_undefined() {
-            return Err(arg_error(
-                "options.events is for Recommender.recommend; a Profile uses its own events".into(),
-            ));
-        }
+        let q = profile_query(&options)?;
         let rs = self.rec.recommend(&mut self.p, &q).map_err(to_js)?;
         Ok(results_to_js(&self.rec, &rs))
     }
