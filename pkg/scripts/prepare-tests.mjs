@@ -1,4 +1,4 @@
-// Builds what `npm test` needs, skipping what is fresh: the CPU wasm (only when missing or older
+// Builds what `npm test` needs, skipping what is fresh: the two wasm builds (only when missing or older
 // than the Rust sources: scripts/test.sh has built it already in CI), the TypeScript (tsc), the
 // packed package installed into the Vite example, and the example's production build.
 import { execFileSync } from 'node:child_process';
@@ -18,11 +18,11 @@ function newest(p) {
   return m;
 }
 
-const wasm = path.join(pkg, 'wasm/hearth-cpu_bg.wasm');
-const glue = path.join(pkg, 'wasm/hearth-cpu.js');
-const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
-if (!existsSync(wasm) || !existsSync(glue) || statSync(wasm).mtimeMs < sources) {
-  console.log('prepare: the wasm is missing or older than src/: scripts/build-wasm.sh');
+// both builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, loaded when WebGPU has an adapter)
+const builds = ['hearth-cpu', 'hearth'].flatMap((n) => [`wasm/${n}_bg.wasm`, `wasm/${n}.js`]).map((f) => path.join(pkg, f));
+const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'shaders')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
+if (builds.some((f) => !existsSync(f) || statSync(f).mtimeMs < sources)) {
+  console.log('prepare: a wasm build is missing or older than src/: scripts/build-wasm.sh');
   run('bash', [path.join(root, 'scripts/build-wasm.sh')]);
 } else {
   console.log('prepare: wasm is fresh');

@@ -25,11 +25,14 @@ const list = (dir, re) => (existsSync(dir) ? readdirSync(dir).filter((f) => re.t
 
 const browserJs = ['index', 'core', 'errors', 'fetch', 'transport', 'platform-browser', 'profile-store', 'worker', 'engine']
   .map((n) => path.join(pkg, 'dist', `${n}.js`));
-console.log(`size: package JS (browser entry + worker, unminified) + glue: ${fmt(sizes([...browserJs, path.join(pkg, 'wasm/hearth-cpu.js')]))}`);
-console.log(`size: wasm: ${fmt(sizes([path.join(pkg, 'wasm/hearth-cpu_bg.wasm')]))}`);
+console.log(`size: package JS (browser entry + worker, unminified): ${fmt(sizes(browserJs))}`);
+for (const b of ['hearth-cpu', 'hearth']) {
+  console.log(`size: ${b} (${b === 'hearth' ? 'CPU + WebGPU, loaded when WebGPU gives an adapter' : 'CPU only'}): glue ${fmt(sizes([path.join(pkg, `wasm/${b}.js`)]))}; wasm ${fmt(sizes([path.join(pkg, `wasm/${b}_bg.wasm`)]))}`);
+}
 const assets = path.join(pkg, 'examples/vite-app/dist/assets');
 const page = list(assets, /^index-.*\.js$/);
 const worker = list(assets, /^worker-.*\.js$/);
 if (page.length && worker.length) {
-  console.log(`size: Vite build of the example: page JS ${fmt(sizes(page))}; worker JS ${fmt(sizes(worker))}; wasm ${fmt(sizes(list(assets, /\.wasm$/)))}`);
+  console.log(`size: Vite build of the example: page JS ${fmt(sizes(page))}; worker JS ${fmt(sizes(worker))}`);
+  for (const w of list(assets, /\.wasm$/)) console.log(`size:   ${path.basename(w)} ${fmt(sizes([w]))}`);
 }

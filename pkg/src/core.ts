@@ -8,7 +8,7 @@ import { HearthError } from './errors.js';
 import { checkLoadOptions, clearCache, loadBytes, absolute, type LocalReader } from './fetch.js';
 import type { ProfileStore, StoredEvent } from './profile-store.js';
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
-import type { Engine } from './engine.js';
+import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
 import type {
   BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
@@ -55,18 +55,30 @@ export class Hearth {
     /** @internal */ readonly platform: Platform,
     /** Whether calls run in a Web Worker. */
     readonly worker: boolean,
-    /** The backend models run on (`'cpu'` in this build). */
-    readonly backend: 'cpu',
+    /**
+     * The backend the engine started: `'webgpu'` when WebGPU gave an adapter and the CPU +
+     * WebGPU wasm loaded (models and recommenders are then created on the GPU, or, with
+     * `backend: 'auto'`, on whichever a timed probe finds faster: see their own `backend`),
+     * `'cpu'` otherwise (WebAssembly SIMD128).
+     */
+    readonly backend: 'cpu' | 'webgpu',
+    /** Why `'auto'` started on the CPU (no `navigator.gpu`, no adapter, …); undefined otherwise. */
+    readonly backendReason: string | undefined,
+    /** The WebGPU adapter (vendor, architecture, description) when `backend` is `'webgpu'`. */
+    readonly adapter: string | undefined,
   ) {}
 
   private disposed = false;
 
   /**
-   * Starts Hearth: loads the CPU wasm (in the worker, or here with `worker: false`).
+   * Starts Hearth (in the worker, or here with `worker: false`): with `backend: 'auto'` (the
+   * default) or `'webgpu'` it asks `navigator.gpu` for an adapter and, when there is one, loads
+   * the CPU + WebGPU wasm; otherwise, or with `'cpu'`, the smaller CPU-only wasm.
    *
    * @param options - see {@link HearthOptions}; every field is optional.
-   * @throws `HearthError` `BACKEND_UNAVAILABLE` for `backend: 'webgpu'` (this build has no WebGPU
-   *   backend yet) or when the wasm cannot start; `RangeError` for an unknown backend.
+   * @throws `HearthError` `BACKEND_UNAVAILABLE` for `backend: 'webgpu'` when this browser gives no
+   *   WebGPU adapter (Node has none), or when the wasm cannot start; `RangeError` for an unknown
+   *   backend.
    * @example
    * ```ts
    * const hearth = await Hearth.init({ backend: 'auto' });
@@ -86,10 +98,6 @@ export class Hearth {
     if (options.worker !== undefined && typeof options.worker !== 'boolean') {
       throw new TypeError('Hearth.init: options.worker must be a boolean');
     }
-    if (backend === 'webgpu') {
-      throw new HearthError('BACKEND_UNAVAILABLE',
-        "Hearth.init: backend 'webgpu' is not available: this build of hearth-ml has no WebGPU backend yet; use backend 'cpu' or 'auto'");
-    }
     const worker = options.worker ?? platform.defaultWorker;
     if (worker && !platform.startWorker) {
       throw new RangeError('Hearth.init: options.worker: true needs Web Workers; in Node, Hearth runs inline (worker: false)');
@@ -97,13 +105,14 @@ export class Hearth {
     const transport: Transport = worker
       ? new WorkerTransport(platform.startWorker!)
       : new InlineTransport(await platform.inlineEngine());
+    let r: InitReply;
     try {
-      await transport.call('init', {});
+      r = await transport.call<InitReply>('init', { backend });
     } catch (e) {
       transport.close();
       throw e;
     }
-    return new (this as unknown as new (...a: unknown[]) => Hearth)(transport, platform, worker, 'cpu');
+    return new (this as unknown as new (...a: unknown[]) => Hearth)(transport, platform, worker, r.backend, r.reason, r.adapter);
   }
 
   /** @internal */
@@ -127,9 +136,9 @@ export class Hearth {
     const o = checkLoadOptions(options, 'loadModel');
     const bytes = await loadBytes(source, o, 'loadModel', this.platform.readLocal);
     const gen = this.transport.generation;
-    const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[]; backend: string }>(
+    const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[] } & Placement>(
       'loadModel', { bytes }, this.worker ? [bytes] : []);
-    return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r.backend as 'cpu');
+    return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r);
   }
 
   /**
@@ -151,8 +160,8 @@ export class Hearth {
     const name = o.name ?? (typeof source === 'string' || source instanceof URL ? absolute(source) : undefined);
     const bytes = await loadBytes(source, o, 'loadRecommender', this.platform.readLocal);
     const gen = this.transport.generation;
-    const r = await this.call<{ handle: number; info: RecommenderInfo }>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
-    return make<Recommender>(Recommender, this, r.handle, gen, r.info, name);
+    const r = await this.call<{ handle: number; info: RecommenderInfo } & Placement>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
+    return make<Recommender>(Recommender, this, r.handle, gen, r.info, name, r);
   }
 
   /**
@@ -273,9 +282,22 @@ export class Model {
     readonly inputs: readonly IoInfo[],
     /** The model's outputs. */
     readonly outputs: readonly IoInfo[],
-    /** Which backend runs this model (`'cpu'` in this build). */
-    readonly backend: 'cpu',
+    private place: Placement,
   ) {}
+
+  /**
+   * Which backend runs this model: `'webgpu'` or `'cpu'`. On a WebGPU engine, `backend: 'auto'`
+   * keeps a model on the GPU only when a timed probe finds it faster there; a lost GPU device
+   * moves the model to the CPU (this then says `'cpu'`, and {@link Model.backendReason} why).
+   */
+  get backend(): 'cpu' | 'webgpu' {
+    return this.place.backend;
+  }
+
+  /** Why the model runs where it does (the probe's timings, or the device loss); may be undefined. */
+  get backendReason(): string | undefined {
+    return this.place.backendReason;
+  }
 
   /**
    * Runs the model. Feeds are checked against {@link Model.inputs} first.
@@ -306,7 +328,10 @@ export class Model {
       }
       wire[name] = { data, dims: [...t.dims], ...(t.type ? { type: t.type } : {}) };
     }
-    return this.hearth.call('run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
+    const r = await this.hearth.call<{ outputs: Record<string, Tensor & { type: DType }> } & Placement>(
+      'run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
+    this.place = { backend: r.backend, backendReason: r.backendReason };
+    return r.outputs;
   }
 
   /**
@@ -378,7 +403,22 @@ export class Recommender {
     readonly info: RecommenderInfo,
     /** The profile store's name (the bundle URL unless `options.name` was given). */
     readonly name: string | undefined,
+    private place: Placement,
   ) {}
+
+  /**
+   * Where the top-k scan runs: `'webgpu'` (the item table lives on the GPU; folding the profile
+   * in, diversity and explanations stay on the CPU) or `'cpu'`. With `backend: 'auto'` a timed
+   * query decides; a lost GPU device moves the recommender to the CPU.
+   */
+  get backend(): 'cpu' | 'webgpu' {
+    return this.place.backend;
+  }
+
+  /** Why the recommender runs where it does (the probe's timings, or the device loss); may be undefined. */
+  get backendReason(): string | undefined {
+    return this.place.backendReason;
+  }
 
   /** @internal */
   call<R>(op: string, args: Record<string, unknown>): Promise<R> {
@@ -425,7 +465,9 @@ export class Recommender {
       p = profile.liveHandle();
     }
     const opts = { ...rest, now: rest.now ?? Date.now() };
-    return this.call('recommend', { profile: p, opts });
+    const r = await this.call<{ list: Recommendation[] } & Placement>('recommend', { profile: p, opts });
+    this.place = { backend: r.backend, backendReason: r.backendReason };
+    return r.list;
   }
 
   /**

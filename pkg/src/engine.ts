@@ -5,7 +5,23 @@
  * Not part of the public API.
  * @packageDocumentation
  */
-import init, * as glue from '../wasm/hearth-cpu.js';
+import type * as CpuGlue from '../wasm/hearth-cpu.js';
+
+/** Which wasm build runs: `cpu` (hearth-cpu, small) or `gpu` (hearth: CPU + WebGPU). */
+export type Flavor = 'cpu' | 'gpu';
+
+/** Both builds' glue export the CPU build's API; the GPU build adds the async methods below. */
+type Glue = typeof CpuGlue;
+
+/** Where a build's wasm comes from: a URL, or its bytes (Node). */
+export type WasmSource = URL | string | BufferSource;
+
+/** Reply of `init`: the backend the engine started and, when it is not the GPU, why. */
+export interface InitReply {
+  backend: 'cpu' | 'webgpu';
+  reason?: string;
+  adapter?: string;
+}
 
 /** What the engine answers: a value and the buffers that may be moved with it. */
 export interface Reply {
@@ -18,6 +34,12 @@ type WasmTensor = { data: ArrayBufferView & { buffer: ArrayBufferLike }; dims: n
 /** The contract of the wasm `Recommender` (src/wasm, recommendation engine). */
 interface WasmRecommender {
   info(): unknown;
+  /** GPU build only */
+  readonly backend?: string;
+  readonly backendProbe?: unknown;
+  readonly fallbackReason?: string | null;
+  recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
+  destroyGpuDeviceForTest?(): void;
   item(id: string): unknown;
   recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
   similar(id: string, opts: unknown): Array<{ id: string; score: number; item?: unknown }>;
@@ -28,39 +50,103 @@ interface WasmProfile {
   record(event: unknown): boolean;
   recordMany(events: unknown[]): number;
   recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
+  recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
   clear(): void;
   free(): void;
 }
 interface WasmRecommenderClass {
   fromBytes(bytes: Uint8Array): WasmRecommender;
+  /** GPU build only */
+  create?(bytes: Uint8Array, backend: string): Promise<WasmRecommender>;
+}
+/** The GPU build's Session additions. */
+interface GpuSession {
+  readonly backend: string;
+  readonly backendProbe?: unknown;
+  readonly fallbackReason?: string | null;
+  runAsync(feeds: unknown): Promise<Record<string, WasmTensor>>;
+  destroyGpuDeviceForTest(): void;
 }
 
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
 
-/** The wasm's default location, next to the package's `dist/`. */
-export function defaultWasmUrl(): URL {
-  return new URL('../wasm/hearth-cpu_bg.wasm', import.meta.url);
+/**
+ * A build's wasm, next to the package's `dist/`. Literal `new URL(…, import.meta.url)` calls, so
+ * bundlers (Vite) find and emit both files.
+ */
+export function defaultWasmUrl(flavor: Flavor = 'cpu'): URL {
+  return flavor === 'gpu' ? new URL('../wasm/hearth_bg.wasm', import.meta.url) : new URL('../wasm/hearth-cpu_bg.wasm', import.meta.url);
+}
+
+/** A build's JS glue (imported only when that build is used). */
+function importGlue(flavor: Flavor): Promise<Glue> {
+  return flavor === 'gpu' ? (import('../wasm/hearth.js') as unknown as Promise<Glue>) : import('../wasm/hearth-cpu.js');
+}
+
+/** A WebGPU adapter's description, or why there is none here. */
+async function probeAdapter(): Promise<{ adapter?: string; reason?: string }> {
+  const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<any> } } | undefined)?.gpu;
+  if (!gpu) return { reason: 'this environment exposes no WebGPU (navigator.gpu is undefined)' };
+  try {
+    const a = await gpu.requestAdapter();
+    if (!a) return { reason: 'navigator.gpu.requestAdapter() found no GPU adapter' };
+    const info = a.info ?? {};
+    return { adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
+  } catch (e) {
+    return { reason: `navigator.gpu.requestAdapter() failed: ${e instanceof Error ? e.message : e}` };
+  }
 }
 
 export class Engine {
-  private ready: Promise<void> | undefined;
+  private glue: Glue | undefined;
+  private flavor: Flavor = 'cpu';
+  /** The backend sessions and recommenders are created on (GPU build): 'webgpu' or 'auto'. */
+  private choice: 'webgpu' | 'auto' = 'auto';
+  private starting: Promise<InitReply> | undefined;
   private readonly handles = new Map<number, { kind: string; obj: any; owner?: number }>();
   private next = 1;
 
-  /** `wasm` is where the wasm comes from: a URL, or its bytes (Node). */
-  constructor(private readonly wasm: URL | string | BufferSource = defaultWasmUrl()) {}
+  /** `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node). */
+  constructor(private readonly wasm: (flavor: Flavor) => WasmSource | Promise<WasmSource> = defaultWasmUrl) {}
 
-  private start(): Promise<void> {
-    this.ready ??= init({ module_or_path: this.wasm }).then(
-      () => undefined,
-      (e: unknown) => {
-        this.ready = undefined; // a later call may try again
-        throw engineError('BACKEND_UNAVAILABLE', `the CPU wasm could not start: ${e instanceof Error ? e.message : e}`);
-      },
-    );
-    return this.ready;
+  /**
+   * Starts a build for `backend`: the GPU build when WebGPU gives an adapter (`'webgpu'` fails
+   * without one, `'auto'` falls back to the CPU build and says why); the CPU build otherwise.
+   */
+  private async init(backend: 'auto' | 'cpu' | 'webgpu'): Promise<InitReply> {
+    const reply: InitReply = { backend: 'cpu' };
+    if (backend !== 'cpu') {
+      const { adapter, reason } = await probeAdapter();
+      if (adapter) {
+        try {
+          await this.load('gpu');
+          this.choice = backend;
+          return { backend: 'webgpu', adapter };
+        } catch (e) {
+          reply.reason = (e as Error).message;
+        }
+      } else {
+        reply.reason = reason;
+      }
+      if (backend === 'webgpu') {
+        throw engineError('BACKEND_UNAVAILABLE', `backend 'webgpu' is not available: ${reply.reason}; use backend 'cpu' or 'auto'`);
+      }
+    }
+    await this.load('cpu');
+    return reply;
+  }
+
+  private async load(flavor: Flavor): Promise<void> {
+    try {
+      const glue = await importGlue(flavor);
+      await glue.default({ module_or_path: await this.wasm(flavor) });
+      this.glue = glue;
+      this.flavor = flavor;
+    } catch (e) {
+      throw engineError('BACKEND_UNAVAILABLE', `the ${flavor === 'gpu' ? 'WebGPU' : 'CPU'} wasm could not start: ${e instanceof Error ? e.message : e}`);
+    }
   }
 
   private add(kind: string, obj: unknown, owner?: number): number {
@@ -77,7 +163,7 @@ export class Engine {
 
   private recommenderClass(): WasmRecommenderClass {
     // looked up at run time: builds without the recommender export no such class
-    const cls = Reflect.get(glue, 'Recommender') as WasmRecommenderClass | undefined;
+    const cls = Reflect.get(this.glue!, 'Recommender') as WasmRecommenderClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no recommender engine (its wasm exports no Recommender)');
     return cls;
   }
@@ -90,35 +176,51 @@ export class Engine {
 
   /** Runs one operation. Errors are thrown as the engine raised them. */
   async call(op: string, a: any): Promise<Reply> {
-    await this.start();
     const none: Transferable[] = [];
+    if (op === 'init') {
+      // set before the first await: calls that arrive meanwhile wait for it
+      this.starting ??= this.init(a.backend ?? 'auto');
+      try {
+        return { value: await this.starting, transfer: none };
+      } catch (e) {
+        this.starting = undefined;
+        throw e;
+      }
+    }
+    await this.starting?.catch(() => undefined);
+    if (!this.glue) throw engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
+    const gpu = this.flavor === 'gpu';
     switch (op) {
-      case 'init':
-        return { value: { backend: 'cpu' }, transfer: none };
       case 'loadModel': {
         const external = (a.external ?? []).map(([n, b]: [string, ArrayBuffer]) => [n, new Uint8Array(b)]);
-        const s = glue.Session.fromBytes(new Uint8Array(a.bytes), external.length ? external : undefined);
-        const value = { handle: this.add('model', s), inputs: s.inputs, outputs: s.outputs, backend: s.backend };
+        const bytes = new Uint8Array(a.bytes);
+        const s = gpu
+          ? await (this.glue.Session as unknown as { create(b: Uint8Array, c: string, e?: unknown[]): Promise<CpuGlue.Session> })
+            .create(bytes, this.choice, external.length ? external : undefined)
+          : this.glue.Session.fromBytes(bytes, external.length ? external : undefined);
+        const value = { handle: this.add('model', s), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
         return { value, transfer: none };
       }
       case 'run': {
-        const out = this.get(a.handle, 'model').run(a.feeds) as Record<string, WasmTensor>;
+        const s = this.get(a.handle, 'model');
+        const outputs = (gpu ? await (s as GpuSession).runAsync(a.feeds) : s.run(a.feeds)) as Record<string, WasmTensor>;
         const transfer: Transferable[] = [];
-        for (const t of Object.values(out)) transfer.push(t.data.buffer as ArrayBuffer);
-        return { value: out, transfer };
+        for (const t of Object.values(outputs)) transfer.push(t.data.buffer as ArrayBuffer);
+        return { value: { outputs, ...placement(s) }, transfer };
       }
       case 'loadRecommender': {
-        const r = this.recommenderClass().fromBytes(new Uint8Array(a.bytes));
-        return { value: { handle: this.add('recommender', r), info: r.info() }, transfer: none };
+        const cls = this.recommenderClass();
+        const bytes = new Uint8Array(a.bytes);
+        const r = gpu && cls.create ? await cls.create(bytes, this.choice) : cls.fromBytes(bytes);
+        return { value: { handle: this.add('recommender', r), info: r.info(), ...placement(r) }, transfer: none };
       }
       case 'item':
         return { value: this.get(a.handle, 'recommender').item(a.id) ?? undefined, transfer: none };
       case 'recommend': {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
-        const list = a.profile !== undefined
-          ? (this.get(a.profile, 'profile') as WasmProfile).recommend(a.opts)
-          : rec.recommend(a.opts);
-        return { value: this.withItems(rec, list), transfer: none };
+        const target: WasmRecommender | WasmProfile = a.profile !== undefined ? this.get(a.profile, 'profile') : rec;
+        const list = gpu && target.recommendAsync ? await target.recommendAsync(a.opts) : target.recommend(a.opts);
+        return { value: { list: this.withItems(rec, list), ...placement(rec) }, transfer: none };
       }
       case 'similar': {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
@@ -154,8 +256,25 @@ export class Engine {
         }
         return { value: undefined, transfer: none };
       }
+      case '__loseGpuDevice': {
+        // test hook: destroys the GPU device under a model or recommender (GPU build)
+        this.handles.get(a.handle)?.obj.destroyGpuDeviceForTest?.();
+        return { value: undefined, transfer: none };
+      }
       default:
         throw new TypeError(`op: unknown engine operation '${op}'`);
     }
   }
+}
+
+/** Where a session or recommender runs: `{ backend, backendReason? }` (the GPU build says why). */
+export interface Placement {
+  backend: 'cpu' | 'webgpu';
+  backendReason?: string;
+}
+
+function placement(x: { backend?: string; backendProbe?: unknown; fallbackReason?: string | null }): Placement {
+  const backend = x.backend === 'webgpu' ? 'webgpu' : 'cpu';
+  const reason = x.fallbackReason ?? (x.backendProbe as { reason?: string } | null | undefined)?.reason;
+  return reason ? { backend, backendReason: reason } : { backend };
 }

@@ -13,7 +13,7 @@ import type { HearthOptions } from './types.js';
 const nodePlatform: Platform = {
   defaultWorker: false,
   async inlineEngine() {
-    return new Engine(await readFile(fileURLToPath(defaultWasmUrl())));
+    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))));
   },
   readLocal(source: string) {
     if (/^(https?|data|blob):/i.test(source)) return undefined;

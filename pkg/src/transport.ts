@@ -43,6 +43,8 @@ export class WorkerTransport implements Transport {
   private nextId = 1;
   private gen = 0;
   private closed = false;
+  /** The `init` call's arguments, replayed to a restarted worker. */
+  private initArgs: unknown;
 
   /** `start` makes a new worker (the platform knows the worker script's URL). */
   constructor(private readonly start: () => Worker) {}
@@ -51,9 +53,11 @@ export class WorkerTransport implements Transport {
     return this.gen;
   }
 
-  private ensure(): Worker {
+  private ensure(op: string): Worker {
     if (this.worker) return this.worker;
     const w = this.start();
+    // a restarted worker starts the same backend first (messages are handled in order)
+    if (op !== 'init' && this.initArgs !== undefined) w.postMessage({ id: 0, op: 'init', args: this.initArgs });
     w.onmessage = (ev: MessageEvent) => {
       const m = ev.data as { id?: number; ok?: boolean; value?: unknown; error?: WireError; fatal?: WireError };
       if (m.fatal) {
@@ -90,7 +94,8 @@ export class WorkerTransport implements Transport {
     if (generation !== undefined && generation !== this.gen) {
       return Promise.reject(new HearthError('WORKER_CRASHED', 'this object lived in a worker that crashed; load it again'));
     }
-    const w = this.ensure();
+    if (op === 'init') this.initArgs = args;
+    const w = this.ensure(op);
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });

@@ -43,7 +43,7 @@ export interface IoInfo {
   readonly dims: readonly (number | string | null)[] | null;
 }
 
-/** Which backend runs the models. */
+/** Which backend runs models and recommenders: see {@link HearthOptions.backend}. */
 export type BackendName = 'auto' | 'cpu' | 'webgpu';
 
 /**
@@ -56,9 +56,14 @@ export type BackendName = 'auto' | 'cpu' | 'webgpu';
  */
 export interface HearthOptions {
   /**
-   * `'auto'` picks the best backend this build has; `'cpu'` runs WebAssembly SIMD128 on the CPU;
-   * `'webgpu'` asks for the GPU and rejects with `BACKEND_UNAVAILABLE`, as this build has no
-   * WebGPU backend yet.
+   * `'auto'`: when `navigator.gpu` gives an adapter, loads the CPU + WebGPU wasm and puts each
+   * model and recommender on whichever backend a short timed probe finds faster; otherwise the
+   * CPU-only wasm (smaller), and `hearth.backendReason` says why.
+   * `'cpu'`: WebAssembly SIMD128 on the CPU; the WebGPU wasm is never downloaded.
+   * `'webgpu'`: every model and recommender on the GPU (ops without a GPU kernel run on the CPU
+   * inside the same plan); rejects with `BACKEND_UNAVAILABLE` and the reason when there is no
+   * adapter (Node has none). A GPU device lost later moves work to the CPU, and the results stay
+   * the same.
    * @defaultValue `'auto'`
    * @example `{ backend: 'cpu' }`
    */

@@ -61,7 +61,9 @@ test('Vite production build of the example runs the model in a worker', async ()
 
 test("Vite's dev server serves the example and it runs", async () => {
   const { createServer } = await import('vite');
-  const vite = await createServer({ root: app, configFile: path.join(app, 'vite.config.js'), logLevel: 'silent', server: { host: '127.0.0.1', port: 0, strictPort: false } });
+  // force: the package is reinstalled on every run; a stale pre-bundle of the old one would mix
+  // old page code with the new worker
+  const vite = await createServer({ root: app, configFile: path.join(app, 'vite.config.js'), logLevel: 'silent', optimizeDeps: { force: true }, server: { host: '127.0.0.1', port: 0, strictPort: false } });
   await vite.listen();
   try {
     const { port } = vite.httpServer.address();

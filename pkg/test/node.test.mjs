@@ -132,9 +132,13 @@ test('engine errors pass through as HearthError with the engine\'s code and mess
   await assert.rejects(hearth.loadModel(modelPath, { onProgress: 3 }), (e) => e instanceof TypeError && /options\.onProgress/.test(e.message));
 });
 
-test('init options: webgpu is unavailable in this build, unknown backends and worker: true are argument errors', async () => {
+test('init options: Node has no WebGPU (webgpu is BACKEND_UNAVAILABLE, auto says why), unknown backends and worker: true are argument errors', async () => {
   await assert.rejects(Hearth.init({ backend: 'webgpu' }),
-    (e) => e instanceof HearthError && e.code === 'BACKEND_UNAVAILABLE' && /no WebGPU backend/.test(e.message));
+    (e) => e instanceof HearthError && e.code === 'BACKEND_UNAVAILABLE' && /navigator\.gpu is undefined/.test(e.message));
+  const auto = await Hearth.init();
+  assert.equal(auto.backend, 'cpu');
+  assert.match(auto.backendReason, /navigator\.gpu is undefined/);
+  auto.dispose();
   await assert.rejects(Hearth.init({ backend: 'gpu' }), (e) => e instanceof RangeError && /options\.backend/.test(e.message));
   await assert.rejects(Hearth.init({ worker: true }), (e) => e instanceof RangeError && /options\.worker/.test(e.message));
   const h = await Hearth.init({ backend: 'cpu' });

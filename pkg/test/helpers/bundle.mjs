@@ -64,3 +64,31 @@ export function shopBundle() {
     { hearth: JSON.stringify(manifest) },
   );
 }
+
+/**
+ * A random catalog of `n` items in `d` dimensions (ids `i00000`… in sorted order, categories
+ * A/B/C, prices 1..50, a bias-free dot metric, popularity), deterministic for a seed: big enough
+ * that a top-k scan on the GPU has real work and real near-ties to get right.
+ */
+export function randomBundle(n, d, seed = 1) {
+  let s = seed >>> 0 || 1;
+  const r = () => {
+    s ^= s << 13; s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5; s >>>= 0;
+    return s / 2 ** 32 - 0.5;
+  };
+  const items = Array.from({ length: n }, (_, i) => ({
+    id: `i${String(i).padStart(5, '0')}`, name: `Item ${i}`, category: 'ABC'[i % 3], price: 1 + (i % 50), inStock: i % 7 !== 0,
+  }));
+  const factors = Float32Array.from({ length: n * d }, r);
+  const popularity = Float32Array.from(items, () => r() + 0.5);
+  const manifest = { format: 'hearth.recommender', version: 1, dim: d, metric: 'dot', items, attribution: ['hearth-ml test catalog (random)'] };
+  return safetensors(
+    {
+      item_factors: { dtype: 'F32', shape: [n, d], data: factors },
+      popularity: { dtype: 'F32', shape: [n], data: popularity },
+    },
+    { hearth: JSON.stringify(manifest) },
+  );
+}

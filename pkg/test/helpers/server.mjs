@@ -50,12 +50,14 @@ export async function serve(mounts, extra = {}) {
 }
 
 /** Debian's Chromium through playwright-core, with the flags TOOLCHAIN.md lists. */
-export async function launch() {
+export async function launch({ webgpu = false } = {}) {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
+    // --enable-unsafe-webgpu gives headless Chromium a WebGPU adapter on SwiftShader (a CPU
+    // emulation: parity, never speed); without it requestAdapter() finds none
     args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
 }
