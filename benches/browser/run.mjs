@@ -92,19 +92,23 @@ const report = await page.evaluate(async ({ smoke, hasGpuBuild }) => {
     const s = hearth.Session.fromBytes(buf);
     return { run: async (feeds) => s.run(feeds), close: () => s.free(), backend: s.backend };
   };
-  const recOpen = async () => {
+  // the recommender: the CPU build's recommendVector, or the GPU build's Recommender.create(…,
+  // 'webgpu') with recommendVectorAsync (the top-k scan on the GPU, only k results read back)
+  const recBundle = async () => {
     const table = new Float32Array((await bytes('/models/rec_items.f32')).buffer);
     const n = table.length / 64;
-    const rec = hearth.Recommender.fromBytes(safetensors({ item_factors: { dtype: 'F32', shape: [n, 64], bytes: table, align: 4 } },
-      { format: 'hearth.recommender', version: 1, dim: 64, items: Array.from({ length: n }, (_, i) => ({ id: String(i) })) }));
-    return {
-      run: async (feeds) => {
-        const top = rec.recommendVector(feeds.user.data, { k: 10, exclude: 'none', explain: 0 });
-        return { top_scores: { data: Float32Array.from(top, (t) => t.score) }, top_items: { data: BigInt64Array.from(top, (t) => BigInt(t.id)) } };
-      },
-      close: () => rec.free(),
-      backend: 'cpu',
-    };
+    return safetensors({ item_factors: { dtype: 'F32', shape: [n, 64], bytes: table, align: 4 } },
+      { format: 'hearth.recommender', version: 1, dim: 64, items: Array.from({ length: n }, (_, i) => ({ id: String(i) })) });
+  };
+  const topOut = (top) => ({ top_scores: { data: Float32Array.from(top, (t) => t.score) }, top_items: { data: BigInt64Array.from(top, (t) => BigInt(t.id)) } });
+  const recOpts = { k: 10, exclude: 'none', explain: 0 };
+  const recOpen = async () => {
+    const rec = hearth.Recommender.fromBytes(await recBundle());
+    return { run: async (feeds) => topOut(rec.recommendVector(feeds.user.data, recOpts)), close: () => rec.free(), backend: 'cpu' };
+  };
+  const recGpuOpen = async () => {
+    const rec = await gpuGlue.Recommender.create(await recBundle(), 'webgpu');
+    return { run: async (feeds) => topOut(await rec.recommendVectorAsync(feeds.user.data, recOpts)), close: () => rec.free(), backend: rec.backend };
   };
   const agree = (ref, got) => {
     for (const [k, want] of Object.entries(ref)) {
@@ -125,12 +129,12 @@ const report = await page.evaluate(async ({ smoke, hasGpuBuild }) => {
     const engines = [];
     engines.push(['hearth-cpu', c.recommender ? await recOpen() : hearthOpen(buf)]);
     let hearthWebgpu = hasGpuBuild ? null : 'no WebGPU build';
-    if (gpuGlue && !c.recommender) {
+    if (gpuGlue) {
       try {
-        const e = await hearthGpuOpen(buf);
+        const e = c.recommender ? await recGpuOpen() : await hearthGpuOpen(buf);
         if (e.backend !== 'webgpu') { hearthWebgpu = `ran on ${e.backend}`; e.close(); } else engines.push(['hearth-webgpu', e]);
       } catch (e) { hearthWebgpu = `failed: ${e.message}`; problems.push(`${c.name}: hearth-webgpu: ${e.message}`); }
-    } else if (gpuGlue) hearthWebgpu = 'CPU kernel (GPU top-k is native-only so far)';
+    }
     engines.push(['ort-wasm', await ortOpen(buf, 'wasm')]);
     try { engines.push(['ort-webgpu', await ortOpen(buf, 'webgpu')]); } catch (e) { problems.push(`${c.name}: ort-webgpu: ${e.message}`); }
     const feeds = c.feeds();

@@ -1,7 +1,7 @@
 // Makes sure the local hearth-ml package (../pkg, linked as node_modules/hearth-ml) is built,
 // skipping what is fresh: scripts/test.sh has built the wasm and pkg/dist already by the time it
 // runs the shop's tests, so nothing is rebuilt there. From a clean checkout this installs pkg's
-// dev dependencies, builds the CPU wasm (scripts/build-wasm.sh) and compiles the TypeScript.
+// dev dependencies, builds both wasm builds (scripts/build-wasm.sh) and compiles the TypeScript.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync, readdirSync } from 'node:fs';
 import path from 'node:path';
@@ -21,15 +21,17 @@ function newest(p) {
 }
 const older = (file, than) => !existsSync(file) || statSync(file).mtimeMs < than;
 
-const wasm = path.join(pkg, 'wasm/hearth-cpu_bg.wasm');
-const rust = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
-if (older(wasm, rust) || !existsSync(path.join(pkg, 'wasm/hearth-cpu.js'))) {
-  console.log('prepare: the wasm is missing or older than src/: scripts/build-wasm.sh');
+// both builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, which the package loads when
+// WebGPU gives an adapter)
+const builds = ['hearth-cpu', 'hearth'].flatMap((n) => [`wasm/${n}_bg.wasm`, `wasm/${n}.js`]).map((f) => path.join(pkg, f));
+const rust = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'shaders')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
+if (builds.some((f) => older(f, rust))) {
+  console.log('prepare: a wasm build is missing or older than src/: scripts/build-wasm.sh');
   run('bash', [path.join(root, 'scripts/build-wasm.sh')]);
 } else {
   console.log('prepare: pkg/wasm is fresh');
 }
-if (older(path.join(pkg, 'dist/index.js'), Math.max(newest(path.join(pkg, 'src')), statSync(wasm).mtimeMs))) {
+if (older(path.join(pkg, 'dist/index.js'), Math.max(newest(path.join(pkg, 'src')), ...builds.map((f) => statSync(f).mtimeMs)))) {
   if (!existsSync(path.join(pkg, 'node_modules/typescript'))) {
     console.log('prepare: npm ci --prefix pkg');
     run('npm', ['ci', '--silent', '--no-audit', '--no-fund', '--prefix', pkg]);

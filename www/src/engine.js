@@ -1,8 +1,8 @@
 // The shop's engine: one hearth-ml instance with the recommender bundle and the visitor's
 // profile. switchBackend() starts a second instance on the asked-for backend, loads the same
 // bundle (from the Cache API: no download) and the same profile (IndexedDB), compares its top-10
-// with the running engine's, and only then takes over; a backend that cannot start (WebGPU in
-// this build) leaves the running engine untouched and reports the package's reason.
+// with the running engine's, and only then takes over; a backend that cannot start (WebGPU
+// without an adapter) leaves the running engine untouched and reports the package's reason.
 import { Hearth } from 'hearth-ml';
 
 /* global __BUNDLE__ */
@@ -53,9 +53,14 @@ export class Engine {
     }
   }
 
-  /** The name of the backend that runs the model. */
+  /** Where recommendations are scored: 'webgpu' or 'cpu' (auto's probe may keep the CPU). */
   get backend() {
-    return this.hearth.backend;
+    return this.shop.backend;
+  }
+
+  /** Why: the probe's timings, the missing adapter or a lost device (may be undefined). */
+  get backendReason() {
+    return this.shop.backendReason ?? this.hearth.backendReason;
   }
 
   /** Recommendations for the visitor, timed. */
@@ -71,6 +76,20 @@ export class Engine {
 }
 
 /**
+ * Whether two top-k lists agree at position `i`: the same item, or two items whose scores are a
+ * near-tie (|Δ| ≤ 1e-5 + 1e-5·|score|: the GPU sums a dot product in another order than the
+ * CPU's SIMD lanes, so equal-scored items may swap).
+ */
+export function sameAt(a, b, i) {
+  const [x, y] = [a[i], b[i]];
+  if (!x || !y) return false;
+  if (x.id === y.id) return true;
+  const tol = 1e-5 + 1e-5 * Math.abs(x.score);
+  const twin = b.find((r) => r.id === x.id);
+  return Math.abs(x.score - y.score) <= tol && twin !== undefined && Math.abs(twin.score - x.score) <= tol;
+}
+
+/**
  * Starts `backend` beside `current`; on success returns `{ engine, agree }` where `agree` counts
  * the positions where both engines' top-10 hold the same item. Throws the package's error when
  * the backend is unavailable (the current engine keeps running).
@@ -79,7 +98,7 @@ export async function switchBackend(current, backend, options) {
   const next = await Engine.start(backend);
   try {
     const [a, b] = await Promise.all([current.recommend({ ...options, k: 10 }), next.recommend({ ...options, k: 10 })]);
-    const agree = a.list.filter((r, i) => b.list[i]?.id === r.id).length;
+    const agree = a.list.filter((r, i) => sameAt(a.list, b.list, i)).length;
     return { engine: next, agree, of: a.list.length };
   } catch (e) {
     next.dispose();
