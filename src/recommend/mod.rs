@@ -398,7 +398,7 @@ impl Recommender {
         }
     }
 
-    fn check_vector(&self, x: &[f32]) -> Result<()> {
+    pub(crate) fn check_vector(&self, x: &[f32]) -> Result<()> {
         if x.len() != self.d {
             return Err(Error::Argument(format!(
                 "user vector has {} values, this recommender's dimension is {}",
@@ -512,7 +512,7 @@ impl Recommender {
         Ok(out)
     }
 
-    fn check_query(&self, q: &Query) -> Result<()> {
+    pub(crate) fn check_query(&self, q: &Query) -> Result<()> {
         if q.k == 0 || q.k > 10_000 {
             return Err(Error::Argument(format!("k = {} must be in 1..=10000", q.k)));
         }

@@ -12,9 +12,9 @@ use super::to_js;
 use crate::backend::webgpu::{now_ms, GpuDevice};
 use crate::error::{Error, Result};
 use crate::recommend::gpu::{same_ranking, GpuScorer};
-use crate::recommend::{Profile, Query, Recommender, Staged};
+use crate::recommend::{Profile, Query, Recommendation, Recommender, Staged};
 use crate::session::BackendChoice;
-use js_sys::{Object, Promise, Uint8Array};
+use js_sys::{Float32Array, Object, Promise, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -257,6 +257,33 @@ impl WasmRecommender {
         let q = parse_query(&options)?;
         let mut p = self.events_profile(&options)?;
         self.gpu.recommend(&self.inner, &mut p, q)
+    }
+
+    /// `await recommender.recommendVectorAsync(vector, options)`: `recommendVector`, with the
+    /// top-k scan on the GPU when the recommender has one.
+    #[wasm_bindgen(js_name = recommendVectorAsync)]
+    pub fn recommend_vector_async(
+        &self,
+        vector: &Float32Array,
+        options: JsValue,
+    ) -> std::result::Result<Promise, JsValue> {
+        let q = parse_query(&options)?;
+        let x = vector.to_vec();
+        self.inner.check_query(&q).map_err(to_js)?;
+        self.inner.check_vector(&x).map_err(to_js)?;
+        let (slot, rec) = (self.gpu.clone(), self.inner.clone());
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let picks = slot.select(&rec, &x, &q, &[]).await.map_err(to_js)?;
+            let list: Vec<Recommendation> = picks
+                .into_iter()
+                .map(|(item, score)| Recommendation {
+                    item,
+                    score,
+                    because: Vec::new(),
+                })
+                .collect();
+            Ok(results_to_js(&rec, &list).into())
+        }))
     }
 
     /// Test hook: destroys the GPU device under this recommender (as `GPUDevice.destroy()`
