@@ -409,7 +409,8 @@ export class Recommender {
   /**
    * Where the top-k scan runs: `'webgpu'` (the item table lives on the GPU; folding the profile
    * in, diversity and explanations stay on the CPU) or `'cpu'`. With `backend: 'auto'` a timed
-   * query decides; a lost GPU device moves the recommender to the CPU.
+   * query decides; a lost GPU device moves the recommender to the CPU. {@link Recommender.similar}
+   * always runs on the CPU (cosine over one item's neighbours).
    */
   get backend(): 'cpu' | 'webgpu' {
     return this.place.backend;
