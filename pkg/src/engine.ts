@@ -105,6 +105,8 @@ export class Engine {
   /** The backend sessions and recommenders are created on (GPU build): 'webgpu' or 'auto'. */
   private choice: 'webgpu' | 'auto' = 'auto';
   private starting: Promise<InitReply> | undefined;
+  /** Why the last `init` failed: later calls report it (a restarted worker replays `init`). */
+  private startError: Error | undefined;
   private readonly handles = new Map<number, { kind: string; obj: any; owner?: number }>();
   private next = 1;
 
@@ -184,11 +186,12 @@ export class Engine {
         return { value: await this.starting, transfer: none };
       } catch (e) {
         this.starting = undefined;
+        this.startError = e as Error;
         throw e;
       }
     }
     await this.starting?.catch(() => undefined);
-    if (!this.glue) throw engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
+    if (!this.glue) throw this.startError ?? engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
     const gpu = this.flavor === 'gpu';
     switch (op) {
       case 'loadModel': {
