@@ -100,6 +100,10 @@ impl GpuScorer {
         }
         let vals = dev.download_async(rec, &v).await?;
         let idx = dev.download_async(dev.encoder(), &i).await?;
+        // an error the browser reported meanwhile (a rejected shader) makes the results void
+        if let Some(why) = dev.lost() {
+            return Err(Error::Gpu(format!("the GPU device was lost ({why})")));
+        }
         Ok(vals
             .as_f32()?
             .iter()

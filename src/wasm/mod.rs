@@ -276,6 +276,18 @@ impl WasmSession {
         }
     }
 
+    /// Test hook: compiles WGSL `src` on this session's GPU device the way Hearth compiles its
+    /// shaders, to check that a shader the browser rejects moves the session to the CPU.
+    #[cfg(feature = "webgpu")]
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = compileShaderForTest)]
+    pub fn compile_shader_for_test(&self, src: &str) -> Result<(), JsValue> {
+        match self.inner.gpu_device() {
+            Some(d) => d.compile_for_test(src).map_err(to_js),
+            None => Err(arg_error("this session has no GPU device".into())),
+        }
+    }
+
     /// `[{ name, type, dims }]` of the inputs; dims hold numbers, symbolic names or null.
     #[wasm_bindgen(getter)]
     pub fn inputs(&self) -> Array {

@@ -130,6 +130,25 @@ test('a lost device moves the session to the CPU with the same outputs', async (
   assert.ok(r.worstFresh <= 0, JSON.stringify(r));
 });
 
+test('a shader the browser rejects moves the session to the CPU instead of returning what an invalid pipeline left', async () => {
+  const page = await browser.newPage();
+  await pageSetup(page);
+  const r = await page.evaluate(async () => {
+    const { model, feeds } = await window.fixture('attention');
+    const s = await window.hearth.Session.create(model, 'webgpu');
+    const before = await s.runAsync(feeds);
+    const b0 = s.backend;
+    // Chromium reports an invalid pipeline only as a console warning; the error scope must catch it
+    s.compileShaderForTest('@compute @workgroup_size(1) fn main() { let x: f32 = -3.40282347e+38; }');
+    const after = await s.runAsync(feeds);
+    return { b0, b1: s.backend, reason: s.fallbackReason, worst: window.worst(after, before, 1e-5, 1e-4) };
+  });
+  assert.equal(r.b0, 'webgpu');
+  assert.equal(r.b1, 'cpu', JSON.stringify(r));
+  assert.match(r.reason, /shader 'test' did not compile/);
+  assert.ok(r.worst <= 0, JSON.stringify(r));
+});
+
 test("'auto' measures both backends and reports what runs; the sync run of a GPU session is refused", async () => {
   const page = await browser.newPage();
   await pageSetup(page);

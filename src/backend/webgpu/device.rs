@@ -274,6 +274,23 @@ impl GpuDevice {
             .ok_or_else(|| Error::Gpu(format!("no shader named '{name}'")))?
             .1;
         let t0 = now_ms();
+        let pipeline = self.compile(name, src)?;
+        self.compile_times
+            .lock()
+            .unwrap()
+            .push((name, now_ms() - t0));
+        let p = Arc::new(pipeline);
+        self.pipelines.lock().unwrap().insert(name, p.clone());
+        Ok(p)
+    }
+
+    /// Compiles WGSL `src` (entry point `main`) into a compute pipeline, inside a validation
+    /// error scope. Natively the scope's result is awaited: a rejected shader is an error here.
+    /// A browser cannot block, so there the scope is popped in the background and a rejection
+    /// marks the device lost: a browser's WebGPU only logs an invalid pipeline as a console
+    /// warning and its dispatches do nothing, so every run checks [`lost`](Self::lost) after its
+    /// readback and moves to the CPU rather than return what an invalid pipeline left behind.
+    fn compile(&self, name: &str, src: &str) -> Result<wgpu::ComputePipeline> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = self
             .device
@@ -291,21 +308,33 @@ impl GpuDevice {
                 compilation_options: Default::default(),
                 cache: None,
             });
-        // natively wait for the validation result; a browser cannot block, and a shader error
-        // there arrives as an uncaptured error, which marks the device lost (CPU fallback)
         #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = block_on(scope.pop()) {
             return Err(Error::Gpu(format!("shader '{name}' did not compile: {e}")));
         }
         #[cfg(target_arch = "wasm32")]
-        drop(scope);
-        self.compile_times
-            .lock()
-            .unwrap()
-            .push((name, now_ms() - t0));
-        let p = Arc::new(pipeline);
-        self.pipelines.lock().unwrap().insert(name, p.clone());
-        Ok(p)
+        {
+            // popped now (scopes are a stack: later pushes must not land inside this one),
+            // its result awaited in the background
+            let popped = scope.pop();
+            let (lost, name) = (self.lost.clone(), name.to_string());
+            wasm_bindgen_futures::spawn_local(async move {
+                if let Some(e) = popped.await {
+                    let mut g = lost.lock().unwrap();
+                    if g.is_none() {
+                        *g = Some(format!("shader '{name}' did not compile: {e}"));
+                    }
+                }
+            });
+        }
+        Ok(pipeline)
+    }
+
+    /// Test hook: compiles `src` as [`pipeline`](Self::pipeline) compiles a shader (the pipeline is
+    /// not kept), to check what a shader the driver rejects does to the device's sessions.
+    #[doc(hidden)]
+    pub fn compile_for_test(&self, src: &str) -> Result<()> {
+        self.compile("test", src).map(drop)
     }
 
     /// Shader compile times so far in ms (first use of each pipeline), in compile order. In a
