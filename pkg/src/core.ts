@@ -62,9 +62,12 @@ export class Hearth {
      * `'cpu'` otherwise (WebAssembly SIMD128).
      */
     readonly backend: 'cpu' | 'webgpu',
-    /** Why `'auto'` started on the CPU (no `navigator.gpu`, no adapter, …); undefined otherwise. */
+    /**
+     * Why `'auto'` started on the CPU (no `navigator.gpu`, no adapter, or only a software
+     * fallback adapter such as SwiftShader); undefined otherwise.
+     */
     readonly backendReason: string | undefined,
-    /** The WebGPU adapter (vendor, architecture, description) when `backend` is `'webgpu'`. */
+    /** The WebGPU adapter (vendor, architecture, description), when there is one. */
     readonly adapter: string | undefined,
   ) {}
 

@@ -85,15 +85,19 @@ function importGlue(flavor: Flavor): Promise<Glue> {
   return flavor === 'gpu' ? (import('../wasm/hearth.js') as unknown as Promise<Glue>) : import('../wasm/hearth-cpu.js');
 }
 
-/** A WebGPU adapter's description, or why there is none here. */
-async function probeAdapter(): Promise<{ adapter?: string; reason?: string }> {
+/**
+ * A WebGPU adapter's description and whether it is a software fallback (e.g. SwiftShader, a CPU
+ * emulation of a GPU), or why there is none here.
+ */
+async function probeAdapter(): Promise<{ adapter?: string; software?: boolean; reason?: string }> {
   const gpu = (globalThis.navigator as { gpu?: { requestAdapter(): Promise<any> } } | undefined)?.gpu;
   if (!gpu) return { reason: 'this environment exposes no WebGPU (navigator.gpu is undefined)' };
   try {
     const a = await gpu.requestAdapter();
     if (!a) return { reason: 'navigator.gpu.requestAdapter() found no GPU adapter' };
     const info = a.info ?? {};
-    return { adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter' };
+    const adapter = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') || 'unknown adapter';
+    return { adapter, software: Boolean(info.isFallbackAdapter ?? a.isFallbackAdapter) };
   } catch (e) {
     return { reason: `navigator.gpu.requestAdapter() failed: ${e instanceof Error ? e.message : e}` };
   }
@@ -120,7 +124,15 @@ export class Engine {
   private async init(backend: 'auto' | 'cpu' | 'webgpu'): Promise<InitReply> {
     const reply: InitReply = { backend: 'cpu' };
     if (backend !== 'cpu') {
-      const { adapter, reason } = await probeAdapter();
+      const { adapter, software, reason } = await probeAdapter();
+      if (adapter && software && backend === 'auto') {
+        // a software adapter emulates the GPU on the CPU: never faster than SIMD128, and the GPU
+        // build, device start and timed probes would delay the first prediction by ~0.5 s
+        reply.reason = `the only WebGPU adapter is a software fallback (${adapter}): WebAssembly SIMD128 on the CPU is faster`;
+        reply.adapter = adapter;
+        await this.load('cpu');
+        return reply;
+      }
       if (adapter) {
         try {
           await this.load('gpu');

@@ -56,9 +56,10 @@ export type BackendName = 'auto' | 'cpu' | 'webgpu';
  */
 export interface HearthOptions {
   /**
-   * `'auto'`: when `navigator.gpu` gives an adapter, loads the CPU + WebGPU wasm and puts each
-   * model and recommender on whichever backend a short timed probe finds faster; otherwise the
-   * CPU-only wasm (smaller), and `hearth.backendReason` says why.
+   * `'auto'`: when `navigator.gpu` gives a hardware adapter, loads the CPU + WebGPU wasm and puts
+   * each model and recommender on whichever backend a short timed probe finds faster; otherwise
+   * (no WebGPU, no adapter, or only a software fallback adapter such as SwiftShader) the CPU-only
+   * wasm (smaller), and `hearth.backendReason` says why.
    * `'cpu'`: WebAssembly SIMD128 on the CPU; the WebGPU wasm is never downloaded.
    * `'webgpu'`: every model and recommender on the GPU (ops without a GPU kernel run on the CPU
    * inside the same plan); rejects with `BACKEND_UNAVAILABLE` and the reason when there is no
