@@ -13,11 +13,13 @@ const root = path.resolve(pkg, '..');
 const MODEL = '/models/propensity.onnx';
 // 20,000 items × 32: ten GPU top-k workgroups and a second round
 const BIG = '/big.hearth';
+// an int8 table: the GPU scores it dequantized in f32, the CPU's int8 kernel with a quantized query
+const INT8 = '/int8.hearth';
 
 let server, browser;
 
 before(async () => {
-  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { [BIG]: randomBundle(20000, 32, 7) });
+  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { [BIG]: randomBundle(20000, 32, 7), [INT8]: randomBundle(5000, 32, 9, { dtype: 'int8' }) });
   browser = await launch({ webgpu: true });
 });
 
@@ -187,7 +189,7 @@ test('a lost GPU device moves the recommender and the model to the CPU; the call
 
 test("the wasm recommender's 'auto' times one query on both backends, says why it chose, and answers like the CPU", async () => {
   const { context, page, errors } = await freshPage();
-  const r = await page.evaluate(async (url) => {
+  const r = await page.evaluate(async ([url, int8]) => {
     const glue = await import('/pkg/wasm/hearth.js');
     await glue.default();
     const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -196,12 +198,22 @@ test("the wasm recommender's 'auto' times one query on both backends, says why i
     const cpu = await glue.Recommender.create(bytes, 'cpu');
     const opts = { k: 10, events: [{ item: 'i00011', event: 'purchase', ts: 0 }], now: 1 };
     const x = Float32Array.from({ length: 32 }, (_, i) => Math.sin(i));
+    const q8 = new Uint8Array(await (await fetch(int8)).arrayBuffer());
+    const g8 = await glue.Recommender.create(q8, 'webgpu');
+    const c8 = await glue.Recommender.create(q8, 'cpu');
+    const o8 = { k: 10, events: [{ item: 'i00021', event: 'purchase', ts: 0 }], now: 1 };
     return {
+      int8: { backend: g8.backend, dtype: g8.info().dtype, gpu: (await g8.recommendAsync(o8)).map((x) => x.id), cpu: c8.recommend(o8).map((x) => x.id) },
       probe: auto.backendProbe, backend: auto.backend, cpuProbe: cpu.backendProbe, cpuBackend: cpu.backend,
       gpu: await gpu.recommendAsync(opts), cpu: cpu.recommend(opts), auto: await auto.recommendAsync(opts),
       gpuVec: await gpu.recommendVectorAsync(x, { k: 10 }), cpuVec: cpu.recommendVector(x, { k: 10 }),
     };
-  }, BIG);
+  }, [BIG, INT8]);
+  // int8: the probe query is checked against the f32 twin of what the GPU holds, so it passes;
+  // against the CPU's int8 kernel the top-10 differs only by quantization
+  assert.deepEqual([r.int8.backend, r.int8.dtype], ['webgpu', 'int8']);
+  const overlap = r.int8.gpu.filter((id) => r.int8.cpu.includes(id)).length;
+  assert.ok(overlap >= 8, `int8 top-10 overlap GPU vs CPU kernel: ${overlap}/10`);
   assert.equal(typeof r.probe.cpuMs, 'number');
   assert.equal(typeof r.probe.gpuMs, 'number');
   assert.equal(typeof r.probe.adapter, 'string'); // wgpu's web backend leaves the adapter name empty

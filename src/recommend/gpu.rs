@@ -158,6 +158,16 @@ impl GpuScorer {
     }
 }
 
+/// The GPU scan's exact twin on the CPU: every item scored in f32 against the table as
+/// [`GpuScorer`] uploads it (f16 and int8 rows dequantized; the CPU's int8 kernel quantizes the
+/// query instead, so its scores differ by that rounding), top-`k` with ties to the smaller index.
+pub fn reference_top_k(rec: &Recommender, x: &[f32], k: usize) -> Vec<(u32, f32)> {
+    let n = rec.len() as u32;
+    let scores: Vec<f32> = (0..n).map(|j| rec.score_f32(x, j)).collect();
+    let rank: Vec<u32> = (0..n).collect();
+    super::topk::top_k(&scores, None, k, &rank)
+}
+
 /// Whether a GPU top-k agrees with the CPU's: the same length and, at each rank, the same item
 /// or a near-tie (|Δ| ≤ 1e-5 + 1e-5·|score|: f32 sums in another order); `Err` says where they
 /// part. The browser checks a probe query with it before trusting the GPU, and the tests use it.
@@ -281,8 +291,7 @@ mod tests {
                     exclude_seen: false,
                     ..Query::default()
                 };
-                let cpu =
-                    super::super::topk::top_k(&scores, None, k, &(0..n as u32).collect::<Vec<_>>());
+                let cpu = reference_top_k(&rec, &x, k);
                 let got = gpu.recommend_vector(&rec, &x, &q, &[]).unwrap();
                 check(
                     &got,

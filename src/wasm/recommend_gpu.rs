@@ -11,7 +11,7 @@ use super::recommend::{
 use super::to_js;
 use crate::backend::webgpu::{now_ms, GpuDevice};
 use crate::error::{Error, Result};
-use crate::recommend::gpu::{same_ranking, GpuScorer};
+use crate::recommend::gpu::{reference_top_k, same_ranking, GpuScorer};
 use crate::recommend::{Profile, Query, Recommendation, Recommender, Staged};
 use crate::session::BackendChoice;
 use js_sys::{Float32Array, Object, Promise, Uint8Array};
@@ -128,6 +128,19 @@ impl WasmRecommender {
         if choice == BackendChoice::Cpu {
             return Ok(r);
         }
+        if r.inner.is_empty() {
+            let why = "the bundle has no items".to_string();
+            if choice == BackendChoice::WebGpu {
+                return Err(to_js(unavailable(why)));
+            }
+            *r.gpu.probe.borrow_mut() = Some(Probe {
+                cpu_ms: None,
+                gpu_ms: None,
+                adapter: None,
+                reason: format!("cpu: {why}"),
+            });
+            return Ok(r);
+        }
         let started = match GpuDevice::shared_async().await {
             Ok(dev) => {
                 let adapter = dev.adapter().name.clone();
@@ -160,12 +173,12 @@ impl WasmRecommender {
             reason: "webgpu: asked for".into(),
         };
         // a typical query: the first item's vector as the user, top-10 over every item. Its GPU
-        // answer must match the CPU's before the GPU is used: a driver that rejects a shader
-        // reports it only as a console warning, and the scan would return nothing useful.
+        // answer must match its CPU twin's before the GPU is used: a driver that rejects a
+        // shader reports it only as a console warning, and the scan would return nothing useful.
         let mut x = vec![0f32; r.inner.dim()];
         r.inner.row_into(0, &mut x);
         let q = Query::default();
-        let cpu_top = r.inner.select(&x, &q, &[]).map_err(to_js)?;
+        let cpu_top = reference_top_k(&r.inner, &x, q.k);
         let checked = match scorer.select_async(&r.inner, &x, &q, &[]).await {
             Ok(gpu_top) => same_ranking(&gpu_top, &cpu_top),
             Err(e) => Err(e.to_string()),

@@ -70,7 +70,7 @@ export function shopBundle() {
  * A/B/C, prices 1..50, a bias-free dot metric, popularity), deterministic for a seed: big enough
  * that a top-k scan on the GPU has real work and real near-ties to get right.
  */
-export function randomBundle(n, d, seed = 1) {
+export function randomBundle(n, d, seed = 1, { dtype = 'f32' } = {}) {
   let s = seed >>> 0 || 1;
   const r = () => {
     s ^= s << 13; s >>>= 0;
@@ -84,11 +84,18 @@ export function randomBundle(n, d, seed = 1) {
   const factors = Float32Array.from({ length: n * d }, r);
   const popularity = Float32Array.from(items, () => r() + 0.5);
   const manifest = { format: 'hearth.recommender', version: 1, dim: d, metric: 'dot', items, attribution: ['hearth-ml test catalog (random)'] };
-  return safetensors(
-    {
-      item_factors: { dtype: 'F32', shape: [n, d], data: factors },
-      popularity: { dtype: 'F32', shape: [n], data: popularity },
-    },
-    { hearth: JSON.stringify(manifest) },
-  );
+  const tensors = { item_factors: { dtype: 'F32', shape: [n, d], data: factors }, popularity: { dtype: 'F32', shape: [n], data: popularity } };
+  if (dtype === 'int8') {
+    // one scale per row: row = scale · i8
+    const q = new Int8Array(n * d);
+    const scales = new Float32Array(n);
+    for (let r = 0; r < n; r++) {
+      const row = factors.subarray(r * d, (r + 1) * d);
+      scales[r] = Math.max(...row.map(Math.abs)) / 127 || 1;
+      row.forEach((v, k) => { q[r * d + k] = Math.round(v / scales[r]); });
+    }
+    tensors.item_factors = { dtype: 'I8', shape: [n, d], data: q };
+    tensors.item_scales = { dtype: 'F32', shape: [n], data: scales };
+  }
+  return safetensors(tensors, { hearth: JSON.stringify(manifest) });
 }
