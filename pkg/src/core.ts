@@ -56,8 +56,8 @@ export class Hearth {
     /** Whether calls run in a Web Worker. */
     readonly worker: boolean,
     /**
-     * The backend the engine started: `'webgpu'` when WebGPU gave an adapter and the CPU +
-     * WebGPU wasm loaded (models and recommenders are then created on the GPU, or, with
+     * The backend the engine started: `'webgpu'` when WebGPU gave an adapter (for `'auto'`, a
+     * hardware one) and the CPU + WebGPU wasm loaded (models and recommenders are then created on the GPU, or, with
      * `backend: 'auto'`, on whichever a timed probe finds faster: see their own `backend`),
      * `'cpu'` otherwise (WebAssembly SIMD128).
      */
@@ -75,8 +75,9 @@ export class Hearth {
 
   /**
    * Starts Hearth (in the worker, or here with `worker: false`): with `backend: 'auto'` (the
-   * default) or `'webgpu'` it asks `navigator.gpu` for an adapter and, when there is one, loads
-   * the CPU + WebGPU wasm; otherwise, or with `'cpu'`, the smaller CPU-only wasm.
+   * default) or `'webgpu'` it asks `navigator.gpu` for an adapter and, when there is one (for
+   * `'auto'`, a hardware one: not a software fallback such as SwiftShader), loads the CPU +
+   * WebGPU wasm; otherwise, or with `'cpu'`, the smaller CPU-only wasm.
    *
    * @param options - see {@link HearthOptions}; every field is optional.
    * @throws `HearthError` `BACKEND_UNAVAILABLE` for `backend: 'webgpu'` when this browser gives no
