@@ -39,6 +39,15 @@ pub fn run_case(model: &[u8], inputs: &[Vec<u8>], expected: &[Vec<u8>], tol: Tol
     run_case_with(model, inputs, expected, tol, &SessionOptions::default()).0
 }
 
+/// What a model that did not load counts as: an unsupported op or dtype is a skip, else a failure.
+fn load_failure(e: &Error) -> Outcome {
+    match e.root() {
+        Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
+        Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
+        _ => Outcome::Fail(format!("load: {e}")),
+    }
+}
+
 /// [`run_case`] on the backend `options` choose; also returns the session (when it loaded), so
 /// the caller can ask where its ops ran.
 pub fn run_case_with(
@@ -50,16 +59,7 @@ pub fn run_case_with(
 ) -> (Outcome, Option<Session>) {
     let session = match Session::with_options(model, &[], options) {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                match e.root() {
-                    Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
-                    Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
-                    _ => Outcome::Fail(format!("load: {e}")),
-                },
-                None,
-            )
-        }
+        Err(e) => return (load_failure(&e), None),
     };
     let outcome = drive(check(&session, inputs, expected, tol));
     (outcome, Some(session))
@@ -76,16 +76,7 @@ pub async fn run_case_async(
 ) -> (Outcome, Option<Session>) {
     let session = match Session::with_options_async(model, &[], options).await {
         Ok(s) => s,
-        Err(e) => {
-            return (
-                match e.root() {
-                    Error::UnsupportedOp { op, .. } => Outcome::UnsupportedOp(op.clone()),
-                    Error::UnsupportedDType(d) => Outcome::UnsupportedDType(d.clone()),
-                    _ => Outcome::Fail(format!("load: {e}")),
-                },
-                None,
-            )
-        }
+        Err(e) => return (load_failure(&e), None),
     };
     let outcome = check(&session, inputs, expected, tol).await;
     (outcome, Some(session))
