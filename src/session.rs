@@ -281,7 +281,7 @@ impl Session {
         gpu: &crate::plan::hybrid::GpuGraph,
         adapter: &str,
     ) -> BackendProbe {
-        use crate::backend::webgpu::now_ms;
+        use crate::backend::webgpu::time_ms;
         let mut probe = BackendProbe::cpu_only("");
         probe.adapter = Some(adapter.to_string());
         let Some(feeds) = self.synthetic_inputs() else {
@@ -291,49 +291,22 @@ impl Session {
         };
         let refs: Vec<&Tensor> = feeds.iter().collect();
         let g = &self.model.graph;
-        let median = |mut ms: Vec<f64>| {
-            ms.sort_by(f64::total_cmp);
-            ms[ms.len() / 2]
-        };
-        // One warm-up run each, then the median of 3 samples; a sample repeats the run until
-        // 2 ms have passed (at most 50 runs), because browsers coarsen performance.now() to
-        // 0.1 ms and small models run in microseconds on the CPU.
-        const SAMPLE_MS: f64 = 2.0;
-        if run_graph(g, &self.plan, &refs, &[]).is_err() {
+        let (refs, plan) = (&refs[..], &self.plan);
+        // a sample repeats the run until 2 ms have passed: browsers coarsen performance.now() to
+        // 0.1 ms, and small models run in microseconds on the CPU
+        let Ok(c) = time_ms(|| async move { run_graph(g, plan, refs, &[]).map(drop) }).await else {
             probe.reason = "cpu: the probe run failed on the CPU".into();
             return probe;
-        }
-        let mut cpu = Vec::new();
-        for _ in 0..3 {
-            let (t0, mut n) = (now_ms(), 0u32);
-            while n == 0 || (now_ms() - t0 < SAMPLE_MS && n < 50) {
-                let _ = run_graph(g, &self.plan, &refs, &[]);
-                n += 1;
-            }
-            cpu.push((now_ms() - t0) / n as f64);
-        }
-        let mut gpu_ms = Vec::new();
-        for k in 0..4 {
-            let (t0, mut n) = (now_ms(), 0u32);
-            while n == 0 || (k > 0 && now_ms() - t0 < SAMPLE_MS && n < 50) {
-                if let Err(e) = gpu.run_async(g, &self.plan, &refs).await {
-                    probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
-                    return probe;
-                }
-                n += 1;
-            }
-            if k > 0 {
-                gpu_ms.push((now_ms() - t0) / n as f64);
-            }
-        }
-        let (c, gm) = (median(cpu), median(gpu_ms));
-        probe.cpu_ms = Some(c);
-        probe.gpu_ms = Some(gm);
-        probe.reason = if gm < c {
-            format!("webgpu: {gm:.3} ms vs {c:.3} ms on the CPU")
-        } else {
-            format!("cpu: {c:.3} ms vs {gm:.3} ms on the GPU")
         };
+        let gm = match time_ms(|| async move { gpu.run_async(g, plan, refs).await.map(drop) }).await
+        {
+            Ok(gm) => gm,
+            Err(e) => {
+                probe.reason = format!("cpu: the probe run failed on the GPU ({e})");
+                return probe;
+            }
+        };
+        probe.timed(c, gm);
         probe
     }
 
@@ -528,7 +501,8 @@ fn auto_cache<R>(f: impl FnOnce(&mut HashMap<(u64, String), BackendProbe>) -> R)
 }
 
 impl BackendProbe {
-    fn cpu_only(reason: &str) -> BackendProbe {
+    /// No timing: the CPU, for `reason`.
+    pub(crate) fn cpu_only(reason: &str) -> BackendProbe {
         BackendProbe {
             cpu_ms: None,
             gpu_ms: None,
@@ -536,6 +510,19 @@ impl BackendProbe {
             reason: reason.to_string(),
             cached: false,
         }
+    }
+
+    /// Records both timings and the verdict; true when the GPU was faster.
+    #[cfg(feature = "webgpu")]
+    pub(crate) fn timed(&mut self, cpu_ms: f64, gpu_ms: f64) -> bool {
+        self.cpu_ms = Some(cpu_ms);
+        self.gpu_ms = Some(gpu_ms);
+        self.reason = if gpu_ms < cpu_ms {
+            format!("webgpu: {gpu_ms:.3} ms vs {cpu_ms:.3} ms on the CPU")
+        } else {
+            format!("cpu: {cpu_ms:.3} ms vs {gpu_ms:.3} ms on the GPU")
+        };
+        gpu_ms < cpu_ms
     }
 }
 

@@ -202,21 +202,7 @@ impl WasmSession {
     #[cfg(feature = "webgpu")]
     #[wasm_bindgen(getter, js_name = backendProbe)]
     pub fn backend_probe(&self) -> JsValue {
-        let Some(p) = self.inner.backend_probe() else {
-            return JsValue::NULL;
-        };
-        let o = Object::new();
-        let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
-        let _ = Reflect::set(&o, &"cpuMs".into(), &num(p.cpu_ms));
-        let _ = Reflect::set(&o, &"gpuMs".into(), &num(p.gpu_ms));
-        let _ = Reflect::set(
-            &o,
-            &"adapter".into(),
-            &p.adapter.as_deref().map_or(JsValue::NULL, JsValue::from),
-        );
-        let _ = Reflect::set(&o, &"reason".into(), &p.reason.as_str().into());
-        let _ = Reflect::set(&o, &"cached".into(), &p.cached.into());
-        o.into()
+        probe_to_js(self.inner.backend_probe())
     }
 
     /// Why a WebGPU session moved to the CPU (e.g. the device was lost), or null.
@@ -314,6 +300,26 @@ impl WasmSession {
         let outs = self.inner.run(&refs).map_err(to_js)?;
         Ok(outputs_to_js(&self.inner, &outs))
     }
+}
+
+/// A backend probe as `{ cpuMs, gpuMs, adapter, reason, cached }`, or null.
+#[cfg(feature = "webgpu")]
+fn probe_to_js(p: Option<&crate::session::BackendProbe>) -> JsValue {
+    let Some(p) = p else {
+        return JsValue::NULL;
+    };
+    let o = Object::new();
+    let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
+    let _ = Reflect::set(&o, &"cpuMs".into(), &num(p.cpu_ms));
+    let _ = Reflect::set(&o, &"gpuMs".into(), &num(p.gpu_ms));
+    let _ = Reflect::set(
+        &o,
+        &"adapter".into(),
+        &p.adapter.as_deref().map_or(JsValue::NULL, JsValue::from),
+    );
+    let _ = Reflect::set(&o, &"reason".into(), &p.reason.as_str().into());
+    let _ = Reflect::set(&o, &"cached".into(), &p.cached.into());
+    o.into()
 }
 
 /// A model's external-data files from `[[fileName, Uint8Array], …]`.

@@ -5,34 +5,24 @@
 //! to near-ties in f32 summation order. A lost device moves the recommender to the CPU for good
 //! (`backend` then says `'cpu'` and `fallbackReason` why), and the call completes there.
 
-use super::recommend::{
-    parse_query, profile_query, results_to_js, set, WasmProfile, WasmRecommender,
-};
+use super::recommend::{parse_query, profile_query, results_to_js, WasmProfile, WasmRecommender};
 use super::to_js;
-use crate::backend::webgpu::{now_ms, GpuDevice};
+use crate::backend::webgpu::{time_ms, GpuDevice};
 use crate::error::{Error, Result};
 use crate::recommend::gpu::{reference_top_k, same_ranking, GpuScorer};
 use crate::recommend::{Profile, Query, Recommendation, Recommender, Staged};
-use crate::session::BackendChoice;
-use js_sys::{Float32Array, Object, Promise, Uint8Array};
+use crate::session::{BackendChoice, BackendProbe};
+use js_sys::{Float32Array, Promise, Uint8Array};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
-
-/// What `'auto'` measured for one top-10 query on each backend.
-struct Probe {
-    cpu_ms: Option<f64>,
-    gpu_ms: Option<f64>,
-    adapter: Option<String>,
-    reason: String,
-}
 
 /// A recommender's GPU state, shared with its profiles and with pending `recommendAsync` calls.
 #[derive(Default)]
 pub(super) struct GpuSlot {
     scorer: RefCell<Option<Rc<GpuScorer>>>,
     fallback: RefCell<Option<String>>,
-    probe: RefCell<Option<Probe>>,
+    probe: RefCell<Option<BackendProbe>>,
 }
 
 impl GpuSlot {
@@ -86,25 +76,6 @@ impl GpuSlot {
     }
 }
 
-/// Median time per call of `f` in ms: 3 samples, each repeating `f` until 2 ms have passed (at
-/// most 50 calls; browsers coarsen `performance.now()`), after one warm-up call.
-async fn time_ms<F: std::future::Future<Output = Result<()>>>(
-    mut f: impl FnMut() -> F,
-) -> Result<f64> {
-    f().await?;
-    let mut samples = Vec::new();
-    for _ in 0..3 {
-        let (t0, mut n) = (now_ms(), 0u32);
-        while n == 0 || (now_ms() - t0 < 2.0 && n < 50) {
-            f().await?;
-            n += 1;
-        }
-        samples.push((now_ms() - t0) / n as f64);
-    }
-    samples.sort_by(f64::total_cmp);
-    Ok(samples[1])
-}
-
 fn unavailable(reason: String) -> Error {
     Error::BackendUnavailable {
         backend: "webgpu".into(),
@@ -133,12 +104,7 @@ impl WasmRecommender {
             if choice == BackendChoice::WebGpu {
                 return Err(to_js(unavailable(why)));
             }
-            *r.gpu.probe.borrow_mut() = Some(Probe {
-                cpu_ms: None,
-                gpu_ms: None,
-                adapter: None,
-                reason: format!("cpu: {why}"),
-            });
+            *r.gpu.probe.borrow_mut() = Some(BackendProbe::cpu_only(&format!("cpu: {why}")));
             return Ok(r);
         }
         let started = match GpuDevice::shared_async().await {
@@ -157,21 +123,12 @@ impl WasmRecommender {
                 }))
             }
             (Err(e), _) => {
-                *r.gpu.probe.borrow_mut() = Some(Probe {
-                    cpu_ms: None,
-                    gpu_ms: None,
-                    adapter: None,
-                    reason: format!("cpu: {e}"),
-                });
+                *r.gpu.probe.borrow_mut() = Some(BackendProbe::cpu_only(&format!("cpu: {e}")));
                 return Ok(r);
             }
         };
-        let mut probe = Probe {
-            cpu_ms: None,
-            gpu_ms: None,
-            adapter: Some(adapter),
-            reason: "webgpu: asked for".into(),
-        };
+        let mut probe = BackendProbe::cpu_only("webgpu: asked for");
+        probe.adapter = Some(adapter);
         // a typical query: the first item's vector as the user, top-10 over every item. Its GPU
         // answer must match its CPU twin's before the GPU is used: a driver that rejects a
         // shader reports it only as a console warning, and the scan would return nothing useful.
@@ -199,16 +156,7 @@ impl WasmRecommender {
                 time_ms(|| async move { sr.select_async(rec, xr, qr, &[]).await.map(|_| ()) })
                     .await;
             match (cpu, gpu) {
-                (Ok(c), Ok(g)) => {
-                    probe.cpu_ms = Some(c);
-                    probe.gpu_ms = Some(g);
-                    probe.reason = if g < c {
-                        format!("webgpu: {g:.3} ms vs {c:.3} ms on the CPU")
-                    } else {
-                        format!("cpu: {c:.3} ms vs {g:.3} ms on the GPU")
-                    };
-                    g < c
-                }
+                (Ok(c), Ok(g)) => probe.timed(c, g),
                 (_, Err(e)) => {
                     probe.reason = format!("cpu: the probe query failed on the GPU ({e})");
                     false
@@ -236,25 +184,11 @@ impl WasmRecommender {
         .into()
     }
 
-    /// What `create` decided and why: `{ cpuMs, gpuMs, adapter, reason }`, or null (`'cpu'` or
-    /// `fromBytes`).
+    /// What `create` decided and why: `{ cpuMs, gpuMs, adapter, reason, cached }`, or null
+    /// (`'cpu'` or `fromBytes`).
     #[wasm_bindgen(getter, js_name = backendProbe)]
     pub fn backend_probe(&self) -> JsValue {
-        let g = self.gpu.probe.borrow();
-        let Some(p) = g.as_ref() else {
-            return JsValue::NULL;
-        };
-        let o = Object::new();
-        let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
-        set(&o, "cpuMs", num(p.cpu_ms));
-        set(&o, "gpuMs", num(p.gpu_ms));
-        set(
-            &o,
-            "adapter",
-            p.adapter.as_deref().map_or(JsValue::NULL, JsValue::from),
-        );
-        set(&o, "reason", p.reason.as_str());
-        o.into()
+        super::probe_to_js(self.gpu.probe.borrow().as_ref())
     }
 
     /// Why a WebGPU recommender moved to the CPU (the device was lost), or null.

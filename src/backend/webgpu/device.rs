@@ -34,6 +34,25 @@ pub fn now_ms() -> f64 {
     }
 }
 
+/// Median time per call of `f` in ms, as the `auto` probes measure a backend: 3 samples, each repeating `f` until 2 ms have passed (at
+/// most 50 calls; browsers coarsen `performance.now()`), after one warm-up call.
+pub async fn time_ms<F: std::future::Future<Output = Result<()>>>(
+    mut f: impl FnMut() -> F,
+) -> Result<f64> {
+    f().await?;
+    let mut samples = Vec::new();
+    for _ in 0..3 {
+        let (t0, mut n) = (now_ms(), 0u32);
+        while n == 0 || (now_ms() - t0 < 2.0 && n < 50) {
+            f().await?;
+            n += 1;
+        }
+        samples.push((now_ms() - t0) / n as f64);
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[1])
+}
+
 /// The WGSL shaders, one entry point (`main`) each, by name.
 pub(crate) const SHADERS: &[(&str, &str)] = &[
     ("gemm", include_str!("../../../shaders/gemm.wgsl")),

@@ -14,7 +14,7 @@ mod pool;
 #[cfg(not(target_arch = "wasm32"))]
 #[doc(hidden)]
 pub use device::block_on;
-pub use device::{now_ms, AdapterSummary, GpuDevice, Recorder};
+pub use device::{now_ms, time_ms, AdapterSummary, GpuDevice, Recorder};
 pub use kernels::GpuTensor;
 pub use pool::PoolStats;
 
