@@ -117,7 +117,7 @@ fn unavailable(reason: impl Into<String>) -> Error {
 /// Drives a future to completion on this thread (native only). Native wgpu resolves adapter and device
 /// requests without an event loop, and map callbacks fire inside `Device::poll`.
 #[cfg(not(target_arch = "wasm32"))]
-pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+pub(crate) fn block_on<F: std::future::Future>(f: F) -> F::Output {
     use std::task::{Context, Poll, Wake, Waker};
     struct Unpark(std::thread::Thread);
     impl Wake for Unpark {

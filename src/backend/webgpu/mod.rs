@@ -12,8 +12,7 @@ pub mod kernels;
 mod pool;
 
 #[cfg(not(target_arch = "wasm32"))]
-#[doc(hidden)]
-pub use device::block_on;
+pub(crate) use device::block_on;
 pub use device::{now_ms, time_ms, AdapterSummary, GpuDevice, Recorder};
 pub use kernels::GpuTensor;
 pub use pool::PoolStats;
