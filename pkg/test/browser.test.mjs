@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as glue from '../wasm/hearth-cpu.js';
-import { serve, launch } from './helpers/server.mjs';
+import { serve, launch, freshPage as openFreshPage } from './helpers/server.mjs';
 import { shopBundle, GARDEN } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,15 +32,7 @@ after(async () => {
   await server?.close();
 });
 
-/** A fresh browser profile (own caches and IndexedDB) with the blank page loaded. */
-async function freshPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(server.base + '/');
-  return { context, page, errors };
-}
+const freshPage = () => openFreshPage(browser, server.base);
 
 test('worker: runs off the main thread, inputs move as transferables, same results as inline', async () => {
   const { context, page } = await freshPage();

@@ -8,7 +8,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as glue from '../wasm/hearth-cpu.js';
-import { serve, launch } from './helpers/server.mjs';
+import { serve, launch, freshPage } from './helpers/server.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(pkg, '..');
@@ -23,11 +23,7 @@ before(async () => { browser = await launch(); });
 after(async () => { await browser?.close(); });
 
 async function check(base, log) {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e.message));
-  await page.goto(base + '/');
+  const { context, page, errors } = await freshPage(browser, base);
   const out = page.locator('#out');
   await out.and(page.locator('[data-p], [data-error]')).waitFor({ timeout: 30000 });
   const data = await out.evaluate((el) => ({ ...el.dataset, text: el.textContent }));

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, launch } from './helpers/server.mjs';
+import { serve, launch, freshPage as openFreshPage } from './helpers/server.mjs';
 import { randomBundle } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,14 +28,7 @@ after(async () => {
   await server?.close();
 });
 
-async function freshPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(e));
-  await page.goto(server.base + '/');
-  return { context, page, errors };
-}
+const freshPage = () => openFreshPage(browser, server.base);
 
 /**
  * Two ranked lists agree when they have the same length and, at every position, the same item

@@ -61,3 +61,13 @@ export async function launch({ webgpu = false } = {}) {
       '--disable-component-update', '--disable-sync', ...(webgpu ? ['--enable-unsafe-webgpu'] : [])],
   });
 }
+
+/** A fresh browser profile (own caches and IndexedDB) with `base`'s blank page loaded; page errors are collected. */
+export async function freshPage(browser, base) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e));
+  await page.goto(base + '/');
+  return { context, page, errors };
+}
