@@ -332,9 +332,9 @@ export class Model {
       }
       wire[name] = { data, dims: [...t.dims], ...(t.type ? { type: t.type } : {}) };
     }
-    const r = await this.hearth.call<{ outputs: Record<string, Tensor & { type: DType }> } & Placement>(
+    const r = await this.hearth.call<{ outputs: Record<string, Tensor & { type: DType }> } & Partial<Placement>>(
       'run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
-    this.place = { backend: r.backend, backendReason: r.backendReason };
+    if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
     return r.outputs;
   }
 
@@ -470,8 +470,8 @@ export class Recommender {
       p = profile.liveHandle();
     }
     const opts = { ...rest, now: rest.now ?? Date.now() };
-    const r = await this.call<{ list: Recommendation[] } & Placement>('recommend', { profile: p, opts });
-    this.place = { backend: r.backend, backendReason: r.backendReason };
+    const r = await this.call<{ list: Recommendation[] } & Partial<Placement>>('recommend', { profile: p, opts });
+    if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
     return r.list;
   }
 

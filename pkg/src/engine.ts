@@ -221,7 +221,7 @@ export class Engine {
         const outputs = (gpu ? await (s as GpuSession).runAsync(a.feeds) : s.run(a.feeds)) as Record<string, WasmTensor>;
         const transfer: Transferable[] = [];
         for (const t of Object.values(outputs)) transfer.push(t.data.buffer as ArrayBuffer);
-        return { value: { outputs, ...placement(s) }, transfer };
+        return { value: { outputs, ...(gpu ? moved(s) : {}) }, transfer };
       }
       case 'loadRecommender': {
         const cls = this.recommenderClass();
@@ -235,7 +235,7 @@ export class Engine {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
         const target: WasmRecommender | WasmProfile = a.profile !== undefined ? this.get(a.profile, 'profile') : rec;
         const list = gpu && target.recommendAsync ? await target.recommendAsync(a.opts) : target.recommend(a.opts);
-        return { value: { list: this.withItems(rec, list), ...placement(rec) }, transfer: none };
+        return { value: { list: this.withItems(rec, list), ...(gpu ? moved(rec) : {}) }, transfer: none };
       }
       case 'similar': {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
@@ -292,4 +292,12 @@ function placement(x: { backend?: string; backendProbe?: unknown; fallbackReason
   const backend = x.backend === 'webgpu' ? 'webgpu' : 'cpu';
   const reason = x.fallbackReason ?? (x.backendProbe as { reason?: string } | null | undefined)?.reason;
   return reason ? { backend, backendReason: reason } : { backend };
+}
+
+/**
+ * After a run on the GPU build: where the session or recommender runs now, when a lost device
+ * moved it to the CPU; otherwise nothing (its placement is the one reported at load).
+ */
+function moved(x: { backend?: string; fallbackReason?: string | null }): Partial<Placement> {
+  return x.fallbackReason ? { backend: x.backend === 'webgpu' ? 'webgpu' : 'cpu', backendReason: x.fallbackReason } : {};
 }
