@@ -162,10 +162,8 @@ impl GpuScorer {
 /// [`GpuScorer`] uploads it (f16 and int8 rows dequantized; the CPU's int8 kernel quantizes the
 /// query instead, so its scores differ by that rounding), top-`k` with ties to the smaller index.
 pub fn reference_top_k(rec: &Recommender, x: &[f32], k: usize) -> Vec<(u32, f32)> {
-    let n = rec.len() as u32;
-    let scores: Vec<f32> = (0..n).map(|j| rec.score_f32(x, j)).collect();
-    let rank: Vec<u32> = (0..n).collect();
-    super::topk::top_k(&scores, None, k, &rank)
+    let rank: Vec<u32> = (0..rec.len() as u32).collect();
+    super::topk::top_k(&rec.scores_f32(x), None, k, &rank)
 }
 
 /// Whether a GPU top-k agrees with the CPU's: the same length and, at each rank, the same item
@@ -285,7 +283,7 @@ mod tests {
                     .collect();
                 // the CPU twin scores the same dequantized table in f32 (not the int8 kernel's
                 // quantized query)
-                let scores: Vec<f32> = (0..n as u32).map(|j| rec.score_f32(&x, j)).collect();
+                let scores = rec.scores_f32(&x);
                 let q = Query {
                     k,
                     exclude_seen: false,

@@ -260,6 +260,18 @@ impl Recommender {
         post(j as usize, kernels::scalar::dot_f32(&row, x))
     }
 
+    /// [`score_f32`](Self::score_f32) of every item: one row buffer, the scoring set up once.
+    pub fn scores_f32(&self, x: &[f32]) -> Vec<f32> {
+        let mut row = vec![0f32; self.d];
+        let post = self.post(x);
+        (0..self.n)
+            .map(|j| {
+                self.row_into(j as u32, &mut row);
+                post(j, kernels::scalar::dot_f32(&row, x))
+            })
+            .collect()
+    }
+
     pub fn gramian(&self) -> &[f32] {
         &self.gramian
     }

@@ -130,8 +130,8 @@ impl WasmRecommender {
         let mut probe = BackendProbe::cpu_only("webgpu: asked for");
         probe.adapter = Some(adapter);
         // a typical query: the first item's vector as the user, top-10 over every item. Its GPU
-        // answer must match its CPU twin's before the GPU is used: a driver that rejects a
-        // shader reports it only as a console warning, and the scan would return nothing useful.
+        // answer must match its CPU twin's before the GPU is used: a rejected shader shows here
+        // as a lost device, and a driver that miscompiles one as a wrong answer.
         let mut x = vec![0f32; r.inner.dim()];
         r.inner.row_into(0, &mut x);
         let q = Query::default();

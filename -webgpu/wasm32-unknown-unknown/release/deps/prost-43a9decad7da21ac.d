@@ -1,0 +1,14 @@
+/work/main/-webgpu/wasm32-unknown-unknown/release/deps/prost-43a9decad7da21ac.d: /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/lib.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/error.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/message.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/name.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/types.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/varint.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/length_delimiter.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/wire_type.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/../README.md
+
+/work/main/-webgpu/wasm32-unknown-unknown/release/deps/libprost-43a9decad7da21ac.rmeta: /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/lib.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/error.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/message.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/name.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/types.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/varint.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/length_delimiter.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/wire_type.rs /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/../README.md
+
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/lib.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/error.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/message.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/name.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/types.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/varint.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/length_delimiter.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/encoding/wire_type.rs:
+/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/prost-0.14.4/src/../README.md:
