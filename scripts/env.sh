@@ -3,6 +3,15 @@
 export HEARTH_CACHE="${HEARTH_CACHE:-$HOME/.cache/hearth}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HEARTH_CACHE/target}"
 export HEARTH_WASM_TARGET_DIR="${HEARTH_WASM_TARGET_DIR:-$HEARTH_CACHE/target-wasm}"
+# Build outputs must land outside the clone: an empty or relative path here once put a 204 MB Cargo
+# target folder ("-webgpu/", from "$HEARTH_WASM_TARGET_DIR-webgpu") into a commit. Fail instead.
+for _var in HEARTH_CACHE CARGO_TARGET_DIR HEARTH_WASM_TARGET_DIR; do
+  case "${!_var}" in
+    /?*) ;;
+    *) echo "env.sh: $_var must be an absolute path, got '${!_var}'" >&2; exit 2 ;;
+  esac
+done
+unset _var
 export PATH="$HOME/.cargo/bin:$HEARTH_CACHE/tools/node_modules/.bin:$PATH"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export ROOT

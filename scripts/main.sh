@@ -7,7 +7,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
-HEARTH_BROWSER=0 bash scripts/setup.sh
+HEARTH_BROWSER=0 HEARTH_GPU_TESTS=0 bash scripts/setup.sh
 bash scripts/build-wasm.sh
 node examples/predict.mjs "$@"
 

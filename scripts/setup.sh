@@ -8,6 +8,11 @@ command -v brotli >/dev/null || need_apt+=(brotli)
 command -v wasm-objdump >/dev/null || need_apt+=(wabt)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
 command -v node >/dev/null || need_apt+=(nodejs npm)
+# Mesa's lavapipe (a Vulkan driver on the CPU) and the Vulkan loader: the native GPU tests run wgpu on it.
+if [ "${HEARTH_GPU_TESTS:-1}" = 1 ]; then
+  ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 || need_apt+=(mesa-vulkan-drivers)
+  ldconfig -p | grep -q 'libvulkan\.so\.1' || need_apt+=(libvulkan1)
+fi
 if [ "${HEARTH_BROWSER:-1}" = 1 ]; then
   command -v chromium >/dev/null || need_apt+=(chromium)
   command -v chromedriver >/dev/null || need_apt+=(chromium-driver)
