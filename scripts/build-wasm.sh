@@ -3,14 +3,19 @@
 # and prints raw / gzip / brotli sizes:
 #   hearth-cpu  CPU only (default features): small, loaded first
 #   hearth      CPU + WebGPU (feature `webgpu`): loaded when navigator.gpu gives an adapter
-# HEARTH_WASM_BUILDS="hearth-cpu" builds only the first.
+# and, for the wasm test runners only, the same two with feature `test-api` (the conformance
+# judge, a TensorProto decoder, GPU test hooks) into tests/wasm-build/ (ignored, never shipped):
+#   hearth-cpu-test, hearth-test
+# HEARTH_WASM_BUILDS names the builds to make (default: the two shipped ones; scripts/test.sh
+# asks for all four).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
-out="$ROOT/pkg/wasm"
-mkdir -p "$out"
+ship="$ROOT/pkg/wasm"
+test_out="$ROOT/tests/wasm-build"
 
-build() { # name, cargo features, target dir
-  local name=$1 features=$2 target=$3
+build() { # name, cargo features, target dir, output dir
+  local name=$1 features=$2 target=$3 out=$4
+  mkdir -p "$out"
   CARGO_TARGET_DIR="$target" cargo build --release --lib \
     --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" ${features:+--features "$features"}
   raw="$target/wasm32-unknown-unknown/release/hearth.wasm"
@@ -26,14 +31,17 @@ build() { # name, cargo features, target dir
   gz_b=$(gzip -9 -c "$f" | wc -c)
   br_b=$(brotli -q 11 -c "$f" | wc -c)
   simd=$(wasm-objdump -d "$f" 2>/dev/null | grep -c -E 'f32x4|i32x4|v128' || true)
-  echo "wasm $name: raw $raw_b B, gzip $gz_b B, brotli $br_b B${simd:+ (SIMD128 instructions: $simd)}"
+  echo "wasm $name (${out#"$ROOT/"}): raw $raw_b B, gzip $gz_b B, brotli $br_b B${simd:+ (SIMD128 instructions: $simd)}"
 }
 
+# A test build shares its shipped twin's target dir: `test-api` changes only this crate, so the
+# dependencies are built once; the GPU builds have their own dir so switching stays incremental.
 for b in ${HEARTH_WASM_BUILDS:-hearth-cpu hearth}; do
   case $b in
-    hearth-cpu) build hearth-cpu "" "$HEARTH_WASM_TARGET_DIR" ;;
-    # its own target dir, so switching between the two builds stays incremental
-    hearth) build hearth webgpu "$HEARTH_WASM_TARGET_DIR-webgpu" ;;
+    hearth-cpu) build hearth-cpu "" "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
+    hearth) build hearth webgpu "$HEARTH_WASM_TARGET_DIR-webgpu" "$ship" ;;
+    hearth-cpu-test) build hearth-cpu test-api "$HEARTH_WASM_TARGET_DIR" "$test_out" ;;
+    hearth-test) build hearth webgpu,test-api "$HEARTH_WASM_TARGET_DIR-webgpu" "$test_out" ;;
     *) echo "unknown wasm build '$b'" >&2; exit 2 ;;
   esac
 done

@@ -28,10 +28,17 @@ if ! rustup target list --installed 2>/dev/null | grep -q wasm32-unknown-unknown
   rustup target add wasm32-unknown-unknown
 fi
 
-# Python packages for the benchmark model generator (onnxruntime checks the models it writes).
-if ! python3 -c "import onnx, numpy, onnxruntime" 2>/dev/null; then
-  echo "setup: pip install onnx numpy onnxruntime"
-  python3 -m pip install --quiet onnx==1.17.0 numpy onnxruntime
+# Python packages for the benchmark model generator (onnxruntime checks the models it writes),
+# pinned so that a new machine computes the same references as the last one.
+py_pkgs=(onnx==1.17.0 numpy==2.4.6 onnxruntime==1.32.0)
+if ! python3 - "${py_pkgs[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  echo "setup: pip install ${py_pkgs[*]}"
+  python3 -m pip install --quiet --root-user-action=ignore "${py_pkgs[@]}"
 fi
 
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.

@@ -13,7 +13,7 @@ pub mod backend;
 pub mod bundle;
 #[cfg(feature = "cli")]
 pub mod cli;
-#[doc(hidden)]
+#[cfg(feature = "test-api")]
 pub mod conformance;
 pub mod error;
 pub mod ir;

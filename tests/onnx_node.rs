@@ -2,21 +2,29 @@
 //!
 //! `cargo test --release --test onnx_node` fetches the test data into the cache directory
 //! (`$HEARTH_CACHE`, default `~/.cache/hearth`) when absent, runs every case, and prints
-//! `N passed, M failed, K skipped` as its last line. A case counts as skipped when its model uses
-//! an operator Hearth does not implement (a typed `UnsupportedOp` error at load, listed by op), a
-//! dtype Hearth does not compute (a typed `UnsupportedDType` error, listed by dtype), or
-//! when `tests/onnx_node_skip.txt` lists it with a reason. Anything else that does not match the
-//! expected outputs — a wrong value, any other error, a panic — is a failure.
+//! `N passed, M failed, K skipped` as its last line. Coverage cannot shrink unseen: every case
+//! named in `tests/onnx_node_expected_pass.txt` must pass, and a case that passes must be named
+//! there. A case counts as skipped when it is not on that list and its model uses an operator
+//! Hearth does not implement (a typed `UnsupportedOp` error at load, listed by op), a dtype
+//! Hearth does not compute (a typed `UnsupportedDType` error, listed by dtype), or when
+//! `tests/onnx_node_skip.txt` lists it with a reason. Everything else fails the run: a wrong
+//! value, any other error, a panic, an expected case that does not pass (an op newly rejected
+//! included), a passing case missing from the expected list, a skip entry whose case passes
+//! (stale), and a list entry naming a case the data does not have.
 //!
-//! Environment: `HEARTH_NODE_FILTER=substr` runs only cases whose name contains `substr`;
-//! `HEARTH_TEST_BACKEND=cpu` (the default) or `webgpu` (needs `--features webgpu` and a GPU
-//! adapter; lavapipe natively) selects the backend; `HEARTH_NODE_VERBOSE=1` lists every case.
-//! On `webgpu`, `tests/onnx_node_skip_webgpu.txt` adds GPU-only skips (each with its reason) and
-//! the summary lists which ops ran on the GPU and which on the CPU kernels.
+//! Environment: `HEARTH_NODE_FILTER=substr` runs only cases whose name contains `substr` (the
+//! lists are then checked for those cases only); `HEARTH_TEST_BACKEND=cpu` (the default) or
+//! `webgpu` (needs `--features webgpu` and a GPU adapter; lavapipe natively) selects the
+//! backend; `HEARTH_NODE_VERBOSE=1` lists every case; `HEARTH_NODE_UPDATE=1` (cpu, no filter)
+//! rewrites the expected-pass list from this run, for a change that adds coverage on purpose.
+//! On `webgpu`, `tests/onnx_node_skip_webgpu.txt` adds GPU-only skips (each with its reason,
+//! taken off the expected list there) and the summary lists which ops ran on the GPU and which
+//! on the CPU kernels. The wasm runners (`tests/wasm/onnx_node.test.mjs`,
+//! `tests/browser/webgpu.test.mjs`) apply the same lists (`tests/conformance.mjs`).
 
 use hearth::conformance::{run_case_with, Outcome, Tolerance};
 use hearth::{BackendChoice, SessionOptions};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 fn cache_dir() -> PathBuf {
@@ -44,10 +52,8 @@ fn node_dir() -> PathBuf {
 
 /// `name # reason` lines; blank lines and lines starting with `#` are ignored.
 fn read_list(file: &str) -> HashMap<String, String> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join(file);
-    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let text =
+        std::fs::read_to_string(list_path(file)).unwrap_or_else(|e| panic!("tests/{file}: {e}"));
     let mut out = HashMap::new();
     for line in text.lines() {
         let line = line.trim();
@@ -64,6 +70,39 @@ fn read_list(file: &str) -> HashMap<String, String> {
         out.insert(name.trim().to_string(), reason.to_string());
     }
     out
+}
+
+const EXPECTED: &str = "onnx_node_expected_pass.txt";
+
+fn list_path(file: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(file)
+}
+
+/// The expected-pass list: one case name a line; blank lines and `#` comments ignored.
+fn read_expected() -> BTreeSet<String> {
+    let text = std::fs::read_to_string(list_path(EXPECTED))
+        .unwrap_or_else(|e| panic!("tests/{EXPECTED}: {e}"));
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+}
+
+fn write_expected(passed: &BTreeSet<String>) {
+    let mut text = String::from(
+        "# ONNX 1.17 node tests that must pass on every backend and build (native CPU and GPU, wasm\n\
+         # in Node, Chromium on WebGPU), one a line. tests/onnx_node.rs fails when one of them does\n\
+         # not pass and when a passing case is missing here. Rewrite with HEARTH_NODE_UPDATE=1\n\
+         # (cpu backend, no filter) only when coverage grows on purpose; review the diff.\n",
+    );
+    for n in passed {
+        text.push_str(n);
+        text.push('\n');
+    }
+    std::fs::write(list_path(EXPECTED), text).expect("the expected-pass list is writable");
 }
 
 fn read_pbs(dir: &Path, prefix: &str) -> Vec<Vec<u8>> {
@@ -107,9 +146,23 @@ fn main() {
     let options = SessionOptions { backend: choice };
     let filter = std::env::var("HEARTH_NODE_FILTER").unwrap_or_default();
     let verbose = std::env::var("HEARTH_NODE_VERBOSE").is_ok();
+    let update = std::env::var("HEARTH_NODE_UPDATE").is_ok();
+    if update && (choice != BackendChoice::Cpu || !filter.is_empty()) {
+        eprintln!("HEARTH_NODE_UPDATE=1 needs the cpu backend and no HEARTH_NODE_FILTER");
+        std::process::exit(2);
+    }
     let mut skip = read_list("onnx_node_skip.txt");
+    let mut expected = read_expected();
     if choice == BackendChoice::WebGpu {
-        skip.extend(read_list("onnx_node_skip_webgpu.txt"));
+        let gpu_skip = read_list("onnx_node_skip_webgpu.txt");
+        expected.retain(|n| !gpu_skip.contains_key(n));
+        skip.extend(gpu_skip);
+    }
+    for n in skip.keys() {
+        assert!(
+            !expected.contains(n),
+            "{n} is both expected to pass and in a skip list: remove it from one"
+        );
     }
     let mut on_gpu: BTreeMap<String, usize> = BTreeMap::new();
     let mut on_cpu: BTreeMap<String, usize> = BTreeMap::new();
@@ -129,6 +182,19 @@ fn main() {
     let mut unsupported: BTreeMap<String, usize> = BTreeMap::new();
     let mut dtypes: BTreeMap<String, usize> = BTreeMap::new();
     let mut stale_skips = Vec::new();
+    let mut passing = BTreeSet::new();
+    let mut list_failures = Vec::new();
+    let names: BTreeSet<String> = cases
+        .iter()
+        .map(|d| d.file_name().unwrap().to_string_lossy().to_string())
+        .collect();
+    for n in expected.iter().chain(skip.keys()) {
+        if n.contains(&filter) && !names.contains(n) {
+            list_failures.push(format!(
+                "{n} is listed but the test data has no such case (data incomplete, or a stale entry)"
+            ));
+        }
+    }
     for dir in &cases {
         let name = dir.file_name().unwrap().to_string_lossy().to_string();
         let model = std::fs::read(dir.join("model.onnx")).expect("model.onnx is readable");
@@ -168,16 +234,29 @@ fn main() {
                 .unwrap_or_default();
             Outcome::Fail(format!("PANIC: {msg}"))
         });
+        if outcome == Outcome::Pass {
+            passing.insert(name.clone());
+        }
+        let is_expected = expected.contains(&name);
         match (outcome, skip.get(&name)) {
             (Outcome::Pass, Some(_)) => {
                 stale_skips.push(name.clone());
-                passed += 1;
+                failed += 1;
+                println!("FAIL {name}: passes but a skip list names it: remove the entry");
+            }
+            (Outcome::Pass, None) if !is_expected && !update => {
+                failed += 1;
+                println!("FAIL {name}: passes but is not in tests/{EXPECTED}: add it");
             }
             (Outcome::Pass, None) => {
                 passed += 1;
                 if verbose {
                     println!("pass {name}");
                 }
+            }
+            (other, _) if is_expected => {
+                failed += 1;
+                println!("FAIL {name}: expected to pass (tests/{EXPECTED}), got {other:?}");
             }
             (Outcome::UnsupportedOp(op), _) => {
                 skipped += 1;
@@ -220,8 +299,19 @@ fn main() {
             list.join(", ")
         );
     }
-    for s in &stale_skips {
-        println!("note: {s} passes but is in onnx_node_skip.txt: remove it from the list");
+    if !stale_skips.is_empty() {
+        println!(
+            "stale skip entries (the case passes): {}",
+            stale_skips.join(", ")
+        );
+    }
+    for f in &list_failures {
+        failed += 1;
+        println!("FAIL {f}");
+    }
+    if update {
+        write_expected(&passing);
+        println!("wrote tests/{EXPECTED}: {} cases", passing.len());
     }
     if choice == BackendChoice::WebGpu {
         let list = |m: &BTreeMap<String, usize>| {
@@ -239,7 +329,11 @@ fn main() {
             list(&on_cpu)
         );
     }
-    println!("backend: {backend}; skip list: {} entries", skip.len());
+    println!(
+        "backend: {backend}; expected to pass: {} cases; skip lists: {} entries",
+        expected.iter().filter(|n| n.contains(&filter)).count(),
+        skip.len()
+    );
     println!("{passed} passed, {failed} failed, {skipped} skipped");
     if failed > 0 {
         std::process::exit(1);

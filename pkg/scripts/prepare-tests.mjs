@@ -1,4 +1,4 @@
-// Builds what `npm test` needs, skipping what is fresh: the two wasm builds (only when missing or older
+// Builds what `npm test` needs, skipping what is fresh: the wasm builds (only when missing or older
 // than the Rust sources: scripts/test.sh has built it already in CI), the TypeScript (tsc), the
 // packed package installed into the Vite example, and the example's production build.
 import { execFileSync } from 'node:child_process';
@@ -18,12 +18,14 @@ function newest(p) {
   return m;
 }
 
-// both builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, loaded when WebGPU has an adapter)
-const builds = ['hearth-cpu', 'hearth'].flatMap((n) => [`wasm/${n}_bg.wasm`, `wasm/${n}.js`]).map((f) => path.join(pkg, f));
+// both shipped builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, loaded when WebGPU has an
+// adapter), and the CPU test build (tests/wasm-build/, feature `test-api`) that decodes fixtures
+const builds = [...['hearth-cpu', 'hearth'].flatMap((n) => [`pkg/wasm/${n}_bg.wasm`, `pkg/wasm/${n}.js`]),
+  'tests/wasm-build/hearth-cpu_bg.wasm', 'tests/wasm-build/hearth-cpu.js'].map((f) => path.join(root, f));
 const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'shaders')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
 if (builds.some((f) => !existsSync(f) || statSync(f).mtimeMs < sources)) {
   console.log('prepare: a wasm build is missing or older than src/: scripts/build-wasm.sh');
-  run('bash', [path.join(root, 'scripts/build-wasm.sh')]);
+  run('bash', [path.join(root, 'scripts/build-wasm.sh')], { env: { ...process.env, HEARTH_WASM_BUILDS: 'hearth-cpu hearth hearth-cpu-test' } });
 } else {
   console.log('prepare: wasm is fresh');
 }

@@ -39,7 +39,6 @@ interface WasmRecommender {
   readonly backendProbe?: unknown;
   readonly fallbackReason?: string | null;
   recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
-  destroyGpuDeviceForTest?(): void;
   item(id: string): unknown;
   recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
   similar(id: string, opts: unknown): Array<{ id: string; score: number; item?: unknown }>;
@@ -65,7 +64,6 @@ interface GpuSession {
   readonly backendProbe?: unknown;
   readonly fallbackReason?: string | null;
   runAsync(feeds: unknown): Promise<Record<string, WasmTensor>>;
-  destroyGpuDeviceForTest(): void;
 }
 
 function engineError(code: string, message: string): Error {
@@ -269,11 +267,6 @@ export class Engine {
           e.obj.free();
           this.handles.delete(a.handle);
         }
-        return { value: undefined, transfer: none };
-      }
-      case '__loseGpuDevice': {
-        // test hook: destroys the GPU device under a model or recommender (GPU build)
-        this.handles.get(a.handle)?.obj.destroyGpuDeviceForTest?.();
         return { value: undefined, transfer: none };
       }
       default:

@@ -108,11 +108,6 @@ export class WorkerTransport implements Transport {
     });
   }
 
-  /** Test hook: the worker throws an uncaught error; the returned call is pending until then. @internal */
-  crashForTest(): Promise<unknown> {
-    return this.call('__crash', {});
-  }
-
   close(): void {
     this.closed = true;
     this.worker?.terminate();

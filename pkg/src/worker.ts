@@ -22,13 +22,6 @@ self.addEventListener('unhandledrejection', (ev) => {
 
 scope.onmessage = async (ev: MessageEvent) => {
   const { id, op, args } = ev.data as { id: number; op: string; args: unknown };
-  if (op === '__crash') {
-    // Test hook: an uncaught error, as a bug in the worker would raise; the call stays pending.
-    setTimeout(() => {
-      throw new Error('hearth-ml: simulated worker crash');
-    });
-    return;
-  }
   try {
     const { value, transfer } = await engine.call(op, args);
     scope.postMessage({ id, ok: true, value }, transfer);

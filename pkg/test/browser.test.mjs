@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as glue from '../wasm/hearth-cpu.js';
-import { serve, launch, freshPage as openFreshPage } from './helpers/server.mjs';
+import { serve, launch, freshPage as openFreshPage, hookedWorker } from './helpers/server.mjs';
 import { shopBundle, GARDEN } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -23,7 +23,7 @@ const MODEL = '/models/propensity.onnx';
 let server, browser;
 
 before(async () => {
-  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { '/shop.hearth': shopBundle() });
+  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { '/shop.hearth': shopBundle(), '/pkg/dist/worker.js': hookedWorker(pkg) });
   browser = await launch();
 });
 
@@ -117,7 +117,7 @@ test('worker: a crashed worker rejects pending calls and restarts', async () => 
     const h = await Hearth.init();
     const old = await h.loadModel(url);
     const res = {};
-    try { await h.transport.crashForTest(); res.pending = 'resolved'; } catch (e) { res.pending = `${e.name}:${e.code}`; }
+    try { await h.transport.call('__test_crash', {}); res.pending = 'resolved'; } catch (e) { res.pending = `${e.name}:${e.code}`; }
     try { await old.run({ features: { data: new Float32Array(17), dims: [1, 17] } }); res.old = 'resolved'; } catch (e) { res.old = `${e.name}:${e.code}`; }
     const fresh = await h.loadModel(url);
     const out = await fresh.run({ features: { data: new Float32Array(17), dims: [1, 17] } });

@@ -10,6 +10,8 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Hearth, HearthError, sri } from 'hearth-ml';
 import * as glue from '../wasm/hearth-cpu.js';
+// the test build (feature `test-api`, tests/wasm-build/) only to decode the fixture's TensorProtos
+import * as testGlue from '../../tests/wasm-build/hearth-cpu.js';
 import { shopBundle, KITCHEN, GARDEN } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -18,6 +20,7 @@ const modelPath = path.join(root, 'models/propensity.onnx');
 const modelBytes = readFileSync(modelPath);
 const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
 glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
+testGlue.initSync({ module: readFileSync(path.join(root, 'tests/wasm-build/hearth-cpu_bg.wasm')) });
 
 let hearth, server, base, requests = [];
 
@@ -68,8 +71,8 @@ test('Node entry: inline CPU engine, same answers as the wasm build used directl
 test('a fixture model matches its onnxruntime outputs through the package', async () => {
   const dir = path.join(root, 'tests/models/mlp');
   const model = await hearth.loadModel(pathToFileURL(path.join(dir, 'model.onnx')));
-  const input = glue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/input_0.pb'))));
-  const want = glue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/output_0.pb'))));
+  const input = testGlue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/input_0.pb'))));
+  const want = testGlue.decodeTensorProto(new Uint8Array(readFileSync(path.join(dir, 'test_data_set_0/output_0.pb'))));
   const out = await model.run({ [input.name]: { data: input.data, dims: input.dims } });
   const got = out[want.name];
   assert.deepEqual(got.dims, want.dims);

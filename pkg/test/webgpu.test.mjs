@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { serve, launch, freshPage as openFreshPage } from './helpers/server.mjs';
+import { serve, launch, freshPage as openFreshPage, hookedWorker } from './helpers/server.mjs';
 import { randomBundle } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -19,7 +19,7 @@ const INT8 = '/int8.hearth';
 let server, browser;
 
 before(async () => {
-  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { [BIG]: randomBundle(20000, 32, 7), [INT8]: randomBundle(5000, 32, 9, { dtype: 'int8' }) });
+  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { [BIG]: randomBundle(20000, 32, 7), [INT8]: randomBundle(5000, 32, 9, { dtype: 'int8' }), '/pkg/dist/worker.js': hookedWorker(pkg) });
   browser = await launch({ webgpu: true });
 });
 
@@ -165,12 +165,13 @@ test('a lost GPU device moves the recommender and the model to the CPU; the call
     const events = [{ item: 'i00007', event: 'purchase', ts: 0 }, { item: 'i10007', event: 'view', ts: 1 }];
     const x = { features: { data: Float32Array.from({ length: 17 }, (_, i) => i / 17), dims: [1, 17] } };
     const before = [rec.backend, m.backend, await rec.recommend({ events, k: 10, now: 5 }), [...(await m.run(x)).purchase_probability.data]];
-    // test hook: GPUDevice.destroy() on the device under the recommender (the model shares it)
-    await h.call('__loseGpuDevice', { handle: rec.handle });
+    // the test prelude in the worker (helpers/server.mjs): GPUDevice.destroy() on its devices
+    const destroyed = await h.call('__test_lose_gpu', {});
     const list = await rec.recommend({ events, k: 10, now: 5 });
     const y = [...(await m.run({ features: { data: Float32Array.from({ length: 17 }, (_, i) => i / 17), dims: [1, 17] } })).purchase_probability.data];
-    return { before, after: [rec.backend, m.backend, list, y], reasons: [rec.backendReason, m.backendReason] };
+    return { before, destroyed, after: [rec.backend, m.backend, list, y], reasons: [rec.backendReason, m.backendReason] };
   }, [BIG, MODEL]);
+  assert.ok(r.destroyed >= 1, 'the worker requested a GPU device');
   assert.deepEqual(r.before.slice(0, 2), ['webgpu', 'webgpu']);
   assert.deepEqual(r.after.slice(0, 2), ['cpu', 'cpu']);
   assert.match(r.reasons[0], /lost/);

@@ -8,6 +8,8 @@
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
+#[cfg(feature = "test-api")]
+mod testing;
 
 use crate::error::Error;
 use crate::ir::Dim;
@@ -252,9 +254,10 @@ impl WasmSession {
         o.into()
     }
 
-    /// Test hook: destroys this session's GPU device (as `GPUDevice.destroy()` would), to check
-    /// that the next run falls back to the CPU. Other sessions on the page lose it too.
-    #[cfg(feature = "webgpu")]
+    /// Test hook (feature `test-api`): destroys this session's GPU device (as
+    /// `GPUDevice.destroy()` would), to check that the next run falls back to the CPU. Other
+    /// sessions on the page lose it too.
+    #[cfg(all(feature = "webgpu", feature = "test-api"))]
     #[wasm_bindgen(js_name = destroyGpuDeviceForTest)]
     pub fn destroy_gpu_device_for_test(&self) {
         if let Some(d) = self.inner.gpu_device() {
@@ -262,10 +265,10 @@ impl WasmSession {
         }
     }
 
-    /// Test hook: compiles WGSL `src` on this session's GPU device the way Hearth compiles its
-    /// shaders, to check that a shader the browser rejects moves the session to the CPU.
-    #[cfg(feature = "webgpu")]
-    #[doc(hidden)]
+    /// Test hook (feature `test-api`): compiles WGSL `src` on this session's GPU device the way
+    /// Hearth compiles its shaders, to check that a shader the browser rejects moves the session
+    /// to the CPU.
+    #[cfg(all(feature = "webgpu", feature = "test-api"))]
     #[wasm_bindgen(js_name = compileShaderForTest)]
     pub fn compile_shader_for_test(&self, src: &str) -> Result<(), JsValue> {
         match self.inner.gpu_device() {
@@ -384,93 +387,4 @@ pub fn dtypes() -> Array {
     .iter()
     .map(|d| JsValue::from(d.name()))
     .collect()
-}
-
-/// The byte arrays of a JS array of `Uint8Array`s (test data sets).
-fn byte_arrays(a: &Array) -> Vec<Vec<u8>> {
-    a.iter()
-        .filter_map(|v| v.dyn_into::<js_sys::Uint8Array>().ok())
-        .map(|u| u.to_vec())
-        .collect()
-}
-
-/// The suite's tolerance with the caller's overrides.
-fn tolerance(atol: Option<f64>, rtol: Option<f64>) -> crate::conformance::Tolerance {
-    let d = crate::conformance::Tolerance::default();
-    crate::conformance::Tolerance {
-        atol: atol.unwrap_or(d.atol),
-        rtol: rtol.unwrap_or(d.rtol),
-    }
-}
-
-/// A case's outcome as the string the JS harnesses read; `fell_back` turns a pass into a failure.
-fn outcome_string(o: crate::conformance::Outcome, fell_back: Option<String>) -> String {
-    use crate::conformance::Outcome;
-    match (o, fell_back) {
-        (Outcome::Pass, Some(why)) => format!("fail: fell back to the CPU: {why}"),
-        (Outcome::Pass, None) => "pass".into(),
-        (Outcome::UnsupportedOp(op), _) => format!("unsupported-op: {op}"),
-        (Outcome::UnsupportedDType(d), _) => format!("unsupported-dtype: {d}"),
-        (Outcome::Fail(m), _) => format!("fail: {m}"),
-    }
-}
-
-/// Runs one ONNX node-test case (model bytes, serialised input and expected output tensors) the
-/// way the native conformance test does; returns `"pass"`, `"unsupported-op: X"`,
-/// `"unsupported-dtype: X"` or `"fail: reason"`. For the wasm conformance runner.
-/// `atol`/`rtol` default to the suite's 1e-5 / 1e-3.
-#[wasm_bindgen(js_name = conformanceCase)]
-pub fn conformance_case(
-    model: &[u8],
-    inputs: Array,
-    outputs: Array,
-    atol: Option<f64>,
-    rtol: Option<f64>,
-) -> String {
-    let o = crate::conformance::run_case(
-        model,
-        &byte_arrays(&inputs),
-        &byte_arrays(&outputs),
-        tolerance(atol, rtol),
-    );
-    outcome_string(o, None)
-}
-
-/// [`conformanceCase`](conformance_case) on `backend` (`'cpu'`, `'webgpu'`, `'auto'`), async:
-/// resolves to the same strings; a case whose WebGPU session fell back to the CPU is a
-/// `"fail: fell back to the CPU: …"`.
-#[cfg(feature = "webgpu")]
-#[wasm_bindgen(js_name = conformanceCaseAsync)]
-pub async fn conformance_case_async(
-    model: Vec<u8>,
-    inputs: Array,
-    outputs: Array,
-    backend: String,
-    atol: Option<f64>,
-    rtol: Option<f64>,
-) -> Result<String, JsValue> {
-    let tol = tolerance(atol, rtol);
-    let backend = crate::session::BackendChoice::parse(&backend).map_err(to_js)?;
-    let opts = crate::session::SessionOptions { backend };
-    let (outcome, session) = crate::conformance::run_case_async(
-        &model,
-        &byte_arrays(&inputs),
-        &byte_arrays(&outputs),
-        tol,
-        &opts,
-    )
-    .await;
-    Ok(outcome_string(
-        outcome,
-        session.and_then(|s| s.fallback_reason()),
-    ))
-}
-
-/// Decodes a serialised ONNX `TensorProto` (as in ONNX test data) to `{ name, data, dims, type }`.
-#[wasm_bindgen(js_name = decodeTensorProto)]
-pub fn decode_tensor_proto(bytes: &[u8]) -> Result<JsValue, JsValue> {
-    let (name, t) = crate::onnx::tensor::tensor_from_pb(bytes).map_err(to_js)?;
-    let o = tensor_to_js(&t);
-    let _ = Reflect::set(&o, &"name".into(), &name.as_str().into());
-    Ok(o)
 }

@@ -233,9 +233,10 @@ impl WasmRecommender {
         }))
     }
 
-    /// Test hook: destroys the GPU device under this recommender (as `GPUDevice.destroy()`
-    /// would), to check that the next query moves to the CPU. Sessions on the page lose it too.
-    #[doc(hidden)]
+    /// Test hook (feature `test-api`): destroys the GPU device under this recommender (as
+    /// `GPUDevice.destroy()` would), to check that the next query moves to the CPU. Sessions on
+    /// the page lose it too.
+    #[cfg(feature = "test-api")]
     #[wasm_bindgen(js_name = destroyGpuDeviceForTest)]
     pub fn destroy_gpu_device_for_test(&self) {
         if let Some(s) = self.gpu.scorer() {

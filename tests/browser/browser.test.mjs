@@ -1,4 +1,5 @@
-// Hearth's CPU wasm build in headless Chromium: the page imports pkg/wasm/hearth-cpu.js from a
+// Hearth's CPU wasm build in headless Chromium: the page imports the test build of hearth-cpu
+// (tests/wasm-build/hearth-cpu.js: the shipped build plus feature `test-api`) from a
 // server on 127.0.0.1, runs model fixtures against their onnxruntime outputs, and reports which
 // SIMD build ran. Needs Debian's chromium (scripts/setup.sh installs it).
 import { test, before, after } from 'node:test';
@@ -42,7 +43,7 @@ test('model fixtures pass in Chromium', async () => {
   const page = await browser.newPage();
   await page.goto(base + '/');
   const results = await page.evaluate(async (names) => {
-    const hearth = await import('/pkg/wasm/hearth-cpu.js');
+    const hearth = await import('/tests/wasm-build/hearth-cpu.js');
     await hearth.default();
     const bytes = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
     const pbs = async (dir, prefix) => {
@@ -62,14 +63,14 @@ test('model fixtures pass in Chromium', async () => {
     }
     return out;
   }, ['mlp', 'lenet', 'lstm_kt', 'gru_next_item', 'attention', 'dynamic_reshape', 'propensity']);
-  for (const [name, r] of Object.entries(results)) assert.equal(r, 'pass', `${name}: ${r}`);
+  for (const [name, r] of Object.entries(results)) assert.equal(r.outcome, 'pass', `${name}: ${r.outcome} ${r.detail}`);
 });
 
 test('typed errors reach the page', async () => {
   const page = await browser.newPage();
   await page.goto(base + '/');
   const code = await page.evaluate(async () => {
-    const hearth = await import('/pkg/wasm/hearth-cpu.js');
+    const hearth = await import('/tests/wasm-build/hearth-cpu.js');
     await hearth.default();
     try { hearth.Session.fromBytes(new Uint8Array([8, 1, 2, 3])); return 'no error'; } catch (e) { return e.code; }
   });

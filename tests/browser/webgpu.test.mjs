@@ -1,4 +1,5 @@
-// The CPU + WebGPU wasm build (pkg/wasm/hearth.js, scripts/build-wasm.sh) in headless Chromium
+// The CPU + WebGPU wasm build in headless Chromium (its test build tests/wasm-build/hearth.js: the
+// shipped pkg/wasm/hearth.js plus feature `test-api`, made by scripts/build-wasm.sh)
 // with WebGPU on SwiftShader (--enable-unsafe-webgpu; a CPU emulation, so no timing here is a GPU
 // figure): every model fixture on 'webgpu' agrees with 'cpu', the GPU really ran its ops, a lost
 // device moves the session to the CPU with the same outputs, and 'auto' reports its probe.
@@ -6,15 +7,16 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { readFileSync as readFileSync_ } from 'node:fs';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { nodeDataDir, nodeCases, judge } from '../conformance.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
 let server, browser, base;
+const nodeDir = nodeDataDir();
 
 before(async () => {
   server = createServer(async (req, res) => {
@@ -47,7 +49,7 @@ after(async () => {
 async function pageSetup(page) {
   await page.goto(base + '/');
   await page.evaluate(async () => {
-    const hearth = await import('/pkg/wasm/hearth.js');
+    const hearth = await import('/tests/wasm-build/hearth.js');
     await hearth.default();
     const bytes = async (p) => new Uint8Array(await (await fetch(p)).arrayBuffer());
     const pbs = async (dir, prefix) => {
@@ -176,7 +178,7 @@ test('10,000 runs on WebGPU keep the wasm heap and the GPU buffers flat', { time
   const page = await browser.newPage();
   await page.goto(base + '/');
   const r = await page.evaluate(async () => {
-    const hearth = await import('/pkg/wasm/hearth.js');
+    const hearth = await import('/tests/wasm-build/hearth.js');
     const wasm = await hearth.default();
     const model = new Uint8Array(await (await fetch('/tests/models/mlp/model.onnx')).arrayBuffer());
     const s = await hearth.Session.create(model, 'webgpu');
@@ -197,21 +199,13 @@ test('10,000 runs on WebGPU keep the wasm heap and the GPU buffers flat', { time
 });
 
 // The ONNX node-test suite in Chromium with every node a shader covers on SwiftShader's WebGPU,
-// judged as natively (hearth::conformance) with the same skip lists. The test data is the cache
-// the native suite fetches; without it this test is skipped.
-import { homedir } from 'node:os';
-import { readdirSync } from 'node:fs';
-const nodeDir = path.join(process.env.HEARTH_CACHE || path.join(homedir(), '.cache/hearth'), 'onnx-1.17.0/node');
-
-test('ONNX node tests on WebGPU in Chromium', { skip: !existsSync(nodeDir) && 'run the native suite first: it fetches the data', timeout: 900_000 }, async () => {
-  const list = (f) => new Set(readFileSync_(path.join(root, 'tests', f), 'utf8').split('\n')
-    .map((l) => l.trim()).filter((l) => l && !l.startsWith('#')).map((l) => l.split('#')[0].trim()));
-  const skip = new Set([...list('onnx_node_skip.txt'), ...list('onnx_node_skip_webgpu.txt')]);
-  const cases = readdirSync(nodeDir).filter((n) => existsSync(path.join(nodeDir, n, 'model.onnx'))).sort();
+// judged as natively (hearth::conformance) with the same lists (tests/conformance.mjs).
+test('ONNX node tests on WebGPU in Chromium', { timeout: 900_000 }, async () => {
+  const cases = nodeCases(nodeDir);
   const page = await browser.newPage();
   await page.goto(base + '/');
   const results = await page.evaluate(async (cases) => {
-    const hearth = await import('/pkg/wasm/hearth.js');
+    const hearth = await import('/tests/wasm-build/hearth.js');
     await hearth.default();
     const get = async (p) => { const r = await fetch(p); return r.ok ? new Uint8Array(await r.arrayBuffer()) : null; };
     const pbs = async (dir, prefix) => {
@@ -227,13 +221,7 @@ test('ONNX node tests on WebGPU in Chromium', { skip: !existsSync(nodeDir) && 'r
     }
     return out;
   }, cases);
-  let passed = 0, skipped = 0;
-  const failures = [];
-  for (const [name, r] of Object.entries(results)) {
-    if (r === 'pass') passed++;
-    else if (r.startsWith('unsupported-') || skip.has(name)) skipped++;
-    else failures.push(`${name}: ${r}`);
-  }
+  const { passed, skipped, failures } = judge(results, { gpu: true });
   console.log(`Chromium WebGPU conformance: ${passed} passed, ${failures.length} failed, ${skipped} skipped`);
   assert.deepEqual(failures, [], 'conformance failures on WebGPU in Chromium');
 });

@@ -1,5 +1,6 @@
 // The wasm build's JS API in Node: metadata, runs against the model fixtures (onnxruntime
-// references), external data, and typed errors with stable codes.
+// references), external data, typed errors with stable codes, and that the shipped builds
+// (pkg/wasm) export none of the test build's entry points.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
@@ -28,7 +29,7 @@ test('model fixtures match onnxruntime in wasm', () => {
     if (external.length === 0) {
       const [atol, rtol] = tolerance(dir);
       const r = hearth.conformanceCase(bytes(path.join(dir, 'model.onnx')), readPbs(data, 'input'), readPbs(data, 'output'), atol, rtol);
-      assert.equal(r, 'pass', `${name}: ${r}`);
+      assert.equal(r.outcome, 'pass', `${name}: ${r.outcome} ${r.detail}`);
     } else {
       // external data: through the public API
       const s = hearth.Session.fromBytes(bytes(path.join(dir, 'model.onnx')), external.map((f) => [f, bytes(path.join(dir, f))]));
@@ -80,4 +81,24 @@ test('propensity model predicts probabilities', () => {
   const p = out[s.outputs[0].name];
   assert.deepEqual(p.dims, [2, 1]);
   for (const v of p.data) assert.ok(v >= 0 && v <= 1, `probability ${v}`);
+});
+
+// Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
+const TEST_ONLY = /conformance|decodetensorproto|fortest/i;
+
+test('the shipped wasm builds export only the public API; the test build has the test entry points', async () => {
+  const exportsOf = (file) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(path.join(root, file)))).map((e) => e.name.toLowerCase());
+  for (const file of ['pkg/wasm/hearth-cpu_bg.wasm', 'pkg/wasm/hearth_bg.wasm']) {
+    const names = exportsOf(file);
+    assert.ok(names.some((n) => /session_run/.test(n)), `${file}: the public API is there (${names.length} exports)`);
+    assert.deepEqual(names.filter((n) => TEST_ONLY.test(n)), [], `${file} exports test entry points`);
+    const glue = readFileSync(path.join(root, file.replace('_bg.wasm', '.d.ts')), 'utf8');
+    assert.doesNotMatch(glue, TEST_ONLY, `${file}: the glue's types name a test entry point`);
+  }
+  const cpuTest = exportsOf('tests/wasm-build/hearth-cpu_bg.wasm').filter((n) => TEST_ONLY.test(n));
+  assert.ok(cpuTest.includes('conformancecase') && cpuTest.includes('decodetensorproto'), `test build: ${cpuTest}`);
+  const gpuTest = exportsOf('tests/wasm-build/hearth_bg.wasm').filter((n) => TEST_ONLY.test(n));
+  for (const n of ['conformancecaseasync', 'session_destroygpudevicefortest', 'session_compileshaderfortest', 'recommender_destroygpudevicefortest']) {
+    assert.ok(gpuTest.includes(n), `GPU test build lacks ${n}: ${gpuTest}`);
+  }
 });

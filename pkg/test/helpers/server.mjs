@@ -2,7 +2,7 @@
 // (`Cache-Control: no-store`), so a request that does not reach it was served by the Cache API.
 import { createServer } from 'node:http';
 import { readFile } from 'node:fs/promises';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, statSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
 const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json' };
@@ -19,7 +19,7 @@ export async function serve(mounts, extra = {}) {
     log.push(url.pathname);
     const headers = { 'cache-control': 'no-store' };
     if (extra[url.pathname]) {
-      res.writeHead(200, { ...headers, 'content-type': 'application/octet-stream', 'content-length': extra[url.pathname].length });
+      res.writeHead(200, { ...headers, 'content-type': types[path.extname(url.pathname)] || 'application/octet-stream', 'content-length': extra[url.pathname].length });
       res.end(extra[url.pathname]);
       return;
     }
@@ -70,4 +70,38 @@ export async function freshPage(browser, base) {
   page.on('pageerror', (e) => errors.push(e));
   await page.goto(base + '/');
   return { context, page, errors };
+}
+
+/**
+ * The package's worker script with a test prelude in front, to serve in its place
+ * (`serve(mounts, { '/pkg/dist/worker.js': hookedWorker(pkg) })`). The package itself has no
+ * test hooks; the prelude adds two messages the tests send with `transport.call(op)`, answered
+ * before the package's own handler sees them:
+ * - `__test_crash`: an uncaught error in the worker, as a bug would raise (the call stays pending);
+ * - `__test_lose_gpu`: `GPUDevice.destroy()` on every device the worker requested (the prelude
+ *   records them from `GPUAdapter.prototype.requestDevice`), as a driver reset would; answers
+ *   with the number destroyed.
+ */
+export function hookedWorker(pkgDir) {
+  const prelude = `{
+  const devices = [];
+  if (self.GPUAdapter) {
+    const request = GPUAdapter.prototype.requestDevice;
+    GPUAdapter.prototype.requestDevice = async function (...a) { const d = await request.apply(this, a); devices.push(d); return d; };
+  }
+  self.addEventListener('message', (ev) => {
+    const m = ev.data || {};
+    if (m.op === '__test_crash') {
+      ev.stopImmediatePropagation();
+      setTimeout(() => { throw new Error('simulated worker crash (test prelude)'); });
+    } else if (m.op === '__test_lose_gpu') {
+      ev.stopImmediatePropagation();
+      for (const d of devices) d.destroy();
+      self.postMessage({ id: m.id, ok: true, value: devices.length });
+    }
+  });
+}
+`;
+  const original = readFileSync(path.join(pkgDir, 'dist/worker.js'), 'utf8');
+  return new TextEncoder().encode(prelude + original);
 }

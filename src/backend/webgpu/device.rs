@@ -349,9 +349,10 @@ impl GpuDevice {
         Ok(pipeline)
     }
 
-    /// Test hook: compiles `src` as [`pipeline`](Self::pipeline) compiles a shader (the pipeline is
-    /// not kept), to check what a shader the driver rejects does to the device's sessions.
-    #[doc(hidden)]
+    /// Test hook (feature `test-api`): compiles `src` as [`pipeline`](Self::pipeline) compiles a
+    /// shader (the pipeline is not kept), to check what a shader the driver rejects does to the
+    /// device's sessions.
+    #[cfg(feature = "test-api")]
     pub fn compile_for_test(&self, src: &str) -> Result<()> {
         self.compile("test", src).map(drop)
     }
