@@ -1,6 +1,7 @@
 // Elementwise two-input ops with numpy broadcasting: out[idx] = f(a[idx·sa], b[idx·sb]).
 // The output shape and both inputs' element strides (0 on a broadcast axis) are in the uniform,
-// up to rank 8; `op` codes are in src/backend/webgpu/kernels.rs (`BinaryCode`).
+// up to rank 8. The B_* op constants are prepended at compile time from the Rust enum `BinaryFn`
+// (src/backend/webgpu/ops/binary.rs).
 
 struct Params {
     n: u32, rank: u32, op: u32, _pad: u32,
@@ -29,14 +30,14 @@ fn pow_c(x: f32, y: f32) -> f32 {
 
 fn f(x: f32, y: f32) -> f32 {
     switch p.op {
-        case 0u: { return x + y; }
-        case 1u: { return x - y; }
-        case 2u: { return x * y; }
-        case 3u: { return x / y; }
-        case 4u: { return pow_c(x, y); }
-        case 5u: { return max(x, y); }
-        case 6u: { return min(x, y); }
-        case 7u: { return select(x, y * x, x < 0.0); }   // PRelu: b is the slope
+        case B_ADD: { return x + y; }
+        case B_SUB: { return x - y; }
+        case B_MUL: { return x * y; }
+        case B_DIV: { return x / y; }
+        case B_POW: { return pow_c(x, y); }
+        case B_MAX: { return max(x, y); }
+        case B_MIN: { return min(x, y); }
+        case B_PRELU: { return select(x, y * x, x < 0.0); }   // PRelu: b is the slope
         default: { return x; }
     }
 }

@@ -7,7 +7,7 @@
 
 struct Params {
     m: u32, n: u32, k: u32, has_bias: u32,
-    a_rs: u32, a_cs: u32, a_bs: u32, act: u32,     // act: 0 none, 1 relu, 2 sigmoid, 3 tanh
+    a_rs: u32, a_cs: u32, a_bs: u32, act: u32,     // an ACT_* constant (prepended from the Rust enum `Act`)
     b_rs: u32, b_cs: u32, b_bs: u32, _pad0: u32,
     c_rs: u32, c_cs: u32, alpha: f32, beta: f32,
 }
@@ -24,9 +24,9 @@ var<workgroup> tb: array<array<f32, 16>, 16>;
 
 fn activate(x: f32, act: u32) -> f32 {
     switch act {
-        case 1u: { return max(x, 0.0); }
-        case 2u: { return 1.0 / (1.0 + exp(-x)); }
-        case 3u: { return tanh(clamp(x, -15.0, 15.0)); }
+        case ACT_RELU: { return max(x, 0.0); }
+        case ACT_SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
+        case ACT_TANH: { return tanh(clamp(x, -15.0, 15.0)); }
         default: { return x; }
     }
 }

@@ -4,7 +4,7 @@
 // rounds over the previous round's output until one workgroup remains, and reads back only its
 // k results. On the first round `idx` is unused (has_idx = 0): the position is the item index.
 
-struct Params { n: u32, k: u32, has_idx: u32, _pad: u32 } // RecParams on the host
+struct Params { n: u32, k: u32, has_idx: u32, _pad: u32 } // TopkParams in src/recommend/gpu.rs
 
 @group(0) @binding(0) var<storage, read> vals: array<f32>;
 @group(0) @binding(1) var<storage, read> idx: array<u32>;

@@ -1,6 +1,7 @@
-// Elementwise one-input functions: out[i] = f(x[i]) with f chosen by `op` (codes in
-// src/backend/webgpu/kernels.rs, `UnaryCode`) and up to two parameters. One invocation per
-// element; the dispatch may be 2-D when there are more than 65535 workgroups.
+// Elementwise one-input functions: out[i] = f(x[i]) with f chosen by `op` and up to two
+// parameters. The U_* constants are prepended at compile time from the Rust enum `UnaryFn`
+// (src/backend/webgpu/ops/unary.rs), so the codes are written once. One invocation per element;
+// the dispatch may be 2-D when there are more than 65535 workgroups.
 
 struct Params { n: u32, op: u32, alpha: f32, beta: f32 }
 
@@ -35,35 +36,35 @@ fn softplus(v: f32) -> f32 {
 
 fn f(v: f32) -> f32 {
     switch p.op {
-        case 0u: { return abs(v); }
-        case 1u: { return -v; }
-        case 2u: { return max(v, 0.0); }
-        case 3u: { return sqrt(v); }
-        case 4u: { return 1.0 / v; }
-        case 5u: { return exp(v); }
-        case 6u: { return log_ieee(v); }
-        case 7u: { return floor(v); }
-        case 8u: { return ceil(v); }
-        case 9u: { return 1.0 / (1.0 + exp(-v)); }
-        case 10u: { return tanh_safe(v); }
-        case 11u: { return sin(v); }
-        case 12u: { return cos(v); }
-        case 13u: { return softplus(v); }
-        case 14u: { return v / (1.0 + abs(v)); }
-        case 15u: { return select(v, p.alpha * v, v < 0.0); }                      // LeakyRelu
-        case 16u: { return select(v, p.alpha * (exp(v) - 1.0), v < 0.0); }         // Elu
-        case 17u: { return p.beta * select(v, p.alpha * (exp(v) - 1.0), v <= 0.0); } // Selu(alpha, gamma)
-        case 18u: { return clamp(p.alpha * v + p.beta, 0.0, 1.0); }                // HardSigmoid
-        case 19u: { return v * clamp(v / 6.0 + 0.5, 0.0, 1.0); }                    // HardSwish
-        case 20u: { return 0.5 * v * (1.0 + erf(v * 0.70710678118654752)); }       // Gelu
-        case 21u: { return 0.5 * v * (1.0 + tanh_safe(0.7978845608028654 * (v + 0.044715 * v * v * v))); } // Gelu tanh
-        case 22u: { return erf(v); }
-        case 23u: { return clamp(v, p.alpha, p.beta); }                             // Clip
-        case 24u: { return v * tanh_safe(softplus(v)); }                            // Mish
-        case 25u: { return round(v); }                                              // half to even
-        case 26u: { return sign(v); }
-        case 27u: { return select(0.0, v, v > p.alpha); }                           // ThresholdedRelu
-        case 28u: { return max(0.0, v) + min(0.0, p.alpha * (exp(v / p.alpha) - 1.0)); } // Celu
+        case U_ABS: { return abs(v); }
+        case U_NEG: { return -v; }
+        case U_RELU: { return max(v, 0.0); }
+        case U_SQRT: { return sqrt(v); }
+        case U_RECIPROCAL: { return 1.0 / v; }
+        case U_EXP: { return exp(v); }
+        case U_LOG: { return log_ieee(v); }
+        case U_FLOOR: { return floor(v); }
+        case U_CEIL: { return ceil(v); }
+        case U_SIGMOID: { return 1.0 / (1.0 + exp(-v)); }
+        case U_TANH: { return tanh_safe(v); }
+        case U_SIN: { return sin(v); }
+        case U_COS: { return cos(v); }
+        case U_SOFTPLUS: { return softplus(v); }
+        case U_SOFTSIGN: { return v / (1.0 + abs(v)); }
+        case U_LEAKY_RELU: { return select(v, p.alpha * v, v < 0.0); }                      // LeakyRelu
+        case U_ELU: { return select(v, p.alpha * (exp(v) - 1.0), v < 0.0); }         // Elu
+        case U_SELU: { return p.beta * select(v, p.alpha * (exp(v) - 1.0), v <= 0.0); } // Selu(alpha, gamma)
+        case U_HARD_SIGMOID: { return clamp(p.alpha * v + p.beta, 0.0, 1.0); }                // HardSigmoid
+        case U_HARD_SWISH: { return v * clamp(v / 6.0 + 0.5, 0.0, 1.0); }                    // HardSwish
+        case U_GELU: { return 0.5 * v * (1.0 + erf(v * 0.70710678118654752)); }       // Gelu
+        case U_GELU_TANH: { return 0.5 * v * (1.0 + tanh_safe(0.7978845608028654 * (v + 0.044715 * v * v * v))); } // Gelu tanh
+        case U_ERF: { return erf(v); }
+        case U_CLIP: { return clamp(v, p.alpha, p.beta); }                             // Clip
+        case U_MISH: { return v * tanh_safe(softplus(v)); }                            // Mish
+        case U_ROUND: { return round(v); }                                              // half to even
+        case U_SIGN: { return sign(v); }
+        case U_THRESHOLDED_RELU: { return select(0.0, v, v > p.alpha); }                           // ThresholdedRelu
+        case U_CELU: { return max(0.0, v) + min(0.0, p.alpha * (exp(v / p.alpha) - 1.0)); } // Celu
         default: { return v; }
     }
 }

@@ -4,7 +4,7 @@ use crate::error::{Error, Result};
 use crate::ir::{Dim, Graph};
 use crate::onnx::parse::{parse_model, Model};
 use crate::onnx::tensor::ExternalData;
-use crate::plan::{run_graph, Plan};
+use crate::plan::{run_graph, BackendKind, Plan};
 use crate::tensor::{DType, Tensor};
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -56,7 +56,9 @@ pub struct BackendProbe {
     pub gpu_ms: Option<f64>,
     /// The adapter's name, when a device started.
     pub adapter: Option<String>,
-    /// The backend chosen and why, in words.
+    /// The backend chosen.
+    pub backend: BackendKind,
+    /// Why, in words (starting with the backend's name).
     pub reason: String,
     /// True when the choice came from the per-process cache (no timing this time).
     pub cached: bool,
@@ -90,7 +92,7 @@ pub struct Session {
     inputs: Vec<IoInfo>,
     outputs: Vec<IoInfo>,
     #[cfg(feature = "webgpu")]
-    gpu: Option<crate::plan::hybrid::GpuGraph>,
+    gpu: Option<crate::backend::webgpu::GpuGraph>,
     /// Set when the GPU failed during a run (e.g. device lost): every later run is on the CPU.
     #[cfg(feature = "webgpu")]
     fell_back: AtomicBool,
@@ -197,7 +199,7 @@ impl Session {
             #[cfg(feature = "webgpu")]
             BackendChoice::WebGpu => {
                 let dev = crate::backend::webgpu::GpuDevice::shared_async().await?;
-                session.gpu = Some(crate::plan::hybrid::GpuGraph::new(
+                session.gpu = Some(crate::backend::webgpu::GpuGraph::new(
                     dev,
                     &session.model.graph,
                 ));
@@ -209,7 +211,7 @@ impl Session {
     }
 
     fn load(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
-        let model = parse_model(bytes, &ExternalData { files })?;
+        let model = parse_model(bytes, &ExternalData { files }, &crate::backend::cpu::run)?;
         let plan = Plan::new(&model.graph);
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
@@ -237,7 +239,7 @@ impl Session {
         dev: std::sync::Arc<crate::backend::webgpu::GpuDevice>,
     ) -> Result<Session> {
         let mut s = Session::load(bytes, &[])?;
-        s.gpu = Some(crate::plan::hybrid::GpuGraph::new(dev, &s.model.graph));
+        s.gpu = Some(crate::backend::webgpu::GpuGraph::new(dev, &s.model.graph));
         Ok(s)
     }
 
@@ -256,7 +258,7 @@ impl Session {
         let mut h = std::collections::hash_map::DefaultHasher::new();
         bytes.hash(&mut h);
         let key = (h.finish(), adapter.clone());
-        let gpu = crate::plan::hybrid::GpuGraph::new(dev, &self.model.graph);
+        let gpu = crate::backend::webgpu::GpuGraph::new(dev, &self.model.graph);
         let cached = auto_cache(|c| c.get(&key).cloned());
         let probe = match cached {
             Some(mut p) => {
@@ -269,7 +271,7 @@ impl Session {
                 p
             }
         };
-        if probe.reason.starts_with("webgpu") {
+        if probe.backend == BackendKind::WebGpu {
             self.gpu = Some(gpu);
         }
         self.probe = Some(probe);
@@ -278,7 +280,7 @@ impl Session {
     #[cfg(feature = "webgpu")]
     async fn time_backends(
         &self,
-        gpu: &crate::plan::hybrid::GpuGraph,
+        gpu: &crate::backend::webgpu::GpuGraph,
         adapter: &str,
     ) -> BackendProbe {
         use crate::backend::webgpu::time_ms;
@@ -298,7 +300,12 @@ impl Session {
             probe.reason = "cpu: the probe run failed on the CPU".into();
             return probe;
         };
-        let gm = match time_ms(|| async move { gpu.run_async(g, plan, refs).await.map(drop) }).await
+        let gm = match time_ms(|| async move {
+            crate::plan::exec::run(gpu, g, plan, refs, &[])
+                .await
+                .map(drop)
+        })
+        .await
         {
             Ok(gm) => gm,
             Err(e) => {
@@ -354,14 +361,14 @@ impl Session {
         &self.model.graph
     }
 
-    /// Which backend runs this session: `"webgpu"` or `"cpu"` (after a GPU failure such as a
-    /// lost device, `"cpu"`: see [`fallback_reason`](Self::fallback_reason)).
-    pub fn backend(&self) -> &'static str {
+    /// Which backend runs this session (after a GPU failure such as a lost device, the CPU:
+    /// see [`fallback_reason`](Self::fallback_reason)).
+    pub fn backend(&self) -> BackendKind {
         #[cfg(feature = "webgpu")]
         if self.gpu.is_some() && !self.fell_back.load(Ordering::Relaxed) {
-            return "webgpu";
+            return BackendKind::WebGpu;
         }
-        "cpu"
+        BackendKind::Cpu
     }
 
     /// What the `auto` probe measured (`None` for an explicit backend).
@@ -376,8 +383,16 @@ impl Session {
 
     /// Where each op ran in the last run on the GPU backend (`None` on the CPU backend).
     #[cfg(feature = "webgpu")]
-    pub fn placement(&self) -> Option<crate::plan::hybrid::Placement> {
+    pub fn placement(&self) -> Option<crate::plan::Placement> {
         self.gpu.as_ref().map(|g| g.placement())
+    }
+
+    /// Where each node was placed when the session was built: on the GPU (possibly fused into
+    /// another node's dispatch) or on the CPU kernels with the reason (`None` on the CPU
+    /// backend, where every node runs on the CPU).
+    #[cfg(feature = "webgpu")]
+    pub fn planned_placement(&self) -> Option<&[crate::plan::PlannedNode]> {
+        self.gpu.as_ref().map(|g| g.planned())
     }
 
     /// The GPU device of a WebGPU session (for reports: adapter, compile times, pool counts).
@@ -392,7 +407,7 @@ impl Session {
         #[cfg(feature = "webgpu")]
         if let Some(g) = &self.gpu {
             if !self.fell_back.load(Ordering::Relaxed) {
-                match g.run_async(&self.model.graph, &self.plan, inputs).await {
+                match crate::plan::exec::run(g, &self.model.graph, &self.plan, inputs, &[]).await {
                     Err(e) if matches!(e.root(), Error::Gpu(_)) => {
                         self.fell_back.store(true, Ordering::Relaxed);
                         *self.fallback_reason.lock().unwrap() = Some(e.to_string());
@@ -507,6 +522,7 @@ impl BackendProbe {
             cpu_ms: None,
             gpu_ms: None,
             adapter: None,
+            backend: BackendKind::Cpu,
             reason: reason.to_string(),
             cached: false,
         }
@@ -517,6 +533,11 @@ impl BackendProbe {
     pub(crate) fn timed(&mut self, cpu_ms: f64, gpu_ms: f64) -> bool {
         self.cpu_ms = Some(cpu_ms);
         self.gpu_ms = Some(gpu_ms);
+        self.backend = if gpu_ms < cpu_ms {
+            BackendKind::WebGpu
+        } else {
+            BackendKind::Cpu
+        };
         self.reason = if gpu_ms < cpu_ms {
             format!("webgpu: {gpu_ms:.3} ms vs {cpu_ms:.3} ms on the CPU")
         } else {

@@ -2,6 +2,7 @@
 //! constant folding and dead-node removal. Knows no backend and no file format.
 
 pub mod fact;
+pub mod fold;
 pub mod graph;
 pub mod ops;
 

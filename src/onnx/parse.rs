@@ -1,5 +1,5 @@
 //! ONNX `ModelProto` → [`Graph`]: values, topological order, op builders, constant folding as
-//! nodes are built, and dead-node removal.
+//! nodes are built (`ir::fold`, with the evaluator the caller gives), and dead-node removal.
 
 use super::attr::{Attr, NodeCtx};
 use super::ops::Registry;
@@ -8,20 +8,17 @@ use super::proto::{
     ValueInfoProto,
 };
 use super::tensor::{tensor_from_proto, ExternalData};
-use crate::backend::cpu;
 use crate::error::{Error, Result};
+use crate::ir::fold::{fold, Evaluator};
 use crate::ir::ops::IfOp;
 use crate::ir::{Dim, Fact, Graph, Node, Op, ValueId};
-use crate::tensor::{DType, Tensor};
+use crate::tensor::DType;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Subgraphs may nest this deep (If inside If …).
 const MAX_GRAPH_DEPTH: usize = 32;
-/// Folded results larger than this many elements stay as nodes (computed per run) so that a
-/// model's memory does not grow by constants the exporter chose not to store.
-const MAX_FOLDED_ELEMENTS: usize = 1 << 22;
 
 /// A parsed model: its main graph and what the file says about itself.
 #[derive(Clone, Debug)]
@@ -35,8 +32,10 @@ pub struct Model {
     pub output_dtypes: Vec<DType>,
 }
 
-/// Parses ONNX model bytes (with optional external-data buffers) into a folded, pruned graph.
-pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>) -> Result<Model> {
+/// Parses ONNX model bytes (with optional external-data buffers) into a folded, pruned graph;
+/// `eval` computes the nodes whose inputs are all constants (the session passes the CPU
+/// backend's kernels).
+pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>, eval: Evaluator) -> Result<Model> {
     let m = ModelProto::decode(bytes)
         .map_err(|e| Error::model(format!("not an ONNX model (protobuf decoding failed: {e})")))?;
     let mut opsets = HashMap::new();
@@ -62,6 +61,7 @@ pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>) -> Result<Model> {
         registry: &registry,
         ext: *ext,
         opsets: &opsets,
+        eval,
     };
     let graph = cx.graph(g, &HashSet::new(), 0)?;
     let output_dtypes = graph
@@ -89,6 +89,7 @@ struct Cx<'a> {
     registry: &'a Registry,
     ext: ExternalData<'a>,
     opsets: &'a HashMap<String, i64>,
+    eval: Evaluator<'a>,
 }
 
 /// The fact a `ValueInfoProto` declares (tensor types only).
@@ -376,34 +377,8 @@ impl Cx<'_> {
             .collect();
         let inferred = op.infer(&in_facts, np.output.len());
 
-        // Fold: every present input is a known constant.
-        let foldable = !matches!(op, Op::If(_))
-            && inputs
-                .iter()
-                .flatten()
-                .all(|id| graph.constants.contains_key(id));
-        let folded = if foldable {
-            let args: Vec<Option<&Tensor>> = inputs
-                .iter()
-                .map(|i| i.and_then(|id| graph.constants.get(&id).map(|t| &**t)))
-                .collect();
-            let outs = cpu::run(&op, &args).map_err(|e| wrap(&name, op_type, e))?;
-            if outs.iter().map(Tensor::numel).sum::<usize>() <= MAX_FOLDED_ELEMENTS {
-                Some(outs)
-            } else {
-                None
-            }
-        } else if !inferred.is_empty() && inferred.iter().all(|f| f.value.is_some()) {
-            // inference alone knows every output (e.g. Shape of a fully known shape)
-            Some(
-                inferred
-                    .iter()
-                    .filter_map(|f| f.value.as_deref().cloned())
-                    .collect(),
-            )
-        } else {
-            None
-        };
+        let folded =
+            fold(graph, &op, &inputs, &inferred, self.eval).map_err(|e| wrap(&name, op_type, e))?;
 
         let mut outputs = Vec::with_capacity(np.output.len());
         for (k, o) in np.output.iter().enumerate() {

@@ -1,106 +1,353 @@
-//! The interpreter loop: runs a planned graph on the CPU backend.
+//! The executor: one loop that runs a planned graph over values that live on the host or on an
+//! accelerator. Every run — CPU only, or GPU with CPU kernels for what the GPU does not cover —
+//! goes through [`run`]: value slots, frees, errors wrapped with the node's name, `If`, and
+//! moving values between host and device are written once, here.
+//!
+//! A backend plugs in through [`Device`]. The CPU kernels take every node the device does not
+//! run; the CPU-only executor is [`run`] with [`NoDevice`], whose future never waits
+//! ([`run_graph`] polls it once). A device node whose actual inputs do not fit its kernel (a
+//! shape known only at run time, a tensor beyond the device's limits) is declined with a reason
+//! and runs on the CPU kernels; the run's [`Placement`] counts where every op ran and why.
 
-use super::Plan;
+// A build without a device backend (no `webgpu`) uses only the CPU half of this interface.
+#![cfg_attr(not(feature = "webgpu"), allow(dead_code))]
+
+use super::{Placement, Plan};
 use crate::backend::cpu;
 use crate::error::{Error, Result};
-use crate::ir::{Graph, Op};
-use crate::tensor::Tensor;
+use crate::ir::{Graph, Op, ValueId};
+use crate::tensor::{DType, Tensor};
+use std::borrow::Cow;
 
-/// A value slot during a run: borrowed (constants, caller inputs, captured outer values) or
-/// owned (computed).
-enum Val<'a> {
-    Empty,
-    Borrowed(&'a Tensor),
-    Owned(Tensor),
+/// A value on a device: its shape (dense row-major f32).
+pub(crate) trait DeviceValue: Clone {
+    fn shape(&self) -> &[usize];
 }
 
-impl Val<'_> {
-    fn get(&self) -> Option<&Tensor> {
-        match self {
-            Val::Empty => None,
-            Val::Borrowed(t) => Some(t),
-            Val::Owned(t) => Some(t),
+/// What a device did with a node it claimed.
+pub(crate) enum Launch<V> {
+    /// Recorded on the device: its outputs, and the nodes after it that it computed as well
+    /// (fused), which the executor then skips.
+    Ran {
+        outputs: Vec<(ValueId, V)>,
+        fused: Vec<usize>,
+    },
+    /// The node's actual inputs do not fit the kernel; the CPU kernels run it.
+    Declined(String),
+}
+
+impl<V> Launch<V> {
+    /// Ran, with one output and nothing fused.
+    pub(crate) fn ran(v: ValueId, x: V) -> Launch<V> {
+        Launch::Ran {
+            outputs: vec![(v, x)],
+            fused: Vec::new(),
         }
     }
 }
 
-/// Runs `graph` following `plan`. `inputs` are in `graph.inputs` order and `captures` in
-/// `graph.captures` order, already in compute dtypes. Returns the outputs in `graph.outputs` order.
+/// An accelerator the executor can place nodes on. Which nodes it claims is decided once, when
+/// the session is built ([`claims`](Self::claims)); each run then asks it to [`launch`] them.
+///
+/// [`launch`]: Self::launch
+pub(crate) trait Device {
+    type Value: DeviceValue;
+    /// Per-run state (the GPU's command encoder).
+    type Run;
+
+    /// Starts a run (fails when the device is lost).
+    fn begin(&self) -> Result<Self::Run>;
+    /// Whether node `i` was placed on this device when the session was built.
+    fn claims(&self, i: usize) -> bool;
+    /// Runs node `i` (claimed) with the inputs `ctx` gives.
+    fn launch(&self, ctx: &mut Ctx<'_, '_, Self>, i: usize) -> Result<Launch<Self::Value>>
+    where
+        Self: Sized;
+    /// Copies host tensor `t` (value `v` of the graph) to the device. A `constant` (an
+    /// initializer or folded value) may be kept on the device for the session's later runs.
+    fn upload(
+        &self,
+        run: &mut Self::Run,
+        v: ValueId,
+        t: &Tensor,
+        constant: bool,
+    ) -> Result<Self::Value>;
+    /// Copies a device value to the host (submitting the work recorded so far).
+    async fn download(&self, run: &mut Self::Run, x: &Self::Value) -> Result<Tensor>;
+    /// Ends a successful run (submits what is left, checks the device) and keeps its report.
+    fn finish(&self, run: Self::Run, placement: Placement) -> Result<()>;
+}
+
+/// The CPU-only executor's device: claims nothing, holds no values.
+pub(crate) struct NoDevice;
+
+/// A value of [`NoDevice`]: there are none.
+#[derive(Clone)]
+pub(crate) enum NoValue {}
+
+impl DeviceValue for NoValue {
+    fn shape(&self) -> &[usize] {
+        match *self {}
+    }
+}
+
+impl Device for NoDevice {
+    type Value = NoValue;
+    type Run = ();
+    fn begin(&self) -> Result<()> {
+        Ok(())
+    }
+    fn claims(&self, _: usize) -> bool {
+        false
+    }
+    fn launch(&self, _: &mut Ctx<'_, '_, Self>, _: usize) -> Result<Launch<NoValue>> {
+        Ok(Launch::Declined(
+            "the CPU-only executor has no device".into(),
+        ))
+    }
+    fn upload(&self, _: &mut (), _: ValueId, _: &Tensor, _: bool) -> Result<NoValue> {
+        Err(Error::model("the CPU-only executor has no device"))
+    }
+    async fn download(&self, _: &mut (), x: &NoValue) -> Result<Tensor> {
+        match *x {}
+    }
+    fn finish(&self, _: (), _: Placement) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A value during a run: on the host, on the device, or both (after a copy).
+pub(crate) struct Slot<'a, V> {
+    host: Option<Cow<'a, Tensor>>,
+    dev: Option<V>,
+}
+
+impl<V> Default for Slot<'_, V> {
+    fn default() -> Self {
+        Slot {
+            host: None,
+            dev: None,
+        }
+    }
+}
+
+/// What a device's [`launch`](Device::launch) sees of the run: the graph, the values, the
+/// device's run state.
+pub(crate) struct Ctx<'s, 'a, D: Device> {
+    dev: &'s D,
+    pub(crate) graph: &'a Graph,
+    pub(crate) run: &'s mut D::Run,
+    slots: &'s mut [Slot<'a, D::Value>],
+    uploads: &'s mut usize,
+}
+
+impl<D: Device> Ctx<'_, '_, D> {
+    /// The device running this.
+    pub(crate) fn device_ref(&self) -> &D {
+        self.dev
+    }
+
+    /// The shape of value `v`, wherever it is (`None` before it is computed).
+    pub(crate) fn shape(&self, v: ValueId) -> Option<&[usize]> {
+        let s = &self.slots[v];
+        match (&s.dev, &s.host) {
+            (Some(d), _) => Some(d.shape()),
+            (None, Some(h)) => Some(h.shape()),
+            _ => None,
+        }
+    }
+
+    /// Whether value `v` is f32 (a device value always is).
+    pub(crate) fn is_f32(&self, v: ValueId) -> bool {
+        let s = &self.slots[v];
+        s.dev.is_some() || s.host.as_ref().is_some_and(|t| t.dtype() == DType::F32)
+    }
+
+    /// Value `v` on the host, if it is there now (no copy).
+    pub(crate) fn host(&self, v: ValueId) -> Option<&Tensor> {
+        self.slots[v].host.as_deref()
+    }
+
+    /// Value `v` on the device if it is there now (no copy).
+    pub(crate) fn device_now(&self, v: ValueId) -> Option<&D::Value> {
+        self.slots[v].dev.as_ref()
+    }
+
+    /// Value `v` on the device, copied there once if it is on the host.
+    pub(crate) fn device(&mut self, v: ValueId) -> Result<D::Value> {
+        if let Some(x) = &self.slots[v].dev {
+            return Ok(x.clone());
+        }
+        let host = self.slots[v]
+            .host
+            .as_deref()
+            .ok_or_else(|| unready(self.graph, v))?;
+        let constant = self.graph.constants.contains_key(&v);
+        let x = self.dev.upload(self.run, v, host, constant)?;
+        *self.uploads += 1;
+        self.slots[v].dev = Some(x.clone());
+        Ok(x)
+    }
+}
+
+fn unready(graph: &Graph, v: ValueId) -> Error {
+    Error::model(format!(
+        "'{}' is read before it is computed",
+        graph.values[v].name
+    ))
+}
+
+/// The error of node `i`, naming it (once: an inner node error is kept as it is).
+fn in_node(graph: &Graph, i: usize, e: Error) -> Error {
+    match e {
+        e @ Error::Node { .. } => e,
+        e => Error::Node {
+            node: graph.nodes[i].name.clone(),
+            op: graph.nodes[i].op.name().to_string(),
+            source: Box::new(e),
+        },
+    }
+}
+
+/// Runs `graph` following `plan` with the nodes `dev` claims on the device and the others on
+/// the CPU kernels. `inputs` are in `graph.inputs` order and `captures` in `graph.captures`
+/// order, already in compute dtypes. Returns the outputs in `graph.outputs` order, on the host.
+/// Awaits only device readbacks.
+pub(crate) async fn run<D: Device>(
+    dev: &D,
+    graph: &Graph,
+    plan: &Plan,
+    inputs: &[&Tensor],
+    captures: &[&Tensor],
+) -> Result<Vec<Tensor>> {
+    let mut state = dev.begin()?;
+    let mut slots: Vec<Slot<D::Value>> = (0..graph.values.len()).map(|_| Slot::default()).collect();
+    for (id, t) in &graph.constants {
+        slots[*id].host = Some(Cow::Borrowed(t.as_ref()));
+    }
+    for (&id, &t) in graph.inputs.iter().zip(inputs) {
+        slots[id].host = Some(Cow::Borrowed(t));
+    }
+    for ((_, id), &t) in graph.captures.iter().zip(captures) {
+        slots[*id].host = Some(Cow::Borrowed(t));
+    }
+    let mut report = Placement::default();
+    let mut skip = vec![false; graph.nodes.len()];
+
+    for (i, node) in graph.nodes.iter().enumerate() {
+        if !skip[i] {
+            let mut on_device = false;
+            if dev.claims(i) {
+                let mut ctx = Ctx {
+                    dev,
+                    graph,
+                    run: &mut state,
+                    slots: &mut slots,
+                    uploads: &mut report.uploads,
+                };
+                match dev.launch(&mut ctx, i).map_err(|e| in_node(graph, i, e))? {
+                    Launch::Ran { outputs, fused } => {
+                        on_device = true;
+                        for (v, x) in outputs {
+                            slots[v] = Slot {
+                                host: None,
+                                dev: Some(x),
+                            };
+                        }
+                        report.fused += fused.len();
+                        for j in fused {
+                            skip[j] = true;
+                            report.count_device(&graph.nodes[j].op);
+                        }
+                    }
+                    Launch::Declined(why) => report.declined.push((node.name.clone(), why)),
+                }
+            }
+            if on_device {
+                report.count_device(&node.op);
+            } else {
+                report.count_cpu(&node.op);
+                for &v in node.inputs.iter().flatten() {
+                    if slots[v].host.is_none() {
+                        let x = slots[v].dev.clone().ok_or_else(|| unready(graph, v));
+                        let x = x.map_err(|e| in_node(graph, i, e))?;
+                        let t = dev.download(&mut state, &x).await;
+                        slots[v].host = Some(Cow::Owned(t.map_err(|e| in_node(graph, i, e))?));
+                        report.downloads += 1;
+                    }
+                }
+                let args: Vec<Option<&Tensor>> = node
+                    .inputs
+                    .iter()
+                    .map(|v| v.and_then(|v| slots[v].host.as_deref()))
+                    .collect();
+                let outs = match (&node.op, &plan.branches[i]) {
+                    (Op::If(op), Some(plans)) => run_if(op, plans, &args),
+                    (op, _) => cpu::run(op, &args),
+                }
+                .map_err(|e| in_node(graph, i, e))?;
+                // a kernel may leave out trailing optional outputs; reading one is an error
+                for (&v, t) in node.outputs.iter().zip(outs) {
+                    slots[v] = Slot {
+                        host: Some(Cow::Owned(t)),
+                        dev: None,
+                    };
+                }
+            }
+        }
+        for &v in &plan.frees[i] {
+            slots[v] = Slot::default();
+        }
+    }
+
+    let mut out = Vec::with_capacity(graph.outputs.len());
+    for (k, &id) in graph.outputs.iter().enumerate() {
+        if slots[id].host.is_none() {
+            if let Some(x) = slots[id].dev.clone() {
+                slots[id].host = Some(Cow::Owned(dev.download(&mut state, &x).await?));
+                report.downloads += 1;
+            }
+        }
+        let again = graph.outputs[k + 1..].contains(&id);
+        let t = match (again, slots[id].host.take()) {
+            (true, Some(h)) => {
+                let t = h.clone().into_owned();
+                slots[id].host = Some(h);
+                t
+            }
+            (false, Some(h)) => h.into_owned(),
+            (_, None) => {
+                return Err(Error::model(format!(
+                    "output '{}' was not computed",
+                    graph.values[id].name
+                )))
+            }
+        };
+        out.push(t);
+    }
+    dev.finish(state, report)?;
+    Ok(out)
+}
+
+/// Runs `graph` on the CPU kernels (the executor with [`NoDevice`], whose future never waits).
 pub fn run_graph(
     graph: &Graph,
     plan: &Plan,
     inputs: &[&Tensor],
     captures: &[&Tensor],
 ) -> Result<Vec<Tensor>> {
-    let mut slots: Vec<Val> = (0..graph.values.len()).map(|_| Val::Empty).collect();
-    for (id, t) in &graph.constants {
-        slots[*id] = Val::Borrowed(t);
+    use std::future::Future;
+    use std::task::{Context, Poll, Waker};
+    let mut f = std::pin::pin!(run(&NoDevice, graph, plan, inputs, captures));
+    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(v) => v,
+        Poll::Pending => Err(Error::model("a CPU-only run waited on a device")),
     }
-    for (&id, &t) in graph.inputs.iter().zip(inputs) {
-        slots[id] = Val::Borrowed(t);
-    }
-    for ((_, id), &t) in graph.captures.iter().zip(captures) {
-        slots[*id] = Val::Borrowed(t);
-    }
-
-    for (i, node) in graph.nodes.iter().enumerate() {
-        let outs = {
-            let mut args: Vec<Option<&Tensor>> = Vec::with_capacity(node.inputs.len());
-            for inp in &node.inputs {
-                args.push(match inp {
-                    None => None,
-                    Some(id) => Some(slots[*id].get().ok_or_else(|| {
-                        Error::model(format!(
-                            "node '{}' reads '{}' before it is computed",
-                            node.name, graph.values[*id].name
-                        ))
-                    })?),
-                });
-            }
-            let result = match (&node.op, &plan.branches[i]) {
-                (Op::If(op), Some(plans)) => run_if(op, plans, &args),
-                (op, _) => cpu::run(op, &args),
-            };
-            result.map_err(|e| match e {
-                e @ Error::Node { .. } => e,
-                e => Error::Node {
-                    node: node.name.clone(),
-                    op: node.op.name().to_string(),
-                    source: Box::new(e),
-                },
-            })?
-        };
-        // A kernel may leave out trailing optional outputs; reading one is reported above.
-        for (&id, t) in node.outputs.iter().zip(outs) {
-            slots[id] = Val::Owned(t);
-        }
-        for &v in &plan.frees[i] {
-            slots[v] = Val::Empty;
-        }
-    }
-
-    let mut out = Vec::with_capacity(graph.outputs.len());
-    for (k, &id) in graph.outputs.iter().enumerate() {
-        let taken = if graph.outputs[k + 1..].contains(&id) {
-            slots[id].get().cloned()
-        } else {
-            match std::mem::replace(&mut slots[id], Val::Empty) {
-                Val::Owned(t) => Some(t),
-                Val::Borrowed(t) => Some(t.clone()),
-                Val::Empty => None,
-            }
-        };
-        out.push(taken.ok_or_else(|| {
-            Error::model(format!(
-                "output '{}' was not computed",
-                graph.values[id].name
-            ))
-        })?);
-    }
-    Ok(out)
 }
 
-pub(crate) fn run_if(
+/// `If`: picks the branch from the condition and runs its plan on the CPU kernels with the
+/// values it captures from the outer graph.
+fn run_if(
     op: &crate::ir::ops::IfOp,
     plans: &(Plan, Plan),
     args: &[Option<&Tensor>],

@@ -1,13 +1,101 @@
 //! Execution plans: the order nodes run in, when each intermediate value can be freed, and the
-//! plans of `If` branches. Built once per session; a run only follows it.
+//! plans of `If` branches. Built once per session; the executor ([`exec`]) only follows it,
+//! with the nodes a device claimed (decided when the session is built, readable as
+//! [`PlannedNode`]s) on that device and every other node on the CPU kernels.
 
-mod exec;
-#[cfg(feature = "webgpu")]
-pub mod hybrid;
+pub(crate) mod exec;
 
 pub use exec::run_graph;
 
 use crate::ir::{Graph, Op};
+use std::collections::BTreeMap;
+
+/// Which backend runs a node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum BackendKind {
+    /// The CPU kernels (wasm SIMD128 in the browser).
+    Cpu,
+    /// The GPU through WebGPU (wgpu natively).
+    WebGpu,
+}
+
+impl BackendKind {
+    /// `"cpu"` or `"webgpu"`: the names the JS API and the reports use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Cpu => "cpu",
+            BackendKind::WebGpu => "webgpu",
+        }
+    }
+}
+
+/// So that `session.backend() == "webgpu"` reads as it did when backends were names.
+impl PartialEq<&str> for BackendKind {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl std::fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a node was placed when the session was built.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedNode {
+    pub node: String,
+    pub op: String,
+    pub backend: BackendKind,
+    /// The device node whose dispatch computes this one too (fusion), if any.
+    pub fused_into: Option<String>,
+    /// Why a node is on the CPU although the session has a device.
+    pub reason: Option<String>,
+}
+
+/// Where each op ran in one run, by ONNX op type.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Placement {
+    pub gpu: BTreeMap<String, usize>,
+    pub cpu: BTreeMap<String, usize>,
+    /// Nodes folded into another node's device dispatch (also counted under `gpu`).
+    pub fused: usize,
+    /// Host→device copies (constants count once per session) and device→host copies.
+    pub uploads: usize,
+    pub downloads: usize,
+    /// Device nodes whose actual inputs did not fit their kernel in this run (node, why): the
+    /// CPU kernels ran them.
+    pub declined: Vec<(String, String)>,
+}
+
+impl Placement {
+    pub(crate) fn count_device(&mut self, op: &Op) {
+        *self.gpu.entry(op.name().to_string()).or_default() += 1;
+    }
+
+    pub(crate) fn count_cpu(&mut self, op: &Op) {
+        *self.cpu.entry(op.name().to_string()).or_default() += 1;
+    }
+
+    /// One line for reports: `Op×count` on the GPU and on the CPU, fused nodes, copies.
+    pub fn summary(&self) -> String {
+        let list = |m: &BTreeMap<String, usize>| {
+            m.iter()
+                .map(|(k, v)| format!("{k}×{v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        format!(
+            "gpu: [{}] cpu: [{}] fused {} uploads {} downloads {}",
+            list(&self.gpu),
+            list(&self.cpu),
+            self.fused,
+            self.uploads,
+            self.downloads
+        )
+    }
+}
 
 /// How to run one graph.
 #[derive(Clone, Debug)]

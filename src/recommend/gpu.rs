@@ -8,11 +8,113 @@
 
 use super::Query;
 use super::Recommender;
-use crate::backend::webgpu::kernels::{self, REC_TOPK_CHUNK};
-use crate::backend::webgpu::{GpuDevice, GpuTensor};
+use crate::backend::webgpu::dispatch::{grid, no_consts};
+use crate::backend::webgpu::{GpuDevice, GpuTensor, Recorder, Shader};
 use crate::bundle::Metric;
 use crate::error::{Error, Result};
 use std::sync::Arc;
+
+/// `shaders/rec_scores.wgsl`: one score per item.
+static REC_SCORES: Shader = Shader {
+    name: "rec_scores",
+    src: include_str!("../../shaders/rec_scores.wgsl"),
+    consts: no_consts,
+};
+
+/// `shaders/rec_topk.wgsl`: one top-k round.
+static REC_TOPK: Shader = Shader {
+    name: "rec_topk",
+    src: include_str!("../../shaders/rec_topk.wgsl"),
+    consts: no_consts,
+};
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct ScoresParams {
+    n: u32,
+    d: u32,
+    has_bias: u32,
+    has_mask: u32,
+}
+
+#[derive(Clone, Copy)]
+#[repr(C)]
+struct TopkParams {
+    n: u32,
+    k: u32,
+    has_idx: u32,
+    _pad: u32,
+}
+
+/// Records the scores of every item: `table` `[n, d]` · `q` `[d]` (+ `bias` `[n]`), `f32::MIN`
+/// where the candidate `mask` (u32 words, bit i = item i) is clear.
+fn rec_scores(
+    dev: &GpuDevice,
+    rec: &mut Recorder,
+    table: &GpuTensor,
+    q: &GpuTensor,
+    bias: Option<&GpuTensor>,
+    mask: Option<&GpuTensor>,
+) -> Result<GpuTensor> {
+    let (n, d) = (table.shape[0], table.shape[1]);
+    let out = dev.alloc(&[n])?;
+    let dummy = dev.alloc(&[1])?;
+    let (gx, gy) = grid(n.div_ceil(64))?;
+    let u = dev.uniform(&ScoresParams {
+        n: n as u32,
+        d: d as u32,
+        has_bias: bias.is_some() as u32,
+        has_mask: mask.is_some() as u32,
+    });
+    let b = bias.map_or(&dummy.buf, |b| &b.buf);
+    let m = mask.map_or(&dummy.buf, |m| &m.buf);
+    dev.dispatch(
+        rec,
+        &REC_SCORES,
+        &[&table.buf, &q.buf, b, m, &out.buf, &u],
+        (gx, gy, 1),
+    )?;
+    Ok(out)
+}
+
+/// Candidates one `rec_topk` workgroup reduces to its best `k`.
+const REC_TOPK_CHUNK: usize = 256 * 8;
+
+/// Records one top-k round: the best `k` (≤ 64) of every chunk of [`REC_TOPK_CHUNK`]
+/// candidates, as (scores, item indices as u32 bits). `idx` is `None` on the first round
+/// (positions are item indices).
+fn rec_topk(
+    dev: &GpuDevice,
+    rec: &mut Recorder,
+    vals: &GpuTensor,
+    idx: Option<&GpuTensor>,
+    n: usize,
+    k: usize,
+) -> Result<(GpuTensor, GpuTensor)> {
+    if k == 0 || k > 64 {
+        return Err(Error::Argument(format!(
+            "GPU top-k needs 1 <= k <= 64, got {k}"
+        )));
+    }
+    let groups = n.div_ceil(REC_TOPK_CHUNK).max(1);
+    let (out_v, out_i) = (dev.alloc(&[groups * k])?, dev.alloc(&[groups * k])?);
+    let dummy = dev.alloc(&[1])?;
+    let (gx, gy) = grid(groups)?;
+    let u = dev.uniform(&TopkParams {
+        n: n as u32,
+        k: k as u32,
+        has_idx: idx.is_some() as u32,
+        _pad: 0,
+    });
+    let i = idx.map_or(&dummy.buf, |i| &i.buf);
+    dev.dispatch(
+        rec,
+        &REC_TOPK,
+        &[&vals.buf, i, &out_v.buf, &out_i.buf, &u],
+        (gx, gy, 1),
+    )?;
+    Ok((out_v, out_i))
+}
 
 /// A recommender's table resident on the GPU.
 pub struct GpuScorer {
@@ -83,7 +185,7 @@ impl GpuScorer {
                 Some(dev.upload(&[words.len()], bytemuck::cast_slice(&words))?)
             }
         };
-        let scores = kernels::rec_scores(
+        let scores = rec_scores(
             dev,
             &mut rec,
             &self.table,
@@ -91,10 +193,10 @@ impl GpuScorer {
             self.bias.as_ref(),
             mask_t.as_ref(),
         )?;
-        let (mut v, mut i) = kernels::rec_topk(dev, &mut rec, &scores, None, self.n, k)?;
+        let (mut v, mut i) = rec_topk(dev, &mut rec, &scores, None, self.n, k)?;
         let mut n = self.n.div_ceil(REC_TOPK_CHUNK).max(1) * k;
         while n > k {
-            let (v2, i2) = kernels::rec_topk(dev, &mut rec, &v, Some(&i), n, k)?;
+            let (v2, i2) = rec_topk(dev, &mut rec, &v, Some(&i), n, k)?;
             n = n.div_ceil(REC_TOPK_CHUNK).max(1) * k;
             (v, i) = (v2, i2);
         }

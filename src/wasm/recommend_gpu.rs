@@ -128,6 +128,7 @@ impl WasmRecommender {
             }
         };
         let mut probe = BackendProbe::cpu_only("webgpu: asked for");
+        probe.backend = crate::plan::BackendKind::WebGpu;
         probe.adapter = Some(adapter);
         // a typical query: the first item's vector as the user, top-10 over every item. Its GPU
         // answer must match its CPU twin's before the GPU is used: a rejected shader shows here
@@ -146,6 +147,7 @@ impl WasmRecommender {
                 return Err(to_js(unavailable(why)));
             }
             probe.reason = format!("cpu: {why}");
+            probe.backend = crate::plan::BackendKind::Cpu;
             *r.gpu.probe.borrow_mut() = Some(probe);
             return Ok(r);
         }
@@ -159,6 +161,7 @@ impl WasmRecommender {
                 (Ok(c), Ok(g)) => probe.timed(c, g),
                 (_, Err(e)) => {
                     probe.reason = format!("cpu: the probe query failed on the GPU ({e})");
+                    probe.backend = crate::plan::BackendKind::Cpu;
                     false
                 }
                 (Err(e), _) => return Err(to_js(e)),

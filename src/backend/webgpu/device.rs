@@ -2,6 +2,7 @@
 //! compute pipelines compiled once per device and cached by shader name, the buffer pool, and
 //! blocking submission and readback for native use.
 
+use super::dispatch::Shader;
 use super::pool::{BufferPool, GpuBuffer};
 use crate::error::{Error, Result};
 use std::collections::HashMap;
@@ -52,24 +53,6 @@ pub async fn time_ms<F: std::future::Future<Output = Result<()>>>(
     samples.sort_by(f64::total_cmp);
     Ok(samples[1])
 }
-
-/// The WGSL shaders, one entry point (`main`) each, by name.
-pub(crate) const SHADERS: &[(&str, &str)] = &[
-    ("gemm", include_str!("../../../shaders/gemm.wgsl")),
-    ("unary", include_str!("../../../shaders/unary.wgsl")),
-    ("binary", include_str!("../../../shaders/binary.wgsl")),
-    ("softmax", include_str!("../../../shaders/softmax.wgsl")),
-    (
-        "layer_norm",
-        include_str!("../../../shaders/layer_norm.wgsl"),
-    ),
-    ("transpose", include_str!("../../../shaders/transpose.wgsl")),
-    (
-        "rec_scores",
-        include_str!("../../../shaders/rec_scores.wgsl"),
-    ),
-    ("rec_topk", include_str!("../../../shaders/rec_topk.wgsl")),
-];
 
 /// A command encoder and the buffers its commands bind (kept alive, out of the pool, until the
 /// commands are submitted).
@@ -282,18 +265,15 @@ impl GpuDevice {
         self.max_storage_binding
     }
 
-    /// The pipeline of shader `name`, compiled on first use and cached for the device's life.
-    pub(crate) fn pipeline(&self, name: &'static str) -> Result<Arc<wgpu::ComputePipeline>> {
+    /// The pipeline of `shader`, compiled on first use and cached (by name) for the device's
+    /// life. Any module may bring its own shader this way (the recommender does).
+    pub(crate) fn pipeline(&self, shader: &'static Shader) -> Result<Arc<wgpu::ComputePipeline>> {
+        let name = shader.name;
         if let Some(p) = self.pipelines.lock().unwrap().get(name) {
             return Ok(p.clone());
         }
-        let src = SHADERS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .ok_or_else(|| Error::Gpu(format!("no shader named '{name}'")))?
-            .1;
         let t0 = now_ms();
-        let pipeline = self.compile(name, src)?;
+        let pipeline = self.compile(name, &shader.source())?;
         self.compile_times
             .lock()
             .unwrap()
@@ -363,12 +343,14 @@ impl GpuDevice {
         self.compile_times.lock().unwrap().clone()
     }
 
-    /// Compiles every shader now (so a session's first run does not pay for it).
-    pub fn compile_all(&self) -> Result<()> {
-        for (name, _) in SHADERS {
-            self.pipeline(name)?;
-        }
-        Ok(())
+    /// Compiles `shaders` now (so a session's first run does not pay for it); returns the ones
+    /// that did not compile, with the error. (In a browser a rejection arrives later and marks
+    /// the device lost instead.)
+    pub fn compile_all(&self, shaders: &[&'static Shader]) -> Vec<(&'static str, Error)> {
+        shaders
+            .iter()
+            .filter_map(|s| self.pipeline(s).err().map(|e| (s.name, e)))
+            .collect()
     }
 
     /// Submits the recorded commands; the buffers they bind may go back to the pool after this.

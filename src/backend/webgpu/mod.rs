@@ -1,20 +1,25 @@
 //! The GPU backend: WGSL compute shaders (`shaders/`, one entry point each) run through `wgpu`
 //! — Vulkan, Metal or DX12 natively (Mesa's lavapipe on machines without a GPU), the browser's
 //! WebGPU on wasm. [`GpuDevice`] starts the device and caches pipelines and buffers;
-//! [`kernels`] records the shaders; the hybrid interpreter (`plan::hybrid`) places each node on
-//! the GPU when a kernel covers it and on the CPU kernels otherwise.
+//! [`dispatch`] is what every kernel records with; [`ops`] holds one module per op family
+//! (which nodes it takes, its launcher, its parameters shared with the WGSL); [`GpuGraph`] is
+//! the GPU as the executor's device (`plan::exec`), which runs every other node on the CPU
+//! kernels.
 //!
 //! Every shader has a CPU twin (the kernel in `backend/cpu` for the same op) and a parity test
-//! below that runs both on random inputs and states its tolerance.
+//! (`ops/tests.rs`) that runs both on random inputs and states its tolerance.
 
 mod device;
-pub mod kernels;
+pub mod dispatch;
+mod graph;
+pub mod ops;
 mod pool;
 
 #[cfg(not(target_arch = "wasm32"))]
 pub(crate) use device::block_on;
 pub use device::{now_ms, time_ms, AdapterSummary, GpuDevice, Recorder};
-pub use kernels::GpuTensor;
+pub use dispatch::{GpuTensor, Shader};
+pub use graph::GpuGraph;
 pub use pool::PoolStats;
 
 impl GpuDevice {
@@ -59,6 +64,3 @@ impl GpuDevice {
         self.upload(t.shape(), t.as_f32()?)
     }
 }
-
-#[cfg(test)]
-mod tests;
