@@ -27,6 +27,7 @@ pub mod wasm;
 
 pub use error::{Error, Result};
 pub use ir::Dim;
+pub use plan::{BackendKind, Placement, PlannedNode};
 pub use recommend::{Event, Profile, Query, Recommendation, Recommender};
 pub use session::{BackendChoice, BackendProbe, IoInfo, Session, SessionOptions};
 pub use tensor::{DType, Tensor, TensorData};

@@ -4,10 +4,12 @@
 //! (install `mesa-vulkan-drivers`).
 #![cfg(feature = "webgpu")]
 
+mod common;
+
 use hearth::backend::webgpu::GpuDevice;
 use hearth::conformance::{compare, Tolerance};
 use hearth::onnx::tensor::tensor_from_pb;
-use hearth::{BackendChoice, Error, Session, SessionOptions, Tensor};
+use hearth::{BackendChoice, BackendKind, Error, Session, SessionOptions, Tensor};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -121,6 +123,74 @@ fn dense_models_run_on_the_gpu() {
         "{}",
         p.summary()
     );
+}
+
+/// Placement is decided when the session is built and readable as data: the MLP's nodes are all
+/// on the GPU with each bias Add and activation fused into its MatMul; LeNet's convolutions and
+/// pooling stay on the CPU with the reason. A node whose actual inputs do not fit its kernel (a
+/// Softmax over a non-last axis) is declined at run time with the reason, and the run is right.
+#[test]
+fn placement_is_decided_at_build_and_declines_are_reported() {
+    let (model, _) = fixture("mlp");
+    let s = on(BackendChoice::WebGpu, &model);
+    let planned = s.planned_placement().unwrap();
+    assert!(
+        planned.iter().all(|p| p.backend == BackendKind::WebGpu),
+        "{planned:?}"
+    );
+    let fused: Vec<&str> = planned
+        .iter()
+        .filter_map(|p| p.fused_into.as_deref())
+        .collect();
+    assert_eq!(fused.len(), 6, "{planned:?}");
+    let matmuls: Vec<&str> = planned
+        .iter()
+        .filter(|p| p.op == "MatMul")
+        .map(|p| p.node.as_str())
+        .collect();
+    assert!(fused.iter().all(|f| matmuls.contains(f)), "{planned:?}");
+
+    let (model, _) = fixture("lenet");
+    let s = on(BackendChoice::WebGpu, &model);
+    let conv: Vec<_> = s
+        .planned_placement()
+        .unwrap()
+        .iter()
+        .filter(|p| p.op == "Conv" || p.op == "MaxPool")
+        .collect();
+    assert!(!conv.is_empty());
+    for p in conv {
+        assert_eq!(p.backend, BackendKind::Cpu, "{p:?}");
+        assert_eq!(p.reason.as_deref(), Some("no GPU kernel"), "{p:?}");
+    }
+
+    // y = Softmax(x, axis = 0) over [2, 3]: a column softmax, which the row shader does not do
+    let m = common::model(
+        vec![{
+            let mut n = common::node("Softmax", &["x"], &["y"]);
+            n.attribute.push(common::int_attr("axis", 0));
+            n
+        }],
+        vec![],
+        vec![common::value_info("x", 1, &[Ok(2), Ok(3)])],
+        vec![common::value_info("y", 1, &[Ok(2), Ok(3)])],
+    );
+    let s = on(BackendChoice::WebGpu, &m);
+    assert_eq!(
+        s.planned_placement().unwrap()[0].backend,
+        BackendKind::WebGpu
+    );
+    let x = Tensor::from_f32(vec![2, 3], vec![0.0, 1.0, 2.0, 2.0, 1.0, 0.0]).unwrap();
+    let y = s.run(&[("x", &x)]).unwrap().remove(0);
+    let p = s.placement().unwrap();
+    assert_eq!(p.cpu.get("Softmax"), Some(&1), "{}", p.summary());
+    assert_eq!(p.declined.len(), 1, "{p:?}");
+    assert!(p.declined[0].1.contains("contiguous row"), "{p:?}");
+    let want = on(BackendChoice::Cpu, &m)
+        .run(&[("x", &x)])
+        .unwrap()
+        .remove(0);
+    compare(&y, &want, Tolerance::default()).unwrap();
 }
 
 #[test]

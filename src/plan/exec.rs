@@ -54,6 +54,11 @@ pub(crate) trait Device {
     type Value: DeviceValue;
     /// Per-run state (the GPU's command encoder).
     type Run;
+    /// Whether the run counts where each op ran ([`Placement`], given to [`finish`]); the
+    /// CPU-only executor does not (the counts cost an allocation per node).
+    ///
+    /// [`finish`]: Self::finish
+    const REPORTS: bool;
 
     /// Starts a run (fails when the device is lost).
     fn begin(&self) -> Result<Self::Run>;
@@ -94,6 +99,7 @@ impl DeviceValue for NoValue {
 impl Device for NoDevice {
     type Value = NoValue;
     type Run = ();
+    const REPORTS: bool = false;
     fn begin(&self) -> Result<()> {
         Ok(())
     }
@@ -257,16 +263,22 @@ pub(crate) async fn run<D: Device>(
                         report.fused += fused.len();
                         for j in fused {
                             skip[j] = true;
-                            report.count_device(&graph.nodes[j].op);
+                            if D::REPORTS {
+                                report.count_device(&graph.nodes[j].op);
+                            }
                         }
                     }
                     Launch::Declined(why) => report.declined.push((node.name.clone(), why)),
                 }
             }
             if on_device {
-                report.count_device(&node.op);
+                if D::REPORTS {
+                    report.count_device(&node.op);
+                }
             } else {
-                report.count_cpu(&node.op);
+                if D::REPORTS {
+                    report.count_cpu(&node.op);
+                }
                 for &v in node.inputs.iter().flatten() {
                     if slots[v].host.is_none() {
                         let x = slots[v].dev.clone().ok_or_else(|| unready(graph, v));

@@ -215,7 +215,8 @@ impl WasmSession {
     }
 
     /// Where the last WebGPU run's ops ran: `{ gpu: {op: n}, cpu: {op: n}, fused, uploads,
-    /// downloads }`, or null on the CPU backend.
+    /// downloads, declined: [[node, why]] }` (`declined`: GPU nodes whose inputs did not fit
+    /// their kernel in that run, so the CPU ran them), or null on the CPU backend.
     #[cfg(feature = "webgpu")]
     #[wasm_bindgen(getter)]
     pub fn placement(&self) -> JsValue {
@@ -235,6 +236,17 @@ impl WasmSession {
         let _ = Reflect::set(&o, &"fused".into(), &(p.fused as f64).into());
         let _ = Reflect::set(&o, &"uploads".into(), &(p.uploads as f64).into());
         let _ = Reflect::set(&o, &"downloads".into(), &(p.downloads as f64).into());
+        let declined: Array = p
+            .declined
+            .iter()
+            .map(|(n, why)| -> JsValue {
+                [JsValue::from(n.as_str()), JsValue::from(why.as_str())]
+                    .iter()
+                    .collect::<Array>()
+                    .into()
+            })
+            .collect();
+        let _ = Reflect::set(&o, &"declined".into(), &declined);
         o.into()
     }
 

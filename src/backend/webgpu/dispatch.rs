@@ -54,10 +54,17 @@ macro_rules! wgsl_enum {
             pub fn wgsl_name(self) -> &'static str {
                 match self { $($name::$var => stringify!($wgsl)),+ }
             }
-            /// `const NAME: u32 = code;` for every variant.
+            /// `const NAME: u32 = code;` for every variant (codes in declaration order).
             pub fn wgsl_consts() -> String {
+                let names: &[&str] = &[$(stringify!($wgsl)),+];
                 let mut s = String::new();
-                $( s.push_str(&format!("const {}: u32 = {}u;\n", stringify!($wgsl), $name::$var as u32)); )+
+                for (code, n) in names.iter().enumerate() {
+                    s.push_str("const ");
+                    s.push_str(n);
+                    s.push_str(": u32 = ");
+                    s.push_str(&code.to_string());
+                    s.push_str("u;\n");
+                }
                 s
             }
         }

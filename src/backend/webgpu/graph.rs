@@ -120,6 +120,17 @@ impl Ctx<'_, '_, GpuGraph> {
         &self.device_ref().dev
     }
 
+    /// A decline when a kernel over `values` f32 values (its largest buffer) in `groups`
+    /// workgroups does not fit this device: a storage binding too small, or too many workgroups
+    /// for one dispatch.
+    pub(crate) fn unfit(&self, values: usize, groups: usize) -> Option<Launch<GpuTensor>> {
+        if let Some(why) = self.gpu().too_big(values) {
+            return Some(Launch::Declined(why));
+        }
+        (!super::dispatch::grid_fits(groups))
+            .then(|| Launch::Declined(format!("{groups} workgroups exceed one dispatch")))
+    }
+
     /// The encoder of this run (started on first use).
     pub(crate) fn rec(&mut self) -> &mut Recorder {
         let dev = self.device_ref().dev.clone();
@@ -130,6 +141,7 @@ impl Ctx<'_, '_, GpuGraph> {
 impl Device for GpuGraph {
     type Value = GpuTensor;
     type Run = GpuRun;
+    const REPORTS: bool = true;
 
     fn begin(&self) -> Result<GpuRun> {
         match self.lost_error() {

@@ -2,7 +2,7 @@
 //! two-input Sum/Max/Min.
 
 use super::{Claim, GpuOp, OpEntry};
-use crate::backend::webgpu::dispatch::{grid, grid_fits, GpuTensor, Shader};
+use crate::backend::webgpu::dispatch::{grid, GpuTensor, Shader};
 use crate::backend::webgpu::graph::GpuGraph;
 use crate::backend::webgpu::{GpuDevice, Recorder};
 use crate::error::{Error, Result};
@@ -98,11 +98,8 @@ impl GpuOp for BinaryFn {
             return Ok(Launch::Declined("PRelu slope of higher rank".into()));
         }
         let n: usize = shape.iter().product();
-        if let Some(why) = ctx.gpu().too_big(n) {
-            return Ok(Launch::Declined(why));
-        }
-        if !grid_fits(n.div_ceil(256)) {
-            return Ok(Launch::Declined(format!("{n} values exceed one dispatch")));
+        if let Some(no) = ctx.unfit(n, n.div_ceil(256)) {
+            return Ok(no);
         }
         let (a, b) = (ctx.device(ins[0])?, ctx.device(ins[1])?);
         let dev = ctx.gpu().clone();

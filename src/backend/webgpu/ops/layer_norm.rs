@@ -4,7 +4,7 @@
 use super::binary::broadcast;
 use super::{Claim, GpuOp, OpEntry};
 use crate::backend::cpu::util::norm_axis;
-use crate::backend::webgpu::dispatch::{grid, grid_fits, no_consts, GpuTensor, Shader};
+use crate::backend::webgpu::dispatch::{grid, no_consts, GpuTensor, Shader};
 use crate::backend::webgpu::graph::GpuGraph;
 use crate::backend::webgpu::{GpuDevice, Recorder};
 use crate::error::Result;
@@ -69,11 +69,8 @@ impl GpuOp for LayerNormOp {
         }
         let n: usize = shape.iter().product();
         let rows = n.checked_div(len).unwrap_or(0);
-        if let Some(why) = ctx.gpu().too_big(n.max(2 * rows)) {
-            return Ok(Launch::Declined(why));
-        }
-        if !grid_fits(rows) {
-            return Ok(Launch::Declined(format!("{rows} rows exceed one dispatch")));
+        if let Some(no) = ctx.unfit(n.max(2 * rows), rows) {
+            return Ok(no);
         }
         let xt = ctx.device(x)?;
         let st = ctx.device(scale.unwrap())?;

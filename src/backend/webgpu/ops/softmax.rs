@@ -2,7 +2,7 @@
 
 use super::{Claim, GpuOp, OpEntry};
 use crate::backend::cpu::util::norm_axis;
-use crate::backend::webgpu::dispatch::{grid, grid_fits, no_consts, GpuTensor, Shader};
+use crate::backend::webgpu::dispatch::{grid, no_consts, GpuTensor, Shader};
 use crate::backend::webgpu::graph::GpuGraph;
 use crate::backend::webgpu::{GpuDevice, Recorder};
 use crate::error::Result;
@@ -59,14 +59,8 @@ impl GpuOp for SoftmaxOp {
         }
         let len: usize = shape[a..].iter().product();
         let n: usize = shape.iter().product();
-        if let Some(why) = ctx.gpu().too_big(n) {
-            return Ok(Launch::Declined(why));
-        }
-        if len > 0 && !grid_fits(n / len) {
-            return Ok(Launch::Declined(format!(
-                "{} rows exceed one dispatch",
-                n / len
-            )));
+        if let Some(no) = ctx.unfit(n, n.checked_div(len).unwrap_or(0)) {
+            return Ok(no);
         }
         let xt = ctx.device(x)?;
         let dev = ctx.gpu().clone();

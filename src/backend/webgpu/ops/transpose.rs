@@ -2,7 +2,7 @@
 
 use super::binary::MAX_RANK;
 use super::{Claim, GpuOp, OpEntry};
-use crate::backend::webgpu::dispatch::{grid, grid_fits, no_consts, GpuTensor, Shader};
+use crate::backend::webgpu::dispatch::{grid, no_consts, GpuTensor, Shader};
 use crate::backend::webgpu::graph::GpuGraph;
 use crate::backend::webgpu::{GpuDevice, Recorder};
 use crate::error::{Error, Result};
@@ -54,11 +54,8 @@ impl GpuOp for TransposeOp {
             return Ok(Launch::Declined(format!("perm {perm:?} of rank {r}")));
         }
         let n: usize = shape.iter().product();
-        if let Some(why) = ctx.gpu().too_big(n) {
-            return Ok(Launch::Declined(why));
-        }
-        if !grid_fits(n.div_ceil(256)) {
-            return Ok(Launch::Declined(format!("{n} values exceed one dispatch")));
+        if let Some(no) = ctx.unfit(n, n.div_ceil(256)) {
+            return Ok(no);
         }
         let xt = ctx.device(x)?;
         let dev = ctx.gpu().clone();

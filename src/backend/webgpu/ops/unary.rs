@@ -1,7 +1,7 @@
 //! Elementwise one-input functions and Clip (`shaders/unary.wgsl`).
 
 use super::{Claim, GpuOp, OpEntry};
-use crate::backend::webgpu::dispatch::{grid, grid_fits, GpuTensor, Shader};
+use crate::backend::webgpu::dispatch::{grid, GpuTensor, Shader};
 use crate::backend::webgpu::graph::GpuGraph;
 use crate::backend::webgpu::{GpuDevice, Recorder};
 use crate::error::Result;
@@ -143,11 +143,8 @@ impl GpuOp for UnaryCall {
             return Ok(Launch::Declined("the input is not f32".into()));
         }
         let n: usize = ctx.shape(x).map_or(0, |s| s.iter().product());
-        if let Some(why) = ctx.gpu().too_big(n) {
-            return Ok(Launch::Declined(why));
-        }
-        if !grid_fits(n.div_ceil(256)) {
-            return Ok(Launch::Declined(format!("{n} values exceed one dispatch")));
+        if let Some(no) = ctx.unfit(n, n.div_ceil(256)) {
+            return Ok(no);
         }
         let xt = ctx.device(x)?;
         let dev = ctx.gpu().clone();

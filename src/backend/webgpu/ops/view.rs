@@ -16,18 +16,19 @@ pub(crate) const ENTRY: OpEntry = OpEntry {
     claim,
 };
 
-#[derive(Clone, Debug)]
-struct ViewOp(ShapeOp);
+/// The view of the node's own `ShapeOp` (read from the graph at launch).
+#[derive(Clone, Copy, Debug)]
+struct ViewOp;
 
 fn claim(c: &Claim) -> Option<Box<dyn GpuOp>> {
     match &c.node().op {
         Op::Shape(
-            op @ (ShapeOp::Identity
+            ShapeOp::Identity
             | ShapeOp::Reshape { .. }
             | ShapeOp::Flatten { .. }
             | ShapeOp::Squeeze { .. }
-            | ShapeOp::Unsqueeze { .. }),
-        ) => Some(Box::new(ViewOp(op.clone()))),
+            | ShapeOp::Unsqueeze { .. },
+        ) => Some(Box::new(ViewOp)),
         _ => None,
     }
 }
@@ -55,7 +56,10 @@ impl GpuOp for ViewOp {
             },
             None => None,
         };
-        let shape = match &self.0 {
+        let Op::Shape(op) = &node.op else {
+            return Ok(Launch::Declined("not a view".into()));
+        };
+        let shape = match op {
             ShapeOp::Identity => t.shape.clone(),
             ShapeOp::Flatten { axis } => {
                 let r = t.shape.len() as i64;
