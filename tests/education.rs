@@ -852,6 +852,16 @@ fn mathe_held_out_evaluation() {
     let n = qids.len();
     let rasch = irt::fit(&train, n, &options(IrtModel::Rasch)).unwrap();
     let twopl = irt::fit(&train, n, &options(IrtModel::TwoPl)).unwrap();
+    // A stronger difficulty prior, for items with few training answers.
+    let rasch_sd1 = irt::fit(
+        &train,
+        n,
+        &FitOptions {
+            difficulty_prior_sd: 1.0,
+            ..options(IrtModel::Rasch)
+        },
+    )
+    .unwrap();
     let mut elo_log: Vec<(u32, u32, bool)> = train
         .iter()
         .map(|r| (r.learner, r.item, r.correct))
@@ -875,6 +885,8 @@ fn mathe_held_out_evaluation() {
         "Rasch EAP",
         "2PL EAP",
         "Elo",
+        "Rasch, nothing seen",
+        "Rasch EAP, sd_b 1",
     ];
     let mut preds: Vec<Vec<(f64, bool)>> = vec![Vec::new(); names.len()];
     let mut by_student: std::collections::BTreeMap<u32, Vec<(u32, bool)>> = Default::default();
@@ -891,8 +903,10 @@ fn mathe_held_out_evaluation() {
         rng.shuffle(answers);
         let (seen, rest) = answers.split_at(SEEN);
         let (mut ar, mut a2, mut el) = (Ability::new(), Ability::new(), EloRating::default());
+        let (prior_only, mut ar1) = (Ability::new(), Ability::new());
         for &(q, c) in seen {
             ar.observe(&rasch.items[q as usize], c).unwrap();
+            ar1.observe(&rasch_sd1.items[q as usize], c).unwrap();
             a2.observe(&twopl.items[q as usize], c).unwrap();
             elo::update_learner(&mut el, &elo_q[q as usize], c, &EloOptions::default());
         }
@@ -903,6 +917,8 @@ fn mathe_held_out_evaluation() {
             preds[2].push((ar.p_correct(&rasch.items[q]), c));
             preds[3].push((a2.p_correct(&twopl.items[q]), c));
             preds[4].push((elo::expected(el.rating, elo_q[q].rating), c));
+            preds[5].push((prior_only.p_correct(&rasch.items[q]), c));
+            preds[6].push((ar1.p_correct(&rasch_sd1.items[q]), c));
         }
     }
     println!(
@@ -912,7 +928,7 @@ fn mathe_held_out_evaluation() {
     );
     for (name, p) in names.iter().zip(&preds) {
         let (a, l) = (auc(p), log_loss(p));
-        println!("  {name:<18} AUC {a:.4}  log loss {l:.4}");
+        println!("  {name:<20} AUC {a:.4}  log loss {l:.4}");
         assert!(a.is_finite() && l.is_finite() && (0.0..=1.0).contains(&a));
     }
 }
@@ -1022,4 +1038,32 @@ fn next_exercises_policy_and_cost() {
     // Answers to Elo-only questions do not move the IRT posteriors.
     assert_eq!(mastery.iter().map(|m| m.answers).sum::<u32>(), with_irt);
     assert_eq!(learner.ability_posterior().answers(), with_irt);
+}
+
+#[test]
+fn learner_state_round_trips_through_serde() {
+    let bank = big_bank(200, 4);
+    let mut learner = Learner::new(&bank);
+    for q in [3u32, 50, 120, 10] {
+        learner.observe(&bank, q, q % 2 == 1).unwrap();
+    }
+    let sched = Scheduler::default();
+    learner
+        .review(&bank, &sched, 3, Rating::Good, 1_780_000_000_000)
+        .unwrap();
+    let json = serde_json::to_string(&learner).unwrap();
+    let back: Learner = serde_json::from_str(&json).unwrap();
+    // serde_json parses floats to within an ulp (its float_roundtrip feature is off).
+    let (a, b) = (back.ability(), learner.ability());
+    assert!((a.mean - b.mean).abs() < 1e-12 && (a.sd - b.sd).abs() < 1e-12);
+    for (x, y) in back.mastery().iter().zip(learner.mastery()) {
+        assert!((x.p_mastery - y.p_mastery).abs() < 1e-12 && x.answers == y.answers);
+    }
+    assert_eq!(back.last(), learner.last());
+    assert_eq!(back.due(1_780_000_000_000 + 600_000).len(), 1);
+    let params = serde_json::to_string(&FsrsParams::default()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<FsrsParams>(&params).unwrap(),
+        FsrsParams::default()
+    );
 }
