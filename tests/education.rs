@@ -2,7 +2,8 @@
 //! * FSRS-6: review histories scheduled by ts-fsrs 5.4.2 (tools/gen_fsrs_reference.mjs).
 //! * IRT fitting: a direct L-BFGS maximisation of the same penalised marginal likelihood
 //!   (scipy) and girth 0.8.0 (tools/gen_irt_reference.py); recovery of generating parameters.
-//! * EAP abilities: trapezoid integration of the continuous posterior on a fine grid.
+//! * EAP abilities: trapezoid integration of the continuous posterior on a fine grid, and
+//!   jsCAT 5.2.3 (tools/gen_eap_reference.mjs).
 //! * BKT: brute-force enumeration of all hidden-state paths.
 //! * Elo: a hand-checked sequence; rank agreement with generating difficulties.
 //! * A held-out evaluation on MathE (printed, not asserted beyond sanity).
@@ -502,6 +503,57 @@ fn eap_matches_brute_force_integral() {
     println!(
         "EAP vs trapezoid: max|Δmean| {max_dm:.2e}, max|ΔSD| {max_ds:.2e}; probit approx vs exact \
          predictive: max {max_dp:.4}"
+    );
+}
+
+/// Against jsCAT's EAP (tools/gen_eap_reference.mjs): on jsCAT's own grid (121 points on
+/// [−6, 6]) the estimates agree to rounding; on the default grid to the quadrature difference.
+#[test]
+fn eap_matches_jscat() {
+    let fx = fixture("eap_jscat_reference.json");
+    let grid = irt::Grid {
+        lo: -6.0,
+        hi: 6.0,
+        points: 121,
+    };
+    let (mut same_grid, mut default_grid, mut se_diff) = (0.0f64, 0.0f64, 0.0f64);
+    for (k, case) in fx["cases"].as_array().unwrap().iter().enumerate() {
+        let mut on_jscat_grid = Ability::with_prior(grid, 0.0, 1.0).unwrap();
+        let mut on_default = Ability::new();
+        let mut items = Vec::new();
+        for (it, ans) in case["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(case["answers"].as_array().unwrap())
+        {
+            let p = ItemParams {
+                discrimination: it[0].as_f64().unwrap(),
+                difficulty: it[1].as_f64().unwrap(),
+            };
+            let c = ans.as_u64().unwrap() == 1;
+            on_jscat_grid.observe(&p, c).unwrap();
+            on_default.observe(&p, c).unwrap();
+            items.push(p);
+        }
+        let theta = case["theta"].as_f64().unwrap();
+        let mean = on_jscat_grid.estimate().mean;
+        same_grid = same_grid.max((mean - theta).abs());
+        default_grid = default_grid.max((on_default.estimate().mean - theta).abs());
+        assert!(
+            (mean - theta).abs() < 1e-9,
+            "case {k}: {mean} vs jsCAT {theta}"
+        );
+        // jsCAT's standard error: 1 / sqrt(total item information at the estimate).
+        let info: f64 = items.iter().map(|p| p.information(mean)).sum();
+        let se = case["se"].as_f64().unwrap();
+        se_diff = se_diff.max((1.0 / info.sqrt() - se).abs() / se);
+        assert!((1.0 / info.sqrt() - se).abs() < 1e-9 * se, "case {k}: SE");
+    }
+    assert!(default_grid < 1e-3);
+    println!(
+        "EAP vs jsCAT: max|Δθ| {same_grid:.2e} on jsCAT's grid, {default_grid:.2e} on the default \
+         grid; information SE max rel diff {se_diff:.2e}"
     );
 }
 
