@@ -97,71 +97,107 @@ fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
 // ---------------------------------------------------------------------------------------------
 // FSRS-6 against ts-fsrs
 
+/// "1m" / "2h" / "1d" (ts-fsrs step units) in minutes.
+fn step_minutes(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let s = s.as_str().unwrap();
+            let (n, unit) = s.split_at(s.len() - 1);
+            let n: u32 = n.parse().unwrap();
+            n * match unit {
+                "m" => 1,
+                "h" => 60,
+                "d" => 1440,
+                u => panic!("unit {u}"),
+            }
+        })
+        .collect()
+}
+
 #[test]
 fn fsrs_matches_ts_fsrs() {
     let fx = fixture("fsrs_ts_reference.json");
-    let w = floats(&fx["w"]);
-    let sched = Scheduler::default();
-    assert_eq!(&sched.params().w[..], &w[..], "default weights");
     let (mut n, mut max_rel_s, mut max_rel_d, mut max_abs_r) = (0, 0.0f64, 0.0f64, 0.0f64);
-    for (h, hist) in fx["histories"].as_array().unwrap().iter().enumerate() {
-        let mut card = Card::new(hist["start"].as_i64().unwrap());
-        for (i, r) in hist["reviews"].as_array().unwrap().iter().enumerate() {
-            let at = r["at"].as_i64().unwrap();
-            let rating = Rating::try_from(r["rating"].as_u64().unwrap() as u8).unwrap();
-            card = sched.review(&card, at, rating).unwrap();
-            let ctx = format!("history {h} review {i}");
-            let state = match r["state"].as_u64().unwrap() {
-                0 => CardState::New,
-                1 => CardState::Learning,
-                2 => CardState::Review,
-                _ => CardState::Relearning,
-            };
-            assert_eq!(card.state, state, "{ctx}: state");
-            assert_eq!(card.due, r["due"].as_i64().unwrap(), "{ctx}: due");
-            assert_eq!(
-                card.scheduled_days as u64,
-                r["scheduled_days"].as_u64().unwrap(),
-                "{ctx}: scheduled_days"
-            );
-            assert_eq!(
-                card.learning_steps as u64,
-                r["learning_steps"].as_u64().unwrap()
-            );
-            assert_eq!(card.reps as u64, r["reps"].as_u64().unwrap(), "{ctx}: reps");
-            assert_eq!(
-                card.lapses as u64,
-                r["lapses"].as_u64().unwrap(),
-                "{ctx}: lapses"
-            );
-            let (s, d) = (
-                r["stability"].as_f64().unwrap(),
-                r["difficulty"].as_f64().unwrap(),
-            );
-            max_rel_s = max_rel_s.max((card.stability - s).abs() / s);
-            max_rel_d = max_rel_d.max((card.difficulty - d).abs() / d);
-            assert!(
-                (card.stability - s).abs() <= 1e-6 * s,
-                "{ctx}: S {} vs {s}",
-                card.stability
-            );
-            assert!(
-                (card.difficulty - d).abs() <= 1e-6 * d,
-                "{ctx}: D {} vs {d}",
-                card.difficulty
-            );
-            for p in r["retrievability"].as_array().unwrap() {
-                let got = sched.retrievability(&card, p["at"].as_i64().unwrap());
-                let want = p["r"].as_f64().unwrap();
-                max_abs_r = max_abs_r.max((got - want).abs());
-                assert!((got - want).abs() <= 1e-8, "{ctx}: R {got} vs {want}");
+    for (ci, config) in fx["configs"].as_array().unwrap().iter().enumerate() {
+        let st = &config["settings"];
+        let mut params = FsrsParams {
+            request_retention: st["request_retention"].as_f64().unwrap(),
+            maximum_interval: st["maximum_interval"].as_u64().unwrap() as u32,
+            learning_steps: step_minutes(&st["learning_steps"]),
+            relearning_steps: step_minutes(&st["relearning_steps"]),
+            ..FsrsParams::default()
+        };
+        if !st["w_in"].is_null() {
+            params.w.copy_from_slice(&floats(&st["w_in"]));
+        }
+        let sched = Scheduler::new(params).unwrap();
+        assert_eq!(
+            &sched.params().w[..],
+            &floats(&config["w"])[..],
+            "config {ci}: clamped weights"
+        );
+        for (h, hist) in config["histories"].as_array().unwrap().iter().enumerate() {
+            let mut card = Card::new(hist["start"].as_i64().unwrap());
+            for (i, r) in hist["reviews"].as_array().unwrap().iter().enumerate() {
+                let at = r["at"].as_i64().unwrap();
+                let rating = Rating::try_from(r["rating"].as_u64().unwrap() as u8).unwrap();
+                card = sched.review(&card, at, rating).unwrap();
+                let ctx = format!("config {ci} history {h} review {i}");
+                let state = match r["state"].as_u64().unwrap() {
+                    0 => CardState::New,
+                    1 => CardState::Learning,
+                    2 => CardState::Review,
+                    _ => CardState::Relearning,
+                };
+                assert_eq!(card.state, state, "{ctx}: state");
+                assert_eq!(card.due, r["due"].as_i64().unwrap(), "{ctx}: due");
+                assert_eq!(
+                    card.scheduled_days as u64,
+                    r["scheduled_days"].as_u64().unwrap(),
+                    "{ctx}: scheduled_days"
+                );
+                assert_eq!(
+                    card.learning_steps as u64,
+                    r["learning_steps"].as_u64().unwrap(),
+                    "{ctx}: learning_steps"
+                );
+                assert_eq!(card.reps as u64, r["reps"].as_u64().unwrap(), "{ctx}: reps");
+                assert_eq!(
+                    card.lapses as u64,
+                    r["lapses"].as_u64().unwrap(),
+                    "{ctx}: lapses"
+                );
+                let (s, d) = (
+                    r["stability"].as_f64().unwrap(),
+                    r["difficulty"].as_f64().unwrap(),
+                );
+                max_rel_s = max_rel_s.max((card.stability - s).abs() / s);
+                max_rel_d = max_rel_d.max((card.difficulty - d).abs() / d);
+                assert!(
+                    (card.stability - s).abs() <= 1e-6 * s,
+                    "{ctx}: S {} vs {s}",
+                    card.stability
+                );
+                assert!(
+                    (card.difficulty - d).abs() <= 1e-6 * d,
+                    "{ctx}: D {} vs {d}",
+                    card.difficulty
+                );
+                for p in r["retrievability"].as_array().unwrap() {
+                    let got = sched.retrievability(&card, p["at"].as_i64().unwrap());
+                    let want = p["r"].as_f64().unwrap();
+                    max_abs_r = max_abs_r.max((got - want).abs());
+                    assert!((got - want).abs() <= 1e-8, "{ctx}: R {got} vs {want}");
+                }
+                n += 1;
             }
-            n += 1;
         }
     }
     println!(
-        "FSRS: {n} reviews; max rel diff S {max_rel_s:.2e}, D {max_rel_d:.2e}; max abs diff R \
-         {max_abs_r:.2e}; due/intervals/states exact"
+        "FSRS: {n} reviews in 3 configurations; max rel diff S {max_rel_s:.2e}, D {max_rel_d:.2e}; \
+         max abs diff R {max_abs_r:.2e}; due, intervals, states, steps, reps, lapses exact"
     );
 }
 
