@@ -1,9 +1,11 @@
 //! The FSRS-6 spaced-repetition scheduler (Free Spaced Repetition Scheduler, J. Ye et al.;
 //! <https://github.com/open-spaced-repetition/fsrs4anki/wiki/The-Algorithm>), written to give
-//! the same cards as ts-fsrs 5.4.2's default scheduler (`fsrs({ enable_fuzz: false })`:
-//! short-term scheduling on, learning steps 1m/10m, relearning step 10m, request retention 0.9,
-//! maximum interval 36,500 days, no interval fuzz). tests/education.rs replays histories that
-//! tools/gen_fsrs_reference.mjs scheduled with ts-fsrs.
+//! the same cards as ts-fsrs 5.4.2's scheduler with short-term scheduling on (its default,
+//! `BasicScheduler`) and no interval fuzz; the defaults here are ts-fsrs's (learning steps
+//! 1m/10m, relearning step 10m, request retention 0.9, maximum interval 36,500 days).
+//! tests/education.rs replays histories that tools/gen_fsrs_reference.mjs scheduled with
+//! ts-fsrs under the defaults, under other weights/steps/retention/cap, and without steps.
+//! Not implemented: ts-fsrs's `enable_short_term: false` (`LongTermScheduler`) and fuzz.
 //!
 //! The memory model, with weights w₀…w₂₀ ([`DEFAULT_W`]), grade G ∈ {1 Again, 2 Hard, 3 Good,
 //! 4 Easy}, stability S (days until R falls to 90%), difficulty D ∈ [1, 10], t the elapsed

@@ -279,7 +279,7 @@ pub struct Fit {
 /// Cost per iteration O(answers · grid + items · grid · Newton steps); memory O(items · grid).
 ///
 /// Errors ([`Error::Argument`]): an empty log, `n_items == 0`, an item index ≥ `n_items`,
-/// invalid options.
+/// invalid options; [`Error::Limit`] when n_items × grid points exceeds 2^25.
 pub fn fit(responses: &[Response], n_items: usize, options: &FitOptions) -> Result<Fit> {
     options.validate()?;
     if responses.is_empty() {
@@ -288,8 +288,12 @@ pub fn fit(responses: &[Response], n_items: usize, options: &FitOptions) -> Resu
     if n_items == 0 {
         return Err(Error::Argument("n_items must be ≥ 1".into()));
     }
-    if n_items > u32::MAX as usize {
-        return Err(Error::Argument(format!("n_items {n_items} exceeds u32")));
+    // Four n_items × grid tables of f64: keep them under 1 GiB.
+    if n_items.saturating_mul(options.grid.points) > 1 << 25 {
+        return Err(Error::Limit(format!(
+            "n_items × grid points = {n_items} × {} exceeds 2^25",
+            options.grid.points
+        )));
     }
     if let Some((k, r)) = responses
         .iter()
