@@ -69,17 +69,18 @@ impl Default for ItemParams {
 }
 
 impl ItemParams {
-    /// Checks `a` is finite and positive and `b` finite; `what` names the item in the error.
+    /// Checks 0 < a ≤ 100 and |b| ≤ 1000 (beyond these a logit a(θ − b) on the grid could
+    /// overflow and the posterior would stop being finite); `what` names the item in the error.
     pub fn validate(&self, what: &str) -> Result<()> {
-        if !(self.discrimination.is_finite() && self.discrimination > 0.0) {
+        if !(self.discrimination > 0.0 && self.discrimination <= 100.0) {
             return Err(Error::Argument(format!(
-                "{what}.discrimination must be finite and > 0, got {}",
+                "{what}.discrimination must be in (0, 100], got {}",
                 self.discrimination
             )));
         }
-        if !self.difficulty.is_finite() {
+        if !(self.difficulty.abs() <= 1000.0) {
             return Err(Error::Argument(format!(
-                "{what}.difficulty must be finite, got {}",
+                "{what}.difficulty must be finite with |b| ≤ 1000, got {}",
                 self.difficulty
             )));
         }

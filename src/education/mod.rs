@@ -413,17 +413,22 @@ fn describe(bank: &QuestionBank, q: &Question, p: f64, lead: &str) -> String {
     }
 }
 
-/// Inserts `(score, q)` into `list` (kept sorted ascending, at most `k` long).
+/// Orders (score, question) pairs: score first (a total order, so no NaN can panic), then index.
+#[inline]
+fn key_cmp(a: &(f64, u32), b: &(f64, u32)) -> std::cmp::Ordering {
+    a.0.total_cmp(&b.0).then(a.1.cmp(&b.1))
+}
+
+/// Inserts `item` into `list` (kept sorted ascending by [`key_cmp`], at most `k` long).
 #[inline]
 fn insert_bounded(list: &mut Vec<(f64, u32)>, k: usize, item: (f64, u32)) {
     if list.len() == k {
-        let worst = list[k - 1];
-        if (item.0, item.1) >= (worst.0, worst.1) {
+        if key_cmp(&item, &list[k - 1]).is_ge() {
             return;
         }
         list.pop();
     }
-    let at = list.partition_point(|e| (e.0, e.1) < (item.0, item.1));
+    let at = list.partition_point(|e| key_cmp(e, &item).is_lt());
     list.insert(at, item);
 }
 
@@ -482,11 +487,7 @@ pub fn next_exercises(
         .iter()
         .flat_map(|l| l.iter().enumerate().map(|(rank, &(d, q))| (rank, d, q)))
         .collect();
-    picked.sort_by(|a, b| {
-        (a.0, a.1, a.2)
-            .partial_cmp(&(b.0, b.1, b.2))
-            .expect("finite")
-    });
+    picked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     Ok(picked
         .into_iter()
         .take(k)
