@@ -78,7 +78,7 @@ impl ItemParams {
                 self.discrimination
             )));
         }
-        if !(self.difficulty.abs() <= 1000.0) {
+        if !self.difficulty.is_finite() || self.difficulty.abs() > 1000.0 {
             return Err(Error::Argument(format!(
                 "{what}.difficulty must be finite with |b| ≤ 1000, got {}",
                 self.difficulty
