@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod bundle;
+pub mod education;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "test-api")]
