@@ -803,11 +803,25 @@ struct Row {
     correct: bool,
 }
 
-/// MathE rows, or None when the shared data is not on this machine. cp1252 is decoded as
-/// Latin-1 (they differ only in 0x80-0x9F, which the fields used here do not need).
-fn mathe() -> Option<Vec<Row>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data/mathe/mathe.csv");
-    let bytes = std::fs::read(&path).ok()?;
+/// MathE rows from the shared data (`$HEARTH_DATA`, else `../shared/data` beside the checkout,
+/// else `/work/shared/data`, as `scripts/env.sh` finds it). Missing data fails the test: a
+/// suite never skips for want of data. cp1252 is decoded as Latin-1 (they differ only in
+/// 0x80-0x9F, which the fields used here do not need).
+fn mathe() -> Vec<Row> {
+    let roots: Vec<PathBuf> = std::env::var_os("HEARTH_DATA")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/data"),
+            PathBuf::from("/work/shared/data"),
+        ])
+        .collect();
+    let path = roots
+        .iter()
+        .map(|r| r.join("mathe/mathe.csv"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("mathe/mathe.csv is in none of {roots:?}: set HEARTH_DATA"));
+    let bytes = std::fs::read(&path).unwrap();
     let text: String = bytes.iter().map(|&b| b as char).collect();
     let mut rows = Vec::new();
     for line in text.split("\r\n").skip(1).filter(|l| !l.is_empty()) {
@@ -818,15 +832,13 @@ fn mathe() -> Option<Vec<Row>> {
             correct: f[3] == "1",
         });
     }
-    Some(rows)
+    assert!(rows.len() > 9000, "{path:?}: {} rows", rows.len());
+    rows
 }
 
 #[test]
 fn irt_fit_matches_direct_reference_on_mathe() {
-    let Some(rows) = mathe() else {
-        println!("MathE not found; skipped");
-        return;
-    };
+    let rows = mathe();
     let fx = fixture("irt_reference.json");
     let m = &fx["mathe"];
     let ids: Vec<&str> = m["question_ids"]
@@ -910,10 +922,7 @@ fn log_loss(pred: &[(f64, bool)]) -> f64 {
 #[test]
 fn mathe_held_out_evaluation() {
     const SEEN: usize = 5;
-    let Some(rows) = mathe() else {
-        println!("MathE not found; skipped");
-        return;
-    };
+    let rows = mathe();
     let mut rng = Rng(2026);
     let mut students: Vec<u32> = rows.iter().map(|r| r.student).collect();
     students.sort_unstable();

@@ -1,0 +1,29 @@
+// A/B timing of Hearth CPU wasm builds in one process (e.g. main before and after a change):
+// node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm). Runs
+// the model on fresh random inputs, alternating builds every run, and prints each build's median
+// and p10 in ms. A development tool: the side-by-side figures against other engines are bench.mjs.
+import { readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+const [model, ...dirs] = process.argv.slice(2);
+const engines = [];
+for (const d of dirs) {
+  const g = await import(pathToFileURL(`${d}/hearth-cpu.js`).href + `?${engines.length}`);
+  g.initSync({ module: readFileSync(`${d}/hearth-cpu_bg.wasm`) });
+  engines.push(g.Session.fromBytes(new Uint8Array(readFileSync(model))));
+}
+const s0 = engines[0];
+const feeds = () => Object.fromEntries(s0.inputs.map((i) => {
+  const dims = i.dims.map((d) => (typeof d === 'number' ? d : 1));
+  const n = dims.reduce((a, b) => a * b, 1);
+  const data = i.type === 'int64' ? BigInt64Array.from({ length: n }, () => BigInt(Math.floor(Math.random() * 50))) : Float32Array.from({ length: n }, () => Math.random());
+  return [i.name, { data, dims }];
+}));
+const t = engines.map(() => []);
+for (let r = 0; r < 4000; r++) {
+  for (let e = 0; e < engines.length; e++) {
+    const f = feeds();
+    const t0 = performance.now(); engines[e].run(f); const dt = performance.now() - t0;
+    if (r > 200) t[e].push(dt);
+  }
+}
+for (let e = 0; e < engines.length; e++) { t[e].sort((a, b) => a - b); console.log(dirs[e], 'median', t[e][t[e].length >> 1].toFixed(4), 'p10', t[e][t[e].length / 10 | 0].toFixed(4)); }
