@@ -11,11 +11,11 @@
 
 pub mod backend;
 pub mod bundle;
-pub mod education;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "test-api")]
 pub mod conformance;
+pub mod education;
 pub mod error;
 pub mod ir;
 pub mod onnx;
