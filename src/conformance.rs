@@ -91,12 +91,9 @@ fn drive(f: impl std::future::Future<Output = Outcome>) -> Outcome {
     }
     #[cfg(not(all(feature = "webgpu", not(target_arch = "wasm32"))))]
     {
-        use std::task::{Context, Poll, Waker};
-        let mut f = std::pin::pin!(f);
-        match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-            Poll::Ready(o) => o,
-            Poll::Pending => Outcome::Fail("the run waited on the GPU: use run_case_async".into()),
-        }
+        crate::plan::exec::poll_once(f).unwrap_or_else(|| {
+            Outcome::Fail("the run waited on the GPU: use run_case_async".into())
+        })
     }
 }
 

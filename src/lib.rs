@@ -23,6 +23,8 @@ pub mod plan;
 pub mod recommend;
 pub mod session;
 pub mod tensor;
+#[cfg(any(test, feature = "test-api"))]
+pub mod testing;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 

@@ -440,7 +440,8 @@ impl Session {
             }
         }
         // a CPU session's future is ready at once
-        now_or_never(self.run_async(feeds))
+        crate::plan::exec::poll_once(self.run_async(feeds))
+            .unwrap_or_else(|| Err(Error::Gpu("a CPU run waited on the GPU".into())))
     }
 
     /// [`run`](Self::run) for any backend and target: on WebGPU in a browser, the readback awaits
@@ -485,16 +486,6 @@ impl Session {
             .zip(&self.model.output_dtypes)
             .map(|(t, &d)| t.into_declared(d))
             .collect())
-    }
-}
-
-/// Polls a future once: for futures that never wait (the CPU path).
-fn now_or_never<F: std::future::Future<Output = Result<T>>, T>(f: F) -> Result<T> {
-    use std::task::{Context, Poll, Waker};
-    let mut f = std::pin::pin!(f);
-    match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => Err(Error::Gpu("a CPU run waited on the GPU".into())),
     }
 }
 

@@ -7,16 +7,7 @@ use hearth::bundle::{
 use hearth::recommend::{Event, Filter, Profile, Query, Recommender};
 use nalgebra::{DMatrix, DVector};
 
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> f32 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        ((self.0 >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-    }
-}
+use hearth::testing::Rng;
 
 const CATS: [&str; 4] = ["Kitchen", "Garden", "Toys", "Lighting"];
 
@@ -40,12 +31,14 @@ fn items(n: usize) -> Vec<ItemMeta> {
 /// Clustered factors: items in a category share a direction, like trained embeddings.
 fn factors(n: usize, d: usize, seed: u64) -> Vec<f32> {
     let mut r = Rng(seed);
-    let centers: Vec<Vec<f32>> = (0..4).map(|_| (0..d).map(|_| r.next()).collect()).collect();
+    let centers: Vec<Vec<f32>> = (0..4)
+        .map(|_| (0..d).map(|_| r.f32_in(-1.0, 1.0)).collect())
+        .collect();
     (0..n)
         .flat_map(|i| {
             let c = centers[i % 4].clone();
             c.into_iter()
-                .map(|v| 0.6 * v + 0.4 * r.next())
+                .map(|v| 0.6 * v + 0.4 * r.f32_in(-1.0, 1.0))
                 .collect::<Vec<_>>()
         })
         .map(|v| v * 0.3)
@@ -208,7 +201,7 @@ fn top_k_matches_brute_force_for_every_dtype_and_metric() {
             let rec = build(&w);
             let mut r = Rng(9);
             for _ in 0..5 {
-                let x: Vec<f32> = (0..64).map(|_| r.next()).collect();
+                let x: Vec<f32> = (0..64).map(|_| r.f32_in(-1.0, 1.0)).collect();
                 let got = rec
                     .recommend_vector(
                         &x,
@@ -280,7 +273,7 @@ fn batched_queries_equal_single_queries() {
     for dt in [TableDType::F32, TableDType::I8] {
         let rec = build(&writer(1000, 32, dt));
         let mut r = Rng(3);
-        let users: Vec<f32> = (0..7 * 32).map(|_| r.next()).collect();
+        let users: Vec<f32> = (0..7 * 32).map(|_| r.f32_in(-1.0, 1.0)).collect();
         let batch = rec.recommend_batch(&users, 10).unwrap();
         for (u, got) in users.chunks(32).zip(&batch) {
             let one = rec
@@ -782,7 +775,7 @@ fn quantized_tables_keep_top10_overlap_with_f32() {
         let users = 200;
         for _ in 0..users {
             // user vectors like fold-in results: near a cluster center
-            let x: Vec<f32> = (0..d).map(|_| r.next()).collect();
+            let x: Vec<f32> = (0..d).map(|_| r.f32_in(-1.0, 1.0)).collect();
             let k = Query {
                 k: 10,
                 exclude_seen: false,

@@ -348,12 +348,18 @@ pub fn run_graph(
     inputs: &[&Tensor],
     captures: &[&Tensor],
 ) -> Result<Vec<Tensor>> {
-    use std::future::Future;
+    poll_once(run(&NoDevice, graph, plan, inputs, captures))
+        .unwrap_or_else(|| Err(Error::model("a CPU-only run waited on a device")))
+}
+
+/// Polls a future once: `None` if it waits. For futures that never wait (CPU runs); the one
+/// place the crate drives a future without an executor.
+pub(crate) fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
     use std::task::{Context, Poll, Waker};
-    let mut f = std::pin::pin!(run(&NoDevice, graph, plan, inputs, captures));
+    let mut f = std::pin::pin!(f);
     match f.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
-        Poll::Ready(v) => v,
-        Poll::Pending => Err(Error::model("a CPU-only run waited on a device")),
+        Poll::Ready(v) => Some(v),
+        Poll::Pending => None,
     }
 }
 

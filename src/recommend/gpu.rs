@@ -295,13 +295,8 @@ mod tests {
     use crate::recommend::Filter;
 
     fn bundle(n: usize, d: usize, seed: u64, dtype: TableDType, bias: bool) -> Recommender {
-        let mut s = seed | 1;
-        let mut r = move || {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-        };
+        let mut rng = crate::testing::Rng::new(seed);
+        let mut r = move || rng.f32_in(-0.5, 0.5);
         let items = (0..n)
             .map(|i| ItemMeta {
                 id: format!("{i:08}"),
@@ -375,14 +370,9 @@ mod tests {
         ] {
             let rec = bundle(n, d, n as u64 + 7, dtype, bias);
             let gpu = GpuScorer::new(&rec, dev.clone()).unwrap();
-            let mut s = 99u64;
+            let mut rng = crate::testing::Rng::new(99);
             for t in 0..3 {
-                let x: Vec<f32> = (0..d)
-                    .map(|_| {
-                        s = s.wrapping_mul(6364136223846793005).wrapping_add(1);
-                        (s >> 40) as f32 / (1u64 << 24) as f32 - 0.5
-                    })
-                    .collect();
+                let x: Vec<f32> = rng.f32s(d, -0.5, 0.5);
                 // the CPU twin scores the same dequantized table in f32 (not the int8 kernel's
                 // quantized query)
                 let scores = rec.scores_f32(&x);

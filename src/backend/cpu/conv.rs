@@ -836,19 +836,7 @@ mod tests {
         assert_eq!(r[1].as_i64().unwrap(), &[2]);
     }
 
-    /// Small deterministic generator for random test configurations.
-    struct Rng(u64);
-    impl Rng {
-        fn below(&mut self, n: usize) -> usize {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            (self.0 % n as u64) as usize
-        }
-        fn range(&mut self, lo: usize, hi: usize) -> usize {
-            lo + self.below(hi - lo + 1)
-        }
-    }
+    use crate::testing::Rng;
 
     /// Calls `f` with every multi-index of `dims` (row-major), nothing when a dim is 0.
     fn each_index(dims: &[usize], mut f: impl FnMut(&[usize])) {
@@ -865,13 +853,7 @@ mod tests {
     }
 
     fn close(got: &[f32], want: &[f64], what: &str) {
-        assert_eq!(got.len(), want.len(), "{what}: length");
-        for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g as f64 - w).abs() <= 1e-5 + 1e-4 * w.abs(),
-                "{what}: at {i} got {g}, want {w}"
-            );
-        }
+        crate::testing::assert_close(what, got, want, 1e-5, 1e-4);
     }
 
     /// `ConvOp::infer` on fully known input shapes gives the shape the kernel produced.

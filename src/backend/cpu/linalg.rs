@@ -1142,14 +1142,9 @@ mod matmul_twin_tests {
 
     #[test]
     fn matmul_matches_naive_twin_on_random_shapes() {
-        // xorshift over shape choices: ranks 1..=4, batch dims 1..=3 with broadcast 1s
-        let mut s = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = |n: u64| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % n) as usize
-        };
+        // random shape choices: ranks 1..=4, batch dims 1..=3 with broadcast 1s
+        let mut rng = crate::testing::Rng::new(0x9e37_79b9_7f4a_7c15);
+        let mut next = |n: u64| rng.below(n as usize);
         for case in 0..200 {
             let (m, k, n) = (1 + next(9), 1 + next(40), 1 + next(20));
             let batch_rank = next(3);
@@ -1290,11 +1285,7 @@ mod norm_tests {
     }
 
     fn close(got: &Tensor, want: &[f32]) {
-        let g = got.as_f32().unwrap();
-        assert_eq!(g.len(), want.len());
-        for (a, b) in g.iter().zip(want) {
-            assert!((a - b).abs() <= 2e-5 + 1e-5 * b.abs(), "{a} vs {b}");
-        }
+        crate::testing::assert_close("linalg", got.as_f32().unwrap(), want, 2e-5, 1e-5);
     }
 
     #[test]

@@ -131,21 +131,10 @@ pub fn next_index(idx: &mut [usize], dims: impl Fn(usize) -> usize) {
     }
 }
 
-/// Deterministic values in [-1, 1] for kernel tests (xorshift).
+/// Deterministic values in [-1, 1) for kernel tests.
 #[cfg(test)]
 pub fn test_values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407)
-        | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            (s % 2001) as f32 / 1000.0 - 1.0
-        })
-        .collect()
+    crate::testing::Rng::new(seed).f32s(n, -1.0, 1.0)
 }
 
 #[cfg(test)]

@@ -387,13 +387,7 @@ mod tests {
     }
 
     fn close(got: &[f32], want: &[f32], what: &str) {
-        assert_eq!(got.len(), want.len(), "{what}");
-        for (g, w) in got.iter().zip(want) {
-            assert!(
-                (g - w).abs() <= 1e-5 * (1.0 + w.abs()),
-                "{what}: {g} vs {w}"
-            );
-        }
+        crate::testing::assert_close(what, got, want, 1e-5, 1e-5);
     }
 
     #[test]

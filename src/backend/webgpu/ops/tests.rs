@@ -15,17 +15,7 @@ pub(crate) fn dev() -> Arc<GpuDevice> {
 }
 
 pub(crate) fn rand(shape: &[usize], seed: u64, lo: f32, hi: f32) -> Tensor {
-    let n: usize = shape.iter().product();
-    let mut s = seed.wrapping_mul(0x9E3779B97F4A7C15) | 1;
-    let v = (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            lo + (hi - lo) * ((s >> 40) as f32 / (1u64 << 24) as f32)
-        })
-        .collect();
-    Tensor::from_f32(shape.to_vec(), v).unwrap()
+    crate::testing::Rng::new(seed).tensor(shape, lo, hi)
 }
 
 pub(crate) fn up(d: &GpuDevice, t: &Tensor) -> GpuTensor {
@@ -35,17 +25,7 @@ pub(crate) fn up(d: &GpuDevice, t: &Tensor) -> GpuTensor {
 pub(crate) fn assert_close(what: &str, got: &Tensor, want: &Tensor, atol: f32, rtol: f32) {
     assert_eq!(got.shape(), want.shape(), "{what}: shape");
     let (g, w) = (got.as_f32().unwrap(), want.as_f32().unwrap());
-    for (i, (&a, &b)) in g.iter().zip(w).enumerate() {
-        let ok = if b.is_nan() {
-            a.is_nan()
-        } else {
-            (a - b).abs() <= atol + rtol * b.abs()
-        };
-        assert!(
-            ok,
-            "{what}: index {i}: gpu {a}, cpu {b} (atol {atol}, rtol {rtol})"
-        );
-    }
+    crate::testing::assert_close(what, g, w, atol as f64, rtol as f64);
 }
 
 pub(crate) fn cpu1(op: crate::ir::Op, ins: &[&Tensor]) -> Tensor {
