@@ -120,30 +120,9 @@ struct Params {
     sb: [u32; 8],
 }
 
-/// Broadcast shape of two shapes (numpy rules), or `None`.
+/// Broadcast shape of two shapes (numpy rules, as the CPU kernels apply them), or `None`.
 pub fn broadcast(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
-    let r = a.len().max(b.len());
-    let mut out = vec![0; r];
-    for i in 0..r {
-        let x = if i + a.len() >= r {
-            a[i + a.len() - r]
-        } else {
-            1
-        };
-        let y = if i + b.len() >= r {
-            b[i + b.len() - r]
-        } else {
-            1
-        };
-        out[i] = if x == y || y == 1 {
-            x
-        } else if x == 1 {
-            y
-        } else {
-            return None;
-        };
-    }
-    Some(out)
+    crate::backend::cpu::util::broadcast_shape(a, b).ok()
 }
 
 /// Element strides of `shape` read at the positions of `out` (0 on broadcast axes).
