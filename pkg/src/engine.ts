@@ -111,6 +111,8 @@ export class Engine {
   private startError: Error | undefined;
   private readonly handles = new Map<number, { kind: string; obj: any; owner?: number }>();
   private next = 1;
+  /** Each recommender's event weights (its bundle's `foldIn.eventWeights`). */
+  private readonly weights = new WeakMap<object, Record<string, number>>();
 
   /** `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node). */
   constructor(private readonly wasm: (flavor: Flavor) => WasmSource | Promise<WasmSource> = defaultWasmUrl) {}
@@ -248,6 +250,28 @@ export class Engine {
           throw e;
         }
         return { value: this.add('profile', p, a.handle), transfer: none };
+      }
+      case 'checkEvent': {
+        // what `record` would reject, without recording: an item the bundle lacks, a kind without weight
+        this.get(a.profile, 'profile');
+        const rec: WasmRecommender = this.get(this.handles.get(a.profile)!.owner!, 'recommender');
+        if (rec.item(a.event.item) === undefined) {
+          throw engineError('UNKNOWN_ITEM', `record: item '${a.event.item}' is not in this bundle; nothing was recorded`);
+        }
+        if (a.event.weight !== undefined && !(a.event.weight >= 0)) {
+          throw engineError('ARGUMENT', `record: event on '${a.event.item}': weight ${a.event.weight} must be >= 0`);
+        }
+        if (a.event.weight === undefined) {
+          let weights = this.weights.get(rec);
+          if (!weights) {
+            weights = (rec.info() as { foldIn?: { eventWeights?: Record<string, number> } }).foldIn?.eventWeights ?? {};
+            this.weights.set(rec, weights);
+          }
+          if (!Object.hasOwn(weights, a.event.event)) {
+            throw engineError('ARGUMENT', `record: event type '${a.event.event}' has no weight in this bundle (known: ${Object.keys(weights).join(', ')}); pass \`weight\``);
+          }
+        }
+        return { value: undefined, transfer: none };
       }
       case 'record':
         return { value: this.get(a.profile, 'profile').record(a.event), transfer: none };
