@@ -14,7 +14,8 @@ import type { HearthOptions } from './types.js';
 const nodePlatform: Platform = {
   defaultWorker: false,
   async inlineEngine() {
-    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))));
+    // inline: a wasm trap rebuilds the instance (recover)
+    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))), true);
   },
   readLocal(source: string) {
     if (/^(https?|data|blob):/i.test(source)) return undefined;

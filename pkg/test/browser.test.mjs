@@ -499,3 +499,43 @@ test('stores: a 100,000-event IndexedDB history is compacted on open, keeps its 
   console.log(`# profile (IndexedDB, Chromium, worker): fold-in of the full 100000 events ${r.fullFoldMs.toFixed(0)} ms; first open (reads and compacts 100000 events) ${r.firstOpenMs.toFixed(0)} ms; reopen (${r.stored} events) ${r.reopenMs.toFixed(0)} ms`);
   await context.close();
 });
+
+test('inline (worker: false): a wasm trap rejects with WORKER_CRASHED; the next call runs on a fresh instance with models, recommenders and profiles reloaded', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    // the glue module the inline engine imported (same URL, same module)
+    const glue = await import('/pkg/wasm/hearth-cpu.js');
+    const h = await Hearth.init({ worker: false });
+    const model = await h.loadModel(url);
+    const shop = await h.loadRecommender('/shop.hearth', { name: 'trap-test' });
+    const me = await shop.profile();
+    await me.record({ item: 'K1', event: 'purchase' });
+    const feeds = () => ({ features: { data: Float32Array.from({ length: 34 }, (_, i) => (i % 17) * 0.5), dims: [2, 17] } });
+    const want = [...(await model.run(feeds())).purchase_probability.data];
+    const wantRecs = (await shop.recommend({ profile: me, k: 3 })).map((x) => [x.id, x.score]);
+    const made = { sessions: 0, recommenders: 0 };
+    const { fromBytes } = glue.Session;
+    const recFromBytes = glue.Recommender.fromBytes;
+    glue.Session.fromBytes = function (...a) { made.sessions++; return fromBytes.apply(this, a); };
+    glue.Recommender.fromBytes = function (...a) { made.recommenders++; return recFromBytes.apply(this, a); };
+    const { recommend } = glue.Profile.prototype;
+    glue.Profile.prototype.recommend = function () { glue.Profile.prototype.recommend = recommend; throw new WebAssembly.RuntimeError('unreachable'); };
+    const res = { made };
+    try { await shop.recommend({ profile: me, k: 3 }); res.trap = 'resolved'; } catch (e) { res.trap = [e.name, e.code, e.message]; }
+    res.got = [...(await model.run(feeds())).purchase_probability.data];
+    res.recs = (await shop.recommend({ profile: me, k: 3 })).map((x) => [x.id, x.score]);
+    res.want = want;
+    res.wantRecs = wantRecs;
+    await me.clear();
+    return res;
+  }, MODEL);
+  assert.equal(r.trap[0], 'HearthError');
+  assert.equal(r.trap[1], 'WORKER_CRASHED');
+  assert.match(r.trap[2], /trapped \(unreachable\); the next call runs on a fresh instance/);
+  assert.deepEqual(r.got, r.want, 'identical results after the rebuild');
+  assert.deepEqual(r.recs, r.wantRecs, 'the profile was replayed');
+  assert.equal(r.made.sessions, 1, 'the model was reloaded from its bytes');
+  assert.equal(r.made.recommenders, 1, 'the recommender was reloaded from its bytes');
+  await context.close();
+});

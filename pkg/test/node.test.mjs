@@ -57,7 +57,10 @@ test('Node entry: inline CPU engine, same answers as the wasm build used directl
   assert.deepEqual(model.inputs, [{ name: 'features', type: 'float32', dims: ['batch', 17] }]);
   assert.deepEqual(model.outputs, [{ name: 'purchase_probability', type: 'float32', dims: ['batch', 1] }]);
   const out = await model.run({ features: { data: x, dims: [2, 17] } });
-  const want = glue.Session.fromBytes(new Uint8Array(modelBytes)).run({ features: { data: x, dims: [2, 17] } });
+  // freed at once: the package's engine shares this glue module (and its wasm instance)
+  const direct = glue.Session.fromBytes(new Uint8Array(modelBytes));
+  const want = direct.run({ features: { data: x, dims: [2, 17] } });
+  direct.free();
   assert.deepEqual(out.purchase_probability.dims, [2, 1]);
   assert.equal(out.purchase_probability.type, 'float32');
   assert.ok(out.purchase_probability.data instanceof Float32Array);
@@ -304,4 +307,52 @@ test('stores: a long history is compacted on open and scores like the full one',
   assert.equal((await again.events()).length, stored.length, 'a compacted history is not compacted again');
   console.log(`# profile (memory store, Node): record ${recordMs.toFixed(3)} ms/event; open with ${n} events (compacts) ${firstOpenMs.toFixed(1)} ms; reopen (${stored.length} events) ${reopenMs.toFixed(1)} ms`);
   await loaded.clear();
+});
+
+test('inline: a wasm trap rejects that call with WORKER_CRASHED; the next call runs on a fresh instance with models, recommenders and profiles reloaded', async () => {
+  const h = await Hearth.init();
+  const model = await h.loadModel(modelPath);
+  const shop = await h.loadRecommender(shopBundle(), { name: 'node-test-trap' });
+  const me = await shop.profile();
+  await me.clear();
+  await me.record({ item: 'K1', event: 'purchase' });
+  await me.record({ item: 'G2', event: 'view' });
+  const feeds = () => ({ features: { data: x.slice(), dims: [2, 17] } });
+  const want = await model.run(feeds());
+  const wantRecs = await shop.recommend({ profile: me, k: 4 });
+  const otherModel = await hearth.loadModel(modelPath);
+  const wantOther = await otherModel.run(feeds());
+  // count how the engine remakes its objects, and trap once in Session.run, as a Rust panic
+  // (an `unreachable` instruction) would
+  const made = { sessions: 0, recommenders: 0, replayed: 0 };
+  const { fromBytes } = glue.Session;
+  const recFromBytes = glue.Recommender.fromBytes;
+  const { recordMany } = glue.Profile.prototype;
+  const { run } = glue.Session.prototype;
+  glue.Session.fromBytes = function (...a) { made.sessions++; return fromBytes.apply(this, a); };
+  glue.Recommender.fromBytes = function (...a) { made.recommenders++; return recFromBytes.apply(this, a); };
+  glue.Profile.prototype.recordMany = function (events) { made.replayed += events.length; return recordMany.call(this, events); };
+  glue.Session.prototype.run = function () { glue.Session.prototype.run = run; throw new WebAssembly.RuntimeError('unreachable'); };
+  try {
+    await assert.rejects(model.run(feeds()), (e) => e instanceof HearthError && e.code === 'WORKER_CRASHED'
+      && /trapped \(unreachable\); the next call runs on a fresh instance/.test(e.message));
+    assert.deepEqual(made, { sessions: 0, recommenders: 0, replayed: 0 }, 'nothing is remade before the next call');
+    const got = await model.run(feeds());
+    assert.deepEqual([...got.purchase_probability.data], [...want.purchase_probability.data], 'identical results on the fresh instance');
+    assert.ok(made.sessions >= 1, 'the model was reloaded from its bytes');
+    assert.ok(made.recommenders >= 1, 'the recommender was reloaded from its bytes');
+    assert.ok(made.replayed >= 2, "the profile's events were replayed");
+    assert.deepEqual(await shop.recommend({ profile: me, k: 4 }), wantRecs, 'the profile recommends as before');
+    await me.record({ item: 'K2', event: 'cart' });
+    assert.deepEqual((await me.events()).map((e) => e.item), ['K1', 'G2', 'K2']);
+    // another Hearth instance shares the wasm instance: its models were remade too
+    assert.deepEqual([...(await otherModel.run(feeds())).purchase_probability.data], [...wantOther.purchase_probability.data]);
+  } finally {
+    Object.assign(glue.Session, { fromBytes });
+    glue.Recommender.fromBytes = recFromBytes;
+    glue.Profile.prototype.recordMany = recordMany;
+    glue.Session.prototype.run = run;
+    await me.clear();
+    h.dispose();
+  }
 });
