@@ -617,12 +617,13 @@ export class Profile {
   }
 
   /**
-   * Records an interaction: checked, stored on the device (the IndexedDB transaction has
-   * completed when this resolves), then folded into the profile. When any step fails, nothing
-   * was stored and the profile is unchanged.
+   * Records an interaction: checked and folded into the profile at once (so calls made after
+   * this one see it), then stored on the device; it resolves when the IndexedDB transaction has
+   * completed. When the check or the write fails, nothing was stored and the profile is as
+   * before (a refused write takes the event out of the profile again).
    *
    * @param event - `{ item, event: 'view' | 'cart' | 'purchase', weight?, ts? }`; `ts` defaults to now.
-   * @returns `true` once the event is stored and folded in.
+   * @returns `true` once the event is folded in and stored.
    * @throws `HearthError` `UNKNOWN_ITEM` when the bundle has no such item, `ARGUMENT` for a kind
    *   the bundle has no weight for (pass `weight`), `STORAGE` when IndexedDB refuses the write
    *   (quota, a closed database); `TypeError` for a malformed event.
@@ -636,11 +637,16 @@ export class Profile {
     const stored: StoredEvent = { item: event.item, event: event.event, ts: event.ts ?? Date.now() };
     if (event.weight !== undefined) stored.weight = event.weight;
     const profile = this.liveHandle();
-    // checked first (unknown item, a kind without weight), stored second, folded in last: a
-    // failed write leaves nothing to undo
-    await this.recommender.call('checkEvent', { profile, event: stored });
-    await this.store.add(stored);
-    return this.recommender.call<boolean>('record', { profile, event: stored });
+    // the engine first, in call order: it rejects an unknown item or a kind without weight
+    // before recording anything, and a recommend() called after this record() sees the event
+    await this.recommender.call('record', { profile, event: stored });
+    try {
+      await this.store.add(stored);
+    } catch (e) {
+      await this.recommender.call('unrecord', { profile, event: stored }).catch(() => undefined);
+      throw e;
+    }
+    return true;
   }
 
   /**

@@ -47,6 +47,7 @@ interface WasmRecommender {
 }
 interface WasmProfile {
   record(event: unknown): boolean;
+  events(): unknown[];
   recordMany(events: unknown[]): number;
   recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
   recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
@@ -367,9 +368,9 @@ export class Engine {
         }
         return { value: this.add('profile', p, { owner: a.handle, events: [...a.events] }), transfer: none };
       }
-      case 'checkEvent': {
-        // what `record` would reject, without recording: an item the bundle lacks, a kind without weight
-        this.get(a.profile, 'profile');
+      case 'record': {
+        // checked before anything is recorded: an item the bundle lacks, a kind without weight
+        const p = this.get(a.profile, 'profile');
         const rec: WasmRecommender = this.get(this.handles.get(a.profile)!.owner!, 'recommender');
         if (rec.item(a.event.item) === undefined) {
           throw engineError('UNKNOWN_ITEM', `record: item '${a.event.item}' is not in this bundle; nothing was recorded`);
@@ -387,12 +388,26 @@ export class Engine {
             throw engineError('ARGUMENT', `record: event type '${a.event.event}' has no weight in this bundle (known: ${Object.keys(weights).join(', ')}); pass \`weight\``);
           }
         }
-        return { value: undefined, transfer: none };
-      }
-      case 'record': {
-        const known = this.get(a.profile, 'profile').record(a.event);
+        const known = p.record(a.event);
         this.handles.get(a.profile)!.events?.push(a.event);
         return { value: known, transfer: none };
+      }
+      case 'unrecord': {
+        // takes back an event the store refused: the profile is replayed without its last copy
+        const p = this.get(a.profile, 'profile');
+        const same = (e: { item: string; event: string; ts?: number }) => e.item === a.event.item && e.event === a.event.event && e.ts === a.event.ts;
+        const events = p.events() as { item: string; event: string; ts?: number }[];
+        const last = (list: typeof events) => { for (let j = list.length - 1; j >= 0; j--) if (same(list[j]!)) return j; return -1; };
+        const i = last(events);
+        if (i >= 0) {
+          events.splice(i, 1);
+          p.clear();
+          p.recordMany(events);
+        }
+        const kept = this.handles.get(a.profile)!.events as typeof events | undefined;
+        const k = kept ? last(kept) : -1;
+        if (k >= 0) kept!.splice(k, 1);
+        return { value: i >= 0, transfer: none };
       }
       case 'clearProfile': {
         this.get(a.profile, 'profile').clear();

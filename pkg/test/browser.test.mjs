@@ -403,6 +403,12 @@ test('stores: a refused IndexedDB write rejects record() with STORAGE and the pr
     try { await me.record({ item: 'G2', event: 'purchase' }); res.abort = 'resolved'; } catch (e) { res.abort = [e.code, e.message]; }
     IDBObjectStore.prototype.add = add;
     res.unchanged = JSON.stringify(await ids()) === JSON.stringify(before);
+    // a recommend() called right after record(), without waiting, sees the event (call order)
+    const pending = me.record({ item: 'G4', event: 'purchase', weight: 50 });
+    res.ordered = (await shop.recommend({ profile: me, k: 8, exclude: 'none' }))[0].id;
+    await pending;
+    await me.clear();
+    await me.record({ item: 'K1', event: 'purchase' });
     res.events = (await me.events()).map((e) => e.item);
     await me.record({ item: 'G3', event: 'view' });
     res.after = (await (await shop.profile()).events()).map((e) => e.item);
@@ -413,6 +419,7 @@ test('stores: a refused IndexedDB write rejects record() with STORAGE and the pr
   assert.match(r.err[2], /QuotaExceededError: quota exceeded \(test\).*nothing was recorded/);
   assert.equal(r.abort[0], 'STORAGE');
   assert.equal(r.unchanged, true, 'the engine profile did not take the events that were not stored');
+  assert.equal(r.ordered, 'G4', 'the event was folded in before the next call');
   assert.deepEqual(r.events, ['K1']);
   assert.deepEqual(r.after, ['K1', 'G3'], 'recording works again once IndexedDB does');
   await context.close();
