@@ -551,7 +551,8 @@ export class Recommender {
    * The visitor's profile: their interactions, kept in IndexedDB on this device (memory in Node)
    * and replayed into the engine. It survives reloads until {@link Profile.clear}.
    *
-   * @throws `TypeError` when the bundle was loaded from bytes without `options.name`.
+   * @throws `TypeError` when the bundle was loaded from bytes without `options.name`;
+   *   `HearthError` `STORAGE` when IndexedDB cannot be read (or a compaction cannot be written).
    * @example
    * ```ts
    * const me = await shop.profile();
