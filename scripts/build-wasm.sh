@@ -20,6 +20,16 @@ build() { # name, cargo features, target dir, output dir
     --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" ${features:+--features "$features"}
   raw="$target/wasm32-unknown-unknown/release/hearth.wasm"
   wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$raw"
+  # A trapped instance is unusable (Rust aborted mid-call; its heap is in an unknown state), and
+  # the package's inline engine replaces it. wasm-bindgen's glue instantiates once and keeps the
+  # instance in module variables, so this export lets its next init() instantiate afresh. The
+  # engine first releases every object of the old instance with __destroy_into_raw(), so no
+  # finalizer reaches the new one. (wasm-bindgen's --experimental-reset-state-function does the
+  # same with a guard in every exported call.)
+  printf '\n/** Forgets the instance: the next init() makes a fresh one (scripts/build-wasm.sh). */\nexport function __hearth_forget_instance() { wasm = undefined; wasmInstance = undefined; __wbg_init_promise = undefined; }\n' >>"$out/$name.js"
+  printf '\n/** Forgets the instance: the next init() makes a fresh one (scripts/build-wasm.sh). */\nexport function __hearth_forget_instance(): void;\n' >>"$out/$name.d.ts"
+  grep -q '^let wasmModule, wasmInstance, wasm;$' "$out/$name.js" && grep -q '^let __wbg_init_promise;$' "$out/$name.js" \
+    || { echo "build-wasm.sh: the glue no longer declares wasm / __wbg_init_promise as expected; update __hearth_forget_instance" >&2; exit 1; }
   # -ocimfs 1000: binaryen otherwise inlines every single-caller function whatever its size, which
   # built one 215 KB function that V8 compiles lazily on the first run (28-40 ms measured in Node;
   # 2-4 ms with this limit, and the file is smaller).

@@ -5,8 +5,8 @@
  * @packageDocumentation
  */
 import { HearthError } from './errors.js';
-import { checkLoadOptions, clearCache, loadBytes, absolute, type LocalReader } from './fetch.js';
-import type { ProfileStore, StoredEvent } from './profile-store.js';
+import { checkLoadOptions, clearCache, loadWith, absolute, type LocalReader } from './fetch.js';
+import { compactEvents, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
 import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
@@ -127,10 +127,14 @@ export class Hearth {
 
   /**
    * Loads an ONNX model from a URL (fetched once, then served from the Cache API) or from its bytes.
+   * Only bytes the engine parsed (and that match `integrity`, when given) are cached; a cached
+   * copy that no longer parses is evicted and downloaded again once, and an error that remains
+   * says where the failing bytes came from.
    *
    * @param source - the model's URL (relative to the page) or its bytes; bytes are copied, never detached.
    * @param options - download options, see {@link LoadOptions}.
-   * @throws `HearthError` `MODEL_INVALID`, `UNSUPPORTED`, `INTEGRITY`, `NETWORK`; `TypeError` for a bad argument.
+   * @throws `HearthError` `MODEL_INVALID`, `UNSUPPORTED`, `INTEGRITY`, `NETWORK` (also for a file
+   *   Node cannot read); `TypeError` for a bad argument.
    * @example
    * ```ts
    * const model = await hearth.loadModel('/models/propensity.onnx', { onProgress: (l, t) => console.log(l, t) });
@@ -138,11 +142,13 @@ export class Hearth {
    */
   async loadModel(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Model> {
     const o = checkLoadOptions(options, 'loadModel');
-    const bytes = await loadBytes(source, o, 'loadModel', this.platform.readLocal);
-    const gen = this.transport.generation;
-    const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[] } & Placement>(
-      'loadModel', { bytes }, this.worker ? [bytes] : []);
-    return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r);
+    // the engine parses the bytes before they are cached
+    return loadWith(source, o, 'loadModel', this.platform.readLocal, async (bytes) => {
+      const gen = this.transport.generation;
+      const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[] } & Placement>(
+        'loadModel', { bytes }, this.worker ? [bytes] : []);
+      return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r);
+    });
   }
 
   /**
@@ -162,10 +168,11 @@ export class Hearth {
       throw new TypeError('loadRecommender: options.name must be a non-empty string');
     }
     const name = o.name ?? (typeof source === 'string' || source instanceof URL ? absolute(source) : undefined);
-    const bytes = await loadBytes(source, o, 'loadRecommender', this.platform.readLocal);
-    const gen = this.transport.generation;
-    const r = await this.call<{ handle: number; info: RecommenderInfo } & Placement>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
-    return make<Recommender>(Recommender, this, r.handle, gen, r.info, name, r);
+    return loadWith(source, o, 'loadRecommender', this.platform.readLocal, async (bytes) => {
+      const gen = this.transport.generation;
+      const r = await this.call<{ handle: number; info: RecommenderInfo } & Placement>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
+      return make<Recommender>(Recommender, this, r.handle, gen, r.info, name, r);
+    });
   }
 
   /**
@@ -214,8 +221,35 @@ function dtypeOf(name: string, t: Tensor): DType {
   return d;
 }
 
+/** `INPUT_VALUE` at the first NaN or ±Infinity of a float feed (float16: exponent bits all ones). */
+function checkFinite(name: string, t: Tensor, dtype: DType): void {
+  let at = -1;
+  if (dtype === 'float32' || dtype === 'float64') {
+    const d = t.data as Float32Array | Float64Array;
+    for (let i = 0; i < d.length; i++) {
+      // v - v is 0 for finite v, NaN for NaN and ±Infinity
+      if (d[i]! - d[i]! !== 0) {
+        at = i;
+        break;
+      }
+    }
+  } else if (dtype === 'float16') {
+    at = (t.data as Uint16Array).findIndex((b) => (b & 0x7c00) === 0x7c00);
+  }
+  if (at < 0) return;
+  const v = dtype === 'float16' ? `float16 bits 0x${(t.data as Uint16Array)[at]!.toString(16)} (NaN or Infinity)` : (t.data as Float32Array)[at]!;
+  const idx: number[] = [];
+  let rest = at;
+  for (let k = t.dims.length - 1; k >= 0; k--) {
+    idx.unshift(rest % t.dims[k]!);
+    rest = Math.floor(rest / t.dims[k]!);
+  }
+  throw new HearthError('INPUT_VALUE',
+    `input '${name}': element ${at} ([${idx.join(', ')}]) is ${v}; pass { allowNonFinite: true } to run() to feed NaN or Infinity`);
+}
+
 /** Checks feeds against the model's declared inputs, like the engine does, with finer codes. */
-function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[]): void {
+function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[], allowNonFinite: boolean): void {
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
     throw new TypeError('run: feeds must be an object mapping input names to { data, dims }');
   }
@@ -239,6 +273,7 @@ function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[]): v
     if (info.type && info.type !== dtype) {
       throw new HearthError('INPUT_DTYPE', `input '${name}': expected ${want}, got ${dtype}`);
     }
+    if (!allowNonFinite) checkFinite(name, t, dtype);
     if (info.dims) {
       if (info.dims.length !== t.dims.length) {
         throw new HearthError('INPUT_SHAPE', `input '${name}': expected ${want} (rank ${info.dims.length}), got shape [${t.dims.join(', ')}]`);
@@ -309,7 +344,8 @@ export class Model {
    * @param feeds - every input by name, as `{ data, dims }` (`type` only for bool/float16).
    * @param options - see {@link RunOptions}.
    * @returns the outputs by name, each `{ data, dims, type }`.
-   * @throws `HearthError` `INPUT_NAME`, `INPUT_DTYPE`, `INPUT_SHAPE`, `DISPOSED`, `WORKER_CRASHED`;
+   * @throws `HearthError` `INPUT_NAME`, `INPUT_DTYPE`, `INPUT_SHAPE`, `INPUT_VALUE` (NaN or
+   *   ±Infinity in a float feed, unless `allowNonFinite`), `DISPOSED`, `WORKER_CRASHED`;
    *   `TypeError`/`RangeError` naming the feed for a malformed tensor.
    * @example
    * ```ts
@@ -320,7 +356,8 @@ export class Model {
     if (this.disposed) throw new HearthError('DISPOSED', 'this model was disposed');
     if (options === null || typeof options !== 'object') throw new TypeError('run: options must be an object');
     if (options.transfer !== undefined && typeof options.transfer !== 'boolean') throw new TypeError('run: options.transfer must be a boolean');
-    checkFeeds(feeds, this.inputs);
+    if (options.allowNonFinite !== undefined && typeof options.allowNonFinite !== 'boolean') throw new TypeError('run: options.allowNonFinite must be a boolean');
+    checkFeeds(feeds, this.inputs, options.allowNonFinite === true);
     const wire: Record<string, Tensor> = {};
     const transfer = new Set<ArrayBuffer>();
     for (const [name, t] of Object.entries(feeds)) {
@@ -514,7 +551,8 @@ export class Recommender {
    * The visitor's profile: their interactions, kept in IndexedDB on this device (memory in Node)
    * and replayed into the engine. It survives reloads until {@link Profile.clear}.
    *
-   * @throws `TypeError` when the bundle was loaded from bytes without `options.name`.
+   * @throws `TypeError` when the bundle was loaded from bytes without `options.name`;
+   *   `HearthError` `STORAGE` when IndexedDB cannot be read (or a compaction cannot be written).
    * @example
    * ```ts
    * const me = await shop.profile();
@@ -525,7 +563,9 @@ export class Recommender {
       throw new TypeError('profile: the bundle was loaded from bytes; pass loadRecommender(bytes, { name }) to name its profile store');
     }
     const store = await this.hearth.platform.profileStore(this.name);
-    const events = await store.all();
+    // a long history is compacted first (one summary event per item for the oldest events)
+    const foldIn = this.info.foldIn as FoldIn | undefined;
+    const events = await store.compact((all) => compactEvents(all, foldIn));
     const handle = await this.call<number>('openProfile', { events });
     return make<Profile>(Profile, this, store, handle);
   }
@@ -578,10 +618,16 @@ export class Profile {
   }
 
   /**
-   * Records an interaction: stored on the device and folded into the profile at once.
+   * Records an interaction: checked and folded into the profile at once (so calls made after
+   * this one see it), then stored on the device; it resolves when the IndexedDB transaction has
+   * completed. When the check or the write fails, nothing was stored and the profile is as
+   * before (a refused write takes the event out of the profile again).
    *
    * @param event - `{ item, event: 'view' | 'cart' | 'purchase', weight?, ts? }`; `ts` defaults to now.
-   * @returns `false` when the bundle has no such item (the event is kept, and ignored for scoring).
+   * @returns `true` once the event is folded in and stored.
+   * @throws `HearthError` `UNKNOWN_ITEM` when the bundle has no such item, `ARGUMENT` for a kind
+   *   the bundle has no weight for (pass `weight`), `STORAGE` when IndexedDB refuses the write
+   *   (quota, a closed database); `TypeError` for a malformed event.
    * @example
    * ```ts
    * await me.record({ item: '85123A', event: 'purchase' });
@@ -591,14 +637,24 @@ export class Profile {
     checkEvent(event, 'record: event');
     const stored: StoredEvent = { item: event.item, event: event.event, ts: event.ts ?? Date.now() };
     if (event.weight !== undefined) stored.weight = event.weight;
-    // the engine first: an event it rejects (an unknown kind without weight) is not stored
-    const known = await this.recommender.call<boolean>('record', { profile: this.liveHandle(), event: stored });
-    await this.store.add(stored);
-    return known;
+    const profile = this.liveHandle();
+    // the engine first, in call order: it rejects an unknown item or a kind without weight
+    // before recording anything, and a recommend() called after this record() sees the event
+    await this.recommender.call('record', { profile, event: stored });
+    try {
+      await this.store.add(stored);
+    } catch (e) {
+      await this.recommender.call('unrecord', { profile, event: stored }).catch(() => undefined);
+      throw e;
+    }
+    return true;
   }
 
   /**
-   * The recorded interactions, oldest first.
+   * The recorded interactions, oldest first. Once a history grows past 5,000 events, opening
+   * the profile folds all but the newest 1,000 into one summary event per item
+   * (`{ item, event: 'summary', weight, ts, count }`), which scores exactly like the events it
+   * replaces.
    * @example
    * ```ts
    * const history = await me.events();

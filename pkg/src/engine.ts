@@ -47,6 +47,7 @@ interface WasmRecommender {
 }
 interface WasmProfile {
   record(event: unknown): boolean;
+  events(): unknown[];
   recordMany(events: unknown[]): number;
   recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
   recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
@@ -101,6 +102,26 @@ async function probeAdapter(): Promise<{ adapter?: string; software?: boolean; r
   }
 }
 
+/**
+ * The inline engines that recover from traps. All engines of a realm that load one build share
+ * its glue module, hence one wasm instance: a trap in one is rebuilt for all of them.
+ */
+const recovering = new Set<Engine>();
+
+/** An object the engine made, and (when it recovers from traps) what remakes it. */
+interface Handle {
+  kind: string;
+  obj: any;
+  owner?: number;
+  /** model / recommender: its bytes (and a model's external data) */
+  bytes?: Uint8Array;
+  external?: unknown[];
+  /** profile: the events it holds, in order */
+  events?: unknown[];
+  /** where it runs now, when a rebuild moved it (reported with its next result) */
+  moved?: Placement;
+}
+
 export class Engine {
   private glue: Glue | undefined;
   private flavor: Flavor = 'cpu';
@@ -109,11 +130,31 @@ export class Engine {
   private starting: Promise<InitReply> | undefined;
   /** Why the last `init` failed: later calls report it (a restarted worker replays `init`). */
   private startError: Error | undefined;
-  private readonly handles = new Map<number, { kind: string; obj: any; owner?: number }>();
+  private readonly handles = new Map<number, Handle>();
   private next = 1;
+  /** Each recommender's event weights (its bundle's `foldIn.eventWeights`). */
+  private readonly weights = new WeakMap<object, Record<string, number>>();
 
-  /** `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node). */
-  constructor(private readonly wasm: (flavor: Flavor) => WasmSource | Promise<WasmSource> = defaultWasmUrl) {}
+  /** Set by a trap (inline engines): the next call first rebuilds the instance. */
+  private trapped: Error | undefined;
+
+  /**
+   * `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node). With `recover`
+   * (the inline engines) a wasm trap rejects that call with `WORKER_CRASHED` and the next call
+   * runs on a fresh instance with every handle remade from its bytes and events; without it
+   * (the worker) the trap is thrown as it is and the worker is replaced.
+   */
+  constructor(
+    private readonly wasm: (flavor: Flavor) => WasmSource | Promise<WasmSource> = defaultWasmUrl,
+    private readonly recover = false,
+  ) {
+    if (recover) recovering.add(this);
+  }
+
+  /** Forgets the engine (its `Hearth` was disposed): a later rebuild leaves it out. */
+  close(): void {
+    recovering.delete(this);
+  }
 
   /**
    * Starts a build for `backend`: the GPU build when WebGPU gives an adapter (`'webgpu'` fails
@@ -161,10 +202,58 @@ export class Engine {
     }
   }
 
-  private add(kind: string, obj: unknown, owner?: number): number {
+  private add(kind: string, obj: unknown, extra: Omit<Handle, 'kind' | 'obj'> = {}): number {
     const h = this.next++;
-    this.handles.set(h, { kind, obj, owner });
+    // the bytes are kept only where a rebuild needs them (inline): a worker is replaced instead
+    this.handles.set(h, { kind, obj, ...(this.recover ? extra : { owner: extra.owner }) });
     return h;
+  }
+
+  private async session(bytes: Uint8Array, external: unknown[]): Promise<CpuGlue.Session> {
+    return this.flavor === 'gpu'
+      ? (this.glue!.Session as unknown as { create(b: Uint8Array, c: string, e?: unknown[]): Promise<CpuGlue.Session> })
+        .create(bytes, this.choice, external.length ? external : undefined)
+      : this.glue!.Session.fromBytes(bytes, (external.length ? external : undefined) as never);
+  }
+
+  private async recommender(bytes: Uint8Array): Promise<WasmRecommender> {
+    const cls = this.recommenderClass();
+    return this.flavor === 'gpu' && cls.create ? cls.create(bytes, this.choice) : cls.fromBytes(bytes);
+  }
+
+  /**
+   * A fresh wasm instance after a trap, with every handle remade under its number (models and
+   * recommenders from their bytes, profiles from their events), so the objects the caller holds
+   * keep working. The old instance's objects are released without calling into it, so no
+   * finalizer reaches the new one. The CPU build re-instantiates itself; the GPU build's glue
+   * also keeps wasm closures alive across calls, so after a trap there the engine moves to the
+   * CPU build (a separate module) and each model and recommender reports the move.
+   */
+  private async rebuild(why: Error): Promise<void> {
+    const group = [...recovering].filter((e) => e.glue === this.glue);
+    for (const engine of group) for (const e of engine.handles.values()) e.obj.__destroy_into_raw?.();
+    const fromGpu = this.flavor === 'gpu';
+    if (!fromGpu) {
+      const forget = Reflect.get(this.glue!, '__hearth_forget_instance') as (() => void) | undefined;
+      if (!forget) throw new Error('this wasm glue cannot make a fresh instance (build it with scripts/build-wasm.sh)');
+      forget();
+    }
+    const reason = `the WebGPU engine trapped (${why.message}); restarted on the CPU`;
+    for (const engine of group) {
+      // the first load instantiates afresh; the others find that instance
+      await engine.load('cpu');
+      engine.trapped = undefined;
+      for (const e of engine.handles.values()) {
+        if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? []);
+        else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!);
+        else if (e.kind === 'profile') {
+          // a recommender comes before its profiles (Map order is creation order)
+          e.obj = (engine.handles.get(e.owner!)!.obj as WasmRecommender).newProfile();
+          e.obj.recordMany(e.events ?? []);
+        }
+        if (fromGpu && e.kind !== 'profile') e.moved = { backend: 'cpu', backendReason: reason };
+      }
+    }
   }
 
   private get(h: number, kind: string): any {
@@ -178,6 +267,14 @@ export class Engine {
     const cls = Reflect.get(this.glue!, 'Recommender') as WasmRecommenderClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no recommender engine (its wasm exports no Recommender)');
     return cls;
+  }
+
+  /** A rebuild's move of a handle to the CPU, reported once with its next result. */
+  private movedBy(h: number): Partial<Placement> {
+    const e = this.handles.get(h);
+    const m = e?.moved;
+    if (e) e.moved = undefined;
+    return m ?? {};
   }
 
   /** Results carry the item's metadata (the wasm adds it; looked up here if it did not). */
@@ -202,16 +299,39 @@ export class Engine {
     }
     await this.starting?.catch(() => undefined);
     if (!this.glue) throw this.startError ?? engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
+    if (this.trapped) {
+      // calls that arrive meanwhile wait for the same rebuild
+      const why = this.trapped;
+      this.trapped = undefined;
+      const rebuilding = this.rebuild(why);
+      this.starting = rebuilding.then(() => ({ backend: 'cpu' as const }));
+      try {
+        await rebuilding;
+      } catch (e) {
+        this.trapped = why;
+        throw engineError('WORKER_CRASHED', `the wasm engine trapped (${why.message}) and could not be restarted: ${e instanceof Error ? e.message : e}`);
+      } finally {
+        this.starting = undefined;
+      }
+    }
+    try {
+      return await this.run(op, a);
+    } catch (e) {
+      if (!(this.recover && e instanceof WebAssembly.RuntimeError)) throw e;
+      this.trapped = e;
+      throw engineError('WORKER_CRASHED', `the wasm engine trapped (${e.message}); the next call runs on a fresh instance with every model, recommender and profile reloaded`);
+    }
+  }
+
+  private async run(op: string, a: any): Promise<Reply> {
+    const none: Transferable[] = [];
     const gpu = this.flavor === 'gpu';
     switch (op) {
       case 'loadModel': {
         const external = (a.external ?? []).map(([n, b]: [string, ArrayBuffer]) => [n, new Uint8Array(b)]);
         const bytes = new Uint8Array(a.bytes);
-        const s = gpu
-          ? await (this.glue.Session as unknown as { create(b: Uint8Array, c: string, e?: unknown[]): Promise<CpuGlue.Session> })
-            .create(bytes, this.choice, external.length ? external : undefined)
-          : this.glue.Session.fromBytes(bytes, external.length ? external : undefined);
-        const value = { handle: this.add('model', s), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
+        const s = await this.session(bytes, external);
+        const value = { handle: this.add('model', s, { bytes, external }), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
         return { value, transfer: none };
       }
       case 'run': {
@@ -219,13 +339,12 @@ export class Engine {
         const outputs = (gpu ? await (s as GpuSession).runAsync(a.feeds) : s.run(a.feeds)) as Record<string, WasmTensor>;
         const transfer: Transferable[] = [];
         for (const t of Object.values(outputs)) transfer.push(t.data.buffer as ArrayBuffer);
-        return { value: { outputs, ...(gpu ? moved(s) : {}) }, transfer };
+        return { value: { outputs, ...(gpu ? moved(s) : this.movedBy(a.handle)) }, transfer };
       }
       case 'loadRecommender': {
-        const cls = this.recommenderClass();
         const bytes = new Uint8Array(a.bytes);
-        const r = gpu && cls.create ? await cls.create(bytes, this.choice) : cls.fromBytes(bytes);
-        return { value: { handle: this.add('recommender', r), info: r.info(), ...placement(r) }, transfer: none };
+        const r = await this.recommender(bytes);
+        return { value: { handle: this.add('recommender', r, { bytes }), info: r.info(), ...placement(r) }, transfer: none };
       }
       case 'item':
         return { value: this.get(a.handle, 'recommender').item(a.id) ?? undefined, transfer: none };
@@ -233,7 +352,7 @@ export class Engine {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
         const target: WasmRecommender | WasmProfile = a.profile !== undefined ? this.get(a.profile, 'profile') : rec;
         const list = gpu && target.recommendAsync ? await target.recommendAsync(a.opts) : target.recommend(a.opts);
-        return { value: { list: this.withItems(rec, list), ...(gpu ? moved(rec) : {}) }, transfer: none };
+        return { value: { list: this.withItems(rec, list), ...(gpu ? moved(rec) : this.movedBy(a.handle)) }, transfer: none };
       }
       case 'similar': {
         const rec: WasmRecommender = this.get(a.handle, 'recommender');
@@ -247,13 +366,55 @@ export class Engine {
           p.free();
           throw e;
         }
-        return { value: this.add('profile', p, a.handle), transfer: none };
+        return { value: this.add('profile', p, { owner: a.handle, events: [...a.events] }), transfer: none };
       }
-      case 'record':
-        return { value: this.get(a.profile, 'profile').record(a.event), transfer: none };
-      case 'clearProfile':
+      case 'record': {
+        // checked before anything is recorded: an item the bundle lacks, a kind without weight
+        const p = this.get(a.profile, 'profile');
+        const rec: WasmRecommender = this.get(this.handles.get(a.profile)!.owner!, 'recommender');
+        if (rec.item(a.event.item) === undefined) {
+          throw engineError('UNKNOWN_ITEM', `record: item '${a.event.item}' is not in this bundle; nothing was recorded`);
+        }
+        if (a.event.weight !== undefined && !(a.event.weight >= 0)) {
+          throw engineError('ARGUMENT', `record: event on '${a.event.item}': weight ${a.event.weight} must be >= 0`);
+        }
+        if (a.event.weight === undefined) {
+          let weights = this.weights.get(rec);
+          if (!weights) {
+            weights = (rec.info() as { foldIn?: { eventWeights?: Record<string, number> } }).foldIn?.eventWeights ?? {};
+            this.weights.set(rec, weights);
+          }
+          if (!Object.hasOwn(weights, a.event.event)) {
+            throw engineError('ARGUMENT', `record: event type '${a.event.event}' has no weight in this bundle (known: ${Object.keys(weights).join(', ')}); pass \`weight\``);
+          }
+        }
+        const known = p.record(a.event);
+        this.handles.get(a.profile)!.events?.push(a.event);
+        return { value: known, transfer: none };
+      }
+      case 'unrecord': {
+        // takes back an event the store refused: the profile is replayed without its last copy
+        const p = this.get(a.profile, 'profile');
+        const same = (e: { item: string; event: string; ts?: number }) => e.item === a.event.item && e.event === a.event.event && e.ts === a.event.ts;
+        const events = p.events() as { item: string; event: string; ts?: number }[];
+        const last = (list: typeof events) => { for (let j = list.length - 1; j >= 0; j--) if (same(list[j]!)) return j; return -1; };
+        const i = last(events);
+        if (i >= 0) {
+          events.splice(i, 1);
+          p.clear();
+          p.recordMany(events);
+        }
+        const kept = this.handles.get(a.profile)!.events as typeof events | undefined;
+        const k = kept ? last(kept) : -1;
+        if (k >= 0) kept!.splice(k, 1);
+        return { value: i >= 0, transfer: none };
+      }
+      case 'clearProfile': {
         this.get(a.profile, 'profile').clear();
+        const e = this.handles.get(a.profile)!;
+        if (e.events) e.events = [];
         return { value: undefined, transfer: none };
+      }
       case 'free': {
         const e = this.handles.get(a.handle);
         if (e) {

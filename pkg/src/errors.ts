@@ -15,13 +15,20 @@
  * - `INPUT_NAME`: a feed names no input of the model, or an input is missing.
  * - `INPUT_DTYPE`: a feed's typed array does not match the input's dtype.
  * - `INPUT_SHAPE`: a feed's dims do not match the input's shape or its data length.
+ * - `INPUT_VALUE`: a float feed holds NaN or ±Infinity (the message names the input and the
+ *   first bad element); pass `{ allowNonFinite: true }` to {@link Model.run} to feed them.
  * - `INPUT`, `SHAPE`, `DTYPE`, `LIMIT`, `ARGUMENT`: raised by the engine itself (see the message).
  * - `BACKEND_UNAVAILABLE`: the requested backend is not in this build or the wasm could not start.
  * - `INTEGRITY`: downloaded bytes do not match the `integrity` hash (nothing was cached).
- * - `NETWORK`: a download failed (connection error or non-2xx HTTP status).
+ * - `NETWORK`: a download failed (connection error or non-2xx HTTP status), or in Node a file
+ *   could not be read (the message names the path).
+ * - `STORAGE`: IndexedDB refused to store a profile event (quota, a closed or blocked database);
+ *   the event was not recorded anywhere, and the profile is as it was before the call.
  * - `DISPOSED`: the model, recommender, profile or `Hearth` instance was disposed.
- * - `WORKER_CRASHED`: the worker died while the call was pending, or the object belongs to a
- *   worker that crashed (the worker restarts by itself; load the model again).
+ * - `WORKER_CRASHED`: the wasm engine trapped or the worker died while the call was pending. In
+ *   a worker, the worker restarts by itself and objects made in the dead one reject with this
+ *   code too (load them again); inline (`worker: false`) the next call runs on a fresh wasm
+ *   instance with every model, recommender and profile reloaded from its bytes.
  */
 export type HearthErrorCode =
   | 'MODEL_INVALID'
@@ -31,6 +38,7 @@ export type HearthErrorCode =
   | 'INPUT_NAME'
   | 'INPUT_DTYPE'
   | 'INPUT_SHAPE'
+  | 'INPUT_VALUE'
   | 'INPUT'
   | 'SHAPE'
   | 'DTYPE'
@@ -39,6 +47,7 @@ export type HearthErrorCode =
   | 'BACKEND_UNAVAILABLE'
   | 'INTEGRITY'
   | 'NETWORK'
+  | 'STORAGE'
   | 'DISPOSED'
   | 'WORKER_CRASHED';
 

@@ -1,6 +1,7 @@
 /**
  * Getting a model's or bundle's bytes: from the caller's buffer, the Cache API, or the network
- * with progress; checked against an SRI `integrity` hash before anything is cached.
+ * with progress; checked against an SRI `integrity` hash and parsed by the engine before anything
+ * is cached.
  * Not part of the public API.
  * @packageDocumentation
  */
@@ -123,22 +124,36 @@ async function openCache(): Promise<Cache | undefined> {
   }
 }
 
+/** Engine errors that say the bytes themselves are unusable (never cached; a cached copy is evicted). */
+function rejectsBytes(e: unknown): e is HearthError {
+  return e instanceof HearthError && !['WORKER_CRASHED', 'DISPOSED', 'BACKEND_UNAVAILABLE', 'NETWORK'].includes(e.code);
+}
+
+/** The same error with where the bytes came from appended. */
+function noting(e: unknown, note: string): unknown {
+  return e instanceof HearthError ? new HearthError(e.code, `${e.message} (${note})`, { cause: e }) : e;
+}
+
 /**
- * The bytes of `source` as a fresh ArrayBuffer the caller owns (it may be moved to the worker).
- * A URL goes through the cache unless `cache: false`.
+ * Gets the bytes of `source` and hands them to `open` (the engine parses them there). A URL goes
+ * through the Cache API unless `cache: false`, and only bytes that pass the integrity check and
+ * that `open` accepted are stored. A cached copy that fails either is evicted and fetched again,
+ * once; an error then says where the bytes that failed came from. `open` owns the ArrayBuffer it
+ * gets (it may move it to the worker).
  */
-export async function loadBytes(
+export async function loadWith<T>(
   source: string | URL | ArrayBuffer | ArrayBufferView,
   o: LoadOptions,
   what: string,
-  readLocal?: LocalReader,
-): Promise<ArrayBuffer> {
+  readLocal: LocalReader | undefined,
+  open: (bytes: ArrayBuffer) => Promise<T>,
+): Promise<T> {
   if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) {
     const view = source instanceof ArrayBuffer ? new Uint8Array(source) : new Uint8Array(source.buffer, source.byteOffset, source.byteLength);
     const bytes = view.slice().buffer; // a copy: the caller's buffer is never detached
     await verify(bytes, o.integrity, what);
     o.onProgress?.(bytes.byteLength, bytes.byteLength);
-    return bytes;
+    return open(bytes);
   }
   if (typeof source !== 'string' && !(source instanceof URL)) {
     throw new TypeError(`${what}: source must be a URL (string or URL) or the file's bytes (ArrayBuffer or Uint8Array)`);
@@ -149,33 +164,53 @@ export async function loadBytes(
     const bytes = await local;
     await verify(bytes, o.integrity, url);
     o.onProgress?.(bytes.byteLength, bytes.byteLength);
-    return bytes;
+    return open(bytes);
   }
   const cache = o.cache === false ? undefined : await openCache();
   const key = cacheKey(url, o);
+  let stale: string | undefined; // why the cached copy was evicted
   if (cache) {
-    const hit = await cache.match(key);
+    const hit = await cache.match(key).catch(() => undefined);
     if (hit) {
       const bytes = await hit.arrayBuffer();
       try {
         await verify(bytes, o.integrity, url);
         o.onProgress?.(bytes.byteLength, bytes.byteLength);
-        return bytes;
-      } catch {
-        await cache.delete(key); // a damaged entry: fetch again
+        return await open(bytes);
+      } catch (e) {
+        if (!rejectsBytes(e)) throw e;
+        stale = e.message;
       }
+      await cache.delete(key).catch(() => false);
     }
   }
-  const bytes = await download(url, o.onProgress);
-  await verify(bytes, o.integrity, url);
-  if (cache) {
+  const note = stale
+    ? `downloaded from ${url} after the copy in the Cache API failed (${stale}) and was evicted; nothing was cached`
+    : `downloaded from ${url}; nothing was cached`;
+  let bytes: ArrayBuffer;
+  try {
+    bytes = await download(url, o.onProgress);
+    await verify(bytes, o.integrity, url);
+  } catch (e) {
+    throw stale ? noting(e, note) : e;
+  }
+  // the cache's copy, taken before `open` may move the bytes to the worker
+  const copy = cache ? bytes.slice(0) : undefined;
+  let value: T;
+  try {
+    value = await open(bytes);
+  } catch (e) {
+    throw rejectsBytes(e) ? noting(e, note) : e;
+  }
+  if (stale) console.warn(`hearth-ml: the cached copy of ${url} was invalid (${stale}); it was evicted and downloaded again`);
+  if (cache && copy) {
     try {
-      await cache.put(key, new Response(bytes, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(bytes.byteLength) } }));
+      await cache.put(key, new Response(copy, { headers: { 'content-type': 'application/octet-stream', 'content-length': String(copy.byteLength) } }));
     } catch (e) {
       console.warn(`hearth-ml: could not cache ${url} (${e instanceof Error ? e.name + ': ' + e.message : e}); it will be downloaded again next time`);
     }
   }
-  return bytes;
+  return value;
 }
 
 /** Deletes the package's Cache API cache. */

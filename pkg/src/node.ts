@@ -8,17 +8,24 @@ import { fileURLToPath } from 'node:url';
 import { Hearth as CoreHearth, type Platform } from './core.js';
 import { Engine, defaultWasmUrl } from './engine.js';
 import { MemoryProfileStore } from './profile-store.js';
+import { HearthError } from './errors.js';
 import type { HearthOptions } from './types.js';
 
 const nodePlatform: Platform = {
   defaultWorker: false,
   async inlineEngine() {
-    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))));
+    // inline: a wasm trap rebuilds the instance (recover)
+    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))), true);
   },
   readLocal(source: string) {
     if (/^(https?|data|blob):/i.test(source)) return undefined;
     const file = source.startsWith('file:') ? fileURLToPath(source) : source;
-    return readFile(file).then((b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+    return readFile(file).then(
+      (b) => b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer,
+      (e: NodeJS.ErrnoException) => {
+        throw new HearthError('NETWORK', `cannot read '${file}': ${e.code === 'ENOENT' ? 'no such file' : e.message}`, { cause: e });
+      },
+    );
   },
   async profileStore(name: string) {
     return new MemoryProfileStore(name);

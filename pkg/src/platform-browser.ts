@@ -15,7 +15,8 @@ export const browserPlatform: Platform = {
       : undefined,
   async inlineEngine() {
     const { Engine } = await import('./engine.js');
-    return new Engine();
+    // inline: a wasm trap rebuilds the instance (recover); the worker is replaced instead
+    return new Engine(undefined, true);
   },
   async profileStore(name: string) {
     return typeof indexedDB !== 'undefined' ? new IdbProfileStore(name) : new MemoryProfileStore(name);

@@ -2,22 +2,89 @@
  * Where a profile's interactions live: one IndexedDB database per recommender
  * (`hearth-ml-profile:<name>`, object store `events`), or memory where IndexedDB does not exist
  * (Node). Nothing else is written anywhere.
+ *
+ * Every write is one transaction that has completed (`durability: 'strict'`) before the call
+ * resolves, and a failed write rejects with `HearthError` `STORAGE`. Events are only ever added
+ * under fresh keys, so pages (tabs) recording into one profile at once lose nothing. A long
+ * history is compacted in one transaction: the oldest events become one summary event per item
+ * (see {@link compactEvents}), which folds into the same profile.
  * Not part of the public API.
  * @packageDocumentation
  */
+import { HearthError } from './errors.js';
 import type { InteractionEvent } from './types.js';
 
 export interface StoredEvent extends InteractionEvent {
   ts: number;
+  /** On a summary event: how many events it stands for. */
+  count?: number;
 }
+
+/**
+ * Compacts a history (oldest first): its first `replace` events become `summary` (no longer than
+ * them); `undefined` when it needs no compaction.
+ */
+export type Compactor = (events: StoredEvent[]) => { replace: number; summary: StoredEvent[] } | undefined;
 
 export interface ProfileStore {
   /** `'indexeddb'` or `'memory'`. */
   readonly kind: string;
   all(): Promise<StoredEvent[]>;
   add(e: StoredEvent): Promise<void>;
+  /**
+   * Reads the history and, when `compact` returns a shorter one for it, replaces the history
+   * with that, in one transaction (so an event another page adds is never lost). Returns the
+   * history as stored afterwards.
+   */
+  compact(compact: Compactor): Promise<StoredEvent[]>;
   /** Removes every trace: the IndexedDB database itself is deleted. */
   clear(): Promise<void>;
+}
+
+/** Histories longer than this are compacted when a profile is opened. */
+export const COMPACT_AT = 5000;
+/** How many of the newest events a compaction keeps as they are. */
+export const KEEP_RECENT = 1000;
+
+/** The bundle's fold-in parameters a summary needs. */
+export interface FoldIn {
+  halfLifeDays?: number | null;
+  eventWeights?: Record<string, number>;
+}
+
+/**
+ * The history with its oldest events (all but the newest {@link KEEP_RECENT}) folded into one
+ * summary event per item: `{ item, event: 'summary', weight, ts, count }` at the time `T` of the
+ * newest summarized event, with `weight = Σ w · 2^((t − T) / h)` over the item's events (`h` the
+ * bundle's half-life; without one, `Σ w`). The engine weighs an event at `t` by `w · 2^(t / h)`
+ * up to a common factor, so the summary adds exactly what its events did. Events of a kind
+ * without a weight (which the engine would reject) are dropped. `undefined` below
+ * {@link COMPACT_AT} events.
+ */
+export function compactEvents(
+  events: StoredEvent[], foldIn: FoldIn | undefined, at = COMPACT_AT, keep = KEEP_RECENT,
+): { replace: number; summary: StoredEvent[] } | undefined {
+  if (events.length <= at) return undefined;
+  const replace = events.length - keep;
+  let t = -Infinity;
+  for (let i = 0; i < replace; i++) t = Math.max(t, events[i]!.ts);
+  const h = foldIn?.halfLifeDays ? foldIn.halfLifeDays * 86_400_000 : undefined;
+  const sums = new Map<string, StoredEvent & { weight: number; count: number }>();
+  for (let i = 0; i < replace; i++) {
+    const e = events[i]!;
+    const w = e.weight ?? foldIn?.eventWeights?.[e.event];
+    if (w === undefined) continue;
+    let s = sums.get(e.item);
+    if (!s) sums.set(e.item, (s = { item: e.item, event: 'summary', weight: 0, ts: t, count: 0 }));
+    s.weight += h ? w * 2 ** ((e.ts - t) / h) : w;
+    s.count += e.count ?? 1;
+  }
+  return { replace, summary: [...sums.values()] };
+}
+
+function storageError(what: string, e: unknown): HearthError {
+  const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+  return new HearthError('STORAGE', `${what}: IndexedDB refused the write (${why}); nothing was recorded`, { cause: e });
 }
 
 const memory = new Map<string, StoredEvent[]>();
@@ -33,6 +100,12 @@ export class MemoryProfileStore implements ProfileStore {
     list.push(e);
     memory.set(this.name, list);
   }
+  async compact(compact: Compactor): Promise<StoredEvent[]> {
+    const events = await this.all();
+    const c = compact(events);
+    if (c) memory.set(this.name, [...c.summary, ...events.slice(c.replace)]);
+    return this.all();
+  }
   async clear(): Promise<void> {
     memory.delete(this.name);
   }
@@ -42,6 +115,14 @@ function req<T>(r: IDBRequest<T>): Promise<T> {
   return new Promise((resolve, reject) => {
     r.onsuccess = () => resolve(r.result);
     r.onerror = () => reject(r.error);
+  });
+}
+
+function done(tx: IDBTransaction): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error ?? new DOMException('the transaction was aborted', 'AbortError'));
   });
 }
 
@@ -69,9 +150,12 @@ export class IdbProfileStore implements ProfileStore {
             db.close();
             connections.delete(this.dbName);
           };
+          // the browser closed it (storage cleared, disk error): reopen on the next call
+          db.onclose = () => connections.delete(this.dbName);
           resolve(db);
         };
         r.onerror = () => reject(r.error);
+        r.onblocked = () => reject(new DOMException(`${this.dbName} is blocked by another tab`, 'InvalidStateError'));
       });
       c.catch(() => connections.delete(this.dbName));
       connections.set(this.dbName, c);
@@ -79,20 +163,61 @@ export class IdbProfileStore implements ProfileStore {
     return c;
   }
 
-  async all(): Promise<StoredEvent[]> {
+  private async tx(mode: IDBTransactionMode): Promise<IDBTransaction> {
     const db = await this.db();
-    return req(db.transaction('events', 'readonly').objectStore('events').getAll() as IDBRequest<StoredEvent[]>);
+    return db.transaction('events', mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
+  }
+
+  async all(): Promise<StoredEvent[]> {
+    try {
+      const tx = await this.tx('readonly');
+      return await req(tx.objectStore('events').getAll() as IDBRequest<StoredEvent[]>);
+    } catch (e) {
+      throw new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
+    }
   }
 
   async add(e: StoredEvent): Promise<void> {
-    const db = await this.db();
-    const tx = db.transaction('events', 'readwrite');
-    tx.objectStore('events').add(e);
-    await new Promise<void>((resolve, reject) => {
-      tx.oncomplete = () => resolve();
-      tx.onerror = () => reject(tx.error);
-      tx.onabort = () => reject(tx.error);
-    });
+    try {
+      const tx = await this.tx('readwrite');
+      const finished = done(tx);
+      tx.objectStore('events').add(e);
+      await finished;
+    } catch (err) {
+      throw storageError('record', err);
+    }
+  }
+
+  async compact(compact: Compactor): Promise<StoredEvent[]> {
+    let result: StoredEvent[] = [];
+    try {
+      const tx = await this.tx('readwrite');
+      const finished = done(tx);
+      const store = tx.objectStore('events');
+      // read, decide and write in this one transaction (plain callbacks keep it active): no
+      // other page's write can come in between
+      const keys = store.getAllKeys();
+      keys.onsuccess = () => {
+        const all = store.getAll() as IDBRequest<StoredEvent[]>;
+        all.onsuccess = () => {
+          const events = all.result;
+          const c = compact(events);
+          result = events;
+          if (!c) return;
+          // the head's keys, in order: the summary takes the first, the rest are deleted
+          c.summary.forEach((e, i) => store.put(e, keys.result[i]));
+          // keys ascend, so the rest of the head is one key range (deleting key by key took seconds)
+          if (c.replace > c.summary.length) {
+            store.delete(IDBKeyRange.bound(keys.result[c.summary.length], keys.result[c.replace - 1]));
+          }
+          result = [...c.summary, ...events.slice(c.replace)];
+        };
+      };
+      await finished;
+    } catch (e) {
+      throw storageError('profile (compacting the history)', e);
+    }
+    return result;
   }
 
   async clear(): Promise<void> {
@@ -106,4 +231,3 @@ export class IdbProfileStore implements ProfileStore {
     });
   }
 }
-

@@ -29,7 +29,9 @@ export class InlineTransport implements Transport {
     }
   }
 
-  close(): void {}
+  close(): void {
+    this.engine.close();
+  }
 }
 
 interface Pending {

@@ -109,7 +109,9 @@ export interface LoadOptions {
   integrity?: string;
   /**
    * Keep the file in the Cache API (cache `hearth-ml-v1`) keyed by URL + `integrity` or
-   * `version`, so later page loads make no request for it. When the browser refuses to store it
+   * `version`, so later page loads make no request for it. Only a file the engine parsed (and
+   * that matched `integrity`) is stored; a cached copy that no longer parses is evicted and
+   * downloaded again, once. When the browser refuses to store it
    * (quota), the load goes on uncached with a console warning. Ignored where the Cache API does
    * not exist (Node, insecure origins).
    * @defaultValue `true`
@@ -146,6 +148,14 @@ export interface RunOptions {
    * @example `{ transfer: false }`
    */
   transfer?: boolean;
+  /**
+   * Accept NaN and ±Infinity in float feeds. By default `run` rejects them with `HearthError`
+   * code `INPUT_VALUE`, naming the input and the first bad element, because they usually come
+   * from a bug upstream (a missing value, a division by zero) and spread through every output.
+   * @defaultValue `false`
+   * @example `{ allowNonFinite: true }`
+   */
+  allowNonFinite?: boolean;
 }
 
 /** An interaction a profile records. */

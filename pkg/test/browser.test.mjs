@@ -11,7 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as glue from '../wasm/hearth-cpu.js';
 import { serve, launch, freshPage as openFreshPage, hookedWorker } from './helpers/server.mjs';
-import { shopBundle, GARDEN } from './helpers/bundle.mjs';
+import { shopBundle, randomBundle, GARDEN } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(pkg, '..');
@@ -19,11 +19,22 @@ const modelBytes = readFileSync(path.join(root, 'models/propensity.onnx'));
 const integrity = 'sha256-' + createHash('sha256').update(modelBytes).digest('base64');
 glue.initSync({ module: readFileSync(path.join(pkg, 'wasm/hearth-cpu_bg.wasm')) });
 const MODEL = '/models/propensity.onnx';
+const FLAKY = '/flaky/propensity.onnx';
+const BROKEN = '/broken/propensity.onnx';
+const LONG = '/long.hearth';
 
 let server, browser;
 
 before(async () => {
-  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, { '/shop.hearth': shopBundle(), '/pkg/dist/worker.js': hookedWorker(pkg) });
+  server = await serve({ '/pkg': pkg, '/models': path.join(root, 'models') }, {
+    '/shop.hearth': shopBundle(),
+    '/pkg/dist/worker.js': hookedWorker(pkg),
+    // truncated on the first request, whole from the second on
+    [FLAKY]: (n) => (n === 1 ? modelBytes.subarray(0, 900) : modelBytes),
+    // always truncated
+    [BROKEN]: modelBytes.subarray(0, 900),
+    [LONG]: randomBundle(300, 16, 3, { foldIn: { alpha: 10, lambda: 0.1, halfLifeDays: 14, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } } }),
+  });
   browser = await launch();
 });
 
@@ -314,5 +325,224 @@ test('recommender: profile in IndexedDB across reloads, export, clear; no networ
   await setup();
   const r3 = await page.evaluate(async () => (await (await shop.profile()).events()).length);
   assert.equal(r3, 0, 'nothing came back after clear()');
+  await context.close();
+});
+
+test('Cache API: bytes the engine rejects are never cached; the next load fetches again', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const res = {};
+    try { await h.loadModel(url); res.first = 'resolved'; } catch (e) { res.first = [e.name, e.code, e.message]; }
+    res.keysAfterBad = (await (await caches.open('hearth-ml-v1')).keys()).length;
+    const m = await h.loadModel(url);
+    res.p = (await m.run({ features: { data: new Float32Array(17), dims: [1, 17] } })).purchase_probability.data[0];
+    res.keysAfterGood = (await (await caches.open('hearth-ml-v1')).keys()).length;
+    return res;
+  }, FLAKY);
+  assert.equal(r.first[0], 'HearthError');
+  assert.equal(r.first[1], 'MODEL_INVALID');
+  assert.match(r.first[2], /downloaded from http:\/\/127\.0\.0\.1:\d+\/flaky\/propensity\.onnx; nothing was cached/);
+  assert.equal(r.keysAfterBad, 0, 'the truncated file was not cached');
+  assert.equal(server.count(FLAKY), 2, 'the second load reached the server');
+  assert.ok(r.p > 0 && r.p < 1);
+  assert.equal(r.keysAfterGood, 1, 'the good file was cached');
+  await context.close();
+});
+
+test('Cache API: a cached copy that no longer parses is evicted and fetched again once; the error says which failed', async () => {
+  const { context, page } = await freshPage();
+  const warnings = [];
+  page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
+  const before = server.count(MODEL);
+  const r = await page.evaluate(async ([good, broken]) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const c = await caches.open('hearth-ml-v1');
+    const junk = () => new Response(new Uint8Array([8, 1, 2, 3]));
+    const res = {};
+    // a damaged entry for a URL whose file is good
+    await c.put(new URL(good, location.href).href, junk());
+    const m = await h.loadModel(good);
+    res.p = (await m.run({ features: { data: new Float32Array(17), dims: [1, 17] } })).purchase_probability.data[0];
+    res.cachedBytes = (await (await c.match(new URL(good, location.href).href)).arrayBuffer()).byteLength;
+    // a damaged entry for a URL whose file is damaged too
+    await c.put(new URL(broken, location.href).href, junk());
+    try { await h.loadModel(broken); res.both = 'resolved'; } catch (e) { res.both = [e.code, e.message]; }
+    res.brokenCached = Boolean(await c.match(new URL(broken, location.href).href));
+    return res;
+  }, [MODEL, BROKEN]);
+  assert.ok(r.p > 0 && r.p < 1, 'the good file loaded after the damaged copy was evicted');
+  assert.equal(server.count(MODEL) - before, 1, 'one request for the good file');
+  assert.equal(r.cachedBytes, modelBytes.length, 'the cache now holds the good file');
+  assert.ok(warnings.some((w) => /cached copy of .*propensity\.onnx was invalid.*evicted and downloaded again/.test(w)), `warnings: ${warnings}`);
+  assert.equal(r.both[0], 'MODEL_INVALID');
+  assert.match(r.both[1], /downloaded from .*\/broken\/propensity\.onnx after the copy in the Cache API failed \(.*\) and was evicted; nothing was cached/);
+  assert.equal(server.count(BROKEN), 1, 'fetched again once, not more');
+  assert.equal(r.brokenCached, false);
+  await context.close();
+});
+
+test('stores: a refused IndexedDB write rejects record() with STORAGE and the profile stays as stored', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async () => {
+    const { Hearth, HearthError } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const shop = await h.loadRecommender('/shop.hearth', { name: 'quota-test' });
+    const me = await shop.profile();
+    await me.record({ item: 'K1', event: 'purchase' });
+    const ids = async () => (await shop.recommend({ profile: me, k: 8, exclude: 'none' })).map((x) => [x.id, x.score]);
+    const before = await ids();
+    const add = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function () { throw new DOMException('quota exceeded (test)', 'QuotaExceededError'); };
+    const res = {};
+    try { await me.record({ item: 'G1', event: 'purchase' }); res.err = 'resolved'; } catch (e) { res.err = [e instanceof HearthError, e.code, e.message]; }
+    // an aborted transaction (e.g. the disk is full when it commits)
+    IDBObjectStore.prototype.add = function (...a) { const q = add.apply(this, a); this.transaction.abort(); return q; };
+    try { await me.record({ item: 'G2', event: 'purchase' }); res.abort = 'resolved'; } catch (e) { res.abort = [e.code, e.message]; }
+    IDBObjectStore.prototype.add = add;
+    res.unchanged = JSON.stringify(await ids()) === JSON.stringify(before);
+    // a recommend() called right after record(), without waiting, sees the event (call order)
+    const pending = me.record({ item: 'G4', event: 'purchase', weight: 50 });
+    res.ordered = (await shop.recommend({ profile: me, k: 8, exclude: 'none' }))[0].id;
+    await pending;
+    await me.clear();
+    await me.record({ item: 'K1', event: 'purchase' });
+    res.events = (await me.events()).map((e) => e.item);
+    await me.record({ item: 'G3', event: 'view' });
+    res.after = (await (await shop.profile()).events()).map((e) => e.item);
+    await me.clear();
+    return res;
+  });
+  assert.deepEqual(r.err.slice(0, 2), [true, 'STORAGE']);
+  assert.match(r.err[2], /QuotaExceededError: quota exceeded \(test\).*nothing was recorded/);
+  assert.equal(r.abort[0], 'STORAGE');
+  assert.equal(r.unchanged, true, 'the engine profile did not take the events that were not stored');
+  assert.equal(r.ordered, 'G4', 'the event was folded in before the next call');
+  assert.deepEqual(r.events, ['K1']);
+  assert.deepEqual(r.after, ['K1', 'G3'], 'recording works again once IndexedDB does');
+  await context.close();
+});
+
+test('stores: two pages recording into one profile at once lose no event; both see the merged history after reload', async () => {
+  const context = await browser.newContext();
+  const pages = [await context.newPage(), await context.newPage()];
+  const open = (p) => p.evaluate(async () => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    window.shop = await h.loadRecommender('/shop.hearth', { name: 'two-tabs' });
+    window.me = await shop.profile();
+  });
+  for (const p of pages) await p.goto(server.base + '/');
+  await Promise.all(pages.map(open));
+  const items = [['K1', 'K2', 'K3', 'K4'], ['G1', 'G2', 'G3', 'G4']];
+  // both pages record at the same time, 24 events each
+  await Promise.all(pages.map((p, k) => p.evaluate(async ([ids, k]) => {
+    for (let i = 0; i < 24; i++) await me.record({ item: ids[i % 4], event: 'view', ts: 1e12 + i * 2 + k });
+  }, [items[k], k])));
+  const seen = [];
+  for (const p of pages) {
+    await p.reload();
+    await open(p);
+    seen.push(await p.evaluate(async () => ({ events: (await me.events()).map((e) => `${e.item}@${e.ts}`).sort(), recs: (await shop.recommend({ profile: me, k: 3, exclude: 'none' })).map((r) => r.id) })));
+  }
+  assert.equal(seen[0].events.length, 48, 'every event of both pages was stored');
+  assert.deepEqual(seen[1].events, seen[0].events, 'both pages see the same merged history');
+  assert.deepEqual(seen[1].recs, seen[0].recs);
+  await pages[0].evaluate(() => me.clear());
+  await context.close();
+});
+
+test('stores: a 100,000-event IndexedDB history is compacted on open, keeps its recommendations, and reopens fast', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const shop = await h.loadRecommender(url);
+    const n = 100000;
+    let s = 7;
+    const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const kinds = ['view', 'view', 'view', 'cart', 'purchase'];
+    const t0 = Date.UTC(2026, 0, 1);
+    const events = Array.from({ length: n }, (_, i) => ({ item: `i${String(Math.floor(rnd() ** 3 * 300)).padStart(5, '0')}`, event: kinds[Math.floor(rnd() * 5)], ts: t0 + i * 60000 }));
+    // written straight into the profile's database, as years of recording would have
+    const me0 = await shop.profile();
+    await me0.record(events[0]);
+    const db = await new Promise((res, rej) => { const q = indexedDB.open(`hearth-ml-profile:${shop.name}`); q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error); });
+    await new Promise((res, rej) => {
+      const tx = db.transaction('events', 'readwrite');
+      for (const e of events.slice(1)) tx.objectStore('events').add(e);
+      tx.oncomplete = res; tx.onerror = () => rej(tx.error);
+    });
+    db.close();
+    const now = t0 + n * 60000;
+    let t = performance.now();
+    const want = await shop.recommend({ events, k: 20, now });
+    const fullFoldMs = performance.now() - t;
+    t = performance.now();
+    const me = await shop.profile();
+    const firstOpenMs = performance.now() - t;
+    const got = await shop.recommend({ profile: me, k: 20, now });
+    const stored = await me.events();
+    t = performance.now();
+    const again = await shop.profile();
+    const reopenMs = performance.now() - t;
+    const res = {
+      fullFoldMs, firstOpenMs, reopenMs, stored: stored.length, again: (await again.events()).length,
+      tailKept: JSON.stringify(stored.slice(-1000)) === JSON.stringify(events.slice(-1000)),
+      counted: stored.filter((e) => e.event === 'summary').reduce((a, e) => a + e.count, 0),
+      want: want.map((x) => [x.id, x.score]), got: got.map((x) => [x.id, x.score]),
+    };
+    await me.clear();
+    return res;
+  }, LONG);
+  assert.ok(r.stored <= 1000 + 300, `compacted to ${r.stored} events`);
+  assert.equal(r.again, r.stored, 'not compacted twice');
+  assert.equal(r.tailKept, true, 'the newest 1,000 events are kept as they were');
+  assert.equal(r.counted, 100000 - 1000);
+  assert.deepEqual(r.got.map((x) => x[0]), r.want.map((x) => x[0]), 'same recommendations as the full history');
+  r.got.forEach(([id, s], i) => assert.ok(Math.abs(s - r.want[i][1]) <= 1e-4 * Math.max(1, Math.abs(r.want[i][1])), `${id}: ${s} vs ${r.want[i][1]}`));
+  console.log(`# profile (IndexedDB, Chromium, worker): fold-in of the full 100000 events ${r.fullFoldMs.toFixed(0)} ms; first open (reads and compacts 100000 events) ${r.firstOpenMs.toFixed(0)} ms; reopen (${r.stored} events) ${r.reopenMs.toFixed(0)} ms`);
+  await context.close();
+});
+
+test('inline (worker: false): a wasm trap rejects with WORKER_CRASHED; the next call runs on a fresh instance with models, recommenders and profiles reloaded', async () => {
+  const { context, page } = await freshPage();
+  const r = await page.evaluate(async (url) => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    // the glue module the inline engine imported (same URL, same module)
+    const glue = await import('/pkg/wasm/hearth-cpu.js');
+    const h = await Hearth.init({ worker: false });
+    const model = await h.loadModel(url);
+    const shop = await h.loadRecommender('/shop.hearth', { name: 'trap-test' });
+    const me = await shop.profile();
+    await me.record({ item: 'K1', event: 'purchase' });
+    const feeds = () => ({ features: { data: Float32Array.from({ length: 34 }, (_, i) => (i % 17) * 0.5), dims: [2, 17] } });
+    const want = [...(await model.run(feeds())).purchase_probability.data];
+    const wantRecs = (await shop.recommend({ profile: me, k: 3 })).map((x) => [x.id, x.score]);
+    const made = { sessions: 0, recommenders: 0 };
+    const { fromBytes } = glue.Session;
+    const recFromBytes = glue.Recommender.fromBytes;
+    glue.Session.fromBytes = function (...a) { made.sessions++; return fromBytes.apply(this, a); };
+    glue.Recommender.fromBytes = function (...a) { made.recommenders++; return recFromBytes.apply(this, a); };
+    const { recommend } = glue.Profile.prototype;
+    glue.Profile.prototype.recommend = function () { glue.Profile.prototype.recommend = recommend; throw new WebAssembly.RuntimeError('unreachable'); };
+    const res = { made };
+    try { await shop.recommend({ profile: me, k: 3 }); res.trap = 'resolved'; } catch (e) { res.trap = [e.name, e.code, e.message]; }
+    res.got = [...(await model.run(feeds())).purchase_probability.data];
+    res.recs = (await shop.recommend({ profile: me, k: 3 })).map((x) => [x.id, x.score]);
+    res.want = want;
+    res.wantRecs = wantRecs;
+    await me.clear();
+    return res;
+  }, MODEL);
+  assert.equal(r.trap[0], 'HearthError');
+  assert.equal(r.trap[1], 'WORKER_CRASHED');
+  assert.match(r.trap[2], /trapped \(unreachable\); the next call runs on a fresh instance/);
+  assert.deepEqual(r.got, r.want, 'identical results after the rebuild');
+  assert.deepEqual(r.recs, r.wantRecs, 'the profile was replayed');
+  assert.equal(r.made.sessions, 1, 'the model was reloaded from its bytes');
+  assert.equal(r.made.recommenders, 1, 'the recommender was reloaded from its bytes');
   await context.close();
 });

@@ -12,7 +12,7 @@ import { Hearth, HearthError, sri } from 'hearth-ml';
 import * as glue from '../wasm/hearth-cpu.js';
 // the test build (feature `test-api`, tests/wasm-build/) only to decode the fixture's TensorProtos
 import * as testGlue from '../../tests/wasm-build/hearth-cpu.js';
-import { shopBundle, KITCHEN, GARDEN } from './helpers/bundle.mjs';
+import { shopBundle, randomBundle, KITCHEN, GARDEN } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const root = path.resolve(pkg, '..');
@@ -57,7 +57,10 @@ test('Node entry: inline CPU engine, same answers as the wasm build used directl
   assert.deepEqual(model.inputs, [{ name: 'features', type: 'float32', dims: ['batch', 17] }]);
   assert.deepEqual(model.outputs, [{ name: 'purchase_probability', type: 'float32', dims: ['batch', 1] }]);
   const out = await model.run({ features: { data: x, dims: [2, 17] } });
-  const want = glue.Session.fromBytes(new Uint8Array(modelBytes)).run({ features: { data: x, dims: [2, 17] } });
+  // freed at once: the package's engine shares this glue module (and its wasm instance)
+  const direct = glue.Session.fromBytes(new Uint8Array(modelBytes));
+  const want = direct.run({ features: { data: x, dims: [2, 17] } });
+  direct.free();
   assert.deepEqual(out.purchase_probability.dims, [2, 1]);
   assert.equal(out.purchase_probability.type, 'float32');
   assert.ok(out.purchase_probability.data instanceof Float32Array);
@@ -173,6 +176,7 @@ test('recommender: cold start by popularity, profile fold-in, filters, similar, 
 
   const me = await shop.profile();
   assert.equal(me.storage, 'memory');
+  await me.clear();
   assert.equal(await me.record({ item: 'K1', event: 'purchase' }), true);
   assert.equal(await me.record({ item: 'K2', event: 'cart' }), true);
   const recs = await shop.recommend({ profile: me, k: 2 });
@@ -216,4 +220,139 @@ test('recommender: argument and bundle errors', async () => {
   const r = await shop.recommend({ events: [{ item: 'G1', event: 'purchase' }], k: 3 });
   assert.ok(r.every((x) => x.id.startsWith('G') && x.id !== 'G1'));
   assert.ok(KITCHEN.length === 4);
+});
+
+test('careless input: NaN and ±Infinity in float feeds are INPUT_VALUE naming the input and element, unless allowNonFinite', async () => {
+  const model = await hearth.loadModel(modelPath);
+  for (const [bad, at] of [[NaN, 20], [Infinity, 3], [-Infinity, 33]]) {
+    const data = x.slice();
+    data[at] = bad;
+    data[33 - (at % 2)] = NaN; // a later bad value: the first one is named
+    const first = Math.min(at, 33 - (at % 2));
+    await assert.rejects(model.run({ features: { data, dims: [2, 17] } }), (e) => e instanceof HearthError && e.code === 'INPUT_VALUE'
+      && e.message.includes(`input 'features': element ${first} ([${Math.floor(first / 17)}, ${first % 17}])`) && e.message.includes('allowNonFinite'));
+  }
+  const data = x.slice();
+  data[5] = NaN;
+  const out = await model.run({ features: { data, dims: [2, 17] } }, { allowNonFinite: true });
+  // accepted: the run happens (this model's Relu maps the NaN to 0, so the output stays a number)
+  assert.deepEqual(out.purchase_probability.dims, [2, 1]);
+  assert.equal(out.purchase_probability.data.length, 2);
+  await assert.rejects(model.run({ features: { data, dims: [2, 17] } }, { allowNonFinite: 'yes' }), (e) => e instanceof TypeError && /allowNonFinite/.test(e.message));
+  // finite extremes are fine
+  const big = x.slice(0, 17);
+  big[0] = 3.4e38;
+  big[1] = -0;
+  await model.run({ features: { data: big, dims: [1, 17] } });
+});
+
+test('careless input: a missing model file in Node is NETWORK naming the path', async () => {
+  const missing = path.join(root, 'models/no-such-model.onnx');
+  await assert.rejects(hearth.loadModel(missing), (e) => e instanceof HearthError && e.code === 'NETWORK' && e.message.includes(missing) && /no such file/.test(e.message));
+  await assert.rejects(hearth.loadModel(pathToFileURL(missing)), (e) => e instanceof HearthError && e.code === 'NETWORK' && e.message.includes(missing));
+  await assert.rejects(hearth.loadRecommender(path.join(root, 'models')), (e) => e instanceof HearthError && e.code === 'NETWORK' && e.message.includes(path.join(root, 'models')));
+});
+
+test('careless input: record() of an unknown item or a kind without weight rejects and stores nothing', async () => {
+  const shop = await hearth.loadRecommender(shopBundle(), { name: 'node-test-unknown' });
+  const me = await shop.profile();
+  await me.clear();
+  assert.equal(await me.record({ item: 'K1', event: 'purchase' }), true);
+  const before = await shop.recommend({ profile: me, k: 8, exclude: 'none' });
+  await assert.rejects(me.record({ item: 'NOPE', event: 'view' }), (e) => e instanceof HearthError && e.code === 'UNKNOWN_ITEM' && e.message.includes("'NOPE'"));
+  await assert.rejects(me.record({ item: 'K2', event: 'wishlist' }), (e) => e instanceof HearthError && e.code === 'ARGUMENT' && /wishlist.*weight/.test(e.message));
+  await assert.rejects(me.record({ item: 'K2', event: 'view', weight: -1 }), (e) => e instanceof HearthError && e.code === 'ARGUMENT' && /weight -1/.test(e.message));
+  assert.deepEqual((await me.events()).map((e) => e.item), ['K1'], 'nothing was stored');
+  assert.deepEqual((await (await shop.profile()).events()).map((e) => e.item), ['K1'], 'nor replayed');
+  assert.deepEqual(await shop.recommend({ profile: me, k: 8, exclude: 'none' }), before, 'the engine profile is unchanged');
+  assert.equal(await me.record({ item: 'K2', event: 'wishlist', weight: 0.3 }), true, 'a kind without weight is fine with an explicit weight');
+  await me.clear();
+});
+
+test('stores: a long history is compacted on open and scores like the full one', async () => {
+  const foldIn = { alpha: 10, lambda: 0.1, halfLifeDays: 30, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } };
+  const bytes = randomBundle(500, 16, 7, { foldIn });
+  const shop = await hearth.loadRecommender(bytes, { name: 'node-test-long' });
+  let s = 12345;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const kinds = ['view', 'view', 'view', 'cart', 'purchase'];
+  const t0 = Date.UTC(2026, 0, 1);
+  const n = 100_000;
+  const events = Array.from({ length: n }, (_, i) => ({ item: `i${String(Math.floor(rnd() ** 3 * 500)).padStart(5, '0')}`, event: kinds[Math.floor(rnd() * 5)], ts: t0 + i * 60_000 }));
+  const me = await shop.profile();
+  await me.clear();
+  // fill the store without 100,000 round trips: record a few, then the rest straight into memory
+  const t1 = performance.now();
+  for (const e of events.slice(0, 100)) await me.record(e);
+  const recordMs = (performance.now() - t1) / 100;
+  const { MemoryProfileStore } = await import('../dist/profile-store.js');
+  const store = new MemoryProfileStore('node-test-long');
+  for (const e of events.slice(100)) await store.add(e);
+  const now = t0 + n * 60_000;
+  const want = await shop.recommend({ events, k: 20, now });
+  const t2 = performance.now();
+  const loaded = await shop.profile();
+  const firstOpenMs = performance.now() - t2;
+  const stored = await loaded.events();
+  assert.ok(stored.length <= 1000 + 500, `compacted to ${stored.length} events`);
+  assert.deepEqual(stored.slice(-1000), events.slice(-1000), 'the newest 1,000 events are kept as they were');
+  const summaries = stored.filter((e) => e.event === 'summary');
+  assert.equal(summaries.reduce((a, e) => a + e.count, 0), n - 1000, 'the summaries count every older event');
+  const got = await shop.recommend({ profile: loaded, k: 20, now });
+  assert.deepEqual(got.map((r) => r.id), want.map((r) => r.id), 'the compacted profile recommends what the full history does');
+  got.forEach((r, i) => assert.ok(Math.abs(r.score - want[i].score) <= 1e-4 * Math.max(1, Math.abs(want[i].score)), `${r.id}: ${r.score} vs ${want[i].score}`));
+  const t3 = performance.now();
+  const again = await shop.profile();
+  const reopenMs = performance.now() - t3;
+  assert.equal((await again.events()).length, stored.length, 'a compacted history is not compacted again');
+  console.log(`# profile (memory store, Node): record ${recordMs.toFixed(3)} ms/event; open with ${n} events (compacts) ${firstOpenMs.toFixed(1)} ms; reopen (${stored.length} events) ${reopenMs.toFixed(1)} ms`);
+  await loaded.clear();
+});
+
+test('inline: a wasm trap rejects that call with WORKER_CRASHED; the next call runs on a fresh instance with models, recommenders and profiles reloaded', async () => {
+  const h = await Hearth.init();
+  const model = await h.loadModel(modelPath);
+  const shop = await h.loadRecommender(shopBundle(), { name: 'node-test-trap' });
+  const me = await shop.profile();
+  await me.clear();
+  await me.record({ item: 'K1', event: 'purchase' });
+  await me.record({ item: 'G2', event: 'view' });
+  const feeds = () => ({ features: { data: x.slice(), dims: [2, 17] } });
+  const want = await model.run(feeds());
+  const wantRecs = await shop.recommend({ profile: me, k: 4 });
+  const otherModel = await hearth.loadModel(modelPath);
+  const wantOther = await otherModel.run(feeds());
+  // count how the engine remakes its objects, and trap once in Session.run, as a Rust panic
+  // (an `unreachable` instruction) would
+  const made = { sessions: 0, recommenders: 0, replayed: 0 };
+  const { fromBytes } = glue.Session;
+  const recFromBytes = glue.Recommender.fromBytes;
+  const { recordMany } = glue.Profile.prototype;
+  const { run } = glue.Session.prototype;
+  glue.Session.fromBytes = function (...a) { made.sessions++; return fromBytes.apply(this, a); };
+  glue.Recommender.fromBytes = function (...a) { made.recommenders++; return recFromBytes.apply(this, a); };
+  glue.Profile.prototype.recordMany = function (events) { made.replayed += events.length; return recordMany.call(this, events); };
+  glue.Session.prototype.run = function () { glue.Session.prototype.run = run; throw new WebAssembly.RuntimeError('unreachable'); };
+  try {
+    await assert.rejects(model.run(feeds()), (e) => e instanceof HearthError && e.code === 'WORKER_CRASHED'
+      && /trapped \(unreachable\); the next call runs on a fresh instance/.test(e.message));
+    assert.deepEqual(made, { sessions: 0, recommenders: 0, replayed: 0 }, 'nothing is remade before the next call');
+    const got = await model.run(feeds());
+    assert.deepEqual([...got.purchase_probability.data], [...want.purchase_probability.data], 'identical results on the fresh instance');
+    assert.ok(made.sessions >= 1, 'the model was reloaded from its bytes');
+    assert.ok(made.recommenders >= 1, 'the recommender was reloaded from its bytes');
+    assert.ok(made.replayed >= 2, "the profile's events were replayed");
+    assert.deepEqual(await shop.recommend({ profile: me, k: 4 }), wantRecs, 'the profile recommends as before');
+    await me.record({ item: 'K2', event: 'cart' });
+    assert.deepEqual((await me.events()).map((e) => e.item), ['K1', 'G2', 'K2']);
+    // another Hearth instance shares the wasm instance: its models were remade too
+    assert.deepEqual([...(await otherModel.run(feeds())).purchase_probability.data], [...wantOther.purchase_probability.data]);
+  } finally {
+    Object.assign(glue.Session, { fromBytes });
+    glue.Recommender.fromBytes = recFromBytes;
+    glue.Profile.prototype.recordMany = recordMany;
+    glue.Session.prototype.run = run;
+    await me.clear();
+    h.dispose();
+  }
 });

@@ -13,15 +13,18 @@ const TYPES = {
   '.json': 'application/json', '.hearth': 'application/octet-stream', '.png': 'image/png', '.svg': 'image/svg+xml',
 };
 
-/** Serves `dir`; returns `{ base, log, close }` where `log` lists every request's path in order. */
-export async function serve(dir = path.join(www, 'dist'), { port = 0, host = '127.0.0.1' } = {}) {
+/**
+ * Serves `dir`; returns `{ base, log, close }` where `log` lists every request's path in order.
+ * `headers` go on every response (e.g. a Content-Security-Policy).
+ */
+export async function serve(dir = path.join(www, 'dist'), { port = 0, host = '127.0.0.1', headers: more = {} } = {}) {
   const root = path.resolve(dir);
   const log = [];
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://localhost');
     log.push(url.pathname);
     let file = path.join(root, decodeURIComponent(url.pathname));
-    const headers = { 'cache-control': 'no-store' };
+    const headers = { 'cache-control': 'no-store', ...more };
     try {
       if (!file.startsWith(root)) throw new Error('outside');
       if ((await stat(file)).isDirectory()) file = path.join(file, 'index.html');

@@ -26,6 +26,8 @@ function el(tag, attrs = {}, ...children) {
     else if (k === 'text') e.textContent = v;
     else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
     else if (k === 'dataset') Object.assign(e.dataset, v);
+    // through the CSSOM: a style attribute would need 'unsafe-inline' under the README's CSP
+    else if (k === 'style') for (const d of v.split(';')) { const i = d.indexOf(':'); if (i > 0) e.style.setProperty(d.slice(0, i).trim(), d.slice(i + 1).trim()); }
     else e.setAttribute(k, v === true ? '' : v);
   }
   e.append(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
@@ -285,10 +287,15 @@ function renderPrivacy() {
     el('strong', { text: e.event }), ` ${title(byId.get(e.item)?.name ?? e.item)} · ${new Date(e.ts).toLocaleTimeString()}`)));
 }
 
-/** Resource Timing entries since the running engine loaded the model: requests this page made. */
+/**
+ * Resource Timing entries since the running engine loaded the model: requests this page made.
+ * The browser's own re-requests of the page icon (on navigation; the service worker answers them
+ * from its precache) are not the page's and are left out.
+ */
 function renderRequests() {
   if (!engine) return;
-  const list = performance.getEntriesByType('resource').filter((e) => e.startTime >= engine.load.loadedAt);
+  const icon = document.querySelector('link[rel="icon"]')?.href;
+  const list = performance.getEntriesByType('resource').filter((e) => e.startTime >= engine.load.loadedAt && e.name !== icon);
   const c = $('#request-count');
   c.textContent = String(list.length);
   c.dataset.count = String(list.length);

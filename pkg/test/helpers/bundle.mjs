@@ -68,9 +68,10 @@ export function shopBundle() {
 /**
  * A random catalog of `n` items in `d` dimensions (ids `i00000`… in sorted order, categories
  * A/B/C, prices 1..50, a bias-free dot metric, popularity), deterministic for a seed: big enough
- * that a top-k scan on the GPU has real work and real near-ties to get right.
+ * that a top-k scan on the GPU has real work and real near-ties to get right. `foldIn` sets the
+ * manifest's fold-in parameters (`{ alpha, lambda, halfLifeDays, eventWeights }`).
  */
-export function randomBundle(n, d, seed = 1, { dtype = 'f32' } = {}) {
+export function randomBundle(n, d, seed = 1, { dtype = 'f32', foldIn } = {}) {
   let s = seed >>> 0 || 1;
   const r = () => {
     s ^= s << 13; s >>>= 0;
@@ -83,7 +84,7 @@ export function randomBundle(n, d, seed = 1, { dtype = 'f32' } = {}) {
   }));
   const factors = Float32Array.from({ length: n * d }, r);
   const popularity = Float32Array.from(items, () => r() + 0.5);
-  const manifest = { format: 'hearth.recommender', version: 1, dim: d, metric: 'dot', items, attribution: ['hearth-ml test catalog (random)'] };
+  const manifest = { format: 'hearth.recommender', version: 1, dim: d, metric: 'dot', items, attribution: ['hearth-ml test catalog (random)'], ...(foldIn ? { foldIn } : {}) };
   const tensors = { item_factors: { dtype: 'F32', shape: [n, d], data: factors }, popularity: { dtype: 'F32', shape: [n], data: popularity } };
   if (dtype === 'int8') {
     // one scale per row: row = scale · i8

@@ -8,19 +8,23 @@ import path from 'node:path';
 const types = { '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html', '.json': 'application/json' };
 
 /**
- * Serves `mounts` (`{ '/prefix': dir }`, longest prefix wins) and `extra` (`{ '/path': Uint8Array }`).
- * `/` is a blank page unless a mount serves index.html there. Returns `{ base, log, count(path), close }`.
+ * Serves `mounts` (`{ '/prefix': dir }`, longest prefix wins) and `extra` (`{ '/path': Uint8Array }`,
+ * or a function of how many times the path was requested, this one included, giving the bytes).
+ * `/` is a blank page unless a mount serves index.html there. `headers` go on every response.
+ * Returns `{ base, log, count(path), close }`.
  */
-export async function serve(mounts, extra = {}) {
+export async function serve(mounts, extra = {}, { headers: more = {} } = {}) {
   const log = [];
   const prefixes = Object.keys(mounts).sort((a, b) => b.length - a.length);
   const server = createServer(async (req, res) => {
     const url = new URL(req.url, 'http://127.0.0.1');
     log.push(url.pathname);
-    const headers = { 'cache-control': 'no-store' };
+    const headers = { 'cache-control': 'no-store', ...more };
     if (extra[url.pathname]) {
-      res.writeHead(200, { ...headers, 'content-type': types[path.extname(url.pathname)] || 'application/octet-stream', 'content-length': extra[url.pathname].length });
-      res.end(extra[url.pathname]);
+      const e = extra[url.pathname];
+      const body = typeof e === 'function' ? e(log.filter((x) => x === url.pathname).length) : e;
+      res.writeHead(200, { ...headers, 'content-type': types[path.extname(url.pathname)] || 'application/octet-stream', 'content-length': body.length });
+      res.end(body);
       return;
     }
     const prefix = prefixes.find((p) => url.pathname === p || url.pathname.startsWith(p.endsWith('/') ? p : p + '/'));

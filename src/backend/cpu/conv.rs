@@ -243,9 +243,16 @@ fn im2col_2d(plane: &[f32], g: &[Dim1], col: &mut [f32]) {
                     dst.fill(0.0);
                     continue;
                 };
-                let src = &plane[ih * w.input..(ih + 1) * w.input];
                 dst[..lo].fill(0.0);
                 dst[hi..].fill(0.0);
+                // no valid column: this tap reads only padding (a window wider than the input).
+                // `first` below would then point before or past the row.
+                if lo == hi {
+                    continue;
+                }
+                let src = &plane[ih * w.input..(ih + 1) * w.input];
+                // lo is the first column with ow*s + off >= 0, so this is an index into the row,
+                // and hi the first with ow*s + off >= W, so the last read is inside it
                 let first = (lo as isize * s + off) as usize;
                 if w.stride == 1 {
                     dst[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);

@@ -5,6 +5,18 @@ use crate::error::{Error, Result};
 use crate::ir::ops::quant::QuantOp;
 use crate::tensor::{DType, Tensor, TensorData};
 
+/// The zero point, when given, has the scale's shape (the kernels index both alike).
+fn same_shape(scale: &Tensor, zp: Option<&Tensor>, op: &str, s: &str, z: &str) -> Result<()> {
+    match zp {
+        Some(zp) if zp.shape() != scale.shape() => Err(Error::shape(format!(
+            "{op}: {z} has shape {:?} but {s} has shape {:?}; they must match",
+            zp.shape(),
+            scale.shape()
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0, "x")?;
     Ok(match op {
@@ -18,6 +30,7 @@ pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let zp = opt_input(inputs, 2);
             let out = zp.map_or(*output, |z| z.dtype());
             let idx = scale_index(x.shape(), scale.shape(), *axis, *block)?;
+            same_shape(scale, zp, "QuantizeLinear", "y_scale", "y_zero_point")?;
             let (s, z) = (scale.to_f64_vec(), zp.map(|z| z.to_f64_vec()));
             let (lo, hi) = match out {
                 DType::U8 => (0.0, 255.0),
@@ -51,6 +64,7 @@ pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let scale = input(inputs, 1, "x_scale")?;
             let zp = opt_input(inputs, 2);
             let idx = scale_index(x.shape(), scale.shape(), *axis, *block)?;
+            same_shape(scale, zp, "DequantizeLinear", "x_scale", "x_zero_point")?;
             let (s, z) = (scale.to_f64_vec(), zp.map(|z| z.to_f64_vec()));
             let y: Vec<f32> = x
                 .to_f64_vec()

@@ -290,7 +290,8 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
     }
     let k = k as usize;
     if let (TensorData::F32(v), 1) = (x.data(), inner) {
-        if k <= 64 && k * 8 <= len {
+        // k = 0 (empty outputs) takes the general path: the small-k buffer needs a last element
+        if (1..=64).contains(&k) && k * 8 <= len {
             return topk_small_k(v, x.shape(), a, outer, len, k, largest);
         }
     }

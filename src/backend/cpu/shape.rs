@@ -469,6 +469,14 @@ fn slice(
             .iter()
             .map(|&ax| norm_axis(ax, r))
             .collect::<Result<_>>()?,
+        // without axes, starts[i] is for axis i: there may be no more of them than axes
+        None if starts.len() > r => {
+            return Err(Error::shape(format!(
+                "Slice: {} starts for an input of rank {r} (shape {:?}) without axes",
+                starts.len(),
+                x.shape()
+            )))
+        }
         None => (0..starts.len()).collect(),
     };
     let steps = steps.unwrap_or_else(|| vec![1; starts.len()]);
