@@ -410,7 +410,7 @@ impl Session {
                 match crate::plan::exec::run(g, &self.model.graph, &self.plan, inputs, &[]).await {
                     Err(e) if matches!(e.root(), Error::Gpu(_)) => {
                         self.fell_back.store(true, Ordering::Relaxed);
-                        *self.fallback_reason.lock().unwrap() = Some(e.to_string());
+                        *self.fallback_reason.lock().unwrap() = Some(g.device().failure_reason(&e));
                     }
                     other => return other,
                 }

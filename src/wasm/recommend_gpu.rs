@@ -43,7 +43,7 @@ impl GpuSlot {
             match s.select_async(rec, x, q, seen).await {
                 Err(e) if matches!(e.root(), Error::Gpu(_)) => {
                     *self.scorer.borrow_mut() = None;
-                    *self.fallback.borrow_mut() = Some(e.to_string());
+                    *self.fallback.borrow_mut() = Some(s.device().failure_reason(&e));
                 }
                 other => return other,
             }

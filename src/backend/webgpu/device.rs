@@ -248,6 +248,18 @@ impl GpuDevice {
         self.lost.lock().unwrap().clone()
     }
 
+    /// Why work on this device failed with `e`, for a fallback reason: the loss of the device
+    /// when it is known by now (a readback on a destroyed device can fail before the loss is
+    /// reported), else `e`.
+    pub fn failure_reason(&self, e: &Error) -> String {
+        match self.lost() {
+            Some(why) if !e.to_string().contains("was lost") => {
+                format!("the GPU device was lost ({why}): {e}")
+            }
+            _ => e.to_string(),
+        }
+    }
+
     /// Destroys the device: every session on it moves to the CPU at its next run. (Tests use it to
     /// simulate a lost device, as `device.destroy()` does in a browser.)
     pub fn destroy(&self) {
