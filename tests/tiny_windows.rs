@@ -22,13 +22,27 @@ struct Case {
 }
 
 fn tensor(v: &Value) -> (Vec<usize>, Vec<f32>) {
-    let dims = v["dims"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
-    let data = v["data"].as_array().unwrap().iter().map(|d| d.as_f64().unwrap() as f32).collect();
+    let dims = v["dims"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_u64().unwrap() as usize)
+        .collect();
+    let data = v["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_f64().unwrap() as f32)
+        .collect();
     (dims, data)
 }
 
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/tiny_windows.json")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/tiny_windows.json"
+    ))
+    .unwrap();
     let all: Vec<Value> = serde_json::from_str(&text).unwrap();
     all.iter()
         .map(|c| Case {
@@ -44,7 +58,10 @@ fn cases() -> Vec<Case> {
 }
 
 fn attribute(name: &str, v: &Value) -> AttributeProto {
-    let mut a = AttributeProto { name: Some(name.into()), ..Default::default() };
+    let mut a = AttributeProto {
+        name: Some(name.into()),
+        ..Default::default()
+    };
     match v {
         Value::Array(xs) => {
             a.r#type = Some(AttributeType::Ints as i32);
@@ -87,7 +104,12 @@ fn build(c: &Case) -> Vec<u8> {
         ..Default::default()
     };
     let dims = |d: &[usize]| d.iter().map(|&n| Ok(n as i64)).collect::<Vec<_>>();
-    model(vec![node], inits, vec![value_info("x", 1, &dims(&c.x.0))], vec![value_info("y", 1, &dims(&c.y.0))])
+    model(
+        vec![node],
+        inits,
+        vec![value_info("x", 1, &dims(&c.x.0))],
+        vec![value_info("y", 1, &dims(&c.y.0))],
+    )
 }
 
 fn ints(c: &Case, key: &str, n: usize, default: usize) -> Vec<usize> {
@@ -101,20 +123,36 @@ fn ints(c: &Case, key: &str, n: usize, default: usize) -> Vec<usize> {
 fn geometry(c: &Case, kernel: &[usize]) -> Vec<(isize, usize)> {
     let sp = kernel.len();
     let xs = &c.x.0[2..];
-    let (s, d, p) = (ints(c, "strides", sp, 1), ints(c, "dilations", sp, 1), ints(c, "pads", 2 * sp, 0));
+    let (s, d, p) = (
+        ints(c, "strides", sp, 1),
+        ints(c, "dilations", sp, 1),
+        ints(c, "pads", 2 * sp, 0),
+    );
     let ceil = c.attrs.get("ceil_mode").and_then(Value::as_i64) == Some(1);
-    let auto = c.attrs.get("auto_pad").and_then(Value::as_str).unwrap_or("NOTSET");
+    let auto = c
+        .attrs
+        .get("auto_pad")
+        .and_then(Value::as_str)
+        .unwrap_or("NOTSET");
     (0..sp)
         .map(|i| {
             let eff = d[i] * (kernel[i] - 1) + 1;
             if auto.starts_with("SAME") {
                 let o = xs[i].div_ceil(s[i]);
                 let total = ((o - 1) * s[i] + eff).saturating_sub(xs[i]);
-                let pb = if auto == "SAME_UPPER" { total / 2 } else { total - total / 2 };
+                let pb = if auto == "SAME_UPPER" {
+                    total / 2
+                } else {
+                    total - total / 2
+                };
                 return (pb as isize, o);
             }
             let span = xs[i] + p[i] + p[i + sp] - eff;
-            let mut o = if ceil { span.div_ceil(s[i]) + 1 } else { span / s[i] + 1 };
+            let mut o = if ceil {
+                span.div_ceil(s[i]) + 1
+            } else {
+                span / s[i] + 1
+            };
             if ceil && (o - 1) * s[i] >= xs[i] + p[i] {
                 o -= 1;
             }
@@ -196,7 +234,9 @@ fn reference(c: &Case) -> (Vec<usize>, Vec<f64>) {
             let chans: Vec<(usize, Option<usize>)> = match &c.w {
                 Some((ws, _)) => {
                     let gi = yi[1] / (m / group);
-                    (0..ws[1]).map(|k| (gi * ws[1] + k, Some(yi[1] * ws[1] + k))).collect()
+                    (0..ws[1])
+                        .map(|k| (gi * ws[1] + k, Some(yi[1] * ws[1] + k)))
+                        .collect()
                 }
                 None => vec![(yi[1], None)],
             };
@@ -216,7 +256,9 @@ fn reference(c: &Case) -> (Vec<usize>, Vec<f64>) {
                     let v = x[flat(&xi, xs)] as f64;
                     count += 1;
                     match (c.op.as_str(), wrow) {
-                        ("Conv", Some(r)) => acc += v * c.w.as_ref().unwrap().1[r * taps + t] as f64,
+                        ("Conv", Some(r)) => {
+                            acc += v * c.w.as_ref().unwrap().1[r * taps + t] as f64
+                        }
                         ("MaxPool", _) => max = max.max(v),
                         ("LpPool", _) => acc += v * v,
                         _ => acc += v,
@@ -277,12 +319,23 @@ fn tiny_inputs_with_large_windows_match_onnxruntime_and_the_scalar_reference() {
             }
         };
         let (ref_shape, want) = reference(c);
-        assert_eq!(ref_shape, c.y.0, "{}: the scalar reference disagrees with onnxruntime on the shape", c.name);
+        assert_eq!(
+            ref_shape, c.y.0,
+            "{}: the scalar reference disagrees with onnxruntime on the shape",
+            c.name
+        );
         for (i, (&r, &o)) in want.iter().zip(&c.y.1).enumerate() {
-            assert!(close(r, o as f64), "{}[{i}]: scalar reference {r} vs onnxruntime {o}", c.name);
+            assert!(
+                close(r, o as f64),
+                "{}[{i}]: scalar reference {r} vs onnxruntime {o}",
+                c.name
+            );
         }
         if shape != c.y.0 {
-            failures.push(format!("{}: shape {shape:?}, onnxruntime {:?}", c.name, c.y.0));
+            failures.push(format!(
+                "{}: shape {shape:?}, onnxruntime {:?}",
+                c.name, c.y.0
+            ));
             continue;
         }
         for (i, (&g, &o)) in got.iter().zip(&c.y.1).enumerate() {
@@ -291,13 +344,21 @@ fn tiny_inputs_with_large_windows_match_onnxruntime_and_the_scalar_reference() {
             }
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
 fn conv1d_length_1_kernel_5_pads_2_gives_the_centre_tap_product() {
     // the reported model: only the centre tap (w[2]) sees the single input value
-    let c = cases().into_iter().find(|c| c.name == "conv1d_len1_k5_pad2").unwrap();
+    let c = cases()
+        .into_iter()
+        .find(|c| c.name == "conv1d_len1_k5_pad2")
+        .unwrap();
     let s = Session::from_bytes(&build(&c)).unwrap();
     let x = Tensor::from_f32(vec![1, 1, 1], vec![1.5]).unwrap();
     let out = s.run(&[("x", &x)]).unwrap();
