@@ -120,6 +120,15 @@ impl Ctx<'_, '_, GpuGraph> {
         &self.device_ref().dev
     }
 
+    /// Node `i`'s first input when it is present and f32; otherwise the decline.
+    pub(crate) fn first_f32(&self, i: usize) -> std::result::Result<ValueId, Launch<GpuTensor>> {
+        match self.graph.nodes[i].inputs.first().copied().flatten() {
+            None => Err(Launch::Declined("no input".into())),
+            Some(x) if !self.is_f32(x) => Err(Launch::Declined("the input is not f32".into())),
+            Some(x) => Ok(x),
+        }
+    }
+
     /// A decline when a kernel over `values` f32 values (its largest buffer) in `groups`
     /// workgroups does not fit this device: a storage binding too small, or too many workgroups
     /// for one dispatch.

@@ -42,12 +42,10 @@ fn claim(c: &Claim) -> Option<Box<dyn GpuOp>> {
 impl GpuOp for SoftmaxOp {
     fn launch(&self, ctx: &mut Ctx<'_, '_, GpuGraph>, i: usize) -> Result<Launch<GpuTensor>> {
         let node = &ctx.graph.nodes[i];
-        let Some(x) = node.inputs.first().copied().flatten() else {
-            return Ok(Launch::Declined("no input".into()));
+        let x = match ctx.first_f32(i) {
+            Ok(x) => x,
+            Err(no) => return Ok(no),
         };
-        if !ctx.is_f32(x) {
-            return Ok(Launch::Declined("the input is not f32".into()));
-        }
         let shape = ctx.shape(x).unwrap_or_default().to_vec();
         let Ok(a) = norm_axis(self.axis, shape.len()) else {
             return Ok(Launch::Declined("axis out of range".into())); // the CPU reports it

@@ -136,12 +136,11 @@ fn claim(c: &Claim) -> Option<Box<dyn GpuOp>> {
 impl GpuOp for UnaryCall {
     fn launch(&self, ctx: &mut Ctx<'_, '_, GpuGraph>, i: usize) -> Result<Launch<GpuTensor>> {
         let node = &ctx.graph.nodes[i];
-        let (Some(x), out) = (node.inputs.first().copied().flatten(), node.outputs[0]) else {
-            return Ok(Launch::Declined("no input".into()));
+        let out = node.outputs[0];
+        let x = match ctx.first_f32(i) {
+            Ok(x) => x,
+            Err(no) => return Ok(no),
         };
-        if !ctx.is_f32(x) {
-            return Ok(Launch::Declined("the input is not f32".into()));
-        }
         let n: usize = ctx.shape(x).map_or(0, |s| s.iter().product());
         if let Some(no) = ctx.unfit(n, n.div_ceil(256)) {
             return Ok(no);
