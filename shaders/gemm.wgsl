@@ -24,7 +24,7 @@ var<workgroup> tb: array<array<f32, 16>, 16>;
 
 fn activate(x: f32, act: u32) -> f32 {
     switch act {
-        case ACT_RELU: { return max(x, 0.0); }
+        case ACT_RELU: { return select(x, 0.0, x < 0.0); }   // NaN stays NaN (WGSL's max may drop it)
         case ACT_SIGMOID: { return 1.0 / (1.0 + exp(-x)); }
         case ACT_TANH: { return tanh(clamp(x, -15.0, 15.0)); }
         default: { return x; }

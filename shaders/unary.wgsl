@@ -38,7 +38,7 @@ fn f(v: f32) -> f32 {
     switch p.op {
         case U_ABS: { return abs(v); }
         case U_NEG: { return -v; }
-        case U_RELU: { return max(v, 0.0); }
+        case U_RELU: { return select(v, 0.0, v < 0.0); }   // NaN stays NaN (WGSL's max may drop it)
         case U_SQRT: { return sqrt(v); }
         case U_RECIPROCAL: { return 1.0 / v; }
         case U_EXP: { return exp(v); }

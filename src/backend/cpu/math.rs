@@ -143,7 +143,8 @@ pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
                 x
             }
         }),
-        U::Relu => m(v, |x: f32| x.max(0.0)),
+        // NaN stays NaN (as onnxruntime and IEEE `max` propagation have it; `f32::max` would give 0)
+        U::Relu => m(v, |x: f32| if x < 0.0 { 0.0 } else { x }),
         U::Sqrt => m(v, f32::sqrt),
         U::Reciprocal => m(v, f32::recip),
         U::Exp => m(v, fastmath::exp),
@@ -640,6 +641,16 @@ mod tests {
 
     fn t(shape: &[usize], v: &[f32]) -> Tensor {
         Tensor::from_f32(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    /// Relu keeps NaN (onnxruntime does; `f32::max(NaN, 0)` is 0) and maps -0 and negatives to 0.
+    #[test]
+    fn relu_keeps_nan() {
+        let x = t(&[4], &[f32::NAN, -1.0, 0.0, 2.5]);
+        let y = unary(Unary::Relu, &x).unwrap();
+        let y = y.as_f32().unwrap();
+        assert!(y[0].is_nan(), "{y:?}");
+        assert_eq!(&y[1..], &[0.0, 0.0, 2.5]);
     }
 
     #[test]

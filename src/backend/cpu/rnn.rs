@@ -16,7 +16,13 @@ fn act(a: Act, x: f32) -> f32 {
     match a {
         Act::Sigmoid => fastmath::sigmoid(x),
         Act::Tanh => fastmath::tanh(x),
-        Act::Relu => x.max(0.0),
+        Act::Relu => {
+            if x < 0.0 {
+                0.0
+            } else {
+                x
+            }
+        }
         Act::Affine { alpha, beta } => alpha * x + beta,
         Act::LeakyRelu { alpha } => {
             if x < 0.0 {
@@ -58,7 +64,11 @@ fn act_slice(a: Act, v: &mut [f32]) {
     match a {
         Act::Sigmoid => v.iter_mut().for_each(|x| *x = fastmath::sigmoid(*x)),
         Act::Tanh => v.iter_mut().for_each(|x| *x = fastmath::tanh(*x)),
-        Act::Relu => v.iter_mut().for_each(|x| *x = x.max(0.0)),
+        Act::Relu => v.iter_mut().for_each(|x| {
+            if *x < 0.0 {
+                *x = 0.0
+            }
+        }),
         other => v.iter_mut().for_each(|x| *x = act(other, *x)),
     }
 }

@@ -464,6 +464,7 @@ mod tests {
     use crate::backend::webgpu::ops::tests::{assert_close, cpu1, dev, rand, up};
     use crate::ir::ops::linalg::LinalgOp;
     use crate::ir::ops::math::MathOp;
+    use crate::tensor::Tensor;
 
     /// Gemm sums in a different order than the CPU's blocked GEMM: 1e-4 relative plus 1e-4·√k absolute.
     #[test]
@@ -565,5 +566,32 @@ mod tests {
         }
         // a broadcast the kernel does not cover is refused (the CPU runs it), not computed wrongly
         assert!(GemmGeom::matmul(&[2, 1, 3, 4], &[1, 5, 4, 2]).is_none());
+    }
+
+    /// The fused Relu epilogue keeps NaN as the CPU's MatMul + Relu do.
+    #[test]
+    fn fused_relu_keeps_nan() {
+        let d = dev();
+        let a = Tensor::from_f32(vec![2, 2], vec![f32::NAN, 1.0, -3.0, 1.0]).unwrap();
+        let b = Tensor::from_f32(vec![2, 1], vec![1.0, 1.0]).unwrap();
+        let mm = cpu1(crate::ir::Op::Linalg(LinalgOp::MatMul), &[&a, &b]);
+        let want = cpu1(crate::ir::Op::Math(MathOp::Unary(Unary::Relu)), &[&mm]);
+        let (g, shape) = GemmGeom::matmul(a.shape(), b.shape()).unwrap();
+        let mut enc = d.encoder();
+        let out = record(
+            &d,
+            &mut enc,
+            &up(&d, &a),
+            &up(&d, &b),
+            g,
+            None,
+            1.0,
+            Act::Relu,
+            shape,
+        )
+        .unwrap();
+        let got = d.download(enc, &out).unwrap();
+        assert!(got.as_f32().unwrap()[0].is_nan(), "{got:?}");
+        assert_close("fused relu NaN", &got, &want, 0.0, 0.0);
     }
 }

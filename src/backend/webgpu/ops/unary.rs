@@ -189,6 +189,21 @@ mod tests {
     use super::*;
     use crate::backend::webgpu::ops::tests::{assert_close, cpu1, dev, rand, up};
     use crate::ir::ops::math::MathOp;
+    use crate::tensor::Tensor;
+
+    /// Relu on the GPU keeps NaN as the CPU kernel does (WGSL's `max` may drop it), exactly.
+    #[test]
+    fn relu_keeps_nan_like_cpu() {
+        let d = dev();
+        let x = Tensor::from_f32(vec![5], vec![f32::NAN, -1.0, 0.0, 2.5, -0.0]).unwrap();
+        let call = UnaryCall::of(&Unary::Relu).unwrap();
+        let mut enc = d.encoder();
+        let out = record(&d, &mut enc, &up(&d, &x), call).unwrap();
+        let got = d.download(enc, &out).unwrap();
+        let want = cpu1(crate::ir::Op::Math(MathOp::Unary(Unary::Relu)), &[&x]);
+        assert!(got.as_f32().unwrap()[0].is_nan(), "{got:?}");
+        assert_close("relu NaN", &got, &want, 0.0, 0.0);
+    }
 
     /// Transcendentals differ by a few ulps between the driver and Rust's libm; erf is a polynomial
     /// (|error| < 1.5e-7): 2e-6 absolute + 1e-5 relative.
