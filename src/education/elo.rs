@@ -99,11 +99,9 @@ pub fn update(
     correct: bool,
     options: &EloOptions,
 ) -> f64 {
-    let e = expected(learner.rating, question.rating);
+    let e = update_learner(learner, question, correct, options);
     let surprise = if correct { 1.0 } else { 0.0 } - e;
-    learner.rating += options.k(learner.answers) * surprise;
     question.rating -= options.k(question.answers) * surprise;
-    learner.answers = learner.answers.saturating_add(1);
     question.answers = question.answers.saturating_add(1);
     e
 }

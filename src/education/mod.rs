@@ -49,6 +49,16 @@ pub struct QuestionBank {
     index: HashMap<String, u32>,
 }
 
+/// `field` must have one entry per item of `per` (`want` of them).
+fn same_len(field: &str, got: usize, want: usize, per: &str) -> Result<()> {
+    if got == want {
+        return Ok(());
+    }
+    Err(Error::Argument(format!(
+        "{field}: {got} entries for {want} {per}"
+    )))
+}
+
 impl QuestionBank {
     /// A bank without fitted parameters (every question predicted by Elo at rating 0, BKT at
     /// [`BktParams::default`]). Errors ([`Error::Argument`]): no skill, no question, an empty or
@@ -110,13 +120,7 @@ impl QuestionBank {
 
     /// Sets the IRT parameters, one entry per question (None: not fitted, Elo predicts it).
     pub fn with_irt(mut self, params: Vec<Option<ItemParams>>) -> Result<QuestionBank> {
-        if params.len() != self.questions.len() {
-            return Err(Error::Argument(format!(
-                "irt: {} entries for {} questions",
-                params.len(),
-                self.questions.len()
-            )));
-        }
+        same_len("irt", params.len(), self.questions.len(), "questions")?;
         for (k, p) in params.iter().enumerate() {
             if let Some(p) = p {
                 p.validate(&format!("irt[{k}]"))?;
@@ -128,13 +132,7 @@ impl QuestionBank {
 
     /// Sets the question Elo ratings, one per question.
     pub fn with_elo(mut self, ratings: Vec<EloRating>) -> Result<QuestionBank> {
-        if ratings.len() != self.questions.len() {
-            return Err(Error::Argument(format!(
-                "elo: {} ratings for {} questions",
-                ratings.len(),
-                self.questions.len()
-            )));
-        }
+        same_len("elo", ratings.len(), self.questions.len(), "questions")?;
         for (k, r) in ratings.iter().enumerate() {
             r.validate(&format!("elo[{k}]"))?;
         }
@@ -144,13 +142,7 @@ impl QuestionBank {
 
     /// Sets the BKT parameters, one per skill.
     pub fn with_bkt(mut self, params: Vec<BktParams>) -> Result<QuestionBank> {
-        if params.len() != self.skills.len() {
-            return Err(Error::Argument(format!(
-                "bkt: {} entries for {} skills",
-                params.len(),
-                self.skills.len()
-            )));
-        }
+        same_len("bkt", params.len(), self.skills.len(), "skills")?;
         for p in &params {
             p.validate()?;
         }

@@ -250,13 +250,11 @@ impl GpuDevice {
 
     /// Why work on this device failed with `e`, for a fallback reason: the loss of the device
     /// when it is known by now (a readback on a destroyed device can fail before the loss is
-    /// reported), else `e`.
+    /// reported, and the loss is then the cause), else `e`.
     pub fn failure_reason(&self, e: &Error) -> String {
         match self.lost() {
-            Some(why) if !e.to_string().contains("was lost") => {
-                format!("the GPU device was lost ({why}): {e}")
-            }
-            _ => e.to_string(),
+            Some(why) => format!("the GPU device was lost ({why})"),
+            None => e.to_string(),
         }
     }
 
