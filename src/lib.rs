@@ -25,6 +25,7 @@ pub mod session;
 pub mod tensor;
 #[cfg(any(test, feature = "test-api"))]
 pub mod testing;
+pub mod value;
 #[cfg(target_arch = "wasm32")]
 pub mod wasm;
 
@@ -34,3 +35,4 @@ pub use plan::{BackendKind, Placement, PlannedNode};
 pub use recommend::{Event, Profile, Query, Recommendation, Recommender};
 pub use session::{BackendChoice, BackendProbe, IoInfo, Session, SessionOptions};
 pub use tensor::{DType, Tensor, TensorData};
+pub use value::{Map, MapKeys, Value};
