@@ -50,7 +50,8 @@ pub struct SessionOptions {
 /// (symbolic dims set to 1) on each backend, after one warm-up run each (the GPU warm-up uploads
 /// the weights); a sample repeats the run for 2 ms (at most 50 runs). On lavapipe or SwiftShader
 /// the "GPU" is a CPU emulation.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct BackendProbe {
     pub cpu_ms: Option<f64>,
     pub gpu_ms: Option<f64>,
@@ -67,10 +68,12 @@ pub struct BackendProbe {
 /// Name, dtype and shape of a model input or output. Shapes may hold symbolic dims
 /// ([`Dim::Sym`], e.g. `batch`) or unknown ones ([`Dim::Any`]); `None` when even the rank is
 /// not declared.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct IoInfo {
     pub name: String,
+    #[serde(rename = "type")]
     pub dtype: Option<DType>,
+    #[serde(rename = "dims")]
     pub shape: Option<Vec<Dim>>,
 }
 

@@ -88,6 +88,13 @@ impl DType {
     }
 }
 
+/// As JS and JSON name it: `"float32"`, `"int64"`, … ([`DType::name`]).
+impl serde::Serialize for DType {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl std::fmt::Display for DType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())

@@ -6,6 +6,7 @@
  * @packageDocumentation
  */
 import type * as CpuGlue from '../wasm/hearth-cpu.js';
+import type * as GpuGlue from '../wasm/hearth.js';
 
 /** Which wasm build runs: `cpu` (hearth-cpu, small) or `gpu` (hearth: CPU + WebGPU). */
 export type Flavor = 'cpu' | 'gpu';
@@ -29,43 +30,15 @@ export interface Reply {
   transfer: Transferable[];
 }
 
-type WasmTensor = { data: ArrayBufferView & { buffer: ArrayBufferLike }; dims: number[]; type: string };
-
-/** The contract of the wasm `Recommender` (src/wasm, recommendation engine). */
-interface WasmRecommender {
-  info(): unknown;
-  /** GPU build only */
-  readonly backend?: string;
-  readonly backendProbe?: unknown;
-  readonly fallbackReason?: string | null;
-  recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
-  item(id: string): unknown;
-  recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
-  similar(id: string, opts: unknown): Array<{ id: string; score: number; item?: unknown }>;
-  newProfile(): WasmProfile;
-  free(): void;
-}
-interface WasmProfile {
-  record(event: unknown): boolean;
-  events(): unknown[];
-  recordMany(events: unknown[]): number;
-  recommend(opts: unknown): Array<{ id: string; score: number; item?: unknown; because: string[] }>;
-  recommendAsync?(opts: unknown): Promise<Array<{ id: string; score: number; item?: unknown; because: string[] }>>;
-  clear(): void;
-  free(): void;
-}
-interface WasmRecommenderClass {
-  fromBytes(bytes: Uint8Array): WasmRecommender;
-  /** GPU build only */
-  create?(bytes: Uint8Array, backend: string): Promise<WasmRecommender>;
-}
-/** The GPU build's Session additions. */
-interface GpuSession {
-  readonly backend: string;
-  readonly backendProbe?: unknown;
-  readonly fallbackReason?: string | null;
-  runAsync(feeds: unknown): Promise<Record<string, WasmTensor>>;
-}
+// The wasm classes as the generated glue types them (src/wasm, its `.d.ts`): either build's
+// object, with the GPU build's additions optional.
+type WasmTensor = CpuGlue.WasmTensor;
+type WasmRecommender = CpuGlue.Recommender &
+  Partial<Pick<GpuGlue.Recommender, 'backend' | 'backendProbe' | 'fallbackReason' | 'recommendAsync'>>;
+type WasmProfile = CpuGlue.Profile & Partial<Pick<GpuGlue.Profile, 'recommendAsync'>>;
+type WasmRecommenderClass = typeof CpuGlue.Recommender & Partial<Pick<typeof GpuGlue.Recommender, 'create'>>;
+/** The GPU build's Session. */
+type GpuSession = GpuGlue.Session;
 
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -210,10 +183,10 @@ export class Engine {
   }
 
   private async session(bytes: Uint8Array, external: unknown[]): Promise<CpuGlue.Session> {
+    const files = (external.length ? external : undefined) as unknown[] | undefined;
     return this.flavor === 'gpu'
-      ? (this.glue!.Session as unknown as { create(b: Uint8Array, c: string, e?: unknown[]): Promise<CpuGlue.Session> })
-        .create(bytes, this.choice, external.length ? external : undefined)
-      : this.glue!.Session.fromBytes(bytes, (external.length ? external : undefined) as never);
+      ? ((this.glue!.Session as unknown as typeof GpuGlue.Session).create(bytes, this.choice, files) as Promise<unknown> as Promise<CpuGlue.Session>)
+      : this.glue!.Session.fromBytes(bytes, files);
   }
 
   private async recommender(bytes: Uint8Array): Promise<WasmRecommender> {

@@ -15,6 +15,17 @@ pub enum Dim {
     Any,
 }
 
+/// As JS and JSON see a dim: a number, a symbolic name, or `null`.
+impl serde::Serialize for Dim {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Dim::Known(n) => s.serialize_u64(*n as u64),
+            Dim::Sym(name) => s.serialize_str(name),
+            Dim::Any => s.serialize_none(),
+        }
+    }
+}
+
 impl Dim {
     pub fn known(&self) -> Option<usize> {
         match self {

@@ -10,8 +10,9 @@ pub use exec::run_graph;
 use crate::ir::{Graph, Op};
 use std::collections::BTreeMap;
 
-/// Which backend runs a node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// Which backend runs a node (`"cpu"` / `"webgpu"` in JS and JSON).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     /// The CPU kernels (wasm SIMD128 in the browser).
     Cpu,
@@ -55,7 +56,7 @@ pub struct PlannedNode {
 }
 
 /// Where each op ran in one run, by ONNX op type.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
 pub struct Placement {
     pub gpu: BTreeMap<String, usize>,
     pub cpu: BTreeMap<String, usize>,

@@ -41,15 +41,18 @@ fn exp2(x: f64) -> f64 {
     p * scale
 }
 
-/// One interaction.
-#[derive(Clone, Debug, PartialEq)]
+/// One interaction; in JS `{ item, event, weight?, ts? }`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Event {
     pub item: String,
     /// `view`, `cart`, `purchase`, or any type the bundle's `eventWeights` names.
+    #[serde(rename = "event")]
     pub kind: String,
     /// Overrides the bundle's weight for `kind`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weight: Option<f32>,
     /// Milliseconds since the Unix epoch; `None` means "now" (the latest time seen).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ts: Option<f64>,
 }
 

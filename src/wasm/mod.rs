@@ -5,6 +5,7 @@
 //! ambiguous: `'bool'` for a `Uint8Array` of 0/1, `'float16'` for a `Uint16Array` of half bits.
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
+mod convert;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
@@ -12,9 +13,9 @@ mod recommend_gpu;
 mod testing;
 
 use crate::error::Error;
-use crate::ir::Dim;
-use crate::session::{IoInfo, Session};
+use crate::session::Session;
 use crate::tensor::{DType, Tensor, TensorData};
+use convert::to_js_value;
 use half::f16;
 use js_sys::{Array, Object, Reflect};
 use wasm_bindgen::prelude::*;
@@ -43,32 +44,6 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
 pub struct WasmSession {
     // shared with the futures of `runAsync` (which outlive the `&self` borrow)
     inner: std::rc::Rc<Session>,
-}
-
-fn io_to_js(infos: &[IoInfo]) -> Array {
-    infos
-        .iter()
-        .map(|i| {
-            let o = Object::new();
-            let _ = Reflect::set(&o, &"name".into(), &i.name.as_str().into());
-            let dtype: JsValue = i.dtype.map_or(JsValue::NULL, |d| d.name().into());
-            let _ = Reflect::set(&o, &"type".into(), &dtype);
-            let shape: JsValue = match &i.shape {
-                None => JsValue::NULL,
-                Some(s) => s
-                    .iter()
-                    .map(|d| match d {
-                        Dim::Known(n) => JsValue::from(*n as f64),
-                        Dim::Sym(s) => JsValue::from(s.as_str()),
-                        Dim::Any => JsValue::NULL,
-                    })
-                    .collect::<Array>()
-                    .into(),
-            };
-            let _ = Reflect::set(&o, &"dims".into(), &shape);
-            JsValue::from(o)
-        })
-        .collect()
 }
 
 fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
@@ -189,7 +164,7 @@ impl WasmSession {
     /// `mapAsync`, so the page never blocks. A lost GPU device moves the session to the CPU and
     /// the run completes there (`backend` then says `'cpu'`).
     #[cfg(feature = "webgpu")]
-    #[wasm_bindgen(js_name = runAsync)]
+    #[wasm_bindgen(js_name = runAsync, unchecked_return_type = "Promise<Record<string, WasmTensor>>")]
     pub fn run_async(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
         let owned = feeds_from_js(feeds)?;
         let inner = self.inner.clone();
@@ -200,11 +175,11 @@ impl WasmSession {
         }))
     }
 
-    /// What `'auto'` measured: `{ cpuMs, gpuMs, adapter, reason, cached }`, or null.
+    /// What `'auto'` measured: `{ cpuMs, gpuMs, adapter, backend, reason, cached }`, or null.
     #[cfg(feature = "webgpu")]
-    #[wasm_bindgen(getter, js_name = backendProbe)]
+    #[wasm_bindgen(getter, js_name = backendProbe, unchecked_return_type = "BackendProbe | null")]
     pub fn backend_probe(&self) -> JsValue {
-        probe_to_js(self.inner.backend_probe())
+        to_js_value(&self.inner.backend_probe())
     }
 
     /// Why a WebGPU session moved to the CPU (e.g. the device was lost), or null.
@@ -218,52 +193,17 @@ impl WasmSession {
     /// downloads, declined: [[node, why]] }` (`declined`: GPU nodes whose inputs did not fit
     /// their kernel in that run, so the CPU ran them), or null on the CPU backend.
     #[cfg(feature = "webgpu")]
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Placement | null")]
     pub fn placement(&self) -> JsValue {
-        let Some(p) = self.inner.placement() else {
-            return JsValue::NULL;
-        };
-        let map = |m: &std::collections::BTreeMap<String, usize>| {
-            let o = Object::new();
-            for (k, v) in m {
-                let _ = Reflect::set(&o, &k.as_str().into(), &(*v as f64).into());
-            }
-            o
-        };
-        let o = Object::new();
-        let _ = Reflect::set(&o, &"gpu".into(), &map(&p.gpu));
-        let _ = Reflect::set(&o, &"cpu".into(), &map(&p.cpu));
-        let _ = Reflect::set(&o, &"fused".into(), &(p.fused as f64).into());
-        let _ = Reflect::set(&o, &"uploads".into(), &(p.uploads as f64).into());
-        let _ = Reflect::set(&o, &"downloads".into(), &(p.downloads as f64).into());
-        let declined: Array = p
-            .declined
-            .iter()
-            .map(|(n, why)| -> JsValue {
-                [JsValue::from(n.as_str()), JsValue::from(why.as_str())]
-                    .iter()
-                    .collect::<Array>()
-                    .into()
-            })
-            .collect();
-        let _ = Reflect::set(&o, &"declined".into(), &declined);
-        o.into()
+        to_js_value(&self.inner.placement())
     }
 
     /// GPU buffers of this session's device: `{ created, createdBytes, idle }` (created only grows
     /// when the pool has no free buffer of a needed size), or null on the CPU backend.
     #[cfg(feature = "webgpu")]
-    #[wasm_bindgen(getter, js_name = gpuBuffers)]
+    #[wasm_bindgen(getter, js_name = gpuBuffers, unchecked_return_type = "GpuBuffers | null")]
     pub fn gpu_buffers(&self) -> JsValue {
-        let Some(d) = self.inner.gpu_device() else {
-            return JsValue::NULL;
-        };
-        let p = d.pool_stats();
-        let o = Object::new();
-        let _ = Reflect::set(&o, &"created".into(), &(p.created as f64).into());
-        let _ = Reflect::set(&o, &"createdBytes".into(), &(p.created_bytes as f64).into());
-        let _ = Reflect::set(&o, &"idle".into(), &(p.idle as f64).into());
-        o.into()
+        to_js_value(&self.inner.gpu_device().map(|d| d.pool_stats()))
     }
 
     /// Test hook (feature `test-api`): destroys this session's GPU device (as
@@ -290,51 +230,32 @@ impl WasmSession {
     }
 
     /// `[{ name, type, dims }]` of the inputs; dims hold numbers, symbolic names or null.
-    #[wasm_bindgen(getter)]
-    pub fn inputs(&self) -> Array {
-        io_to_js(self.inner.inputs())
+    #[wasm_bindgen(getter, unchecked_return_type = "IoInfo[]")]
+    pub fn inputs(&self) -> JsValue {
+        to_js_value(self.inner.inputs())
     }
 
     /// `[{ name, type, dims }]` of the outputs.
-    #[wasm_bindgen(getter)]
-    pub fn outputs(&self) -> Array {
-        io_to_js(self.inner.outputs())
+    #[wasm_bindgen(getter, unchecked_return_type = "IoInfo[]")]
+    pub fn outputs(&self) -> JsValue {
+        to_js_value(self.inner.outputs())
     }
 
     /// Which backend runs the model: `'webgpu'` or `'cpu'`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
     pub fn backend(&self) -> String {
         self.inner.backend().to_string()
     }
 
     /// Runs the model: `feeds` maps input names to tensors; returns an object mapping output
     /// names to `{ data, dims, type }`.
+    #[wasm_bindgen(unchecked_return_type = "Record<string, WasmTensor>")]
     pub fn run(&self, feeds: &JsValue) -> Result<Object, JsValue> {
         let owned = feeds_from_js(feeds)?;
         let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let outs = self.inner.run(&refs).map_err(to_js)?;
         Ok(outputs_to_js(&self.inner, &outs))
     }
-}
-
-/// A backend probe as `{ cpuMs, gpuMs, adapter, reason, cached }`, or null.
-#[cfg(feature = "webgpu")]
-fn probe_to_js(p: Option<&crate::session::BackendProbe>) -> JsValue {
-    let Some(p) = p else {
-        return JsValue::NULL;
-    };
-    let o = Object::new();
-    let num = |v: Option<f64>| v.map_or(JsValue::NULL, JsValue::from);
-    let _ = Reflect::set(&o, &"cpuMs".into(), &num(p.cpu_ms));
-    let _ = Reflect::set(&o, &"gpuMs".into(), &num(p.gpu_ms));
-    let _ = Reflect::set(
-        &o,
-        &"adapter".into(),
-        &p.adapter.as_deref().map_or(JsValue::NULL, JsValue::from),
-    );
-    let _ = Reflect::set(&o, &"reason".into(), &p.reason.as_str().into());
-    let _ = Reflect::set(&o, &"cached".into(), &p.cached.into());
-    o.into()
 }
 
 /// A model's external-data files from `[[fileName, Uint8Array], …]`.

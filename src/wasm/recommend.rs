@@ -5,125 +5,119 @@
 //! inStock }, boost?: { [id]: number }, diversity = 0, now?, explain = 3 }`. Results are
 //! `[{ id, score, item: { …metadata }, because: [ids] }]`.
 
+use super::convert::{from_js, to_js_value};
 use super::{arg_error, get, to_js};
-use crate::bundle::{AlignedBytes, Bundle, ItemMeta};
+use crate::bundle::{AlignedBytes, Bundle, FoldIn, ItemMeta};
 use crate::recommend::{Event, Filter, Profile, Query, Recommendation, Recommender};
-use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array};
+use js_sys::{Float32Array, Uint8Array};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen::JsCast;
 
-pub(super) fn set(o: &Object, k: &str, v: impl Into<JsValue>) {
-    let _ = Reflect::set(o, &k.into(), &v.into());
+/// Item ids: one id, or an array of them.
+struct Ids(Vec<String>);
+
+impl<'de> Deserialize<'de> for Ids {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Ids, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ids;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or an array of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Ids, E> {
+                Ok(Ids(vec![s.to_string()]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Ids, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(id) = a.next_element::<String>()? {
+                    ids.push(id);
+                }
+                Ok(Ids(ids))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
-fn opt_f64(o: &JsValue, key: &str, what: &str) -> Result<Option<f64>, JsValue> {
-    let v = get(o, key);
-    if v.is_undefined() || v.is_null() {
-        return Ok(None);
-    }
-    v.as_f64()
-        .map(Some)
-        .ok_or_else(|| arg_error(format!("{what}.{key} must be a number")))
+#[derive(Deserialize, PartialEq, Eq, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Exclude {
+    Seen,
+    None,
 }
 
-fn string_list(v: &JsValue, what: &str) -> Result<Vec<String>, JsValue> {
-    if let Some(s) = v.as_string() {
-        return Ok(vec![s]);
+/// `options.filter`: `{ category?, priceMin?, priceMax?, inStock? }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FilterOptions {
+    category: Option<Ids>,
+    price_min: Option<f64>,
+    price_max: Option<f64>,
+    in_stock: Option<bool>,
+}
+
+/// A recommendation query as JS writes it (every field optional; defaults from
+/// [`Query::default`]): `{ k = 10, exclude = 'seen' | 'none', allow?, deny?, filter?,
+/// boost?: { [id]: number }, diversity = 0, now?, explain = 3 }`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueryOptions {
+    k: Option<f64>,
+    exclude: Option<Exclude>,
+    allow: Option<Ids>,
+    deny: Option<Ids>,
+    filter: Option<FilterOptions>,
+    boost: Option<BTreeMap<String, f32>>,
+    diversity: Option<f32>,
+    now: Option<f64>,
+    explain: Option<f64>,
+}
+
+impl QueryOptions {
+    fn into_query(self) -> Result<Query, JsValue> {
+        let mut q = Query::default();
+        if let Some(k) = self.k {
+            if !(k >= 1.0 && k.fract() == 0.0 && k <= 10_000.0) {
+                return Err(arg_error(format!(
+                    "options.k = {k} must be an integer in 1..=10000"
+                )));
+            }
+            q.k = k as usize;
+        }
+        if let Some(e) = self.exclude {
+            q.exclude_seen = e == Exclude::Seen;
+        }
+        q.allow = self.allow.map(|a| a.0);
+        q.deny = self.deny.map_or_else(Vec::new, |d| d.0);
+        if let Some(f) = self.filter {
+            q.filter = Filter {
+                categories: f.category.map_or_else(Vec::new, |c| c.0),
+                price_min: f.price_min,
+                price_max: f.price_max,
+                in_stock: f.in_stock,
+            };
+        }
+        q.boost = self.boost.unwrap_or_default().into_iter().collect();
+        q.diversity = self.diversity.unwrap_or(q.diversity);
+        q.now = self.now;
+        if let Some(e) = self.explain {
+            q.explain = e.clamp(0.0, 50.0) as usize;
+        }
+        Ok(q)
     }
-    if !Array::is_array(v) {
-        return Err(arg_error(format!(
-            "{what} must be a string or an array of strings"
-        )));
-    }
-    Array::from(v)
-        .iter()
-        .map(|x| {
-            x.as_string()
-                .ok_or_else(|| arg_error(format!("{what} must contain only strings")))
-        })
-        .collect()
 }
 
 pub(super) fn parse_query(o: &JsValue) -> Result<Query, JsValue> {
-    let mut q = Query::default();
     if o.is_undefined() || o.is_null() {
-        return Ok(q);
+        return Ok(Query::default());
     }
     if !o.is_object() {
         return Err(arg_error("options must be an object".into()));
     }
-    if let Some(k) = opt_f64(o, "k", "options")? {
-        if !(k >= 1.0 && k.fract() == 0.0 && k <= 10_000.0) {
-            return Err(arg_error(format!(
-                "options.k = {k} must be an integer in 1..=10000"
-            )));
-        }
-        q.k = k as usize;
-    }
-    let ex = get(o, "exclude");
-    if !ex.is_undefined() {
-        q.exclude_seen = match ex.as_string().as_deref() {
-            Some("seen") => true,
-            Some("none") => false,
-            _ => return Err(arg_error("options.exclude must be 'seen' or 'none'".into())),
-        };
-    }
-    let allow = get(o, "allow");
-    if !allow.is_undefined() && !allow.is_null() {
-        q.allow = Some(string_list(&allow, "options.allow")?);
-    }
-    let deny = get(o, "deny");
-    if !deny.is_undefined() && !deny.is_null() {
-        q.deny = string_list(&deny, "options.deny")?;
-    }
-    let f = get(o, "filter");
-    if !f.is_undefined() && !f.is_null() {
-        let cat = get(&f, "category");
-        q.filter = Filter {
-            categories: if cat.is_undefined() || cat.is_null() {
-                Vec::new()
-            } else {
-                string_list(&cat, "options.filter.category")?
-            },
-            price_min: opt_f64(&f, "priceMin", "options.filter")?,
-            price_max: opt_f64(&f, "priceMax", "options.filter")?,
-            in_stock: {
-                let v = get(&f, "inStock");
-                if v.is_undefined() || v.is_null() {
-                    None
-                } else {
-                    Some(v.as_bool().ok_or_else(|| {
-                        arg_error("options.filter.inStock must be a boolean".into())
-                    })?)
-                }
-            },
-        };
-    }
-    let b = get(o, "boost");
-    if !b.is_undefined() && !b.is_null() {
-        let entries = Object::entries(b.dyn_ref::<Object>().ok_or_else(|| {
-            arg_error("options.boost must be an object { [itemId]: number }".into())
-        })?);
-        for e in entries.iter() {
-            let e = Array::from(&e);
-            let id = e.get(0).as_string().unwrap_or_default();
-            let v = e
-                .get(1)
-                .as_f64()
-                .ok_or_else(|| arg_error(format!("options.boost['{id}'] must be a number")))?;
-            q.boost.push((id, v as f32));
-        }
-    }
-    if let Some(d) = opt_f64(o, "diversity", "options")? {
-        q.diversity = d as f32;
-    }
-    q.now = opt_f64(o, "now", "options")?;
-    if let Some(e) = opt_f64(o, "explain", "options")? {
-        q.explain = e.clamp(0.0, 50.0) as usize;
-    }
-    Ok(q)
+    from_js::<QueryOptions>(o.clone(), "options")?.into_query()
 }
 
 /// A profile's options: a query, without `events` (the profile has its own).
@@ -137,74 +131,59 @@ pub(super) fn profile_query(o: &JsValue) -> Result<Query, JsValue> {
     Ok(q)
 }
 
-fn parse_event(v: &JsValue) -> Result<Event, JsValue> {
-    let item = get(v, "item")
-        .as_string()
-        .ok_or_else(|| arg_error("event.item must be an item id string".into()))?;
-    let kind = get(v, "event").as_string().ok_or_else(|| {
-        arg_error(format!(
-            "event.event for item '{item}' must be a string such as 'view'"
-        ))
-    })?;
-    Ok(Event {
-        weight: opt_f64(v, "weight", "event")?.map(|w| w as f32),
-        ts: opt_f64(v, "ts", "event")?,
-        item,
-        kind,
-    })
+/// One result of `recommend`: `{ id, score, item: { …metadata }, because: [ids] }`.
+#[derive(Serialize)]
+struct RecommendationJs<'a> {
+    id: &'a str,
+    score: f32,
+    item: &'a ItemMeta,
+    because: Vec<&'a str>,
 }
 
-fn event_to_js(e: &Event) -> JsValue {
-    let o = Object::new();
-    set(&o, "item", e.item.as_str());
-    set(&o, "event", e.kind.as_str());
-    if let Some(w) = e.weight {
-        set(&o, "weight", w as f64);
-    }
-    if let Some(t) = e.ts {
-        set(&o, "ts", t);
-    }
-    o.into()
+/// One result of `similar` / `recommendBatch`: `{ id, score, item }`.
+#[derive(Serialize)]
+struct ScoredJs<'a> {
+    id: &'a str,
+    score: f32,
+    item: &'a ItemMeta,
 }
 
-/// A serde value as a plain JS value (through JSON).
-fn json<T: serde::Serialize + ?Sized>(v: &T) -> JsValue {
-    serde_json::to_string(v)
-        .ok()
-        .and_then(|s| js_sys::JSON::parse(&s).ok())
-        .unwrap_or(JsValue::NULL)
+/// `Recommender.info()`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct InfoJs<'a> {
+    version: u32,
+    num_items: usize,
+    dim: usize,
+    dtype: &'static str,
+    metric: &'static str,
+    has_popularity: bool,
+    has_user_model: bool,
+    categories: &'a [String],
+    attribution: &'a [String],
+    fold_in: &'a FoldIn,
+    source: Option<&'a serde_json::Value>,
 }
 
-fn meta_to_js(m: &ItemMeta) -> JsValue {
-    json(m)
-}
-
-pub(super) fn results_to_js(rec: &Recommender, rs: &[Recommendation]) -> Array {
-    rs.iter()
-        .map(|r| {
-            let o = Object::new();
-            set(&o, "id", rec.id(r.item));
-            set(&o, "score", r.score as f64);
-            set(&o, "item", meta_to_js(rec.item(r.item)));
-            let because: Array = r
-                .because
-                .iter()
-                .map(|i| JsValue::from(rec.id(*i)))
-                .collect();
-            set(&o, "because", because);
-            JsValue::from(o)
+pub(super) fn results_to_js(rec: &Recommender, rs: &[Recommendation]) -> JsValue {
+    let out: Vec<RecommendationJs> = rs
+        .iter()
+        .map(|r| RecommendationJs {
+            id: rec.id(r.item),
+            score: r.score,
+            item: rec.item(r.item),
+            because: r.because.iter().map(|i| rec.id(*i)).collect(),
         })
-        .collect()
+        .collect();
+    to_js_value(&out)
 }
 
-fn pairs_to_js(rec: &Recommender, rs: &[(u32, f32)]) -> Array {
+fn pairs_to_js<'a>(rec: &'a Recommender, rs: &[(u32, f32)]) -> Vec<ScoredJs<'a>> {
     rs.iter()
-        .map(|(i, s)| {
-            let o = Object::new();
-            set(&o, "id", rec.id(*i));
-            set(&o, "score", *s as f64);
-            set(&o, "item", meta_to_js(rec.item(*i)));
-            JsValue::from(o)
+        .map(|&(i, score)| ScoredJs {
+            id: rec.id(i),
+            score,
+            item: rec.item(i),
         })
         .collect()
 }
@@ -235,62 +214,56 @@ impl WasmRecommender {
 
     /// `{ version, numItems, dim, dtype, metric, hasPopularity, hasUserModel, categories,
     /// attribution, foldIn, source }`.
-    pub fn info(&self) -> Object {
+    #[wasm_bindgen(unchecked_return_type = "RecommenderInfo")]
+    pub fn info(&self) -> JsValue {
         let r = &self.inner;
         let m = r.manifest();
-        let o = Object::new();
-        set(&o, "version", m.version);
-        set(&o, "numItems", r.len() as f64);
-        set(&o, "dim", r.dim() as f64);
-        set(&o, "dtype", r.dtype().name());
-        set(
-            &o,
-            "metric",
-            if m.metric == crate::bundle::Metric::Dot {
+        to_js_value(&InfoJs {
+            version: m.version,
+            num_items: r.len(),
+            dim: r.dim(),
+            dtype: r.dtype().name(),
+            metric: if m.metric == crate::bundle::Metric::Dot {
                 "dot"
             } else {
                 "cosine"
             },
-        );
-        set(&o, "hasPopularity", r.has_popularity());
-        set(&o, "hasUserModel", r.user_model().is_some());
-        let cats: Array = r
-            .categories()
-            .iter()
-            .map(|c| JsValue::from(c.as_str()))
-            .collect();
-        set(&o, "categories", cats);
-        let attr: Array = m
-            .attribution
-            .iter()
-            .map(|c| JsValue::from(c.as_str()))
-            .collect();
-        set(&o, "attribution", attr);
-        set(&o, "foldIn", json(&m.fold_in));
-        set(&o, "source", m.source.as_ref().map_or(JsValue::NULL, json));
-        o
+            has_popularity: r.has_popularity(),
+            has_user_model: r.user_model().is_some(),
+            categories: r.categories(),
+            attribution: &m.attribution,
+            fold_in: &m.fold_in,
+            source: m.source.as_ref(),
+        })
     }
 
     /// Every item id, in table order.
-    #[wasm_bindgen(js_name = itemIds)]
-    pub fn item_ids(&self) -> Array {
-        self.inner
+    #[wasm_bindgen(js_name = itemIds, unchecked_return_type = "string[]")]
+    pub fn item_ids(&self) -> JsValue {
+        let ids: Vec<&str> = self
+            .inner
             .manifest()
             .items
             .iter()
-            .map(|i| JsValue::from(i.id.as_str()))
-            .collect()
+            .map(|i| i.id.as_str())
+            .collect();
+        to_js_value(&ids)
     }
 
     /// Metadata of one item, or `undefined` for an unknown id.
+    #[wasm_bindgen(unchecked_return_type = "ItemMeta | undefined")]
     pub fn item(&self, id: &str) -> JsValue {
         self.inner
             .index_of(id)
-            .map_or(JsValue::UNDEFINED, |i| meta_to_js(self.inner.item(i)))
+            .map_or(JsValue::UNDEFINED, |i| to_js_value(self.inner.item(i)))
     }
 
     /// Stateless recommendation: `options.events` (may be empty: cold start) are folded in.
-    pub fn recommend(&self, options: JsValue) -> Result<Array, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
+    pub fn recommend(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecommendOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let q = parse_query(&options)?;
         let mut p = self.events_profile(&options)?;
         let rs = self.inner.recommend(&mut p, &q).map_err(to_js)?;
@@ -300,27 +273,20 @@ impl WasmRecommender {
     /// A profile of `options.events` (none: an empty profile).
     pub(super) fn events_profile(&self, options: &JsValue) -> Result<Profile, JsValue> {
         let mut p = Profile::new(self.inner.dim());
-        let evs = get(options, "events");
-        if !evs.is_undefined() && !evs.is_null() {
-            if !Array::is_array(&evs) {
-                return Err(arg_error(
-                    "options.events must be an array of events".into(),
-                ));
-            }
-            for e in Array::from(&evs).iter() {
-                p.record(&self.inner, parse_event(&e)?).map_err(to_js)?;
-            }
+        let events: Option<Vec<Event>> = from_js(get(options, "events"), "options.events")?;
+        for e in events.into_iter().flatten() {
+            p.record(&self.inner, e).map_err(to_js)?;
         }
         Ok(p)
     }
 
     /// Recommendations for a user vector computed elsewhere (e.g. the bundle's user tower).
-    #[wasm_bindgen(js_name = recommendVector)]
+    #[wasm_bindgen(js_name = recommendVector, unchecked_return_type = "Recommendation[]")]
     pub fn recommend_vector(
         &self,
         vector: &Float32Array,
-        options: JsValue,
-    ) -> Result<Array, JsValue> {
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let q = parse_query(&options)?;
         let rs = self
             .inner
@@ -330,23 +296,26 @@ impl WasmRecommender {
     }
 
     /// Top-k for many user vectors (`users` is `m × dim`): an array of `m` result arrays.
-    #[wasm_bindgen(js_name = recommendBatch)]
-    pub fn recommend_batch(&self, users: &Float32Array, k: usize) -> Result<Array, JsValue> {
+    #[wasm_bindgen(js_name = recommendBatch, unchecked_return_type = "ScoredItem[][]")]
+    pub fn recommend_batch(&self, users: &Float32Array, k: usize) -> Result<JsValue, JsValue> {
         let rs = self
             .inner
             .recommend_batch(&users.to_vec(), k)
             .map_err(to_js)?;
-        Ok(rs
-            .iter()
-            .map(|r| JsValue::from(pairs_to_js(&self.inner, r)))
-            .collect())
+        let lists: Vec<Vec<ScoredJs>> = rs.iter().map(|r| pairs_to_js(&self.inner, r)).collect();
+        Ok(to_js_value(&lists))
     }
 
     /// Items most similar to `id` (cosine of item vectors); filters and diversity apply.
-    pub fn similar(&self, id: &str, options: JsValue) -> Result<Array, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "ScoredItem[]")]
+    pub fn similar(
+        &self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let q = parse_query(&options)?;
         let rs = self.inner.similar(id, &q).map_err(to_js)?;
-        Ok(pairs_to_js(&self.inner, &rs))
+        Ok(to_js_value(&pairs_to_js(&self.inner, &rs)))
     }
 
     /// The ONNX bytes of the bundle's user tower (load them with `Session.fromBytes`).
@@ -380,22 +349,33 @@ pub struct WasmProfile {
 impl WasmProfile {
     /// Records `{ item, event, weight?, ts? }`; `false` when the item is not in the catalog
     /// (the event is kept for export, and ignored for scoring).
-    pub fn record(&mut self, event: JsValue) -> Result<bool, JsValue> {
-        let e = parse_event(&event)?;
+    pub fn record(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "HearthEvent")] event: JsValue,
+    ) -> Result<bool, JsValue> {
+        let e = from_js(event, "event")?;
         self.p.record(&self.rec, e).map_err(to_js)
     }
 
     /// Records an array of events; returns how many were on catalog items.
     #[wasm_bindgen(js_name = recordMany)]
-    pub fn record_many(&mut self, events: &Array) -> Result<u32, JsValue> {
+    pub fn record_many(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "HearthEvent[]")] events: JsValue,
+    ) -> Result<u32, JsValue> {
+        let events: Vec<Event> = from_js(events, "events")?;
         let mut known = 0;
-        for e in events.iter() {
-            known += self.record(e)? as u32;
+        for e in events {
+            known += self.p.record(&self.rec, e).map_err(to_js)? as u32;
         }
         Ok(known)
     }
 
-    pub fn recommend(&mut self, options: JsValue) -> Result<Array, JsValue> {
+    #[wasm_bindgen(unchecked_return_type = "Recommendation[]")]
+    pub fn recommend(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let q = profile_query(&options)?;
         let rs = self.rec.recommend(&mut self.p, &q).map_err(to_js)?;
         Ok(results_to_js(&self.rec, &rs))
@@ -411,8 +391,9 @@ impl WasmProfile {
     }
 
     /// Every recorded event, oldest first (for export).
-    pub fn events(&self) -> Array {
-        self.p.events().iter().map(event_to_js).collect()
+    #[wasm_bindgen(unchecked_return_type = "HearthEvent[]")]
+    pub fn events(&self) -> JsValue {
+        to_js_value(self.p.events())
     }
 
     /// Number of recorded events.
@@ -425,44 +406,4 @@ impl WasmProfile {
     pub fn clear(&mut self) {
         self.p.clear();
     }
-}
-
-/// Test hook: runs the SIMD128 scoring kernels against their scalar twins inside wasm, over
-/// every length 0..=70 and every finite f16 value; returns the number of results that are not
-/// bit-identical (0 expected).
-#[doc(hidden)]
-#[wasm_bindgen(js_name = recommendKernelCheck)]
-pub fn recommend_kernel_check() -> u32 {
-    use crate::recommend::kernels::{self, scalar};
-    let mut s = 12345u32;
-    let mut r = || {
-        s = s.wrapping_mul(1664525).wrapping_add(1013904223);
-        (s >> 8) as f32 / (1 << 24) as f32 * 2.0 - 1.0
-    };
-    let mut bad = 0;
-    for d in 0..=70 {
-        let a: Vec<f32> = (0..d).map(|_| r()).collect();
-        let b: Vec<f32> = (0..d).map(|_| r()).collect();
-        bad += (kernels::dot_f32(&a, &b).to_bits() != scalar::dot_f32(&a, &b).to_bits()) as u32;
-        let h: Vec<u16> = a
-            .iter()
-            .map(|x| half::f16::from_f32(*x).to_bits())
-            .collect();
-        bad += (kernels::dot_f16(&h, &b).to_bits() != scalar::dot_f16(&h, &b).to_bits()) as u32;
-        let q8: Vec<i8> = a.iter().map(|x| (x * 127.0) as i8).collect();
-        let mut q16 = vec![0i16; d];
-        kernels::quantize_query_i16(&b, &mut q16);
-        bad += (kernels::dot_i8(&q8, &q16) != scalar::dot_i8(&q8, &q16)) as u32;
-    }
-    // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
-    // compared by value: the sum turns -0 into +0)
-    let all: Vec<u16> = (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00).collect();
-    for chunk in all.chunks(16).filter(|c| c.len() == 16) {
-        for k in 0..16 {
-            let mut q = [0f32; 16];
-            q[k] = 1.0;
-            bad += (kernels::dot_f16(chunk, &q) != kernels::f16_to_f32(chunk[k])) as u32;
-        }
-    }
-    bad
 }

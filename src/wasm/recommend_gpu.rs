@@ -71,7 +71,7 @@ impl GpuSlot {
                     rec.explain(&folded, picks, &q)
                 }
             };
-            Ok(results_to_js(&rec, &list).into())
+            Ok(results_to_js(&rec, &list))
         }))
     }
 }
@@ -177,7 +177,7 @@ impl WasmRecommender {
     }
 
     /// `'webgpu'` when `recommendAsync` scores on the GPU, else `'cpu'`.
-    #[wasm_bindgen(getter)]
+    #[wasm_bindgen(getter, unchecked_return_type = "Backend")]
     pub fn backend(&self) -> String {
         if self.gpu.scorer().is_some() {
             "webgpu"
@@ -189,9 +189,9 @@ impl WasmRecommender {
 
     /// What `create` decided and why: `{ cpuMs, gpuMs, adapter, reason, cached }`, or null
     /// (`'cpu'` or `fromBytes`).
-    #[wasm_bindgen(getter, js_name = backendProbe)]
+    #[wasm_bindgen(getter, js_name = backendProbe, unchecked_return_type = "BackendProbe | null")]
     pub fn backend_probe(&self) -> JsValue {
-        super::probe_to_js(self.gpu.probe.borrow().as_ref())
+        super::convert::to_js_value(&*self.gpu.probe.borrow())
     }
 
     /// Why a WebGPU recommender moved to the CPU (the device was lost), or null.
@@ -202,8 +202,11 @@ impl WasmRecommender {
 
     /// `await recommender.recommendAsync(options)`: `recommend`, with the top-k scan on the GPU
     /// when the recommender has one.
-    #[wasm_bindgen(js_name = recommendAsync)]
-    pub fn recommend_async(&self, options: JsValue) -> std::result::Result<Promise, JsValue> {
+    #[wasm_bindgen(js_name = recommendAsync, unchecked_return_type = "Promise<Recommendation[]>")]
+    pub fn recommend_async(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "RecommendOptions | undefined")] options: JsValue,
+    ) -> std::result::Result<Promise, JsValue> {
         let q = parse_query(&options)?;
         let mut p = self.events_profile(&options)?;
         self.gpu.recommend(&self.inner, &mut p, q)
@@ -211,11 +214,14 @@ impl WasmRecommender {
 
     /// `await recommender.recommendVectorAsync(vector, options)`: `recommendVector`, with the
     /// top-k scan on the GPU when the recommender has one.
-    #[wasm_bindgen(js_name = recommendVectorAsync)]
+    #[wasm_bindgen(
+        js_name = recommendVectorAsync,
+        unchecked_return_type = "Promise<Recommendation[]>"
+    )]
     pub fn recommend_vector_async(
         &self,
         vector: &Float32Array,
-        options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
     ) -> std::result::Result<Promise, JsValue> {
         let q = parse_query(&options)?;
         let x = vector.to_vec();
@@ -232,7 +238,7 @@ impl WasmRecommender {
                     because: Vec::new(),
                 })
                 .collect();
-            Ok(results_to_js(&rec, &list).into())
+            Ok(results_to_js(&rec, &list))
         }))
     }
 
@@ -252,8 +258,11 @@ impl WasmRecommender {
 impl WasmProfile {
     /// `await profile.recommendAsync(options)`: `recommend`, with the top-k scan on the GPU when
     /// the recommender has one.
-    #[wasm_bindgen(js_name = recommendAsync)]
-    pub fn recommend_async(&mut self, options: JsValue) -> std::result::Result<Promise, JsValue> {
+    #[wasm_bindgen(js_name = recommendAsync, unchecked_return_type = "Promise<Recommendation[]>")]
+    pub fn recommend_async(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "QueryOptions | undefined")] options: JsValue,
+    ) -> std::result::Result<Promise, JsValue> {
         let q = profile_query(&options)?;
         self.gpu.recommend(&self.rec, &mut self.p, q)
     }

@@ -99,3 +99,39 @@ pub fn decode_tensor_proto(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let _ = Reflect::set(&o, &"name".into(), &name.as_str().into());
     Ok(o)
 }
+
+/// Test hook (feature `test-api`): runs the SIMD128 scoring kernels against their scalar twins inside wasm, over
+/// every length 0..=70 and every finite f16 value; returns the number of results that are not
+/// bit-identical (0 expected).
+#[wasm_bindgen(js_name = recommendKernelCheckForTest)]
+pub fn recommend_kernel_check() -> u32 {
+    use crate::recommend::kernels::{self, scalar};
+    let mut rng = crate::testing::Rng::new(12345);
+    let mut r = || rng.f32_in(-1.0, 1.0);
+    let mut bad = 0;
+    for d in 0..=70 {
+        let a: Vec<f32> = (0..d).map(|_| r()).collect();
+        let b: Vec<f32> = (0..d).map(|_| r()).collect();
+        bad += (kernels::dot_f32(&a, &b).to_bits() != scalar::dot_f32(&a, &b).to_bits()) as u32;
+        let h: Vec<u16> = a
+            .iter()
+            .map(|x| half::f16::from_f32(*x).to_bits())
+            .collect();
+        bad += (kernels::dot_f16(&h, &b).to_bits() != scalar::dot_f16(&h, &b).to_bits()) as u32;
+        let q8: Vec<i8> = a.iter().map(|x| (x * 127.0) as i8).collect();
+        let mut q16 = vec![0i16; d];
+        kernels::quantize_query_i16(&b, &mut q16);
+        bad += (kernels::dot_i8(&q8, &q16) != scalar::dot_i8(&q8, &q16)) as u32;
+    }
+    // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
+    // compared by value: the sum turns -0 into +0)
+    let all: Vec<u16> = (0..=u16::MAX).filter(|h| h & 0x7c00 != 0x7c00).collect();
+    for chunk in all.chunks(16).filter(|c| c.len() == 16) {
+        for k in 0..16 {
+            let mut q = [0f32; 16];
+            q[k] = 1.0;
+            bad += (kernels::dot_f16(chunk, &q) != kernels::f16_to_f32(chunk[k])) as u32;
+        }
+    }
+    bad
+}

@@ -33,7 +33,7 @@ function makeBundle(n, d, { seed = 1, gramian = true } = {}) {
 }
 
 test('SIMD128 scoring kernels are bit-identical to their scalar twins (inside wasm)', () => {
-  assert.equal(hearth.recommendKernelCheck(), 0);
+  assert.equal(hearth.recommendKernelCheckForTest(), 0);
 });
 
 test('top-k over a JS-written bundle matches a brute-force reference', () => {
@@ -121,6 +121,20 @@ test('bad bundles and bad arguments throw typed errors', () => {
   assert.equal(codeOf(() => rec.recommend({ events: [{ item: 'I00001', event: 'wish' }] })), 'ARGUMENT');
   assert.equal(codeOf(() => rec.recommendVector(new Float32Array(3), {})), 'ARGUMENT');
   assert.equal(codeOf(() => rec.similar('nope', {})), 'UNKNOWN_ITEM');
+  // a wrong field's error names its path and what was expected
+  const messageOf = (f) => { try { f(); } catch (e) { return `${e.code}: ${e.message}`; } return 'no error'; };
+  assert.match(messageOf(() => rec.recommend({ filter: { priceMin: 'cheap' } })), /^ARGUMENT: options\.filter\.priceMin: .*expected f64/);
+  assert.match(messageOf(() => rec.recommend({ boost: { I00001: 'lots' } })), /^ARGUMENT: options\.boost\.I00001: .*expected f32/);
+  assert.match(messageOf(() => rec.recommend({ allow: 7 })), /^ARGUMENT: options\.allow: .*a string or an array of strings/);
+  assert.match(messageOf(() => rec.recommend({ events: [{ event: 'view' }] })), /^ARGUMENT: options\.events\[0\]: missing field `item`/);
+  // null and undefined read as absent
+  assert.equal(rec.recommend({ k: 3, allow: null, filter: { category: undefined }, boost: null }).length, 3);
+  const p = rec.newProfile();
+  assert.match(messageOf(() => p.record({ item: 'I00001', event: 'view', weight: 'heavy' })), /^ARGUMENT: event\.weight: /);
+  assert.equal(p.size, 0, 'a rejected event is not recorded');
+  assert.match(messageOf(() => p.recordMany([{ item: 'I00001', event: 'view' }, { item: 2 }])), /^ARGUMENT: events\[1\]\.item: /);
+  assert.equal(p.size, 0, 'recordMany checks every event before recording any');
+  p.free();
   rec.free();
 });
 

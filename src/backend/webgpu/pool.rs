@@ -59,7 +59,8 @@ impl Drop for GpuBuffer {
 }
 
 /// Counts for tests and reports: buffers created so far and their bytes, buffers idle in the pool.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct PoolStats {
     pub created: usize,
     pub created_bytes: u64,
