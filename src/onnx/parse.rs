@@ -114,7 +114,7 @@ fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
                         use super::proto::tensor_shape_proto::dimension::Value as D;
                         match &d.value {
                             Some(D::DimValue(n)) if *n >= 0 => Dim::Known(*n as usize),
-                            Some(D::DimParam(p)) if !p.is_empty() => Dim::Sym(p.clone()),
+                            Some(D::DimParam(p)) if is_dim_name(p) => Dim::Sym(p.clone()),
                             _ => Dim::Any,
                         }
                     })
@@ -126,6 +126,14 @@ fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
             "sequence/map/optional (value '{name}'): Hearth handles tensors only"
         ))),
     }
+}
+
+/// Whether a `dim_param` names a size that binds across values. ONNX: an empty name is an
+/// unknown dim, unrelated to any other; exporters also write unknown dims as `?` (PaddlePaddle:
+/// `[-1, 3, "?", "?"]`) or as a negative number in the name, which are unknown and unrelated too.
+fn is_dim_name(p: &str) -> bool {
+    let p = p.trim();
+    !p.is_empty() && p != "?" && !p.parse::<i64>().is_ok_and(|n| n < 0)
 }
 
 /// Merges what the model declares with what inference found: declared parts win, inferred
