@@ -89,6 +89,10 @@ fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
                 .map(|x| x.is_infinite() && ((pos && *x > 0.0) || (neg && *x < 0.0)))
                 .collect(),
         ),
+        (U::BitwiseNot, TensorData::I64(v)) => TensorData::I64(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::I32(v)) => TensorData::I32(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::I8(v)) => TensorData::I8(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::U8(v)) => TensorData::U8(v.iter().map(|x| !x).collect()),
         (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I64(v)) => {
             TensorData::I64(v.iter().map(|&x| int_unary(u, x)).collect())
         }
@@ -203,7 +207,7 @@ pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
                 0.0
             }
         }),
-        U::Not | U::IsNaN | U::IsInf { .. } => return None,
+        U::Not | U::IsNaN | U::IsInf { .. } | U::BitwiseNot => return None,
     })
 }
 
@@ -305,6 +309,9 @@ fn int_arith<T: Int>(op: Binary, a: T, b: T) -> Result<T, &'static str> {
                 0
             }
         }
+        Binary::BitwiseAnd => x & y,
+        Binary::BitwiseOr => x | y,
+        Binary::BitwiseXor => x ^ y,
         _ => unreachable!("not an arithmetic op"),
     }))
 }
@@ -413,6 +420,20 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
                 a.dtype()
             ))),
         };
+    }
+    let bitwise = matches!(
+        op,
+        Binary::BitwiseAnd
+            | Binary::BitwiseOr
+            | Binary::BitwiseXor
+            | Binary::BitShiftLeft
+            | Binary::BitShiftRight
+    );
+    if bitwise && (a.dtype().is_float() || a.dtype() == DType::Bool) {
+        return Err(Error::dtype(format!(
+            "{op:?} takes integer inputs, got {}",
+            a.dtype()
+        )));
     }
     match (a.data(), b.data()) {
         (D::F32(x), D::F32(y)) => {

@@ -38,6 +38,7 @@ pub enum Unary {
     HardSwish,
     Mish,
     IsNaN,
+    BitwiseNot,
     LeakyRelu { alpha: f32 },
     Elu { alpha: f32 },
     Celu { alpha: f32 },
@@ -73,6 +74,9 @@ pub enum Binary {
     PRelu,
     BitShiftLeft,
     BitShiftRight,
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
 }
 
 impl Binary {
@@ -150,6 +154,7 @@ impl MathOp {
                 U::HardSwish => "HardSwish",
                 U::Mish => "Mish",
                 U::IsNaN => "IsNaN",
+                U::BitwiseNot => "BitwiseNot",
                 U::LeakyRelu { .. } => "LeakyRelu",
                 U::Elu { .. } => "Elu",
                 U::Celu { .. } => "Celu",
@@ -177,6 +182,9 @@ impl MathOp {
                 Binary::Xor => "Xor",
                 Binary::PRelu => "PRelu",
                 Binary::BitShiftLeft | Binary::BitShiftRight => "BitShift",
+                Binary::BitwiseAnd => "BitwiseAnd",
+                Binary::BitwiseOr => "BitwiseOr",
+                Binary::BitwiseXor => "BitwiseXor",
             },
             MathOp::Variadic(v) => match v {
                 Variadic::Min => "Min",
