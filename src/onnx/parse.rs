@@ -17,6 +17,10 @@ use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// The newest default-domain opset Hearth reads: the newest that onnx 1.23 defines. Builders
+/// read `NodeCtx::opset` for the semantics that changed (e.g. Mod and BitShift in 28).
+pub const MAX_OPSET: i64 = 28;
+
 /// Subgraphs may nest this deep (If inside If …).
 const MAX_GRAPH_DEPTH: usize = 32;
 
@@ -47,9 +51,9 @@ pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>, eval: Evaluator) -> Res
     // A model of only non-default domains (e.g. training ops) imports no default opset: its
     // nodes are reported as unsupported when built; a default-domain node then is invalid.
     let opset = opsets.get("").copied().unwrap_or(0);
-    if opset > 22 {
+    if opset > MAX_OPSET {
         return Err(Error::unsupported(format!(
-            "opset {opset}: Hearth reads ONNX opsets up to 22 (tested from 7; older ones as their ops allow)"
+            "opset {opset}: Hearth reads ONNX opsets up to {MAX_OPSET} (tested from 7; older ones as their ops allow)"
         )));
     }
     let g = m

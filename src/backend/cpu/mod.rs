@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod shape;
 pub mod signal;
+pub mod transformer;
 pub mod util;
 
 use crate::error::Result;
@@ -37,6 +38,7 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Image(o) => image::run(o, inputs),
         Op::Loss(o) => loss::run(o, inputs),
         Op::Signal(o) => signal::run(o, inputs),
+        Op::Transformer(o) => transformer::run(o, inputs),
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),

@@ -106,6 +106,13 @@ fn dft(x: &Tensor, len: Option<i64>, axis: i64, inverse: bool, onesided: bool) -
     let ax = ax as usize;
     let sh = x.shape();
     let n_in = sh[ax];
+    // IRFFT (opset 20 text): a one-sided complex spectrum in, the real signal out
+    let irfft = inverse && onesided;
+    if irfft && last != 2 {
+        return Err(Error::shape(
+            "DFT: the inverse one-sided DFT takes complex input",
+        ));
+    }
     let n = match len {
         Some(l) if l <= 0 => {
             return Err(Error::shape(format!(
@@ -113,33 +120,64 @@ fn dft(x: &Tensor, len: Option<i64>, axis: i64, inverse: bool, onesided: bool) -
             )))
         }
         Some(l) => l as usize,
+        None if irfft => 2 * n_in.saturating_sub(1),
         None => n_in,
     };
-    let bins = if onesided { n / 2 + 1 } else { n };
+    if n == 0 {
+        return Err(Error::shape("DFT: the transform length is 0"));
+    }
+    let (bins, out_last) = match (onesided, irfft) {
+        (_, true) => (n, 1),
+        (true, false) => (n / 2 + 1, 2),
+        (false, false) => (n, 2),
+    };
     let outer: usize = sh[..ax].iter().product();
     let inner: usize = sh[ax + 1..r - 1].iter().product();
     let mut out_shape = sh.to_vec();
     out_shape[ax] = bins;
-    out_shape[r - 1] = 2;
+    out_shape[r - 1] = out_last;
     numel_checked(&out_shape)?;
     let v = x.to_f64_vec();
     let tw = twiddles(n);
-    let mut out = vec![0.0f64; outer * bins * inner * 2];
-    let (mut re, mut im) = (vec![0.0; n_in], vec![0.0; n_in]);
+    let mut out = vec![0.0f64; outer * bins * inner * out_last];
+    let line_len = if irfft { n } else { n_in };
+    let (mut re, mut im) = (vec![0.0; line_len], vec![0.0; line_len]);
     for o in 0..outer {
         for i in 0..inner {
-            for j in 0..n_in {
-                let at = ((o * n_in + j) * inner + i) * last;
-                re[j] = v[at];
-                im[j] = if last == 2 { v[at + 1] } else { 0.0 };
+            let at = |j: usize| ((o * n_in + j) * inner + i) * last;
+            if irfft {
+                // the full spectrum from its half: X[n-k] = conj(X[k]); as numpy's irfft, the
+                // imaginary parts of X[0] and (even n) X[n/2] are not used
+                let half = n / 2 + 1;
+                for k in 0..half {
+                    let (a, b) = if k < n_in {
+                        (v[at(k)], v[at(k) + 1])
+                    } else {
+                        (0.0, 0.0)
+                    };
+                    let b = if k == 0 || 2 * k == n { 0.0 } else { b };
+                    re[k] = a;
+                    im[k] = b;
+                    if k > 0 && k < n - k {
+                        re[n - k] = a;
+                        im[n - k] = -b;
+                    }
+                }
+            } else {
+                for j in 0..n_in {
+                    re[j] = v[at(j)];
+                    im[j] = if last == 2 { v[at(j) + 1] } else { 0.0 };
+                }
             }
             for (k, (a, b)) in dft_line(&re, &im, n, bins, inverse, &tw)
                 .into_iter()
                 .enumerate()
             {
-                let at = ((o * bins + k) * inner + i) * 2;
+                let at = ((o * bins + k) * inner + i) * out_last;
                 out[at] = a;
-                out[at + 1] = b;
+                if out_last == 2 {
+                    out[at + 1] = b;
+                }
             }
         }
     }

@@ -39,15 +39,41 @@ pub enum Unary {
     Mish,
     IsNaN,
     BitwiseNot,
-    LeakyRelu { alpha: f32 },
-    Elu { alpha: f32 },
-    Celu { alpha: f32 },
-    Selu { alpha: f32, gamma: f32 },
-    ThresholdedRelu { alpha: f32 },
-    HardSigmoid { alpha: f32, beta: f32 },
-    Gelu { tanh: bool },
-    Shrink { bias: f32, lambd: f32 },
-    IsInf { pos: bool, neg: bool },
+    LeakyRelu {
+        alpha: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
+    Celu {
+        alpha: f32,
+    },
+    Selu {
+        alpha: f32,
+        gamma: f32,
+    },
+    ThresholdedRelu {
+        alpha: f32,
+    },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    Gelu {
+        tanh: bool,
+    },
+    /// `x·sigmoid(alpha·x)` (opset 24).
+    Swish {
+        alpha: f32,
+    },
+    Shrink {
+        bias: f32,
+        lambd: f32,
+    },
+    IsInf {
+        pos: bool,
+        neg: bool,
+    },
 }
 
 /// Two-input broadcasting ops.
@@ -162,6 +188,7 @@ impl MathOp {
                 U::ThresholdedRelu { .. } => "ThresholdedRelu",
                 U::HardSigmoid { .. } => "HardSigmoid",
                 U::Gelu { .. } => "Gelu",
+                U::Swish { .. } => "Swish",
                 U::Shrink { .. } => "Shrink",
                 U::IsInf { .. } => "IsInf",
             },

@@ -6,7 +6,8 @@
 //! (LSTM, GRU, RNN), `index` (scatters, GatherND, Compress, NonZero, Unique, EyeLike,
 //! ReverseSequence), `image` (Resize, GridSample, AffineGrid, Col2Im, CenterCropPad, RoiAlign,
 //! NonMaxSuppression), `loss` (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), `signal` (DFT, STFT,
-//! windows), and control
+//! windows), `transformer` (Attention, RotaryEmbedding, RMS/LpNormalization, SwiGLU,
+//! TensorScatter), and control
 //! flow (`If`).
 //!
 //! Each family enum offers `name()` (the ONNX op type) and `infer(&[Fact]) -> Vec<Fact>`
@@ -23,6 +24,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod shape;
 pub mod signal;
+pub mod transformer;
 
 use super::fact::Fact;
 use super::graph::Graph;
@@ -41,6 +43,7 @@ pub enum Op {
     Image(image::ImageOp),
     Loss(loss::LossOp),
     Signal(signal::SignalOp),
+    Transformer(transformer::TransformerOp),
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
@@ -70,6 +73,7 @@ impl Op {
             Op::Image(o) => o.name(),
             Op::Loss(o) => o.name(),
             Op::Signal(o) => o.name(),
+            Op::Transformer(o) => o.name(),
             Op::If(_) => "If",
         }
     }
@@ -88,6 +92,7 @@ impl Op {
             Op::Image(o) => o.infer(inputs),
             Op::Loss(o) => o.infer(inputs),
             Op::Signal(o) => o.infer(inputs),
+            Op::Transformer(o) => o.infer(inputs),
             Op::If(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());

@@ -37,6 +37,11 @@ pub fn register(r: &mut Registry) {
             alpha: c.float("alpha", 0.01)?,
         })
     });
+    r.insert("Swish", |c| {
+        unary(Unary::Swish {
+            alpha: c.float("alpha", 1.0)?,
+        })
+    });
     r.insert("Elu", |c| {
         unary(Unary::Elu {
             alpha: c.float("alpha", 1.0)?,

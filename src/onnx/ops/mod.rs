@@ -14,6 +14,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod shape;
 pub mod signal;
+pub mod transformer;
 
 pub use super::attr::NodeCtx;
 use crate::error::Result;
@@ -44,6 +45,7 @@ impl Registry {
         image::register(&mut r);
         loss::register(&mut r);
         signal::register(&mut r);
+        transformer::register(&mut r);
         r
     }
 
