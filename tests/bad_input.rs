@@ -228,3 +228,47 @@ fn fuzz_regressions_do_not_panic() {
         assert!(r.is_ok(), "{} panics", entry.path().display());
     }
 }
+
+/// ONNX dims: `?` (PaddlePaddle writes `[-1, 3, "?", "?"]`), an empty name and -1 are unknown
+/// and unrelated to each other; a named dim binds every value that uses the name.
+#[test]
+fn unknown_dims_are_unrelated_and_named_dims_bind() {
+    let m = model(
+        vec![
+            node("Relu", &["x"], &["x_out"]),
+            node("Identity", &["a"], &["a_out"]),
+            node("Identity", &["b"], &["b_out"]),
+        ],
+        vec![],
+        vec![
+            value_info("x", 1, &[Ok(-1), Ok(3), Err("?"), Err("?")]),
+            value_info("a", 1, &[Err("n"), Err(""), Err("-1")]),
+            value_info("b", 1, &[Err("n"), Err("?")]),
+        ],
+        vec![
+            value_info("x_out", 1, &[Ok(-1), Ok(3), Err("?"), Err("?")]),
+            value_info("a_out", 1, &[Err("n"), Err(""), Err("-1")]),
+            value_info("b_out", 1, &[Err("n"), Err("?")]),
+        ],
+    );
+    let s = Session::from_bytes(&m).unwrap();
+    let x = Tensor::from_f32(vec![1, 3, 48, 192], vec![-1.0; 3 * 48 * 192]).unwrap();
+    let a = Tensor::from_f32(vec![2, 5, 7], vec![0.5; 70]).unwrap();
+    let b = Tensor::from_f32(vec![2, 9], vec![0.25; 18]).unwrap();
+    let out = s.run(&[("x", &x), ("a", &a), ("b", &b)]).unwrap();
+    assert_eq!(out[0].shape(), &[1, 3, 48, 192]);
+    assert!(out[0].as_f32().unwrap().iter().all(|&v| v == 0.0));
+    assert_eq!(out[1].shape(), &[2, 5, 7]);
+    assert_eq!(out[2].shape(), &[2, 9]);
+    // the named dim `n` binds a and b
+    let b3 = Tensor::from_f32(vec![3, 9], vec![0.25; 27]).unwrap();
+    let e = s.run(&[("x", &x), ("a", &a), ("b", &b3)]).unwrap_err();
+    assert!(
+        matches!(e, Error::Input { .. }) && e.to_string().contains("'n'"),
+        "{e}"
+    );
+    // a fixed dim is still checked
+    let x4 = Tensor::from_f32(vec![1, 4, 2, 2], vec![0.0; 16]).unwrap();
+    let e = s.run(&[("x", &x4), ("a", &a), ("b", &b)]).unwrap_err();
+    assert!(e.to_string().contains("dim 1 is 4, expected 3"), "{e}");
+}

@@ -17,6 +17,10 @@ use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
+/// The newest default-domain opset Hearth reads: the newest that onnx 1.23 defines. Builders
+/// read `NodeCtx::opset` for the semantics that changed (e.g. Mod and BitShift in 28).
+pub const MAX_OPSET: i64 = 28;
+
 /// Subgraphs may nest this deep (If inside If …).
 const MAX_GRAPH_DEPTH: usize = 32;
 
@@ -47,9 +51,9 @@ pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>, eval: Evaluator) -> Res
     // A model of only non-default domains (e.g. training ops) imports no default opset: its
     // nodes are reported as unsupported when built; a default-domain node then is invalid.
     let opset = opsets.get("").copied().unwrap_or(0);
-    if opset > 22 {
+    if opset > MAX_OPSET {
         return Err(Error::unsupported(format!(
-            "opset {opset}: Hearth reads ONNX opsets up to 22 (tested from 7; older ones as their ops allow)"
+            "opset {opset}: Hearth reads ONNX opsets up to {MAX_OPSET} (tested from 7; older ones as their ops allow)"
         )));
     }
     let g = m
@@ -114,7 +118,7 @@ fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
                         use super::proto::tensor_shape_proto::dimension::Value as D;
                         match &d.value {
                             Some(D::DimValue(n)) if *n >= 0 => Dim::Known(*n as usize),
-                            Some(D::DimParam(p)) if !p.is_empty() => Dim::Sym(p.clone()),
+                            Some(D::DimParam(p)) if is_dim_name(p) => Dim::Sym(p.clone()),
                             _ => Dim::Any,
                         }
                     })
@@ -126,6 +130,14 @@ fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
             "sequence/map/optional (value '{name}'): Hearth handles tensors only"
         ))),
     }
+}
+
+/// Whether a `dim_param` names a size that binds across values. ONNX: an empty name is an
+/// unknown dim, unrelated to any other; exporters also write unknown dims as `?` (PaddlePaddle:
+/// `[-1, 3, "?", "?"]`) or as a negative number in the name, which are unknown and unrelated too.
+fn is_dim_name(p: &str) -> bool {
+    let p = p.trim();
+    !p.is_empty() && p != "?" && !p.parse::<i64>().is_ok_and(|n| n < 0)
 }
 
 /// Merges what the model declares with what inference found: declared parts win, inferred

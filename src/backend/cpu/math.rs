@@ -89,6 +89,10 @@ fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
                 .map(|x| x.is_infinite() && ((pos && *x > 0.0) || (neg && *x < 0.0)))
                 .collect(),
         ),
+        (U::BitwiseNot, TensorData::I64(v)) => TensorData::I64(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::I32(v)) => TensorData::I32(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::I8(v)) => TensorData::I8(v.iter().map(|x| !x).collect()),
+        (U::BitwiseNot, TensorData::U8(v)) => TensorData::U8(v.iter().map(|x| !x).collect()),
         (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I64(v)) => {
             TensorData::I64(v.iter().map(|&x| int_unary(u, x)).collect())
         }
@@ -144,6 +148,7 @@ pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
             }
         }),
         // NaN stays NaN (as onnxruntime and IEEE `max` propagation have it; `f32::max` would give 0)
+        U::Swish { alpha } => m(v, move |x: f32| x / (1.0 + (-alpha * x).exp())),
         U::Relu => m(v, |x: f32| if x < 0.0 { 0.0 } else { x }),
         U::Sqrt => m(v, f32::sqrt),
         U::Reciprocal => m(v, f32::recip),
@@ -203,7 +208,7 @@ pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
                 0.0
             }
         }),
-        U::Not | U::IsNaN | U::IsInf { .. } => return None,
+        U::Not | U::IsNaN | U::IsInf { .. } | U::BitwiseNot => return None,
     })
 }
 
@@ -260,10 +265,15 @@ pub fn erf(x: f32) -> f32 {
 
 /// Integer element types for arithmetic.
 trait Int: Copy + PartialOrd + Into<i64> {
+    /// Width in bits (shifts by this much or more leave only the sign fill).
+    const BITS: i64;
     fn from_i64(v: i64) -> Self;
 }
 macro_rules! int_impl {
-    ($($t:ty),*) => {$(impl Int for $t { fn from_i64(v: i64) -> Self { v as $t } })*};
+    ($($t:ty),*) => {$(impl Int for $t {
+        const BITS: i64 = <$t>::BITS as i64;
+        fn from_i64(v: i64) -> Self { v as $t }
+    })*};
 }
 int_impl!(i64, i32, i8, u8);
 
@@ -291,20 +301,28 @@ fn int_arith<T: Int>(op: Binary, a: T, b: T) -> Result<T, &'static str> {
             }
         }
         Binary::Pow => (x as f64).powf(y as f64) as i64,
+        // unsigned values are non-negative in i64, so one arithmetic shift serves both kinds:
+        // signed types (BitShift 28) sign-extend; bits shifted past T's width are dropped by
+        // the conversion back to T; a shift by T's width or more (or negative) leaves the fill
         Binary::BitShiftLeft => {
-            if (0..64).contains(&y) {
-                ((x as u64) << y) as i64
+            if (0..T::BITS).contains(&y) {
+                x.wrapping_shl(y as u32)
             } else {
                 0
             }
         }
         Binary::BitShiftRight => {
-            if (0..64).contains(&y) {
-                ((x as u64) >> y) as i64
+            if (0..T::BITS).contains(&y) {
+                x >> y
+            } else if x < 0 {
+                -1
             } else {
                 0
             }
         }
+        Binary::BitwiseAnd => x & y,
+        Binary::BitwiseOr => x | y,
+        Binary::BitwiseXor => x ^ y,
         _ => unreachable!("not an arithmetic op"),
     }))
 }
@@ -319,6 +337,19 @@ fn float_arith(op: Binary) -> fn(f32, f32) -> f32 {
         Binary::Mod { .. } => |a, b| a % b,
         Binary::PRelu => |x, s| if x < 0.0 { s * x } else { x },
         _ => |a, _| a,
+    }
+}
+
+/// Mod with `fmod = 0` on floats (defined from opset 28, and as numpy's `mod` before):
+/// `a - floor(a / b)·b`, with the sign of `b`; a zero result takes `b`'s sign.
+fn float_mod(a: f32, b: f32) -> f32 {
+    let r = a % b;
+    if r == 0.0 {
+        0.0f32.copysign(b)
+    } else if (r < 0.0) != (b < 0.0) {
+        r + b
+    } else {
+        r
     }
 }
 
@@ -414,11 +445,25 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
             ))),
         };
     }
+    let bitwise = matches!(
+        op,
+        Binary::BitwiseAnd
+            | Binary::BitwiseOr
+            | Binary::BitwiseXor
+            | Binary::BitShiftLeft
+            | Binary::BitShiftRight
+    );
+    if bitwise && (a.dtype().is_float() || a.dtype() == DType::Bool) {
+        return Err(Error::dtype(format!(
+            "{op:?} takes integer inputs, got {}",
+            a.dtype()
+        )));
+    }
     match (a.data(), b.data()) {
         (D::F32(x), D::F32(y)) => {
             let f = float_arith(op);
             if let Binary::Mod { fmod: false } = op {
-                return Err(Error::Shape("Mod with fmod=0 takes integer inputs".into()));
+                return go!(x, y, float_mod, D::F32);
             }
             go!(x, y, f, D::F32)
         }
@@ -527,12 +572,12 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
             $wrap(
                 $v.iter()
                     .map(|&x| {
-                        if x < lo {
-                            lo
-                        } else if x > hi {
+                        // Min(max, Max(x, min)): with min > max every value becomes max
+                        let y = if x < lo { lo } else { x };
+                        if y > hi {
                             hi
                         } else {
-                            x
+                            y
                         }
                     })
                     .collect(),
@@ -546,12 +591,12 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
             TensorData::F32(
                 v.iter()
                     .map(|&x| {
-                        if x < lo {
-                            lo
-                        } else if x > hi {
+                        // Min(max, Max(x, min)): with min > max every value becomes max
+                        let y = if x < lo { lo } else { x };
+                        if y > hi {
                             hi
                         } else {
-                            x
+                            y
                         }
                     })
                     .collect(),
@@ -689,6 +734,33 @@ mod tests {
                 "erf({x}) = {got}, want {want}"
             );
         }
+    }
+
+    /// Mod (fmod = 0) on floats against numpy's `mod` semantics written out (opset 28).
+    #[test]
+    fn float_mod_takes_the_divisor_sign() {
+        let a = Tensor::from_f32(vec![6], vec![7.5, -7.5, 7.5, -7.5, 0.0, 3.0]).unwrap();
+        let b = Tensor::from_f32(vec![6], vec![2.0, 2.0, -2.0, -2.0, -1.0, f32::INFINITY]).unwrap();
+        let m = binary(Binary::Mod { fmod: false }, &a, &b).unwrap();
+        let m = m.as_f32().unwrap();
+        assert_eq!(&m[..4], &[1.5, 0.5, -0.5, -1.5]);
+        assert!(m[4] == 0.0 && m[4].is_sign_negative());
+        assert_eq!(m[5], 3.0);
+        let neg_inf = Tensor::from_f32(vec![1], vec![f32::NEG_INFINITY]).unwrap();
+        let three = Tensor::from_f32(vec![1], vec![3.0]).unwrap();
+        let r = binary(Binary::Mod { fmod: false }, &three, &neg_inf).unwrap();
+        assert_eq!(r.as_f32().unwrap()[0], f32::NEG_INFINITY);
+    }
+
+    /// BitShift on signed types (opset 28): arithmetic right shift, out-of-width shifts fill.
+    #[test]
+    fn signed_shifts_extend_the_sign() {
+        let x = Tensor::new(vec![4], TensorData::I8(vec![-8, -8, 64, 5])).unwrap();
+        let y = Tensor::new(vec![4], TensorData::I8(vec![1, 9, 1, -1])).unwrap();
+        let r = binary(Binary::BitShiftRight, &x, &y).unwrap();
+        assert_eq!(r.data(), &TensorData::I8(vec![-4, -1, 32, 0]));
+        let l = binary(Binary::BitShiftLeft, &x, &y).unwrap();
+        assert_eq!(l.data(), &TensorData::I8(vec![-16, 0, -128, 0]));
     }
 
     #[test]

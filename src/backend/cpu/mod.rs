@@ -7,12 +7,17 @@
 
 pub mod conv;
 pub mod fastmath;
+pub mod image;
+pub mod index;
 pub mod linalg;
+pub mod loss;
 pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
 pub mod shape;
+pub mod signal;
+pub mod transformer;
 pub mod util;
 
 use crate::error::Result;
@@ -29,6 +34,11 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Reduce(o) => reduce::run(o, inputs),
         Op::Quant(o) => quant::run(o, inputs),
         Op::Rnn(o) => rnn::run(o, inputs),
+        Op::Index(o) => index::run(o, inputs),
+        Op::Image(o) => image::run(o, inputs),
+        Op::Loss(o) => loss::run(o, inputs),
+        Op::Signal(o) => signal::run(o, inputs),
+        Op::Transformer(o) => transformer::run(o, inputs),
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),

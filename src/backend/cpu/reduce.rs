@@ -46,12 +46,13 @@ pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             };
             topk(x, k, *axis, *largest)?
         }
-        ReduceOp::CumSum { exclusive, reverse } => {
+        ReduceOp::CumSum { exclusive, reverse } | ReduceOp::CumProd { exclusive, reverse } => {
+            let product = matches!(op, ReduceOp::CumProd { .. });
             let axis = input(inputs, 1, "axis")?.to_i64_vec();
             let axis = *axis
                 .first()
-                .ok_or_else(|| Error::shape("CumSum: axis is empty"))?;
-            vec![cumsum(x, axis, *exclusive, *reverse)?]
+                .ok_or_else(|| Error::shape("CumSum/CumProd: axis is empty"))?;
+            vec![cumulate(x, axis, *exclusive, *reverse, product)?]
         }
     })
 }
@@ -377,25 +378,32 @@ fn topk_small_k(
     ])
 }
 
-fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tensor> {
+/// CumSum, or CumProd with `product`.
+fn cumulate(
+    x: &Tensor,
+    axis: i64,
+    exclusive: bool,
+    reverse: bool,
+    product: bool,
+) -> Result<Tensor> {
     let a = norm_axis(axis, x.rank())?;
     let (outer, len, inner) = around(x.shape(), a);
     macro_rules! go {
-        ($v:expr, $zero:expr) => {{
+        ($v:expr, $zero:expr, $one:expr, $mul:expr) => {{
             let mut out = $v.clone();
             for o in 0..outer {
                 for i in 0..inner {
-                    let mut acc = $zero;
+                    let mut acc = if product { $one } else { $zero };
                     for step in 0..len {
                         let j = if reverse { len - 1 - step } else { step };
                         let p = (o * len + j) * inner + i;
-                        if exclusive {
-                            out[p] = acc;
-                            acc += $v[p];
+                        let next = if product {
+                            $mul(acc, $v[p])
                         } else {
-                            acc += $v[p];
-                            out[p] = acc;
-                        }
+                            acc + $v[p]
+                        };
+                        out[p] = if exclusive { acc } else { next };
+                        acc = next;
                     }
                 }
             }
@@ -403,10 +411,15 @@ fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tenso
         }};
     }
     let data = match x.data() {
-        TensorData::F32(v) => TensorData::F32(go!(v, 0.0f32)),
-        TensorData::I64(v) => TensorData::I64(go!(v, 0i64)),
-        TensorData::I32(v) => TensorData::I32(go!(v, 0i32)),
-        d => return Err(Error::dtype(format!("CumSum does not take {}", d.dtype()))),
+        TensorData::F32(v) => TensorData::F32(go!(v, 0.0f32, 1.0f32, |a: f32, b: f32| a * b)),
+        TensorData::I64(v) => TensorData::I64(go!(v, 0i64, 1i64, i64::wrapping_mul)),
+        TensorData::I32(v) => TensorData::I32(go!(v, 0i32, 1i32, i32::wrapping_mul)),
+        d => {
+            return Err(Error::dtype(format!(
+                "CumSum/CumProd does not take {}",
+                d.dtype()
+            )))
+        }
     };
     Tensor::new(x.shape().to_vec(), data)
 }
@@ -414,6 +427,22 @@ fn cumsum(x: &Tensor, axis: i64, exclusive: bool, reverse: bool) -> Result<Tenso
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cumulative_products_follow_the_operator_document() {
+        let x = Tensor::from_f32(vec![3], vec![1.0, 2.0, 3.0]).unwrap();
+        let run = |e, r| {
+            cumulate(&x, 0, e, r, true)
+                .unwrap()
+                .as_f32()
+                .unwrap()
+                .to_vec()
+        };
+        assert_eq!(run(false, false), [1.0, 2.0, 6.0]);
+        assert_eq!(run(true, false), [1.0, 1.0, 2.0]);
+        assert_eq!(run(false, true), [6.0, 6.0, 3.0]);
+        assert_eq!(run(true, true), [6.0, 3.0, 1.0]);
+    }
 
     #[test]
     fn reduce_middle_axis_matches_hand_sums() {

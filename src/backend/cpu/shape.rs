@@ -162,7 +162,7 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             vec![trilu(x()?, *upper, k)?]
         }
         ShapeOp::DepthToSpace { block, crd } => vec![depth_to_space(x()?, *block, *crd)?],
-        ShapeOp::SpaceToDepth { block } => vec![space_to_depth(x()?, *block)?],
+        ShapeOp::SpaceToDepth { block, crd } => vec![space_to_depth(x()?, *block, *crd)?],
     })
 }
 
@@ -864,7 +864,7 @@ fn depth_to_space(x: &Tensor, b: usize, crd: bool) -> Result<Tensor> {
     transpose(&t, &perm)?.reshaped(vec![n, c, h * b, w * b])
 }
 
-fn space_to_depth(x: &Tensor, b: usize) -> Result<Tensor> {
+fn space_to_depth(x: &Tensor, b: usize, crd: bool) -> Result<Tensor> {
     let s = x.shape();
     if s.len() != 4 || s[2] % b != 0 || s[3] % b != 0 {
         return Err(Error::shape(format!(
@@ -873,7 +873,12 @@ fn space_to_depth(x: &Tensor, b: usize) -> Result<Tensor> {
     }
     let (n, c, h, w) = (s[0], s[1], s[2] / b, s[3] / b);
     let t = x.clone().reshaped(vec![n, c, h, b, w, b])?;
-    transpose(&t, &[0, 3, 5, 1, 2, 4])?.reshaped(vec![n, c * b * b, h, w])
+    let perm = if crd {
+        [0, 1, 3, 5, 2, 4]
+    } else {
+        [0, 3, 5, 1, 2, 4]
+    };
+    transpose(&t, &perm)?.reshaped(vec![n, c * b * b, h, w])
 }
 
 #[cfg(test)]

@@ -38,15 +38,42 @@ pub enum Unary {
     HardSwish,
     Mish,
     IsNaN,
-    LeakyRelu { alpha: f32 },
-    Elu { alpha: f32 },
-    Celu { alpha: f32 },
-    Selu { alpha: f32, gamma: f32 },
-    ThresholdedRelu { alpha: f32 },
-    HardSigmoid { alpha: f32, beta: f32 },
-    Gelu { tanh: bool },
-    Shrink { bias: f32, lambd: f32 },
-    IsInf { pos: bool, neg: bool },
+    BitwiseNot,
+    LeakyRelu {
+        alpha: f32,
+    },
+    Elu {
+        alpha: f32,
+    },
+    Celu {
+        alpha: f32,
+    },
+    Selu {
+        alpha: f32,
+        gamma: f32,
+    },
+    ThresholdedRelu {
+        alpha: f32,
+    },
+    HardSigmoid {
+        alpha: f32,
+        beta: f32,
+    },
+    Gelu {
+        tanh: bool,
+    },
+    /// `x·sigmoid(alpha·x)` (opset 24).
+    Swish {
+        alpha: f32,
+    },
+    Shrink {
+        bias: f32,
+        lambd: f32,
+    },
+    IsInf {
+        pos: bool,
+        neg: bool,
+    },
 }
 
 /// Two-input broadcasting ops.
@@ -73,6 +100,9 @@ pub enum Binary {
     PRelu,
     BitShiftLeft,
     BitShiftRight,
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
 }
 
 impl Binary {
@@ -150,6 +180,7 @@ impl MathOp {
                 U::HardSwish => "HardSwish",
                 U::Mish => "Mish",
                 U::IsNaN => "IsNaN",
+                U::BitwiseNot => "BitwiseNot",
                 U::LeakyRelu { .. } => "LeakyRelu",
                 U::Elu { .. } => "Elu",
                 U::Celu { .. } => "Celu",
@@ -157,6 +188,7 @@ impl MathOp {
                 U::ThresholdedRelu { .. } => "ThresholdedRelu",
                 U::HardSigmoid { .. } => "HardSigmoid",
                 U::Gelu { .. } => "Gelu",
+                U::Swish { .. } => "Swish",
                 U::Shrink { .. } => "Shrink",
                 U::IsInf { .. } => "IsInf",
             },
@@ -177,6 +209,9 @@ impl MathOp {
                 Binary::Xor => "Xor",
                 Binary::PRelu => "PRelu",
                 Binary::BitShiftLeft | Binary::BitShiftRight => "BitShift",
+                Binary::BitwiseAnd => "BitwiseAnd",
+                Binary::BitwiseOr => "BitwiseOr",
+                Binary::BitwiseXor => "BitwiseXor",
             },
             MathOp::Variadic(v) => match v {
                 Variadic::Min => "Min",

@@ -3,18 +3,28 @@
 //! Families: `math` (elementwise, comparison, logic, cast), `linalg` (Gemm, MatMul, Einsum, softmax
 //! and normalization), `conv` (convolutions and pooling), `shape` (data movement and shape ops),
 //! `reduce` (reductions, arg-min/max, TopK, CumSum), `quant` (Quantize/DequantizeLinear), `rnn`
-//! (LSTM, GRU, RNN), and control flow (`If`).
+//! (LSTM, GRU, RNN), `index` (scatters, GatherND, Compress, NonZero, Unique, EyeLike,
+//! ReverseSequence), `image` (Resize, GridSample, AffineGrid, Col2Im, CenterCropPad, RoiAlign,
+//! NonMaxSuppression), `loss` (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), `signal` (DFT, STFT,
+//! windows), `transformer` (Attention, RotaryEmbedding, RMS/LpNormalization, SwiGLU,
+//! TensorScatter), and control
+//! flow (`If`).
 //!
 //! Each family enum offers `name()` (the ONNX op type) and `infer(&[Fact]) -> Vec<Fact>`
 //! (best-effort dtype/shape inference; unknown parts stay `None`/[`Dim::Any`](super::Dim::Any)).
 
 pub mod conv;
+pub mod image;
+pub mod index;
 pub mod linalg;
+pub mod loss;
 pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
 pub mod shape;
+pub mod signal;
+pub mod transformer;
 
 use super::fact::Fact;
 use super::graph::Graph;
@@ -29,6 +39,11 @@ pub enum Op {
     Reduce(reduce::ReduceOp),
     Quant(quant::QuantOp),
     Rnn(rnn::RnnOp),
+    Index(index::IndexOp),
+    Image(image::ImageOp),
+    Loss(loss::LossOp),
+    Signal(signal::SignalOp),
+    Transformer(transformer::TransformerOp),
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
@@ -54,6 +69,11 @@ impl Op {
             Op::Reduce(o) => o.name(),
             Op::Quant(o) => o.name(),
             Op::Rnn(o) => o.name(),
+            Op::Index(o) => o.name(),
+            Op::Image(o) => o.name(),
+            Op::Loss(o) => o.name(),
+            Op::Signal(o) => o.name(),
+            Op::Transformer(o) => o.name(),
             Op::If(_) => "If",
         }
     }
@@ -68,6 +88,11 @@ impl Op {
             Op::Reduce(o) => o.infer(inputs),
             Op::Quant(o) => o.infer(inputs),
             Op::Rnn(o) => o.infer(inputs),
+            Op::Index(o) => o.infer(inputs),
+            Op::Image(o) => o.infer(inputs),
+            Op::Loss(o) => o.infer(inputs),
+            Op::Signal(o) => o.infer(inputs),
+            Op::Transformer(o) => o.infer(inputs),
             Op::If(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());

@@ -42,6 +42,11 @@ pub enum ReduceOp {
         exclusive: bool,
         reverse: bool,
     },
+    /// Opset 26.
+    CumProd {
+        exclusive: bool,
+        reverse: bool,
+    },
 }
 
 impl ReduceOp {
@@ -63,6 +68,7 @@ impl ReduceOp {
             ReduceOp::ArgExt { max: false, .. } => "ArgMin",
             ReduceOp::TopK { .. } => "TopK",
             ReduceOp::CumSum { .. } => "CumSum",
+            ReduceOp::CumProd { .. } => "CumProd",
         }
     }
 
@@ -73,7 +79,9 @@ impl ReduceOp {
             ReduceOp::TopK { .. } => {
                 vec![Fact::new(x.dtype, None), Fact::new(Some(DType::I64), None)]
             }
-            ReduceOp::CumSum { .. } => vec![Fact::new(x.dtype, x.shape)],
+            ReduceOp::CumSum { .. } | ReduceOp::CumProd { .. } => {
+                vec![Fact::new(x.dtype, x.shape)]
+            }
             ReduceOp::Reduce { .. } => vec![Fact::new(x.dtype, None)],
         }
     }

@@ -86,8 +86,10 @@ pub enum ShapeOp {
         block: usize,
         crd: bool,
     },
+    /// `crd`: column-row-depth order (opset 28's `mode = CRD`), else depth-column-row.
     SpaceToDepth {
         block: usize,
+        crd: bool,
     },
 }
 

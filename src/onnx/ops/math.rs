@@ -30,11 +30,16 @@ pub fn register(r: &mut Registry) {
         "Softplus" => Softplus, "Softsign" => Softsign, "Sin" => Sin, "Cos" => Cos, "Tan" => Tan,
         "Asin" => Asin, "Acos" => Acos, "Atan" => Atan, "Sinh" => Sinh, "Cosh" => Cosh,
         "Asinh" => Asinh, "Acosh" => Acosh, "Atanh" => Atanh, "HardSwish" => HardSwish,
-        "Mish" => Mish, "IsNaN" => IsNaN,
+        "Mish" => Mish, "IsNaN" => IsNaN, "BitwiseNot" => BitwiseNot,
     );
     r.insert("LeakyRelu", |c| {
         unary(Unary::LeakyRelu {
             alpha: c.float("alpha", 0.01)?,
+        })
+    });
+    r.insert("Swish", |c| {
+        unary(Unary::Swish {
+            alpha: c.float("alpha", 1.0)?,
         })
     });
     r.insert("Elu", |c| {
@@ -107,6 +112,9 @@ pub fn register(r: &mut Registry) {
     r.insert("Or", |c| legacy_broadcast(c).and(binary(Binary::Or)));
     r.insert("Xor", |c| legacy_broadcast(c).and(binary(Binary::Xor)));
     r.insert("PRelu", |_| binary(Binary::PRelu));
+    r.insert("BitwiseAnd", |_| binary(Binary::BitwiseAnd));
+    r.insert("BitwiseOr", |_| binary(Binary::BitwiseOr));
+    r.insert("BitwiseXor", |_| binary(Binary::BitwiseXor));
     r.insert("BitShift", |c| match c.string("direction", "")?.as_str() {
         "LEFT" => binary(Binary::BitShiftLeft),
         "RIGHT" => binary(Binary::BitShiftRight),

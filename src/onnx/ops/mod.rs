@@ -4,12 +4,17 @@
 //! returns the typed [`Op`](crate::ir::Op). Builders run once at load time; kernels never see ONNX.
 
 pub mod conv;
+pub mod image;
+pub mod index;
 pub mod linalg;
+pub mod loss;
 pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
 pub mod shape;
+pub mod signal;
+pub mod transformer;
 
 pub use super::attr::NodeCtx;
 use crate::error::Result;
@@ -36,6 +41,11 @@ impl Registry {
         reduce::register(&mut r);
         quant::register(&mut r);
         rnn::register(&mut r);
+        index::register(&mut r);
+        image::register(&mut r);
+        loss::register(&mut r);
+        signal::register(&mut r);
+        transformer::register(&mut r);
         r
     }
 

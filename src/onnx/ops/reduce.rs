@@ -59,6 +59,12 @@ pub fn register(r: &mut Registry) {
             largest: c.int("largest", 1)? != 0,
         }))
     });
+    r.insert("CumProd", |c| {
+        Ok(Op::Reduce(ReduceOp::CumProd {
+            exclusive: c.int("exclusive", 0)? != 0,
+            reverse: c.int("reverse", 0)? != 0,
+        }))
+    });
     r.insert("CumSum", |c| {
         Ok(Op::Reduce(ReduceOp::CumSum {
             exclusive: c.int("exclusive", 0)? != 0,

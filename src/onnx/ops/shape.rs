@@ -209,8 +209,14 @@ pub fn register(r: &mut Registry) {
         if block <= 0 {
             return Err(c.invalid("blocksize must be positive"));
         }
+        let crd = match c.string("mode", "DCR")?.as_str() {
+            "DCR" => false,
+            "CRD" => true,
+            m => return Err(c.invalid(format!("unknown mode '{m}'"))),
+        };
         op(ShapeOp::SpaceToDepth {
             block: block as usize,
+            crd,
         })
     });
 }
