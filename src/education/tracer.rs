@@ -206,7 +206,7 @@ pub enum Level {
 
 /// The options of `next`, as JS passes them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+#[serde(rename_all = "camelCase", default)]
 pub struct NextArgs {
     pub k: usize,
     pub target_success: f64,
