@@ -5,6 +5,7 @@
 //! ambiguous: `'bool'` for a `Uint8Array` of 0/1, `'float16'` for a `Uint16Array` of half bits.
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
+mod education;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
