@@ -70,8 +70,9 @@ pub enum Error {
     #[error("GPU error: {0}")]
     Gpu(String),
 
-    /// An item id that the recommender's catalog does not contain.
-    #[error("unknown item '{0}': it is not in this recommender's catalog")]
+    /// An item id that the bundle (a recommender's catalog, a tracer's question bank) does not
+    /// contain.
+    #[error("unknown item '{0}': it is not in this bundle")]
     UnknownItem(String),
 }
 

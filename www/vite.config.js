@@ -1,25 +1,26 @@
-// The shop's Vite build. hearth-ml needs no configuration (Vite follows its
-// `new URL(…, import.meta.url)` worker and wasm). Two additions:
-// - __BUNDLE__: the recommender bundle's URL, size and SRI hash, read from public/shop.hearth
-//   (built by scripts/build-bundle.mjs), so the package checks it and a rebuilt bundle gets a
-//   new Cache API key;
+// The demo site's Vite build: two pages, the shop (index.html) and the practice app
+// (practice.html). hearth-ml needs no configuration (Vite follows its
+// `new URL(…, import.meta.url)` worker and wasm). Three additions:
+// - __BUNDLE__ / __TRACER__: the recommender and learning bundles' URL, size and SRI hash, read
+//   from public/shop.hearth and public/practice.hearth (built by scripts/build-bundle.mjs), so
+//   the package checks them and a rebuilt bundle gets a new Cache API key;
 // - sw.js: a service worker written after the build that precaches the app shell (every file in
-//   dist/ except the bundle, which the package keeps in its own Cache API cache), so the shop
-//   opens offline after the first visit.
+//   dist/ except the bundles, which the package keeps in its own Cache API cache), so both pages
+//   open offline after the first visit.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const bundleFile = path.join(here, 'public/shop.hearth');
 
-function bundleInfo() {
-  if (!existsSync(bundleFile)) {
-    throw new Error('public/shop.hearth is missing: run `npm run bundle` (the CLI builds it from the Online Retail data)');
+function bundleInfo(name, data) {
+  const file = path.join(here, 'public', name);
+  if (!existsSync(file)) {
+    throw new Error(`public/${name} is missing: run \`npm run bundle\` (the CLI builds it from the ${data} data)`);
   }
-  const bytes = readFileSync(bundleFile);
-  return { url: 'shop.hearth', size: bytes.length, integrity: 'sha256-' + createHash('sha256').update(bytes).digest('base64') };
+  const bytes = readFileSync(file);
+  return { url: name, size: bytes.length, integrity: 'sha256-' + createHash('sha256').update(bytes).digest('base64') };
 }
 
 function files(dir, base = dir) {
@@ -36,7 +37,7 @@ function serviceWorker() {
     apply: 'build',
     configResolved(c) { outDir = path.resolve(c.root, c.build.outDir); },
     writeBundle() {
-      const shell = files(outDir).filter((f) => f !== 'sw.js' && f !== 'shop.hearth');
+      const shell = files(outDir).filter((f) => f !== 'sw.js' && !f.endsWith('.hearth'));
       const version = createHash('sha256').update(shell.map((f) => f + readFileSync(path.join(outDir, f)).length).join()).digest('hex').slice(0, 12);
       const src = readFileSync(path.join(here, 'src/sw.template.js'), 'utf8')
         .replace('__VERSION__', version)
@@ -48,8 +49,15 @@ function serviceWorker() {
 
 export default {
   base: './',
-  build: { target: 'es2022', assetsInlineLimit: 0 },
-  define: { __BUNDLE__: JSON.stringify(bundleInfo()) },
+  build: {
+    target: 'es2022',
+    assetsInlineLimit: 0,
+    rollupOptions: { input: { shop: path.join(here, 'index.html'), practice: path.join(here, 'practice.html') } },
+  },
+  define: {
+    __BUNDLE__: JSON.stringify(bundleInfo('shop.hearth', 'Online Retail')),
+    __TRACER__: JSON.stringify(bundleInfo('practice.hearth', 'MathE')),
+  },
   plugins: [serviceWorker()],
   server: { fs: { allow: ['..'] } },
 };

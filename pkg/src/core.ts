@@ -10,6 +10,8 @@ import { compactEvents, type FoldIn, type ProfileStore, type StoredEvent } from 
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
 import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
+import { Tracer } from './tracer.js';
+import type { Question, TracerInfo, TracerLoadOptions } from './tracer-types.js';
 import type {
   BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
   RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem, SimilarOptions,
@@ -24,8 +26,11 @@ export interface Platform {
   inlineEngine(): Promise<Engine>;
   /** Reads URLs that are not fetched (Node: files); undefined to fetch. */
   readLocal?: LocalReader;
-  /** The profile store for a recommender name. */
-  profileStore(name: string): Promise<ProfileStore>;
+  /**
+   * The store for a recommender's profile (`kind` `'profile'`, the default) or for a tracer's
+   * learner (`'learner'`; `name` is `<tracer name>:<learner id>`).
+   */
+  profileStore(name: string, kind?: 'profile' | 'learner'): Promise<ProfileStore>;
   defaultWorker: boolean;
 }
 
@@ -172,6 +177,36 @@ export class Hearth {
       const gen = this.transport.generation;
       const r = await this.call<{ handle: number; info: RecommenderInfo } & Placement>('loadRecommender', { bytes }, this.worker ? [bytes] : []);
       return make<Recommender>(Recommender, this, r.handle, gen, r.info, name, r);
+    });
+  }
+
+  /**
+   * Loads a learning bundle (`.hearth`, format `hearth.learning`, built by `hearth tracer build`)
+   * from a URL (cached like models) or its bytes: questions with topics, skills and levels, and
+   * fitted IRT / Elo / BKT parameters. Validated on load.
+   *
+   * @param source - the bundle's URL or its bytes.
+   * @param options - download options and the learner stores' `name`, see {@link TracerLoadOptions}.
+   * @throws `HearthError` `BUNDLE_INVALID` naming the bad field; `NETWORK`, `INTEGRITY`;
+   *   `TypeError` for a bad argument.
+   * @example
+   * ```ts
+   * const tracer = await hearth.loadTracer('/models/mathe.hearth');
+   * const learner = await tracer.learner();
+   * await learner.observe({ question: '77', correct: true });
+   * await learner.next({ k: 5, targetSuccess: 0.7 });
+   * ```
+   */
+  async loadTracer(source: string | URL | ArrayBuffer | ArrayBufferView, options?: TracerLoadOptions): Promise<Tracer> {
+    const o = checkLoadOptions(options, 'loadTracer') as TracerLoadOptions;
+    if (o.name !== undefined && (typeof o.name !== 'string' || o.name === '')) {
+      throw new TypeError('loadTracer: options.name must be a non-empty string');
+    }
+    const name = o.name ?? (typeof source === 'string' || source instanceof URL ? absolute(source) : undefined);
+    return loadWith(source, o, 'loadTracer', this.platform.readLocal, async (bytes) => {
+      const gen = this.transport.generation;
+      const r = await this.call<{ handle: number; info: TracerInfo; questions: Question[] }>('loadTracer', { bytes }, this.worker ? [bytes] : []);
+      return make<Tracer>(Tracer, this, r.handle, gen, r.info, r.questions, name);
     });
   }
 

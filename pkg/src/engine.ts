@@ -1,5 +1,6 @@
 /**
- * The engine side: owns the wasm instance and every handle (sessions, recommenders, profiles).
+ * The engine side: owns the wasm instance and every handle (sessions, recommenders, profiles,
+ * tracers, learners).
  * It runs inside the worker (worker.ts) or inline on the calling thread; either way it is driven
  * by the same operations, so both paths behave alike.
  * Not part of the public API.
@@ -39,6 +40,9 @@ type WasmProfile = CpuGlue.Profile & Partial<Pick<GpuGlue.Profile, 'recommendAsy
 type WasmRecommenderClass = typeof CpuGlue.Recommender & Partial<Pick<typeof GpuGlue.Recommender, 'create'>>;
 /** The GPU build's Session. */
 type GpuSession = GpuGlue.Session;
+type WasmTracer = CpuGlue.Tracer;
+type WasmLearner = CpuGlue.Learner;
+type WasmTracerClass = typeof CpuGlue.Tracer;
 
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -91,6 +95,8 @@ interface Handle {
   external?: unknown[];
   /** profile: the events it holds, in order */
   events?: unknown[];
+  /** learner: the answers it holds, in order (kept in every engine: `unobserve` replays them) */
+  answers?: { question: string; correct: boolean; ts: number }[];
   /** where it runs now, when a rebuild moved it (reported with its next result) */
   moved?: Placement;
 }
@@ -219,12 +225,17 @@ export class Engine {
       for (const e of engine.handles.values()) {
         if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? []);
         else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!);
+        else if (e.kind === 'tracer') e.obj = engine.tracerClass().fromBytes(e.bytes!);
+        else if (e.kind === 'learner') {
+          e.obj = (engine.handles.get(e.owner!)!.obj as WasmTracer).newLearner();
+          e.obj.observeMany(e.answers ?? []);
+        }
         else if (e.kind === 'profile') {
           // a recommender comes before its profiles (Map order is creation order)
           e.obj = (engine.handles.get(e.owner!)!.obj as WasmRecommender).newProfile();
           e.obj.recordMany(e.events ?? []);
         }
-        if (fromGpu && e.kind !== 'profile') e.moved = { backend: 'cpu', backendReason: reason };
+        if (fromGpu && (e.kind === 'model' || e.kind === 'recommender')) e.moved = { backend: 'cpu', backendReason: reason };
       }
     }
   }
@@ -240,6 +251,18 @@ export class Engine {
     const cls = Reflect.get(this.glue!, 'Recommender') as WasmRecommenderClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no recommender engine (its wasm exports no Recommender)');
     return cls;
+  }
+
+  private tracerClass(): WasmTracerClass {
+    const cls = Reflect.get(this.glue!, 'Tracer') as WasmTracerClass | undefined;
+    if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no knowledge tracer (its wasm exports no Tracer)');
+    return cls;
+  }
+
+  /** A learner's wasm object and its handle entry (which keeps its answers). */
+  private learner(h: number): { obj: WasmLearner; entry: Handle } {
+    const obj = this.get(h, 'learner') as WasmLearner;
+    return { obj, entry: this.handles.get(h)! };
   }
 
   /** A rebuild's move of a handle to the CPU, reported once with its next result. */
@@ -386,6 +409,52 @@ export class Engine {
         this.get(a.profile, 'profile').clear();
         const e = this.handles.get(a.profile)!;
         if (e.events) e.events = [];
+        return { value: undefined, transfer: none };
+      }
+      case 'loadTracer': {
+        const bytes = new Uint8Array(a.bytes);
+        const t = this.tracerClass().fromBytes(bytes);
+        return { value: { handle: this.add('tracer', t, { bytes }), info: t.info(), questions: t.questions() }, transfer: none };
+      }
+      case 'openLearner': {
+        const l = (this.get(a.handle, 'tracer') as WasmTracer).newLearner();
+        let r: { applied: number; skipped: string[] };
+        try {
+          r = l.observeMany(a.answers);
+        } catch (e) {
+          l.free();
+          throw e;
+        }
+        const h = this.add('learner', l, { owner: a.handle });
+        this.handles.get(h)!.answers = [...a.answers];
+        return { value: { learner: h, skipped: r.skipped }, transfer: none };
+      }
+      case 'observe': {
+        const { obj, entry } = this.learner(a.learner);
+        const value = obj.observe(a.answer.question, a.answer.correct, a.answer.ts);
+        entry.answers!.push(a.answer);
+        return { value, transfer: none };
+      }
+      case 'unobserve': {
+        // takes back the last answer (the store refused it): the learner is replayed without it
+        const { obj, entry } = this.learner(a.learner);
+        entry.answers!.pop();
+        obj.clear();
+        obj.observeMany(entry.answers!);
+        return { value: undefined, transfer: none };
+      }
+      case 'predict':
+        return { value: this.learner(a.learner).obj.predict(a.question), transfer: none };
+      case 'mastery':
+        return { value: this.learner(a.learner).obj.mastery(), transfer: none };
+      case 'next':
+        return { value: this.learner(a.learner).obj.next(a.opts), transfer: none };
+      case 'due':
+        return { value: this.learner(a.learner).obj.due(a.now, a.all), transfer: none };
+      case 'clearLearner': {
+        const { obj, entry } = this.learner(a.learner);
+        obj.clear();
+        entry.answers = [];
         return { value: undefined, transfer: none };
       }
       case 'free': {

@@ -1,6 +1,6 @@
 /**
- * hearth-ml: on-device machine learning for the browser. ONNX models and recommendation
- * bundles are downloaded once (then served from the Cache API) and every prediction runs in
+ * hearth-ml: on-device machine learning for the browser. ONNX models, recommendation bundles
+ * and learning bundles (knowledge tracing) are downloaded once (then served from the Cache API) and every prediction runs in
  * WebAssembly in a Web Worker; the visitor's interactions stay in IndexedDB on the device.
  *
  * @example
@@ -14,6 +14,11 @@
  * @packageDocumentation
  */
 export { Hearth, Model, Recommender, Profile } from './core.js';
+export { Tracer, Learner } from './tracer.js';
+export type {
+  AbilityEstimate, Answer, DueOptions, Mastery, NextOptions, NextQuestion, ObserveResult, Prediction, Question,
+  Review, SkillMastery, StoredAnswer, TopicMastery, TracerInfo, TracerLoadOptions,
+} from './tracer-types.js';
 export { HearthError, type HearthErrorCode } from './errors.js';
 export { CACHE_NAME, sri } from './fetch.js';
 export type {

@@ -27,8 +27,8 @@ const nodePlatform: Platform = {
       },
     );
   },
-  async profileStore(name: string) {
-    return new MemoryProfileStore(name);
+  async profileStore(name: string, kind: 'profile' | 'learner' = 'profile') {
+    return new MemoryProfileStore(name, kind);
   },
 };
 
@@ -49,6 +49,8 @@ export class Hearth extends CoreHearth {
 }
 
 export { Model, Recommender, Profile } from './core.js';
+export { Tracer, Learner } from './tracer.js';
+export type * from './tracer-types.js';
 export { HearthError, type HearthErrorCode } from './errors.js';
 export { CACHE_NAME, sri } from './fetch.js';
 export type * from './types.js';

@@ -18,7 +18,7 @@ export const browserPlatform: Platform = {
     // inline: a wasm trap rebuilds the instance (recover); the worker is replaced instead
     return new Engine(undefined, true);
   },
-  async profileStore(name: string) {
-    return typeof indexedDB !== 'undefined' ? new IdbProfileStore(name) : new MemoryProfileStore(name);
+  async profileStore(name: string, kind: 'profile' | 'learner' = 'profile') {
+    return typeof indexedDB !== 'undefined' ? new IdbProfileStore(name, kind) : new MemoryProfileStore(name, kind);
   },
 };

@@ -1,7 +1,8 @@
 /**
  * Where a profile's interactions live: one IndexedDB database per recommender
  * (`hearth-ml-profile:<name>`, object store `events`), or memory where IndexedDB does not exist
- * (Node). Nothing else is written anywhere.
+ * (Node). A tracer's learner keeps its answers the same way (`hearth-ml-learner:<name>:<id>`).
+ * Nothing else is written anywhere.
  *
  * Every write is one transaction that has completed (`durability: 'strict'`) before the call
  * resolves, and a failed write rejects with `HearthError` `STORAGE`. Events are only ever added
@@ -26,17 +27,17 @@ export interface StoredEvent extends InteractionEvent {
  */
 export type Compactor = (events: StoredEvent[]) => { replace: number; summary: StoredEvent[] } | undefined;
 
-export interface ProfileStore {
+export interface ProfileStore<T = StoredEvent> {
   /** `'indexeddb'` or `'memory'`. */
   readonly kind: string;
-  all(): Promise<StoredEvent[]>;
-  add(e: StoredEvent): Promise<void>;
+  all(): Promise<T[]>;
+  add(e: T): Promise<void>;
   /**
    * Reads the history and, when `compact` returns a shorter one for it, replaces the history
    * with that, in one transaction (so an event another page adds is never lost). Returns the
    * history as stored afterwards.
    */
-  compact(compact: Compactor): Promise<StoredEvent[]>;
+  compact(compact: (events: T[]) => { replace: number; summary: T[] } | undefined): Promise<T[]>;
   /** Removes every trace: the IndexedDB database itself is deleted. */
   clear(): Promise<void>;
 }
@@ -87,11 +88,22 @@ function storageError(what: string, e: unknown): HearthError {
   return new HearthError('STORAGE', `${what}: IndexedDB refused the write (${why}); nothing was recorded`, { cause: e });
 }
 
+/**
+ * The database (IndexedDB) or memory key of a store: `hearth-ml-profile:<name>` for a
+ * recommender's profile, `hearth-ml-learner:<name>` for a tracer's learner.
+ */
+export function storeName(name: string, kind: 'profile' | 'learner' = 'profile'): string {
+  return `hearth-ml-${kind}:${name}`;
+}
+
 const memory = new Map<string, StoredEvent[]>();
 
 export class MemoryProfileStore implements ProfileStore {
   readonly kind = 'memory';
-  constructor(private readonly name: string) {}
+  private readonly name: string;
+  constructor(name: string, kind: 'profile' | 'learner' = 'profile') {
+    this.name = storeName(name, kind);
+  }
   async all(): Promise<StoredEvent[]> {
     return [...(memory.get(this.name) ?? [])];
   }
@@ -133,8 +145,8 @@ export class IdbProfileStore implements ProfileStore {
   readonly kind = 'indexeddb';
   readonly dbName: string;
 
-  constructor(name: string) {
-    this.dbName = `hearth-ml-profile:${name}`;
+  constructor(name: string, kind: 'profile' | 'learner' = 'profile') {
+    this.dbName = storeName(name, kind);
   }
 
   private db(): Promise<IDBDatabase> {

@@ -5,6 +5,9 @@
 //! hearth recommender import --item-factors FILE [--ids FILE] --catalog FILE --out FILE [--dtype …]
 //! hearth recommender eval   --events FILE --split YYYY-MM-DD [options] [--lists-out FILE]
 //! hearth recommender inspect FILE
+//! hearth tracer build --answers FILE [--format mathe|csv] [--questions FILE] --out FILE [options]
+//! hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [options]
+//! hearth tracer inspect FILE
 //! ```
 //! Options: `--factors N` (64), `--iterations N` (12), `--alpha X` (1), `--lambda X` (20),
 //! `--dtype f32|f16|int8` (f32), `--half-life-days X` (none), `--threads N`,
@@ -22,7 +25,12 @@ const USAGE: &str = "usage:
   hearth recommender import --item-factors FILE(.csv|.npy|.json|.parquet) [--ids FILE] --catalog FILE --out FILE [--dtype f32|f16|int8]
   hearth recommender eval   --events FILE --split YYYY-MM-DD [--catalog FILE] [options] [--lists-out FILE --bundle-out FILE]
   hearth recommender inspect FILE
-options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
+  hearth tracer build --answers FILE [--format mathe|csv] [--questions FILE] --out FILE [--model irt1pl|irt2pl|elo] [--attribution mathe|TEXT]
+  hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [--seen N] [--test-every N] [--seed N]
+  hearth tracer inspect FILE
+tracer options: --model irt1pl (default), irt2pl or elo; --difficulty-prior-sd X (1); --seed N (2026)
+  --format defaults to mathe for a .csv file whose header is MathE's, csv otherwise
+recommender options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
          --half-life-days X --threads N --attribution online-retail|TEXT (repeatable)";
 
 struct Args {
@@ -345,6 +353,135 @@ fn inspect(a: &Args) -> Result<()> {
     Ok(())
 }
 
+fn tracer_log(a: &Args) -> Result<cli::tracer::AnswerLog> {
+    let path = Path::new(a.need("answers")?);
+    let format = match a.get("format") {
+        Some(f) => f.to_string(),
+        None => {
+            let head = std::fs::read(path)
+                .map_err(|e| Error::Argument(format!("reading {}: {e}", path.display())))?;
+            if head.starts_with(b"Student ID;") {
+                "mathe".into()
+            } else {
+                "csv".into()
+            }
+        }
+    };
+    let t = Instant::now();
+    let log = cli::tracer::read_log(path, &format, a.get("questions").map(Path::new))?;
+    eprintln!(
+        "read {} answers by {} learners on {} questions ({} topics, {} subtopics) from {} ({format}) in {:.1} s{}",
+        log.answers.len(),
+        log.learners.len(),
+        log.questions.len(),
+        log.topics.len(),
+        log.subtopics.len(),
+        path.display(),
+        t.elapsed().as_secs_f64(),
+        if log.ordered() { "" } else { "; no answer times: no answer order" }
+    );
+    Ok(log)
+}
+
+fn tracer_options(a: &Args) -> Result<cli::tracer::TracerBuildOptions> {
+    let mut o = cli::tracer::TracerBuildOptions::default();
+    if let Some(m) = a.get("model") {
+        o.model = hearth::bundle::learning::ItemModel::parse(m)?;
+    }
+    o.difficulty_prior_sd = a.num("difficulty-prior-sd", o.difficulty_prior_sd)?;
+    if !(o.difficulty_prior_sd.is_finite() && o.difficulty_prior_sd > 0.0) {
+        return Err(Error::Argument("--difficulty-prior-sd must be > 0".into()));
+    }
+    o.seed = a.num("seed", o.seed)?;
+    for t in a.flags.get("attribution").into_iter().flatten() {
+        if t == "mathe" {
+            o.attribution
+                .extend(cli::tracer::MATHE_ATTRIBUTION.iter().map(|s| s.to_string()));
+        } else {
+            o.attribution.push(t.clone());
+        }
+    }
+    Ok(o)
+}
+
+fn tracer_build(a: &Args) -> Result<()> {
+    let o = tracer_options(a)?;
+    let log = tracer_log(a)?;
+    let t = Instant::now();
+    let w = cli::tracer::build(&log, &o)?;
+    let bytes = w.to_bytes()?;
+    // what the browser will load: check it before writing
+    hearth::education::tracer::Tracer::from_bytes(&bytes)?;
+    let out = a.need("out")?;
+    write(out, &bytes)?;
+    eprintln!(
+        "fitted {} in {:.1} s",
+        o.model.name(),
+        t.elapsed().as_secs_f64()
+    );
+    println!("wrote {out}: {} bytes", bytes.len());
+    Ok(())
+}
+
+fn tracer_eval(a: &Args) -> Result<()> {
+    let log = tracer_log(a)?;
+    let o = cli::tracer::EvalOptions {
+        build: tracer_options(a)?,
+        test_every: a.num("test-every", 5)?,
+        seen: a.num("seen", 5)?,
+        seed: a.num("seed", 2026)?,
+    };
+    let t = Instant::now();
+    let r = cli::tracer::evaluate(&log, &o)?;
+    eprintln!(
+        "held out every {}th learner (seed {}): {} learners, {} predicted answers, {} observed per learner{}; {:.1} s",
+        o.test_every,
+        o.seed,
+        r.test_learners,
+        r.predictions,
+        o.seen,
+        if log.ordered() { " (their first, by time)" } else { " (a seeded random pick: the log has no order)" },
+        t.elapsed().as_secs_f64()
+    );
+    println!("{:<18} {:>7} {:>9}", "model", "AUC", "log loss");
+    for row in &r.rows {
+        println!("{:<18} {:>7.4} {:>9.4}", row.name, row.auc, row.log_loss);
+    }
+    Ok(())
+}
+
+fn tracer_inspect(a: &Args) -> Result<()> {
+    let p = a
+        .positional
+        .get(2)
+        .ok_or_else(|| Error::Argument(format!("inspect needs a bundle path\n{USAGE}")))?;
+    let bytes = std::fs::read(p).map_err(|e| Error::Argument(format!("reading {p}: {e}")))?;
+    let t = hearth::education::tracer::Tracer::from_bytes(&bytes)?;
+    let info = t.info();
+    println!(
+        "{p}: {} bytes, format {} v{}, model {}",
+        bytes.len(),
+        info.format,
+        info.version,
+        info.model
+    );
+    println!(
+        "{} questions, {} topics, {} skills, levels {:?}, ONNX model: {}",
+        info.num_questions,
+        info.topics.len(),
+        info.skills.len(),
+        info.levels,
+        info.has_kt_model
+    );
+    if let Some(s) = &info.source {
+        println!("source: {s}");
+    }
+    for line in &info.attribution {
+        println!("attribution: {line}");
+    }
+    Ok(())
+}
+
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let a = Args::parse(&argv)?;
@@ -356,6 +493,9 @@ fn run() -> Result<()> {
         (Some("recommender"), Some("import")) => import_cmd(&a),
         (Some("recommender"), Some("eval")) => eval_cmd(&a),
         (Some("recommender"), Some("inspect")) => inspect(&a),
+        (Some("tracer"), Some("build")) => tracer_build(&a),
+        (Some("tracer"), Some("eval")) => tracer_eval(&a),
+        (Some("tracer"), Some("inspect")) => tracer_inspect(&a),
         _ => Err(Error::Argument(USAGE.into())),
     }
 }

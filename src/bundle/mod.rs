@@ -17,6 +17,8 @@
 //! the header to 8 bytes, so a bundle loaded into an 8-aligned buffer ([`AlignedBytes`]) is read
 //! in place: the table is copied once, from the network buffer into wasm memory, and never again.
 
+pub mod learning;
+
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
@@ -462,6 +464,17 @@ impl safetensors::View for &Raw {
     }
     fn data_len(&self) -> usize {
         self.data.len()
+    }
+}
+
+/// `field` must have `want` entries, one per item (an [`Error::Argument`] otherwise).
+fn same_len_arg(field: &str, got: usize, want: usize) -> Result<()> {
+    if got == want {
+        Ok(())
+    } else {
+        Err(Error::Argument(format!(
+            "{field}: {got} entries, expected {want}"
+        )))
     }
 }
 

@@ -1,11 +1,13 @@
 //! What the `hearth` command-line tool does, as a library (feature `cli`) so tests can call it:
 //! reading event logs and catalogs, training implicit ALS into a bundle, importing factors
-//! trained elsewhere, and the time-split evaluation.
+//! trained elsewhere, and the time-split evaluation; and for knowledge tracing ([`tracer`]),
+//! learning bundles from answer logs and their held-out evaluation.
 
 pub mod catalog;
 pub mod eval;
 pub mod events;
 pub mod import;
+pub mod tracer;
 
 use crate::bundle::{
     BundleWriter, FoldIn, ItemMeta, Manifest, Metric, TableDType, FORMAT, VERSION,

@@ -16,6 +16,7 @@ pub mod bkt;
 pub mod elo;
 pub mod fsrs;
 pub mod irt;
+pub mod tracer;
 
 use crate::error::{Error, Result};
 use bkt::BktParams;
@@ -378,6 +379,10 @@ pub struct NextOptions {
     pub target_success: f64,
     /// Question indices never to propose (the last answered one is always excluded).
     pub exclude: Vec<u32>,
+    /// Only questions of this skill (topic) index. Default: every skill.
+    pub skill: Option<u32>,
+    /// Only questions of this level. Default: every level.
+    pub level: Option<u8>,
 }
 
 impl Default for NextOptions {
@@ -386,7 +391,17 @@ impl Default for NextOptions {
             k: 5,
             target_success: 0.7,
             exclude: Vec::new(),
+            skill: None,
+            level: None,
         }
+    }
+}
+
+impl NextOptions {
+    /// Whether question `q` passes the skill and level filters.
+    #[inline]
+    fn admits(&self, q: &Question) -> bool {
+        self.skill.is_none_or(|s| q.skill == s) && self.level.is_none_or(|l| q.level == l)
     }
 }
 
@@ -465,7 +480,7 @@ pub fn next_exercises(
         .map(|_| Vec::with_capacity(k_skill))
         .collect();
     for (i, q) in bank.questions.iter().enumerate() {
-        if !ex.is_empty() && ex.binary_search(&(i as u32)).is_ok() {
+        if !options.admits(q) || (!ex.is_empty() && ex.binary_search(&(i as u32)).is_ok()) {
             continue;
         }
         let p = learner.predict(bank, i, est).expect("index in range");
@@ -509,24 +524,80 @@ pub fn most_informative(
     k: usize,
     exclude: &[u32],
 ) -> Result<Vec<Suggestion>> {
+    most_informative_with(
+        bank,
+        learner,
+        &NextOptions {
+            k,
+            exclude: exclude.to_vec(),
+            ..NextOptions::default()
+        },
+    )
+}
+
+/// The Fisher information of question `q` about the learner's ability at its EAP mean `theta`
+/// (a² P (1 − P) with IRT parameters, P (1 − P) of the Elo expectation otherwise).
+#[inline]
+fn information_at(bank: &QuestionBank, learner: &Learner, q: usize, theta: f64) -> f64 {
+    match &bank.irt[q] {
+        Some(p) => p.information(theta),
+        None => {
+            let p = elo::expected(learner.elo.rating, bank.elo[q].rating);
+            p * (1.0 - p)
+        }
+    }
+}
+
+impl Learner {
+    /// The Fisher information of `question` at the current ability estimate (see
+    /// [`most_informative`]); `None` for an index out of range.
+    pub fn information(&self, bank: &QuestionBank, question: u32) -> Option<f64> {
+        bank.questions.get(question as usize)?;
+        Some(information_at(
+            bank,
+            self,
+            question as usize,
+            self.ability.estimate().mean,
+        ))
+    }
+
+    /// Every review card, by question index.
+    pub fn cards(&self) -> impl Iterator<Item = (u32, &fsrs::Card)> {
+        self.cards.iter().map(|(&q, c)| (q, c))
+    }
+
+    /// The ability posterior from one skill's answers (N(0, 1) prior); panics for a skill out
+    /// of range.
+    pub fn skill_ability_posterior(&self, skill: u32) -> &Ability {
+        &self.skill_ability[skill as usize]
+    }
+
+    /// The BKT mastery probability of a skill before its next opportunity.
+    pub fn p_mastery(&self, skill: u32) -> Option<f64> {
+        self.mastery.get(skill as usize).copied()
+    }
+}
+
+/// [`most_informative`] with the filters of [`NextOptions`] (`k`, `exclude`, `skill`, `level`;
+/// `target_success` is not used).
+pub fn most_informative_with(
+    bank: &QuestionBank,
+    learner: &Learner,
+    options: &NextOptions,
+) -> Result<Vec<Suggestion>> {
+    let k = options.k;
     if k == 0 {
         return Err(Error::Argument("k must be ≥ 1".into()));
     }
-    let ex = sorted_exclusions(learner, exclude);
+    let ex = sorted_exclusions(learner, &options.exclude);
     let est = learner.ability.estimate();
     let mut best: Vec<(f64, u32)> = Vec::with_capacity(k.min(bank.questions.len()));
     let cap = k.min(bank.questions.len());
-    for i in 0..bank.questions.len() {
-        if !ex.is_empty() && ex.binary_search(&(i as u32)).is_ok() {
+    for (i, q) in bank.questions.iter().enumerate() {
+        if !options.admits(q) || (!ex.is_empty() && ex.binary_search(&(i as u32)).is_ok()) {
             continue;
         }
-        let info = match &bank.irt[i] {
-            Some(p) => p.information(est.mean),
-            None => {
-                let p = elo::expected(learner.elo.rating, bank.elo[i].rating);
-                p * (1.0 - p)
-            }
-        };
+        let info = information_at(bank, learner, i, est.mean);
         // Negated so the ascending bounded list keeps the largest.
         insert_bounded(&mut best, cap, (-info, i as u32));
     }

@@ -6,6 +6,7 @@
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
 mod convert;
+mod education;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;

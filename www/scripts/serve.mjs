@@ -1,4 +1,4 @@
-// Serves the built shop (dist/) on 127.0.0.1. Every response says `Cache-Control: no-store`, so
+// Serves the built site (dist/: the shop and the practice app) on 127.0.0.1. Every response says `Cache-Control: no-store`, so
 // the browser's HTTP cache never answers for the server: a request that does not reach the log
 // was served by the service worker or the Cache API. The tests import serve(); run directly it
 // prints the URL and serves until stopped (`node scripts/serve.mjs [--port 8080]`).
@@ -48,5 +48,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const i = process.argv.indexOf('--port');
   const port = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 8080);
   const s = await serve(path.join(www, 'dist'), { port });
-  console.log(`Hearth shop: ${s.base}/  (Ctrl-C stops the server)`);
+  console.log(`Hearth shop: ${s.base}/  practice app: ${s.base}/practice.html  (Ctrl-C stops the server)`);
 }

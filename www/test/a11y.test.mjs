@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { serve, launch, open, recs, artifacts, KITCHEN } from './helpers.mjs';
+import { serve, launch, open, recs, artifacts, unlabelled, lowContrast, KITCHEN } from './helpers.mjs';
 
 let server, browser;
 
@@ -34,45 +34,8 @@ test('every form control has an accessible name and text contrast is at least 4.
   const { context, page } = await open(browser, server.base);
   try {
     await viewKitchen(page, 1);
-    const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, button, textarea')].filter((e) => {
-      const label = (e.id && document.querySelector(`label[for="${e.id}"]`)) || e.closest('label');
-      const name = e.getAttribute('aria-label') || (label && label.textContent.trim()) || (e.tagName === 'BUTTON' && e.textContent.trim());
-      return !name;
-    }).map((e) => e.outerHTML));
-    assert.deepEqual(unlabelled, []);
-    const low = await page.evaluate(() => {
-      const rgb = (s) => (s.match(/[\d.]+/g) ?? []).map(Number);
-      const lum = ([r, g, b]) => {
-        const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
-        return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-      };
-      const bg = (e) => {
-        for (let x = e; x; x = x.parentElement) {
-          const s = getComputedStyle(x);
-          if (s.backgroundImage !== 'none') return null; // gradients (the swatches) are decoration, aria-hidden
-          const c = rgb(s.backgroundColor);
-          if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
-        }
-        return [255, 255, 255];
-      };
-      const out = [];
-      const seen = new Set();
-      for (const e of document.querySelectorAll('body *')) {
-        if (![...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
-        if (e.closest('[aria-hidden="true"], .sr-only, .skip') || !e.getClientRects().length) continue;
-        const b = bg(e);
-        if (!b) continue;
-        const fg = rgb(getComputedStyle(e).color).slice(0, 3);
-        const [l1, l2] = [lum(fg), lum(b)].sort((x, y) => y - x);
-        const ratio = (l1 + 0.05) / (l2 + 0.05);
-        const key = `${fg}|${b}`;
-        if (ratio < 4.5 && !seen.has(key)) {
-          seen.add(key);
-          out.push(`${e.tagName}.${e.className} "${e.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}:1`);
-        }
-      }
-      return out;
-    });
+    assert.deepEqual(await unlabelled(page), []);
+    const low = await lowContrast(page);
     assert.deepEqual(low, [], 'text below 4.5:1');
   } finally {
     await context.close();

@@ -1,0 +1,83 @@
+// The knowledge tracer in headless Chromium: in the worker (default) and inline the same
+// numbers; learners in IndexedDB survive a reload and clear() deletes the database; no request
+// at all while answers are observed and questions chosen.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { serve, launch, freshPage as openFreshPage } from './helpers/server.mjs';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(pkg, '..');
+const bundle = readFileSync(path.join(root, 'tests/fixtures/education/tracer_sim.hearth'));
+const want = JSON.parse(readFileSync(path.join(root, 'tests/fixtures/education/tracer_sim_expected.json'), 'utf8'));
+
+let server, browser;
+before(async () => {
+  server = await serve({ '/pkg': pkg }, { '/sim.hearth': bundle });
+  browser = await launch();
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+test('tracer: worker and inline agree with the native build; IndexedDB learner across reloads; clear; no requests', async () => {
+  const { context, page } = await openFreshPage(browser, server.base);
+  const requests = [];
+  context.on('request', (q) => requests.push(q.url()));
+  const setup = () => page.evaluate(async () => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    window.h = await Hearth.init();
+    window.tracer = await h.loadTracer('/sim.hearth');
+    window.inline = await (await Hearth.init({ worker: false })).loadTracer('/sim.hearth', { name: 'inline-copy' });
+  });
+  await setup();
+  requests.length = 0;
+  const logBefore = server.log.length;
+  const r1 = await page.evaluate(async (script) => {
+    const learner = await tracer.learner();
+    const observed = [];
+    for (const a of script.slice(0, 20)) observed.push(await learner.observe(a));
+    const li = await inline.learner();
+    for (const a of script.slice(0, 20)) await li.observe(a);
+    return {
+      worker: h.worker, storage: learner.storage, observed, mastery: await learner.mastery(), inlineMastery: await li.mastery(),
+      next: await learner.next({ k: 5 }), inlineNext: await li.next({ k: 5 }),
+    };
+  }, want.script);
+  assert.deepEqual(requests, [], 'no request while observing and choosing');
+  assert.equal(server.log.length, logBefore);
+  assert.equal(r1.worker, true);
+  assert.equal(r1.storage, 'indexeddb');
+  // the first 20 answers of the native session, answer by answer
+  r1.observed.forEach((o, i) => {
+    assert.ok(Math.abs(o.ability.mean - want.observed[i].ability.mean) < 1e-12, `answer ${i}`);
+    assert.ok(Math.abs(o.pCorrectBefore - want.observed[i].pCorrectBefore) < 1e-12, `answer ${i}`);
+  });
+  assert.deepEqual(r1.inlineMastery, r1.mastery, 'inline and worker give the same state');
+  assert.deepEqual(r1.inlineNext, r1.next);
+
+  await page.reload();
+  await setup();
+  const r2 = await page.evaluate(async () => {
+    const learner = await tracer.learner();
+    const name = `hearth-ml-learner:${tracer.name}:default`;
+    const has = async () => (await indexedDB.databases()).map((d) => d.name).includes(name);
+    const answered = learner.answered;
+    const mastery = await learner.mastery();
+    const before = await has();
+    await learner.clear();
+    return { answered, mastery, before, after: await has(), cleared: (await learner.mastery()).ability.answered };
+  });
+  assert.equal(r2.answered, 20, 'the learner survived the reload');
+  assert.deepEqual(r2.mastery, r1.mastery);
+  assert.equal(r2.before, true);
+  assert.equal(r2.after, false, 'clear() deleted the database');
+  assert.equal(r2.cleared, 0);
+  await page.reload();
+  await setup();
+  assert.equal(await page.evaluate(async () => (await tracer.learner()).answered), 0, 'nothing came back after clear()');
+  await context.close();
+});

@@ -1,0 +1,117 @@
+// The knowledge tracer through the package in Node (dist/node.js, inline engine, learners in
+// memory): the scripted session of tests/fixtures/education/tracer_sim_expected.json (written by
+// the native build) gives the same numbers; a second Hearth instance ("a reload") replays the
+// learner from its store, clear() forgets; argument errors are TypeError / RangeError naming the
+// argument, an unknown question is UNKNOWN_ITEM.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Hearth, HearthError } from 'hearth-ml';
+
+const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const root = path.resolve(pkg, '..');
+const fixture = path.join(root, 'tests/fixtures/education/tracer_sim.hearth');
+const want = JSON.parse(readFileSync(path.join(root, 'tests/fixtures/education/tracer_sim_expected.json'), 'utf8'));
+
+function close(got, exp, tol, at = '$') {
+  if (typeof exp === 'number') {
+    assert.ok(Math.abs(got - exp) <= tol * Math.max(1, Math.abs(exp)), `${at}: ${got} vs ${exp}`);
+  } else if (Array.isArray(exp)) {
+    assert.equal(got.length, exp.length, `${at}.length`);
+    exp.forEach((e, i) => close(got[i], e, tol, `${at}[${i}]`));
+  } else if (exp && typeof exp === 'object') {
+    assert.deepEqual(Object.keys(got).sort(), Object.keys(exp).sort(), `${at} keys`);
+    for (const k of Object.keys(exp)) close(got[k], exp[k], tol, `${at}.${k}`);
+  } else {
+    assert.equal(got, exp, at);
+  }
+}
+
+let hearth;
+before(async () => {
+  hearth = await Hearth.init();
+});
+
+test('loadTracer from a path: questions, attribution, the native session\'s numbers', async () => {
+  const tracer = await hearth.loadTracer(fixture, { name: 'sim-node' });
+  assert.equal(tracer.info.format, 'hearth.learning');
+  assert.deepEqual(tracer.attribution, ['simulated answers (tests/tracer.rs)']);
+  const qs = tracer.questions();
+  assert.equal(qs.length, 60);
+  assert.deepEqual(Object.keys(qs[0]).sort(), ['difficulty', 'discrimination', 'id', 'keywords', 'level', 'levelName', 'model', 'skill', 'topic']);
+  assert.equal(tracer.question('Q000').topic, 'T0');
+  assert.equal(tracer.question('zzz'), undefined);
+  const learner = await tracer.learner();
+  assert.equal(learner.storage, 'memory');
+  assert.equal(learner.answered, 0);
+  const observed = [];
+  for (const a of want.script) observed.push(await learner.observe(a));
+  const last = want.script.at(-1).ts;
+  close({
+    observed,
+    mastery: await learner.mastery(),
+    predict: await Promise.all(['Q000', 'Q017', 'Q030', 'Q044', 'Q059'].map((q) => learner.predict(q))),
+    nextPractice: await learner.next(),
+    nextAssess: await learner.next({ k: 3, mode: 'assess', topic: 'T2' }),
+    due: await learner.due({ now: last + 86_400_000 }),
+    dueAll: await learner.due({ now: last, all: true }),
+  }, (({ script, ...rest }) => rest)(want), 1e-12);
+  assert.equal(learner.answered, 30);
+  const exported = JSON.parse(await learner.export());
+  assert.equal(exported.format, 'hearth-ml-learner');
+  assert.deepEqual(exported.answers, want.script);
+
+  // "reload": a new instance replays the stored answers
+  const again = await Hearth.init();
+  const t2 = await again.loadTracer(fixture, { name: 'sim-node' });
+  const l2 = await t2.learner();
+  assert.equal(l2.answered, 30);
+  close(await l2.mastery(), want.mastery, 1e-12);
+  // another learner id of the same bundle is separate
+  assert.equal((await t2.learner('sibling')).answered, 0);
+  await l2.clear();
+  assert.equal(l2.answered, 0);
+  assert.equal((await l2.mastery()).ability.answered, 0);
+  const l3 = await (await again.loadTracer(fixture, { name: 'sim-node' })).learner();
+  assert.equal(l3.answered, 0, 'clear() forgot the answers');
+  again.dispose();
+});
+
+test('argument errors name the argument; unknown questions are UNKNOWN_ITEM', async () => {
+  const bytes = readFileSync(fixture);
+  const tracer = await hearth.loadTracer(bytes, { name: 'sim-errors' });
+  const l = await tracer.learner();
+  const rejects = (p, cls, re) => assert.rejects(p, (e) => e instanceof cls && re.test(e.message));
+  await rejects(l.observe({ question: 'nope', correct: true }), HearthError, /observe: answer.question: question 'nope'/);
+  await assert.rejects(l.observe({ question: 'nope', correct: true }), { code: 'UNKNOWN_ITEM' });
+  await assert.rejects(l.predict('nope'), { code: 'UNKNOWN_ITEM' });
+  await assert.rejects(l.next({ exclude: ['nope'] }), { code: 'UNKNOWN_ITEM' });
+  await rejects(l.observe({ question: 'Q000', correct: 'yes' }), TypeError, /answer.correct/);
+  await rejects(l.observe({ question: 'Q000', correct: true, ts: 'now' }), TypeError, /answer.ts/);
+  await rejects(l.observe(null), TypeError, /observe: answer/);
+  await rejects(l.predict(7), TypeError, /predict: question/);
+  await rejects(l.next({ k: 0 }), RangeError, /options.k/);
+  await rejects(l.next({ k: '5' }), TypeError, /options.k/);
+  await rejects(l.next({ targetSuccess: 1.2 }), RangeError, /options.targetSuccess/);
+  await rejects(l.next({ topic: 'Geometry' }), RangeError, /options.topic 'Geometry'/);
+  await rejects(l.next({ level: 'Expert' }), RangeError, /options.level 'Expert'/);
+  await rejects(l.next({ level: 5 }), RangeError, /options.level 5/);
+  await rejects(l.next({ mode: 'exam' }), RangeError, /options.mode/);
+  await rejects(l.next({ targetsuccess: 0.5 }), TypeError, /options.targetsuccess is not an option/);
+  await rejects(l.due({ now: NaN }), TypeError, /options.now/);
+  await rejects(tracer.learner(''), TypeError, /learner: id/);
+  assert.equal(l.answered, 0);
+  // picks honour the filters
+  const picks = await l.next({ k: 4, topic: 'T1', level: 'Advanced' });
+  assert.equal(picks.length, 4);
+  assert.ok(picks.every((p) => p.topic === 'T1' && p.level === 1 && /^P\(correct\) 0\.\d\d — practises T1 › T1\.S\d$/.test(p.reason)), JSON.stringify(picks));
+  // bundles from bytes need a name for their learners; bad bytes are BUNDLE_INVALID
+  const anon = await hearth.loadTracer(bytes);
+  await rejects(anon.learner(), TypeError, /loadTracer\(bytes, \{ name \}\)/);
+  await assert.rejects(hearth.loadTracer(new Uint8Array(64)), { code: 'BUNDLE_INVALID' });
+  await rejects(hearth.loadTracer(bytes, { name: '' }), TypeError, /options.name/);
+  tracer.dispose();
+  await assert.rejects(l.mastery(), { code: 'DISPOSED' });
+});
