@@ -6,7 +6,9 @@
 //   npm run bench --prefix benches -- --smoke one run per case; exits 1 if any output disagrees
 //
 // Options: --hearth DIR (Hearth's wasm build, default ../pkg/wasm), --models DIR (default
-// $HEARTH_CACHE/bench-models, made by tools/gen_bench_models.py), --only name,name.
+// $HEARTH_CACHE/bench-models, made by tools/gen_bench_models.py), --only name,name, --rten DIR
+// (RTen's wasm build, default $HEARTH_CACHE/rten-wasm, made by benches/rten/build.sh; the column
+// is left out when it is missing).
 import { readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import { gzipSync, brotliCompressSync, constants as zc } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -22,6 +24,7 @@ const smoke = args.includes('--smoke');
 const cache = process.env.HEARTH_CACHE || path.join(homedir(), '.cache/hearth');
 const hearthDir = path.resolve(opt('--hearth', path.join(here, '../pkg/wasm')));
 const modelsDir = path.resolve(opt('--models', path.join(cache, 'bench-models')));
+const rtenDir = path.resolve(opt('--rten', path.join(cache, 'rten-wasm')));
 const only = opt('--only', '')?.split(',').filter(Boolean) ?? [];
 
 // ---------- inputs ----------
@@ -38,6 +41,8 @@ const CASES = [
   { name: 'squeezenet_light', model: light, feeds: () => ({ data_0: f32([1, 3, 224, 224]) }), iters: 8 },
   { name: 'lstm_kt_200', model: 'lstm.onnx', feeds: () => ({ ids: ids([1, 200], 100) }), tfjs: 'lstm' },
   { name: 'gru_next_item', model: 'gru.onnx', feeds: () => ({ ids: ids([1, 20], 1000) }) },
+  { name: 'dwsep_cnn', model: 'dwsep.onnx', feeds: () => ({ x: f32([1, 3, 128, 128]) }), iters: 40 },
+  { name: 'crnn_ocr', model: 'crnn.onnx', feeds: () => ({ x: f32([1, 3, 48, 320]) }), iters: 40 },
   { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
 ].filter((c) => only.length === 0 || only.includes(c.name));
 
@@ -91,6 +96,42 @@ async function loadOrt() {
           return res;
         },
         close: () => s.release(),
+      };
+    },
+  };
+}
+
+// RTen 0.27 (Rust, wasm SIMD128, its wasm-bindgen API): reads ONNX directly; int64 inputs and
+// outputs are int32 in its API. Its outputs are checked against onnxruntime-web like the others,
+// but a disagreement is reported in the table rather than failing the run: it is a peer.
+async function loadRten() {
+  if (!existsSync(path.join(rtenDir, 'rten.js'))) return null;
+  const glue = await import(pathToFileURL(path.join(rtenDir, 'rten.js')).href);
+  glue.initSync({ module: readFileSync(path.join(rtenDir, 'rten_bg.wasm')) });
+  return {
+    name: 'rten',
+    async open(bytes) {
+      const m = new glue.Model(bytes);
+      const named = (ids) => ids.map((id) => [id, m.nodeInfo(id).name()]);
+      const ins = named(Array.from(m.inputIds()));
+      const outs = named(Array.from(m.outputIds()));
+      return {
+        run: async (feeds) => {
+          const tensors = ins.map(([, name]) => {
+            const v = feeds[name];
+            return v.type === 'int64'
+              ? glue.Tensor.intTensor(v.dims, Int32Array.from(v.data, Number))
+              : glue.Tensor.floatTensor(v.dims, v.data);
+          });
+          const got = m.run(Uint32Array.from(ins, ([id]) => id), tensors, Uint32Array.from(outs, ([id]) => id));
+          const res = {};
+          got.forEach((t, i) => {
+            res[outs[i][1]] = { data: t.floatData() ?? t.intData(), dims: Array.from(t.shape()) };
+            t.free();
+          });
+          return res;
+        },
+        close: () => m.free(),
       };
     },
   };
@@ -278,6 +319,7 @@ function sizes() {
     'onnxruntime-web wasm (ort-wasm-simd-threaded.wasm)': path.join(here, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'),
     'onnxruntime-web webgpu (ort-wasm-simd-threaded.jsep.wasm)': path.join(here, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm'),
     'tfjs-backend-wasm (tfjs-backend-wasm-simd.wasm)': path.join(here, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'),
+    'RTen 0.27 (rten_bg.wasm, SIMD128, wasm-opt -O3)': path.join(rtenDir, 'rten_bg.wasm'),
   };
   const rows = [];
   for (const [name, f] of Object.entries(files)) {
@@ -316,6 +358,8 @@ async function main() {
   const hearth = await loadHearth();
   const ort = await loadOrt();
   const tfjs = await loadTfjs();
+  const rten = await loadRten();
+  if (!rten) console.log(`no RTen build in ${rtenDir} (bash benches/rten/build.sh): its column is left out`);
   const results = [];
   const failures = [];
   for (const c of CASES) {
@@ -343,12 +387,31 @@ async function main() {
     if (c.tfjs === 'cnn') runners.push({ name: 'tfjs', ...tfjs.openCnn() });
     if (c.tfjs === 'lstm') runners.push({ name: 'tfjs', ...tfjs.openLstm() });
     if (c.jsLoop) runners.push({ name: 'js', ...jsTopK(table, 64) });
+    let rtenNote = null;
+    if (rten) {
+      try {
+        runners.push({ name: 'rten', ...(await rten.open(bytes)) });
+      } catch (e) {
+        rtenNote = `does not load: ${String(e.message ?? e).slice(0, 160)}`;
+        console.log(`RTEN ${c.name}: ${rtenNote}`);
+      }
+    }
     // agreement on one shared input
     const feeds = c.feeds();
     const ref = await runners.find((r) => r.name === 'ort').run(feeds);
-    for (const r of runners.filter((r) => r.name !== 'ort')) {
-      const err = agree(ref, await r.run(feeds), `${c.name} ${r.name} vs ort`);
-      if (err) { console.log(`DISAGREE ${err}`); failures.push(err); }
+    for (const r of [...runners.filter((r) => r.name !== 'ort')]) {
+      let err;
+      try {
+        err = agree(ref, await r.run(feeds), `${c.name} ${r.name} vs ort`);
+      } catch (e) {
+        err = `${c.name} ${r.name}: ${String(e.message ?? e).slice(0, 160)}`;
+      }
+      if (err && r.name === 'rten') {
+        // a peer's disagreement is noted; it is still timed unless it failed to run
+        console.log(`RTEN DISAGREES ${err}`);
+        rtenNote = err;
+        if (!err.includes(' = ')) { r.close(); runners.splice(runners.indexOf(r), 1); }
+      } else if (err) { console.log(`DISAGREE ${err}`); failures.push(err); }
     }
     const times = await timeCase(c, runners);
     const row = { name: c.name, iters: times.hearth.length };
@@ -358,10 +421,12 @@ async function main() {
       row[`${r.name}_p90`] = quantile(times[r.name], 0.9);
     }
     row.ratio_ort = row.hearth / row.ort;
+    if (row.rten) row.ratio_rten = row.hearth / row.rten;
+    if (rtenNote) row.rten_note = rtenNote;
     if (row.tfjs) row.ratio_tfjs = row.hearth / row.tfjs;
     if (row.js) row.ratio_js = row.hearth / row.js;
     results.push(row);
-    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : '', row.hearth_onnx ? `hearth as ONNX MatMul+TopK ${row.hearth_onnx.toFixed(3)}` : ''].filter(Boolean).join(', ');
+    const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : '', row.hearth_onnx ? `hearth as ONNX MatMul+TopK ${row.hearth_onnx.toFixed(3)}` : '', row.rten ? `rten ${row.rten.toFixed(3)} (hearth/rten ${row.ratio_rten.toFixed(2)})` : ''].filter(Boolean).join(', ');
     console.log(`${c.name}: hearth ${row.hearth.toFixed(3)} ms [${row.hearth_p10.toFixed(3)}–${row.hearth_p90.toFixed(3)}], ort ${row.ort.toFixed(3)} ms [${row.ort_p10.toFixed(3)}–${row.ort_p90.toFixed(3)}]${extra ? ', ' + extra : ''}; hearth/ort ${row.ratio_ort.toFixed(2)}`);
     for (const r of runners) r.close();
   }
@@ -379,12 +444,14 @@ async function main() {
   writeFileSync(path.join(here, 'results/latest.json'), JSON.stringify({ machine, results, cold: coldRow, sizes: size, failures }, null, 2) + '\n');
   const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
   let md = `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, ${machine.date}. Median ms per run [p10–p90], fresh input per run.\n\n`;
-  md += '| case | Hearth | onnxruntime-web | TF.js wasm | plain JS | Hearth / ORT |\n|---|---|---|---|---|---|\n';
+  md += '| case | Hearth | onnxruntime-web | RTen | TF.js wasm | plain JS | Hearth / ORT | Hearth / RTen |\n|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
-    md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} |\n`;
+    md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.rten)}${r.rten_note ? ' (disagrees)' : ''} | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} | ${r.ratio_rten ? r.ratio_rten.toFixed(2) : '–'} |\n`;
   }
-  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} |\n`;
-  md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} |\n\n`;
+  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | ${fmt(r.rten)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} | ${r.rten ? (r.hearth_onnx / r.rten).toFixed(2) : '–'} |\n`;
+  md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} | |\n\n`;
+  const notes = results.filter((r) => r.rten_note);
+  if (notes.length) md += `RTen disagreements with onnxruntime-web: ${notes.map((r) => `${r.name}: ${r.rten_note}`).join('; ')}\n\n`;
   md += '| wasm file | raw B | gzip B | brotli B |\n|---|---|---|---|\n';
   for (const s of size) md += `| ${s.name} | ${s.raw} | ${s.gzip} | ${s.brotli} |\n`;
   if (failures.length) md += `\nProblems: ${failures.join('; ')}\n`;

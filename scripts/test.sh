@@ -37,6 +37,7 @@ node --test tests/wasm/
 
 echo "== benchmark smoke: every bench case once, outputs must agree with onnxruntime-web =="
 python3 tools/gen_bench_models.py
+bash benches/rten/build.sh   # RTen 0.27 for wasm32 (third engine), into $HEARTH_CACHE/rten-wasm; skipped when up to date
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
 node benches/recommend.mjs --smoke

@@ -15,6 +15,14 @@ Models (onnx.helper only, no torch):
                   lstm.json (ONNX layouts and gate order i, o, f, c) for TensorFlow.js.
   gru.onnx        next item: ids [1, 20] -> Gather (1000 x 64) -> GRU hidden 64 -> last step
                   -> scores over 1000 items -> TopK 10.
+  dwsep.onnx      MobileNet-style depthwise-separable CNN on [1, 3, 128, 128]: a 3x3 stride-2
+                  stem, six blocks of depthwise 3x3 (group = channels) + BatchNormalization + Clip
+                  0..6 then pointwise 1x1 + BatchNormalization + Clip, global average pool, Gemm
+                  to 10 classes. BatchNormalization stays a separate node, as exporters write it.
+  crnn.onnx       CRNN-style text-line recogniser on [1, 3, 48, 320]: a 3x3 stride-2 stem with
+                  HardSwish, four depthwise-separable blocks (HardSwish, strides (2,2) then (2,1)
+                  down to height 3), MaxPool (3, 2) to height 1, Squeeze/Transpose to [40, 1, 128],
+                  a bidirectional LSTM 64, MatMul + Add to 97 classes, Softmax over the classes.
   rec.onnx        recommendation scoring: user [1, 64] x items [64, 100000] -> TopK 10; the item
                   table is also written raw to rec_items.f32 ([100000, 64] row-major) for the
                   plain-JS baseline.
@@ -157,6 +165,93 @@ def gru(out, steps=20, items=1000, dim=64):
     save(out, "gru.onnx", graph)
 
 
+def _bn(rng, name, c, inits):
+    inits += [init(f"{name}_s", rng.uniform(0.5, 1.5, c).astype(np.float32)),
+              init(f"{name}_b", (rng.standard_normal(c) * 0.1).astype(np.float32)),
+              init(f"{name}_m", (rng.standard_normal(c) * 0.1).astype(np.float32)),
+              init(f"{name}_v", rng.uniform(0.5, 1.5, c).astype(np.float32))]
+    return [f"{name}_s", f"{name}_b", f"{name}_m", f"{name}_v"]
+
+
+def _conv_w(rng, m, c, k):
+    return (rng.standard_normal((m, c, k, k)) * math.sqrt(2.0 / (c * k * k))).astype(np.float32)
+
+
+def _act(nodes, kind, x, y):
+    if kind == "relu6":
+        nodes.append(helper.make_node("Clip", [x, "zero_f", "six_f"], [y]))
+    else:
+        nodes.append(helper.make_node("HardSwish", [x], [y]))
+
+
+def _dwsep_block(rng, nodes, inits, x, name, c, m, stride, act, bias=False):
+    """Depthwise 3x3 (stride `stride`) + BN + act, pointwise 1x1 to `m` + BN + act."""
+    inits.append(init(f"{name}_dw", _conv_w(rng, c, 1, 3)))
+    inits.append(init(f"{name}_pw", _conv_w(rng, m, c, 1)))
+    nodes.append(helper.make_node("Conv", [x, f"{name}_dw"], [f"{name}_a"], kernel_shape=[3, 3],
+                                  pads=[1, 1, 1, 1], strides=list(stride), group=c))
+    nodes.append(helper.make_node("BatchNormalization", [f"{name}_a"] + _bn(rng, f"{name}_bn1", c, inits), [f"{name}_b"]))
+    _act(nodes, act, f"{name}_b", f"{name}_c")
+    nodes.append(helper.make_node("Conv", [f"{name}_c", f"{name}_pw"], [f"{name}_d"], kernel_shape=[1, 1]))
+    nodes.append(helper.make_node("BatchNormalization", [f"{name}_d"] + _bn(rng, f"{name}_bn2", m, inits), [f"{name}_e"]))
+    _act(nodes, act, f"{name}_e", f"{name}_y")
+    return f"{name}_y"
+
+
+def dwsep(out):
+    rng = np.random.default_rng(96)
+    inits = [init("zero_f", np.array(0, np.float32)), init("six_f", np.array(6, np.float32)),
+             init("stem_w", _conv_w(rng, 16, 3, 3))]
+    nodes = [helper.make_node("Conv", ["x", "stem_w"], ["stem_a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])]
+    nodes.append(helper.make_node("BatchNormalization", ["stem_a"] + _bn(rng, "stem_bn", 16, inits), ["stem_b"]))
+    _act(nodes, "relu6", "stem_b", "stem_y")
+    x, c = "stem_y", 16
+    for i, (m, s) in enumerate([(32, 1), (64, 2), (64, 1), (128, 2), (128, 1), (256, 2)]):
+        x = _dwsep_block(rng, nodes, inits, x, f"b{i}", c, m, (s, s), "relu6")
+        c = m
+    w, b = dense(rng, c, 10)
+    inits += [init("fc_w", w), init("fc_b", b)]
+    nodes += [helper.make_node("GlobalAveragePool", [x], ["gap"]),
+              helper.make_node("Flatten", ["gap"], ["flat"], axis=1),
+              helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["y"])]
+    graph = helper.make_graph(nodes, "dwsep", [helper.make_tensor_value_info("x", F32, [1, 3, 128, 128])],
+                              [helper.make_tensor_value_info("y", F32, [1, 10])], inits)
+    save(out, "dwsep.onnx", graph)
+
+
+def crnn(out, hidden=64, classes=97):
+    rng = np.random.default_rng(4832)
+    inits = [init("stem_w", _conv_w(rng, 16, 3, 3)), init("stem_bias", (rng.standard_normal(16) * 0.1).astype(np.float32))]
+    nodes = [helper.make_node("Conv", ["x", "stem_w", "stem_bias"], ["stem_a"], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2]),
+             helper.make_node("HardSwish", ["stem_a"], ["stem_y"])]                      # [1, 16, 24, 160]
+    x, c = "stem_y", 16
+    for i, (m, s) in enumerate([(32, (1, 1)), (64, (2, 2)), (96, (2, 1)), (128, (2, 1))]):
+        x = _dwsep_block(rng, nodes, inits, x, f"b{i}", c, m, s, "hardswish")
+        c = m                                                                            # -> [1, 128, 3, 80]
+    s = 1.0 / math.sqrt(hidden)
+    inits += [init("W", rng.uniform(-s, s, (2, 4 * hidden, c)).astype(np.float32)),
+              init("R", rng.uniform(-s, s, (2, 4 * hidden, hidden)).astype(np.float32)),
+              init("B", rng.uniform(-s, s, (2, 8 * hidden)).astype(np.float32)),
+              init("axis2", np.array([2], np.int64)),
+              init("seq_shape", np.array([0, 1, 2 * hidden], np.int64)),
+              init("cls_w", (rng.standard_normal((2 * hidden, classes)) * s).astype(np.float32)),
+              init("cls_b", (rng.standard_normal(classes) * 0.1).astype(np.float32))]
+    nodes += [
+        helper.make_node("MaxPool", [x], ["pool"], kernel_shape=[3, 2], strides=[3, 2]),   # [1, 128, 1, 40]
+        helper.make_node("Squeeze", ["pool", "axis2"], ["seq0"]),                           # [1, 128, 40]
+        helper.make_node("Transpose", ["seq0"], ["seq"], perm=[2, 0, 1]),                   # [40, 1, 128]
+        helper.make_node("LSTM", ["seq", "W", "R", "B"], ["Y"], hidden_size=hidden, direction="bidirectional"),
+        helper.make_node("Transpose", ["Y"], ["Yt"], perm=[0, 2, 1, 3]),                     # [40, 1, 2, 64]
+        helper.make_node("Reshape", ["Yt", "seq_shape"], ["feat"]),                          # [40, 1, 128]
+        helper.make_node("MatMul", ["feat", "cls_w"], ["logits0"]),
+        helper.make_node("Add", ["logits0", "cls_b"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),                         # [40, 1, 97]
+    ]
+    graph = helper.make_graph(nodes, "crnn", [helper.make_tensor_value_info("x", F32, [1, 3, 48, 320])],
+                              [helper.make_tensor_value_info("probs", F32, [40, 1, classes])], inits)
+    save(out, "crnn.onnx", graph)
+
+
 def rec(out, items=100_000, dim=64):
     rng = np.random.default_rng(100)
     table = (rng.standard_normal((items, dim)) * 0.1).astype(np.float32)
@@ -174,13 +269,15 @@ def main():
     cache = os.environ.get("HEARTH_CACHE", os.path.expanduser("~/.cache/hearth"))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "bench-models")
     os.makedirs(out, exist_ok=True)
-    for build in (mlp, cnn, lstm, gru, rec):
+    for build in (mlp, cnn, lstm, gru, dwsep, crnn, rec):
         build(out)
     import onnxruntime as ort  # check every model runs in the reference runtime
     feeds = {"mlp.onnx": {"x": np.ones((2, 64), np.float32)},
              "cnn.onnx": {"x": np.ones((1, 1, 28, 28), np.float32)},
              "lstm.onnx": {"ids": np.arange(200, dtype=np.int64).reshape(1, 200) % 100},
              "gru.onnx": {"ids": np.arange(20, dtype=np.int64).reshape(1, 20)},
+             "dwsep.onnx": {"x": np.ones((1, 3, 128, 128), np.float32)},
+             "crnn.onnx": {"x": np.ones((1, 3, 48, 320), np.float32)},
              "rec.onnx": {"user": np.ones((1, 64), np.float32)}}
     for name, feed in feeds.items():
         ort.InferenceSession(os.path.join(out, name), providers=["CPUExecutionProvider"]).run(None, feed)
