@@ -22,7 +22,7 @@ echo "== native tests (GPU tests on lavapipe) =="
 native cargo test --release --features "$features"
 
 echo "== GPU backend: conformance suite and model fixtures, every node the GPU covers on the GPU =="
-HEARTH_TEST_BACKEND=webgpu native cargo test --release --features "$features" --test onnx_node --test models
+HEARTH_TEST_BACKEND=webgpu native cargo test --release --features "$features" --test onnx_node --test onnx_node_latest --test models
 
 echo "== recommender: Online Retail time-split evaluation (native CLI); its lists feed the wasm test =="
 native cargo run --release --features "$features" --bin hearth -- recommender eval \

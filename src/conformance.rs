@@ -2,9 +2,11 @@
 //! wasm build's Node runner, so both judge a case the same way.
 
 use crate::error::Error;
-use crate::onnx::tensor::tensor_from_pb;
+use crate::ir::ValueKind;
+use crate::onnx::tensor::{tensor_from_pb, value_from_pb};
 use crate::session::{Session, SessionOptions};
 use crate::tensor::{Tensor, TensorData};
+use crate::value::Value;
 
 /// Absolute and relative tolerance: `|got − expected| ≤ atol + rtol·|expected|`; NaN equals NaN.
 #[derive(Clone, Copy, Debug)]
@@ -97,16 +99,30 @@ fn drive(f: impl std::future::Future<Output = Outcome>) -> Outcome {
     }
 }
 
+/// Decodes a serialised input or output for a value of `kind`.
+fn decode(pb: &[u8], kind: ValueKind) -> Result<(String, Value), Error> {
+    match kind {
+        ValueKind::Tensor => tensor_from_pb(pb).map(|(n, t)| (n, Value::Tensor(t))),
+        ValueKind::Sequence => value_from_pb(pb, false),
+        ValueKind::Optional | ValueKind::OptionalSequence => value_from_pb(pb, true),
+    }
+}
+
 async fn check(
     session: &Session,
     inputs: &[Vec<u8>],
     expected: &[Vec<u8>],
     tol: Tolerance,
 ) -> Outcome {
-    let mut feeds: Vec<(String, Tensor)> = Vec::new();
+    let mut feeds: Vec<(String, Value)> = Vec::new();
     for (k, pb) in inputs.iter().enumerate() {
-        match tensor_from_pb(pb) {
-            Ok((name, t)) => {
+        // the input this file feeds: by position, or by the name inside it
+        let kind_at = session
+            .inputs()
+            .get(k)
+            .map_or(ValueKind::Tensor, |i| i.kind);
+        match decode(pb, kind_at) {
+            Ok((name, v)) => {
                 let name = if name.is_empty() || !session.inputs().iter().any(|i| i.name == name) {
                     match session.inputs().get(k) {
                         Some(i) => i.name.clone(),
@@ -115,7 +131,7 @@ async fn check(
                 } else {
                     name
                 };
-                feeds.push((name, t));
+                feeds.push((name, v));
             }
             Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
             Err(e) => return Outcome::Fail(format!("input {k}: {e}")),
@@ -123,10 +139,28 @@ async fn check(
     }
     // the node tests sometimes feed inputs that the model folded away (unused): drop those
     feeds.retain(|(n, _)| session.inputs().iter().any(|i| &i.name == n));
-    let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let got = match session.run_async(&refs).await {
-        Ok(g) => g,
-        Err(e) => return Outcome::Fail(format!("run: {e}")),
+    let all_tensors = feeds.iter().all(|(_, v)| v.as_tensor().is_some())
+        && session.inputs().iter().all(|i| i.kind == ValueKind::Tensor)
+        && session
+            .outputs()
+            .iter()
+            .all(|o| o.kind == ValueKind::Tensor);
+    let got: Vec<Value> = if all_tensors {
+        // the tensor path users take
+        let refs: Vec<(&str, &Tensor)> = feeds
+            .iter()
+            .filter_map(|(n, v)| v.as_tensor().map(|t| (n.as_str(), t)))
+            .collect();
+        match session.run_async(&refs).await {
+            Ok(g) => g.into_iter().map(Value::Tensor).collect(),
+            Err(e) => return Outcome::Fail(format!("run: {e}")),
+        }
+    } else {
+        let refs: Vec<(&str, &Value)> = feeds.iter().map(|(n, v)| (n.as_str(), v)).collect();
+        match session.run_values_async(&refs).await {
+            Ok(g) => g,
+            Err(e) => return Outcome::Fail(format!("run: {e}")),
+        }
     };
     if got.len() < expected.len() {
         return Outcome::Fail(format!(
@@ -136,16 +170,47 @@ async fn check(
         ));
     }
     for (k, pb) in expected.iter().enumerate() {
-        let want = match tensor_from_pb(pb) {
-            Ok((_, t)) => t,
+        let kind = session.outputs()[k].kind;
+        let want = match decode(pb, kind) {
+            Ok((_, v)) => v,
             Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
             Err(e) => return Outcome::Fail(format!("expected output {k}: {e}")),
         };
-        if let Err(msg) = compare(&got[k], &want, tol) {
+        if let Err(msg) = compare_values(&got[k], &want, tol) {
             return Outcome::Fail(format!("output {k} ({}): {msg}", session.outputs()[k].name));
         }
     }
     Outcome::Pass
+}
+
+/// Compares two values: the same kind and length, tensors by [`compare`].
+pub fn compare_values(got: &Value, want: &Value, tol: Tolerance) -> Result<(), String> {
+    match (got, want) {
+        (Value::Tensor(g), Value::Tensor(w)) => compare(g, w, tol),
+        (Value::Sequence(g), Value::Sequence(w)) => {
+            if g.len() != w.len() {
+                return Err(format!(
+                    "a sequence of {} but expected {}",
+                    g.len(),
+                    w.len()
+                ));
+            }
+            for (i, (a, b)) in g.iter().zip(w).enumerate() {
+                compare_values(a, b, tol).map_err(|e| format!("element {i}: {e}"))?;
+            }
+            Ok(())
+        }
+        (Value::Optional(g), Value::Optional(w)) => match (g, w) {
+            (None, None) => Ok(()),
+            (Some(a), Some(b)) => compare_values(a, b, tol),
+            (a, _) => Err(format!(
+                "the optional is {} but expected {}",
+                if a.is_some() { "full" } else { "empty" },
+                if a.is_some() { "empty" } else { "full" }
+            )),
+        },
+        (g, w) => Err(format!("a {} but expected a {}", g.kind(), w.kind())),
+    }
 }
 
 /// Compares two tensors: same dtype and shape, values within `tol` (exact for integers/bool).

@@ -1,11 +1,13 @@
 //! [`Session`]: a loaded model, ready to run.
 
 use crate::error::{Error, Result};
-use crate::ir::{Dim, Graph};
+use crate::ir::{Dim, Graph, ValueKind};
 use crate::onnx::parse::{parse_model, Model};
 use crate::onnx::tensor::ExternalData;
+use crate::plan::exec::Feed;
 use crate::plan::{run_graph, BackendKind, Plan};
 use crate::tensor::{DType, Tensor};
+use crate::value::Value;
 use std::borrow::Cow;
 use std::collections::HashMap;
 #[cfg(feature = "webgpu")]
@@ -71,6 +73,8 @@ pub struct BackendProbe {
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct IoInfo {
     pub name: String,
+    /// A tensor, or a sequence or optional (whose tensors have `dtype`; `shape` is `None`).
+    pub kind: ValueKind,
     #[serde(rename = "type")]
     pub dtype: Option<DType>,
     #[serde(rename = "dims")]
@@ -107,6 +111,7 @@ fn io_info(graph: &Graph, id: usize) -> IoInfo {
     let v = &graph.values[id];
     IoInfo {
         name: v.name.clone(),
+        kind: v.fact.kind,
         dtype: v.fact.dtype,
         shape: v.fact.shape.clone(),
     }
@@ -406,11 +411,13 @@ impl Session {
 
     /// Runs the graph on the session's backend; a GPU failure moves the session to the CPU for
     /// good and this run is redone there.
-    async fn execute(&self, inputs: &[&Tensor]) -> Result<Vec<Tensor>> {
+    async fn execute(&self, inputs: &[Feed<'_>]) -> Result<Vec<Value>> {
         #[cfg(feature = "webgpu")]
         if let Some(g) = &self.gpu {
             if !self.fell_back.load(Ordering::Relaxed) {
-                match crate::plan::exec::run(g, &self.model.graph, &self.plan, inputs, &[]).await {
+                let run =
+                    crate::plan::exec::run_values(g, &self.model.graph, &self.plan, inputs, &[]);
+                match run.await {
                     Err(e) if matches!(e.root(), Error::Gpu(_)) => {
                         self.fell_back.store(true, Ordering::Relaxed);
                         *self.fallback_reason.lock().unwrap() = Some(g.device().failure_reason(&e));
@@ -419,7 +426,7 @@ impl Session {
                 }
             }
         }
-        run_graph(&self.model.graph, &self.plan, inputs, &[])
+        crate::plan::exec::run_graph_values(&self.model.graph, &self.plan, inputs)
     }
 
     /// Runs the model. `feeds` gives every input by name; returns the outputs in
@@ -450,8 +457,46 @@ impl Session {
     /// [`run`](Self::run) for any backend and target: on WebGPU in a browser, the readback awaits
     /// `mapAsync` instead of blocking the page.
     pub async fn run_async(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Tensor>> {
-        let mut by_name: HashMap<&str, &Tensor> = HashMap::with_capacity(feeds.len());
-        for &(name, t) in feeds {
+        let feeds: Vec<(&str, Feed)> = feeds.iter().map(|&(n, t)| (n, Feed::Tensor(t))).collect();
+        let outs = self.run_feeds(&feeds).await?;
+        outs.into_iter()
+            .zip(&self.outputs)
+            .map(|(v, info)| {
+                v.into_tensor(&format!(
+                    "output '{}' (use run_values for sequences and optionals)",
+                    info.name
+                ))
+            })
+            .collect()
+    }
+
+    /// [`run`](Self::run) for models whose inputs or outputs are sequences or optionals (every
+    /// kind of [`Value`] but maps). Tensor inputs are checked as `run` checks them; a sequence
+    /// input must be a [`Value::Sequence`] of tensors of the declared dtype, an optional input a
+    /// [`Value::Optional`].
+    pub fn run_values(&self, feeds: &[(&str, &Value)]) -> Result<Vec<Value>> {
+        #[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
+        if self.gpu.is_some() {
+            return crate::backend::webgpu::block_on(self.run_values_async(feeds));
+        }
+        crate::plan::exec::poll_once(self.run_values_async(feeds)).unwrap_or_else(|| {
+            Err(Error::Gpu(
+                "a CPU run waited on the GPU: use run_values_async".into(),
+            ))
+        })
+    }
+
+    /// [`run_values`](Self::run_values) for any backend and target.
+    pub async fn run_values_async(&self, feeds: &[(&str, &Value)]) -> Result<Vec<Value>> {
+        let feeds: Vec<(&str, Feed)> = feeds.iter().map(|&(n, v)| (n, Feed::Value(v))).collect();
+        self.run_feeds(&feeds).await
+    }
+
+    /// Checks the feeds against the model's inputs, runs, and converts the outputs to their
+    /// declared dtypes.
+    async fn run_feeds(&self, feeds: &[(&str, Feed<'_>)]) -> Result<Vec<Value>> {
+        let mut by_name: HashMap<&str, Feed> = HashMap::with_capacity(feeds.len());
+        for &(name, f) in feeds {
             if !self.inputs.iter().any(|i| i.name == name) {
                 let names: Vec<&str> = self.inputs.iter().map(|i| i.name.as_str()).collect();
                 return Err(Error::Input {
@@ -459,7 +504,7 @@ impl Session {
                     msg: format!("the model has no such input; its inputs are {names:?}"),
                 });
             }
-            if by_name.insert(name, t).is_some() {
+            if by_name.insert(name, f).is_some() {
                 return Err(Error::Input {
                     name: name.to_string(),
                     msg: "given twice".into(),
@@ -467,28 +512,138 @@ impl Session {
             }
         }
         let mut syms: HashMap<&str, (usize, &str)> = HashMap::new();
-        let mut converted: Vec<Cow<Tensor>> = Vec::with_capacity(self.inputs.len());
+        // tensors borrowed when already in their compute dtype; values converted
+        let mut tensors: Vec<Cow<Tensor>> = Vec::with_capacity(self.inputs.len());
+        let mut values: Vec<Option<Value>> = Vec::with_capacity(self.inputs.len());
         for info in &self.inputs {
-            let t = by_name
+            let f = by_name
                 .get(info.name.as_str())
                 .ok_or_else(|| Error::Input {
                     name: info.name.clone(),
                     msg: format!("missing: the model needs it ({})", describe(info)),
                 })?;
+            let t = match (*f, info.kind) {
+                (Feed::Tensor(t) | Feed::Value(Value::Tensor(t)), ValueKind::Tensor) => t,
+                (Feed::Value(v), ValueKind::Tensor) => {
+                    return Err(Error::Input {
+                        name: info.name.clone(),
+                        msg: format!("expected {}, got a {}", describe(info), v.kind()),
+                    })
+                }
+                (Feed::Tensor(_), k) => {
+                    return Err(Error::Input {
+                        name: info.name.clone(),
+                        msg: format!(
+                            "expected a {} of {}, got a tensor",
+                            kind_name(k),
+                            describe(info)
+                        ),
+                    })
+                }
+                (Feed::Value(v), _) => {
+                    // a placeholder keeps `tensors` in input order; the value is fed instead
+                    tensors.push(Cow::Owned(Tensor::scalar_f32(0.0)));
+                    values.push(Some(check_value(info, v)?));
+                    continue;
+                }
+            };
             check_input(info, t, &mut syms)?;
-            converted.push(if t.dtype().compute() == t.dtype() {
-                Cow::Borrowed(*t)
+            tensors.push(if t.dtype().compute() == t.dtype() {
+                Cow::Borrowed(t)
             } else {
-                Cow::Owned((*t).clone().into_compute())
+                Cow::Owned(t.clone().into_compute())
             });
+            values.push(None);
         }
-        let refs: Vec<&Tensor> = converted.iter().map(|c| c.as_ref()).collect();
+        let refs: Vec<Feed> = tensors
+            .iter()
+            .zip(&values)
+            .map(|(t, v)| match v {
+                Some(v) => Feed::Value(v),
+                None => Feed::Tensor(t.as_ref()),
+            })
+            .collect();
         let outs = self.execute(&refs).await?;
         Ok(outs
             .into_iter()
             .zip(&self.model.output_dtypes)
-            .map(|(t, &d)| t.into_declared(d))
+            .map(|(v, &d)| declared(v, d))
             .collect())
+    }
+}
+
+/// `v` with its tensors converted to the declared dtype `d` (f16/f64 computed in f32).
+fn declared(v: Value, d: DType) -> Value {
+    match v {
+        Value::Tensor(t) => Value::Tensor(t.into_declared(d)),
+        Value::Sequence(s) => Value::Sequence(s.into_iter().map(|x| declared(x, d)).collect()),
+        Value::Optional(o) => Value::Optional(o.map(|x| Box::new(declared(*x, d)))),
+        m => m,
+    }
+}
+
+fn kind_name(k: ValueKind) -> &'static str {
+    match k {
+        ValueKind::Tensor => "tensor",
+        ValueKind::Sequence => "sequence",
+        ValueKind::Optional | ValueKind::OptionalSequence => "optional",
+    }
+}
+
+/// Checks a sequence or optional feed against its input and converts its tensors to their
+/// compute dtypes.
+fn check_value(info: &IoInfo, v: &Value) -> Result<Value> {
+    let err = |msg: String| Error::Input {
+        name: info.name.clone(),
+        msg,
+    };
+    let tensor = |t: &Tensor| -> Result<Value> {
+        if let Some(d) = info.dtype {
+            if t.dtype() != d {
+                return Err(err(format!(
+                    "expected tensors of {d}, got one of {}",
+                    t.dtype()
+                )));
+            }
+        }
+        Ok(Value::Tensor(t.clone().into_compute()))
+    };
+    let seq = |s: &[Value]| -> Result<Value> {
+        s.iter()
+            .map(|x| match x {
+                Value::Tensor(t) => tensor(t),
+                other => Err(err(format!(
+                    "expected a sequence of tensors, got an element that is a {}",
+                    other.kind()
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Sequence)
+    };
+    match (info.kind, v) {
+        (ValueKind::Sequence, Value::Sequence(s)) => seq(s),
+        (ValueKind::Optional | ValueKind::OptionalSequence, Value::Optional(None)) => {
+            Ok(Value::Optional(None))
+        }
+        (ValueKind::Optional, Value::Optional(Some(x))) => match &**x {
+            Value::Tensor(t) => Ok(Value::Optional(Some(Box::new(tensor(t)?)))),
+            other => Err(err(format!(
+                "expected an optional tensor, holding a {}",
+                other.kind()
+            ))),
+        },
+        (ValueKind::OptionalSequence, Value::Optional(Some(x))) => match &**x {
+            Value::Sequence(s) => Ok(Value::Optional(Some(Box::new(seq(s)?)))),
+            other => Err(err(format!(
+                "expected an optional sequence, holding a {}",
+                other.kind()
+            ))),
+        },
+        (k, other) => Err(err(format!(
+            "expected a {}, got a {}",
+            kind_name(k),
+            other.kind()
+        ))),
     }
 }
 

@@ -45,9 +45,27 @@ impl std::fmt::Display for Dim {
     }
 }
 
+/// What kind of ONNX value a graph value is (`"tensor"`, `"sequence"`, `"optional"`,
+/// `"optionalSequence"` in JS).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ValueKind {
+    #[default]
+    Tensor,
+    /// `seq(tensor)`: `dtype` is the elements' dtype.
+    Sequence,
+    /// `optional(tensor)`.
+    Optional,
+    /// `optional(seq(tensor))`.
+    OptionalSequence,
+}
+
 /// What is known of a value: each part may be unknown.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fact {
+    /// A tensor unless the model or inference says otherwise; for the others `dtype` is their
+    /// tensors' dtype and `shape` is `None`.
+    pub kind: ValueKind,
     pub dtype: Option<DType>,
     /// `None` when even the rank is unknown.
     pub shape: Option<Vec<Dim>>,
@@ -62,6 +80,7 @@ impl Fact {
 
     pub fn new(dtype: Option<DType>, shape: Option<Vec<Dim>>) -> Fact {
         Fact {
+            kind: ValueKind::Tensor,
             dtype,
             shape,
             value: None,
@@ -71,9 +90,20 @@ impl Fact {
     /// The fact of a known constant.
     pub fn constant(t: Arc<Tensor>) -> Fact {
         Fact {
+            kind: ValueKind::Tensor,
             dtype: Some(t.dtype()),
             shape: Some(t.shape().iter().map(|&d| Dim::Known(d)).collect()),
             value: Some(t),
+        }
+    }
+
+    /// A sequence or optional whose tensors have `dtype`.
+    pub fn of_kind(kind: ValueKind, dtype: Option<DType>) -> Fact {
+        Fact {
+            kind,
+            dtype,
+            shape: None,
+            value: None,
         }
     }
 

@@ -28,7 +28,8 @@ pub fn fold(
         .iter()
         .flatten()
         .all(|id| graph.constants.contains_key(id));
-    if !matches!(op, Op::If(_)) && all_constant {
+    // control flow and the ops over sequences/optionals (non-tensor values) never fold
+    if !matches!(op, Op::If(_) | Op::Seq(_)) && all_constant {
         let args: Vec<Option<&Tensor>> = inputs
             .iter()
             .map(|i| i.and_then(|id| graph.constants.get(&id).map(|t| &**t)))

@@ -6,6 +6,6 @@ pub mod fold;
 pub mod graph;
 pub mod ops;
 
-pub use fact::{Dim, Fact};
+pub use fact::{Dim, Fact, ValueKind};
 pub use graph::{Graph, Node, ValueId, ValueInfo};
 pub use ops::Op;

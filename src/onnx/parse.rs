@@ -11,7 +11,7 @@ use super::tensor::{tensor_from_proto, ExternalData};
 use crate::error::{Error, Result};
 use crate::ir::fold::{fold, Evaluator};
 use crate::ir::ops::IfOp;
-use crate::ir::{Dim, Fact, Graph, Node, Op, ValueId};
+use crate::ir::{Dim, Fact, Graph, Node, Op, ValueId, ValueKind};
 use crate::tensor::DType;
 use prost::Message;
 use std::collections::{HashMap, HashSet};
@@ -96,11 +96,39 @@ struct Cx<'a> {
     eval: Evaluator<'a>,
 }
 
-/// The fact a `ValueInfoProto` declares (tensor types only).
+/// The fact a `ValueInfoProto` declares: tensors, and sequences and optionals of tensors.
 fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
     let name = v.name.as_deref().unwrap_or("");
-    match v.r#type.as_ref().and_then(|t: &TypeProto| t.value.as_ref()) {
+    type_fact(v.r#type.as_ref(), name)
+}
+
+/// The fact of a `TypeProto` (of value `name`).
+fn type_fact(t: Option<&TypeProto>, name: &str) -> Result<Fact> {
+    match t.and_then(|t: &TypeProto| t.value.as_ref()) {
         None => Ok(Fact::unknown()),
+        Some(type_proto::Value::SequenceType(s)) => {
+            let elem = type_fact(s.elem_type.as_deref(), name)?;
+            if elem.kind != ValueKind::Tensor {
+                return Err(Error::UnsupportedDType(format!(
+                    "sequence of {:?} (value '{name}'): Hearth handles sequences of tensors",
+                    elem.kind
+                )));
+            }
+            Ok(Fact::of_kind(ValueKind::Sequence, elem.dtype))
+        }
+        Some(type_proto::Value::OptionalType(o)) => {
+            let elem = type_fact(o.elem_type.as_deref(), name)?;
+            let kind = match elem.kind {
+                ValueKind::Tensor => ValueKind::Optional,
+                ValueKind::Sequence => ValueKind::OptionalSequence,
+                _ => {
+                    return Err(Error::model(format!(
+                        "value '{name}': an optional of an optional"
+                    )))
+                }
+            };
+            Ok(Fact::of_kind(kind, elem.dtype))
+        }
         Some(type_proto::Value::TensorType(t)) => {
             let dtype = match t.elem_type {
                 None | Some(0) => None,
@@ -127,7 +155,7 @@ fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
             Ok(Fact::new(dtype, shape))
         }
         Some(_) => Err(Error::UnsupportedDType(format!(
-            "sequence/map/optional (value '{name}'): Hearth handles tensors only"
+            "map/sparse tensor (value '{name}'): Hearth handles tensors, and sequences and optionals of them"
         ))),
     }
 }
@@ -155,6 +183,11 @@ fn merge_fact(declared: Option<&Fact>, inferred: Fact) -> Fact {
         (None, is) => is,
     };
     Fact {
+        kind: if d.kind != ValueKind::Tensor {
+            d.kind
+        } else {
+            inferred.kind
+        },
         dtype: d.dtype.or(inferred.dtype),
         shape,
         value: inferred.value,

@@ -3,6 +3,7 @@
 use super::proto::{tensor_proto::DataLocation, TensorProto};
 use crate::error::{Error, Result};
 use crate::tensor::{numel_checked, onnx_dtype_name, DType, Tensor, TensorData};
+use crate::value::Value;
 use half::f16;
 
 /// Buffers holding tensors stored outside the model file (ONNX "external data"), by the
@@ -209,6 +210,80 @@ pub fn tensor_from_pb(bytes: &[u8]) -> Result<(String, Tensor)> {
     let name = t.name.clone().unwrap_or_default();
     let tensor = tensor_from_proto(&t, &ExternalData::default(), &name)?;
     Ok((name, tensor))
+}
+
+/// `onnx-data.proto`'s `SequenceProto`, for the node tests' sequence data (the fields Hearth
+/// reads).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct SequenceProto {
+    #[prost(string, optional, tag = "1")]
+    pub name: Option<String>,
+    #[prost(int32, optional, tag = "2")]
+    pub elem_type: Option<i32>,
+    #[prost(message, repeated, tag = "3")]
+    pub tensor_values: Vec<TensorProto>,
+    #[prost(message, repeated, tag = "5")]
+    pub sequence_values: Vec<SequenceProto>,
+}
+
+/// `onnx-data.proto`'s `OptionalProto` (the fields Hearth reads).
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct OptionalProto {
+    #[prost(string, optional, tag = "1")]
+    pub name: Option<String>,
+    #[prost(int32, optional, tag = "2")]
+    pub elem_type: Option<i32>,
+    #[prost(message, optional, tag = "3")]
+    pub tensor_value: Option<TensorProto>,
+    #[prost(message, optional, boxed, tag = "5")]
+    pub sequence_value: Option<Box<SequenceProto>>,
+}
+
+/// `elem_type` values of `SequenceProto`/`OptionalProto`.
+const ELEM_TENSOR: i32 = 1;
+const ELEM_SEQUENCE: i32 = 3;
+
+fn sequence_value(s: &SequenceProto, what: &str) -> Result<Value> {
+    match s.elem_type.unwrap_or(ELEM_TENSOR) {
+        ELEM_TENSOR | 0 => s
+            .tensor_values
+            .iter()
+            .map(|t| tensor_from_proto(t, &ExternalData::default(), what).map(Value::Tensor))
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Sequence),
+        other => Err(Error::UnsupportedDType(format!(
+            "sequence of element type {other} ({what}): Hearth reads sequences of tensors"
+        ))),
+    }
+}
+
+/// A serialised `SequenceProto` (`optional: false`) or `OptionalProto` as a [`Value`], with its
+/// name.
+pub fn value_from_pb(bytes: &[u8], optional: bool) -> Result<(String, Value)> {
+    use prost::Message;
+    if optional {
+        let o = OptionalProto::decode(bytes)
+            .map_err(|e| Error::model(format!("not an OptionalProto: {e}")))?;
+        let name = o.name.clone().unwrap_or_default();
+        let inner = match (o.elem_type.unwrap_or(0), &o.tensor_value, &o.sequence_value) {
+            (ELEM_TENSOR, Some(t), _) => {
+                Some(tensor_from_proto(t, &ExternalData::default(), &name)?.into())
+            }
+            (ELEM_SEQUENCE, _, Some(s)) => Some(sequence_value(s, &name)?),
+            (0, None, None) | (ELEM_TENSOR, None, _) | (ELEM_SEQUENCE, _, None) => None,
+            (other, _, _) => {
+                return Err(Error::UnsupportedDType(format!(
+                    "optional of element type {other} ('{name}')"
+                )))
+            }
+        };
+        return Ok((name, Value::Optional(inner.map(Box::new))));
+    }
+    let s = SequenceProto::decode(bytes)
+        .map_err(|e| Error::model(format!("not a SequenceProto: {e}")))?;
+    let name = s.name.clone().unwrap_or_default();
+    let v = sequence_value(&s, &name)?;
+    Ok((name, v))
 }
 
 #[cfg(test)]

@@ -14,9 +14,12 @@
 
 use super::{Placement, Plan};
 use crate::backend::cpu;
+use crate::backend::cpu::seq::Arg;
 use crate::error::{Error, Result};
+use crate::ir::ops::shape::ShapeOp;
 use crate::ir::{Graph, Op, ValueId};
 use crate::tensor::{DType, Tensor};
+use crate::value::Value;
 use std::borrow::Cow;
 
 /// A value on a device: its shape (dense row-major f32).
@@ -122,10 +125,12 @@ impl Device for NoDevice {
     }
 }
 
-/// A value during a run: on the host, on the device, or both (after a copy).
+/// A value during a run: a tensor on the host, on the device, or both (after a copy); or a
+/// sequence or optional (`val`, on the host).
 pub(crate) struct Slot<'a, V> {
     host: Option<Cow<'a, Tensor>>,
     dev: Option<V>,
+    val: Option<Value>,
 }
 
 impl<V> Default for Slot<'_, V> {
@@ -133,8 +138,38 @@ impl<V> Default for Slot<'_, V> {
         Slot {
             host: None,
             dev: None,
+            val: None,
         }
     }
+}
+
+impl<'a, V> Slot<'a, V> {
+    fn tensor(t: Tensor) -> Self {
+        Slot {
+            host: Some(Cow::Owned(t)),
+            dev: None,
+            val: None,
+        }
+    }
+
+    /// A kernel's output: tensors in `host`, sequences and optionals in `val`.
+    fn value(v: Value) -> Self {
+        match v {
+            Value::Tensor(t) => Slot::tensor(t),
+            v => Slot {
+                host: None,
+                dev: None,
+                val: Some(v),
+            },
+        }
+    }
+}
+
+/// A graph input given to the executor: a tensor, or any ONNX value.
+#[derive(Clone, Copy)]
+pub(crate) enum Feed<'a> {
+    Tensor(&'a Tensor),
+    Value(&'a Value),
 }
 
 /// What a device's [`launch`](Device::launch) sees of the run: the graph, the values, the
@@ -226,13 +261,39 @@ pub(crate) async fn run<D: Device>(
     inputs: &[&Tensor],
     captures: &[&Tensor],
 ) -> Result<Vec<Tensor>> {
+    let feeds: Vec<Feed> = inputs.iter().map(|&t| Feed::Tensor(t)).collect();
+    let outs = run_values(dev, graph, plan, &feeds, captures).await?;
+    outs.into_iter()
+        .zip(&graph.outputs)
+        .map(|(v, &id)| {
+            v.into_tensor(&format!(
+                "output '{}' (run_values returns sequences and optionals)",
+                graph.values[id].name
+            ))
+        })
+        .collect()
+}
+
+/// [`run`] with inputs and outputs of any kind: tensors, sequences, optionals.
+pub(crate) async fn run_values<D: Device>(
+    dev: &D,
+    graph: &Graph,
+    plan: &Plan,
+    inputs: &[Feed<'_>],
+    captures: &[&Tensor],
+) -> Result<Vec<Value>> {
     let mut state = dev.begin()?;
     let mut slots: Vec<Slot<D::Value>> = (0..graph.values.len()).map(|_| Slot::default()).collect();
     for (id, t) in &graph.constants {
         slots[*id].host = Some(Cow::Borrowed(t.as_ref()));
     }
-    for (&id, &t) in graph.inputs.iter().zip(inputs) {
-        slots[id].host = Some(Cow::Borrowed(t));
+    for (&id, feed) in graph.inputs.iter().zip(inputs) {
+        match *feed {
+            Feed::Tensor(t) | Feed::Value(Value::Tensor(t)) => {
+                slots[id].host = Some(Cow::Borrowed(t))
+            }
+            Feed::Value(v) => slots[id].val = Some(v.clone()),
+        }
     }
     for ((_, id), &t) in graph.captures.iter().zip(captures) {
         slots[*id].host = Some(Cow::Borrowed(t));
@@ -258,6 +319,7 @@ pub(crate) async fn run<D: Device>(
                             slots[v] = Slot {
                                 host: None,
                                 dev: Some(x),
+                                val: None,
                             };
                         }
                         report.fused += fused.len();
@@ -280,7 +342,7 @@ pub(crate) async fn run<D: Device>(
                     report.count_cpu(&node.op);
                 }
                 for &v in node.inputs.iter().flatten() {
-                    if slots[v].host.is_none() {
+                    if slots[v].host.is_none() && slots[v].val.is_none() {
                         let x = slots[v].dev.clone().ok_or_else(|| unready(graph, v));
                         let x = x.map_err(|e| in_node(graph, i, e))?;
                         let t = dev.download(&mut state, &x).await;
@@ -288,22 +350,62 @@ pub(crate) async fn run<D: Device>(
                         report.downloads += 1;
                     }
                 }
-                let args: Vec<Option<&Tensor>> = node
-                    .inputs
-                    .iter()
-                    .map(|v| v.and_then(|v| slots[v].host.as_deref()))
-                    .collect();
-                let outs = match (&node.op, &plan.branches[i]) {
-                    (Op::If(op), Some(plans)) => run_if(op, plans, &args),
-                    (op, _) => cpu::run(op, &args),
-                }
-                .map_err(|e| in_node(graph, i, e))?;
-                // a kernel may leave out trailing optional outputs; reading one is an error
-                for (&v, t) in node.outputs.iter().zip(outs) {
-                    slots[v] = Slot {
-                        host: Some(Cow::Owned(t)),
-                        dev: None,
+                if let Op::Seq(op) = &node.op {
+                    let args: Vec<Option<Arg>> = node
+                        .inputs
+                        .iter()
+                        .map(|v| {
+                            v.and_then(|v| match (&slots[v].val, &slots[v].host) {
+                                (Some(x), _) => Some(Arg::V(x)),
+                                (None, Some(t)) => Some(Arg::T(t.as_ref())),
+                                _ => None,
+                            })
+                        })
+                        .collect();
+                    let outs = cpu::seq::run(op, &args).map_err(|e| in_node(graph, i, e))?;
+                    for (&v, x) in node.outputs.iter().zip(outs) {
+                        slots[v] = Slot::value(x);
+                    }
+                } else if let (Op::Shape(ShapeOp::Identity), Some(&Some(v))) =
+                    (&node.op, node.inputs.first())
+                {
+                    // Identity passes a tensor, sequence or optional through
+                    let x = match &slots[v].val {
+                        Some(x) => Some(x.clone()),
+                        None => slots[v].host.as_deref().map(|t| Value::Tensor(t.clone())),
                     };
+                    let x = x.ok_or_else(|| in_node(graph, i, unready(graph, v)))?;
+                    slots[node.outputs[0]] = Slot::value(x);
+                } else {
+                    if let Some(&v) = node
+                        .inputs
+                        .iter()
+                        .flatten()
+                        .find(|&&v| slots[v].val.is_some())
+                    {
+                        let kind = slots[v].val.as_ref().map_or("value", Value::kind);
+                        let e = Error::shape(format!(
+                            "input '{}' is a {kind}; {} takes tensors",
+                            graph.values[v].name,
+                            node.op.name()
+                        ));
+                        return Err(in_node(graph, i, e));
+                    }
+                    let args: Vec<Option<&Tensor>> = node
+                        .inputs
+                        .iter()
+                        .map(|v| v.and_then(|v| slots[v].host.as_deref()))
+                        .collect();
+                    let outs: Vec<Value> = match (&node.op, &plan.branches[i]) {
+                        (Op::If(op), Some(plans)) => run_if(op, plans, &args),
+                        (op, _) => cpu::run(op, &args)
+                            .map(|ts| ts.into_iter().map(Value::Tensor).collect()),
+                    }
+                    .map_err(|e| in_node(graph, i, e))?;
+                    // a kernel may leave out trailing optional outputs; reading one is an error
+                    for (&v, x) in node.outputs.iter().zip(outs) {
+                        slots[v] = Slot::value(x);
+                    }
                 }
             }
         }
@@ -314,13 +416,22 @@ pub(crate) async fn run<D: Device>(
 
     let mut out = Vec::with_capacity(graph.outputs.len());
     for (k, &id) in graph.outputs.iter().enumerate() {
+        let again = graph.outputs[k + 1..].contains(&id);
+        if slots[id].val.is_some() {
+            let v = if again {
+                slots[id].val.clone()
+            } else {
+                slots[id].val.take()
+            };
+            out.extend(v);
+            continue;
+        }
         if slots[id].host.is_none() {
             if let Some(x) = slots[id].dev.clone() {
                 slots[id].host = Some(Cow::Owned(dev.download(&mut state, &x).await?));
                 report.downloads += 1;
             }
         }
-        let again = graph.outputs[k + 1..].contains(&id);
         let t = match (again, slots[id].host.take()) {
             (true, Some(h)) => {
                 let t = h.clone().into_owned();
@@ -335,10 +446,20 @@ pub(crate) async fn run<D: Device>(
                 )))
             }
         };
-        out.push(t);
+        out.push(Value::Tensor(t));
     }
     dev.finish(state, report)?;
     Ok(out)
+}
+
+/// [`run_graph`] with inputs and outputs of any kind (sequences, optionals).
+pub(crate) fn run_graph_values(
+    graph: &Graph,
+    plan: &Plan,
+    inputs: &[Feed<'_>],
+) -> Result<Vec<Value>> {
+    poll_once(run_values(&NoDevice, graph, plan, inputs, &[]))
+        .unwrap_or_else(|| Err(Error::model("a CPU-only run waited on a device")))
 }
 
 /// Runs `graph` on the CPU kernels (the executor with [`NoDevice`], whose future never waits).
@@ -369,7 +490,7 @@ fn run_if(
     op: &crate::ir::ops::IfOp,
     plans: &(Plan, Plan),
     args: &[Option<&Tensor>],
-) -> Result<Vec<Tensor>> {
+) -> Result<Vec<Value>> {
     let cond = args
         .first()
         .copied()
@@ -402,5 +523,7 @@ fn run_if(
                 .ok_or_else(|| Error::model(format!("If: captured value '{name}' is missing")))?,
         );
     }
-    run_graph(graph, plan, &[], &caps)
+    // a branch may yield sequences and optionals
+    poll_once(run_values(&NoDevice, graph, plan, &[], &caps))
+        .unwrap_or_else(|| Err(Error::model("a CPU-only run waited on a device")))
 }

@@ -15,6 +15,7 @@ pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
+pub mod seq;
 pub mod shape;
 pub mod signal;
 pub mod transformer;
@@ -42,5 +43,9 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),
+        Op::Seq(o) => Err(crate::error::Error::unsupported(format!(
+            "{} works on sequences or optionals and is run by the executor",
+            o.name()
+        ))),
     }
 }

@@ -7,7 +7,7 @@
 //! ReverseSequence), `image` (Resize, GridSample, AffineGrid, Col2Im, CenterCropPad, RoiAlign,
 //! NonMaxSuppression), `loss` (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), `signal` (DFT, STFT,
 //! windows), `transformer` (Attention, RotaryEmbedding, RMS/LpNormalization, SwiGLU,
-//! TensorScatter), and control
+//! TensorScatter), `seq` (sequences and optionals), and control
 //! flow (`If`).
 //!
 //! Each family enum offers `name()` (the ONNX op type) and `infer(&[Fact]) -> Vec<Fact>`
@@ -22,6 +22,7 @@ pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
+pub mod seq;
 pub mod shape;
 pub mod signal;
 pub mod transformer;
@@ -44,6 +45,8 @@ pub enum Op {
     Loss(loss::LossOp),
     Signal(signal::SignalOp),
     Transformer(transformer::TransformerOp),
+    /// Sequence and optional ops, over values rather than tensors (run by the executor).
+    Seq(seq::SeqOp),
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
@@ -74,6 +77,7 @@ impl Op {
             Op::Loss(o) => o.name(),
             Op::Signal(o) => o.name(),
             Op::Transformer(o) => o.name(),
+            Op::Seq(o) => o.name(),
             Op::If(_) => "If",
         }
     }
@@ -93,6 +97,7 @@ impl Op {
             Op::Loss(o) => o.infer(inputs),
             Op::Signal(o) => o.infer(inputs),
             Op::Transformer(o) => o.infer(inputs),
+            Op::Seq(o) => o.infer(inputs),
             Op::If(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());

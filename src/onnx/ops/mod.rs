@@ -12,6 +12,7 @@ pub mod math;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
+pub mod seq;
 pub mod shape;
 pub mod signal;
 pub mod transformer;
@@ -46,6 +47,7 @@ impl Registry {
         loss::register(&mut r);
         signal::register(&mut r);
         transformer::register(&mut r);
+        seq::register(&mut r);
         r
     }
 
