@@ -40,6 +40,7 @@ python3 tools/gen_bench_models.py
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
 node benches/recommend.mjs --smoke
+node benches/tracer.mjs --smoke
 node benches/browser/run.mjs --smoke   # headless Chromium: Hearth CPU vs ORT wasm + webgpu (SwiftShader)
 
 echo "== wasm tests (headless Chromium) =="
