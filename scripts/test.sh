@@ -41,6 +41,7 @@ bash benches/rten/build.sh   # RTen 0.27 for wasm32 (third engine), into $HEARTH
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
 node benches/recommend.mjs --smoke
+node benches/tracer.mjs --smoke
 node benches/browser/run.mjs --smoke   # headless Chromium: Hearth CPU vs ORT wasm + webgpu (SwiftShader)
 
 echo "== wasm tests (headless Chromium) =="

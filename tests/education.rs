@@ -1,5 +1,6 @@
 //! Education models against independent references:
-//! * FSRS-6: review histories scheduled by ts-fsrs 5.4.2 (tools/gen_fsrs_reference.mjs).
+//! * FSRS-6: review histories scheduled by ts-fsrs 5.4.2 (tools/gen_fsrs_reference.mjs), with
+//!   and without short-term scheduling.
 //! * IRT fitting: a direct L-BFGS maximisation of the same penalised marginal likelihood
 //!   (scipy) and girth 0.8.0 (tools/gen_irt_reference.py); recovery of generating parameters.
 //! * EAP abilities: trapezoid integration of the continuous posterior on a fine grid, and
@@ -95,6 +96,11 @@ fn step_minutes(v: &Value) -> Vec<u32> {
 fn fsrs_matches_ts_fsrs() {
     let fx = fixture("fsrs_ts_reference.json");
     let (mut n, mut max_rel_s, mut max_rel_d, mut max_abs_r) = (0, 0.0f64, 0.0f64, 0.0f64);
+    let configs = fx["configs"].as_array().unwrap().len();
+    assert_eq!(
+        configs, 5,
+        "defaults, other settings, no steps, and two without short-term"
+    );
     for (ci, config) in fx["configs"].as_array().unwrap().iter().enumerate() {
         let st = &config["settings"];
         let mut params = FsrsParams {
@@ -102,6 +108,7 @@ fn fsrs_matches_ts_fsrs() {
             maximum_interval: st["maximum_interval"].as_u64().unwrap() as u32,
             learning_steps: step_minutes(&st["learning_steps"]),
             relearning_steps: step_minutes(&st["relearning_steps"]),
+            enable_short_term: st["enable_short_term"].as_bool().unwrap(),
             ..FsrsParams::default()
         };
         if !st["w_in"].is_null() {
@@ -171,7 +178,7 @@ fn fsrs_matches_ts_fsrs() {
         }
     }
     println!(
-        "FSRS: {n} reviews in 3 configurations; max rel diff S {max_rel_s:.2e}, D {max_rel_d:.2e}; \
+        "FSRS: {n} reviews in {configs} configurations; max rel diff S {max_rel_s:.2e}, D {max_rel_d:.2e}; \
          max abs diff R {max_abs_r:.2e}; due, intervals, states, steps, reps, lapses exact"
     );
 }

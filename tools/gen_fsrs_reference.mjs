@@ -93,6 +93,10 @@ const configs = [
     2000,
   ],
   [{ learning_steps: [], relearning_steps: [] }, 8, 3000],
+  // 4. Without short-term scheduling (ts-fsrs's LongTermScheduler), defaults otherwise and with
+  // the weights of 2 (w19 = 0.2 stays; its lower bound drops to 0 here).
+  [{ enable_short_term: false }, 20, 4000],
+  [{ enable_short_term: false, w: [0.4, 0.9, 3.1, 10.5, 7.0, 0.6, 2.2, 0.01, 1.5, 0.2, 1.1, 1.9, 0.1, 0.3, 1.2, 0.4, 2.5, 1.9, 1.5, 0.0, 0.3], request_retention: 0.85, maximum_interval: 180 }, 10, 5000],
 ];
 const out = configs.map(([settings, count, seed]) => {
   const f = fsrs({ ...settings, enable_fuzz: false });

@@ -29,7 +29,7 @@ use crate::education::{Question, QuestionBank};
 use crate::error::{Error, Result};
 use safetensors::{Dtype, SafeTensors};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The manifest `format` value of a learning bundle.
 pub const LEARNING_FORMAT: &str = "hearth.learning";
@@ -37,7 +37,7 @@ pub const LEARNING_FORMAT: &str = "hearth.learning";
 pub const LEARNING_VERSION: u32 = 1;
 
 /// One question of the bank. `id` and `topic` are required; `topic` and `subtopic` must be
-/// listed in the manifest's `topics` / `subtopics`. Unknown fields are kept (`extra`).
+/// listed in the manifest's `topics` / `subtopics`. Other fields are ignored.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
 pub struct QuestionMeta {
     pub id: String,
@@ -49,8 +49,6 @@ pub struct QuestionMeta {
     pub level: u8,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub keywords: Vec<String>,
-    #[serde(flatten)]
-    pub extra: BTreeMap<String, serde_json::Value>,
 }
 
 /// Which item model produced the bundle's IRT parameters.

@@ -189,7 +189,6 @@ pub fn read_mathe(bytes: &[u8], what: &str) -> Result<AnswerLog> {
                     .filter(|k| !k.is_empty())
                     .map(String::from)
                     .collect(),
-                extra: Default::default(),
             });
         }
         log.answers.push(Answer {
@@ -300,7 +299,6 @@ pub fn read_csv(answers: &str, questions: Option<&str>, what: &str) -> Result<An
                     .filter(|k| !k.is_empty())
                     .map(String::from)
                     .collect(),
-                extra: Default::default(),
             });
         }
     }

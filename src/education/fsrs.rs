@@ -4,8 +4,9 @@
 //! `BasicScheduler`) and no interval fuzz; the defaults here are ts-fsrs's (learning steps
 //! 1m/10m, relearning step 10m, request retention 0.9, maximum interval 36,500 days).
 //! tests/education.rs replays histories that tools/gen_fsrs_reference.mjs scheduled with
-//! ts-fsrs under the defaults, under other weights/steps/retention/cap, and without steps.
-//! Not implemented: ts-fsrs's `enable_short_term: false` (`LongTermScheduler`) and fuzz.
+//! ts-fsrs under the defaults, under other weights/steps/retention/cap, without steps, and with
+//! `enable_short_term: false` (ts-fsrs's `LongTermScheduler`: every review schedules in whole
+//! days, no learning steps, no same-day stability formula). Not implemented: interval fuzz.
 //!
 //! The memory model, with weights w₀…w₂₀ ([`DEFAULT_W`]), grade G ∈ {1 Again, 2 Hard, 3 Good,
 //! 4 Easy}, stability S (days until R falls to 90%), difficulty D ∈ [1, 10], t the elapsed
@@ -131,6 +132,16 @@ pub struct FsrsParams {
     pub learning_steps: Vec<u32>,
     /// Relearning steps in minutes (after a lapse). Default [10].
     pub relearning_steps: Vec<u32>,
+    /// Short-term scheduling (ts-fsrs's default, `BasicScheduler`): learning and relearning
+    /// steps in minutes, and the same-day stability formula. `false`: ts-fsrs's
+    /// `LongTermScheduler`, every review scheduled in whole days (the steps are ignored).
+    /// Default true.
+    #[serde(default = "short_term_default")]
+    pub enable_short_term: bool,
+}
+
+fn short_term_default() -> bool {
+    true
 }
 
 impl Default for FsrsParams {
@@ -141,6 +152,7 @@ impl Default for FsrsParams {
             maximum_interval: 36500,
             learning_steps: vec![1, 10],
             relearning_steps: vec![10],
+            enable_short_term: true,
         }
     }
 }
@@ -169,8 +181,8 @@ fn clamp(v: f64, lo: f64, hi: f64) -> f64 {
     v.max(lo).min(hi)
 }
 
-/// ts-fsrs `clipParameters` with short-term scheduling on.
-fn clip_parameters(w: &[f64; 21], relearning_steps: usize) -> [f64; 21] {
+/// ts-fsrs `clipParameters` (w₁₉ may reach 0 without short-term scheduling).
+fn clip_parameters(w: &[f64; 21], relearning_steps: usize, short_term: bool) -> [f64; 21] {
     let mut ranges: [(f64, f64); 21] = [
         (S_MIN, 100.0),
         (S_MIN, 100.0),
@@ -191,7 +203,7 @@ fn clip_parameters(w: &[f64; 21], relearning_steps: usize) -> [f64; 21] {
         (1.0, 6.0),
         (0.0, 2.0),
         (0.0, 2.0),
-        (0.01, 0.8),
+        (if short_term { 0.01 } else { 0.0 }, 0.8),
         (0.1, 0.8),
     ];
     if relearning_steps > 1 {
@@ -247,7 +259,11 @@ impl Scheduler {
         if params.maximum_interval == 0 {
             return Err(Error::Argument("fsrs.maximum_interval must be ≥ 1".into()));
         }
-        params.w = clip_parameters(&params.w, params.relearning_steps.len());
+        params.w = clip_parameters(
+            &params.w,
+            params.relearning_steps.len(),
+            params.enable_short_term,
+        );
         let decay = -params.w[20];
         let factor = round8((0.9f64.ln() / decay).exp() - 1.0);
         let interval_modifier = round8((r.powf(1.0 / decay) - 1.0) / factor);
@@ -348,12 +364,14 @@ impl Scheduler {
             );
         }
         let r = r.unwrap_or_else(|| self.forgetting_curve(t as f64, s));
-        let new_s = if t == 0 {
+        let short_term = self.params.enable_short_term;
+        let new_s = if t == 0 && short_term {
             self.next_short_term_stability(s, g)
         } else if rating == Rating::Again {
             let w = &self.params.w;
             let after_fail = self.next_forget_stability(d, s, r);
-            let floor = round8(s / (w[17] * w[18]).exp());
+            let w17_w18 = if short_term { w[17] * w[18] } else { 0.0 };
+            let floor = round8(s / w17_w18.exp());
             clamp(floor, S_MIN, after_fail)
         } else {
             self.next_recall_stability(d, s, r, rating)
@@ -458,6 +476,9 @@ impl Scheduler {
             c.stability = s;
             c
         };
+        if !self.params.enable_short_term {
+            return Ok(self.review_long_term(card, base, elapsed, now, rating));
+        }
         match card.state {
             CardState::New | CardState::Learning | CardState::Relearning => {
                 let mut next = with_memory(self.next_memory(card, elapsed, rating, None));
@@ -496,6 +517,52 @@ impl Scheduler {
                 Ok(next)
             }
         }
+    }
+}
+
+impl Scheduler {
+    /// ts-fsrs `LongTermScheduler`: the four grades' memory states and whole-day intervals
+    /// (Again ≤ Hard < Good < Easy), every card to Review. A new card starts from the initial
+    /// state; any other is reviewed at its retrievability after `elapsed` days, and Again is a
+    /// lapse.
+    fn review_long_term(
+        &self,
+        card: &Card,
+        base: Card,
+        elapsed: i64,
+        now: i64,
+        rating: Rating,
+    ) -> Card {
+        let r = (card.state != CardState::New)
+            .then(|| self.forgetting_curve(elapsed as f64, card.stability));
+        let t = if card.state == CardState::New {
+            0
+        } else {
+            elapsed
+        };
+        let grades = [Rating::Again, Rating::Hard, Rating::Good, Rating::Easy];
+        let mut ivl = [0u32; 4];
+        let mut next = [base; 4];
+        for (k, &g) in grades.iter().enumerate() {
+            let (d, s) = self.next_memory(card, t, g, r);
+            next[k].difficulty = d;
+            next[k].stability = s;
+            ivl[k] = self.next_interval(s);
+        }
+        ivl[0] = ivl[0].min(ivl[1]);
+        ivl[1] = ivl[1].max(ivl[0] + 1);
+        ivl[2] = ivl[2].max(ivl[1] + 1);
+        ivl[3] = ivl[3].max(ivl[2] + 1);
+        let k = rating as usize - 1;
+        let mut c = next[k];
+        c.state = CardState::Review;
+        c.learning_steps = 0;
+        c.scheduled_days = ivl[k];
+        c.due = now + ivl[k] as i64 * DAY_MS;
+        if rating == Rating::Again && card.state != CardState::New {
+            c.lapses = c.lapses.saturating_add(1);
+        }
+        c
     }
 }
 

@@ -352,7 +352,7 @@ impl Learner {
             .filter(|(_, c)| c.due <= now)
             .map(|(&q, &c)| (q, c))
             .collect();
-        v.sort_by_key(|&(q, c)| (c.due, q));
+        v.sort_unstable_by_key(|&(q, c)| (c.due, q));
         v
     }
 }
@@ -494,7 +494,9 @@ pub fn next_exercises(
         .iter()
         .flat_map(|l| l.iter().enumerate().map(|(rank, &(d, q))| (rank, d, q)))
         .collect();
-    picked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+    // the keys are unique (one entry per question), so an unstable sort gives the same order
+    // (and is smaller in wasm than the stable one)
+    picked.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
     Ok(picked
         .into_iter()
         .take(k)

@@ -197,11 +197,45 @@ pub enum Mode {
 }
 
 /// A level given by its index or its name.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum Level {
     Index(u8),
     Name(String),
+}
+
+/// A number or a string, without serde's buffering `untagged` (smaller in wasm).
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Level, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Level;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a level index (0..=255) or a level name")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Level, E> {
+                u8::try_from(v)
+                    .map(Level::Index)
+                    .map_err(|_| E::custom(format!("level {v} is not in 0..=255")))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Level, E> {
+                self.visit_u64(
+                    u64::try_from(v).map_err(|_| E::custom(format!("level {v} is negative")))?,
+                )
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Level, E> {
+                if v.fract() == 0.0 && (0.0..=255.0).contains(&v) {
+                    Ok(Level::Index(v as u8))
+                } else {
+                    Err(E::custom(format!("level {v} is not an integer in 0..=255")))
+                }
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Level, E> {
+                Ok(Level::Name(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// The options of `next`, as JS passes them.
@@ -640,7 +674,8 @@ impl TracerLearner {
             .cards()
             .filter(|(_, c)| all || c.due <= now)
             .collect();
-        v.sort_by_key(|&(q, c)| (c.due, q));
+        // (due, question) keys are unique
+        v.sort_unstable_by_key(|&(q, c)| (c.due, q));
         Ok(v.into_iter()
             .map(|(q, c)| tracer.review_info(q, c, now))
             .collect())

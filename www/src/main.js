@@ -3,8 +3,8 @@
 // Worker on this device, and the privacy and engine panels. Every number the panels show is
 // measured here (performance.now, Resource Timing), none is a constant.
 import { BUNDLE, Engine, switchBackend } from './engine.js';
+import { $, el, ms, bytes, showRequests, download, showAttribution, registerServiceWorker } from './site.js';
 
-const $ = (s, root = document) => root.querySelector(s);
 const CART_KEY = 'hearth-shop-cart';
 const PAGE = 48;
 
@@ -18,22 +18,6 @@ let routed = 0;
 
 // ---------- small helpers ----------
 
-function el(tag, attrs = {}, ...children) {
-  const e = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.className = v;
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    // through the CSSOM: a style attribute would need 'unsafe-inline' under the README's CSP
-    else if (k === 'style') for (const d of v.split(';')) { const i = d.indexOf(':'); if (i > 0) e.style.setProperty(d.slice(0, i).trim(), d.slice(i + 1).trim()); }
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
-  return e;
-}
-
 const SMALL = new Set(['OF', 'AND', 'THE', 'IN', 'WITH', 'A', 'FOR', 'TO', 'ON']);
 /** "WHITE HANGING HEART T-LIGHT HOLDER" → "White Hanging Heart T-Light Holder". */
 function title(name = '') {
@@ -42,8 +26,6 @@ function title(name = '') {
     .join(' ');
 }
 const money = (p) => (typeof p === 'number' ? `£${p.toFixed(2)}` : '—');
-const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1)) + ' ms';
-const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} KB`);
 function hue(category = '') {
   let h = 0;
   for (const c of category) h = (h * 31 + c.charCodeAt(0)) % 360;
@@ -287,19 +269,9 @@ function renderPrivacy() {
     el('strong', { text: e.event }), ` ${title(byId.get(e.item)?.name ?? e.item)} · ${new Date(e.ts).toLocaleTimeString()}`)));
 }
 
-/**
- * Resource Timing entries since the running engine loaded the model: requests this page made.
- * The browser's own re-requests of the page icon (on navigation; the service worker answers them
- * from its precache) are not the page's and are left out.
- */
+/** The privacy panel's count of requests since the running engine loaded the model. */
 function renderRequests() {
-  if (!engine) return;
-  const icon = document.querySelector('link[rel="icon"]')?.href;
-  const list = performance.getEntriesByType('resource').filter((e) => e.startTime >= engine.load.loadedAt && e.name !== icon);
-  const c = $('#request-count');
-  c.textContent = String(list.length);
-  c.dataset.count = String(list.length);
-  $('#request-list').textContent = list.length ? `Requests: ${list.map((e) => new URL(e.name).pathname).join(', ')}` : 'Counted with the browser\'s Resource Timing API.';
+  if (engine) showRequests(engine.load.loadedAt);
 }
 
 function renderEngine() {
@@ -348,26 +320,7 @@ async function onBackend(ev) {
   }
 }
 
-function renderAttribution(lines) {
-  if (!lines?.length) return;
-  const ul = $('#attribution');
-  ul.dataset.from = 'bundle';
-  ul.replaceChildren(...lines.map((l) => el('li', { text: l })));
-}
-
 // ---------- start ----------
-
-async function registerServiceWorker() {
-  if (!('serviceWorker' in navigator) || import.meta.env.DEV) return 'none';
-  try {
-    await navigator.serviceWorker.register('./sw.js');
-    await navigator.serviceWorker.ready;
-    return 'ready';
-  } catch (e) {
-    console.warn('service worker not registered:', e);
-    return 'failed';
-  }
-}
 
 async function main() {
   const progress = $('#progress');
@@ -379,7 +332,7 @@ async function main() {
   catalog = (await engine.shop.recommend({ k: engine.shop.info.numItems, exclude: 'none' })).map((r) => r.item);
   for (const it of catalog) byId.set(it.id, it);
   events = await engine.me.events();
-  renderAttribution(engine.shop.info.attribution);
+  showAttribution(engine.shop.info.attribution);
   renderPrivacy();
   renderEngine();
   renderCartCount();
@@ -407,13 +360,7 @@ async function main() {
     } else renderCatalog();
   });
   $('#export').addEventListener('click', async () => {
-    const json = await engine.me.export();
-    const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
-    const a = el('a', { href: url, download: 'hearth-shop-my-data.json' });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    download(await engine.me.export(), 'hearth-shop-my-data.json');
     $('#privacy-status').textContent = `Exported ${events.length} events.`;
   });
   $('#erase').addEventListener('click', async () => {

@@ -5,10 +5,10 @@
 // number shown is the engine's or measured here (performance.now, Resource Timing).
 import { Hearth } from 'hearth-ml';
 import { exercise, isCorrect, SUBTOPICS } from './exercises.js';
+import { $, el, ms, bytes, showRequests, download, showAttribution, registerServiceWorker } from './site.js';
 
 /* global __TRACER__ */
 const BUNDLE = { ...__TRACER__, href: new URL(__TRACER__.url, document.baseURI).href };
-const $ = (s, root = document) => root.querySelector(s);
 /** Recent answers never offered again at once (the engine itself leaves out the last one). */
 const RECENT = 4;
 /** The θ range the bars show (the engine's grid is wider; ±3 holds nearly every learner). */
@@ -25,24 +25,8 @@ const settings = { mode: 'practice', target: 0.7, topic: '' };
 
 // ---------- small helpers ----------
 
-function el(tag, attrs = {}, ...children) {
-  const svg = ['svg', 'rect', 'line', 'polyline', 'polygon', 'title', 'text'].includes(tag);
-  const e = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag) : document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === undefined || v === null || v === false) continue;
-    if (k === 'class') e.setAttribute('class', v);
-    else if (k === 'text') e.textContent = v;
-    else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'dataset') Object.assign(e.dataset, v);
-    else e.setAttribute(k, v === true ? '' : v);
-  }
-  e.append(...children.flat(Infinity).filter((c) => c !== undefined && c !== null && c !== false));
-  return e;
-}
 const pct = (p) => `${Math.round(p * 100)}%`;
-const ms = (x) => (x < 10 ? x.toFixed(2) : x.toFixed(1)) + ' ms';
 const signed = (x) => (x < 0 ? `−${(-x).toFixed(2)}` : `+${x.toFixed(2)}`);
-const bytes = (n) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)} MB` : `${(n / 1e3).toFixed(1)} KB`);
 const levelName = (q) => q.levelName ?? `level ${q.level}`;
 const where = (q) => `${q.topic}${q.skill && q.skill !== q.topic ? ` › ${q.skill}` : ''}`;
 /** How far `x` (θ) sits along the bar, as a percentage of its width. */
@@ -254,13 +238,7 @@ function renderPrivacy() {
 }
 
 function renderRequests() {
-  if (!loadedAt) return;
-  const icon = document.querySelector('link[rel="icon"]')?.href;
-  const list = performance.getEntriesByType('resource').filter((e) => e.startTime >= loadedAt && e.name !== icon);
-  const c = $('#request-count');
-  c.textContent = String(list.length);
-  c.dataset.count = String(list.length);
-  $('#request-list').textContent = list.length ? `Requests: ${list.map((e) => new URL(e.name).pathname).join(', ')}` : 'Counted with the browser\'s Resource Timing API.';
+  if (loadedAt) showRequests(loadedAt);
 }
 
 function renderEngine(load) {
@@ -274,26 +252,7 @@ function renderEngine(load) {
   $('#idb-name').textContent = `hearth-ml-learner:${tracer.name}:${learner.id}`;
 }
 
-function renderAttribution(lines) {
-  if (!lines?.length) return;
-  const ul = $('#attribution');
-  ul.dataset.from = 'bundle';
-  ul.replaceChildren(...lines.map((l) => el('li', { text: l })));
-}
-
 // ---------- start ----------
-
-async function registerServiceWorker() {
-  if (!('serviceWorker' in navigator) || import.meta.env.DEV) return 'none';
-  try {
-    await navigator.serviceWorker.register('./sw.js');
-    await navigator.serviceWorker.ready;
-    return 'ready';
-  } catch (e) {
-    console.warn('service worker not registered:', e);
-    return 'failed';
-  }
-}
 
 async function startEngine(onProgress) {
   const t0 = performance.now();
@@ -317,7 +276,7 @@ async function main() {
   $('#generated-subtopics').textContent = SUBTOPICS.join('; ');
   const topics = [...new Set([...byId.values()].map((q) => q.topic))].sort();
   $('#topic').append(...topics.map((t) => el('option', { value: t, text: t })));
-  renderAttribution(tracer.attribution);
+  showAttribution(tracer.attribution);
   renderEngine(load);
   renderPrivacy();
   new PerformanceObserver(renderRequests).observe({ type: 'resource', buffered: true });
@@ -343,13 +302,7 @@ async function main() {
     await pickNext();
   });
   $('#export').addEventListener('click', async () => {
-    const json = await learner.export();
-    const url = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
-    const a = el('a', { href: url, download: 'hearth-practice-my-data.json' });
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(url), 1000);
+    download(await learner.export(), 'hearth-practice-my-data.json');
     $('#privacy-status').textContent = `Exported ${answers.length} answers.`;
   });
   $('#erase').addEventListener('click', async () => {

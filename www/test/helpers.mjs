@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { serve } from '../scripts/serve.mjs';
+import { exercise } from '../src/exercises.js';
 
 export const www = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const dist = path.join(www, 'dist');
@@ -197,4 +198,21 @@ export function lowContrast(page) {
     }
     return out;
   });
+}
+
+/** The shown exercise's answer (right, or off by one), computed from the page's data by the test. */
+export async function solution(page, correct = true) {
+  const q = await page.locator('#question').evaluate((e) => ({ ...e.dataset }));
+  const ex = exercise({ id: q.id, subtopic: q.skill, level: Number(q.level) }, Number(q.variant));
+  return String(correct ? ex.answer : ex.answer + 1);
+}
+
+/** Answers `n` practice questions through the page (every third one wrong). */
+export async function answerSome(page, n) {
+  for (let i = 0; i < n; i++) {
+    const before = Number(await page.locator('#answer-count').getAttribute('data-count'));
+    await page.locator('#answer').fill(await solution(page, i % 3 !== 2));
+    await page.locator('#check').click();
+    await page.waitForFunction((k) => Number(document.querySelector('#answer-count').dataset.count) === k, before + 1);
+  }
 }
