@@ -1,7 +1,7 @@
 // A/B timing of Hearth CPU wasm builds in one process (e.g. main before and after a change):
 // node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm). Runs
 // the model on fresh random inputs, alternating builds every run, and prints each build's median
-// and p10 in ms. A development tool: the side-by-side figures against other engines are bench.mjs.
+// and p10 in ms (AB_RUNS=N runs per build, default 4000). A development tool: the side-by-side figures against other engines are bench.mjs.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 const [model, ...dirs] = process.argv.slice(2);
@@ -19,11 +19,12 @@ const feeds = () => Object.fromEntries(s0.inputs.map((i) => {
   return [i.name, { data, dims }];
 }));
 const t = engines.map(() => []);
-for (let r = 0; r < 4000; r++) {
-  for (let e = 0; e < engines.length; e++) {
+const runs = Number(process.env.AB_RUNS) || 4000;
+for (let r = 0; r < runs; r++) {
+  for (const e of engines.keys()) {
     const f = feeds();
     const t0 = performance.now(); engines[e].run(f); const dt = performance.now() - t0;
-    if (r > 200) t[e].push(dt);
+    if (r >= runs / 20) t[e].push(dt);
   }
 }
 for (let e = 0; e < engines.length; e++) { t[e].sort((a, b) => a - b); console.log(dirs[e], 'median', t[e][t[e].length >> 1].toFixed(4), 'p10', t[e][t[e].length / 10 | 0].toFixed(4)); }

@@ -332,20 +332,20 @@ function sizes() {
 
 // ---------- report ----------
 function svgChart(rows) {
-  const w = 720, bar = 22, gap = 14, left = 190, h = 40 + rows.length * (2 * bar + gap);
-  const max = Math.max(...rows.flatMap((r) => [r.hearth, r.ort]).filter(Number.isFinite));
+  const w = 720, bar = 22, gap = 14, left = 190, h = 40 + rows.length * (3 * bar + gap);
+  const max = Math.max(...rows.flatMap((r) => [r.hearth, r.ort, r.rten]).filter(Number.isFinite));
   const x = (v) => left + (v / max) * (w - left - 90);
   let y = 30;
-  let body = `<text x="10" y="18" font-size="13" font-family="sans-serif">Median time per run (ms, lower is better): Hearth vs onnxruntime-web (wasm, 1 thread)</text>`;
+  let body = `<text x="10" y="18" font-size="13" font-family="sans-serif">Median time per run (ms, lower is better): Hearth vs onnxruntime-web (wasm, 1 thread) vs RTen</text>`;
   for (const r of rows) {
     body += `<text x="10" y="${y + bar}" font-size="12" font-family="sans-serif">${r.name}</text>`;
-    for (const [k, color, dy] of [['hearth', '#d9480f', 0], ['ort', '#1c7ed6', bar]]) {
+    for (const [k, color, dy] of [['hearth', '#d9480f', 0], ['ort', '#1c7ed6', bar], ['rten', '#2f9e44', 2 * bar]]) {
       const v = r[k];
       if (!Number.isFinite(v)) continue;
       body += `<rect x="${left}" y="${y + dy}" width="${Math.max(1, x(v) - left)}" height="${bar - 4}" fill="${color}"/>`;
       body += `<text x="${x(v) + 4}" y="${y + dy + bar - 8}" font-size="11" font-family="sans-serif">${k} ${v.toFixed(3)}</text>`;
     }
-    y += 2 * bar + gap;
+    y += 3 * bar + gap;
   }
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}"><rect width="100%" height="100%" fill="white"/>${body}</svg>\n`;
 }
@@ -422,12 +422,15 @@ async function main() {
     }
     row.ratio_ort = row.hearth / row.ort;
     if (row.rten) row.ratio_rten = row.hearth / row.rten;
+    // the fastest tenth of runs: the ratio least moved by other processes on a loaded machine
+    row.ratio_ort_p10 = row.hearth_p10 / row.ort_p10;
+    if (row.rten) row.ratio_rten_p10 = row.hearth_p10 / row.rten_p10;
     if (rtenNote) row.rten_note = rtenNote;
     if (row.tfjs) row.ratio_tfjs = row.hearth / row.tfjs;
     if (row.js) row.ratio_js = row.hearth / row.js;
     results.push(row);
     const extra = [row.tfjs ? `tfjs ${row.tfjs.toFixed(3)}` : '', row.js ? `js-loop ${row.js.toFixed(3)}` : '', row.hearth_onnx ? `hearth as ONNX MatMul+TopK ${row.hearth_onnx.toFixed(3)}` : '', row.rten ? `rten ${row.rten.toFixed(3)} (hearth/rten ${row.ratio_rten.toFixed(2)})` : ''].filter(Boolean).join(', ');
-    console.log(`${c.name}: hearth ${row.hearth.toFixed(3)} ms [${row.hearth_p10.toFixed(3)}–${row.hearth_p90.toFixed(3)}], ort ${row.ort.toFixed(3)} ms [${row.ort_p10.toFixed(3)}–${row.ort_p90.toFixed(3)}]${extra ? ', ' + extra : ''}; hearth/ort ${row.ratio_ort.toFixed(2)}`);
+    console.log(`${c.name}: hearth ${row.hearth.toFixed(3)} ms [${row.hearth_p10.toFixed(3)}–${row.hearth_p90.toFixed(3)}], ort ${row.ort.toFixed(3)} ms [${row.ort_p10.toFixed(3)}–${row.ort_p90.toFixed(3)}]${extra ? ', ' + extra : ''}; hearth/ort ${row.ratio_ort.toFixed(2)} (p10 ${row.ratio_ort_p10.toFixed(2)})${row.rten ? `, hearth/rten p10 ${row.ratio_rten_p10.toFixed(2)}` : ''}`);
     for (const r of runners) r.close();
   }
   if (smoke) {
@@ -444,12 +447,12 @@ async function main() {
   writeFileSync(path.join(here, 'results/latest.json'), JSON.stringify({ machine, results, cold: coldRow, sizes: size, failures }, null, 2) + '\n');
   const fmt = (v) => (Number.isFinite(v) ? v.toFixed(3) : '–');
   let md = `Machine: ${machine.cpus} cores (${machine.cpu}), Node ${machine.node}, ${machine.date}. Median ms per run [p10–p90], fresh input per run.\n\n`;
-  md += '| case | Hearth | onnxruntime-web | RTen | TF.js wasm | plain JS | Hearth / ORT | Hearth / RTen |\n|---|---|---|---|---|---|---|---|\n';
+  md += '| case | Hearth | onnxruntime-web | RTen | TF.js wasm | plain JS | Hearth / ORT | Hearth / RTen | p10 ratios: / ORT, / RTen |\n|---|---|---|---|---|---|---|---|---|\n';
   for (const r of results) {
-    md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.rten)}${r.rten_note ? ' (disagrees)' : ''} | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} | ${r.ratio_rten ? r.ratio_rten.toFixed(2) : '–'} |\n`;
+    md += `| ${r.name} | ${fmt(r.hearth)} [${fmt(r.hearth_p10)}–${fmt(r.hearth_p90)}] | ${fmt(r.ort)} [${fmt(r.ort_p10)}–${fmt(r.ort_p90)}] | ${fmt(r.rten)}${r.rten_note ? ' (disagrees)' : ''} | ${fmt(r.tfjs)} | ${fmt(r.js)} | ${r.ratio_ort.toFixed(2)} | ${r.ratio_rten ? r.ratio_rten.toFixed(2) : '–'} | ${r.ratio_ort_p10.toFixed(2)}, ${r.ratio_rten_p10 ? r.ratio_rten_p10.toFixed(2) : '–'} |\n`;
   }
-  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | ${fmt(r.rten)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} | ${r.rten ? (r.hearth_onnx / r.rten).toFixed(2) : '–'} |\n`;
-  md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} | |\n\n`;
+  for (const r of results.filter((r) => r.hearth_onnx)) md += `| ${r.name}: Hearth running the ONNX MatMul + TopK graph | ${fmt(r.hearth_onnx)} [${fmt(r.hearth_onnx_p10)}–${fmt(r.hearth_onnx_p90)}] | ${fmt(r.ort)} | ${fmt(r.rten)} | | | ${(r.hearth_onnx / r.ort).toFixed(2)} | ${r.rten ? (r.hearth_onnx / r.rten).toFixed(2) : '–'} | ${(r.hearth_onnx_p10 / r.ort_p10).toFixed(2)}, ${r.rten ? (r.hearth_onnx_p10 / r.rten_p10).toFixed(2) : '–'} |\n`;
+  md += `| cold start (mlp, fresh process, median of ${coldRow.samples}) | ${coldRow.hearth.toFixed(1)} | ${coldRow.ort.toFixed(1)} | | | | ${(coldRow.hearth / coldRow.ort).toFixed(3)} | | |\n\n`;
   const notes = results.filter((r) => r.rten_note);
   if (notes.length) md += `RTen disagreements with onnxruntime-web: ${notes.map((r) => `${r.name}: ${r.rten_note}`).join('; ')}\n\n`;
   md += '| wasm file | raw B | gzip B | brotli B |\n|---|---|---|---|\n';

@@ -219,7 +219,8 @@ impl Session {
     }
 
     fn load(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
-        let model = parse_model(bytes, &ExternalData { files }, &crate::backend::cpu::run)?;
+        let mut model = parse_model(bytes, &ExternalData { files }, &crate::backend::cpu::run)?;
+        crate::ir::rewrite::fuse(&mut model.graph);
         let plan = Plan::new(&model.graph);
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();

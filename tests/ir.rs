@@ -144,3 +144,112 @@ fn constant_subgraphs_fold_at_load() {
         .unwrap();
     assert_eq!(y[0].as_f32().unwrap(), &[8.0, 3.0]);
 }
+
+/// Load-time fusion (`ir::rewrite`): BatchNormalization folds into the Conv before it and
+/// Clip / HardSwish / Relu run in the Conv's epilogue; the fused graph computes what the parsed
+/// graph's separate kernels compute (tolerance 1e-5 + 1e-4·|x|: the folded weights round
+/// differently). A Conv whose output has a second reader is left alone.
+#[test]
+fn conv_batchnorm_activation_fusion_matches_the_unfused_graph() {
+    use hearth::onnx::{parse::parse_model, tensor::ExternalData};
+    use hearth::plan::{run_graph, Plan};
+    let vals = |n: usize, seed: u32| -> Vec<f32> {
+        (0..n)
+            .map(|i| (((i as u32).wrapping_mul(2654435761) ^ seed) % 1000) as f32 / 500.0 - 1.0)
+            .collect()
+    };
+    let pos =
+        |n: usize, seed: u32| -> Vec<f32> { vals(n, seed).iter().map(|v| 1.0 + 0.5 * v).collect() };
+    let conv = |inputs: &[&str], out: &str, k: i64, group: i64| {
+        let mut n = node("Conv", inputs, &[out]);
+        n.attribute.push(hearth::onnx::proto::AttributeProto {
+            name: Some("pads".into()),
+            r#type: Some(hearth::onnx::proto::attribute_proto::AttributeType::Ints as i32),
+            ints: vec![k / 2; 4],
+            ..Default::default()
+        });
+        n.attribute.push(int_attr("group", group));
+        n
+    };
+    let bn = |p: &str, x: &str, y: &str| {
+        node(
+            "BatchNormalization",
+            &[
+                x,
+                &format!("{p}s"),
+                &format!("{p}b"),
+                &format!("{p}m"),
+                &format!("{p}v"),
+            ],
+            &[y],
+        )
+    };
+    let bn_params = |p: &str, c: usize, seed: u32| {
+        vec![
+            floats(&format!("{p}s"), &[c as i64], &pos(c, seed)),
+            floats(&format!("{p}b"), &[c as i64], &vals(c, seed + 1)),
+            floats(&format!("{p}m"), &[c as i64], &vals(c, seed + 2)),
+            floats(&format!("{p}v"), &[c as i64], &pos(c, seed + 3)),
+        ]
+    };
+    let mut inits = vec![
+        floats("w1", &[8, 4, 3, 3], &vals(8 * 4 * 9, 1)),
+        floats("b1", &[8], &vals(8, 2)),
+        floats("w2", &[8, 1, 3, 3], &vals(8 * 9, 3)),
+        floats("w3", &[6, 8, 1, 1], &vals(6 * 8, 4)),
+        floats("lo", &[], &[0.0]),
+        floats("hi", &[], &[0.5]),
+    ];
+    inits.extend(bn_params("n1", 8, 10));
+    inits.extend(bn_params("n2", 8, 20));
+    let nodes = vec![
+        conv(&["x", "w1", "b1"], "c1", 3, 1),
+        bn("n1", "c1", "d1"),
+        node("Clip", &["d1", "lo", "hi"], &["a1"]),
+        conv(&["a1", "w2"], "c2", 3, 8),
+        bn("n2", "c2", "d2"),
+        node("HardSwish", &["d2"], &["a2"]),
+        conv(&["a2", "w3"], "c3", 1, 1),
+        // c3 has two readers: no fusion
+        node("Relu", &["c3"], &["y"]),
+        node("Sigmoid", &["c3"], &["z"]),
+    ];
+    let bytes = model(
+        nodes,
+        inits,
+        vec![value_info("x", 1, &[Ok(1), Ok(4), Ok(7), Ok(9)])],
+        vec![
+            value_info("y", 1, &[Ok(1), Ok(6), Ok(7), Ok(9)]),
+            value_info("z", 1, &[Ok(1), Ok(6), Ok(7), Ok(9)]),
+        ],
+    );
+    let eval = &hearth::backend::cpu::run;
+    let plain = parse_model(&bytes, &ExternalData { files: &[] }, eval)
+        .unwrap()
+        .graph;
+    let mut fused = plain.clone();
+    assert_eq!(
+        hearth::ir::rewrite::fuse(&mut fused),
+        4,
+        "BN ×2, Clip, HardSwish fused"
+    );
+    assert_eq!(fused.nodes.len(), plain.nodes.len() - 4);
+    let x = Tensor::from_f32(vec![1, 4, 7, 9], vals(4 * 63, 99)).unwrap();
+    let want = run_graph(&plain, &Plan::new(&plain), &[&x], &[]).unwrap();
+    let got = run_graph(&fused, &Plan::new(&fused), &[&x], &[]).unwrap();
+    assert_eq!(want.len(), 2);
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g.shape(), w.shape());
+        for (a, b) in g.as_f32().unwrap().iter().zip(w.as_f32().unwrap()) {
+            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{a} vs {b}");
+        }
+    }
+    // the session runs the fused graph and gives the same outputs
+    let s = Session::from_bytes(&bytes).unwrap();
+    let out = s.run(&[("x", &x)]).unwrap();
+    for (g, w) in out.iter().zip(&want) {
+        for (a, b) in g.as_f32().unwrap().iter().zip(w.as_f32().unwrap()) {
+            assert!((a - b).abs() <= 1e-5 + 1e-4 * b.abs(), "{a} vs {b}");
+        }
+    }
+}

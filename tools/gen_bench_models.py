@@ -23,6 +23,9 @@ Models (onnx.helper only, no torch):
                   HardSwish, four depthwise-separable blocks (HardSwish, strides (2,2) then (2,1)
                   down to height 3), MaxPool (3, 2) to height 1, Squeeze/Transpose to [40, 1, 128],
                   a bidirectional LSTM 64, MatMul + Add to 97 classes, Softmax over the classes.
+  gemm_N.onnx     A [N, N] (input) x B [N, N] (constant) MatMul, N = 64, 256, 512, 1024, for the
+                  GEMM micro-benchmark (benches/gemm.mjs); gemm_int8_N.onnx the same as
+                  MatMulInteger (A uint8 input, B int8 constant, int32 out), N = 256, 512.
   rec.onnx        recommendation scoring: user [1, 64] x items [64, 100000] -> TopK 10; the item
                   table is also written raw to rec_items.f32 ([100000, 64] row-major) for the
                   plain-JS baseline.
@@ -252,6 +255,22 @@ def crnn(out, hidden=64, classes=97):
     save(out, "crnn.onnx", graph)
 
 
+def gemm(out):
+    rng = np.random.default_rng(1024)
+    for n in (64, 256, 512, 1024):
+        inits = [init("b", rng.standard_normal((n, n)).astype(np.float32))]
+        graph = helper.make_graph([helper.make_node("MatMul", ["a", "b"], ["c"])], f"gemm{n}",
+                                  [helper.make_tensor_value_info("a", F32, [n, n])],
+                                  [helper.make_tensor_value_info("c", F32, [n, n])], inits)
+        save(out, f"gemm_{n}.onnx", graph)
+    for n in (256, 512):
+        inits = [init("b", rng.integers(-128, 128, (n, n), dtype=np.int8))]
+        graph = helper.make_graph([helper.make_node("MatMulInteger", ["a", "b"], ["c"])], f"gemm_int8_{n}",
+                                  [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])],
+                                  [helper.make_tensor_value_info("c", TensorProto.INT32, [n, n])], inits)
+        save(out, f"gemm_int8_{n}.onnx", graph)
+
+
 def rec(out, items=100_000, dim=64):
     rng = np.random.default_rng(100)
     table = (rng.standard_normal((items, dim)) * 0.1).astype(np.float32)
@@ -269,7 +288,7 @@ def main():
     cache = os.environ.get("HEARTH_CACHE", os.path.expanduser("~/.cache/hearth"))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "bench-models")
     os.makedirs(out, exist_ok=True)
-    for build in (mlp, cnn, lstm, gru, dwsep, crnn, rec):
+    for build in (mlp, cnn, lstm, gru, dwsep, crnn, gemm, rec):
         build(out)
     import onnxruntime as ort  # check every model runs in the reference runtime
     feeds = {"mlp.onnx": {"x": np.ones((2, 64), np.float32)},
@@ -278,6 +297,8 @@ def main():
              "gru.onnx": {"ids": np.arange(20, dtype=np.int64).reshape(1, 20)},
              "dwsep.onnx": {"x": np.ones((1, 3, 128, 128), np.float32)},
              "crnn.onnx": {"x": np.ones((1, 3, 48, 320), np.float32)},
+             "gemm_64.onnx": {"a": np.ones((64, 64), np.float32)},
+             "gemm_int8_256.onnx": {"a": np.ones((256, 256), np.uint8)},
              "rec.onnx": {"user": np.ones((1, 64), np.float32)}}
     for name, feed in feeds.items():
         ort.InferenceSession(os.path.join(out, name), providers=["CPUExecutionProvider"]).run(None, feed)

@@ -1,24 +1,28 @@
 //! CPU kernels of the convolution and pooling family, for any number of spatial dims.
 //!
-//! Conv is im2col + GEMM per (batch, group) through [`gemm_strided`]; ConvTranspose is GEMM +
-//! col2im. Pools walk each window directly.
+//! Conv is im2col + GEMM per (batch, group) through [`gemm_strided`], except depthwise 2-D
+//! convolutions (one input channel per group), which accumulate each tap straight into the output
+//! rows; a fused activation ([`ConvAct`]) is applied to each output block while it is in cache.
+//! ConvTranspose is GEMM + col2im. Pools walk each window directly (2-D max and average pools
+//! with direct loops, other ranks through a tap table).
 
 use super::linalg::gemm_strided;
 use super::util::{input, next_index, opt_input};
 use crate::error::{Error, Result};
-use crate::ir::ops::conv::{AutoPad, ConvOp, PoolKind, Window};
+use crate::ir::ops::conv::{AutoPad, ConvAct, ConvOp, PoolKind, Window};
 use crate::tensor::{numel_checked, Tensor};
 
 pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0, "X")?;
     Ok(match op {
-        ConvOp::Conv { window, group } => {
+        ConvOp::Conv { window, group, act } => {
             vec![conv(
                 x,
                 input(inputs, 1, "W")?,
                 opt_input(inputs, 2),
                 window,
                 *group,
+                *act,
             )?]
         }
         ConvOp::ConvTranspose {
@@ -266,7 +270,101 @@ fn im2col_2d(plane: &[f32], g: &[Dim1], col: &mut [f32]) {
     }
 }
 
-fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) -> Result<Tensor> {
+/// Applies a fused activation in place, each exactly as the standalone op's kernel computes it
+/// (`backend::cpu::math`).
+pub fn apply_act(act: Option<ConvAct>, v: &mut [f32]) {
+    match act {
+        None => {}
+        // NaN stays NaN, as in the Relu kernel
+        Some(ConvAct::Relu) => v
+            .iter_mut()
+            .for_each(|x| *x = if *x < 0.0 { 0.0 } else { *x }),
+        Some(ConvAct::Clip { lo, hi }) => v.iter_mut().for_each(|x| {
+            *x = if *x < lo {
+                lo
+            } else if *x > hi {
+                hi
+            } else {
+                *x
+            }
+        }),
+        Some(ConvAct::HardSwish) => v
+            .iter_mut()
+            .for_each(|x| *x *= (*x / 6.0 + 0.5).clamp(0.0, 1.0)),
+        Some(ConvAct::Sigmoid) => v.iter_mut().for_each(|x| *x = super::fastmath::sigmoid(*x)),
+        Some(ConvAct::LeakyRelu { alpha }) => v
+            .iter_mut()
+            .for_each(|x| *x = if *x < 0.0 { alpha * *x } else { *x }),
+    }
+}
+
+/// The output columns `lo..hi` of a 1-D geometry whose input index at tap `k` lies inside the
+/// input, and the input index of column `lo` (meaningful only when `lo < hi`).
+#[inline]
+fn valid_columns(w: &Dim1, k: usize) -> (usize, usize, usize) {
+    let off = (k * w.dilation) as isize - w.pad_begin as isize;
+    let s = w.stride as isize;
+    let lo = if off >= 0 {
+        0
+    } else {
+        ((-off + s - 1) / s) as usize
+    }
+    .min(w.output);
+    let hi = if (w.input as isize) - off <= 0 {
+        0
+    } else {
+        (((w.input as isize - off) + s - 1) / s) as usize
+    }
+    .clamp(lo, w.output);
+    let first = if lo < hi {
+        (lo as isize * s + off) as usize
+    } else {
+        0
+    };
+    (lo, hi, first)
+}
+
+/// Depthwise 2-D convolution of one plane into one output plane (`dst`, already holding the
+/// bias or zeros): every tap adds `weight · input row` to the output row it reaches, so each
+/// output row stays in L1 for all of its taps and no im2col buffer is written.
+fn depthwise_2d(plane: &[f32], g: &[Dim1], wk: &[f32], dst: &mut [f32]) {
+    let (h, w) = (g[0], g[1]);
+    let cols: Vec<(usize, usize, usize)> = (0..w.kernel).map(|kw| valid_columns(&w, kw)).collect();
+    for oh in 0..h.output {
+        let out = &mut dst[oh * w.output..(oh + 1) * w.output];
+        for kh in 0..h.kernel {
+            let Some(ih) = h.source(oh, kh) else {
+                continue;
+            };
+            let src = &plane[ih * w.input..(ih + 1) * w.input];
+            for (kw, &(lo, hi, first)) in cols.iter().enumerate() {
+                if lo == hi {
+                    continue;
+                }
+                let k = wk[kh * w.kernel + kw];
+                let o = &mut out[lo..hi];
+                if w.stride == 1 {
+                    for (d, &x) in o.iter_mut().zip(&src[first..first + (hi - lo)]) {
+                        *d += k * x;
+                    }
+                } else {
+                    for (j, d) in o.iter_mut().enumerate() {
+                        *d += k * src[first + j * w.stride];
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn conv(
+    x: &Tensor,
+    w: &Tensor,
+    b: Option<&Tensor>,
+    win: &Window,
+    group: usize,
+    act: Option<ConvAct>,
+) -> Result<Tensor> {
     let (xs, ws) = (x.shape(), w.shape());
     if xs.len() < 3 || ws.len() != xs.len() {
         return Err(Error::shape(format!(
@@ -334,6 +432,24 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
     }
     let pointwise =
         taps == 1 && g.iter().all(|d| d.stride == 1 && d.pad_begin == 0) && out_sp == in_sp;
+    if two_d && cg == 1 && group > 1 && !pointwise {
+        // depthwise (a channel multiplier mg ≥ 1 reads the same input plane mg times); a
+        // single-channel input with one group (LeNet's first layer) stays on GEMM, which
+        // measured faster there
+        let mut out = vec![0.0f32; total];
+        for bi in 0..n {
+            for oc in 0..m {
+                let plane = &xv[(bi * c + oc / mg) * in_sp..(bi * c + oc / mg + 1) * in_sp];
+                let dst = &mut out[(bi * m + oc) * out_sp..(bi * m + oc + 1) * out_sp];
+                if let Some(bias) = bias {
+                    dst.fill(bias[oc]);
+                }
+                depthwise_2d(plane, &g, &wv[oc * taps..(oc + 1) * taps], dst);
+                apply_act(act, dst);
+            }
+        }
+        return Tensor::from_f32(out_shape, out);
+    }
     let mut out = vec![0.0f32; total];
     let mut col = vec![0.0f32; if pointwise { 0 } else { rows * out_sp }];
     for bi in 0..n {
@@ -385,6 +501,7 @@ fn conv(x: &Tensor, w: &Tensor, b: Option<&Tensor>, win: &Window, group: usize) 
                 (out_sp, 1),
                 1.0,
             );
+            apply_act(act, dst);
         }
     }
     Tensor::from_f32(out_shape, out)
@@ -603,6 +720,9 @@ fn pool(
     let mut out_shape = vec![n, c];
     out_shape.extend(g.iter().map(|d| d.output));
     let total = numel_checked(&out_shape)?;
+    if g.len() == 2 && !matches!(kind, PoolKind::Lp { .. }) {
+        return pool_2d(x.as_f32()?, n * c, &g, kind, col_major, out_shape, total);
+    }
     // per (out, tap): input offset or MAX; plus per-out counts of taps inside the padded span
     let mut table = vec![usize::MAX; numel_checked(&[out_sp, taps])?];
     for_each_tap(&g, |of, kf, src| {
@@ -691,6 +811,116 @@ fn pool(
     }
     let mut res = vec![Tensor::from_f32(out_shape.clone(), out)?];
     if kind == PoolKind::Max {
+        res.push(Tensor::from_i64(out_shape, indices)?);
+    }
+    Ok(res)
+}
+
+/// 2-D max and average pooling a whole output row at a time: for each valid kernel row and
+/// column, every output of the row takes that tap (the tap order, tie-breaking and divisors of
+/// the table walk in [`pool`], so the results are identical).
+fn pool_2d(
+    xv: &[f32],
+    planes: usize,
+    g: &[Dim1],
+    kind: PoolKind,
+    col_major: bool,
+    out_shape: Vec<usize>,
+    total: usize,
+) -> Result<Vec<Tensor>> {
+    let (h, w) = (g[0], g[1]);
+    let in_sp = h.input * w.input;
+    let out_sp = h.output * w.output;
+    let max = kind == PoolKind::Max;
+    let count_include_pad = matches!(
+        kind,
+        PoolKind::Average {
+            count_include_pad: true
+        }
+    );
+    // taps inside [−pad_begin, input + pad_end) (count_include_pad divisor), per dim
+    let padded = |d: &Dim1, o: usize| -> usize {
+        (0..d.kernel)
+            .filter(|&k| {
+                let i = (o * d.stride + k * d.dilation) as isize - d.pad_begin as isize;
+                i >= -(d.pad_begin as isize) && i < (d.input + d.pad_end) as isize
+            })
+            .count()
+    };
+    let valid = |d: &Dim1, o: usize| (0..d.kernel).filter(|&k| d.source(o, k).is_some()).count();
+    let cols: Vec<(usize, usize, usize)> = (0..w.kernel).map(|kw| valid_columns(&w, kw)).collect();
+    let div_w: Vec<usize> = (0..w.output)
+        .map(|o| {
+            if count_include_pad {
+                padded(&w, o)
+            } else {
+                valid(&w, o)
+            }
+        })
+        .collect();
+    let mut out = vec![0.0f32; total];
+    let mut indices = if max { vec![0i64; total] } else { vec![] };
+    let mut at = vec![usize::MAX; w.output];
+    let sp_shape = [h.input, w.input];
+    for p in 0..planes {
+        let src = &xv[p * in_sp..(p + 1) * in_sp];
+        for oh in 0..h.output {
+            let o0 = p * out_sp + oh * w.output;
+            let best = &mut out[o0..o0 + w.output];
+            best.fill(if max { f32::NEG_INFINITY } else { 0.0 });
+            at.fill(usize::MAX);
+            for kh in 0..h.kernel {
+                let Some(ih) = h.source(oh, kh) else {
+                    continue;
+                };
+                let row = &src[ih * w.input..(ih + 1) * w.input];
+                for &(lo, hi, first) in &cols {
+                    if lo == hi {
+                        continue;
+                    }
+                    let taps = (first..).step_by(w.stride);
+                    if max {
+                        for ((b, a), iw) in best[lo..hi].iter_mut().zip(&mut at[lo..hi]).zip(taps) {
+                            let v = row[iw];
+                            if v > *b || *a == usize::MAX {
+                                *b = v;
+                                *a = ih * w.input + iw;
+                            }
+                        }
+                    } else {
+                        for (b, iw) in best[lo..hi].iter_mut().zip(taps) {
+                            *b += row[iw];
+                        }
+                    }
+                }
+            }
+            if max {
+                let idx = &mut indices[o0..o0 + w.output];
+                for (i, &a) in idx.iter_mut().zip(&at) {
+                    if a != usize::MAX {
+                        let flat = if col_major {
+                            column_major(a, &sp_shape)
+                        } else {
+                            a
+                        };
+                        *i = (p * in_sp + flat) as i64;
+                    }
+                }
+            } else {
+                let dh = if count_include_pad {
+                    padded(&h, oh)
+                } else {
+                    valid(&h, oh)
+                };
+                for (b, &dw) in best.iter_mut().zip(&div_w) {
+                    let div = dh * dw;
+                    *b = if div == 0 { 0.0 } else { *b / div as f32 };
+                }
+            }
+        }
+    }
+    let mut res = vec![Tensor::from_f32(out_shape.clone(), out)?];
+    if max {
         res.push(Tensor::from_i64(out_shape, indices)?);
     }
     Ok(res)
@@ -802,6 +1032,11 @@ mod tests {
             (2, 0, 1, 3, 3, 3),
             (3, 2, 1, 1, 2, 2),
             (1, 3, 3, 1, 1, 1),
+            // depthwise (one input channel per group): the direct kernel, with multipliers
+            (1, 1, 1, 4, 4, 4),
+            (2, 1, 1, 4, 4, 8),
+            (1, 2, 2, 3, 3, 6),
+            (2, 0, 1, 2, 2, 2),
         ] {
             let xs = [2, c, 7, 6];
             let ws = [m, c / group, 3, 3];
@@ -819,12 +1054,57 @@ mod tests {
                 None,
                 &win,
                 group,
+                None,
             )
             .unwrap();
             let (want, shape) = direct(&x, xs, &w, ws, stride, pad, dil, group);
             assert_eq!(got.shape(), &shape);
             for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "{g} vs {w}");
+            }
+        }
+    }
+
+    /// A fused activation gives exactly what the standalone op's kernel gives on the unfused
+    /// output, on the GEMM path and on the depthwise path, with a bias.
+    #[test]
+    fn fused_activation_matches_the_standalone_kernels() {
+        use crate::ir::ops::math::{MathOp, Unary};
+        let acts = [
+            (ConvAct::Relu, MathOp::Unary(Unary::Relu)),
+            (ConvAct::HardSwish, MathOp::Unary(Unary::HardSwish)),
+            (ConvAct::Sigmoid, MathOp::Unary(Unary::Sigmoid)),
+            (
+                ConvAct::LeakyRelu { alpha: 0.1 },
+                MathOp::Unary(Unary::LeakyRelu { alpha: 0.1 }),
+            ),
+            (
+                ConvAct::Clip { lo: 0.0, hi: 0.5 },
+                MathOp::Clip {
+                    min: Some(0.0),
+                    max: Some(0.5),
+                },
+            ),
+        ];
+        for &(group, c, m) in &[(1, 3, 4), (4, 4, 4)] {
+            let xs = [1, c, 9, 8];
+            let ws = [m, c / group, 3, 3];
+            let x = Tensor::from_f32(xs.to_vec(), rand(xs.iter().product(), 3)).unwrap();
+            let w = Tensor::from_f32(ws.to_vec(), rand(ws.iter().product(), 4)).unwrap();
+            let b = Tensor::from_f32(vec![m], rand(m, 5)).unwrap();
+            let win = Window {
+                pads: vec![1; 4],
+                ..Default::default()
+            };
+            let plain = conv(&x, &w, Some(&b), &win, group, None).unwrap();
+            for (act, op) in &acts {
+                let fused = conv(&x, &w, Some(&b), &win, group, Some(*act)).unwrap();
+                let want = super::super::math::run(op, &[Some(&plain)]).unwrap();
+                assert_eq!(
+                    fused.as_f32().unwrap(),
+                    want[0].as_f32().unwrap(),
+                    "{act:?} group {group}"
+                );
             }
         }
     }
@@ -1016,6 +1296,7 @@ mod tests {
                 with_bias.then_some(&bt),
                 &win,
                 group,
+                None,
             )
             .unwrap();
             let (want, shape) = direct_nd(
@@ -1034,7 +1315,11 @@ mod tests {
             assert_eq!(got.shape(), &shape[..], "{what}");
             close(got.as_f32().unwrap(), &want, &what);
             infer_agrees(
-                ConvOp::Conv { window: win, group },
+                ConvOp::Conv {
+                    window: win,
+                    group,
+                    act: None,
+                },
                 &[&xs, &ws],
                 got.shape(),
             );
@@ -1360,9 +1645,9 @@ mod tests {
             },
         ];
         for win in &wins {
-            let _ = conv(&x, &w, None, win, 1);
-            let _ = conv(&x, &w0, None, win, 1);
-            let _ = conv(&x, &w, None, win, 2);
+            let _ = conv(&x, &w, None, win, 1, None);
+            let _ = conv(&x, &w0, None, win, 1, None);
+            let _ = conv(&x, &w, None, win, 2, None);
             let _ = conv_transpose(&x, &w, None, win, 1, &[], &[]);
             let _ = conv_transpose(&x, &w, None, win, 1, &[huge, huge], &[]);
             let _ = conv_transpose(&x, &w, None, win, 2, &[], &[huge, 3]);
@@ -1387,7 +1672,7 @@ mod tests {
             }
         }
         let empty = Tensor::from_f32(vec![1, 2, 0, 4], vec![]).unwrap();
-        let _ = conv(&empty, &w, None, &Window::default(), 1);
+        let _ = conv(&empty, &w, None, &Window::default(), 1, None);
         let _ = conv_transpose(&empty, &w, None, &Window::default(), 1, &[], &[]);
         let _ = global_pool(&empty, PoolKind::Max);
         let _ = pool(

@@ -32,11 +32,30 @@ pub enum PoolKind {
     Lp { p: f32 },
 }
 
+/// An elementwise activation applied to a Conv's output as it is written (a load-time fusion,
+/// [`crate::ir::rewrite`]); each is computed exactly as its standalone op's CPU kernel computes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum ConvAct {
+    Relu,
+    /// `Clip` with constant bounds (`lo`/`hi` infinite where a bound is absent).
+    Clip {
+        lo: f32,
+        hi: f32,
+    },
+    HardSwish,
+    Sigmoid,
+    LeakyRelu {
+        alpha: f32,
+    },
+}
+
 #[derive(Clone, Debug)]
 pub enum ConvOp {
     Conv {
         window: Window,
         group: usize,
+        /// A fused activation (`None` as parsed).
+        act: Option<ConvAct>,
     },
     ConvTranspose {
         window: Window,

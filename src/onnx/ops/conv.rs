@@ -61,6 +61,7 @@ pub fn register(r: &mut Registry) {
         Ok(Op::Conv(ConvOp::Conv {
             window: window(c)?,
             group: group as usize,
+            act: None,
         }))
     });
     r.insert("ConvTranspose", |c| {
