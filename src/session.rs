@@ -1,11 +1,14 @@
 //! [`Session`]: a loaded model, ready to run.
 
 use crate::error::{Error, Result};
+use crate::ir::ops::ml::{Labels, MlOp};
+use crate::ir::Op;
 use crate::ir::{Dim, Graph};
 use crate::onnx::parse::{parse_model, Model};
 use crate::onnx::tensor::ExternalData;
 use crate::plan::{run_graph, BackendKind, Plan};
 use crate::tensor::{DType, Tensor};
+use crate::value::{Map, MapKeys, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
 #[cfg(feature = "webgpu")]
@@ -98,6 +101,8 @@ pub struct Session {
     fell_back: AtomicBool,
     fallback_reason: Mutex<Option<String>>,
     probe: Option<BackendProbe>,
+    /// Graph outputs written by `ai.onnx.ml` `ZipMap` (output index, class labels).
+    zipmaps: Vec<(usize, Labels)>,
 }
 
 fn io_info(graph: &Graph, id: usize) -> IoInfo {
@@ -216,6 +221,7 @@ impl Session {
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
         let outputs = g.outputs.iter().map(|&o| io_info(g, o)).collect();
+        let zipmaps = zipmap_outputs(g)?;
         Ok(Session {
             model,
             plan,
@@ -227,6 +233,7 @@ impl Session {
             fell_back: AtomicBool::new(false),
             fallback_reason: Mutex::new(None),
             probe: None,
+            zipmaps,
         })
     }
 
@@ -444,6 +451,37 @@ impl Session {
             .unwrap_or_else(|| Err(Error::Gpu("a CPU run waited on the GPU".into())))
     }
 
+    /// Runs the model and returns every output as a [`Value`]: an output written by
+    /// `ai.onnx.ml` `ZipMap` (scikit-learn classifiers exported with skl2onnx's default
+    /// `zipmap=True`) is a [`Value::Sequence`] of one [`Value::Map`] per row, class label →
+    /// probability; the others are [`Value::Tensor`]. ([`run`](Self::run) returns a ZipMap
+    /// output as its input, the `[N, classes]` float32 probabilities.)
+    ///
+    /// A ZipMap whose output feeds another node is refused when the model loads
+    /// ([`Error::UnsupportedOp`] naming the node): converters only ever write it as a graph
+    /// output.
+    pub fn run_values(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Value>> {
+        let outs = self.run(feeds)?;
+        self.into_values(outs)
+    }
+
+    /// The class labels of output `k` when `ZipMap` writes it (see [`run_values`](Self::run_values)).
+    pub fn zipmap_labels(&self, k: usize) -> Option<&Labels> {
+        self.zipmaps.iter().find(|z| z.0 == k).map(|z| &z.1)
+    }
+
+    /// Turns outputs as [`run`](Self::run) gives them into [`Value`]s (ZipMap outputs into
+    /// sequences of maps).
+    pub fn into_values(&self, outs: Vec<Tensor>) -> Result<Vec<Value>> {
+        outs.into_iter()
+            .enumerate()
+            .map(|(k, t)| match self.zipmap_labels(k) {
+                Some(labels) => zipmap_value(t, labels, &self.outputs[k].name),
+                None => Ok(Value::Tensor(t)),
+            })
+            .collect()
+    }
+
     /// [`run`](Self::run) for any backend and target: on WebGPU in a browser, the readback awaits
     /// `mapAsync` instead of blocking the page.
     pub async fn run_async(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Tensor>> {
@@ -487,6 +525,66 @@ impl Session {
             .map(|(t, &d)| t.into_declared(d))
             .collect())
     }
+}
+
+/// The graph outputs ZipMap nodes write, with their labels; a ZipMap read by another node is an
+/// error.
+fn zipmap_outputs(g: &Graph) -> Result<Vec<(usize, Labels)>> {
+    let mut out = vec![];
+    for n in &g.nodes {
+        let Op::Ml(MlOp::ZipMap { labels }) = &n.op else {
+            continue;
+        };
+        let Some(&v) = n.outputs.first() else {
+            continue;
+        };
+        let read = g.nodes.iter().any(|m| m.inputs.contains(&Some(v)));
+        if read || !g.outputs.contains(&v) {
+            return Err(Error::UnsupportedOp {
+                op: "ZipMap".into(),
+                domain: "ai.onnx.ml".into(),
+                opset: 1,
+                node: n.name.clone(),
+                hint: "Hearth returns ZipMap's sequence of maps only as a graph output; this one                        feeds another node (read its input, the probability matrix, instead)"
+                    .into(),
+            });
+        }
+        for (k, &o) in g.outputs.iter().enumerate() {
+            if o == v {
+                out.push((k, labels.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `[N, C]` probabilities → N maps of the C labels.
+fn zipmap_value(t: Tensor, labels: &Labels, name: &str) -> Result<Value> {
+    let c = labels.len();
+    let (rows, ok) = match t.shape() {
+        [n, k] => (*n, *k == c),
+        [k] => (1, *k == c),
+        _ => (0, false),
+    };
+    if !ok {
+        return Err(Error::shape(format!(
+            "output '{name}' (ZipMap): probabilities of shape {:?} for {c} class labels",
+            t.shape()
+        )));
+    }
+    let p = t.into_compute();
+    let p = p.as_f32()?;
+    let keys = match labels {
+        Labels::I64(l) => MapKeys::I64(l.clone()),
+        Labels::Str(l) => MapKeys::Str(l.clone()),
+    };
+    (0..rows)
+        .map(|r| {
+            let v = Tensor::from_f32(vec![c], p[r * c..(r + 1) * c].to_vec())?;
+            Ok(Value::Map(Map::new(keys.clone(), v)?))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Value::Sequence)
 }
 
 #[cfg(not(feature = "webgpu"))]

@@ -9,6 +9,7 @@ pub mod conv;
 pub mod fastmath;
 pub mod linalg;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -29,6 +30,7 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Reduce(o) => reduce::run(o, inputs),
         Op::Quant(o) => quant::run(o, inputs),
         Op::Rnn(o) => rnn::run(o, inputs),
+        Op::Ml(o) => ml::run(o, inputs),
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),

@@ -11,6 +11,7 @@
 pub mod conv;
 pub mod linalg;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -29,6 +30,8 @@ pub enum Op {
     Reduce(reduce::ReduceOp),
     Quant(quant::QuantOp),
     Rnn(rnn::RnnOp),
+    /// The `ai.onnx.ml` domain (classical ML: trees, linear models, encoders).
+    Ml(ml::MlOp),
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
@@ -54,6 +57,7 @@ impl Op {
             Op::Reduce(o) => o.name(),
             Op::Quant(o) => o.name(),
             Op::Rnn(o) => o.name(),
+            Op::Ml(o) => o.name(),
             Op::If(_) => "If",
         }
     }
@@ -68,6 +72,7 @@ impl Op {
             Op::Reduce(o) => o.infer(inputs),
             Op::Quant(o) => o.infer(inputs),
             Op::Rnn(o) => o.infer(inputs),
+            Op::Ml(o) => o.infer(inputs),
             Op::If(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());

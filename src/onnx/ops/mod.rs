@@ -6,6 +6,7 @@
 pub mod conv;
 pub mod linalg;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -19,10 +20,11 @@ use std::collections::HashMap;
 /// Builds an op from a node.
 pub type Builder = fn(&NodeCtx) -> Result<Op>;
 
-/// Op builders by ONNX op type (default domain `ai.onnx`).
+/// Op builders by ONNX op type: the default domain `ai.onnx`, and `ai.onnx.ml`.
 #[derive(Default)]
 pub struct Registry {
     builders: HashMap<&'static str, Builder>,
+    ml: HashMap<&'static str, Builder>,
 }
 
 impl Registry {
@@ -36,6 +38,7 @@ impl Registry {
         reduce::register(&mut r);
         quant::register(&mut r);
         rnn::register(&mut r);
+        ml::register(&mut r);
         r
     }
 
@@ -45,6 +48,27 @@ impl Registry {
 
     pub fn get(&self, op_type: &str) -> Option<Builder> {
         self.builders.get(op_type).copied()
+    }
+
+    /// Registers a builder of the `ai.onnx.ml` domain.
+    pub fn insert_ml(&mut self, op_type: &'static str, b: Builder) {
+        self.ml.insert(op_type, b);
+    }
+
+    /// The builder of `op_type` in `domain` (`""` is `ai.onnx`), if Hearth implements it.
+    pub fn get_in(&self, domain: &str, op_type: &str) -> Option<Builder> {
+        match domain {
+            "" => self.get(op_type),
+            "ai.onnx.ml" => self.ml.get(op_type).copied(),
+            _ => None,
+        }
+    }
+
+    /// `ai.onnx.ml` op types with a builder, sorted.
+    pub fn ml_op_types(&self) -> Vec<&'static str> {
+        let mut v: Vec<_> = self.ml.keys().copied().collect();
+        v.sort_unstable();
+        v
     }
 
     /// Op types with a builder, sorted.
