@@ -33,6 +33,17 @@ const rnd = () => { seed = (seed * 1103515245 + 12345) >>> 0; return seed / 4294
 const f32 = (dims) => ({ type: 'float32', dims, data: Float32Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => rnd() * 2 - 1) });
 const ids = (dims, n) => ({ type: 'int64', dims, data: BigInt64Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => BigInt(Math.floor(rnd() * n))) });
 
+const strs = (dims, vocab) => ({ type: 'string', dims, data: Array.from({ length: dims.reduce((a, b) => a * b, 1) }, () => vocab[Math.floor(rnd() * vocab.length)]) });
+const NUMERIC = ['Administrative', 'Administrative_Duration', 'Informational', 'Informational_Duration', 'ProductRelated',
+  'ProductRelated_Duration', 'BounceRates', 'ExitRates', 'PageValues', 'SpecialDay'];
+const onehotFeeds = (n) => () => {
+  const f = {};
+  for (const c of NUMERIC) f[c] = f32([n, 1]);
+  f.Month = strs([n, 1], ['Feb', 'Mar', 'May', 'June', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec', 'Jan']);
+  f.VisitorType = strs([n, 1], ['Returning_Visitor', 'New_Visitor', 'Other']);
+  return f;
+};
+
 const light = path.join(cache, 'onnx-1.17.0/light/light_squeezenet.onnx');
 const CASES = [
   { name: 'mlp_b1', model: 'mlp.onnx', feeds: () => ({ x: f32([1, 64]) }), tfjs: 'mlp' },
@@ -44,6 +55,9 @@ const CASES = [
   { name: 'dwsep_cnn', model: 'dwsep.onnx', feeds: () => ({ x: f32([1, 3, 128, 128]) }), iters: 40 },
   { name: 'crnn_ocr', model: 'crnn.onnx', feeds: () => ({ x: f32([1, 3, 48, 320]) }), iters: 40 },
   { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
+  { name: 'gbdt300_b1', model: 'gbdt300.onnx', feeds: () => ({ X: f32([1, 17]) }) },
+  { name: 'gbdt300_b1000', model: 'gbdt300.onnx', feeds: () => ({ X: f32([1000, 17]) }), iters: 30 },
+  { name: 'onehot_pipeline_b1', model: 'onehot.onnx', feeds: onehotFeeds(1) },
 ].filter((c) => only.length === 0 || only.includes(c.name));
 
 // ---------- engines ----------

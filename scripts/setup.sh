@@ -41,6 +41,20 @@ then
   python3 -m pip install --quiet --root-user-action=ignore "${py_pkgs[@]}"
 fi
 
+# The exporters of tests/tabular.rs (tools/tabular_models.py trains and converts its models at test
+# time), pinned to versions that work with onnx 1.17 / onnxruntime 1.32 and with each other
+# (skl2onnx 1.20 converts scikit-learn 1.7; onnxmltools 1.16 writes opset <= 15).
+tab_pkgs=(scikit-learn==1.7.2 skl2onnx==1.20.0 onnxmltools==1.16.0 xgboost==3.2.0 lightgbm==4.7.0 pandas==2.3.3)
+if ! python3 - "${tab_pkgs[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  echo "setup: pip install ${tab_pkgs[*]}"
+  python3 -m pip install --quiet --root-user-action=ignore "${tab_pkgs[@]}" "${py_pkgs[@]}"
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then

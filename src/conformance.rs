@@ -229,6 +229,15 @@ pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String
             want.shape()
         ));
     }
+    if let (TensorData::Str(g), TensorData::Str(w)) = (got.data(), want.data()) {
+        return match g.iter().zip(w).position(|(a, b)| a != b) {
+            None => Ok(()),
+            Some(i) => Err(format!(
+                "strings differ at flat index {i}: got {:?}, expected {:?}",
+                g[i], w[i]
+            )),
+        };
+    }
     let exact = !matches!(
         want.data(),
         TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_)

@@ -1,13 +1,15 @@
 //! [`Session`]: a loaded model, ready to run.
 
 use crate::error::{Error, Result};
+use crate::ir::ops::ml::{Labels, MlOp};
+use crate::ir::Op;
 use crate::ir::{Dim, Graph, ValueKind};
 use crate::onnx::parse::{parse_model, Model};
 use crate::onnx::tensor::ExternalData;
 use crate::plan::exec::Feed;
 use crate::plan::{run_graph, BackendKind, Plan};
 use crate::tensor::{DType, Tensor};
-use crate::value::Value;
+use crate::value::{Map, MapKeys, Value};
 use std::borrow::Cow;
 use std::collections::HashMap;
 #[cfg(feature = "webgpu")]
@@ -105,6 +107,8 @@ pub struct Session {
     fell_back: AtomicBool,
     fallback_reason: Mutex<Option<String>>,
     probe: Option<BackendProbe>,
+    /// Graph outputs written by `ai.onnx.ml` `ZipMap` (output index, class labels).
+    zipmaps: Vec<(usize, Labels)>,
 }
 
 fn io_info(graph: &Graph, id: usize) -> IoInfo {
@@ -225,6 +229,7 @@ impl Session {
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
         let outputs = g.outputs.iter().map(|&o| io_info(g, o)).collect();
+        let zipmaps = zipmap_outputs(g)?;
         Ok(Session {
             model,
             plan,
@@ -236,6 +241,7 @@ impl Session {
             fell_back: AtomicBool::new(false),
             fallback_reason: Mutex::new(None),
             probe: None,
+            zipmaps,
         })
     }
 
@@ -455,6 +461,11 @@ impl Session {
             .unwrap_or_else(|| Err(Error::Gpu("a CPU run waited on the GPU".into())))
     }
 
+    /// The class labels of output `k` when `ZipMap` writes it (see [`run_values`](Self::run_values)).
+    pub fn zipmap_labels(&self, k: usize) -> Option<&Labels> {
+        self.zipmaps.iter().find(|z| z.0 == k).map(|z| &z.1)
+    }
+
     /// [`run`](Self::run) for any backend and target: on WebGPU in a browser, the readback awaits
     /// `mapAsync` instead of blocking the page.
     pub async fn run_async(&self, feeds: &[(&str, &Tensor)]) -> Result<Vec<Tensor>> {
@@ -471,10 +482,15 @@ impl Session {
             .collect()
     }
 
-    /// [`run`](Self::run) for models whose inputs or outputs are sequences or optionals (every
-    /// kind of [`Value`] but maps). Tensor inputs are checked as `run` checks them; a sequence
-    /// input must be a [`Value::Sequence`] of tensors of the declared dtype, an optional input a
-    /// [`Value::Optional`].
+    /// [`run`](Self::run) for models whose inputs or outputs are sequences, optionals or maps.
+    /// Tensor inputs are checked as `run` checks them; a sequence input must be a
+    /// [`Value::Sequence`] of tensors of the declared dtype, an optional input a
+    /// [`Value::Optional`]. An output written by `ai.onnx.ml` `ZipMap` (scikit-learn classifiers
+    /// exported with skl2onnx's default `zipmap=True`) is a [`Value::Sequence`] of one
+    /// [`Value::Map`] per row, class label → probability ([`run`](Self::run) returns it as
+    /// ZipMap's input, the `[N, classes]` float32 probabilities). A ZipMap whose output feeds
+    /// another node is refused when the model loads ([`Error::UnsupportedOp`] naming the node):
+    /// converters only ever write it as a graph output.
     pub fn run_values(&self, feeds: &[(&str, &Value)]) -> Result<Vec<Value>> {
         #[cfg(all(feature = "webgpu", not(target_arch = "wasm32")))]
         if self.gpu.is_some() {
@@ -490,7 +506,14 @@ impl Session {
     /// [`run_values`](Self::run_values) for any backend and target.
     pub async fn run_values_async(&self, feeds: &[(&str, &Value)]) -> Result<Vec<Value>> {
         let feeds: Vec<(&str, Feed)> = feeds.iter().map(|&(n, v)| (n, Feed::Value(v))).collect();
-        self.run_feeds(&feeds).await
+        let outs = self.run_feeds(&feeds).await?;
+        outs.into_iter()
+            .enumerate()
+            .map(|(k, v)| match (self.zipmap_labels(k), v) {
+                (Some(labels), Value::Tensor(t)) => zipmap_value(t, labels, &self.outputs[k].name),
+                (_, v) => Ok(v),
+            })
+            .collect()
     }
 
     /// Checks the feeds against the model's inputs, runs, and converts the outputs to their
@@ -646,6 +669,66 @@ fn check_value(info: &IoInfo, v: &Value) -> Result<Value> {
             other.kind()
         ))),
     }
+}
+
+/// The graph outputs ZipMap nodes write, with their labels; a ZipMap read by another node is an
+/// error.
+fn zipmap_outputs(g: &Graph) -> Result<Vec<(usize, Labels)>> {
+    let mut out = vec![];
+    for n in &g.nodes {
+        let Op::Ml(MlOp::ZipMap { labels }) = &n.op else {
+            continue;
+        };
+        let Some(&v) = n.outputs.first() else {
+            continue;
+        };
+        let read = g.nodes.iter().any(|m| m.inputs.contains(&Some(v)));
+        if read || !g.outputs.contains(&v) {
+            return Err(Error::UnsupportedOp {
+                op: "ZipMap".into(),
+                domain: "ai.onnx.ml".into(),
+                opset: 1,
+                node: n.name.clone(),
+                hint: "Hearth returns ZipMap's sequence of maps only as a graph output; this one                        feeds another node (read its input, the probability matrix, instead)"
+                    .into(),
+            });
+        }
+        for (k, &o) in g.outputs.iter().enumerate() {
+            if o == v {
+                out.push((k, labels.clone()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `[N, C]` probabilities → N maps of the C labels.
+fn zipmap_value(t: Tensor, labels: &Labels, name: &str) -> Result<Value> {
+    let c = labels.len();
+    let (rows, ok) = match t.shape() {
+        [n, k] => (*n, *k == c),
+        [k] => (1, *k == c),
+        _ => (0, false),
+    };
+    if !ok {
+        return Err(Error::shape(format!(
+            "output '{name}' (ZipMap): probabilities of shape {:?} for {c} class labels",
+            t.shape()
+        )));
+    }
+    let p = t.into_compute();
+    let p = p.as_f32()?;
+    let keys = match labels {
+        Labels::I64(l) => MapKeys::I64(l.clone()),
+        Labels::Str(l) => MapKeys::Str(l.clone()),
+    };
+    (0..rows)
+        .map(|r| {
+            let v = Tensor::from_f32(vec![c], p[r * c..(r + 1) * c].to_vec())?;
+            Ok(Value::Map(Map::new(keys.clone(), v)?))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Value::Sequence)
 }
 
 #[cfg(not(feature = "webgpu"))]

@@ -29,6 +29,8 @@ pub enum DType {
     I8,
     U8,
     Bool,
+    /// UTF-8 strings (ONNX `string`): category names and class labels of tabular models.
+    Str,
 }
 
 impl DType {
@@ -43,6 +45,7 @@ impl DType {
             DType::Bool => 9,
             DType::F16 => 10,
             DType::F64 => 11,
+            DType::Str => 8,
         }
     }
 
@@ -57,6 +60,7 @@ impl DType {
             9 => DType::Bool,
             10 => DType::F16,
             11 => DType::F64,
+            8 => DType::Str,
             other => return Err(Error::UnsupportedDType(onnx_dtype_name(other).to_string())),
         })
     }
@@ -84,6 +88,7 @@ impl DType {
             DType::I8 => "int8",
             DType::U8 => "uint8",
             DType::Bool => "bool",
+            DType::Str => "string",
         }
     }
 }
@@ -140,6 +145,7 @@ pub enum TensorData {
     I8(Vec<i8>),
     U8(Vec<u8>),
     Bool(Vec<bool>),
+    Str(Vec<String>),
 }
 
 /// Calls `$body` with `$v` bound to the inner `Vec` of any [`TensorData`] variant.
@@ -155,6 +161,7 @@ macro_rules! with_data {
             $crate::tensor::TensorData::I8($v) => $body,
             $crate::tensor::TensorData::U8($v) => $body,
             $crate::tensor::TensorData::Bool($v) => $body,
+            $crate::tensor::TensorData::Str($v) => $body,
         }
     };
 }
@@ -173,6 +180,7 @@ macro_rules! map_data {
             $crate::tensor::TensorData::I8($v) => $crate::tensor::TensorData::I8($body),
             $crate::tensor::TensorData::U8($v) => $crate::tensor::TensorData::U8($body),
             $crate::tensor::TensorData::Bool($v) => $crate::tensor::TensorData::Bool($body),
+            $crate::tensor::TensorData::Str($v) => $crate::tensor::TensorData::Str($body),
         }
     };
 }
@@ -188,6 +196,7 @@ impl TensorData {
             TensorData::I8(_) => DType::I8,
             TensorData::U8(_) => DType::U8,
             TensorData::Bool(_) => DType::Bool,
+            TensorData::Str(_) => DType::Str,
         }
     }
 
@@ -286,6 +295,7 @@ impl Tensor {
             DType::I8 => TensorData::I8(vec![0; n]),
             DType::U8 => TensorData::U8(vec![0; n]),
             DType::Bool => TensorData::Bool(vec![false; n]),
+            DType::Str => TensorData::Str(vec![String::new(); n]),
         };
         Ok(Tensor { shape, data })
     }
@@ -336,6 +346,18 @@ impl Tensor {
             ))),
         }
     }
+    pub fn from_strings(shape: Vec<usize>, v: Vec<String>) -> Result<Tensor> {
+        Tensor::new(shape, TensorData::Str(v))
+    }
+    pub fn as_str(&self) -> Result<&[String]> {
+        match &self.data {
+            TensorData::Str(v) => Ok(v),
+            d => Err(Error::DType(format!(
+                "expected string data, got {}",
+                d.dtype()
+            ))),
+        }
+    }
     pub fn as_bool(&self) -> Result<&[bool]> {
         match &self.data {
             TensorData::Bool(v) => Ok(v),
@@ -358,6 +380,7 @@ impl Tensor {
             TensorData::I8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::U8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
+            TensorData::Str(v) => v.iter().map(|x| parse_f64(x)).collect(),
         }
     }
 
@@ -373,6 +396,7 @@ impl Tensor {
             TensorData::F32(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::F16(v) => v.iter().map(|&x| x.to_f32() as i64).collect(),
             TensorData::F64(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::Str(v) => v.iter().map(|x| parse_f64(x) as i64).collect(),
         }
     }
 
@@ -406,6 +430,18 @@ impl Tensor {
             data,
         }
     }
+}
+
+/// A string as a number the way ONNX's `Cast` from string reads it: decimal or scientific
+/// notation, `inf`/`-inf`/`infinity` and `nan` in any case; anything else is NaN.
+pub fn parse_f64(s: &str) -> f64 {
+    let t = s.trim();
+    t.parse::<f64>()
+        .unwrap_or_else(|_| match t.to_ascii_lowercase().as_str() {
+            "inf" | "+inf" | "infinity" | "+infinity" => f64::INFINITY,
+            "-inf" | "-infinity" => f64::NEG_INFINITY,
+            _ => f64::NAN,
+        })
 }
 
 #[cfg(test)]

@@ -29,6 +29,13 @@ Models (onnx.helper only, no torch):
   rec.onnx        recommendation scoring: user [1, 64] x items [64, 100000] -> TopK 10; the item
                   table is also written raw to rec_items.f32 ([100000, 64] row-major) for the
                   plain-JS baseline.
+  gbdt300.onnx    scikit-learn GradientBoostingClassifier, 300 trees of depth 6, trained on UCI
+                  Online Shoppers (../shared/data/online-shoppers, CC BY 4.0: Sakar et al. 2019,
+                  UCI dataset 468), exported by skl2onnx without ZipMap (onnxruntime-web cannot
+                  return a sequence of maps): X [N, 17] -> label, probabilities.
+  onehot.onnx     a skl2onnx ColumnTransformer (OneHotEncoder on Month and VisitorType strings,
+                  StandardScaler on 10 numeric columns) + LogisticRegression, same data.
+                  These two need scikit-learn and skl2onnx (scripts/setup.sh pins them).
 Each model is checked to load and run in onnxruntime.
 """
 
@@ -284,11 +291,41 @@ def rec(out, items=100_000, dim=64):
     save(out, "rec.onnx", graph)
 
 
+def tabular(out):
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import tabular_models as tm
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType, StringTensorType
+    from sklearn.ensemble import GradientBoostingClassifier
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    import pandas as pd
+    X, raw, y = tm.load(tm.DEFAULT_CSV)
+    X = np.nan_to_num(X, nan=0.0)
+    opset = {"": 17, "ai.onnx.ml": 3}
+    gb = GradientBoostingClassifier(n_estimators=300, max_depth=6, random_state=0).fit(X, y)
+    onx = convert_sklearn(gb, initial_types=[("X", FloatTensorType([None, X.shape[1]]))],
+                          options={id(gb): {"zipmap": False}}, target_opset=opset)
+    onnx.save(onx, os.path.join(out, "gbdt300.onnx"))
+    frame = pd.DataFrame(np.nan_to_num(np.array([r["numeric"] for r in raw], np.float32)), columns=tm.NUMERIC)
+    frame["Month"] = [r["month"] for r in raw]
+    frame["VisitorType"] = [r["visitor"] for r in raw]
+    pipe = Pipeline([("pre", ColumnTransformer([("num", StandardScaler(), tm.NUMERIC),
+                                                ("cat", OneHotEncoder(handle_unknown="ignore"), ["Month", "VisitorType"])])),
+                     ("clf", LogisticRegression(max_iter=1000))]).fit(frame, y)
+    types = [(c, FloatTensorType([None, 1])) for c in tm.NUMERIC] + [
+        ("Month", StringTensorType([None, 1])), ("VisitorType", StringTensorType([None, 1]))]
+    onx = convert_sklearn(pipe, initial_types=types, options={id(pipe): {"zipmap": False}}, target_opset=opset)
+    onnx.save(onx, os.path.join(out, "onehot.onnx"))
+
+
 def main():
     cache = os.environ.get("HEARTH_CACHE", os.path.expanduser("~/.cache/hearth"))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "bench-models")
     os.makedirs(out, exist_ok=True)
-    for build in (mlp, cnn, lstm, gru, dwsep, crnn, gemm, rec):
+    for build in (mlp, cnn, lstm, gru, dwsep, crnn, gemm, rec, tabular):
         build(out)
     import onnxruntime as ort  # check every model runs in the reference runtime
     feeds = {"mlp.onnx": {"x": np.ones((2, 64), np.float32)},
@@ -299,7 +336,8 @@ def main():
              "crnn.onnx": {"x": np.ones((1, 3, 48, 320), np.float32)},
              "gemm_64.onnx": {"a": np.ones((64, 64), np.float32)},
              "gemm_int8_256.onnx": {"a": np.ones((256, 256), np.uint8)},
-             "rec.onnx": {"user": np.ones((1, 64), np.float32)}}
+             "rec.onnx": {"user": np.ones((1, 64), np.float32)},
+             "gbdt300.onnx": {"X": np.ones((4, 17), np.float32)}}
     for name, feed in feeds.items():
         ort.InferenceSession(os.path.join(out, name), providers=["CPUExecutionProvider"]).run(None, feed)
     print(f"bench models in {out}")

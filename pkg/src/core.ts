@@ -241,6 +241,12 @@ const ARRAY_DTYPES: [new (...a: never[]) => TensorData, DType][] = [
 ];
 
 function dtypeOf(name: string, t: Tensor): DType {
+  if (Array.isArray(t.data)) {
+    const bad = (t.data as readonly unknown[]).findIndex((s) => typeof s !== 'string');
+    if (bad >= 0) throw new TypeError(`run: feeds.${name}.data[${bad}] is not a string (an array is a string tensor)`);
+    if (t.type !== undefined && t.type !== 'string') throw new TypeError(`run: feeds.${name}.type is '${t.type}' but data is a string[]`);
+    return 'string';
+  }
   const arr = ARRAY_DTYPES.find(([C]) => t.data instanceof C);
   if (!arr) {
     throw new TypeError(`run: feeds.${name}.data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array or Uint16Array (float16 bits)`);
@@ -397,7 +403,7 @@ export class Model {
     const transfer = new Set<ArrayBuffer>();
     for (const [name, t] of Object.entries(feeds)) {
       let data = t.data;
-      if (this.hearth.worker) {
+      if (this.hearth.worker && ArrayBuffer.isView(data)) {
         const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
         if (!whole || options.transfer === false || transfer.has(data.buffer as ArrayBuffer)) data = data.slice();
         transfer.add(data.buffer as ArrayBuffer);

@@ -334,7 +334,8 @@ export class Engine {
         const s = this.get(a.handle, 'model');
         const outputs = (gpu ? await (s as GpuSession).runAsync(a.feeds) : s.run(a.feeds)) as Record<string, WasmTensor>;
         const transfer: Transferable[] = [];
-        for (const t of Object.values(outputs)) transfer.push(t.data.buffer as ArrayBuffer);
+        // string tensors (string[]) and ZipMap outputs (arrays of { label: probability }) are copied
+        for (const t of Object.values(outputs)) if (ArrayBuffer.isView(t?.data)) transfer.push(t.data.buffer as ArrayBuffer);
         return { value: { outputs, ...(gpu ? moved(s) : this.movedBy(a.handle)) }, transfer };
       }
       case 'loadRecommender': {

@@ -4,10 +4,11 @@
  */
 
 /** Element types a tensor can hold (the engine's names). */
-export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | 'string';
 
-/** Typed arrays a tensor's `data` can be. */
+/** Typed arrays a tensor's `data` can be; a string tensor (category columns, class labels) is a `string[]`. */
 export type TensorData =
+  | readonly string[]
   | Float32Array
   | Float64Array
   | BigInt64Array

@@ -8,6 +8,7 @@
 //! hearth tracer build --answers FILE [--format mathe|csv] [--questions FILE] --out FILE [options]
 //! hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [options]
 //! hearth tracer inspect FILE
+//! hearth inspect MODEL.onnx
 //! ```
 //! Options: `--factors N` (64), `--iterations N` (12), `--alpha X` (1), `--lambda X` (20),
 //! `--dtype f32|f16|int8` (f32), `--half-life-days X` (none), `--threads N`,
@@ -28,6 +29,7 @@ const USAGE: &str = "usage:
   hearth tracer build --answers FILE [--format mathe|csv] [--questions FILE] --out FILE [--model irt1pl|irt2pl|elo] [--attribution mathe|TEXT]
   hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [--seen N] [--test-every N] [--seed N]
   hearth tracer inspect FILE
+  hearth inspect MODEL.onnx          (inputs, outputs, opsets, ops with counts, what Hearth cannot run)
 tracer options: --model irt1pl (default), irt2pl or elo; --difficulty-prior-sd X (1); --seed N (2026)
   --format defaults to mathe for a .csv file whose header is MathE's, csv otherwise
 recommender options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
@@ -482,6 +484,109 @@ fn tracer_inspect(a: &Args) -> Result<()> {
     Ok(())
 }
 
+/// `hearth inspect MODEL.onnx`: what the file declares and whether Hearth runs it.
+fn inspect_model(path: &Path) -> Result<()> {
+    use hearth::onnx::proto::{type_proto, ModelProto, TypeProto, ValueInfoProto};
+    use prost::Message;
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Argument(format!("{}: cannot read: {e}", path.display())))?;
+    let m = ModelProto::decode(&bytes[..])
+        .map_err(|e| Error::model(format!("{}: not an ONNX model ({e})", path.display())))?;
+    fn ty(t: Option<&TypeProto>) -> String {
+        match t.and_then(|t| t.value.as_ref()) {
+            Some(type_proto::Value::TensorType(t)) => {
+                let dims: Vec<String> = t
+                    .shape
+                    .iter()
+                    .flat_map(|s| &s.dim)
+                    .map(|d| {
+                        use hearth::onnx::proto::tensor_shape_proto::dimension::Value as D;
+                        match &d.value {
+                            Some(D::DimValue(n)) => n.to_string(),
+                            Some(D::DimParam(p)) => p.clone(),
+                            None => "?".into(),
+                        }
+                    })
+                    .collect();
+                format!(
+                    "{}[{}]",
+                    hearth::tensor::onnx_dtype_name(t.elem_type.unwrap_or(0)),
+                    dims.join(", ")
+                )
+            }
+            Some(type_proto::Value::SequenceType(s)) => {
+                format!("seq({})", ty(s.elem_type.as_deref()))
+            }
+            Some(type_proto::Value::MapType(mt)) => format!(
+                "map({}, {})",
+                hearth::tensor::onnx_dtype_name(mt.key_type.unwrap_or(0)),
+                ty(mt.value_type.as_deref())
+            ),
+            Some(type_proto::Value::OptionalType(o)) => {
+                format!("optional({})", ty(o.elem_type.as_deref()))
+            }
+            _ => "?".into(),
+        }
+    }
+    let g = m.graph.unwrap_or_default();
+    let inits: std::collections::HashSet<&str> = g
+        .initializer
+        .iter()
+        .filter_map(|t| t.name.as_deref())
+        .collect();
+    let show = |what: &str, vs: &[ValueInfoProto]| {
+        for v in vs {
+            let name = v.name.as_deref().unwrap_or("");
+            if !inits.contains(name) {
+                println!("{what} {name}: {}", ty(v.r#type.as_ref()));
+            }
+        }
+    };
+    println!("file: {} ({} bytes)", path.display(), bytes.len());
+    println!(
+        "producer: {} {}",
+        m.producer_name.as_deref().unwrap_or("?"),
+        m.producer_version.as_deref().unwrap_or("")
+    );
+    for o in &m.opset_import {
+        let d = o.domain.as_deref().unwrap_or("");
+        println!(
+            "opset: {} {}",
+            if d.is_empty() { "ai.onnx" } else { d },
+            o.version.unwrap_or(0)
+        );
+    }
+    show("input", &g.input);
+    show("output", &g.output);
+    let registry = hearth::onnx::ops::Registry::with_all_ops();
+    let mut counts: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for n in &g.node {
+        let d = n.domain.as_deref().unwrap_or("");
+        let d = if d == "ai.onnx" { "" } else { d };
+        *counts
+            .entry((d.to_string(), n.op_type.clone().unwrap_or_default()))
+            .or_default() += 1;
+    }
+    let mut missing = vec![];
+    for ((d, op), n) in &counts {
+        let known = op == "If" && d.is_empty() || registry.get_in(d, op).is_some();
+        let dom = if d.is_empty() { "ai.onnx" } else { d };
+        println!(
+            "op: {dom}:{op} ×{n}{}",
+            if known { "" } else { "  (not implemented)" }
+        );
+        if !known {
+            missing.push(format!("{dom}:{op}"));
+        }
+    }
+    match hearth::Session::from_bytes(&bytes) {
+        Ok(_) if missing.is_empty() => println!("hearth: loads"),
+        Ok(_) => println!("hearth: loads (the ops above are folded or pruned away)"),
+        Err(e) => println!("hearth: does not load: {e}"),
+    }
+    Ok(())
+}
+
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let a = Args::parse(&argv)?;
@@ -496,6 +601,7 @@ fn run() -> Result<()> {
         (Some("tracer"), Some("build")) => tracer_build(&a),
         (Some("tracer"), Some("eval")) => tracer_eval(&a),
         (Some("tracer"), Some("inspect")) => tracer_inspect(&a),
+        (Some("inspect"), Some(path)) => inspect_model(Path::new(path)),
         _ => Err(Error::Argument(USAGE.into())),
     }
 }

@@ -256,7 +256,16 @@ impl Cx<'_> {
                     )))
                 }
             };
-            let d = declared_fact(v)?;
+            // a ZipMap's output is declared as a sequence of maps: the session turns its
+            // tensor of probabilities into that (Session::run_values)
+            let zipmap = graph.nodes.iter().any(|n| {
+                n.outputs.contains(&id)
+                    && matches!(&n.op, Op::Ml(crate::ir::ops::ml::MlOp::ZipMap { .. }))
+            });
+            let d = match declared_fact(v) {
+                Err(_) if zipmap => Fact::unknown(),
+                d => d?,
+            };
             let f = std::mem::take(&mut graph.values[id].fact);
             graph.values[id].fact = merge_fact(Some(&d), f);
             graph.outputs.push(id);
@@ -381,12 +390,15 @@ impl Cx<'_> {
             node: name.clone(),
             hint: hint.to_string(),
         };
-        if !domain.is_empty() {
-            return Err(unsupported(if domain == "ai.onnx.ml" {
-                "classical-ML operators (ai.onnx.ml) are not implemented; export the model with standard ONNX operators"
-            } else {
-                "Hearth runs operators of the standard ai.onnx domain only"
-            }));
+        if !domain.is_empty() && domain != "ai.onnx.ml" {
+            return Err(unsupported(
+                "Hearth runs operators of the ai.onnx and ai.onnx.ml domains only",
+            ));
+        }
+        if domain == "ai.onnx.ml" && opset > 5 {
+            return Err(unsupported(
+                "Hearth reads ai.onnx.ml opsets up to 5 (ONNX 1.17)",
+            ));
         }
 
         let attrs = self.attributes(np, names, outer, depth)?;
@@ -408,7 +420,7 @@ impl Cx<'_> {
         } else {
             let builder = self
                 .registry
-                .get(op_type)
+                .get_in(domain, op_type)
                 .ok_or_else(|| unsupported("this operator is not implemented yet"))?;
             builder(&ctx).map_err(|e| wrap(&name, op_type, e))?
         };

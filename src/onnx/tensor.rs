@@ -78,6 +78,11 @@ pub fn tensor_from_proto(t: &TensorProto, ext: &ExternalData<'_>, what: &str) ->
     };
 
     let data = match raw {
+        Some(_) if dtype == DType::Str => {
+            return Err(Error::model(format!(
+                "{what}: string tensors cannot be stored as raw or external data"
+            )))
+        }
         Some(raw) => from_raw(raw, dtype, n, what)?,
         None => from_typed(t, dtype, n, what)?,
     };
@@ -124,6 +129,7 @@ fn from_raw(raw: &[u8], dtype: DType, n: usize, what: &str) -> Result<TensorData
         DType::F64 | DType::I64 => 8,
         DType::F16 => 2,
         DType::I8 | DType::U8 | DType::Bool => 1,
+        DType::Str => 0, // refused before: strings are never raw
     };
     if raw.len() != n * size {
         return Err(Error::model(format!(
@@ -152,6 +158,7 @@ fn from_raw(raw: &[u8], dtype: DType, n: usize, what: &str) -> Result<TensorData
         DType::I8 => TensorData::I8(raw.iter().map(|&b| b as i8).collect()),
         DType::U8 => TensorData::U8(raw.to_vec()),
         DType::Bool => TensorData::Bool(raw.iter().map(|&b| b != 0).collect()),
+        DType::Str => TensorData::Str(vec![]),
     })
 }
 
@@ -160,6 +167,7 @@ fn from_typed(t: &TensorProto, dtype: DType, n: usize, what: &str) -> Result<Ten
         DType::F32 => t.float_data.len(),
         DType::F64 => t.double_data.len(),
         DType::I64 => t.int64_data.len(),
+        DType::Str => t.string_data.len(),
         _ => t.int32_data.len(),
     };
     if field_len != n {
@@ -178,6 +186,16 @@ fn from_typed(t: &TensorProto, dtype: DType, n: usize, what: &str) -> Result<Ten
         DType::I8 => TensorData::I8(i32s.iter().map(|&v| v as i8).collect()),
         DType::U8 => TensorData::U8(i32s.iter().map(|&v| v as u8).collect()),
         DType::Bool => TensorData::Bool(i32s.iter().map(|&v| v != 0).collect()),
+        DType::Str => TensorData::Str(
+            t.string_data
+                .iter()
+                .map(|b| {
+                    String::from_utf8(b.clone()).map_err(|_| {
+                        Error::model(format!("{what}: a string element is not valid UTF-8"))
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
     })
 }
 
@@ -192,6 +210,15 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
         TensorData::I8(v) => v.iter().map(|&x| x as u8).collect(),
         TensorData::U8(v) => v.clone(),
         TensorData::Bool(v) => v.iter().map(|&x| x as u8).collect(),
+        TensorData::Str(v) => {
+            return TensorProto {
+                dims: t.shape().iter().map(|&d| d as i64).collect(),
+                data_type: Some(t.dtype().onnx_code()),
+                name: Some(name.to_string()),
+                string_data: v.iter().map(|s| s.as_bytes().to_vec()).collect(),
+                ..Default::default()
+            }
+        }
     };
     TensorProto {
         dims: t.shape().iter().map(|&d| d as i64).collect(),

@@ -3,6 +3,8 @@
 //! Tensors cross as `{ data: TypedArray, dims: number[], type?: string }` (the shape of
 //! onnxruntime-web's and tfjs's tensors). `type` is needed only where the typed array is
 //! ambiguous: `'bool'` for a `Uint8Array` of 0/1, `'float16'` for a `Uint16Array` of half bits.
+//! String tensors cross as a plain `string[]` (`type: 'string'`). An output written by
+//! `ai.onnx.ml` `ZipMap` comes back as an array with one `{ label: probability }` object per row.
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
 mod convert;
@@ -67,7 +69,18 @@ fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
             ))
         })? as usize);
     }
-    let td = if let Some(a) = data.dyn_ref::<js_sys::Float32Array>() {
+    let td = if Array::is_array(&data) {
+        let a = Array::from(&data);
+        let mut v = Vec::with_capacity(a.length() as usize);
+        for (i, s) in a.iter().enumerate() {
+            v.push(s.as_string().ok_or_else(|| {
+                arg_error(format!(
+                    "input '{name}': data[{i}] is not a string (an array of data is a string tensor)"
+                ))
+            })?);
+        }
+        TensorData::Str(v)
+    } else if let Some(a) = data.dyn_ref::<js_sys::Float32Array>() {
         TensorData::F32(a.to_vec())
     } else if let Some(a) = data.dyn_ref::<js_sys::Float64Array>() {
         TensorData::F64(a.to_vec())
@@ -92,7 +105,7 @@ fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
         TensorData::F16(a.to_vec().into_iter().map(f16::from_bits).collect())
     } else {
         return Err(arg_error(format!(
-            "input '{name}': data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array or (float16) Uint16Array"
+            "input '{name}': data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array, (float16) Uint16Array or an array of strings"
         )));
     };
     Tensor::new(dims, td).map_err(|e| arg_error(format!("input '{name}': {e}")))
@@ -115,6 +128,11 @@ fn tensor_to_js(t: &Tensor) -> JsValue {
             let b: Vec<u8> = v.iter().map(|&x| x as u8).collect();
             js_sys::Uint8Array::from(&b[..]).into()
         }
+        TensorData::Str(v) => v
+            .iter()
+            .map(|s| JsValue::from(s.as_str()))
+            .collect::<Array>()
+            .into(),
     };
     let dims: Array = t.shape().iter().map(|&d| JsValue::from(d as f64)).collect();
     let _ = Reflect::set(&o, &"data".into(), &data);
@@ -299,10 +317,35 @@ fn feeds_from_js(feeds: &JsValue) -> Result<Vec<(String, Tensor)>, JsValue> {
 
 fn outputs_to_js(session: &Session, outs: &[Tensor]) -> Object {
     let result = Object::new();
-    for (info, t) in session.outputs().iter().zip(outs) {
-        let _ = Reflect::set(&result, &info.name.as_str().into(), &tensor_to_js(t));
+    for (k, (info, t)) in session.outputs().iter().zip(outs).enumerate() {
+        let v = match session.zipmap_labels(k) {
+            Some(labels) => zipmap_to_js(labels, t),
+            None => tensor_to_js(t),
+        };
+        let _ = Reflect::set(&result, &info.name.as_str().into(), &v);
     }
     result
+}
+
+/// A ZipMap output: one `{ label: probability }` object per row of its `[N, C]` input.
+fn zipmap_to_js(labels: &crate::ir::ops::ml::Labels, t: &Tensor) -> JsValue {
+    use crate::ir::ops::ml::Labels;
+    let keys: Vec<JsValue> = match labels {
+        Labels::I64(l) => l.iter().map(|k| JsValue::from(k.to_string())).collect(),
+        Labels::Str(l) => l.iter().map(|k| JsValue::from(k.as_str())).collect(),
+    };
+    let c = keys.len().max(1);
+    let p = t.to_f64_vec();
+    p.chunks(c)
+        .map(|row| {
+            let o = Object::new();
+            for (k, &v) in keys.iter().zip(row) {
+                let _ = Reflect::set(&o, k, &JsValue::from(v));
+            }
+            JsValue::from(o)
+        })
+        .collect::<Array>()
+        .into()
 }
 
 /// The dtype names tensors use across the boundary.
@@ -317,6 +360,7 @@ pub fn dtypes() -> Array {
         DType::I8,
         DType::U8,
         DType::Bool,
+        DType::Str,
     ]
     .iter()
     .map(|d| JsValue::from(d.name()))

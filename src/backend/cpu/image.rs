@@ -690,7 +690,7 @@ fn center_crop_pad(x: &Tensor, shape: &Tensor, axes: Option<&[i64]>) -> Result<T
         .collect();
     let data = crate::map_data!(x.data(), v => src
         .iter()
-        .map(|s| s.map_or_else(Default::default, |s| v[s]))
+        .map(|s| s.map_or_else(Default::default, |s| v[s].clone()))
         .collect());
     Tensor::new(out_shape, data)
 }

@@ -427,7 +427,7 @@ fn order<T: PartialOrd>(a: &[T], b: &[T]) -> std::cmp::Ordering {
 
 /// Unique slices along an axis: (slice indices of the output in order, first occurrences,
 /// inverse indices, counts).
-fn unique_slices<T: PartialOrd + Copy>(
+fn unique_slices<T: PartialOrd + Clone>(
     v: &[T],
     outer: usize,
     dim: usize,
@@ -570,7 +570,7 @@ fn reverse_sequence(
             src.extend(base..base + inner);
         }
     }
-    let data = map_data!(x.data(), v => src.iter().map(|&s| v[s]).collect());
+    let data = map_data!(x.data(), v => src.iter().map(|&s| v[s].clone()).collect());
     Tensor::new(sh, data)
 }
 

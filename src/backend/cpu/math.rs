@@ -420,6 +420,12 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
             (D::I32(x), D::I32(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
             (D::I8(x), D::I8(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
             (D::U8(x), D::U8(y)) => go!(x, y, |p, q| cmp(op, p, q), D::Bool),
+            (D::Str(x), D::Str(y)) => {
+                // broadcast over element indices: strings are not Copy
+                let (ix, iy): (Vec<usize>, Vec<usize>) =
+                    ((0..x.len()).collect(), (0..y.len()).collect());
+                go!(&ix, &iy, |p, q| cmp(op, &x[p], &y[q]), D::Bool)
+            }
             _ => Err(mismatch()),
         };
     }
@@ -615,7 +621,79 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
 /// to integer truncates toward zero and saturates (NaN → 0).
 pub fn cast(x: &Tensor, to: DType) -> Result<Tensor> {
     let shape = x.shape().to_vec();
-    let data = match to {
+    let data = match (to, x.data()) {
+        (DType::Str, TensorData::Str(v)) => TensorData::Str(v.clone()),
+        (DType::Str, d) => TensorData::Str(to_strings(d)),
+        // integers parse exactly (not through f64)
+        (DType::I64, TensorData::Str(v)) => TensorData::I64(
+            v.iter()
+                .map(|s| {
+                    s.trim().parse::<i64>().or_else(|_| {
+                        let f = crate::tensor::parse_f64(s);
+                        if f.is_finite() {
+                            Ok(f as i64)
+                        } else {
+                            Err(Error::dtype(format!("Cast: '{s}' is not an integer")))
+                        }
+                    })
+                })
+                .collect::<Result<_>>()?,
+        ),
+        _ => cast_numeric(x, to)?,
+    };
+    Tensor::new(shape, data)
+}
+
+/// Elements as strings the way numpy's `astype(str)` writes them (ONNX's `Cast` to string
+/// follows it): floats as the shortest repr that reads back the same, scientific below 1e-4
+/// or from 1e16, `nan`, `inf`, `-inf`; integers in decimal; bools as `True`/`False`.
+fn to_strings(d: &TensorData) -> Vec<String> {
+    fn float<F: std::fmt::Display + std::fmt::LowerExp + Copy + Into<f64>>(x: F) -> String {
+        let v: f64 = x.into();
+        if v.is_nan() {
+            "nan".into()
+        } else if v.is_infinite() {
+            if v > 0.0 { "inf" } else { "-inf" }.into()
+        } else if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
+            // Rust writes `1e-5`, numpy `1e-05`: a signed exponent of at least two digits
+            let e = format!("{x:e}");
+            match e.split_once('e') {
+                Some((m, exp)) => {
+                    let (sign, digits) = match exp.strip_prefix('-') {
+                        Some(d) => ('-', d),
+                        None => ('+', exp),
+                    };
+                    format!("{m}e{sign}{digits:0>2}")
+                }
+                None => e,
+            }
+        } else {
+            let s = format!("{x}");
+            if s.contains('.') {
+                s
+            } else {
+                format!("{s}.0")
+            }
+        }
+    }
+    match d {
+        TensorData::F32(v) => v.iter().map(|&x| float(x)).collect(),
+        TensorData::F16(v) => v.iter().map(|&x| float(x.to_f32())).collect(),
+        TensorData::F64(v) => v.iter().map(|&x| float(x)).collect(),
+        TensorData::I64(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::I32(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::I8(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::U8(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::Bool(v) => v
+            .iter()
+            .map(|&x| if x { "True" } else { "False" }.into())
+            .collect(),
+        TensorData::Str(v) => v.clone(),
+    }
+}
+
+fn cast_numeric(x: &Tensor, to: DType) -> Result<TensorData> {
+    Ok(match to {
         DType::F32 | DType::F64 => TensorData::F32(match x.data() {
             TensorData::F32(v) => v.clone(),
             _ => x.to_f64_vec().into_iter().map(|v| v as f32).collect(),
@@ -639,8 +717,8 @@ pub fn cast(x: &Tensor, to: DType) -> Result<Tensor> {
         ),
         DType::I8 => TensorData::I8(x.to_f64_vec().into_iter().map(|v| v as i64 as i8).collect()),
         DType::U8 => TensorData::U8(x.to_f64_vec().into_iter().map(|v| v as i64 as u8).collect()),
-    };
-    Tensor::new(shape, data)
+        DType::Str => TensorData::Str(to_strings(x.data())),
+    })
 }
 
 fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
@@ -660,7 +738,11 @@ fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         ($a:expr, $b:expr) => {{
             let mut v = Vec::with_capacity(out.iter().product());
             for_each_broadcast(&out, &shapes, |_, o| {
-                v.push(if cond[o[0]] { $a[o[1]] } else { $b[o[2]] })
+                v.push(if cond[o[0]] {
+                    $a[o[1]].clone()
+                } else {
+                    $b[o[2]].clone()
+                })
             });
             v
         }};
@@ -675,6 +757,7 @@ fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
         (D::I8(a), D::I8(b)) => D::I8(go!(a, b)),
         (D::U8(a), D::U8(b)) => D::U8(go!(a, b)),
         (D::Bool(a), D::Bool(b)) => D::Bool(go!(a, b)),
+        (D::Str(a), D::Str(b)) => D::Str(go!(a, b)),
         _ => unreachable!("dtypes checked equal"),
     };
     Tensor::new(out, data)

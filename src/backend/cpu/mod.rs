@@ -12,6 +12,7 @@ pub mod index;
 pub mod linalg;
 pub mod loss;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -40,6 +41,7 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Loss(o) => loss::run(o, inputs),
         Op::Signal(o) => signal::run(o, inputs),
         Op::Transformer(o) => transformer::run(o, inputs),
+        Op::Ml(o) => ml::run(o, inputs),
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),

@@ -121,7 +121,7 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let n = numel_checked(&dims)?;
             let data = match value {
                 None => TensorData::F32(vec![0.0; n]),
-                Some(v) => map_data!(v.data(), d => vec![d[0]; n]),
+                Some(v) => map_data!(v.data(), d => vec![d[0].clone(); n]),
             };
             vec![Tensor::new(dims, data)?]
         }
@@ -218,7 +218,7 @@ pub fn reshape_dims(input: &[usize], spec: &[i64], allowzero: bool) -> Result<Ve
 
 /// Copies `out_shape` elements reading `src[offset + Σ idx·strides]` (strides may be negative
 /// or zero): transpose, slice and expand in one walk. The innermost axis is a tight loop.
-fn strided_copy<T: Copy>(src: &[T], out_shape: &[usize], st: &[isize], offset: isize) -> Vec<T> {
+fn strided_copy<T: Clone>(src: &[T], out_shape: &[usize], st: &[isize], offset: isize) -> Vec<T> {
     let n: usize = out_shape.iter().product();
     let mut out = Vec::with_capacity(n);
     if n == 0 {
@@ -226,7 +226,7 @@ fn strided_copy<T: Copy>(src: &[T], out_shape: &[usize], st: &[isize], offset: i
     }
     let rank = out_shape.len();
     if rank == 0 {
-        out.push(src[offset as usize]);
+        out.push(src[offset as usize].clone());
         return out;
     }
     let (inner, inner_st) = (out_shape[rank - 1], st[rank - 1]);
@@ -238,7 +238,7 @@ fn strided_copy<T: Copy>(src: &[T], out_shape: &[usize], st: &[isize], offset: i
         } else {
             let mut p = base;
             for _ in 0..inner {
-                out.push(src[p as usize]);
+                out.push(src[p as usize].clone());
                 p += inner_st;
             }
         }
@@ -281,18 +281,18 @@ fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
 }
 
 /// Cache-blocked 2-D transpose.
-fn transpose2d<T: Copy>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
+fn transpose2d<T: Clone>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
     const B: usize = 32;
     let mut out = Vec::with_capacity(rows * cols);
     if v.is_empty() {
         return out;
     }
-    out.resize(rows * cols, v[0]);
+    out.resize(rows * cols, v[0].clone());
     for r0 in (0..rows).step_by(B) {
         for c0 in (0..cols).step_by(B) {
             for r in r0..(r0 + B).min(rows) {
                 for c in c0..(c0 + B).min(cols) {
-                    out[c * rows + r] = v[r * cols + c];
+                    out[c * rows + r] = v[r * cols + c].clone();
                 }
             }
         }
@@ -416,6 +416,7 @@ fn concat(ts: &[&Tensor], axis: i64) -> Result<Tensor> {
         TensorData::I8(_) => cat!(I8),
         TensorData::U8(_) => cat!(U8),
         TensorData::Bool(_) => cat!(Bool),
+        TensorData::Str(_) => cat!(Str),
     };
     Tensor::new(out_shape, data)
 }
@@ -591,7 +592,7 @@ fn gather_elements(x: &Tensor, idx: &Tensor, axis: i64) -> Result<Tensor> {
             off
         })
         .collect();
-    let data = map_data!(x.data(), v => srcs.iter().map(|&s| v[s]).collect());
+    let data = map_data!(x.data(), v => srcs.iter().map(|&s| v[s].clone()).collect());
     Tensor::new(idx.shape().to_vec(), data)
 }
 
@@ -645,7 +646,7 @@ fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
 
 /// Calls `f(out_flat, src_flat)` for each output element, where the source coordinate on each
 /// axis is `map(axis, out_coord) -> Option<src_coord>` (`None`: no source, e.g. padding).
-fn remap<T: Copy>(
+fn remap<T: Clone>(
     v: &[T],
     in_shape: &[usize],
     out_shape: &[usize],
@@ -665,10 +666,10 @@ fn remap<T: Copy>(
                 _ => None,
             };
         }
-        out.push(match (src, fill) {
-            (Some(s), _) => v[s],
-            (None, Some(f)) => f,
-            (None, None) => v[0],
+        out.push(match (src, &fill) {
+            (Some(s), _) => v[s].clone(),
+            (None, Some(f)) => f.clone(),
+            (None, None) => v[0].clone(),
         });
     }
     Ok(out)
@@ -785,14 +786,14 @@ fn one_hot(idx: &Tensor, depth: &Tensor, values: &Tensor, axis: i64) -> Result<T
     let inner: usize = idx.shape()[a..].iter().product();
     let ids = idx.to_f64_vec();
     let data = map_data!(values.data(), v => {
-        let (off, on) = (v[0], v[1]);
-        let mut out = vec![off; n];
+        let (off, on) = (&v[0], &v[1]);
+        let mut out = vec![off.clone(); n];
         for o in 0..outer {
             for i in 0..inner {
                 let mut k = ids[o * inner + i] as i64;
                 if k < 0 { k += depth as i64; }
                 if (0..depth as i64).contains(&k) {
-                    out[(o * depth + k as usize) * inner + i] = on;
+                    out[(o * depth + k as usize) * inner + i] = on.clone();
                 }
             }
         }
@@ -840,6 +841,7 @@ fn map_data_mut(d: &mut TensorData, rows: usize, cols: usize, keep: impl Fn(usiz
         TensorData::I8(v) => zero!(v, 0),
         TensorData::U8(v) => zero!(v, 0),
         TensorData::Bool(v) => zero!(v, false),
+        TensorData::Str(v) => zero!(v, String::new()),
     }
 }
 

@@ -19,6 +19,7 @@ pub mod index;
 pub mod linalg;
 pub mod loss;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -47,6 +48,8 @@ pub enum Op {
     Transformer(transformer::TransformerOp),
     /// Sequence and optional ops, over values rather than tensors (run by the executor).
     Seq(seq::SeqOp),
+    /// The `ai.onnx.ml` domain (classical ML: trees, linear models, encoders).
+    Ml(ml::MlOp),
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
@@ -78,6 +81,7 @@ impl Op {
             Op::Signal(o) => o.name(),
             Op::Transformer(o) => o.name(),
             Op::Seq(o) => o.name(),
+            Op::Ml(o) => o.name(),
             Op::If(_) => "If",
         }
     }
@@ -98,6 +102,7 @@ impl Op {
             Op::Signal(o) => o.infer(inputs),
             Op::Transformer(o) => o.infer(inputs),
             Op::Seq(o) => o.infer(inputs),
+            Op::Ml(o) => o.infer(inputs),
             Op::If(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());

@@ -9,6 +9,7 @@ pub mod index;
 pub mod linalg;
 pub mod loss;
 pub mod math;
+pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
@@ -25,10 +26,11 @@ use std::collections::HashMap;
 /// Builds an op from a node.
 pub type Builder = fn(&NodeCtx) -> Result<Op>;
 
-/// Op builders by ONNX op type (default domain `ai.onnx`).
+/// Op builders by ONNX op type: the default domain `ai.onnx`, and `ai.onnx.ml`.
 #[derive(Default)]
 pub struct Registry {
     builders: HashMap<&'static str, Builder>,
+    ml: HashMap<&'static str, Builder>,
 }
 
 impl Registry {
@@ -48,6 +50,7 @@ impl Registry {
         signal::register(&mut r);
         transformer::register(&mut r);
         seq::register(&mut r);
+        ml::register(&mut r);
         r
     }
 
@@ -57,6 +60,27 @@ impl Registry {
 
     pub fn get(&self, op_type: &str) -> Option<Builder> {
         self.builders.get(op_type).copied()
+    }
+
+    /// Registers a builder of the `ai.onnx.ml` domain.
+    pub fn insert_ml(&mut self, op_type: &'static str, b: Builder) {
+        self.ml.insert(op_type, b);
+    }
+
+    /// The builder of `op_type` in `domain` (`""` is `ai.onnx`), if Hearth implements it.
+    pub fn get_in(&self, domain: &str, op_type: &str) -> Option<Builder> {
+        match domain {
+            "" => self.get(op_type),
+            "ai.onnx.ml" => self.ml.get(op_type).copied(),
+            _ => None,
+        }
+    }
+
+    /// `ai.onnx.ml` op types with a builder, sorted.
+    pub fn ml_op_types(&self) -> Vec<&'static str> {
+        let mut v: Vec<_> = self.ml.keys().copied().collect();
+        v.sort_unstable();
+        v
     }
 
     /// Op types with a builder, sorted.

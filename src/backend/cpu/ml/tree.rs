@@ -1,0 +1,355 @@
+//! Tree ensembles: every tree is walked for all rows before the next tree (its nodes stay in
+//! cache), over the compact node arrays of [`Ensemble`]; scores are accumulated in f64 and
+//! finished the way ONNX Runtime finishes them (base values, binary classifiers' second
+//! column, post transforms).
+
+use super::post::{probit, write_one, write_scores};
+use super::{input, rows_cols};
+use crate::error::{Error, Result};
+use crate::ir::ops::ml::{Aggregate, Ensemble, Labels, Mode, Node, Nodes, TreeClassifier, LEAF};
+use crate::tensor::{numel_checked, Tensor, TensorData};
+
+/// A feature value type the nodes compare in (the thresholds' precision).
+trait Feature: Copy + PartialOrd + Into<f64> {
+    fn is_nan(self) -> bool;
+}
+impl Feature for f32 {
+    fn is_nan(self) -> bool {
+        f32::is_nan(self)
+    }
+}
+impl Feature for f64 {
+    fn is_nan(self) -> bool {
+        f64::is_nan(self)
+    }
+}
+
+/// The leaf row `x` reaches from `root`.
+#[inline]
+fn walk<T: Feature>(nodes: &[Node<T>], sets: &[f64], root: u32, x: &[T]) -> usize {
+    let mut i = root;
+    while i & LEAF == 0 {
+        let n = &nodes[i as usize];
+        let v = x[n.feature as usize];
+        let go = match n.mode {
+            Mode::Leq => v <= n.value,
+            Mode::Lt => v < n.value,
+            Mode::Gte => v >= n.value,
+            Mode::Gt => v > n.value,
+            Mode::Eq => v == n.value,
+            Mode::Neq => v != n.value,
+            Mode::Member => {
+                let f: f64 = v.into();
+                sets[n.set.0 as usize..n.set.1 as usize].contains(&f)
+            }
+        } || (n.missing_true && v.is_nan());
+        i = if go { n.true_child } else { n.false_child };
+    }
+    (i & !LEAF) as usize
+}
+
+/// Raw per-row, per-target aggregates and whether each got any score.
+fn accumulate<T: Feature>(
+    e: &Ensemble,
+    nodes: &[Node<T>],
+    x: &[T],
+    rows: usize,
+    cols: usize,
+) -> (Vec<f64>, Vec<bool>) {
+    let t = e.n_targets;
+    let mut score = vec![0.0f64; rows * t];
+    let mut has = vec![false; rows * t];
+    for &root in &e.roots {
+        for r in 0..rows {
+            let leaf = walk(nodes, &e.sets, root, &x[r * cols..(r + 1) * cols]);
+            let (a, b) = e.leaves[leaf];
+            for &(target, w) in &e.weights[a as usize..b as usize] {
+                let k = r * t + target as usize;
+                score[k] = if !has[k] {
+                    w
+                } else {
+                    match e.aggregate {
+                        Aggregate::Sum | Aggregate::Average => score[k] + w,
+                        Aggregate::Min => score[k].min(w),
+                        Aggregate::Max => score[k].max(w),
+                    }
+                };
+                has[k] = true;
+            }
+        }
+    }
+    (score, has)
+}
+
+/// Runs a tree ensemble: `[labels,] scores`.
+pub fn run(e: &Ensemble, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    let x = input(inputs, 0, "X")?;
+    let (rows, cols) = rows_cols(x)?;
+    if rows > 0 && cols <= e.max_feature {
+        return Err(Error::shape(format!(
+            "{}: X has {cols} features per row but the trees read feature {}",
+            e.op_name, e.max_feature
+        )));
+    }
+    let (score, has) = match &e.nodes {
+        Nodes::F32(n) => {
+            let v: Vec<f32>;
+            let xs: &[f32] = match x.data() {
+                TensorData::F32(d) => d,
+                _ => {
+                    v = x.to_f64_vec().into_iter().map(|a| a as f32).collect();
+                    &v
+                }
+            };
+            accumulate(e, n, xs, rows, cols)
+        }
+        Nodes::F64(n) => accumulate(e, n, &x.to_f64_vec(), rows, cols),
+    };
+    match &e.classifier {
+        None => regress(e, rows, score, has),
+        Some(c) => classify(e, c, rows, score, has),
+    }
+}
+
+fn regress(e: &Ensemble, rows: usize, score: Vec<f64>, has: Vec<bool>) -> Result<Vec<Tensor>> {
+    let t = e.n_targets;
+    let n_trees = e.roots.len().max(1) as f64;
+    let origin = if e.base_values.len() == 1 {
+        e.base_values[0]
+    } else {
+        0.0
+    };
+    let use_base = e.base_values.len() == t;
+    let mut out = vec![0f32; numel_checked(&[rows, t])?];
+    let mut row = vec![0f64; t];
+    for r in 0..rows {
+        let (s, h) = (&score[r * t..(r + 1) * t], &has[r * t..(r + 1) * t]);
+        if t == 1 {
+            let v = match e.aggregate {
+                Aggregate::Sum => s[0] + origin,
+                Aggregate::Average => s[0] / n_trees + origin,
+                _ if h[0] => s[0] + origin,
+                _ => origin,
+            };
+            out[r] = if e.post_transform == crate::ir::ops::ml::PostTransform::Probit {
+                probit(v as f32)
+            } else {
+                v as f32
+            };
+            continue;
+        }
+        for j in 0..t {
+            let base = if use_base { e.base_values[j] } else { 0.0 };
+            row[j] = match e.aggregate {
+                Aggregate::Sum => s[j] + base,
+                Aggregate::Average => s[j] / n_trees + base,
+                _ => base + if h[j] { s[j] } else { 0.0 },
+            };
+        }
+        write_scores(&row, e.post_transform, -1, &mut out[r * t..(r + 1) * t]);
+    }
+    Ok(vec![Tensor::from_f32(vec![rows, t], out)?])
+}
+
+fn classify(
+    e: &Ensemble,
+    c: &TreeClassifier,
+    rows: usize,
+    score: Vec<f64>,
+    has: Vec<bool>,
+) -> Result<Vec<Tensor>> {
+    let k = e.n_targets;
+    let width = k.max(2);
+    let mut z = vec![0f32; numel_checked(&[rows, width])?];
+    let mut label = vec![0usize; rows];
+    let base = &e.base_values;
+    for r in 0..rows {
+        let mut s: Vec<f64> = score[r * k..(r + 1) * k].to_vec();
+        let mut h: Vec<bool> = has[r * k..(r + 1) * k].to_vec();
+        let out = &mut z[r * width..(r + 1) * width];
+        if k > 2 {
+            for (j, &b) in base.iter().enumerate().take(k) {
+                s[j] = if h[j] { s[j] + b } else { b };
+                h[j] = true;
+            }
+            // the first class with the largest score among those that have one
+            let mut best: Option<usize> = None;
+            for j in 0..k {
+                if h[j] && best.is_none_or(|b| s[j] > s[b]) {
+                    best = Some(j);
+                }
+            }
+            label[r] = best.unwrap_or(0);
+            write_scores(&s, e.post_transform, -1, out);
+            continue;
+        }
+        // two classes
+        let mut add_second = -1;
+        let mut one = false; // only the positive score is kept
+        match base.len() {
+            2 => {
+                if h[1] {
+                    s[1] = base[1] + s[0];
+                    s[0] = -s[1];
+                    h[1] = true;
+                } else {
+                    s[1] += base[1];
+                    s[0] += base[0];
+                }
+            }
+            1 => {
+                s[0] += base[0];
+                one = !h[1];
+            }
+            0 => {
+                add_second = 3;
+                one = !h[1];
+            }
+            _ => {}
+        }
+        let pos = if !one && h[1] {
+            s[1]
+        } else if h[0] {
+            s[0]
+        } else {
+            0.0
+        };
+        label[r] = if c.binary {
+            let (win, code) = if c.weights_all_positive {
+                if pos > 0.5 {
+                    (1, 0)
+                } else {
+                    (0, 1)
+                }
+            } else if pos > 0.0 {
+                (1, 2)
+            } else {
+                (0, 3)
+            };
+            add_second = code;
+            win
+        } else {
+            usize::from(pos > 0.0)
+        };
+        if one {
+            write_one(s[0], e.post_transform, add_second, out);
+        } else {
+            write_scores(&s, e.post_transform, add_second, out);
+        }
+    }
+    let labels = match &c.labels {
+        Labels::I64(l) => TensorData::I64(label.iter().map(|&i| l[i.min(l.len() - 1)]).collect()),
+        Labels::Str(l) => TensorData::Str(
+            label
+                .iter()
+                .map(|&i| l[i.min(l.len() - 1)].clone())
+                .collect(),
+        ),
+    };
+    Ok(vec![
+        Tensor::new(vec![rows], labels)?,
+        Tensor::from_f32(vec![rows, width], z)?,
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::ops::ml::PostTransform;
+
+    /// x0 <= 0.5 ? (x1 < 2 ? leaf0 : leaf1) : leaf2, over f32 thresholds.
+    fn small(classifier: Option<TreeClassifier>, post: PostTransform, agg: Aggregate) -> Ensemble {
+        let node = |feature, value, mode, t, f| Node {
+            value,
+            feature,
+            true_child: t,
+            false_child: f,
+            mode,
+            missing_true: false,
+            set: (0, 0),
+        };
+        Ensemble {
+            nodes: Nodes::F32(vec![
+                node(0, 0.5, Mode::Leq, 1, LEAF | 2),
+                node(1, 2.0, Mode::Lt, LEAF, LEAF | 1),
+            ]),
+            roots: vec![0, 0],
+            leaves: vec![(0, 1), (1, 2), (2, 3)],
+            weights: vec![(0, 1.0), (1, 2.0), (0, -3.0)],
+            sets: vec![],
+            n_targets: 2,
+            max_feature: 1,
+            aggregate: agg,
+            post_transform: post,
+            base_values: vec![],
+            classifier,
+            op_name: "TreeEnsembleRegressor",
+        }
+    }
+
+    fn run1(e: &Ensemble, x: Vec<f32>) -> Vec<Tensor> {
+        let n = x.len() / 2;
+        let x = Tensor::from_f32(vec![n, 2], x).unwrap();
+        run(e, &[Some(&x)]).unwrap()
+    }
+
+    #[test]
+    fn regressor_walks_and_sums_against_a_scalar_walk() {
+        let e = small(None, PostTransform::None, Aggregate::Sum);
+        let rows = [[0.0f32, 1.0], [0.5, 3.0], [0.7, 0.0], [f32::NAN, 0.0]];
+        let y = run1(&e, rows.concat());
+        let got = y[0].as_f32().unwrap();
+        for (r, x) in rows.iter().enumerate() {
+            // the same tree written out by hand, counted twice (two roots)
+            let want = if x[0] <= 0.5 {
+                if x[1] < 2.0 {
+                    [2.0, 0.0]
+                } else {
+                    [0.0, 4.0]
+                }
+            } else {
+                [-6.0, 0.0]
+            };
+            assert_eq!(&got[r * 2..r * 2 + 2], &want, "row {r}");
+        }
+        let e = small(None, PostTransform::None, Aggregate::Average);
+        assert_eq!(run1(&e, vec![0.0, 1.0])[0].as_f32().unwrap(), &[1.0, 0.0]);
+        let e = small(None, PostTransform::Softmax, Aggregate::Sum);
+        let p = run1(&e, vec![0.0, 1.0]);
+        let p = p[0].as_f32().unwrap();
+        let want = 1.0 / (1.0 + (-2.0f32).exp());
+        assert!((p[0] - want).abs() < 1e-6 && (p[0] + p[1] - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn missing_values_follow_the_track() {
+        let mut e = small(None, PostTransform::None, Aggregate::Sum);
+        if let Nodes::F32(n) = &mut e.nodes {
+            n[0].missing_true = true;
+        }
+        let y = run1(&e, vec![f32::NAN, 5.0]);
+        assert_eq!(y[0].as_f32().unwrap(), &[0.0, 4.0]);
+    }
+
+    #[test]
+    fn multiclass_labels_are_the_best_score() {
+        let c = TreeClassifier {
+            labels: Labels::Str(vec!["a".into(), "b".into(), "c".into()]),
+            binary: false,
+            weights_all_positive: false,
+        };
+        let mut e = small(Some(c), PostTransform::None, Aggregate::Sum);
+        e.n_targets = 3;
+        e.weights[2] = (2, 0.5);
+        let y = run1(&e, vec![0.0, 3.0, 0.9, 0.0]);
+        assert_eq!(y[0].as_str().unwrap(), &["b".to_string(), "c".to_string()]);
+        assert_eq!(y[1].shape(), &[2, 3]);
+    }
+
+    #[test]
+    fn too_few_features_is_an_error() {
+        let e = small(None, PostTransform::None, Aggregate::Sum);
+        let x = Tensor::from_f32(vec![1, 1], vec![0.0]).unwrap();
+        assert!(run(&e, &[Some(&x)]).is_err());
+    }
+}
