@@ -30,7 +30,7 @@ pub mod value;
 pub mod wasm;
 
 pub use error::{Error, Result};
-pub use ir::Dim;
+pub use ir::{Dim, ValueKind};
 pub use plan::{BackendKind, Placement, PlannedNode};
 pub use recommend::{Event, Profile, Query, Recommendation, Recommender};
 pub use session::{BackendChoice, BackendProbe, IoInfo, Session, SessionOptions};

@@ -272,3 +272,53 @@ fn unknown_dims_are_unrelated_and_named_dims_bind() {
     let e = s.run(&[("x", &x4), ("a", &a), ("b", &b)]).unwrap_err();
     assert!(e.to_string().contains("dim 1 is 4, expected 3"), "{e}");
 }
+
+/// Sequences through the session: `run_values` takes and returns them, `run` refuses a
+/// sequence output with a typed error naming `run_values`, and a wrong kind of feed is an
+/// `Error::Input`.
+#[test]
+fn sequences_go_through_run_values() {
+    use hearth::onnx::proto::{type_proto, TypeProto, ValueInfoProto};
+    use hearth::Value;
+    let seq_of_f32 = |name: &str| ValueInfoProto {
+        name: Some(name.into()),
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::SequenceType(Box::new(
+                type_proto::Sequence {
+                    elem_type: Some(Box::new(value_info("e", 1, &[Err("n")]).r#type.unwrap())),
+                },
+            ))),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let m = model(
+        vec![
+            node("SequenceLength", &["s"], &["len"]),
+            node("SplitToSequence", &["x"], &["parts"]),
+        ],
+        vec![],
+        vec![seq_of_f32("s"), value_info("x", 1, &[Ok(3)])],
+        vec![value_info("len", 7, &[]), seq_of_f32("parts")],
+    );
+    let s = Session::from_bytes(&m).unwrap();
+    let a = Tensor::from_f32(vec![2], vec![1.0, 2.0]).unwrap();
+    let seq = Value::Sequence(vec![a.clone().into(), a.clone().into()]);
+    let x = Value::Tensor(Tensor::from_f32(vec![3], vec![1.0, 2.0, 3.0]).unwrap());
+    let out = s.run_values(&[("s", &seq), ("x", &x)]).unwrap();
+    assert_eq!(out[0].as_tensor().unwrap().as_i64().unwrap(), &[2]);
+    let Value::Sequence(parts) = &out[1] else {
+        panic!("expected a sequence, got {:?}", out[1])
+    };
+    assert_eq!(parts.len(), 3);
+    assert_eq!(parts[2].as_tensor().unwrap().as_f32().unwrap(), &[3.0]);
+    // a tensor where the model wants a sequence
+    let e = s.run_values(&[("s", &x), ("x", &x)]).unwrap_err();
+    assert!(
+        matches!(e, Error::Input { .. }) && e.to_string().contains("sequence"),
+        "{e}"
+    );
+    // the tensor-only API cannot feed the sequence input
+    let e = s.run(&[("x", &a)]).unwrap_err();
+    assert!(matches!(e, Error::Input { .. }), "{e}");
+}
