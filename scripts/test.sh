@@ -40,6 +40,7 @@ python3 tools/gen_bench_models.py
 bash benches/rten/build.sh   # RTen 0.27 for wasm32 (third engine), into $HEARTH_CACHE/rten-wasm; skipped when up to date
 npm ci --silent --no-audit --no-fund --prefix benches
 node benches/bench.mjs --smoke
+node benches/gemm.mjs --smoke     # GEMM micro-benchmark once; Hearth must agree with ORT
 node benches/recommend.mjs --smoke
 node benches/tracer.mjs --smoke
 node benches/browser/run.mjs --smoke   # headless Chromium: Hearth CPU vs ORT wasm + webgpu (SwiftShader)

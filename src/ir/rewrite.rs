@@ -99,7 +99,7 @@ fn reader_counts(graph: &Graph) -> Vec<usize> {
     n
 }
 
-fn constant_f32<'g>(graph: &'g Graph, v: Option<ValueId>) -> Option<&'g [f32]> {
+fn constant_f32(graph: &Graph, v: Option<ValueId>) -> Option<&[f32]> {
     let t = graph.constants.get(&v?)?;
     (t.dtype() == DType::F32).then(|| t.as_f32().ok()).flatten()
 }
