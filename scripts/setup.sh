@@ -7,6 +7,8 @@ need_apt=()
 command -v brotli >/dev/null || need_apt+=(brotli)
 command -v wasm-objdump >/dev/null || need_apt+=(wabt)
 command -v python3 >/dev/null || need_apt+=(python3 python3-pip)
+# the latest ONNX node-test suite (tests/onnx_node_latest.rs) makes its own venv: Debian splits venv/ensurepip out
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 command -v node >/dev/null || need_apt+=(nodejs npm)
 # Mesa's lavapipe (a Vulkan driver on the CPU) and the Vulkan loader: the native GPU tests run wgpu on it.
 if [ "${HEARTH_GPU_TESTS:-1}" = 1 ]; then
