@@ -83,9 +83,103 @@ pub struct Ensemble {
     pub base_values: Vec<f64>,
     /// Classifiers: labels and how ONNX Runtime picks them (TreeEnsembleClassifier).
     pub classifier: Option<TreeClassifier>,
+    /// The branch-free layout of the same trees when every node has one comparison mode and
+    /// f32 thresholds (what scikit-learn, XGBoost and LightGBM export); `None` otherwise.
+    pub fast: Option<FastTrees>,
     /// The ONNX op this came from: `TreeEnsembleClassifier`, `TreeEnsembleRegressor` or the
     /// opset-5 `TreeEnsemble` (whose scores have the input's float type; the others' are f32).
     pub op_name: &'static str,
+}
+
+/// Trees laid out for a branch-free walk: every leaf is a node whose children are itself, so a
+/// row takes exactly `depth[t]` steps in tree `t` and many rows can be walked in lock step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FastTrees {
+    /// The comparison every node makes (Leq, Lt, Gte or Gt).
+    pub mode: Mode,
+    /// Interior nodes first, then one node per leaf (leaf `i` at `leaf_base + i`).
+    pub nodes: Vec<FastNode>,
+    pub leaf_base: u32,
+    /// Per tree: root node and depth (interior nodes on the longest path).
+    pub roots: Vec<(u32, u32)>,
+}
+
+/// 16 bytes: threshold, feature (bit 31: a NaN takes the true branch), children.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FastNode {
+    pub value: f32,
+    pub feature: u32,
+    pub true_child: u32,
+    pub false_child: u32,
+}
+
+/// The branch-free layout of `nodes` (None when the modes differ, a node is EQ/NEQ/MEMBER, or
+/// a tree is deeper than 64).
+pub fn fast_trees(nodes: &[Node<f32>], roots: &[u32], n_leaves: usize) -> Option<FastTrees> {
+    let mode = nodes.first().map_or(Mode::Leq, |n| n.mode);
+    if !matches!(mode, Mode::Leq | Mode::Lt | Mode::Gte | Mode::Gt)
+        || nodes.iter().any(|n| n.mode != mode || n.feature >= 1 << 31)
+    {
+        return None;
+    }
+    let base = nodes.len() as u32;
+    let at = |c: u32| if c & LEAF != 0 { base + (c & !LEAF) } else { c };
+    let mut out: Vec<FastNode> = nodes
+        .iter()
+        .map(|n| FastNode {
+            value: n.value,
+            feature: n.feature | if n.missing_true { 1 << 31 } else { 0 },
+            true_child: at(n.true_child),
+            false_child: at(n.false_child),
+        })
+        .collect();
+    out.extend((0..n_leaves as u32).map(|i| FastNode {
+        value: 0.0,
+        feature: 0,
+        true_child: base + i,
+        false_child: base + i,
+    }));
+    // depth of every interior node's subtree, children before parents (memoised DFS)
+    let mut depth: Vec<u32> = vec![u32::MAX; nodes.len()];
+    let mut fast_roots = Vec::with_capacity(roots.len());
+    for &r in roots {
+        if r & LEAF != 0 {
+            fast_roots.push((at(r), 0));
+            continue;
+        }
+        let mut stack = vec![(r as usize, false)];
+        while let Some((i, done)) = stack.pop() {
+            let kids = [nodes[i].true_child, nodes[i].false_child];
+            if done {
+                let d = kids
+                    .iter()
+                    .map(|&c| if c & LEAF != 0 { 0 } else { depth[c as usize] })
+                    .max()
+                    .unwrap_or(0);
+                depth[i] = d + 1;
+                continue;
+            }
+            if depth[i] != u32::MAX {
+                continue;
+            }
+            stack.push((i, true));
+            for c in kids {
+                if c & LEAF == 0 && depth[c as usize] == u32::MAX {
+                    stack.push((c as usize, false));
+                }
+            }
+        }
+        if depth[r as usize] > 64 {
+            return None;
+        }
+        fast_roots.push((r, depth[r as usize]));
+    }
+    Some(FastTrees {
+        mode,
+        nodes: out,
+        leaf_base: base,
+        roots: fast_roots,
+    })
 }
 
 /// The class labels of a classifier: int64 or string.

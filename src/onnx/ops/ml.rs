@@ -189,6 +189,7 @@ impl Built {
         classifier: Option<TreeClassifier>,
         op_name: &'static str,
     ) -> Ensemble {
+        let mut fast = None;
         let nodes = if double {
             Nodes::F64(self.nodes)
         } else {
@@ -207,7 +208,11 @@ impl Built {
                     .collect(),
             )
         };
+        if let Nodes::F32(n) = &nodes {
+            fast = fast_trees(n, &self.roots, self.leaves.len());
+        }
         Ensemble {
+            fast,
             nodes,
             roots: self.roots,
             leaves: self.leaves,
