@@ -48,7 +48,16 @@ def _make_attribute_bools_as_ints(key, value, *args, **kwargs):
 onnx.helper.make_attribute = _make_attribute_bools_as_ints
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_CSV = os.path.join(ROOT, "..", "shared", "data", "online-shoppers", "online_shoppers_intention.csv")
+def _data_root():
+    """`$HEARTH_DATA` (scripts/env.sh sets it), else ../shared/data beside the checkout, else
+    /work/shared/data (where a CI clone elsewhere finds it)."""
+    for d in (os.environ.get("HEARTH_DATA"), os.path.join(ROOT, "..", "shared", "data"), "/work/shared/data"):
+        if d and os.path.isdir(os.path.join(d, "online-shoppers")):
+            return d
+    sys.exit("online-shoppers data not found: set HEARTH_DATA to the shared data folder")
+
+
+DEFAULT_CSV = os.path.join(_data_root(), "online-shoppers", "online_shoppers_intention.csv")
 ATTRIBUTION = (
     "License: CC BY 4.0. Attribution: C. O. Sakar, S. O. Polat, M. Katircioglu, Y. Kastro (2019), \"Real-time "
     "prediction of online shoppers' purchasing intention using multilayer perceptron and LSTM recurrent neural "
