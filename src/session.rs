@@ -76,6 +76,8 @@ pub struct BackendProbe {
 pub struct IoInfo {
     pub name: String,
     /// A tensor, or a sequence or optional (whose tensors have `dtype`; `shape` is `None`).
+    /// Left out of the JS object for a tensor, so tensor inputs read as they always did.
+    #[serde(skip_serializing_if = "ValueKind::is_tensor")]
     pub kind: ValueKind,
     #[serde(rename = "type")]
     pub dtype: Option<DType>,

@@ -60,6 +60,12 @@ pub enum ValueKind {
     OptionalSequence,
 }
 
+impl ValueKind {
+    pub fn is_tensor(&self) -> bool {
+        *self == ValueKind::Tensor
+    }
+}
+
 /// What is known of a value: each part may be unknown.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Fact {
