@@ -27,7 +27,7 @@ use crate::education::fsrs::FsrsParams;
 use crate::education::irt::ItemParams;
 use crate::education::{Question, QuestionBank};
 use crate::error::{Error, Result};
-use safetensors::{Dtype, SafeTensors};
+use safetensors::Dtype;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
@@ -159,20 +159,8 @@ fn finite(name: &str, v: &[f64]) -> Result<()> {
 impl LearningBundle {
     /// Parses and validates a learning bundle.
     pub fn from_bytes(bytes: &[u8]) -> Result<LearningBundle> {
-        let (header_len, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(MANIFEST_KEY))
-            .ok_or_else(|| {
-                bad(format!(
-                    "the safetensors header has no '{MANIFEST_KEY}' manifest: \
-                     is this a Hearth learning bundle?"
-                ))
-            })?;
-        let manifest: LearningManifest =
-            serde_json::from_str(json).map_err(|e| bad(format!("manifest: {e}")))?;
+        let (header_len, meta, manifest) =
+            super::read_manifest::<LearningManifest>(bytes, "learning")?;
         if manifest.format != LEARNING_FORMAT {
             return Err(bad(format!(
                 "manifest format '{}', expected '{LEARNING_FORMAT}'{}",

@@ -248,24 +248,33 @@ const KNOWN_TENSORS: [&str; 6] = [
     "user_model",
 ];
 
+/// A Hearth bundle's safetensors header (its length and tensor table) and its JSON manifest, or
+/// `BUNDLE_INVALID` saying what is wrong (`kind`: which bundle the caller expects).
+pub(crate) fn read_manifest<M: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    kind: &str,
+) -> Result<(usize, safetensors::tensor::Metadata, M)> {
+    let (header_len, meta) = SafeTensors::read_metadata(bytes)
+        .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
+    let json = meta
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get(MANIFEST_KEY))
+        .ok_or_else(|| {
+            bad(format!(
+                "the safetensors header has no '{MANIFEST_KEY}' manifest: \
+                 is this a Hearth {kind} bundle?"
+            ))
+        })?;
+    let manifest = serde_json::from_str(json).map_err(|e| bad(format!("manifest: {e}")))?;
+    Ok((header_len, meta, manifest))
+}
+
 impl Bundle {
     /// Parses and validates a bundle held in `buf`; tensors are viewed in place.
     pub fn from_aligned(buf: Arc<AlignedBytes>) -> Result<Bundle> {
         let bytes = buf.as_bytes();
-        let (header_len, meta) = SafeTensors::read_metadata(bytes)
-            .map_err(|e| bad(format!("not a safetensors file: {e}")))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(MANIFEST_KEY))
-            .ok_or_else(|| {
-                bad(format!(
-                    "the safetensors header has no '{MANIFEST_KEY}' manifest: \
-                     is this a Hearth recommender bundle?"
-                ))
-            })?;
-        let manifest: Manifest =
-            serde_json::from_str(json).map_err(|e| bad(format!("manifest: {e}")))?;
+        let (header_len, meta, manifest) = read_manifest::<Manifest>(bytes, "recommender")?;
         if manifest.format != FORMAT {
             return Err(bad(format!(
                 "manifest format '{}', expected '{FORMAT}'",
