@@ -64,10 +64,28 @@ const CASES = [
 async function loadHearth() {
   const glue = await import(pathToFileURL(path.join(hearthDir, 'hearth-cpu.js')).href);
   glue.initSync({ module: readFileSync(path.join(hearthDir, 'hearth-cpu_bg.wasm')) });
+  // the full CPU build (ai.onnx.ml, the tracer) is loaded only for a model the small one refuses,
+  // as the package does
+  let full;
+  const fullGlue = async () => {
+    if (!full) {
+      full = await import(pathToFileURL(path.join(hearthDir, 'hearth-cpu-full.js')).href);
+      full.initSync({ module: readFileSync(path.join(hearthDir, 'hearth-cpu-full_bg.wasm')) });
+    }
+    return full;
+  };
+  const session = async (bytes) => {
+    try {
+      return glue.Session.fromBytes(bytes);
+    } catch (e) {
+      if (!/no ai\.onnx\.ml operators/.test(e?.message)) throw e;
+      return (await fullGlue()).Session.fromBytes(bytes);
+    }
+  };
   return {
     name: 'hearth',
     async open(bytes) {
-      const s = glue.Session.fromBytes(bytes);
+      const s = await session(bytes);
       return { run: async (feeds) => s.run(feeds), close: () => s.free() };
     },
     // Hearth's recommender kernel over the same table (a bundle with ids '0'..'n-1'), answering
@@ -330,6 +348,7 @@ function coldStart(caseName, modelPath, samples) {
 function sizes() {
   const files = {
     'hearth-cpu (Hearth CPU build)': path.join(hearthDir, 'hearth-cpu_bg.wasm'),
+    'hearth-cpu-full (Hearth CPU build + ai.onnx.ml + tracer, loaded for those)': path.join(hearthDir, 'hearth-cpu-full_bg.wasm'),
     'onnxruntime-web wasm (ort-wasm-simd-threaded.wasm)': path.join(here, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.wasm'),
     'onnxruntime-web webgpu (ort-wasm-simd-threaded.jsep.wasm)': path.join(here, 'node_modules/onnxruntime-web/dist/ort-wasm-simd-threaded.jsep.wasm'),
     'tfjs-backend-wasm (tfjs-backend-wasm-simd.wasm)': path.join(here, 'node_modules/@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm'),

@@ -1,10 +1,10 @@
-// Knowledge-tracing speed in the CPU wasm build (Node, one thread): a bank of 10,000 questions
+// Knowledge-tracing speed in the full CPU wasm build, hearth-cpu-full (Node, one thread): a bank of 10,000 questions
 // (20 topics × 2 subtopics, 3 levels, 2PL parameters) is written in JS (tests/wasm/bundle.mjs)
 // and loaded; then, per step, one `observe` (a random question, a random answer) followed by one
 // `next({ k: 5 })` — what an app does after every answer — timed over fresh steps. Also: each
 // call alone, `next` in assess mode, `mastery`, replaying a 1,000-answer history, and loading.
 //
-//   node benches/tracer.mjs [--smoke] [--glue DIR]    (DIR holding hearth-cpu.js; default pkg/wasm)
+//   node benches/tracer.mjs [--smoke] [--glue DIR]    (DIR holding hearth-cpu-full.js; default pkg/wasm)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -15,8 +15,8 @@ const args = process.argv.slice(2);
 const smoke = args.includes('--smoke');
 const gi = args.indexOf('--glue');
 const dir = gi >= 0 ? path.resolve(args[gi + 1]) : path.join(here, '../pkg/wasm');
-const glue = await import(pathToFileURL(path.join(dir, 'hearth-cpu.js')).href);
-glue.initSync({ module: readFileSync(path.join(dir, 'hearth-cpu_bg.wasm')) });
+const glue = await import(pathToFileURL(path.join(dir, 'hearth-cpu-full.js')).href);
+glue.initSync({ module: readFileSync(path.join(dir, 'hearth-cpu-full_bg.wasm')) });
 
 let seed = 11;
 const rnd = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };

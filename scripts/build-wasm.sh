@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# Builds the two wasm builds (SIMD128, release, wasm-opt -Oz) and their JS glue into pkg/wasm/,
-# and prints raw / gzip / brotli sizes:
-#   hearth-cpu  CPU only (default features): small, loaded first
-#   hearth      CPU + WebGPU (feature `webgpu`): loaded when navigator.gpu gives an adapter
-# and, for the wasm test runners only, the same two with feature `test-api` (the conformance
-# judge, a TensorProto decoder, GPU test hooks) into tests/wasm-build/ (ignored, never shipped):
-#   hearth-cpu-test, hearth-test
-# HEARTH_WASM_BUILDS names the builds to make (default: the two shipped ones; scripts/test.sh
-# asks for all four).
+# Builds the three shipped wasm builds (SIMD128, release, wasm-opt -Oz) and their JS glue into
+# pkg/wasm/, and prints raw / gzip / brotli sizes:
+#   hearth-cpu       CPU only, `--no-default-features`: the ONNX executor and the recommender;
+#                    small, loaded first
+#   hearth-cpu-full  CPU only with every feature (adds `ml`: the ai.onnx.ml operators, and
+#                    `education`: knowledge tracing); loaded only when a model needs ai.onnx.ml
+#                    or a tracer is loaded (pkg/src/engine.ts)
+#   hearth           CPU + WebGPU (feature `webgpu`, every feature): loaded when navigator.gpu
+#                    gives an adapter
+# and, for the wasm test runners only, the full CPU and the GPU build with feature `test-api`
+# (the conformance judge, a TensorProto decoder, GPU test hooks) into tests/wasm-build/ (ignored,
+# never shipped): hearth-cpu-test, hearth-test
+# HEARTH_WASM_BUILDS names the builds to make (default: the three shipped ones; scripts/test.sh
+# asks for all five).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 ship="$ROOT/pkg/wasm"
 test_out="$ROOT/tests/wasm-build"
 
-build() { # name, cargo features, target dir, output dir
-  local name=$1 features=$2 target=$3 out=$4
+build() { # name, cargo feature flags, target dir, output dir
+  local name=$1 flags=$2 target=$3 out=$4
   mkdir -p "$out"
+  # shellcheck disable=SC2086 # $flags is a list of cargo flags
   CARGO_TARGET_DIR="$target" cargo build --release --lib \
-    --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" ${features:+--features "$features"}
+    --target wasm32-unknown-unknown --manifest-path "$ROOT/Cargo.toml" $flags
   raw="$target/wasm32-unknown-unknown/release/hearth.wasm"
   wasm-bindgen --target web --out-dir "$out" --out-name "$name" "$raw"
   # A trapped instance is unusable (Rust aborted mid-call; its heap is in an unknown state), and
@@ -46,12 +52,14 @@ build() { # name, cargo features, target dir, output dir
 
 # A test build shares its shipped twin's target dir: `test-api` changes only this crate, so the
 # dependencies are built once; the GPU builds have their own dir so switching stays incremental.
-for b in ${HEARTH_WASM_BUILDS:-hearth-cpu hearth}; do
+# The two CPU builds differ in this crate's features only, so they share one target dir too.
+for b in ${HEARTH_WASM_BUILDS:-hearth-cpu hearth-cpu-full hearth}; do
   case $b in
-    hearth-cpu) build hearth-cpu "" "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
-    hearth) build hearth webgpu "$HEARTH_WASM_TARGET_DIR-webgpu" "$ship" ;;
-    hearth-cpu-test) build hearth-cpu test-api "$HEARTH_WASM_TARGET_DIR" "$test_out" ;;
-    hearth-test) build hearth webgpu,test-api "$HEARTH_WASM_TARGET_DIR-webgpu" "$test_out" ;;
+    hearth-cpu) build hearth-cpu --no-default-features "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
+    hearth-cpu-full) build hearth-cpu-full "" "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
+    hearth) build hearth "--features webgpu" "$HEARTH_WASM_TARGET_DIR-webgpu" "$ship" ;;
+    hearth-cpu-test) build hearth-cpu "--features test-api" "$HEARTH_WASM_TARGET_DIR" "$test_out" ;;
+    hearth-test) build hearth "--features webgpu,test-api" "$HEARTH_WASM_TARGET_DIR-webgpu" "$test_out" ;;
     *) echo "unknown wasm build '$b'" >&2; exit 2 ;;
   esac
 done

@@ -30,7 +30,7 @@ native cargo run --release --features "$features" --bin hearth -- recommender ev
   --lists-out "$HEARTH_CACHE/retail/lists.json" --bundle-out "$HEARTH_CACHE/retail/eval.hearth"
 
 echo "== wasm build =="
-HEARTH_WASM_BUILDS="hearth-cpu hearth hearth-cpu-test hearth-test" bash scripts/build-wasm.sh
+HEARTH_WASM_BUILDS="hearth-cpu hearth-cpu-full hearth hearth-cpu-test hearth-test" bash scripts/build-wasm.sh
 
 echo "== wasm tests (Node) =="
 node --test tests/wasm/

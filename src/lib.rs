@@ -15,6 +15,7 @@ pub mod bundle;
 pub mod cli;
 #[cfg(feature = "test-api")]
 pub mod conformance;
+#[cfg(feature = "education")]
 pub mod education;
 pub mod error;
 pub mod ir;

@@ -7,7 +7,7 @@ use crate::ir::{Dim, Graph, ValueKind};
 use crate::onnx::parse::{parse_model, Model};
 use crate::onnx::tensor::ExternalData;
 use crate::plan::exec::Feed;
-use crate::plan::{run_graph, BackendKind, Plan};
+use crate::plan::{BackendKind, Plan};
 use crate::tensor::{DType, Tensor};
 use crate::value::{Map, MapKeys, Value};
 use std::borrow::Cow;
@@ -313,7 +313,9 @@ impl Session {
         let (refs, plan) = (&refs[..], &self.plan);
         // a sample repeats the run until 2 ms have passed: browsers coarsen performance.now() to
         // 0.1 ms, and small models run in microseconds on the CPU
-        let Ok(c) = time_ms(|| async move { run_graph(g, plan, refs, &[]).map(drop) }).await else {
+        let Ok(c) =
+            time_ms(|| async move { crate::plan::run_graph(g, plan, refs, &[]).map(drop) }).await
+        else {
             probe.reason = "cpu: the probe run failed on the CPU".into();
             return probe;
         };

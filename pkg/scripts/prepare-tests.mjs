@@ -18,14 +18,14 @@ function newest(p) {
   return m;
 }
 
-// both shipped builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, loaded when WebGPU has an
-// adapter), and the CPU test build (tests/wasm-build/, feature `test-api`) that decodes fixtures
-const builds = [...['hearth-cpu', 'hearth'].flatMap((n) => [`pkg/wasm/${n}_bg.wasm`, `pkg/wasm/${n}.js`]),
+// the shipped builds: hearth-cpu (CPU only), hearth-cpu-full (adds ai.onnx.ml and the tracer) and
+// hearth (CPU + WebGPU, loaded when WebGPU has an adapter), and the CPU test build (tests/wasm-build/, feature `test-api`) that decodes fixtures
+const builds = [...['hearth-cpu', 'hearth-cpu-full', 'hearth'].flatMap((n) => [`pkg/wasm/${n}_bg.wasm`, `pkg/wasm/${n}.js`]),
   'tests/wasm-build/hearth-cpu_bg.wasm', 'tests/wasm-build/hearth-cpu.js'].map((f) => path.join(root, f));
 const sources = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'shaders')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
 if (builds.some((f) => !existsSync(f) || statSync(f).mtimeMs < sources)) {
   console.log('prepare: a wasm build is missing or older than src/: scripts/build-wasm.sh');
-  run('bash', [path.join(root, 'scripts/build-wasm.sh')], { env: { ...process.env, HEARTH_WASM_BUILDS: 'hearth-cpu hearth hearth-cpu-test' } });
+  run('bash', [path.join(root, 'scripts/build-wasm.sh')], { env: { ...process.env, HEARTH_WASM_BUILDS: 'hearth-cpu hearth-cpu-full hearth hearth-cpu-test' } });
 } else {
   console.log('prepare: wasm is fresh');
 }

@@ -26,8 +26,13 @@ const list = (dir, re) => (existsSync(dir) ? readdirSync(dir).filter((f) => re.t
 const browserJs = ['index', 'core', 'errors', 'fetch', 'transport', 'platform-browser', 'profile-store', 'worker', 'engine']
   .map((n) => path.join(pkg, 'dist', `${n}.js`));
 console.log(`size: package JS (browser entry + worker, unminified): ${fmt(sizes(browserJs))}`);
-for (const b of ['hearth-cpu', 'hearth']) {
-  console.log(`size: ${b} (${b === 'hearth' ? 'CPU + WebGPU, loaded when WebGPU gives an adapter' : 'CPU only'}): glue ${fmt(sizes([path.join(pkg, `wasm/${b}.js`)]))}; wasm ${fmt(sizes([path.join(pkg, `wasm/${b}_bg.wasm`)]))}`);
+const what = {
+  'hearth-cpu': 'CPU only: the ONNX executor and the recommender',
+  'hearth-cpu-full': 'CPU only, plus ai.onnx.ml and knowledge tracing: loaded for those',
+  hearth: 'CPU + WebGPU, loaded when WebGPU gives an adapter',
+};
+for (const b of Object.keys(what)) {
+  console.log(`size: ${b} (${what[b]}): glue ${fmt(sizes([path.join(pkg, `wasm/${b}.js`)]))}; wasm ${fmt(sizes([path.join(pkg, `wasm/${b}_bg.wasm`)]))}`);
 }
 const assets = path.join(pkg, 'examples/vite-app/dist/assets');
 const page = list(assets, /^index-.*\.js$/);

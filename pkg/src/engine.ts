@@ -6,13 +6,25 @@
  * Not part of the public API.
  * @packageDocumentation
  */
-import type * as CpuGlue from '../wasm/hearth-cpu.js';
+import type * as CpuGlue from '../wasm/hearth-cpu-full.js';
 import type * as GpuGlue from '../wasm/hearth.js';
 
-/** Which wasm build runs: `cpu` (hearth-cpu, small) or `gpu` (hearth: CPU + WebGPU). */
+/** Which engine runs: `cpu` (the CPU builds) or `gpu` (hearth: CPU + WebGPU). */
 export type Flavor = 'cpu' | 'gpu';
 
-/** Both builds' glue export the CPU build's API; the GPU build adds the async methods below. */
+/**
+ * A wasm build: `cpu` (hearth-cpu: the ONNX executor and the recommender, the smallest),
+ * `cpu-full` (hearth-cpu-full: adds the `ai.onnx.ml` operators and knowledge tracing) or `gpu`
+ * (hearth: everything, plus WebGPU). On the CPU the engine loads a build when it first needs it:
+ * hearth-cpu for a plain model or a recommender, hearth-cpu-full for a model that imports the
+ * `ai.onnx.ml` domain or a tracer, and, once hearth-cpu-full is loaded, it for everything new.
+ */
+export type Build = 'cpu' | 'cpu-full' | 'gpu';
+
+/**
+ * The full CPU build's glue: the small one lacks the tracer classes (looked up at run time), the
+ * GPU build adds the async methods below.
+ */
 type Glue = typeof CpuGlue;
 
 /** Where a build's wasm comes from: a URL, or its bytes (Node). */
@@ -50,15 +62,81 @@ function engineError(code: string, message: string): Error {
 
 /**
  * A build's wasm, next to the package's `dist/`. Literal `new URL(…, import.meta.url)` calls, so
- * bundlers (Vite) find and emit both files.
+ * bundlers (Vite) find and emit every file.
  */
-export function defaultWasmUrl(flavor: Flavor = 'cpu'): URL {
-  return flavor === 'gpu' ? new URL('../wasm/hearth_bg.wasm', import.meta.url) : new URL('../wasm/hearth-cpu_bg.wasm', import.meta.url);
+export function defaultWasmUrl(build: Build = 'cpu'): URL {
+  if (build === 'gpu') return new URL('../wasm/hearth_bg.wasm', import.meta.url);
+  if (build === 'cpu-full') return new URL('../wasm/hearth-cpu-full_bg.wasm', import.meta.url);
+  return new URL('../wasm/hearth-cpu_bg.wasm', import.meta.url);
 }
 
 /** A build's JS glue (imported only when that build is used). */
-function importGlue(flavor: Flavor): Promise<Glue> {
-  return flavor === 'gpu' ? (import('../wasm/hearth.js') as unknown as Promise<Glue>) : import('../wasm/hearth-cpu.js');
+function importGlue(build: Build): Promise<Glue> {
+  if (build === 'gpu') return import('../wasm/hearth.js') as unknown as Promise<Glue>;
+  if (build === 'cpu-full') return import('../wasm/hearth-cpu-full.js') as unknown as Promise<Glue>;
+  return import('../wasm/hearth-cpu.js') as unknown as Promise<Glue>;
+}
+
+/**
+ * Whether an ONNX model imports the `ai.onnx.ml` domain: its top-level `opset_import` entries
+ * (ModelProto field 8, each an OperatorSetIdProto whose field 1 is the domain), read without
+ * decoding the graph. Bytes that are not a well-formed ModelProto answer false, and the build
+ * that parses them reports the error.
+ */
+export function importsMlDomain(b: Uint8Array): boolean {
+  let i = 0;
+  const varint = (): number => {
+    let v = 0;
+    let scale = 1;
+    for (let k = 0; k < 10; k++) {
+      if (i >= b.length) throw new RangeError('truncated');
+      const x = b[i++]!;
+      v += (x & 0x7f) * scale;
+      if (x < 0x80) return v;
+      scale *= 128;
+    }
+    throw new RangeError('varint');
+  };
+  const skip = (wire: number): void => {
+    if (wire === 0) varint();
+    else if (wire === 1) i += 8;
+    else if (wire === 2) {
+      const n = varint();
+      i += n;
+    }
+    else if (wire === 5) i += 4;
+    else throw new RangeError('wire type');
+  };
+  try {
+    while (i < b.length) {
+      const tag = varint();
+      const field = Math.floor(tag / 8);
+      const wire = tag % 8;
+      if (field !== 8 || wire !== 2) {
+        skip(wire);
+        continue;
+      }
+      const len = varint();
+      const end = i + len;
+      while (i < end) {
+        const t = varint();
+        if (t === 10) {
+          const n = varint();
+          if (new TextDecoder().decode(b.subarray(i, i + n)) === 'ai.onnx.ml') return true;
+          i += n;
+        } else skip(t % 8);
+      }
+      i = end;
+    }
+  } catch {
+    return false;
+  }
+  return false;
+}
+
+/** The core build's refusal of an `ai.onnx.ml` node (src/onnx/parse.rs): load it into the full build. */
+function needsFullBuild(e: unknown): boolean {
+  return (e as { code?: string })?.code === 'UNSUPPORTED' && /no ai\.onnx\.ml operators/.test(String((e as Error)?.message));
 }
 
 /**
@@ -89,6 +167,8 @@ const recovering = new Set<Engine>();
 interface Handle {
   kind: string;
   obj: any;
+  /** the build that holds it */
+  build: Build;
   owner?: number;
   /** model / recommender: its bytes (and a model's external data) */
   bytes?: Uint8Array;
@@ -102,8 +182,12 @@ interface Handle {
 }
 
 export class Engine {
-  private glue: Glue | undefined;
+  /** The builds loaded so far (on the CPU each is loaded when first needed). */
+  private builds: Partial<Record<Build, Glue>> = {};
+  private loading = new Map<Build, Promise<Glue>>();
   private flavor: Flavor = 'cpu';
+  /** Whether `init` succeeded. */
+  private started = false;
   /** The backend sessions and recommenders are created on (GPU build): 'webgpu' or 'auto'. */
   private choice: 'webgpu' | 'auto' = 'auto';
   private starting: Promise<InitReply> | undefined;
@@ -118,13 +202,13 @@ export class Engine {
   private trapped: Error | undefined;
 
   /**
-   * `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node). With `recover`
+   * `wasm` gives where a build's wasm comes from: a URL, or its bytes (Node), for each {@link Build}. With `recover`
    * (the inline engines) a wasm trap rejects that call with `WORKER_CRASHED` and the next call
    * runs on a fresh instance with every handle remade from its bytes and events; without it
    * (the worker) the trap is thrown as it is and the worker is replaced.
    */
   constructor(
-    private readonly wasm: (flavor: Flavor) => WasmSource | Promise<WasmSource> = defaultWasmUrl,
+    private readonly wasm: (build: Build) => WasmSource | Promise<WasmSource> = defaultWasmUrl,
     private readonly recover = false,
   ) {
     if (recover) recovering.add(this);
@@ -148,12 +232,13 @@ export class Engine {
         // build, device start and timed probes would delay the first prediction by ~0.5 s
         reply.reason = `the only WebGPU adapter is a software fallback (${adapter}): WebAssembly SIMD128 on the CPU is faster`;
         reply.adapter = adapter;
-        await this.load('cpu');
+        this.flavor = 'cpu';
         return reply;
       }
       if (adapter) {
         try {
           await this.load('gpu');
+          this.flavor = 'gpu';
           this.choice = backend;
           return { backend: 'webgpu', adapter };
         } catch (e) {
@@ -166,38 +251,71 @@ export class Engine {
         throw engineError('BACKEND_UNAVAILABLE', `backend 'webgpu' is not available: ${reply.reason}; use backend 'cpu' or 'auto'`);
       }
     }
-    await this.load('cpu');
+    // the CPU builds are loaded when a call first needs one (a tracer or an ai.onnx.ml model
+    // needs the full build, so a page that only uses those never downloads the small one)
+    this.flavor = 'cpu';
     return reply;
   }
 
-  private async load(flavor: Flavor): Promise<void> {
-    try {
-      const glue = await importGlue(flavor);
-      await glue.default({ module_or_path: await this.wasm(flavor) });
-      this.glue = glue;
-      this.flavor = flavor;
-    } catch (e) {
-      throw engineError('BACKEND_UNAVAILABLE', `the ${flavor === 'gpu' ? 'WebGPU' : 'CPU'} wasm could not start: ${e instanceof Error ? e.message : e}`);
+  /** A build's glue, instantiated on first use (concurrent callers share one load). */
+  private load(build: Build): Promise<Glue> {
+    const have = this.builds[build];
+    if (have) return Promise.resolve(have);
+    let p = this.loading.get(build);
+    if (!p) {
+      p = (async () => {
+        try {
+          const glue = await importGlue(build);
+          await glue.default({ module_or_path: await this.wasm(build) });
+          this.builds[build] = glue;
+          return glue;
+        } catch (e) {
+          const what = build === 'gpu' ? 'WebGPU' : build === 'cpu-full' ? 'full CPU' : 'CPU';
+          throw engineError('BACKEND_UNAVAILABLE', `the ${what} wasm could not start: ${e instanceof Error ? e.message : e}`);
+        } finally {
+          this.loading.delete(build);
+        }
+      })();
+      this.loading.set(build, p);
     }
+    return p;
   }
 
-  private add(kind: string, obj: unknown, extra: Omit<Handle, 'kind' | 'obj'> = {}): number {
+  /** The build a new object goes to: the GPU build, or the CPU build it needs (see {@link Build}). */
+  private pick(full: boolean): Build {
+    if (this.flavor === 'gpu') return 'gpu';
+    return full || this.builds['cpu-full'] || this.loading.has('cpu-full') ? 'cpu-full' : 'cpu';
+  }
+
+  private add(kind: string, obj: unknown, build: Build, extra: Omit<Handle, 'kind' | 'obj' | 'build'> = {}): number {
     const h = this.next++;
     // the bytes are kept only where a rebuild needs them (inline): a worker is replaced instead
-    this.handles.set(h, { kind, obj, ...(this.recover ? extra : { owner: extra.owner }) });
+    this.handles.set(h, { kind, obj, build, ...(this.recover ? extra : { owner: extra.owner }) });
     return h;
   }
 
-  private async session(bytes: Uint8Array, external: unknown[]): Promise<CpuGlue.Session> {
+  private async session(bytes: Uint8Array, external: unknown[], build: Build): Promise<CpuGlue.Session> {
     const files = (external.length ? external : undefined) as unknown[] | undefined;
-    return this.flavor === 'gpu'
-      ? ((this.glue!.Session as unknown as typeof GpuGlue.Session).create(bytes, this.choice, files) as Promise<unknown> as Promise<CpuGlue.Session>)
-      : this.glue!.Session.fromBytes(bytes, files);
+    const glue = await this.load(build);
+    return build === 'gpu'
+      ? ((glue.Session as unknown as typeof GpuGlue.Session).create(bytes, this.choice, files) as Promise<unknown> as Promise<CpuGlue.Session>)
+      : glue.Session.fromBytes(bytes, files);
   }
 
-  private async recommender(bytes: Uint8Array): Promise<WasmRecommender> {
-    const cls = this.recommenderClass();
-    return this.flavor === 'gpu' && cls.create ? cls.create(bytes, this.choice) : cls.fromBytes(bytes);
+  /** A new session: in the full CPU build when the model imports ai.onnx.ml (or the small one refuses it). */
+  private async newSession(bytes: Uint8Array, external: unknown[]): Promise<{ s: CpuGlue.Session; build: Build }> {
+    const build = this.pick(importsMlDomain(bytes));
+    try {
+      return { s: await this.session(bytes, external, build), build };
+    } catch (e) {
+      if (build !== 'cpu' || !needsFullBuild(e)) throw e;
+      return { s: await this.session(bytes, external, 'cpu-full'), build: 'cpu-full' };
+    }
+  }
+
+  private async recommender(bytes: Uint8Array, build: Build): Promise<WasmRecommender> {
+    const cls = this.recommenderClass(await this.load(build));
+    return build === 'gpu' && cls.create ? cls.create(bytes, this.choice) : cls.fromBytes(bytes);
   }
 
   /**
@@ -209,23 +327,30 @@ export class Engine {
    * CPU build (a separate module) and each model and recommender reports the move.
    */
   private async rebuild(why: Error): Promise<void> {
-    const group = [...recovering].filter((e) => e.glue === this.glue);
+    // which instance trapped is not known: every build this engine (and any engine sharing one of
+    // its builds' glue, hence instance) uses is made afresh
+    const mine = new Set(Object.values(this.builds));
+    const group = [...recovering].filter((e) => Object.values(e.builds).some((g) => mine.has(g)));
     for (const engine of group) for (const e of engine.handles.values()) e.obj.__destroy_into_raw?.();
     const fromGpu = this.flavor === 'gpu';
-    if (!fromGpu) {
-      const forget = Reflect.get(this.glue!, '__hearth_forget_instance') as (() => void) | undefined;
+    const cpuGlues = new Set(group.flatMap((e) => [e.builds.cpu, e.builds['cpu-full']]).filter((g): g is Glue => g !== undefined));
+    for (const glue of cpuGlues) {
+      const forget = Reflect.get(glue, '__hearth_forget_instance') as (() => void) | undefined;
       if (!forget) throw new Error('this wasm glue cannot make a fresh instance (build it with scripts/build-wasm.sh)');
       forget();
     }
     const reason = `the WebGPU engine trapped (${why.message}); restarted on the CPU`;
     for (const engine of group) {
-      // the first load instantiates afresh; the others find that instance
-      await engine.load('cpu');
+      // the first load of a build instantiates afresh; the other engines find that instance
+      engine.builds = {};
+      if (engine.flavor === 'gpu') engine.flavor = 'cpu';
       engine.trapped = undefined;
       for (const e of engine.handles.values()) {
-        if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? []);
-        else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!);
-        else if (e.kind === 'tracer') e.obj = engine.tracerClass().fromBytes(e.bytes!);
+        // what ran on the GPU build moves to the full CPU build, which has all it had
+        if (e.build === 'gpu') e.build = 'cpu-full';
+        if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? [], e.build);
+        else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!, e.build);
+        else if (e.kind === 'tracer') e.obj = engine.tracerClass(await engine.load(e.build)).fromBytes(e.bytes!);
         else if (e.kind === 'learner') {
           e.obj = (engine.handles.get(e.owner!)!.obj as WasmTracer).newLearner();
           e.obj.observeMany(e.answers ?? []);
@@ -246,15 +371,15 @@ export class Engine {
     return e.obj;
   }
 
-  private recommenderClass(): WasmRecommenderClass {
+  private recommenderClass(glue: Glue): WasmRecommenderClass {
     // looked up at run time: builds without the recommender export no such class
-    const cls = Reflect.get(this.glue!, 'Recommender') as WasmRecommenderClass | undefined;
+    const cls = Reflect.get(glue, 'Recommender') as WasmRecommenderClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no recommender engine (its wasm exports no Recommender)');
     return cls;
   }
 
-  private tracerClass(): WasmTracerClass {
-    const cls = Reflect.get(this.glue!, 'Tracer') as WasmTracerClass | undefined;
+  private tracerClass(glue: Glue): WasmTracerClass {
+    const cls = Reflect.get(glue, 'Tracer') as WasmTracerClass | undefined;
     if (!cls) throw engineError('UNSUPPORTED', 'this build of hearth-ml has no knowledge tracer (its wasm exports no Tracer)');
     return cls;
   }
@@ -286,7 +411,9 @@ export class Engine {
       // set before the first await: calls that arrive meanwhile wait for it
       this.starting ??= this.init(a.backend ?? 'auto');
       try {
-        return { value: await this.starting, transfer: none };
+        const value = await this.starting;
+        this.started = true;
+        return { value, transfer: none };
       } catch (e) {
         this.starting = undefined;
         this.startError = e as Error;
@@ -294,7 +421,7 @@ export class Engine {
       }
     }
     await this.starting?.catch(() => undefined);
-    if (!this.glue) throw this.startError ?? engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
+    if (!this.started) throw this.startError ?? engineError('BACKEND_UNAVAILABLE', 'the engine was not started (init)');
     if (this.trapped) {
       // calls that arrive meanwhile wait for the same rebuild
       const why = this.trapped;
@@ -326,8 +453,8 @@ export class Engine {
       case 'loadModel': {
         const external = (a.external ?? []).map(([n, b]: [string, ArrayBuffer]) => [n, new Uint8Array(b)]);
         const bytes = new Uint8Array(a.bytes);
-        const s = await this.session(bytes, external);
-        const value = { handle: this.add('model', s, { bytes, external }), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
+        const { s, build } = await this.newSession(bytes, external);
+        const value = { handle: this.add('model', s, build, { bytes, external }), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
         return { value, transfer: none };
       }
       case 'run': {
@@ -340,8 +467,9 @@ export class Engine {
       }
       case 'loadRecommender': {
         const bytes = new Uint8Array(a.bytes);
-        const r = await this.recommender(bytes);
-        return { value: { handle: this.add('recommender', r, { bytes }), info: r.info(), ...placement(r) }, transfer: none };
+        const build = this.pick(false);
+        const r = await this.recommender(bytes, build);
+        return { value: { handle: this.add('recommender', r, build, { bytes }), info: r.info(), ...placement(r) }, transfer: none };
       }
       case 'item':
         return { value: this.get(a.handle, 'recommender').item(a.id) ?? undefined, transfer: none };
@@ -363,7 +491,7 @@ export class Engine {
           p.free();
           throw e;
         }
-        return { value: this.add('profile', p, { owner: a.handle, events: [...a.events] }), transfer: none };
+        return { value: this.add('profile', p, this.handles.get(a.handle)!.build, { owner: a.handle, events: [...a.events] }), transfer: none };
       }
       case 'record': {
         // checked before anything is recorded: an item the bundle lacks, a kind without weight
@@ -414,8 +542,9 @@ export class Engine {
       }
       case 'loadTracer': {
         const bytes = new Uint8Array(a.bytes);
-        const t = this.tracerClass().fromBytes(bytes);
-        return { value: { handle: this.add('tracer', t, { bytes }), info: t.info(), questions: t.questions() }, transfer: none };
+        const build = this.pick(true);
+        const t = this.tracerClass(await this.load(build)).fromBytes(bytes);
+        return { value: { handle: this.add('tracer', t, build, { bytes }), info: t.info(), questions: t.questions() }, transfer: none };
       }
       case 'openLearner': {
         const l = (this.get(a.handle, 'tracer') as WasmTracer).newLearner();
@@ -426,7 +555,7 @@ export class Engine {
           l.free();
           throw e;
         }
-        const h = this.add('learner', l, { owner: a.handle });
+        const h = this.add('learner', l, this.handles.get(a.handle)!.build, { owner: a.handle });
         this.handles.get(h)!.answers = [...a.answers];
         return { value: { learner: h, skipped: r.skipped }, transfer: none };
       }

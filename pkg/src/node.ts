@@ -15,7 +15,7 @@ const nodePlatform: Platform = {
   defaultWorker: false,
   async inlineEngine() {
     // inline: a wasm trap rebuilds the instance (recover)
-    return new Engine((flavor) => readFile(fileURLToPath(defaultWasmUrl(flavor))), true);
+    return new Engine((build) => readFile(fileURLToPath(defaultWasmUrl(build))), true);
   },
   readLocal(source: string) {
     if (/^(https?|data|blob):/i.test(source)) return undefined;

@@ -17,6 +17,7 @@
 //! the header to 8 bytes, so a bundle loaded into an 8-aligned buffer ([`AlignedBytes`]) is read
 //! in place: the table is copied once, from the network buffer into wasm memory, and never again.
 
+#[cfg(feature = "education")]
 pub mod learning;
 
 use crate::error::{Error, Result};
@@ -477,6 +478,7 @@ impl safetensors::View for &Raw {
 }
 
 /// `field` must have `want` entries, one per item (an [`Error::Argument`] otherwise).
+#[cfg(feature = "education")]
 fn same_len_arg(field: &str, got: usize, want: usize) -> Result<()> {
     if got == want {
         Ok(())

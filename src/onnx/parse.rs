@@ -395,6 +395,11 @@ impl Cx<'_> {
                 "Hearth runs operators of the ai.onnx and ai.onnx.ml domains only",
             ));
         }
+        if domain == "ai.onnx.ml" && cfg!(not(feature = "ml")) {
+            return Err(unsupported(
+                "this build of Hearth has no ai.onnx.ml operators (the hearth-ml package loads its full build, hearth-cpu-full, for such models; natively, enable the `ml` feature)",
+            ));
+        }
         if domain == "ai.onnx.ml" && opset > 5 {
             return Err(unsupported(
                 "Hearth reads ai.onnx.ml opsets up to 5 (ONNX 1.17)",

@@ -8,6 +8,7 @@
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
 mod convert;
+#[cfg(feature = "education")]
 mod education;
 mod recommend;
 #[cfg(feature = "webgpu")]

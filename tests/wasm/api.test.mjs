@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
+import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { hearth, root, readPbs, listDirs } from './common.mjs';
 
 const fixtures = path.join(root, 'tests/models');
@@ -83,12 +84,20 @@ test('propensity model predicts probabilities', () => {
   for (const v of p.data) assert.ok(v >= 0 && v <= 1, `probability ${v}`);
 });
 
+// The size budget of the build every CPU page loads first (issues 15 and 16: under 400 KB
+// brotli): what grows it past that has to go to hearth-cpu-full or pay for itself elsewhere.
+test('hearth-cpu stays under 400,000 B brotli (quality 11)', () => {
+  const wasm = readFileSync(path.join(root, 'pkg/wasm/hearth-cpu_bg.wasm'));
+  const br = brotliCompressSync(wasm, { params: { [zlib.BROTLI_PARAM_QUALITY]: 11, [zlib.BROTLI_PARAM_SIZE_HINT]: wasm.length } }).length;
+  assert.ok(br < 400_000, `hearth-cpu is ${br} B brotli (${wasm.length} B raw): over the 400,000 B budget`);
+});
+
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
 const TEST_ONLY = /conformance|decodetensorproto|fortest/i;
 
 test('the shipped wasm builds export only the public API; the test build has the test entry points', async () => {
   const exportsOf = (file) => WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(path.join(root, file)))).map((e) => e.name.toLowerCase());
-  for (const file of ['pkg/wasm/hearth-cpu_bg.wasm', 'pkg/wasm/hearth_bg.wasm']) {
+  for (const file of ['pkg/wasm/hearth-cpu_bg.wasm', 'pkg/wasm/hearth-cpu-full_bg.wasm', 'pkg/wasm/hearth_bg.wasm']) {
     const names = exportsOf(file);
     assert.ok(names.some((n) => /session_run/.test(n)), `${file}: the public API is there (${names.length} exports)`);
     assert.deepEqual(names.filter((n) => TEST_ONLY.test(n)), [], `${file} exports test entry points`);

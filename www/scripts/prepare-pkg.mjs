@@ -21,9 +21,9 @@ function newest(p) {
 }
 const older = (file, than) => !existsSync(file) || statSync(file).mtimeMs < than;
 
-// both builds: hearth-cpu (CPU only) and hearth (CPU + WebGPU, which the package loads when
-// WebGPU gives an adapter)
-const builds = ['hearth-cpu', 'hearth'].flatMap((n) => [`wasm/${n}_bg.wasm`, `wasm/${n}.js`]).map((f) => path.join(pkg, f));
+// the shipped builds: hearth-cpu (CPU only), hearth-cpu-full (adds ai.onnx.ml and the tracer,
+// which the package loads for those) and hearth (CPU + WebGPU, loaded when WebGPU gives an adapter)
+const builds = ['hearth-cpu', 'hearth-cpu-full', 'hearth'].flatMap((n) => [`wasm/${n}_bg.wasm`, `wasm/${n}.js`]).map((f) => path.join(pkg, f));
 const rust = Math.max(newest(path.join(root, 'src')), newest(path.join(root, 'shaders')), newest(path.join(root, 'Cargo.toml')), newest(path.join(root, 'Cargo.lock')));
 if (builds.some((f) => older(f, rust))) {
   console.log('prepare: a wasm build is missing or older than src/: scripts/build-wasm.sh');

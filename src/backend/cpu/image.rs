@@ -886,7 +886,9 @@ fn non_max_suppression(
             let mut cand: Vec<usize> = (0..nbox)
                 .filter(|&i| score_th.is_none_or(|t| s[i] > t))
                 .collect();
-            cand.sort_by(|&i, &j| s[j].partial_cmp(&s[i]).unwrap_or(std::cmp::Ordering::Equal));
+            super::util::sort_indices(&mut cand, &|i, j| {
+                s[j].partial_cmp(&s[i]).unwrap_or(std::cmp::Ordering::Equal)
+            });
             let mut kept: Vec<usize> = Vec::new();
             for i in cand {
                 if kept.len() >= max_out {

@@ -404,54 +404,51 @@ fn non_zero(x: &Tensor) -> Result<Tensor> {
     Tensor::from_i64(vec![r, hits.len()], out)
 }
 
-/// Total order for sorting values that may be floats (NaN last).
-fn order<T: PartialOrd>(a: &[T], b: &[T]) -> std::cmp::Ordering {
-    for (x, y) in a.iter().zip(b) {
-        match x.partial_cmp(y) {
-            Some(std::cmp::Ordering::Equal) => {}
-            Some(o) => return o,
-            None => {
-                let (xn, yn) = (x.partial_cmp(x).is_none(), y.partial_cmp(y).is_none());
-                if xn != yn {
-                    return if xn {
-                        std::cmp::Ordering::Greater
-                    } else {
-                        std::cmp::Ordering::Less
-                    };
-                }
+/// Total order of two values that may be floats (NaN last).
+fn order<T: PartialOrd>(x: &T, y: &T) -> std::cmp::Ordering {
+    match x.partial_cmp(y) {
+        Some(o) => o,
+        None => {
+            let (xn, yn) = (x.partial_cmp(x).is_none(), y.partial_cmp(y).is_none());
+            match (xn, yn) {
+                (true, false) => std::cmp::Ordering::Greater,
+                (false, true) => std::cmp::Ordering::Less,
+                _ => std::cmp::Ordering::Equal,
             }
         }
     }
-    std::cmp::Ordering::Equal
 }
 
 /// Unique slices along an axis: (slice indices of the output in order, first occurrences,
-/// inverse indices, counts).
-fn unique_slices<T: PartialOrd + Clone>(
-    v: &[T],
+/// inverse indices, counts). `cmp(i, j)` orders the flat elements `i` and `j` (not generic over
+/// the dtype, so one copy of this and of the sort serves every dtype).
+fn unique_slices(
     outer: usize,
     dim: usize,
     inner: usize,
     sorted: bool,
+    cmp: &dyn Fn(usize, usize) -> std::cmp::Ordering,
 ) -> (Vec<usize>, Vec<usize>, Vec<usize>) {
-    let slice = |j: usize| -> Vec<T> {
-        let mut s = Vec::with_capacity(outer * inner);
+    let slice_order = |a: usize, b: usize| {
         for o in 0..outer {
-            let b = (o * dim + j) * inner;
-            s.extend_from_slice(&v[b..b + inner]);
+            for k in 0..inner {
+                let ord = cmp((o * dim + a) * inner + k, (o * dim + b) * inner + k);
+                if ord != std::cmp::Ordering::Equal {
+                    return ord;
+                }
+            }
         }
-        s
+        std::cmp::Ordering::Equal
     };
-    let slices: Vec<Vec<T>> = (0..dim).map(slice).collect();
     // first occurrences, in order of appearance
     let mut firsts: Vec<usize> = Vec::new();
     let mut inverse = vec![0usize; dim];
     let mut by_value: Vec<usize> = (0..dim).collect();
-    by_value.sort_by(|&a, &b| order(&slices[a], &slices[b]).then(a.cmp(&b)));
+    super::util::sort_indices(&mut by_value, &|a, b| slice_order(a, b));
     let mut group_of = vec![0usize; dim];
     let mut groups: Vec<usize> = Vec::new(); // first index of each group, by value
     for (k, &j) in by_value.iter().enumerate() {
-        if k == 0 || order(&slices[by_value[k - 1]], &slices[j]) != std::cmp::Ordering::Equal {
+        if k == 0 || slice_order(by_value[k - 1], j) != std::cmp::Ordering::Equal {
             groups.push(j);
         }
         group_of[j] = groups.len() - 1;
@@ -488,8 +485,7 @@ fn unique(x: &Tensor, sorted: bool, axis: Option<i64>) -> Result<Vec<Tensor>> {
     let outer: usize = sh[..a].iter().product();
     let inner: usize = sh[a + 1..].iter().product();
     let dim = sh[a];
-    let (firsts, inverse, counts) =
-        crate::with_data!(x.data(), v => unique_slices(v, outer, dim, inner, sorted));
+    let (firsts, inverse, counts) = crate::with_data!(x.data(), v => unique_slices(outer, dim, inner, sorted, &|i, j| order(&v[i], &v[j])));
     let i64s = |v: &[usize]| Tensor::from_i64(vec![v.len()], v.iter().map(|&i| i as i64).collect());
     Ok(vec![
         take_along(&x, a, &firsts)?,

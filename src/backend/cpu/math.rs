@@ -5,7 +5,9 @@
 //! LLVM vectorises for SIMD128.
 
 use super::fastmath;
-use super::util::{broadcast_shape, broadcast_shapes, for_each_broadcast, input, opt_input};
+use super::util::{
+    broadcast_shape, broadcast_shapes, broadcast_strides, for_each_broadcast, input, opt_input,
+};
 use crate::error::{Error, Result};
 use crate::ir::ops::math::{Binary, MathOp, Unary, Variadic};
 use crate::tensor::{DType, Tensor, TensorData};
@@ -30,6 +32,80 @@ pub fn run(op: &MathOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     }])
 }
 
+/// How a broadcast binary op walks its inputs: runs of `len` output elements, each reading `a`
+/// from `a0` and `b` from `b0` with steps `sa`, `sb` (0 or 1). Worked out once per call by code
+/// that is not generic over the dtypes, so each `broadcast_map` instance is only its three
+/// inner loops.
+struct Runs {
+    out: Vec<usize>,
+    len: usize,
+    sa: usize,
+    sb: usize,
+    /// the (a, b) start offsets of each run
+    starts: Vec<(usize, usize)>,
+}
+
+fn broadcast_runs(ash: &[usize], bsh: &[usize]) -> Result<Runs> {
+    let out = broadcast_shape(ash, bsh)?;
+    let n: usize = out.iter().product();
+    let (sa, sb) = (broadcast_strides(ash, &out), broadcast_strides(bsh, &out));
+    // merge adjacent axes where both inputs continue contiguously (or stay broadcast), from the
+    // innermost: [N,C,H,W] + [1,C,1,1] walks as [N,C,H·W]
+    let mut dims: Vec<(usize, usize, usize)> = Vec::new(); // (extent, a stride, b stride), innermost first
+    for d in (0..out.len()).rev() {
+        if out[d] == 1 {
+            continue;
+        }
+        if let Some(last) = dims.last_mut() {
+            if sa[d] == last.1 * last.0 && sb[d] == last.2 * last.0 {
+                last.0 *= out[d];
+                continue;
+            }
+        }
+        dims.push((out[d], sa[d], sb[d]));
+    }
+    let (len, ia, ib) = dims.first().copied().unwrap_or((1, 0, 0));
+    let (ia, ib) = (ia.min(1), ib.min(1));
+    let mut starts = Vec::with_capacity(n / len.max(1));
+    if n > 0 {
+        let outer = &dims[dims.len().min(1)..];
+        let mut idx = vec![0usize; outer.len()];
+        let (mut oa, mut ob) = (0usize, 0usize);
+        loop {
+            starts.push((oa, ob));
+            let mut k = 0;
+            loop {
+                if k == outer.len() {
+                    return Ok(Runs {
+                        out,
+                        len,
+                        sa: ia,
+                        sb: ib,
+                        starts,
+                    });
+                }
+                idx[k] += 1;
+                oa += outer[k].1;
+                ob += outer[k].2;
+                if idx[k] < outer[k].0 {
+                    break;
+                }
+                oa -= outer[k].1 * outer[k].0;
+                ob -= outer[k].2 * outer[k].0;
+                idx[k] = 0;
+                k += 1;
+            }
+        }
+    }
+    Ok(Runs {
+        out,
+        len,
+        sa: ia,
+        sb: ib,
+        starts,
+    })
+}
+
 /// Applies `f` to every pair of broadcast elements; returns the output shape and values.
 pub fn broadcast_map<A: Copy, B: Copy, O>(
     a: &[A],
@@ -38,44 +114,31 @@ pub fn broadcast_map<A: Copy, B: Copy, O>(
     bsh: &[usize],
     mut f: impl FnMut(A, B) -> O,
 ) -> Result<(Vec<usize>, Vec<O>)> {
-    let out = broadcast_shape(ash, bsh)?;
-    let v: Vec<O> = if ash == bsh {
-        a.iter().zip(b).map(|(&x, &y)| f(x, y)).collect()
-    } else if b.len() == 1 && out == ash {
-        let y = b[0];
-        a.iter().map(|&x| f(x, y)).collect()
-    } else if a.len() == 1 && out == bsh {
-        let x = a[0];
-        b.iter().map(|&y| f(x, y)).collect()
-    } else if out == ash && is_trailing_block(bsh, &out) && !b.is_empty() {
-        let mut v = Vec::with_capacity(a.len());
-        for chunk in a.chunks(b.len()) {
-            v.extend(chunk.iter().zip(b).map(|(&x, &y)| f(x, y)));
+    let r = broadcast_runs(ash, bsh)?;
+    let mut v: Vec<O> = Vec::with_capacity(r.starts.len() * r.len);
+    for &(oa, ob) in &r.starts {
+        match (r.sa, r.sb) {
+            (1, 1) => v.extend(
+                a[oa..oa + r.len]
+                    .iter()
+                    .zip(&b[ob..ob + r.len])
+                    .map(|(&x, &y)| f(x, y)),
+            ),
+            (1, _) => {
+                let y = b[ob];
+                v.extend(a[oa..oa + r.len].iter().map(|&x| f(x, y)));
+            }
+            (_, 1) => {
+                let x = a[oa];
+                v.extend(b[ob..ob + r.len].iter().map(|&y| f(x, y)));
+            }
+            _ => {
+                let (x, y) = (a[oa], b[ob]);
+                v.extend((0..r.len).map(|_| f(x, y)));
+            }
         }
-        v
-    } else if out == bsh && is_trailing_block(ash, &out) && !a.is_empty() {
-        let mut v = Vec::with_capacity(b.len());
-        for chunk in b.chunks(a.len()) {
-            v.extend(a.iter().zip(chunk).map(|(&x, &y)| f(x, y)));
-        }
-        v
-    } else {
-        let n: usize = out.iter().product();
-        let mut v = Vec::with_capacity(n);
-        for_each_broadcast(&out, &[ash, bsh], |_, o| v.push(f(a[o[0]], b[o[1]])));
-        v
-    };
-    Ok((out, v))
-}
-
-/// Whether `small` (after its leading 1s) equals the trailing dims of `out`: then it repeats
-/// as one contiguous block.
-fn is_trailing_block(small: &[usize], out: &[usize]) -> bool {
-    let s: &[usize] = {
-        let k = small.iter().take_while(|&&d| d == 1).count();
-        &small[k..]
-    };
-    s.len() <= out.len() && out[out.len() - s.len()..] == *s
+    }
+    Ok((r.out, v))
 }
 
 fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
@@ -769,6 +832,56 @@ mod tests {
 
     fn t(shape: &[usize], v: &[f32]) -> Tensor {
         Tensor::from_f32(shape.to_vec(), v.to_vec()).unwrap()
+    }
+
+    /// `broadcast_map`'s run plan against a direct multi-index walk (numpy broadcasting), over
+    /// shapes with leading, inner and trailing broadcast axes, scalars, size-1 and empty axes.
+    #[test]
+    fn broadcast_map_matches_index_walk() {
+        let cases: &[(&[usize], &[usize])] = &[
+            (&[2, 3, 4], &[2, 3, 4]),
+            (&[2, 3, 4], &[]),
+            (&[], &[2, 3, 4]),
+            (&[2, 3, 4], &[4]),
+            (&[4], &[2, 3, 4]),
+            (&[2, 3, 4], &[3, 1]),
+            (&[2, 1, 4], &[1, 3, 1]),
+            (&[2, 3, 4, 5], &[1, 3, 1, 1]),
+            (&[1, 3, 1, 5], &[2, 1, 4, 1]),
+            (&[2, 1], &[1, 1]),
+            (&[1], &[1]),
+            (&[0, 3], &[3]),
+            (&[2, 0, 3], &[1, 1, 3]),
+            (&[3, 1, 2], &[3, 4, 2]),
+            (&[5, 1, 1, 2], &[5, 2, 3, 1]),
+        ];
+        for &(ash, bsh) in cases {
+            let na: usize = ash.iter().product();
+            let nb: usize = bsh.iter().product();
+            let a: Vec<i64> = (0..na as i64).collect();
+            let b: Vec<i64> = (0..nb as i64).map(|x| x * 1000).collect();
+            let (out, got) = broadcast_map(&a, ash, &b, bsh, |x, y| x + y).unwrap();
+            let want_out = broadcast_shape(ash, bsh).unwrap();
+            assert_eq!(out, want_out, "{ash:?} {bsh:?}");
+            let n: usize = out.iter().product();
+            let mut want = Vec::with_capacity(n);
+            let offset = |sh: &[usize], idx: &[usize]| {
+                let lead = idx.len() - sh.len();
+                sh.iter().enumerate().fold(0, |o, (d, &e)| {
+                    o * e + if e == 1 { 0 } else { idx[lead + d] }
+                })
+            };
+            for flat in 0..n {
+                let mut idx = vec![0; out.len()];
+                let mut r = flat;
+                for d in (0..out.len()).rev() {
+                    idx[d] = r % out[d];
+                    r /= out[d];
+                }
+                want.push(a[offset(ash, &idx)] + b[offset(bsh, &idx)]);
+            }
+            assert_eq!(got, want, "{ash:?} {bsh:?}");
+        }
     }
 
     /// Relu keeps NaN (onnxruntime does; `f32::max(NaN, 0)` is 0) and maps -0 and negatives to 0.

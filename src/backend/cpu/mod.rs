@@ -12,6 +12,7 @@ pub mod index;
 pub mod linalg;
 pub mod loss;
 pub mod math;
+#[cfg(feature = "ml")]
 pub mod ml;
 pub mod quant;
 pub mod reduce;
@@ -41,7 +42,13 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Loss(o) => loss::run(o, inputs),
         Op::Signal(o) => signal::run(o, inputs),
         Op::Transformer(o) => transformer::run(o, inputs),
+        #[cfg(feature = "ml")]
         Op::Ml(o) => ml::run(o, inputs),
+        // the parser builds no ai.onnx.ml op without the feature
+        #[cfg(not(feature = "ml"))]
+        Op::Ml(_) => Err(crate::error::Error::unsupported(
+            "this build has no ai.onnx.ml operators (feature `ml`)",
+        )),
         Op::If(_) => Err(crate::error::Error::unsupported(
             "If is run by the executor",
         )),

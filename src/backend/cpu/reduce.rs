@@ -318,7 +318,7 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
                 order.select_nth_unstable_by(k.saturating_sub(1).min(len - 1), cmp);
                 order.truncate(k);
             }
-            order.sort_by(cmp);
+            super::util::sort_indices(&mut order, &|p, q| cmp(&p, &q));
             for (r, &j) in order.iter().take(k).enumerate() {
                 picks[(o * k + r) * inner + i] = (o * len + j) * inner + i;
             }

@@ -3,6 +3,13 @@
 use crate::error::{Error, Result};
 use crate::tensor::{numel_checked, strides, Tensor};
 
+/// Sorts indices by `cmp`, stably. Every index sort of the kernels goes through this one
+/// instance of the standard library's sort (each generic call site would otherwise carry its
+/// own copy, ~10 KB of wasm each).
+pub fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> std::cmp::Ordering) {
+    v.sort_by(|&a, &b| cmp(a, b));
+}
+
 /// Input `i`, or an error naming it when it is missing.
 pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize, what: &str) -> Result<&'a Tensor> {
     inputs

@@ -9,6 +9,7 @@ pub mod index;
 pub mod linalg;
 pub mod loss;
 pub mod math;
+#[cfg(feature = "ml")]
 pub mod ml;
 pub mod quant;
 pub mod reduce;
@@ -50,6 +51,7 @@ impl Registry {
         signal::register(&mut r);
         transformer::register(&mut r);
         seq::register(&mut r);
+        #[cfg(feature = "ml")]
         ml::register(&mut r);
         r
     }
