@@ -100,6 +100,14 @@ pub fn decode_tensor_proto(bytes: &[u8]) -> Result<JsValue, JsValue> {
     Ok(o)
 }
 
+/// Test hook (feature `test-api`): runs MatMulInteger's SIMD128 int8 GEMM against its scalar
+/// twin inside wasm over every tile edge and extreme values; returns how many outputs differ (0
+/// expected).
+#[wasm_bindgen(js_name = qgemmCheckForTest)]
+pub fn qgemm_check() -> u32 {
+    crate::backend::cpu::linalg::qgemm::check_against_scalar() as u32
+}
+
 /// Test hook (feature `test-api`): runs the SIMD128 scoring kernels against their scalar twins inside wasm, over
 /// every length 0..=70 and every finite f16 value; returns the number of results that are not
 /// bit-identical (0 expected).

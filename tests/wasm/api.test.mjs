@@ -92,6 +92,10 @@ test('hearth-cpu stays under 400,000 B brotli (quality 11)', () => {
   assert.ok(br < 400_000, `hearth-cpu is ${br} B brotli (${wasm.length} B raw): over the 400,000 B budget`);
 });
 
+test("MatMulInteger's SIMD128 int8 GEMM equals its scalar twin (inside wasm, every tile edge, wrapping sums)", () => {
+  assert.equal(hearth.qgemmCheckForTest(), 0);
+});
+
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
 const TEST_ONLY = /conformance|decodetensorproto|fortest/i;
 

@@ -3,6 +3,7 @@
 //! operands and broadcast batches cost no copies.
 
 mod einsum;
+pub mod qgemm;
 
 use super::util::{broadcast_shape, input, norm_axis, opt_input};
 use crate::error::{Error, Result};
@@ -274,26 +275,39 @@ pub fn gemm_scalar(
 }
 
 /// numpy `matmul`: batched, broadcasting, 1-D operands promoted and their axis removed.
-pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
-    if a.rank() == 0 || b.rank() == 0 {
-        return Err(Error::shape("MatMul operands must have rank >= 1"));
+/// MatMul's shapes: the matrix sizes, the broadcast batches with each operand's offset per
+/// batch, and the output shape (1-D operands' axes dropped).
+struct MmPlan {
+    m: usize,
+    k: usize,
+    n: usize,
+    nb: usize,
+    ao: Vec<usize>,
+    bo: Vec<usize>,
+    /// B is one matrix and A's batch axes are the output's: one GEMM over all rows of A
+    one_b: bool,
+    out_shape: Vec<usize>,
+}
+
+fn mm_plan(ash: &[usize], bsh: &[usize], what: &str) -> Result<MmPlan> {
+    if ash.is_empty() || bsh.is_empty() {
+        return Err(Error::shape(format!("{what} operands must have rank >= 1")));
     }
-    let (ash, bsh) = (a.shape().to_vec(), b.shape().to_vec());
     let a2: Vec<usize> = if ash.len() == 1 {
         vec![1, ash[0]]
     } else {
-        ash.clone()
+        ash.to_vec()
     };
     let b2: Vec<usize> = if bsh.len() == 1 {
         vec![bsh[0], 1]
     } else {
-        bsh.clone()
+        bsh.to_vec()
     };
     let (m, k) = (a2[a2.len() - 2], a2[a2.len() - 1]);
     let (k2, n) = (b2[b2.len() - 2], b2[b2.len() - 1]);
     if k != k2 {
         return Err(Error::shape(format!(
-            "MatMul: A has shape {ash:?} and B has shape {bsh:?}; A's last dim {k} must equal B's second-to-last {k2}"
+            "{what}: A has shape {ash:?} and B has shape {bsh:?}; A's last dim {k} must equal B's second-to-last {k2}"
         )));
     }
     let batch = broadcast_shape(&a2[..a2.len() - 2], &b2[..b2.len() - 2])?;
@@ -318,17 +332,39 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             .collect()
     };
     let (ao, bo) = (offsets(&a2, m * k), offsets(&b2, k * n));
-    let mut out_shape_final = out_shape.clone();
     if bsh.len() == 1 {
-        out_shape_final.pop();
+        out_shape.pop();
     }
     if ash.len() == 1 {
-        out_shape_final.remove(out_shape_final.len() - if bsh.len() == 1 { 1 } else { 2 });
+        out_shape.remove(out_shape.len() - if bsh.len() == 1 { 1 } else { 2 });
     }
+    Ok(MmPlan {
+        m,
+        k,
+        n,
+        nb,
+        ao,
+        bo,
+        one_b: b2.len() == 2 && a2.len() - 2 == batch.len(),
+        out_shape,
+    })
+}
+
+pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
+    let MmPlan {
+        m,
+        k,
+        n,
+        nb,
+        ao,
+        bo,
+        one_b,
+        out_shape: out_shape_final,
+    } = mm_plan(a.shape(), b.shape(), "MatMul")?;
     match (a.data(), b.data()) {
         (TensorData::F32(x), TensorData::F32(y)) => {
             let mut out = vec![0.0f32; nb * m * n];
-            if b2.len() == 2 && a2.len() - 2 == batch.len() {
+            if one_b {
                 // one weight matrix for every batch of A ([.., M, K] · [K, N]): a single GEMM
                 // over all nb·M rows instead of nb small ones (RNN outputs, attention projections)
                 gemm_strided(nb * m, n, k, &mut out, false, x, (k, 1), y, (n, 1), 1.0);
@@ -382,17 +418,18 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let a = input(inputs, 0, "A")?;
     let b = input(inputs, 1, "B")?;
-    let widen = |t: &Tensor, what: &str| -> Result<Vec<i32>> {
+    // 8-bit values widened to i16: an 8-bit value minus an 8-bit zero point fits
+    let widen = |t: &Tensor, what: &str| -> Result<Vec<i16>> {
         match t.data() {
-            TensorData::U8(v) => Ok(v.iter().map(|&x| x as i32).collect()),
-            TensorData::I8(v) => Ok(v.iter().map(|&x| x as i32).collect()),
+            TensorData::U8(v) => Ok(v.iter().map(|&x| x as i16).collect()),
+            TensorData::I8(v) => Ok(v.iter().map(|&x| x as i16).collect()),
             d => Err(Error::dtype(format!(
                 "MatMulInteger: {what} must be uint8 or int8, got {}",
                 d.dtype()
             ))),
         }
     };
-    let zero_point = |i: usize, of: &Tensor, what: &str| -> Result<Option<Vec<i32>>> {
+    let zero_point = |i: usize, of: &Tensor, what: &str| -> Result<Option<Vec<i16>>> {
         let Some(z) = opt_input(inputs, i) else {
             return Ok(None);
         };
@@ -407,13 +444,9 @@ fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     };
     let mut av = widen(a, "A")?;
     let mut bv = widen(b, "B")?;
+    let plan = mm_plan(a.shape(), b.shape(), "MatMulInteger")?;
     if let Some(z) = zero_point(2, a, "a_zero_point")? {
-        let cols = a.shape().last().copied().unwrap_or(1);
-        let rows = if a.rank() >= 2 {
-            a.shape()[a.rank() - 2]
-        } else {
-            1
-        };
+        let (rows, cols) = (plan.m, plan.k);
         if z.len() == 1 {
             av.iter_mut().for_each(|x| *x -= z[0]);
         } else if z.len() == rows && cols > 0 {
@@ -430,7 +463,7 @@ fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
         }
     }
     if let Some(z) = zero_point(3, b, "b_zero_point")? {
-        let cols = b.shape().last().copied().unwrap_or(1);
+        let cols = plan.n;
         if z.len() == 1 {
             bv.iter_mut().for_each(|x| *x -= z[0]);
         } else if z.len() == cols && cols > 0 {
@@ -445,9 +478,32 @@ fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
             )));
         }
     }
-    let a32 = Tensor::new(a.shape().to_vec(), TensorData::I32(av))?;
-    let b32 = Tensor::new(b.shape().to_vec(), TensorData::I32(bv))?;
-    matmul(&a32, &b32)
+    let MmPlan {
+        m,
+        k,
+        n,
+        nb,
+        ao,
+        bo,
+        one_b,
+        out_shape,
+    } = plan;
+    let k8 = qgemm::padded_k(k);
+    let mut out = vec![0i32; nb * m * n];
+    // B packed transposed once per distinct matrix (once for a weight shared by every batch)
+    let pack_b = |o: usize| qgemm::pack(n, k, |j, p| bv[o + p * n + j]);
+    if one_b {
+        let bt = pack_b(0);
+        let ap = qgemm::pack(nb * m, k, |r, p| av[r * k + p]);
+        qgemm::qgemm(nb * m, n, k8, &ap, &bt, &mut out);
+    } else {
+        for i in 0..nb {
+            let bt = pack_b(bo[i]);
+            let ap = qgemm::pack(m, k, |r, p| av[ao[i] + r * k + p]);
+            qgemm::qgemm(m, n, k8, &ap, &bt, &mut out[i * m * n..(i + 1) * m * n]);
+        }
+    }
+    Tensor::new(out_shape, TensorData::I32(out))
 }
 
 #[allow(clippy::too_many_arguments)]
