@@ -22,6 +22,7 @@ pub mod onnx;
 pub mod plan;
 pub mod recommend;
 pub mod session;
+pub mod tabular;
 pub mod tensor;
 #[cfg(any(test, feature = "test-api"))]
 pub mod testing;
