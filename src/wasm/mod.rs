@@ -12,6 +12,7 @@ mod education;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
+mod tabular;
 #[cfg(feature = "test-api")]
 mod testing;
 
