@@ -43,6 +43,7 @@ type GpuSession = GpuGlue.Session;
 type WasmTracer = CpuGlue.Tracer;
 type WasmLearner = CpuGlue.Learner;
 type WasmTracerClass = typeof CpuGlue.Tracer;
+type WasmPredictor = CpuGlue.TabularPredictor & Partial<{ predictAsync(rows: unknown[]): Promise<CpuGlue.TabularPrediction[]> }>;
 
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -99,6 +100,10 @@ interface Handle {
   answers?: { question: string; correct: boolean; ts: number }[];
   /** where it runs now, when a rebuild moved it (reported with its next result) */
   moved?: Placement;
+  /** model: its tabular predictor (`predict`), or why it has none, and the spec it was given */
+  predictor?: WasmPredictor;
+  predictorError?: Error;
+  featureSpec?: string;
 }
 
 export class Engine {
@@ -223,7 +228,11 @@ export class Engine {
       await engine.load('cpu');
       engine.trapped = undefined;
       for (const e of engine.handles.values()) {
-        if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? []);
+        if (e.kind === 'model') {
+          e.obj = await engine.session(e.bytes!, e.external ?? []);
+          e.predictor = undefined;
+          try { engine.attachPredictor(e, e.bytes!); } catch { /* as at load: raised by predict */ }
+        }
         else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!);
         else if (e.kind === 'tracer') e.obj = engine.tracerClass().fromBytes(e.bytes!);
         else if (e.kind === 'learner') {
@@ -244,6 +253,26 @@ export class Engine {
     const e = this.handles.get(h);
     if (!e || e.kind !== kind) throw engineError('DISPOSED', `this ${kind} was disposed`);
     return e.obj;
+  }
+
+  /**
+   * A model's tabular predictor: from its given spec, its metadata's, or one derived from its
+   * inputs. Without one, `predict` later raises the reason (most models are not tabular).
+   */
+  private attachPredictor(e: Handle, bytes: Uint8Array): void {
+    const cls = Reflect.get(this.glue!, 'TabularPredictor') as typeof CpuGlue.TabularPredictor | undefined;
+    e.predictorError = undefined;
+    if (!cls) {
+      e.predictorError = engineError('UNSUPPORTED', 'this build of hearth-ml has no tabular predictor (its wasm exports no TabularPredictor)');
+      if (e.featureSpec !== undefined) throw e.predictorError;
+      return;
+    }
+    try {
+      e.predictor = cls.create(e.obj, bytes, e.featureSpec);
+    } catch (err) {
+      e.predictorError = err as Error;
+      throw err;
+    }
   }
 
   private recommenderClass(): WasmRecommenderClass {
@@ -327,7 +356,20 @@ export class Engine {
         const external = (a.external ?? []).map(([n, b]: [string, ArrayBuffer]) => [n, new Uint8Array(b)]);
         const bytes = new Uint8Array(a.bytes);
         const s = await this.session(bytes, external);
-        const value = { handle: this.add('model', s, { bytes, external }), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
+        const handle = this.add('model', s, { bytes, external });
+        const entry = this.handles.get(handle)!;
+        entry.featureSpec = a.featureSpec;
+        try {
+          this.attachPredictor(entry, bytes);
+        } catch (e) {
+          // a spec the caller gave must fit the model; the model stays usable for run()
+          if (a.featureSpec !== undefined) {
+            s.free();
+            this.handles.delete(handle);
+            throw e;
+          }
+        }
+        const value = { handle, inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
         return { value, transfer: none };
       }
       case 'run': {
@@ -337,6 +379,19 @@ export class Engine {
         // string tensors (string[]) and ZipMap outputs (arrays of { label: probability }) are copied
         for (const t of Object.values(outputs)) if (ArrayBuffer.isView(t?.data)) transfer.push(t.data.buffer as ArrayBuffer);
         return { value: { outputs, ...(gpu ? moved(s) : this.movedBy(a.handle)) }, transfer };
+      }
+      case 'predict': {
+        const e = this.handles.get(a.handle);
+        if (!e || e.kind !== 'model') throw engineError('DISPOSED', 'this model was disposed');
+        if (!e.predictor) throw e.predictorError ?? engineError('SPEC_INVALID', 'this model has no feature spec');
+        const list = gpu && e.predictor.predictAsync ? await e.predictor.predictAsync(a.rows) : e.predictor.predict(a.rows);
+        return { value: { list, ...(gpu ? moved(e.obj) : this.movedBy(a.handle)) }, transfer: none };
+      }
+      case 'featureSpec': {
+        const e = this.handles.get(a.handle);
+        if (!e || e.kind !== 'model') throw engineError('DISPOSED', 'this model was disposed');
+        if (!e.predictor) throw e.predictorError ?? engineError('SPEC_INVALID', 'this model has no feature spec');
+        return { value: { spec: e.predictor.spec, source: e.predictor.specSource }, transfer: none };
       }
       case 'loadRecommender': {
         const bytes = new Uint8Array(a.bytes);
@@ -468,6 +523,7 @@ export class Engine {
               this.handles.delete(h);
             }
           }
+          e.predictor?.free();
           e.obj.free();
           this.handles.delete(a.handle);
         }
