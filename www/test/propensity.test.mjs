@@ -71,3 +71,19 @@ test('the purchase-intent panel equals onnxruntime on the visit features', async
   assert.match(await page.locator('#attribution-shoppers').textContent(), /Sakar.*UCI ML Repository dataset 468/s);
   assert.deepEqual(errors, []);
 });
+
+test('in hearth-ml\'s Web Worker (?worker=1) the panel gives the same as onnxruntime', async () => {
+  const w = await open(browser, server.base, { hash: '?worker=1' });
+  try {
+    await w.page.waitForFunction(() => document.querySelector('#propensity')?.dataset.features);
+    await w.page.locator('#catalog li.card a.card-link').first().click();
+    await w.page.waitForFunction(() => JSON.parse(document.querySelector('#propensity').dataset.features).productViews === 1);
+    const s = await w.page.locator('#propensity').evaluate((el) => ({
+      p: Number(el.querySelector('#propensity-p').dataset.p), features: JSON.parse(el.dataset.features) }));
+    const want = onnxruntime(s.features);
+    assert.ok(Math.abs(s.p - want) <= 1e-5, `worker: ${s.p} vs onnxruntime ${want}`);
+    assert.deepEqual(w.errors, []);
+  } finally {
+    await w.context.close();
+  }
+});
