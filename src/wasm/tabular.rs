@@ -9,8 +9,8 @@ use super::convert::to_js_value;
 use super::{js_error, to_js, WasmSession};
 use crate::error::Error;
 use crate::session::Session;
-use crate::tabular::{FeatureSpec, FieldValue, Predictor, Rows};
-use js_sys::{Array, Reflect};
+use crate::tabular::{Category, FeatureSpec, FieldValue, Prediction, Predictor, Rows};
+use js_sys::{Array, Object, Reflect};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
@@ -79,6 +79,40 @@ fn predict_error(e: Error) -> JsValue {
     }
 }
 
+/// Predictions as plain objects, built directly (serde's generic serializer for them cost more
+/// wasm than these few lines).
+fn predictions_to_js(out: &[Prediction]) -> JsValue {
+    let set = |o: &Object, k: &str, v: &JsValue| {
+        let _ = Reflect::set(o, &k.into(), v);
+    };
+    out.iter()
+        .map(|p| {
+            let o = Object::new();
+            match &p.label {
+                Some(Category::Int(i)) => set(&o, "label", &JsValue::from(*i as f64)),
+                Some(Category::Str(s)) => set(&o, "label", &JsValue::from(s.as_str())),
+                None => {}
+            }
+            if let Some(pr) = &p.probabilities {
+                let m = Object::new();
+                for (k, v) in &pr.0 {
+                    set(&m, k, &JsValue::from(*v));
+                }
+                set(&o, "probabilities", &m);
+            }
+            if let Some(v) = p.value {
+                set(&o, "value", &JsValue::from(v));
+            }
+            if let Some(vs) = &p.values {
+                let a: Array = vs.iter().map(|&v| JsValue::from(v)).collect();
+                set(&o, "values", &a);
+            }
+            JsValue::from(o)
+        })
+        .collect::<Array>()
+        .into()
+}
+
 fn rows_from_js(rows: &JsValue) -> Result<JsRows, JsValue> {
     if !Array::is_array(rows) {
         return Err(super::arg_error(
@@ -143,7 +177,7 @@ impl WasmPredictor {
             .inner
             .predict(&self.session, &rows)
             .map_err(predict_error)?;
-        Ok(to_js_value(&out))
+        Ok(predictions_to_js(&out))
     }
 
     /// `predict` on any backend (a WebGPU session reads back asynchronously).
@@ -157,7 +191,7 @@ impl WasmPredictor {
                 .predict_async(&session, &rows)
                 .await
                 .map_err(predict_error)?;
-            Ok(to_js_value(&out))
+            Ok(predictions_to_js(&out))
         }))
     }
 }
