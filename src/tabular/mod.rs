@@ -482,14 +482,9 @@ impl Predictor {
             .collect()
     }
 
-    /// One prediction per row from the session's outputs for an encoded batch.
-    pub fn decode(
-        &self,
-        session: &Session,
-        outputs: &[Tensor],
-        rows: usize,
-    ) -> Result<Vec<Prediction>> {
-        let _ = session;
+    /// One prediction per row from the session's outputs (in its output order) for an encoded
+    /// batch of `rows` rows.
+    pub fn decode(&self, outputs: &[Tensor], rows: usize) -> Result<Vec<Prediction>> {
         let out = |k: usize| -> Result<&Tensor> {
             outputs
                 .get(k)
@@ -578,7 +573,7 @@ impl Predictor {
         let feeds = self.encode(rows)?;
         let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let outs = session.run(&refs)?;
-        self.decode(session, &outs, rows.len())
+        self.decode(&outs, rows.len())
     }
 
     /// [`predict`](Self::predict) for any backend and target (a WebGPU session in a browser).
@@ -590,7 +585,7 @@ impl Predictor {
         let feeds = self.encode(rows)?;
         let refs: Vec<(&str, &Tensor)> = feeds.iter().map(|(n, t)| (n.as_str(), t)).collect();
         let outs = session.run_async(&refs).await?;
-        self.decode(session, &outs, rows.len())
+        self.decode(&outs, rows.len())
     }
 }
 
