@@ -2,7 +2,8 @@
 # The main job: builds the CPU wasm and runs a real model end to end in Node, printing its
 # predictions (purchase propensity on real UCI Online Shoppers sessions); then builds the demo
 # site (www/: the shop, with the recommender bundle trained by the CLI on UCI Online Retail, and
-# the practice app, with the learning bundle fitted by the CLI on MathE; one Vite build) and
+# the practice app, with the learning bundle fitted by the CLI on MathE, and the shop's purchase-intent
+# model trained on UCI Online Shoppers with its feature spec embedded; one Vite build) and
 # serves it on 127.0.0.1 (port $HEARTH_WWW_PORT, default 8080) until stopped.
 # HEARTH_WWW_SERVE=0 builds the site without serving it.
 set -euo pipefail

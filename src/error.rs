@@ -74,6 +74,49 @@ pub enum Error {
     /// contain.
     #[error("unknown item '{0}': it is not in this bundle")]
     UnknownItem(String),
+
+    /// A row given to a tabular `predict` does not fit the model's feature spec: `field` names
+    /// the feature, `reason` says what is wrong with it (`crate::tabular`).
+    #[error("row {row}, field '{field}': {msg}")]
+    Feature {
+        row: usize,
+        field: String,
+        reason: FeatureReason,
+        msg: String,
+    },
+
+    /// A feature spec that is malformed, does not fit the model, or is missing where the model's
+    /// inputs do not name its features (`hearth spec MODEL.onnx` writes one).
+    #[error("feature spec: {0}")]
+    Spec(String),
+}
+
+/// What is wrong with one field of a row (see [`Error::Feature`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeatureReason {
+    /// The row lacks the field and the spec gives no default.
+    Missing,
+    /// The value has the wrong JS/JSON type for the feature's kind.
+    Type,
+    /// A category not in the vocabulary, where the spec's policy is `error`.
+    UnknownCategory,
+    /// NaN or ±Infinity where the spec does not allow it.
+    NonFinite,
+    /// The row itself is not an object.
+    NotAnObject,
+}
+
+impl FeatureReason {
+    /// Stable name (the JS error's `reason`).
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureReason::Missing => "missing",
+            FeatureReason::Type => "type",
+            FeatureReason::UnknownCategory => "unknownCategory",
+            FeatureReason::NonFinite => "nonFinite",
+            FeatureReason::NotAnObject => "notAnObject",
+        }
+    }
 }
 
 /// Result with Hearth's [`Error`].
@@ -95,6 +138,8 @@ impl Error {
             Error::Argument(_) => "ARGUMENT",
             Error::InvalidBundle(_) => "BUNDLE_INVALID",
             Error::UnknownItem(_) => "UNKNOWN_ITEM",
+            Error::Feature { .. } => "FEATURE",
+            Error::Spec(_) => "SPEC_INVALID",
             Error::BackendUnavailable { .. } => "BACKEND_UNAVAILABLE",
             Error::Gpu(_) => "GPU",
         }

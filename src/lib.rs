@@ -23,6 +23,8 @@ pub mod onnx;
 pub mod plan;
 pub mod recommend;
 pub mod session;
+#[cfg(feature = "ml")]
+pub mod tabular;
 pub mod tensor;
 #[cfg(any(test, feature = "test-api"))]
 pub mod testing;

@@ -1,8 +1,9 @@
 // The demo site's Vite build: two pages, the shop (index.html) and the practice app
 // (practice.html). hearth-ml needs no configuration (Vite follows its
 // `new URL(…, import.meta.url)` worker and wasm). Three additions:
-// - __BUNDLE__ / __TRACER__: the recommender and learning bundles' URL, size and SRI hash, read
-//   from public/shop.hearth and public/practice.hearth (built by scripts/build-bundle.mjs), so
+// - __BUNDLE__ / __TRACER__ / __PROPENSITY__: the recommender and learning bundles' and the
+//   propensity model's URL, size and SRI hash, read from public/shop.hearth,
+//   public/practice.hearth and public/propensity.onnx (built by scripts/build-bundle.mjs), so
 //   the package checks them and a rebuilt bundle gets a new Cache API key;
 // - sw.js: a service worker written after the build that precaches the app shell (every file in
 //   dist/ except the bundles, which the package keeps in its own Cache API cache), so both pages
@@ -57,6 +58,7 @@ export default {
   define: {
     __BUNDLE__: JSON.stringify(bundleInfo('shop.hearth', 'Online Retail')),
     __TRACER__: JSON.stringify(bundleInfo('practice.hearth', 'MathE')),
+    __PROPENSITY__: JSON.stringify(bundleInfo('propensity.onnx', 'Online Shoppers')),
   },
   plugins: [serviceWorker()],
   server: { fs: { allow: ['..'] } },

@@ -13,7 +13,7 @@ import { browserPlatform } from './platform-browser.js';
 import { Tracer } from './tracer.js';
 import type { Question, TracerInfo, TracerLoadOptions } from './tracer-types.js';
 import type {
-  BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
+  BackendName, DType, FeatureRow, FeatureSpec, HearthOptions, ModelLoadOptions, TabularPrediction, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
   RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem, SimilarOptions,
   Tensor, TensorData,
 } from './types.js';
@@ -145,13 +145,19 @@ export class Hearth {
    * const model = await hearth.loadModel('/models/propensity.onnx', { onProgress: (l, t) => console.log(l, t) });
    * ```
    */
-  async loadModel(source: string | URL | ArrayBuffer | ArrayBufferView, options?: LoadOptions): Promise<Model> {
-    const o = checkLoadOptions(options, 'loadModel');
+  async loadModel(source: string | URL | ArrayBuffer | ArrayBufferView, options?: ModelLoadOptions): Promise<Model> {
+    const o = checkLoadOptions(options, 'loadModel') as ModelLoadOptions;
+    let featureSpec: string | undefined;
+    if (o.featureSpec !== undefined) {
+      if (typeof o.featureSpec === 'string') featureSpec = o.featureSpec;
+      else if (o.featureSpec !== null && typeof o.featureSpec === 'object') featureSpec = JSON.stringify(o.featureSpec);
+      else throw new TypeError('loadModel: options.featureSpec must be a feature spec object or its JSON text');
+    }
     // the engine parses the bytes before they are cached
     return loadWith(source, o, 'loadModel', this.platform.readLocal, async (bytes) => {
       const gen = this.transport.generation;
       const r = await this.call<{ handle: number; inputs: IoInfo[]; outputs: IoInfo[] } & Placement>(
-        'loadModel', { bytes }, this.worker ? [bytes] : []);
+        'loadModel', { bytes, featureSpec }, this.worker ? [bytes] : []);
       return make<Model>(Model, this, r.handle, gen, r.inputs, r.outputs, r);
     });
   }
@@ -414,6 +420,53 @@ export class Model {
       'run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
     if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
     return r.outputs;
+  }
+
+  /**
+   * Predicts from named features: one row (an object) or a batch (an array of objects, one run
+   * of the model for all of them). The model's feature spec (given to {@link Hearth.loadModel},
+   * carried in the model, or derived from inputs that name the features) encodes each field.
+   *
+   * @param rows - `{ feature: value }` with numbers, strings (categories) and booleans; `null`
+   *   or a missing key takes the spec's default.
+   * @returns for a classifier `{ label, probabilities: { label: p } }`, for a regressor
+   *   `{ value }`; an array of them for an array of rows.
+   * @throws `HearthError` `FEATURE` naming the `row`, `field` and `reason` (`missing`, `type`,
+   *   `unknownCategory`, `nonFinite`, `notAnObject`); `SPEC_INVALID` when the model has no spec
+   *   and its inputs do not name its features (write one with `hearth spec MODEL.onnx`);
+   *   `DISPOSED`; `TypeError` when `rows` is not an object or an array.
+   * @example
+   * ```ts
+   * const { label, probabilities } = await model.predict({ pageValues: 12.3, month: 'Nov', visitorType: 'Returning_Visitor', weekend: false });
+   * ```
+   */
+  async predict(rows: FeatureRow): Promise<TabularPrediction>;
+  async predict(rows: readonly FeatureRow[]): Promise<TabularPrediction[]>;
+  async predict(rows: FeatureRow | readonly FeatureRow[]): Promise<TabularPrediction | TabularPrediction[]> {
+    if (this.disposed) throw new HearthError('DISPOSED', 'this model was disposed');
+    const batch = Array.isArray(rows);
+    if (!batch && (rows === null || typeof rows !== 'object')) {
+      throw new TypeError('predict: rows must be an object of named features or an array of them');
+    }
+    const r = await this.hearth.call<{ list: TabularPrediction[] } & Partial<Placement>>(
+      'predict', { handle: this.handle, rows: batch ? rows : [rows] }, [], this.generation);
+    if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
+    return batch ? r.list : r.list[0]!;
+  }
+
+  /**
+   * The feature spec {@link Model.predict} uses and where it came from: `'given'` (loadModel's
+   * `featureSpec`), `'metadata'` (the model's `hearth.features` metadata) or `'derived'` (from
+   * inputs that name the features).
+   * @throws `HearthError` `SPEC_INVALID` when the model has none.
+   * @example
+   * ```ts
+   * const { spec, source } = await model.featureSpec();
+   * ```
+   */
+  async featureSpec(): Promise<{ spec: FeatureSpec; source: 'given' | 'metadata' | 'derived' }> {
+    if (this.disposed) throw new HearthError('DISPOSED', 'this model was disposed');
+    return this.hearth.call('featureSpec', { handle: this.handle }, [], this.generation);
   }
 
   /**

@@ -55,6 +55,7 @@ type GpuSession = GpuGlue.Session;
 type WasmTracer = CpuGlue.Tracer;
 type WasmLearner = CpuGlue.Learner;
 type WasmTracerClass = typeof CpuGlue.Tracer;
+type WasmPredictor = CpuGlue.TabularPredictor & Partial<{ predictAsync(rows: unknown[]): Promise<CpuGlue.TabularPrediction[]> }>;
 
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
@@ -78,12 +79,13 @@ function importGlue(build: Build): Promise<Glue> {
 }
 
 /**
- * Whether an ONNX model imports the `ai.onnx.ml` domain: its top-level `opset_import` entries
- * (ModelProto field 8, each an OperatorSetIdProto whose field 1 is the domain), read without
- * decoding the graph. Bytes that are not a well-formed ModelProto answer false, and the build
- * that parses them reports the error.
+ * Whether an ONNX model needs the full CPU build: it imports the `ai.onnx.ml` domain (a top-level
+ * `opset_import` entry, ModelProto field 8, whose field 1 is the domain) or carries a feature spec
+ * for `predict` (a `metadata_props` entry, field 14, whose key, field 1, is `hearth.features`).
+ * Read without decoding the graph. Bytes that are not a well-formed ModelProto answer false, and
+ * the build that parses them reports the error.
  */
-export function importsMlDomain(b: Uint8Array): boolean {
+export function needsFullCpuBuild(b: Uint8Array): boolean {
   let i = 0;
   const varint = (): number => {
     let v = 0;
@@ -112,17 +114,18 @@ export function importsMlDomain(b: Uint8Array): boolean {
       const tag = varint();
       const field = Math.floor(tag / 8);
       const wire = tag % 8;
-      if (field !== 8 || wire !== 2) {
+      if ((field !== 8 && field !== 14) || wire !== 2) {
         skip(wire);
         continue;
       }
       const len = varint();
       const end = i + len;
+      const want = field === 8 ? 'ai.onnx.ml' : 'hearth.features';
       while (i < end) {
         const t = varint();
         if (t === 10) {
           const n = varint();
-          if (new TextDecoder().decode(b.subarray(i, i + n)) === 'ai.onnx.ml') return true;
+          if (new TextDecoder().decode(b.subarray(i, i + n)) === want) return true;
           i += n;
         } else skip(t % 8);
       }
@@ -135,7 +138,7 @@ export function importsMlDomain(b: Uint8Array): boolean {
 }
 
 /** The core build's refusal of an `ai.onnx.ml` node (src/onnx/parse.rs): load it into the full build. */
-function needsFullBuild(e: unknown): boolean {
+function refusedAsMl(e: unknown): boolean {
   return (e as { code?: string })?.code === 'UNSUPPORTED' && /no ai\.onnx\.ml operators/.test(String((e as Error)?.message));
 }
 
@@ -179,6 +182,10 @@ interface Handle {
   answers?: { question: string; correct: boolean; ts: number }[];
   /** where it runs now, when a rebuild moved it (reported with its next result) */
   moved?: Placement;
+  /** model: its tabular predictor (`predict`), or why it has none, and the spec it was given */
+  predictor?: WasmPredictor;
+  predictorError?: Error;
+  featureSpec?: string;
 }
 
 export class Engine {
@@ -302,13 +309,16 @@ export class Engine {
       : glue.Session.fromBytes(bytes, files);
   }
 
-  /** A new session: in the full CPU build when the model imports ai.onnx.ml (or the small one refuses it). */
-  private async newSession(bytes: Uint8Array, external: unknown[]): Promise<{ s: CpuGlue.Session; build: Build }> {
-    const build = this.pick(importsMlDomain(bytes));
+  /**
+   * A new session: in the full CPU build when the model imports ai.onnx.ml or comes with a feature
+   * spec for `predict` (given, `spec`, or in its metadata), or the small build refuses it.
+   */
+  private async newSession(bytes: Uint8Array, external: unknown[], spec = false): Promise<{ s: CpuGlue.Session; build: Build }> {
+    const build = this.pick(spec || needsFullCpuBuild(bytes));
     try {
       return { s: await this.session(bytes, external, build), build };
     } catch (e) {
-      if (build !== 'cpu' || !needsFullBuild(e)) throw e;
+      if (build !== 'cpu' || !refusedAsMl(e)) throw e;
       return { s: await this.session(bytes, external, 'cpu-full'), build: 'cpu-full' };
     }
   }
@@ -348,7 +358,11 @@ export class Engine {
       for (const e of engine.handles.values()) {
         // what ran on the GPU build moves to the full CPU build, which has all it had
         if (e.build === 'gpu') e.build = 'cpu-full';
-        if (e.kind === 'model') e.obj = await engine.session(e.bytes!, e.external ?? [], e.build);
+        if (e.kind === 'model') {
+          e.obj = await engine.session(e.bytes!, e.external ?? [], e.build);
+          e.predictor = undefined;
+          try { engine.attachPredictor(e, e.bytes!); } catch { /* as at load: raised by predict */ }
+        }
         else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!, e.build);
         else if (e.kind === 'tracer') e.obj = engine.tracerClass(await engine.load(e.build)).fromBytes(e.bytes!);
         else if (e.kind === 'learner') {
@@ -369,6 +383,27 @@ export class Engine {
     const e = this.handles.get(h);
     if (!e || e.kind !== kind) throw engineError('DISPOSED', `this ${kind} was disposed`);
     return e.obj;
+  }
+
+  /**
+   * A model's tabular predictor: from its given spec, its metadata's, or one derived from its
+   * inputs. Without one, `predict` later raises the reason (most models are not tabular).
+   */
+  private attachPredictor(e: Handle, bytes: Uint8Array): void {
+    const glue = this.builds[e.build]!;
+    const cls = Reflect.get(glue, 'TabularPredictor') as typeof CpuGlue.TabularPredictor | undefined;
+    e.predictorError = undefined;
+    if (!cls) {
+      e.predictorError = engineError('UNSUPPORTED', 'this model was loaded into hearth-cpu, which has no tabular predictor: give loadModel a `featureSpec` (or embed one with `hearth spec --embed`) so the model loads into hearth-cpu-full, which has');
+      if (e.featureSpec !== undefined) throw e.predictorError;
+      return;
+    }
+    try {
+      e.predictor = cls.create(e.obj, bytes, e.featureSpec);
+    } catch (err) {
+      e.predictorError = err as Error;
+      throw err;
+    }
   }
 
   private recommenderClass(glue: Glue): WasmRecommenderClass {
@@ -453,8 +488,21 @@ export class Engine {
       case 'loadModel': {
         const external = (a.external ?? []).map(([n, b]: [string, ArrayBuffer]) => [n, new Uint8Array(b)]);
         const bytes = new Uint8Array(a.bytes);
-        const { s, build } = await this.newSession(bytes, external);
-        const value = { handle: this.add('model', s, build, { bytes, external }), inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
+        const { s, build } = await this.newSession(bytes, external, a.featureSpec !== undefined);
+        const handle = this.add('model', s, build, { bytes, external });
+        const entry = this.handles.get(handle)!;
+        entry.featureSpec = a.featureSpec;
+        try {
+          this.attachPredictor(entry, bytes);
+        } catch (e) {
+          // a spec the caller gave must fit the model; the model stays usable for run()
+          if (a.featureSpec !== undefined) {
+            s.free();
+            this.handles.delete(handle);
+            throw e;
+          }
+        }
+        const value = { handle, inputs: s.inputs, outputs: s.outputs, ...placement(s as unknown as GpuSession) };
         return { value, transfer: none };
       }
       case 'run': {
@@ -464,6 +512,19 @@ export class Engine {
         // string tensors (string[]) and ZipMap outputs (arrays of { label: probability }) are copied
         for (const t of Object.values(outputs)) if (ArrayBuffer.isView(t?.data)) transfer.push(t.data.buffer as ArrayBuffer);
         return { value: { outputs, ...(gpu ? moved(s) : this.movedBy(a.handle)) }, transfer };
+      }
+      case 'predict': {
+        const e = this.handles.get(a.handle);
+        if (!e || e.kind !== 'model') throw engineError('DISPOSED', 'this model was disposed');
+        if (!e.predictor) throw e.predictorError ?? engineError('SPEC_INVALID', 'this model has no feature spec');
+        const list = gpu && e.predictor.predictAsync ? await e.predictor.predictAsync(a.rows) : e.predictor.predict(a.rows);
+        return { value: { list, ...(gpu ? moved(e.obj) : this.movedBy(a.handle)) }, transfer: none };
+      }
+      case 'featureSpec': {
+        const e = this.handles.get(a.handle);
+        if (!e || e.kind !== 'model') throw engineError('DISPOSED', 'this model was disposed');
+        if (!e.predictor) throw e.predictorError ?? engineError('SPEC_INVALID', 'this model has no feature spec');
+        return { value: { spec: e.predictor.spec, source: e.predictor.specSource }, transfer: none };
       }
       case 'loadRecommender': {
         const bytes = new Uint8Array(a.bytes);
@@ -597,6 +658,7 @@ export class Engine {
               this.handles.delete(h);
             }
           }
+          e.predictor?.free();
           e.obj.free();
           this.handles.delete(a.handle);
         }

@@ -24,6 +24,11 @@
  *   could not be read (the message names the path).
  * - `STORAGE`: IndexedDB refused to store a profile event (quota, a closed or blocked database);
  *   the event was not recorded anywhere, and the profile is as it was before the call.
+ * - `FEATURE`: a row given to {@link Model.predict} does not fit the model's feature spec; the
+ *   error's `row`, `field` and `reason` (`missing`, `type`, `unknownCategory`, `nonFinite`,
+ *   `notAnObject`) say where and why.
+ * - `SPEC_INVALID`: a feature spec is malformed or does not fit the model, or the model has none
+ *   and its inputs do not name its features (write one with `hearth spec MODEL.onnx`).
  * - `DISPOSED`: the model, recommender, profile or `Hearth` instance was disposed.
  * - `WORKER_CRASHED`: the wasm engine trapped or the worker died while the call was pending. In
  *   a worker, the worker restarts by itself and objects made in the dead one reject with this
@@ -49,6 +54,8 @@ export type HearthErrorCode =
   | 'NETWORK'
   | 'STORAGE'
   | 'DISPOSED'
+  | 'FEATURE'
+  | 'SPEC_INVALID'
   | 'WORKER_CRASHED';
 
 /**
@@ -64,25 +71,44 @@ export class HearthError extends Error {
   /** Stable machine-readable code; see {@link HearthErrorCode}. */
   readonly code: HearthErrorCode;
 
-  constructor(code: HearthErrorCode, message: string, options?: { cause?: unknown }) {
+  /** `FEATURE` errors: the row (0-based index in the batch) that did not fit. */
+  readonly row?: number;
+  /** `FEATURE` errors: the feature's name. */
+  readonly field?: string;
+  /** `FEATURE` errors: `'missing'`, `'type'`, `'unknownCategory'`, `'nonFinite'` or `'notAnObject'`. */
+  readonly reason?: FeatureErrorReason;
+
+  constructor(code: HearthErrorCode, message: string, options?: { cause?: unknown; row?: number; field?: string; reason?: FeatureErrorReason }) {
     super(message, options);
     this.name = 'HearthError';
     this.code = code;
+    if (options?.field !== undefined) {
+      this.row = options.row;
+      this.field = options.field;
+      this.reason = options.reason;
+    }
   }
 }
+
+/** Why a row's field did not fit a feature spec (see {@link HearthError.reason}). */
+export type FeatureErrorReason = 'missing' | 'type' | 'unknownCategory' | 'nonFinite' | 'notAnObject';
 
 /** A plain-data error that crosses the worker boundary. @internal */
 export interface WireError {
   name: string;
   code?: string;
   message: string;
+  /** `FEATURE` errors: where the row did not fit */
+  feature?: { row: number; field: string; reason: FeatureErrorReason };
 }
 
 /** @internal */
 export function toWire(e: unknown): WireError {
   if (e instanceof Error) {
-    const code = (e as { code?: unknown }).code;
-    return { name: e.name, message: e.message, code: typeof code === 'string' ? code : undefined };
+    const x = e as { code?: unknown; row?: unknown; field?: unknown; reason?: unknown };
+    const w: WireError = { name: e.name, message: e.message, code: typeof x.code === 'string' ? x.code : undefined };
+    if (typeof x.field === 'string') w.feature = { row: Number(x.row), field: x.field, reason: x.reason as FeatureErrorReason };
+    return w;
   }
   return { name: 'Error', message: String(e) };
 }
@@ -94,7 +120,7 @@ export function toWire(e: unknown): WireError {
 export function fromWire(w: WireError): Error {
   if (w.name === 'TypeError' && !w.code) return new TypeError(w.message);
   if (w.name === 'RangeError' && !w.code) return new RangeError(w.message);
-  if (w.code) return new HearthError(w.code as HearthErrorCode, w.message);
+  if (w.code) return new HearthError(w.code as HearthErrorCode, w.message, w.feature);
   if (w.name === 'RuntimeError') {
     return new HearthError('WORKER_CRASHED', `the wasm engine trapped: ${w.message}`);
   }

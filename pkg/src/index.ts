@@ -19,10 +19,11 @@ export type {
   AbilityEstimate, Answer, DueOptions, Mastery, NextOptions, NextQuestion, ObserveResult, Prediction, Question,
   Review, SkillMastery, StoredAnswer, TopicMastery, TracerInfo, TracerLoadOptions,
 } from './tracer-types.js';
-export { HearthError, type HearthErrorCode } from './errors.js';
+export { HearthError, type HearthErrorCode, type FeatureErrorReason } from './errors.js';
 export { CACHE_NAME, sri } from './fetch.js';
 export type {
-  BackendName, DType, HearthOptions, InteractionEvent, IoInfo, Item, ItemFilter, LoadOptions,
+  BackendName, DType, FeatureRow, FeatureSpec, FeatureSpecFeature, HearthOptions, InteractionEvent, IoInfo, Item,
+  ItemFilter, LoadOptions, ModelLoadOptions, TabularPrediction,
   Recommendation, RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem,
   SimilarOptions, Tensor, TensorData,
 } from './types.js';

@@ -6,7 +6,7 @@
  * Not part of the public API.
  * @packageDocumentation
  */
-import { HearthError, fromWire, type WireError } from './errors.js';
+import { HearthError, fromWire, toWire, type WireError } from './errors.js';
 import type { Engine } from './engine.js';
 
 export interface Transport {
@@ -25,7 +25,7 @@ export class InlineTransport implements Transport {
       return (await this.engine.call(op, args)).value as T;
     } catch (e) {
       if (e instanceof HearthError) throw e;
-      throw fromWire({ name: (e as Error)?.name ?? 'Error', message: (e as Error)?.message ?? String(e), code: (e as { code?: string })?.code });
+      throw fromWire(toWire(e));
     }
   }
 

@@ -128,6 +128,70 @@ export interface LoadOptions {
   version?: string;
 }
 
+/** Options of {@link Hearth.loadModel}. */
+export interface ModelLoadOptions extends LoadOptions {
+  /**
+   * The model's feature spec for {@link Model.predict} (an object or its JSON text), when the
+   * model does not carry one in its `metadata_props` (`hearth spec MODEL.onnx --embed OUT.onnx`
+   * puts it there). A spec that does not fit the model rejects the load with `SPEC_INVALID`.
+   * @defaultValue the model's own spec, else one derived from inputs that name the features
+   * @example `{ featureSpec: await (await fetch('/models/propensity.spec.json')).json() }`
+   */
+  featureSpec?: FeatureSpec | string;
+}
+
+/**
+ * How named features become a tabular model's inputs (the JSON that `hearth spec` writes).
+ * `layout: 'columns'`: one `[N, 1]` input per feature (`input` names it, default the feature's
+ * name), as skl2onnx writes a `ColumnTransformer`; `'matrix'`: one float `[N, K]` input (`input`),
+ * one `column` per feature (default its position).
+ */
+export interface FeatureSpec {
+  format?: 'hearth.features';
+  version?: 1;
+  layout: 'columns' | 'matrix';
+  /** matrix layout: the input's name (default the model's only input) */
+  input?: string;
+  features: FeatureSpecFeature[];
+  /** class labels of a plain probability tensor, when the graph does not say them */
+  classes?: Array<string | number>;
+}
+
+/** One named feature of a {@link FeatureSpec}. */
+export interface FeatureSpecFeature {
+  /** the row's key */
+  name: string;
+  kind: 'number' | 'category' | 'boolean';
+  /** columns layout: the model input it feeds (default `name`) */
+  input?: string;
+  /** matrix layout: its column (default its position in `features`) */
+  column?: number;
+  /** categories: the known values */
+  vocabulary?: Array<string | number>;
+  /** a category feeding a number: the number for each vocabulary entry (default its index) */
+  codes?: number[];
+  /** used when the row lacks the field; `'NaN'` for a number means the model's missing value */
+  default?: number | string | boolean;
+  /** a category outside the vocabulary: an error (default), the default, or passed to the model */
+  unknown?: 'error' | 'default' | 'ignore';
+  /** numbers: accept NaN and ±Infinity (default: `FEATURE` error with reason `nonFinite`) */
+  allowNonFinite?: boolean;
+}
+
+/** A row of named feature values for {@link Model.predict}. */
+export type FeatureRow = Record<string, number | string | boolean | null | undefined>;
+
+/**
+ * One prediction: a classifier's `label` and `probabilities` (class label → probability, in the
+ * model's class order), or a regressor's `value` (`values` for several targets).
+ */
+export interface TabularPrediction {
+  label?: string | number;
+  probabilities?: Record<string, number>;
+  value?: number;
+  values?: number[];
+}
+
 /** Options of {@link Hearth.loadRecommender}. */
 export interface RecommenderLoadOptions extends LoadOptions {
   /**

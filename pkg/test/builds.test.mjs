@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Engine, defaultWasmUrl, importsMlDomain } from '../dist/engine.js';
+import { Engine, defaultWasmUrl, needsFullCpuBuild } from '../dist/engine.js';
 import { shopBundle } from './helpers/bundle.mjs';
 
 const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,13 +38,18 @@ async function engine() {
   return { e, asked };
 }
 
-test('importsMlDomain reads the opset imports: skl2onnx model yes, plain model no, bad bytes no', () => {
+test('needsFullCpuBuild reads the opset imports and metadata: skl2onnx model yes, embedded spec yes, plain model no, bad bytes no', () => {
   const ml = mlModel();
-  assert.equal(importsMlDomain(ml), true);
-  assert.equal(importsMlDomain(plain), false);
-  assert.equal(importsMlDomain(ml.subarray(0, 40)), false, 'truncated');
-  assert.equal(importsMlDomain(new Uint8Array([0xff, 0xff, 0xff])), false, 'not a ModelProto');
-  assert.equal(importsMlDomain(new Uint8Array(0)), false, 'empty');
+  assert.equal(needsFullCpuBuild(ml), true);
+  assert.equal(needsFullCpuBuild(plain), false);
+  // a feature spec in metadata_props (field 14, key 'hearth.features'), appended as a top-level field
+  const entry = (k, v) => { const e = new TextEncoder(); const kb = e.encode(k), vb = e.encode(v); return [0x0a, kb.length, ...kb, 0x12, vb.length, ...vb]; };
+  const withMeta = (k) => { const e = entry(k, '{}'); return new Uint8Array([...plain, 0x72, e.length, ...e]); };
+  assert.equal(needsFullCpuBuild(withMeta('hearth.features')), true, 'an embedded feature spec');
+  assert.equal(needsFullCpuBuild(withMeta('author')), false, 'other metadata');
+  assert.equal(needsFullCpuBuild(ml.subarray(0, 40)), false, 'truncated');
+  assert.equal(needsFullCpuBuild(new Uint8Array([0xff, 0xff, 0xff])), false, 'not a ModelProto');
+  assert.equal(needsFullCpuBuild(new Uint8Array(0)), false, 'empty');
 });
 
 test('a plain model and a recommender load hearth-cpu only; an ai.onnx.ml model then loads hearth-cpu-full, and both keep running', async () => {

@@ -9,6 +9,7 @@
 //! hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [options]
 //! hearth tracer inspect FILE
 //! hearth inspect MODEL.onnx
+//! hearth spec MODEL.onnx [--out SPEC.json] [--embed OUT.onnx [--spec SPEC.json]]
 //! ```
 //! Options: `--factors N` (64), `--iterations N` (12), `--alpha X` (1), `--lambda X` (20),
 //! `--dtype f32|f16|int8` (f32), `--half-life-days X` (none), `--threads N`,
@@ -30,6 +31,9 @@ const USAGE: &str = "usage:
   hearth tracer eval  --answers FILE [--format mathe|csv] [--questions FILE] [--seen N] [--test-every N] [--seed N]
   hearth tracer inspect FILE
   hearth inspect MODEL.onnx          (inputs, outputs, opsets, ops with counts, what Hearth cannot run)
+  hearth spec MODEL.onnx [--out SPEC.json] [--embed OUT.onnx [--spec SPEC.json]]
+                                     (a feature-spec template from the inputs; --embed writes the template,
+                                      or --spec's file, into OUT.onnx's metadata_props as 'hearth.features')
 tracer options: --model irt1pl (default), irt2pl or elo; --difficulty-prior-sd X (1); --seed N (2026)
   --format defaults to mathe for a .csv file whose header is MathE's, csv otherwise
 recommender options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
@@ -587,6 +591,40 @@ fn inspect_model(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `hearth spec MODEL.onnx`: a feature-spec template (stdout or `--out`); `--embed OUT.onnx`
+/// writes the template (or the checked `--spec` file) into a copy of the model.
+fn spec_cmd(path: &Path, a: &Args) -> Result<()> {
+    use hearth::tabular::{template, FeatureSpec, Predictor, SpecSource};
+    let read = |p: &Path| {
+        std::fs::read(p).map_err(|e| Error::Argument(format!("{}: cannot read: {e}", p.display())))
+    };
+    let bytes = read(path)?;
+    let spec = match a.get("spec") {
+        Some(s) => FeatureSpec::from_json(&String::from_utf8_lossy(&read(Path::new(s))?))?,
+        None => template::template(&bytes)?,
+    };
+    // the spec must fit the model as Hearth loads it
+    let session = hearth::Session::from_bytes(&bytes)?;
+    Predictor::new(&session, spec.clone(), SpecSource::Given)?;
+    let json = spec.to_json();
+    match a.get("out") {
+        Some(o) => std::fs::write(o, format!("{json}\n"))
+            .map_err(|e| Error::Argument(format!("{o}: cannot write: {e}")))?,
+        None if a.get("embed").is_none() => println!("{json}"),
+        None => {}
+    }
+    if let Some(out) = a.get("embed") {
+        let model = template::embed(&bytes, &spec)?;
+        std::fs::write(out, model)
+            .map_err(|e| Error::Argument(format!("{out}: cannot write: {e}")))?;
+        eprintln!(
+            "hearth: wrote {out} with the spec in metadata_props['{}']",
+            hearth::tabular::METADATA_KEY
+        );
+    }
+    Ok(())
+}
+
 fn run() -> Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let a = Args::parse(&argv)?;
@@ -602,6 +640,7 @@ fn run() -> Result<()> {
         (Some("tracer"), Some("eval")) => tracer_eval(&a),
         (Some("tracer"), Some("inspect")) => tracer_inspect(&a),
         (Some("inspect"), Some(path)) => inspect_model(Path::new(path)),
+        (Some("spec"), Some(path)) => spec_cmd(Path::new(path), &a),
         _ => Err(Error::Argument(USAGE.into())),
     }
 }

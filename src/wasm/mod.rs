@@ -13,6 +13,8 @@ mod education;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
+#[cfg(feature = "ml")]
+mod tabular;
 #[cfg(feature = "test-api")]
 mod testing;
 

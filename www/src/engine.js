@@ -7,6 +7,9 @@ import { Hearth } from 'hearth-ml';
 
 /* global __BUNDLE__ */
 export const BUNDLE = { ...__BUNDLE__, href: new URL(__BUNDLE__.url, document.baseURI).href };
+/* global __PROPENSITY__ */
+/** The purchase-propensity model (scikit-learn on UCI Online Shoppers, its feature spec embedded). */
+export const PROPENSITY = __PROPENSITY__;
 
 /** Resource Timing entries for the bundle made at or after `since` (ms): a download from the network. */
 function bundleDownloads(since) {
@@ -24,10 +27,12 @@ function bundleDownloads(since) {
 export const WORKER = new URLSearchParams(location.search).get('worker') === '1';
 
 export class Engine {
-  constructor(hearth, shop, me, load) {
+  constructor(hearth, shop, me, load, propensity) {
     this.hearth = hearth;
     this.shop = shop;
     this.me = me;
+    /** hearth-ml Model: `predict({ productViews, month, … })` → `{ label, probabilities }` */
+    this.propensity = propensity;
     /** `{ ms, downloaded, bytes, loadedAt }` for the bundle's load. */
     this.load = load;
   }
@@ -39,6 +44,7 @@ export class Engine {
     try {
       const shop = await hearth.loadRecommender(BUNDLE.url, { integrity: BUNDLE.integrity, onProgress });
       const me = await shop.profile();
+      const propensity = await hearth.loadModel(PROPENSITY.url, { integrity: PROPENSITY.integrity });
       const loadedAt = performance.now();
       const dl = bundleDownloads(t0);
       return new Engine(hearth, shop, me, {
@@ -46,7 +52,7 @@ export class Engine {
         downloaded: dl.length > 0,
         bytes: dl.reduce((a, e) => a + (e.encodedBodySize || 0), 0),
         loadedAt,
-      });
+      }, propensity);
     } catch (e) {
       hearth.dispose();
       throw e;

@@ -14,6 +14,9 @@ let catalog = []; // every item, most bought first (the bundle's popularity prio
 const byId = new Map();
 let events = [];
 let clickAt; // performance.now() of the click whose result is being rendered
+// this visit, as the propensity model reads a session: product pages and the time on them, cart views
+const visit = { start: Date.now(), returning: false, productViews: 0, productMs: 0, onProductSince: 0, cartViews: 0 };
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'June', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 let routed = 0;
 
 // ---------- small helpers ----------
@@ -252,11 +255,43 @@ function cartPage() {
 async function route() {
   const h = location.hash || '#/';
   const first = routed++ === 0;
+  if (visit.onProductSince) visit.productMs += Date.now() - visit.onProductSince;
+  visit.onProductSince = h.startsWith('#/p/') ? Date.now() : 0;
+  if (h.startsWith('#/p/')) visit.productViews++;
+  else if (h === '#/cart') visit.cartViews++;
   if (h.startsWith('#/p/')) await productPage(decodeURIComponent(h.slice(4)));
   else if (h === '#/cart') cartPage();
   else await homePage();
   showUpdate();
   if (!first) $('#view h1, #view h2[tabindex]')?.focus({ preventScroll: false });
+  await renderPropensity();
+}
+
+/** The features of this visit, named as the model's feature spec (www/models/propensity.spec.json) names them. */
+function visitFeatures() {
+  const now = new Date();
+  const onProduct = visit.onProductSince ? Date.now() - visit.onProductSince : 0;
+  return {
+    productViews: visit.productViews,
+    productSeconds: Math.round((visit.productMs + onProduct) / 1000),
+    cartViews: visit.cartViews,
+    month: MONTHS[now.getMonth()],
+    visitorType: visit.returning ? 'Returning_Visitor' : 'New_Visitor',
+    weekend: now.getDay() === 0 || now.getDay() === 6,
+  };
+}
+
+/** "Likely to buy": the model's P(purchase) for this visit, from model.predict() on this device. */
+async function renderPropensity() {
+  const features = visitFeatures();
+  const { probabilities } = await engine.propensity.predict(features);
+  const p = probabilities['1'];
+  const dd = $('#propensity-p');
+  dd.textContent = p.toFixed(2);
+  dd.dataset.p = String(p);
+  const panel = $('#propensity');
+  panel.dataset.features = JSON.stringify(features);
+  $('#propensity-features').replaceChildren(...Object.entries(features).flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]));
 }
 
 // ---------- panels ----------
@@ -332,6 +367,7 @@ async function main() {
   catalog = (await engine.shop.recommend({ k: engine.shop.info.numItems, exclude: 'none' })).map((r) => r.item);
   for (const it of catalog) byId.set(it.id, it);
   events = await engine.me.events();
+  visit.returning = events.some((ev) => ev.ts < visit.start);
   showAttribution(engine.shop.info.attribution);
   renderPrivacy();
   renderEngine();
