@@ -582,6 +582,7 @@ pub fn build(log: &AnswerLog, o: &TracerBuildOptions) -> Result<LearningWriter> 
         elo: elo_options,
         fsrs: FsrsParams::default(),
         attribution: o.attribution.clone(),
+        kt: None,
         source: Some(source),
     };
     Ok(LearningWriter {
