@@ -403,3 +403,52 @@ fn next_and_predict_use_the_models_probabilities() {
         .is_err());
     assert_eq!(learner.kt_state().unwrap(), &before);
 }
+
+#[cfg(feature = "cli")]
+#[test]
+fn the_cli_declares_the_model_from_its_inputs() {
+    use hearth::cli::tracer::{attach_kt, KtOptions};
+    let r = reference();
+    let mut w = LearningWriter {
+        manifest: manifest(r.skills, None),
+        irt: None,
+        elo: None,
+        bkt: None,
+        kt_model: None,
+    };
+    let o = KtOptions {
+        offset: 1,
+        padding_id: Some(0),
+        ..KtOptions::default()
+    };
+    attach_kt(&mut w, model("dkt_index"), &o).unwrap();
+    // the bank's skills are its subtopics, in question order: the generator's skill ids
+    assert_eq!(
+        w.manifest.kt.as_ref(),
+        Some(&spec(r.skills, KtEncoding::Index))
+    );
+    let t = Tracer::from_bytes(&w.to_bytes().unwrap()).unwrap();
+    assert_eq!(t.info().kt.unwrap().recurrent, ["/rnn/LSTM"]);
+    // one-hot is read from a float input; topics as the model's skills
+    let mut w2 = LearningWriter {
+        manifest: manifest(r.skills, None),
+        irt: None,
+        elo: None,
+        bkt: None,
+        kt_model: None,
+    };
+    let o = KtOptions {
+        skills_from_topics: true,
+        ..KtOptions::default()
+    };
+    attach_kt(&mut w2, model("dkt_onehot"), &o).unwrap();
+    let kt = w2.manifest.kt.as_ref().unwrap();
+    assert_eq!(
+        (kt.input.encoding, kt.input.name.as_str(), kt.skills.len()),
+        (KtEncoding::Onehot, "x", 11)
+    );
+    assert_eq!(kt.question_skill[25], 1);
+    // 11 skills on a model of 110: the probe step sees the output's width
+    let e = Tracer::from_bytes(&w2.to_bytes().unwrap()).err().unwrap();
+    assert!(e.to_string().contains("expected 11 per answer"), "{e}");
+}

@@ -262,8 +262,14 @@ impl Dkt {
         {
             return Err(bad(format!(
                 "tensor 'kt_model': input '{}' is neither kt.input.name nor a recurrent state \
-                 the tracer can feed",
-                other.name
+                 the tracer can feed{}",
+                other.name,
+                if spec.state == KtState::Rerun {
+                    " (state 'rerun' feeds only kt.input.name: declare 'carry' for a model \
+                     that takes its state)"
+                } else {
+                    ""
+                }
             )));
         }
         if let Some(d) = inp.dtype {
