@@ -232,22 +232,24 @@ impl Session {
         bytes: &[u8],
         rewrite: impl FnOnce(&mut Graph) -> Result<T>,
     ) -> Result<(Session, T)> {
+        let mut rewrite = Some(rewrite);
         let mut out = None;
-        let session = Session::load_with(bytes, &[], |g| {
-            out = Some(rewrite(g)?);
+        let session = Session::load_with(bytes, &[], &mut |g| {
+            out = rewrite.take().map(|f| f(g)).transpose()?;
             Ok(())
         })?;
         Ok((session, out.expect("the rewrite ran")))
     }
 
     fn load(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
-        Session::load_with(bytes, files, |_| Ok(()))
+        Session::load_with(bytes, files, &mut |_| Ok(()))
     }
 
+    /// One body for every load (a `dyn` rewrite: no copy of it per caller in the wasm).
     fn load_with(
         bytes: &[u8],
         files: &[(&str, &[u8])],
-        rewrite: impl FnOnce(&mut Graph) -> Result<()>,
+        rewrite: &mut dyn FnMut(&mut Graph) -> Result<()>,
     ) -> Result<Session> {
         let mut model = parse_model(bytes, &ExternalData { files }, &crate::backend::cpu::run)?;
         let declared = model.graph.outputs.len();

@@ -2,7 +2,7 @@
 //! writes DKT models as PyTorch exports them (an embedding or one-hot input, an ONNX LSTM/GRU,
 //! a Linear + Sigmoid head; weights: a fixed random recurrence with a head trained on sequences
 //! simulated from BKT) and onnxruntime's P(correct) over three simulated 200-answer sequences
-//! into `$HEARTH_CACHE/dkt-models-v1`. Here a learner streams those answers one at a time, with
+//! into `$HEARTH_CACHE/dkt-models-v2`. Here a learner streams those answers one at a time, with
 //! the recurrent state carried between steps, and must give onnxruntime's probabilities on the
 //! whole sequence and the full re-run's (both within 1e-5) after every answer; the IR rewrite
 //! that exposes the state, the bundle's validation and `next`/`predict`/`mastery` on the
@@ -34,7 +34,7 @@ fn write_models() -> PathBuf {
             Path::new(&std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
                 .join(".cache/hearth")
         });
-    let dir = cache.join("dkt-models-v1");
+    let dir = cache.join("dkt-models-v2");
     if !dir.join("dkt_reference.json").is_file() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/dkt_models.py");
         let status = std::process::Command::new("python3")
@@ -219,6 +219,25 @@ fn onehot_lstm_without_initial_state_streams() {
 #[test]
 fn gru_streams() {
     check_streaming("dkt_gru", KtState::Carry);
+}
+
+#[test]
+fn stacked_lstm_streams_each_layers_state() {
+    check_streaming("dkt_stacked", KtState::Carry);
+    let (s, states) =
+        Session::from_bytes_rewritten(&model("dkt_stacked"), expose_recurrent_state).unwrap();
+    assert_eq!(states.len(), 2);
+    assert_eq!(
+        states[1].inputs,
+        ["/rnn/LSTM_1/initial_h", "/rnn/LSTM_1/initial_c"]
+    );
+    // h0/c0 [2, batch, 64] were only sliced for the layers: no longer inputs
+    let names: Vec<&str> = s.inputs().iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names.len(), 5, "{names:?}");
+    assert!(
+        !names.contains(&"h0") && !names.contains(&"c0"),
+        "{names:?}"
+    );
 }
 
 #[test]

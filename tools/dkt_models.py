@@ -24,6 +24,8 @@ Writes, for S = 110 skills, embedding 32, hidden 64:
   dkt_onehot.onnx  x float [batch, seq, 2S] one-hot of skill + S·correct (offset 0); no h0/c0
   dkt_gru.onnx     the index encoding through nn.GRU (gate order z,r,h), no h0; output p
   dkt_bidir.onnx   a bidirectional LSTM (cannot stream: the loader must refuse it)
+  dkt_stacked.onnx nn.LSTM(num_layers=2) with h0/c0 [2, batch, 64]: one LSTM node per layer
+                   reading its Slice of h0/c0, hn/cn their Concat (as the exporter writes it)
   dkt_reference.json  learners' simulated (skill, correct) sequences (200 answers) and
                    onnxruntime's p over each whole sequence, per model
 """
@@ -199,7 +201,48 @@ def build(name, encoding, cell, dirs, state_io, emb, w, r, b, wh, bh):
     return model
 
 
-def run_ort(model, encoding, seqs, state_io, cell):
+def build_stacked(emb, layers, wh, bh):
+    """nn.LSTM(num_layers=2, batch_first=True) with (h0, c0) [2, batch, H]: as the exporter
+    writes it, one LSTM node per layer, each reading its layer's Slice of h0/c0, and hn/cn the
+    Concat of the layers' Y_h/Y_c."""
+    init = [numpy_helper.from_array(emb, "emb.weight"),
+            numpy_helper.from_array(wh, "fc.weight_t"), numpy_helper.from_array(bh, "fc.bias"),
+            numpy_helper.from_array(np.array([1], np.int64), "axes1"),
+            numpy_helper.from_array(np.array([0], np.int64), "axes0")]
+    nodes = [helper.make_node("Gather", ["emb.weight", "ids"], ["emb_out"], name="/emb/Gather"),
+             helper.make_node("Transpose", ["emb_out"], ["x0"], perm=[1, 0, 2], name="/rnn/Transpose")]
+    for k, (w, r, b) in enumerate(layers):
+        init += [numpy_helper.from_array(w, f"w{k}"), numpy_helper.from_array(r, f"r{k}"),
+                 numpy_helper.from_array(b, f"b{k}"),
+                 numpy_helper.from_array(np.array([k], np.int64), f"s{k}"),
+                 numpy_helper.from_array(np.array([k + 1], np.int64), f"e{k}")]
+        for st in ("h", "c"):
+            nodes.append(helper.make_node("Slice", [f"{st}0", f"s{k}", f"e{k}", "axes0"], [f"{st}0_{k}"]))
+        nodes.append(helper.make_node("LSTM", [f"x{k}", f"w{k}", f"r{k}", f"b{k}", "", f"h0_{k}", f"c0_{k}"],
+                                      [f"Y{k}", f"hn{k}", f"cn{k}"], hidden_size=H, name=f"/rnn/LSTM_{k}"))
+        nodes.append(helper.make_node("Squeeze", [f"Y{k}", "axes1"], [f"x{k + 1}"]))
+    n = len(layers)
+    nodes += [helper.make_node("Concat", [f"hn{k}" for k in range(n)], ["hn"], axis=0),
+              helper.make_node("Concat", [f"cn{k}" for k in range(n)], ["cn"], axis=0),
+              helper.make_node("Transpose", [f"x{n}"], ["y_bf"], perm=[1, 0, 2]),
+              helper.make_node("MatMul", ["y_bf", "fc.weight_t"], ["logits0"]),
+              helper.make_node("Add", ["logits0", "fc.bias"], ["logits"]),
+              helper.make_node("Sigmoid", ["logits"], ["p"])]
+    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT64, ["batch", "seq"]),
+              helper.make_tensor_value_info("h0", TensorProto.FLOAT, [n, "batch", H]),
+              helper.make_tensor_value_info("c0", TensorProto.FLOAT, [n, "batch", H])]
+    outputs = [helper.make_tensor_value_info("p", TensorProto.FLOAT, ["batch", "seq", S]),
+               helper.make_tensor_value_info("hn", TensorProto.FLOAT, [n, "batch", H]),
+               helper.make_tensor_value_info("cn", TensorProto.FLOAT, [n, "batch", H])]
+    model = helper.make_model(helper.make_graph(nodes, "dkt", inputs, outputs, init),
+                              opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="pytorch", producer_version="2.5.0")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return model
+
+
+def run_ort(model, encoding, seqs, state_io, cell, layers=1):
     sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     out = []
     for q in seqs:
@@ -211,9 +254,9 @@ def run_ort(model, encoding, seqs, state_io, cell):
                 x[0, t, s + S * c] = 1.0
             feed = {"x": x}
         if state_io:
-            feed["h0"] = np.zeros((1, 1, H), np.float32)
+            feed["h0"] = np.zeros((layers, 1, H), np.float32)
             if cell == "lstm":
-                feed["c0"] = np.zeros((1, 1, H), np.float32)
+                feed["c0"] = np.zeros((layers, 1, H), np.float32)
         out.append(sess.run(["p"], feed)[0][0].tolist())
     return out
 
@@ -246,6 +289,11 @@ def main():
         onnx.save(model, os.path.join(out, f"{name}.onnx"))
         if dirs == 1:
             ref["p"][name] = run_ort(model, enc, seqs, state_io, cell)
+    # two layers: the first is the single-layer model's, the second reads its hidden state
+    w2, r2, b2 = weights(np.random.default_rng(22), "lstm", 1, H)
+    stacked = build_stacked(emb, [(w, r, b), (w2, r2, b2)], wh_t, bh_t)
+    onnx.save(stacked, os.path.join(out, "dkt_stacked.onnx"))
+    ref["p"]["dkt_stacked"] = run_ort(stacked, "index", seqs, True, "lstm", layers=2)
     with open(os.path.join(out, "dkt_reference.json"), "w") as f:
         json.dump(ref, f)
     try:

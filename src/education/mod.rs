@@ -459,18 +459,19 @@ pub fn next_exercises(
     options: &NextOptions,
 ) -> Result<Vec<Suggestion>> {
     let est = learner.ability.estimate();
-    next_exercises_by(bank, learner, options, |i| {
+    next_exercises_by(bank, learner, options, &|i| {
         learner.predict(bank, i, est).expect("index in range")
     })
 }
 
 /// [`next_exercises`] with another model's P(correct) for question index `i` (a sequence
-/// model's, [`dkt`]); the learner gives the exclusions (its last answer).
+/// model's, [`dkt`]); the learner gives the exclusions (its last answer). `dyn`: one copy of
+/// the selection in the wasm for both callers.
 pub fn next_exercises_by(
     bank: &QuestionBank,
     learner: &Learner,
     options: &NextOptions,
-    p_correct: impl Fn(usize) -> f64,
+    p_correct: &dyn Fn(usize) -> f64,
 ) -> Result<Vec<Suggestion>> {
     let k = options.k;
     let target = options.target_success;

@@ -764,7 +764,7 @@ impl TracerLearner {
         };
         let picks = match args.mode {
             Mode::Practice if self.kt.as_ref().is_some_and(|st| st.steps() > 0) => {
-                next_exercises_by(&tracer.bank, &self.learner, &opts, |i| {
+                next_exercises_by(&tracer.bank, &self.learner, &opts, &|i| {
                     self.p_correct(tracer, i as u32)
                 })
             }

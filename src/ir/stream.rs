@@ -9,7 +9,9 @@
 //! and outputs the model already declares (PyTorch's `h0`/`c0` → `hn`/`cn` when `forward`
 //! takes and returns the state) are kept, under their names; an initial state the model
 //! computes (zeros of the batch's shape) or leaves out is replaced by a new input
-//! `<node>/initial_h`, and the nodes that only computed it are removed.
+//! `<node>/initial_h`, and the nodes that only computed it are removed, as is a graph input
+//! that only they read (a stacked LSTM's `h0` of `[layers, batch, hidden]`, sliced per layer:
+//! each layer's node then has its own state input; `hn`, their concatenation, stays an output).
 //!
 //! Only forward recurrences stream: a `reverse` or `bidirectional` node needs the whole
 //! sequence before its first output, and `sequence_lens` would fix the sequence's length, so
@@ -52,6 +54,12 @@ impl RecurrentState {
 /// (see the module docs) and returns them, in node order. A graph without a recurrent node is
 /// an [`Error::Unsupported`] (nothing to carry), as is a node that cannot stream.
 pub fn expose_recurrent_state(graph: &mut Graph) -> Result<Vec<RecurrentState>> {
+    let read_before: Vec<ValueId> = graph
+        .inputs
+        .iter()
+        .copied()
+        .filter(|&v| readers(graph, v) > 0)
+        .collect();
     let mut states = Vec::new();
     for i in 0..graph.nodes.len() {
         let Op::Rnn(op) = &graph.nodes[i].op else {
@@ -144,6 +152,17 @@ pub fn expose_recurrent_state(graph: &mut Graph) -> Result<Vec<RecurrentState>> 
         ));
     }
     graph.prune();
+    // inputs only the replaced initial states read (a stacked LSTM's h0 [layers, batch, H],
+    // sliced per layer) are fed per node now
+    let unread: Vec<ValueId> = graph
+        .inputs
+        .iter()
+        .copied()
+        .filter(|&v| {
+            read_before.contains(&v) && readers(graph, v) == 0 && !graph.outputs.contains(&v)
+        })
+        .collect();
+    graph.inputs.retain(|v| !unread.contains(v));
     Ok(states)
 }
 

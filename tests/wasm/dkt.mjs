@@ -1,7 +1,7 @@
 // The DKT learning bundle of tests/tracer_dkt.rs, written in plain JS: tools/dkt_models.py
 // writes the ONNX models (PyTorch's export of embedding → LSTM → Linear → sigmoid, built with
 // onnx.helper) and onnxruntime's P(correct) over simulated sequences into
-// $HEARTH_CACHE/dkt-models-v1 (run here when missing); the bundle (11 topics × 10 subtopics =
+// $HEARTH_CACHE/dkt-models-v2 (run here when missing); the bundle (11 topics × 10 subtopics =
 // 110 model skills, two questions per skill, `q{s}a` / `q{s}b`) is assembled with the
 // independent safetensors writer of bundle.mjs. Never committed: the models are made at test time.
 import { existsSync, readFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
 /** The models' directory, written by tools/dkt_models.py when missing. */
 export function dktDir() {
   const cache = process.env.HEARTH_CACHE || path.join(os.homedir(), '.cache/hearth');
-  const dir = path.join(cache, 'dkt-models-v1');
+  const dir = path.join(cache, 'dkt-models-v2');
   if (!existsSync(path.join(dir, 'dkt_reference.json'))) {
     execFileSync('python3', [path.join(root, 'tools/dkt_models.py'), dir], { stdio: 'inherit' });
   }
