@@ -4,11 +4,17 @@
 // `next({ k: 5 })` — what an app does after every answer — timed over fresh steps. Also: each
 // call alone, `next` in assess mode, `mastery`, replaying a 1,000-answer history, and loading.
 //
+// With a sequence model (DKT: one-hot input of 110 skills, LSTM hidden 64, Linear + sigmoid;
+// tests/wasm/dkt.mjs, models written by tools/dkt_models.py): one `observe` with the recurrent
+// state carried (one step of length 1) against one `observe` that re-runs a 200-answer history
+// (the same model, state 'rerun'), and `observe` on the same bank without the model.
+//
 //   node benches/tracer.mjs [--smoke] [--glue DIR]    (DIR holding hearth-cpu-full.js; default pkg/wasm)
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { safetensors } from '../tests/wasm/bundle.mjs';
+import { dktBundle, dktReference } from '../tests/wasm/dkt.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -78,3 +84,37 @@ time('predict(id)', iters, () => learner.predict(`q${Math.floor(rnd() * N)}`));
 const history = Array.from({ length: 1000 }, (_, i) => ({ question: `q${Math.floor(rnd() * N)}`, correct: rnd() < 0.6, ts: 1_760_000_000_000 + i * 60_000 }));
 time('replay 1,000 answers (observeMany)', smoke ? 2 : 50, () => { const l = tracer.newLearner(); l.observeMany(history); l.free(); });
 if (!smoke && both.median > 1) console.log(`observe + next({ k: 5 }) median ${both.median.toFixed(3)} ms is above the 1 ms target`);
+
+// DKT: the streamed step against re-running the history
+{
+  const ref = dktReference();
+  const seq = ref.sequences.flat();
+  const answers = (n, from = 0) => Array.from({ length: n }, (_, i) => {
+    const [sk, c] = seq[(from + i) % seq.length];
+    return { question: `q${sk}a`, correct: c === 1, ts: 1_700_000_000_000 + (from + i) * 86_400_000 };
+  });
+  const history = answers(199);
+  const run = (bytes, label, n) => {
+    const t = glue.Tracer.fromBytes(bytes);
+    const l = t.newLearner();
+    l.observeMany(history);
+    const more = answers(n + 20, 199);
+    return time(label, n, (i) => { const a = more[i]; l.observe(a.question, a.correct, a.ts); });
+  };
+  const dkt = (state) => dktBundle('onehot', { state });
+  const n = smoke ? 3 : 300;
+  const carry = run(dkt('carry'), 'DKT observe, state carried (1 step)', n);
+  const rerun = run(dkt('rerun'), 'DKT observe, re-running 200+ answers', smoke ? 3 : 40);
+  const plain = run(safetensorsWithoutKt(dkt('carry')), 'observe, same bank without the model', n);
+  console.log(`DKT streamed step: ${carry.median.toFixed(4)} ms = ${(carry.median / rerun.median).toFixed(3)}× the re-run; ` +
+    `the model's share ${(carry.median - plain.median).toFixed(4)} ms (hidden ${ref.hidden}, ${ref.skills} skills)`);
+}
+
+/** The bundle without its kt manifest and model (the same bank and parameters). */
+function safetensorsWithoutKt(bytes) {
+  const n = Number(new DataView(bytes.buffer, bytes.byteOffset).getBigUint64(0, true));
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
+  const manifest = JSON.parse(header.__metadata__.hearth);
+  delete manifest.kt;
+  return safetensors({}, manifest);
+}

@@ -224,8 +224,42 @@ impl Session {
         Ok(session)
     }
 
+    /// A CPU session of a model whose graph `rewrite` changed first (after parsing, folding
+    /// and pruning; before fusion and planning), with what `rewrite` returned. Graph outputs
+    /// it adds return their values' dtypes. The education layer uses it to expose recurrent
+    /// state ([`crate::ir::stream::expose_recurrent_state`]).
+    pub fn from_bytes_rewritten<T>(
+        bytes: &[u8],
+        rewrite: impl FnOnce(&mut Graph) -> Result<T>,
+    ) -> Result<(Session, T)> {
+        let mut rewrite = Some(rewrite);
+        let mut out = None;
+        let session = Session::load_with(bytes, &[], &mut |g| {
+            out = rewrite.take().map(|f| f(g)).transpose()?;
+            Ok(())
+        })?;
+        Ok((session, out.expect("the rewrite ran")))
+    }
+
     fn load(bytes: &[u8], files: &[(&str, &[u8])]) -> Result<Session> {
+        Session::load_with(bytes, files, &mut |_| Ok(()))
+    }
+
+    /// One body for every load (a `dyn` rewrite: no copy of it per caller in the wasm).
+    fn load_with(
+        bytes: &[u8],
+        files: &[(&str, &[u8])],
+        rewrite: &mut dyn FnMut(&mut Graph) -> Result<()>,
+    ) -> Result<Session> {
         let mut model = parse_model(bytes, &ExternalData { files }, &crate::backend::cpu::run)?;
+        let declared = model.graph.outputs.len();
+        rewrite(&mut model.graph)?;
+        for &o in &model.graph.outputs[declared.min(model.graph.outputs.len())..] {
+            let v = &model.graph.values[o];
+            model.output_dtypes.push(v.fact.dtype.ok_or_else(|| {
+                Error::model(format!("graph output '{}' has no element type", v.name))
+            })?);
+        }
         crate::ir::rewrite::fuse(&mut model.graph);
         let plan = Plan::new(&model.graph);
         let g = &model.graph;

@@ -727,6 +727,7 @@ fn manifest_json_is_what_the_docs_say() {
         elo: Default::default(),
         fsrs: Default::default(),
         attribution: vec![],
+        kt: None,
         source: None,
     };
     let v = serde_json::to_value(&m).unwrap();

@@ -17,7 +17,7 @@ export { Hearth, Model, Recommender, Profile } from './core.js';
 export { Tracer, Learner } from './tracer.js';
 export type {
   AbilityEstimate, Answer, DueOptions, Mastery, NextOptions, NextQuestion, ObserveResult, Prediction, Question,
-  Review, SkillMastery, StoredAnswer, TopicMastery, TracerInfo, TracerLoadOptions,
+  KtInfo, KtSkill, Review, SkillMastery, StoredAnswer, TopicMastery, TracerInfo, TracerLoadOptions,
 } from './tracer-types.js';
 export { HearthError, type HearthErrorCode, type FeatureErrorReason } from './errors.js';
 export { CACHE_NAME, sri } from './fetch.js';

@@ -53,8 +53,33 @@ export interface TracerInfo {
   attribution: string[];
   /** Whether the bundle carries an ONNX knowledge-tracing model. */
   hasKtModel: boolean;
+  /** The sequence model the learner runs, when the bundle declares one (`null` otherwise). */
+  kt: KtInfo | null;
   /** Provenance (tool, fit method and statistics). */
   source?: unknown;
+}
+
+/**
+ * A bundle's sequence model (DKT through ONNX): after each answer the learner runs it one step
+ * from its carried recurrent state (`'carry'`, the cost of an answer does not grow with the
+ * history) or over the whole history (`'rerun'`), and its P(correct) drives
+ * {@link Learner.predict}, {@link Learner.next} (practice mode) and {@link Mastery.kt}.
+ */
+export interface KtInfo {
+  /** `'dkt'`: input id = offset + skill + S·correct. */
+  kind: string;
+  state: 'carry' | 'rerun';
+  /** The model's skill names, in its skill-id order. */
+  skills: string[];
+  /** The LSTM/GRU/RNN nodes whose state the learner carries. */
+  recurrent: string[];
+}
+
+/** One model skill's P(correct) from the bundle's sequence model. */
+export interface KtSkill {
+  skill: string;
+  /** `null` before the first answer (the model has not predicted yet). */
+  pCorrect: number | null;
 }
 
 /** An answer, as given to {@link Learner.observe}. */
@@ -104,6 +129,8 @@ export interface Mastery {
   topics: TopicMastery[];
   /** Per skill, in the bundle's skill order. */
   skills: SkillMastery[];
+  /** The sequence model's P(correct) per model skill, when the bundle has one. */
+  kt?: KtSkill[];
 }
 
 /** A spaced-repetition card (FSRS-6). Times are ms since the epoch. */
@@ -140,11 +167,14 @@ export interface ObserveResult {
 /** What {@link Learner.predict} returns. */
 export interface Prediction {
   question: string;
-  /** P(correct): IRT posterior predictive of the overall ability, or the Elo expectation. */
+  /**
+   * P(correct): the sequence model's once it has read an answer (`model: 'dkt'`), else the
+   * IRT posterior predictive of the overall ability, or the Elo expectation.
+   */
   pCorrect: number;
   /** Fisher information about the ability at its current estimate. */
   information: number;
-  model: 'irt' | 'elo';
+  model: 'dkt' | 'irt' | 'elo';
   /** BKT P(correct) of the question's topic. */
   pCorrectBkt: number;
   /** BKT P(mastered) of the question's topic. */

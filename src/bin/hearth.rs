@@ -35,6 +35,10 @@ const USAGE: &str = "usage:
                                      (a feature-spec template from the inputs; --embed writes the template,
                                       or --spec's file, into OUT.onnx's metadata_props as 'hearth.features')
 tracer options: --model irt1pl (default), irt2pl or elo; --difficulty-prior-sd X (1); --seed N (2026)
+  --kt-model DKT.onnx adds a sequence model (DKT, id = offset + skill + S*correct): --kt-input NAME,
+  --kt-output NAME (the model's first), --kt-encoding index|onehot (from the input dtype), --kt-offset N (0),
+  --kt-padding-id N, --kt-per skill|question, --kt-skills skill|topic, --kt-state carry|rerun,
+  --kt-layout batch-first|seq-first
   --format defaults to mathe for a .csv file whose header is MathE's, csv otherwise
 recommender options: --factors N (64) --iterations N (12) --alpha X (1) --lambda X (20) --dtype f32|f16|int8
          --half-life-days X --threads N --attribution online-retail|TEXT (repeatable)";
@@ -410,11 +414,45 @@ fn tracer_options(a: &Args) -> Result<cli::tracer::TracerBuildOptions> {
     Ok(o)
 }
 
+/// The `--kt-…` options of `tracer build`.
+fn kt_options(a: &Args) -> Result<cli::tracer::KtOptions> {
+    use hearth::education::dkt::{KtEncoding, KtPer, KtState};
+    let pick = |k: &str, names: &[&str]| -> Result<Option<usize>> {
+        match a.get(k) {
+            None => Ok(None),
+            Some(v) => names.iter().position(|n| *n == v).map(Some).ok_or_else(|| {
+                Error::Argument(format!("--{k} '{v}': expected {}", names.join(" or ")))
+            }),
+        }
+    };
+    Ok(cli::tracer::KtOptions {
+        input: a.get("kt-input").map(str::to_string),
+        output: a.get("kt-output").map(str::to_string),
+        encoding: pick("kt-encoding", &["index", "onehot"])?
+            .map(|k| [KtEncoding::Index, KtEncoding::Onehot][k]),
+        offset: a.num("kt-offset", 0)?,
+        padding_id: a
+            .get("kt-padding-id")
+            .map(|_| a.num("kt-padding-id", 0))
+            .transpose()?,
+        per: pick("kt-per", &["skill", "question"])?.map(|k| [KtPer::Skill, KtPer::Question][k]),
+        skills_from_topics: pick("kt-skills", &["skill", "topic"])? == Some(1),
+        state: pick("kt-state", &["carry", "rerun"])?
+            .map_or(KtState::Carry, |k| [KtState::Carry, KtState::Rerun][k]),
+        seq_first: pick("kt-layout", &["batch-first", "seq-first"])? == Some(1),
+    })
+}
+
 fn tracer_build(a: &Args) -> Result<()> {
     let o = tracer_options(a)?;
     let log = tracer_log(a)?;
     let t = Instant::now();
-    let w = cli::tracer::build(&log, &o)?;
+    let mut w = cli::tracer::build(&log, &o)?;
+    if let Some(path) = a.get("kt-model") {
+        let model =
+            std::fs::read(path).map_err(|e| Error::Argument(format!("reading {path}: {e}")))?;
+        cli::tracer::attach_kt(&mut w, model, &kt_options(a)?)?;
+    }
     let bytes = w.to_bytes()?;
     // what the browser will load: check it before writing
     hearth::education::tracer::Tracer::from_bytes(&bytes)?;
@@ -479,6 +517,19 @@ fn tracer_inspect(a: &Args) -> Result<()> {
         info.levels,
         info.has_kt_model
     );
+    if let Some(kt) = &info.kt {
+        println!(
+            "sequence model: {} over {} skills, state {} (recurrent nodes: {})",
+            kt.kind,
+            kt.skills.len(),
+            kt.state,
+            if kt.recurrent.is_empty() {
+                "none".into()
+            } else {
+                kt.recurrent.join(", ")
+            }
+        );
+    }
     if let Some(s) = &info.source {
         println!("source: {s}");
     }

@@ -14,7 +14,7 @@
 //! | `elo_rating` | F64 `[n]` | question Elo rating (logit scale) |
 //! | `elo_answers` | U32 `[n]` | answers each rating absorbed |
 //! | `bkt` | F64 `[t, 4]` | BKT p_init, p_learn, p_guess, p_slip per topic |
-//! | `kt_model` | U8 `[bytes]` | optional ONNX knowledge-tracing model |
+//! | `kt_model` | U8 `[bytes]` | optional ONNX knowledge-tracing model (manifest `kt` says how to run it: [`KtSpec`]) |
 //!
 //! Every tensor is optional: a bank without IRT parameters is predicted by Elo (rating 0 when
 //! absent), one without `bkt` uses [`BktParams::default`]. Everything is validated on load; a bad
@@ -22,6 +22,7 @@
 
 use super::{bad, Raw, MANIFEST_KEY};
 use crate::education::bkt::BktParams;
+use crate::education::dkt::KtSpec;
 use crate::education::elo::{EloOptions, EloRating};
 use crate::education::fsrs::FsrsParams;
 use crate::education::irt::ItemParams;
@@ -110,6 +111,10 @@ pub struct LearningManifest {
     /// Attribution lines of the data the bundle was built from; shown by apps.
     #[serde(default)]
     pub attribution: Vec<String>,
+    /// The sequence model (`kt_model`): how answers become its input, which output is
+    /// P(correct), how its state is kept ([`KtSpec`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kt: Option<KtSpec>,
     /// Free-form provenance (tool, parameters, fit statistics).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<serde_json::Value>,
@@ -307,6 +312,14 @@ impl LearningBundle {
             if info.shape.len() != 1 {
                 return Err(bad(
                     "tensor 'kt_model' must be a 1-D U8 tensor of ONNX bytes",
+                ));
+            }
+        }
+        if let Some(kt) = &manifest.kt {
+            kt.validate(n)?;
+            if kt_model.is_none() {
+                return Err(bad(
+                    "manifest kt needs the tensor 'kt_model' (the ONNX model)",
                 ));
             }
         }

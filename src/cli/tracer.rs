@@ -14,6 +14,7 @@ use crate::bundle::learning::{
     ItemModel, LearningManifest, LearningWriter, QuestionMeta, LEARNING_FORMAT, LEARNING_VERSION,
 };
 use crate::education::bkt::{self, BktFitOptions, BktParams};
+use crate::education::dkt::{KtEncoding, KtInput, KtKind, KtOutput, KtPer, KtSpec, KtState};
 use crate::education::elo::{self, EloOptions};
 use crate::education::fsrs::FsrsParams;
 use crate::education::irt::{self, FitOptions, IrtModel, Response};
@@ -582,6 +583,7 @@ pub fn build(log: &AnswerLog, o: &TracerBuildOptions) -> Result<LearningWriter> 
         elo: elo_options,
         fsrs: FsrsParams::default(),
         attribution: o.attribution.clone(),
+        kt: None,
         source: Some(source),
     };
     Ok(LearningWriter {
@@ -767,4 +769,107 @@ pub fn evaluate(log: &AnswerLog, o: &EvalOptions) -> Result<EvalReport> {
             })
             .collect(),
     })
+}
+
+/// How `hearth tracer build --kt-model FILE` declares the sequence model (the `--kt-…`
+/// options). `None` fields are read from the model: its first input and output, the input's
+/// dtype, and the encoding that dtype implies (`index` for integers, `onehot` for float32).
+#[derive(Clone, Debug, Default)]
+pub struct KtOptions {
+    pub input: Option<String>,
+    pub output: Option<String>,
+    pub encoding: Option<KtEncoding>,
+    pub offset: u32,
+    pub padding_id: Option<i64>,
+    pub per: Option<KtPer>,
+    /// The model's skills: the bank's skills (`skill`: each subtopic, or topic without one;
+    /// the default) or its topics (`topic`).
+    pub skills_from_topics: bool,
+    pub state: KtState,
+    pub seq_first: bool,
+}
+
+/// Adds the ONNX sequence model `model` to the bundle `w` with the manifest `kt` that `o`
+/// describes. The model's skill ids follow the bank's skill order (first appearance in the
+/// question list) or its topic order. Load the bundle back (the CLI does) to check the model
+/// against the spec.
+pub fn attach_kt(w: &mut LearningWriter, model: Vec<u8>, o: &KtOptions) -> Result<()> {
+    let m = &w.manifest;
+    let (skills, question_skill) = if o.skills_from_topics {
+        let index: HashMap<&str, u32> = m
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (t.as_str(), k as u32))
+            .collect();
+        let qs = m
+            .questions
+            .iter()
+            .map(|q| index.get(q.topic.as_str()).copied().unwrap_or(0))
+            .collect();
+        (m.topics.clone(), qs)
+    } else {
+        let mut names: Vec<String> = Vec::new();
+        let mut index: HashMap<(String, Option<String>), u32> = HashMap::new();
+        let qs = m
+            .questions
+            .iter()
+            .map(|q| {
+                let key = (q.topic.clone(), q.subtopic.clone());
+                *index.entry(key).or_insert_with(|| {
+                    names.push(q.subtopic.clone().unwrap_or_else(|| q.topic.clone()));
+                    (names.len() - 1) as u32
+                })
+            })
+            .collect();
+        (names, qs)
+    };
+    let session = crate::session::Session::from_bytes(&model)
+        .map_err(|e| Error::Argument(format!("--kt-model: {e}")))?;
+    let first_in = session
+        .inputs()
+        .first()
+        .ok_or_else(|| Error::Argument("--kt-model: the model has no input".into()))?;
+    let input = o.input.clone().unwrap_or_else(|| first_in.name.clone());
+    let info = session
+        .inputs()
+        .iter()
+        .find(|i| i.name == input)
+        .ok_or_else(|| {
+            Error::Argument(format!("--kt-input '{input}' is not an input of the model"))
+        })?;
+    let dtype = info.dtype.map_or("int64", |d| d.name()).to_string();
+    let encoding = o.encoding.unwrap_or(if dtype == "float32" {
+        KtEncoding::Onehot
+    } else {
+        KtEncoding::Index
+    });
+    let output = match &o.output {
+        Some(n) => n.clone(),
+        None => session
+            .outputs()
+            .first()
+            .map(|x| x.name.clone())
+            .ok_or_else(|| Error::Argument("--kt-model: the model has no output".into()))?,
+    };
+    w.manifest.kt = Some(KtSpec {
+        kind: KtKind::Dkt,
+        input: KtInput {
+            name: input,
+            encoding,
+            dtype,
+            offset: o.offset,
+            padding_id: o.padding_id,
+            batch_first: !o.seq_first,
+        },
+        output: KtOutput {
+            name: output,
+            per: o.per.unwrap_or(KtPer::Skill),
+        },
+        skills,
+        question_skill,
+        state: o.state,
+    });
+    w.kt_model = Some(model);
+    Ok(())
 }

@@ -9,10 +9,12 @@
 //!
 //! The models, one file each: [`irt`] (Rasch/2PL fitting by EM, the ability posterior on a
 //! grid), [`elo`] (ratings for questions without fitted parameters), [`bkt`] (Bayesian
-//! Knowledge Tracing per skill) and [`fsrs`] (FSRS-6 review scheduling). Every type that holds
+//! Knowledge Tracing per skill), [`dkt`] (sequence models through ONNX, streamed with their
+//! recurrent state carried) and [`fsrs`] (FSRS-6 review scheduling). Every type that holds
 //! parameters or learner state derives serde, so bundles and saved learners can carry them.
 
 pub mod bkt;
+pub mod dkt;
 pub mod elo;
 pub mod fsrs;
 pub mod irt;
@@ -456,6 +458,21 @@ pub fn next_exercises(
     learner: &Learner,
     options: &NextOptions,
 ) -> Result<Vec<Suggestion>> {
+    let est = learner.ability.estimate();
+    next_exercises_by(bank, learner, options, &|i| {
+        learner.predict(bank, i, est).expect("index in range")
+    })
+}
+
+/// [`next_exercises`] with another model's P(correct) for question index `i` (a sequence
+/// model's, [`dkt`]); the learner gives the exclusions (its last answer). `dyn`: one copy of
+/// the selection in the wasm for both callers.
+pub fn next_exercises_by(
+    bank: &QuestionBank,
+    learner: &Learner,
+    options: &NextOptions,
+    p_correct: &dyn Fn(usize) -> f64,
+) -> Result<Vec<Suggestion>> {
     let k = options.k;
     let target = options.target_success;
     if k == 0 {
@@ -475,7 +492,6 @@ pub fn next_exercises(
     }
     let k_skill = k.min(bank.questions.len());
     let ex = sorted_exclusions(learner, &options.exclude);
-    let est = learner.ability.estimate();
     let mut per_skill: Vec<Vec<(f64, u32)>> = (0..bank.skills.len())
         .map(|_| Vec::with_capacity(k_skill))
         .collect();
@@ -483,7 +499,7 @@ pub fn next_exercises(
         if !options.admits(q) || (!ex.is_empty() && ex.binary_search(&(i as u32)).is_ok()) {
             continue;
         }
-        let p = learner.predict(bank, i, est).expect("index in range");
+        let p = p_correct(i);
         insert_bounded(
             &mut per_skill[q.skill as usize],
             k_skill,
@@ -502,9 +518,7 @@ pub fn next_exercises(
         .take(k)
         .map(|(_, d, q)| {
             let question = &bank.questions[q as usize];
-            let p = learner
-                .predict(bank, q as usize, est)
-                .expect("index in range");
+            let p = p_correct(q as usize);
             Suggestion {
                 question: q,
                 p_correct: p,

@@ -7,11 +7,16 @@
 //! practises its topic itself. Besides the engine's state ([`Learner`]: overall and per-topic
 //! ability, Elo, BKT per topic, FSRS cards), a [`TracerLearner`] keeps one ability posterior
 //! per skill. Every answer is also a review of its question's card: correct = Good, wrong =
-//! Again.
+//! Again. When the bundle carries a sequence model ([`super::dkt`]), the learner also carries
+//! its state: `predict`, `next` (practice mode) and `observe`'s prediction use its P(correct)
+//! once it has read an answer, and `mastery` adds its per-skill view.
 
+use super::dkt::{Dkt, DktState};
 use super::fsrs::{self, Rating, Scheduler};
 use super::irt::{Ability, Estimate};
-use super::{most_informative_with, next_exercises, Learner, NextOptions, QuestionBank};
+use super::{
+    most_informative_with, next_exercises, next_exercises_by, Learner, NextOptions, QuestionBank,
+};
 use crate::bundle::learning::{LearningBundle, LearningManifest};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -23,6 +28,8 @@ pub struct Tracer {
     bank: QuestionBank,
     scheduler: Scheduler,
     kt_model: Option<Vec<u8>>,
+    /// The sequence model, when the manifest declares one (`kt`).
+    dkt: Option<Dkt>,
     /// Skill index of every question.
     skill_of: Vec<u32>,
     /// (name, topic index) of every skill.
@@ -44,7 +51,32 @@ pub struct TracerInfo {
     pub levels: Vec<String>,
     pub attribution: Vec<String>,
     pub has_kt_model: bool,
+    /// The sequence model: `{ kind, state, skills, recurrent }` when the manifest declares one.
+    pub kt: Option<KtInfo>,
     pub source: Option<serde_json::Value>,
+}
+
+/// The bundle's sequence model, for display.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KtInfo {
+    /// `dkt`.
+    pub kind: String,
+    /// `carry` (one step per answer) or `rerun` (the whole history per answer).
+    pub state: String,
+    /// The model's skill names.
+    pub skills: Vec<String>,
+    /// The recurrent nodes whose state is carried.
+    pub recurrent: Vec<String>,
+}
+
+/// One model skill's P(correct) from the sequence model.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KtSkill {
+    pub skill: String,
+    /// `None` before the first answer, or for a per-question model's skill without questions.
+    pub p_correct: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -120,6 +152,10 @@ pub struct Mastery {
     pub topics: Vec<TopicMastery>,
     /// Per skill (subtopic), in the bundle's skill order.
     pub skills: Vec<SkillMastery>,
+    /// The sequence model's P(correct) per model skill (`kt.skills` order), when the bundle
+    /// has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kt: Option<Vec<KtSkill>>,
 }
 
 /// A review card for display (times in ms since the epoch).
@@ -163,7 +199,7 @@ pub struct Prediction {
     pub p_correct: f64,
     /// Fisher information about the ability at its current estimate.
     pub information: f64,
-    /// `irt` or `elo`.
+    /// `dkt` (the sequence model, once it has read an answer), `irt` or `elo`.
     pub model: String,
     /// BKT P(correct) of the question's topic (mastery, guess and slip).
     pub p_correct_bkt: f64,
@@ -326,11 +362,23 @@ impl Tracer {
             });
             skill_of.push(s);
         }
+        let dkt = match (&b.manifest.kt, &b.kt_model) {
+            (Some(spec), Some(bytes)) => {
+                Some(Dkt::new(bytes, spec.clone(), bank.questions().len())?)
+            }
+            (Some(_), None) => {
+                return Err(Error::InvalidBundle(
+                    "manifest kt needs the tensor 'kt_model' (the ONNX model)".into(),
+                ))
+            }
+            (None, _) => None,
+        };
         Ok(Tracer {
             manifest: b.manifest,
             bank,
             scheduler,
             kt_model: b.kt_model,
+            dkt,
             skill_of,
             skills,
         })
@@ -351,6 +399,11 @@ impl Tracer {
 
     pub fn scheduler(&self) -> &Scheduler {
         &self.scheduler
+    }
+
+    /// The sequence model, when the manifest declares one.
+    pub fn dkt(&self) -> Option<&Dkt> {
+        self.dkt.as_ref()
     }
 
     /// The bundle's ONNX knowledge-tracing model, if it has one.
@@ -377,6 +430,16 @@ impl Tracer {
             levels: m.levels.clone(),
             attribution: m.attribution.clone(),
             has_kt_model: self.kt_model.is_some(),
+            kt: self.dkt.as_ref().map(|d| KtInfo {
+                kind: "dkt".into(),
+                state: match d.spec().state {
+                    super::dkt::KtState::Carry => "carry",
+                    super::dkt::KtState::Rerun => "rerun",
+                }
+                .into(),
+                skills: d.spec().skills.clone(),
+                recurrent: d.recurrent().iter().map(|r| r.node.clone()).collect(),
+            }),
             source: m.source.clone(),
         }
     }
@@ -429,6 +492,7 @@ impl Tracer {
             learner: Learner::new(&self.bank),
             skill_ability: vec![Ability::new(); self.skills.len()],
             answered: 0,
+            kt: self.dkt.as_ref().map(Dkt::start),
         }
     }
 
@@ -482,6 +546,9 @@ pub struct TracerLearner {
     learner: Learner,
     skill_ability: Vec<Ability>,
     answered: u32,
+    /// The sequence model's state, when the bundle has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kt: Option<DktState>,
 }
 
 /// `ts` as whole ms, checked: finite and within ±8.64e15 (the range of a JS `Date`).
@@ -505,6 +572,29 @@ impl TracerLearner {
         self.answered
     }
 
+    /// The sequence model's state, when the bundle has one.
+    pub fn kt_state(&self) -> Option<&DktState> {
+        self.kt.as_ref()
+    }
+
+    /// The sequence model's P(correct) on question index `q`, once it has read an answer.
+    fn kt_p(&self, tracer: &Tracer, q: u32) -> Option<f64> {
+        tracer
+            .dkt
+            .as_ref()?
+            .p_correct(self.kt.as_ref()?, q as usize)
+    }
+
+    /// P(correct) on question index `q`: the sequence model's once it has read an answer,
+    /// else IRT/Elo's.
+    fn p_correct(&self, tracer: &Tracer, q: u32) -> f64 {
+        self.kt_p(tracer, q).unwrap_or_else(|| {
+            self.learner
+                .p_correct(&tracer.bank, q)
+                .expect("index in range")
+        })
+    }
+
     /// Records one answer to question `id` at `ts` (ms since the epoch): the IRT posteriors
     /// (overall, topic, skill), Elo, the topic's BKT mastery and the question's FSRS card (Good
     /// when correct, Again when wrong). O(grid) per answer.
@@ -521,10 +611,18 @@ impl TracerLearner {
     ) -> Result<Observed> {
         let q = tracer.require(id)?;
         let now = time_ms(ts, "answer.ts")?;
-        let p_before = self
-            .learner
-            .p_correct(&tracer.bank, q)
-            .expect("index in range");
+        let p_before = self.p_correct(tracer, q);
+        // the sequence model's step is computed before anything changes and kept only when
+        // the review accepts the answer
+        let kt = match (&tracer.dkt, &self.kt) {
+            (Some(d), Some(st)) => {
+                let mut st = st.clone();
+                let skill = d.spec().question_skill[q as usize];
+                d.observe(&mut st, skill, correct)?;
+                Some(st)
+            }
+            _ => None,
+        };
         // the review first: it is the only step that can refuse the answer
         let rating = if correct { Rating::Good } else { Rating::Again };
         let card = self
@@ -532,6 +630,9 @@ impl TracerLearner {
             .review(&tracer.bank, &tracer.scheduler, q, rating, now)
             .map_err(|e| Error::Argument(format!("answer to '{id}': {e}")))?;
         self.learner.observe(&tracer.bank, q, correct)?;
+        if kt.is_some() {
+            self.kt = kt;
+        }
         let s = tracer.skill_of[q as usize];
         if let Some(p) = tracer.bank.irt(q) {
             self.skill_ability[s as usize].observe(p, correct)?;
@@ -559,11 +660,19 @@ impl TracerLearner {
         let topic = bank.questions()[q as usize].skill;
         let p_mastery = self.learner.p_mastery(topic).expect("topic in range");
         let bkt = bank.bkt(topic).expect("topic in range");
+        let kt = self.kt_p(tracer, q);
         Ok(Prediction {
             question: id.to_string(),
-            p_correct: self.learner.p_correct(bank, q).expect("index in range"),
+            p_correct: self.p_correct(tracer, q),
             information: self.learner.information(bank, q).expect("index in range"),
-            model: if bank.irt(q).is_some() { "irt" } else { "elo" }.into(),
+            model: if kt.is_some() {
+                "dkt"
+            } else if bank.irt(q).is_some() {
+                "irt"
+            } else {
+                "elo"
+            }
+            .into(),
             p_correct_bkt: bkt.p_correct(p_mastery),
             p_mastery,
         })
@@ -579,6 +688,23 @@ impl TracerLearner {
             skills: (0..tracer.skills.len() as u32)
                 .map(|s| tracer.skill_mastery(self, s))
                 .collect(),
+            kt: match (&tracer.dkt, &self.kt) {
+                (Some(d), Some(st)) => {
+                    let p = d.skill_p(st);
+                    Some(
+                        d.spec()
+                            .skills
+                            .iter()
+                            .enumerate()
+                            .map(|(k, name)| KtSkill {
+                                skill: name.clone(),
+                                p_correct: p.as_ref().and_then(|p| p[k]),
+                            })
+                            .collect(),
+                    )
+                }
+                _ => None,
+            },
         }
     }
 
@@ -637,6 +763,11 @@ impl TracerLearner {
             level,
         };
         let picks = match args.mode {
+            Mode::Practice if self.kt.as_ref().is_some_and(|st| st.steps() > 0) => {
+                next_exercises_by(&tracer.bank, &self.learner, &opts, &|i| {
+                    self.p_correct(tracer, i as u32)
+                })
+            }
             Mode::Practice => next_exercises(&tracer.bank, &self.learner, &opts),
             Mode::Assess => most_informative_with(&tracer.bank, &self.learner, &opts),
         }

@@ -61,4 +61,27 @@ impl Graph {
     pub fn find_value(&self, name: &str) -> Option<ValueId> {
         self.values.iter().position(|v| v.name == name)
     }
+
+    /// Removes nodes whose outputs nobody reads and constants nobody uses.
+    pub fn prune(&mut self) {
+        let mut live = vec![false; self.values.len()];
+        for &o in &self.outputs {
+            live[o] = true;
+        }
+        let mut keep = vec![false; self.nodes.len()];
+        for (i, n) in self.nodes.iter().enumerate().rev() {
+            if n.outputs.iter().any(|&o| live[o]) {
+                keep[i] = true;
+                for &inp in n.inputs.iter().flatten() {
+                    live[inp] = true;
+                }
+            }
+        }
+        let mut i = 0;
+        self.nodes.retain(|_| {
+            i += 1;
+            keep[i - 1]
+        });
+        self.constants.retain(|id, _| live[*id]);
+    }
 }

@@ -270,7 +270,7 @@ impl Cx<'_> {
             graph.values[id].fact = merge_fact(Some(&d), f);
             graph.outputs.push(id);
         }
-        prune(&mut graph);
+        graph.prune();
         Ok(graph)
     }
 
@@ -654,27 +654,4 @@ fn collect_free_names<'a>(g: &'a GraphProto, out: &mut Vec<&'a str>) {
             }
         }
     }
-}
-
-/// Removes nodes whose outputs nobody reads and constants nobody uses.
-fn prune(graph: &mut Graph) {
-    let mut live = vec![false; graph.values.len()];
-    for &o in &graph.outputs {
-        live[o] = true;
-    }
-    let mut keep = vec![false; graph.nodes.len()];
-    for (i, n) in graph.nodes.iter().enumerate().rev() {
-        if n.outputs.iter().any(|&o| live[o]) {
-            keep[i] = true;
-            for &inp in n.inputs.iter().flatten() {
-                live[inp] = true;
-            }
-        }
-    }
-    let mut i = 0;
-    graph.nodes.retain(|_| {
-        i += 1;
-        keep[i - 1]
-    });
-    graph.constants.retain(|id, _| live[*id]);
 }
