@@ -42,9 +42,10 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Signal(o) => signal::run(o, inputs),
         Op::Transformer(o) => transformer::run(o, inputs),
         Op::Ml(o) => ml::run(o, inputs),
-        Op::If(_) => Err(crate::error::Error::unsupported(
-            "If is run by the executor",
-        )),
+        Op::If(_) | Op::Loop(_) | Op::Scan(_) => Err(crate::error::Error::unsupported(format!(
+            "{} is run by the executor",
+            op.name()
+        ))),
         Op::Seq(o) => Err(crate::error::Error::unsupported(format!(
             "{} works on sequences or optionals and is run by the executor",
             o.name()
