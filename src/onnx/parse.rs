@@ -409,6 +409,10 @@ impl Cx<'_> {
             num_inputs: np.input.len(),
             num_outputs: np.output.len(),
             input_present: inputs.iter().map(Option::is_some).collect(),
+            input_dtypes: inputs
+                .iter()
+                .map(|i| i.and_then(|id| graph.values[id].fact.dtype))
+                .collect(),
             const_inputs: inputs
                 .iter()
                 .map(|i| i.and_then(|id| graph.constants.get(&id).cloned()))

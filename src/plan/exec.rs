@@ -417,6 +417,11 @@ pub(crate) async fn run_values<D: Device>(
                     let outs = cpu::run(&node.op, &args).map_err(|e| in_node(graph, i, e))?;
                     // a kernel may leave out trailing optional outputs; reading one is an error
                     for (&v, x) in node.outputs.iter().zip(outs) {
+                        // a narrow integer dtype computed in a wider one wraps to its range
+                        let x = match graph.values[v].fact.dtype {
+                            Some(d) if d.compute() != d => x.wrapped(d),
+                            _ => x,
+                        };
                         slots[v] = Slot::tensor(x);
                     }
                 }
