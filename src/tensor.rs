@@ -200,6 +200,23 @@ pub enum Computed<'a> {
     Str(&'a Vec<String>),
 }
 
+impl Computed<'_> {
+    /// The data, owned (a copy where it was borrowed).
+    pub fn into_data(self) -> TensorData {
+        match self {
+            Computed::F32(v) => TensorData::F32(v.into_owned()),
+            Computed::F16(v) => TensorData::F16(v.clone()),
+            Computed::F64(v) => TensorData::F64(v.clone()),
+            Computed::I64(v) => TensorData::I64(v.into_owned()),
+            Computed::I32(v) => TensorData::I32(v.into_owned()),
+            Computed::I8(v) => TensorData::I8(v.clone()),
+            Computed::U8(v) => TensorData::U8(v.clone()),
+            Computed::Bool(v) => TensorData::Bool(v.clone()),
+            Computed::Str(v) => TensorData::Str(v.clone()),
+        }
+    }
+}
+
 /// Calls `$body` with `$v` bound to the inner `Vec` of any [`TensorData`] (storage-only dtypes
 /// in their compute dtype, [`TensorData::computed`]).
 #[macro_export]
@@ -314,6 +331,7 @@ impl TensorData {
 
     /// This data as kernels see it ([`Computed`]): a storage-only dtype converted to its compute
     /// dtype (a copy), any other borrowed.
+    #[inline(never)]
     pub fn computed(&self) -> Computed<'_> {
         let wide_i32 = |v: Vec<i32>| Computed::I32(Cow::Owned(v));
         let wide_i64 = |v: Vec<i64>| Computed::I64(Cow::Owned(v));
@@ -553,11 +571,11 @@ impl Tensor {
         let data = match self.data {
             TensorData::F16(v) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
             TensorData::F64(v) => TensorData::F32(v.iter().map(|&x| x as f32).collect()),
-            TensorData::BF16(v) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
-            TensorData::I16(v) => TensorData::I32(v.iter().map(|&x| x as i32).collect()),
-            TensorData::U16(v) => TensorData::I32(v.iter().map(|&x| x as i32).collect()),
-            TensorData::U32(v) => TensorData::I64(v.iter().map(|&x| x as i64).collect()),
-            TensorData::U64(v) => TensorData::I64(v.iter().map(|&x| x as i64).collect()),
+            d @ (TensorData::I16(_)
+            | TensorData::U16(_)
+            | TensorData::U32(_)
+            | TensorData::U64(_)
+            | TensorData::BF16(_)) => d.computed().into_data(),
             d => d,
         };
         Tensor {
@@ -569,6 +587,7 @@ impl Tensor {
     /// Converts a computed tensor to the declared dtype `want` when they differ only by compute
     /// precision (`f32` → `f16`/`f64`/`bf16`, `i32` → `i16`/`u16`, `i64` → `u32`/`u64`, integers
     /// wrapping to the narrow range); other tensors are returned unchanged.
+    #[inline(never)]
     pub fn into_declared(self, want: DType) -> Tensor {
         let data = match (self.data, want) {
             (TensorData::F32(v), DType::F16) => {
@@ -609,6 +628,7 @@ impl Tensor {
     ///
     /// A kernel that yields such a value in another integer dtype (an `ai.onnx.ml` encoder
     /// writing int64 for an int16 column) is brought to the compute dtype the same way.
+    #[inline(never)]
     pub fn wrapped(self, d: DType) -> Tensor {
         let int = |t: DType| matches!(t, DType::I64 | DType::I32 | DType::I8 | DType::U8);
         match (self.dtype(), d) {
