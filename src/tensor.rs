@@ -225,22 +225,52 @@ macro_rules! with_data {
         match $crate::tensor::TensorData::computed($data) {
             $crate::tensor::Computed::F32(c) => {
                 let $v: &Vec<f32> = &c;
-                $body
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
             }
-            $crate::tensor::Computed::F16($v) => $body,
-            $crate::tensor::Computed::F64($v) => $body,
+            $crate::tensor::Computed::F16($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::F64($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
             $crate::tensor::Computed::I64(c) => {
                 let $v: &Vec<i64> = &c;
-                $body
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
             }
             $crate::tensor::Computed::I32(c) => {
                 let $v: &Vec<i32> = &c;
-                $body
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
             }
-            $crate::tensor::Computed::I8($v) => $body,
-            $crate::tensor::Computed::U8($v) => $body,
-            $crate::tensor::Computed::Bool($v) => $body,
-            $crate::tensor::Computed::Str($v) => $body,
+            $crate::tensor::Computed::I8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::U8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::Bool($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::Str($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
         }
     };
 }
@@ -254,22 +284,52 @@ macro_rules! map_data {
         match $crate::tensor::TensorData::computed($data) {
             $crate::tensor::Computed::F32(c) => {
                 let $v: &Vec<f32> = &c;
-                $crate::tensor::TensorData::F32($body)
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F32(out)
             }
-            $crate::tensor::Computed::F16($v) => $crate::tensor::TensorData::F16($body),
-            $crate::tensor::Computed::F64($v) => $crate::tensor::TensorData::F64($body),
+            $crate::tensor::Computed::F16($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F16(out)
+            }
+            $crate::tensor::Computed::F64($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F64(out)
+            }
             $crate::tensor::Computed::I64(c) => {
                 let $v: &Vec<i64> = &c;
-                $crate::tensor::TensorData::I64($body)
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I64(out)
             }
             $crate::tensor::Computed::I32(c) => {
                 let $v: &Vec<i32> = &c;
-                $crate::tensor::TensorData::I32($body)
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I32(out)
             }
-            $crate::tensor::Computed::I8($v) => $crate::tensor::TensorData::I8($body),
-            $crate::tensor::Computed::U8($v) => $crate::tensor::TensorData::U8($body),
-            $crate::tensor::Computed::Bool($v) => $crate::tensor::TensorData::Bool($body),
-            $crate::tensor::Computed::Str($v) => $crate::tensor::TensorData::Str($body),
+            $crate::tensor::Computed::I8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I8(out)
+            }
+            $crate::tensor::Computed::U8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::U8(out)
+            }
+            $crate::tensor::Computed::Bool($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::Bool(out)
+            }
+            $crate::tensor::Computed::Str($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::Str(out)
+            }
         }
     };
 }

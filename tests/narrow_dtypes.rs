@@ -130,7 +130,7 @@ fn uint64_bits_and_casts_round_trip() {
     let s = Session::from_bytes(&bytes).unwrap();
     let u = vec![u64::MAX, 1 << 63, 0x1234_5678_9abc_def0];
     let v = vec![0x0f0f_0f0f_0f0f_0f0f, 1, u64::MAX];
-    let f = vec![1.0f32 + 1.0 / 256.0, 1.0 + 3.0 / 256.0, -0.478515625];
+    let f = vec![1.0f32 + 1.0 / 256.0, 1.0 + 3.0 / 256.0, -(245.0 / 512.0)];
     let out = s
         .run(&[
             ("u", &tensor(TensorData::U64(u.clone()))),

@@ -33,7 +33,8 @@ pub(super) fn run(op: &Op, plans: &[Plan], args: &[Option<Feed<'_>>]) -> Result<
     }
 }
 
-/// Runs `graph` on the CPU kernels.
+/// Runs `graph` on the CPU kernels (kept out of line: one copy of the executor for every caller).
+#[inline(never)]
 fn run_body(graph: &Graph, plan: &Plan, inputs: &[Feed], caps: &[Feed]) -> Result<Vec<Value>> {
     poll_once(run_values(&NoDevice, graph, plan, inputs, caps))
         .unwrap_or_else(|| Err(Error::model("a CPU-only run waited on a device")))

@@ -701,7 +701,6 @@ fn to_strings(d: &TensorData) -> Vec<String> {
 /// `uint32`/`uint64` in int64): each value converted as numpy's `astype` does (floats truncate,
 /// integers wrap to the target's range), kept in the compute dtype.
 fn cast_wide(x: &Tensor, to: DType) -> TensorData {
-    let ints = x.to_i64_vec();
     let v: Vec<i64> = match x.data() {
         // integers (and bools) exactly; floats truncate toward zero, NaN → 0
         TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_) | TensorData::Str(_) => x
@@ -715,7 +714,7 @@ fn cast_wide(x: &Tensor, to: DType) -> TensorData {
                 }
             })
             .collect(),
-        _ => ints,
+        _ => x.to_i64_vec(),
     };
     match to {
         DType::I16 => TensorData::I32(v.iter().map(|&y| y as i16 as i32).collect()),
