@@ -5,7 +5,7 @@ use crate::error::Error;
 use crate::ir::ValueKind;
 use crate::onnx::tensor::{tensor_from_pb, value_from_pb};
 use crate::session::{Session, SessionOptions};
-use crate::tensor::{Tensor, TensorData};
+use crate::tensor::{DType, Tensor, TensorData};
 use crate::value::Value;
 
 /// Absolute and relative tolerance: `|got − expected| ≤ atol + rtol·|expected|`; NaN equals NaN.
@@ -108,6 +108,18 @@ fn decode(pb: &[u8], kind: ValueKind) -> Result<(String, Value), Error> {
     }
 }
 
+/// ONNX's test data writes a bfloat16 tensor as its bits with data type uint16 (numpy has no
+/// bfloat16): where the model declares bfloat16, a uint16 tensor is read as those bits.
+fn bf16_from_bits(v: Value, declared: Option<DType>) -> Value {
+    let Value::Tensor(t) = v else { return v };
+    let bits = match (t.data(), declared) {
+        (TensorData::U16(b), Some(DType::BF16)) => b.iter().map(|&x| half::bf16::from_bits(x)),
+        _ => return Value::Tensor(t),
+    };
+    let data = TensorData::BF16(bits.collect());
+    Value::Tensor(Tensor::new(t.shape().to_vec(), data).unwrap_or(t))
+}
+
 async fn check(
     session: &Session,
     inputs: &[Vec<u8>],
@@ -131,7 +143,12 @@ async fn check(
                 } else {
                     name
                 };
-                feeds.push((name, v));
+                let declared = session
+                    .inputs()
+                    .iter()
+                    .find(|i| i.name == name)
+                    .and_then(|i| i.dtype);
+                feeds.push((name, bf16_from_bits(v, declared)));
             }
             Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
             Err(e) => return Outcome::Fail(format!("input {k}: {e}")),
@@ -172,7 +189,7 @@ async fn check(
     for (k, pb) in expected.iter().enumerate() {
         let kind = session.outputs()[k].kind;
         let want = match decode(pb, kind) {
-            Ok((_, v)) => v,
+            Ok((_, v)) => bf16_from_bits(v, session.outputs()[k].dtype),
             Err(Error::UnsupportedDType(d)) => return Outcome::UnsupportedDType(d),
             Err(e) => return Outcome::Fail(format!("expected output {k}: {e}")),
         };
@@ -240,7 +257,7 @@ pub fn compare(got: &Tensor, want: &Tensor, tol: Tolerance) -> Result<(), String
     }
     let exact = !matches!(
         want.data(),
-        TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_)
+        TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_) | TensorData::BF16(_)
     );
     let g = got.to_f64_vec();
     let w = want.to_f64_vec();

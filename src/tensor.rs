@@ -4,10 +4,15 @@
 //! The public dtypes are those ONNX models use in practice ([`DType`]). Inside the engine, `f16` and
 //! `f64` values are computed in `f32` (inputs and initializers are widened or narrowed once at load or
 //! at the start of a run; outputs are converted back to the dtype the model declares), so kernels only
-//! ever see `F32`, `I64`, `I32`, `I8`, `U8` and `Bool` storage.
+//! ever see `F32`, `I64`, `I32`, `I8`, `U8` and `Bool` storage. Likewise `int16`/`uint16` are
+//! computed in `i32`, `uint32` and `uint64` in `i64` (`uint64` as its two's-complement bits: values
+//! from 2^63 compare, divide and shift right as negative int64), and `bfloat16` in `f32`; a value
+//! of a narrow dtype is wrapped to its range after every node that yields it
+//! ([`Tensor::wrapped`]).
 
 use crate::error::{Error, Result};
-use half::f16;
+use half::{bf16, f16};
+use std::borrow::Cow;
 
 /// Largest number of elements a single tensor may hold (2^28: 1 GiB of `f32`).
 ///
@@ -31,6 +36,13 @@ pub enum DType {
     Bool,
     /// UTF-8 strings (ONNX `string`): category names and class labels of tabular models.
     Str,
+    /// Storage-only dtypes: computed in `I32` (`I16`, `U16`), `I64` (`U32`, `U64`) or `F32`
+    /// (`BF16`), see [`DType::compute`].
+    I16,
+    U16,
+    U32,
+    U64,
+    BF16,
 }
 
 impl DType {
@@ -46,6 +58,11 @@ impl DType {
             DType::F16 => 10,
             DType::F64 => 11,
             DType::Str => 8,
+            DType::U16 => 4,
+            DType::I16 => 5,
+            DType::U32 => 12,
+            DType::U64 => 13,
+            DType::BF16 => 16,
         }
     }
 
@@ -61,20 +78,28 @@ impl DType {
             10 => DType::F16,
             11 => DType::F64,
             8 => DType::Str,
+            4 => DType::U16,
+            5 => DType::I16,
+            12 => DType::U32,
+            13 => DType::U64,
+            16 => DType::BF16,
             other => return Err(Error::UnsupportedDType(onnx_dtype_name(other).to_string())),
         })
     }
 
-    /// The dtype kernels compute this dtype in (`F16` and `F64` are computed in `F32`).
+    /// The dtype kernels compute this dtype in (`F16`, `F64` and `BF16` are computed in `F32`,
+    /// `I16` and `U16` in `I32`, `U32` and `U64` in `I64`).
     pub fn compute(self) -> DType {
         match self {
-            DType::F16 | DType::F64 => DType::F32,
+            DType::F16 | DType::F64 | DType::BF16 => DType::F32,
+            DType::I16 | DType::U16 => DType::I32,
+            DType::U32 | DType::U64 => DType::I64,
             d => d,
         }
     }
 
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F16 | DType::F64)
+        matches!(self, DType::F32 | DType::F16 | DType::F64 | DType::BF16)
     }
 
     /// Lower-case name as ONNX and numpy spell it (`float32`, `int64`, `bool`, …).
@@ -89,6 +114,11 @@ impl DType {
             DType::U8 => "uint8",
             DType::Bool => "bool",
             DType::Str => "string",
+            DType::I16 => "int16",
+            DType::U16 => "uint16",
+            DType::U32 => "uint32",
+            DType::U64 => "uint64",
+            DType::BF16 => "bfloat16",
         }
     }
 }
@@ -146,46 +176,181 @@ pub enum TensorData {
     U8(Vec<u8>),
     Bool(Vec<bool>),
     Str(Vec<String>),
+    /// Storage only (the API boundary, model files): kernels see these in their compute dtype
+    /// ([`TensorData::computed`]).
+    I16(Vec<i16>),
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+    U64(Vec<u64>),
+    BF16(Vec<bf16>),
 }
 
-/// Calls `$body` with `$v` bound to the inner `Vec` of any [`TensorData`] variant.
+/// Data as kernels see it: storage-only dtypes (int16, uint16, uint32, uint64, bfloat16)
+/// converted to their compute dtype, every other dtype borrowed. [`with_data!`] and
+/// [`map_data!`] match on this, so their bodies are instantiated for the compute dtypes only.
+pub enum Computed<'a> {
+    F32(Cow<'a, Vec<f32>>),
+    F16(&'a Vec<f16>),
+    F64(&'a Vec<f64>),
+    I64(Cow<'a, Vec<i64>>),
+    I32(Cow<'a, Vec<i32>>),
+    I8(&'a Vec<i8>),
+    U8(&'a Vec<u8>),
+    Bool(&'a Vec<bool>),
+    Str(&'a Vec<String>),
+}
+
+impl Computed<'_> {
+    /// The data, owned (a copy where it was borrowed).
+    pub fn into_data(self) -> TensorData {
+        match self {
+            Computed::F32(v) => TensorData::F32(v.into_owned()),
+            Computed::F16(v) => TensorData::F16(v.clone()),
+            Computed::F64(v) => TensorData::F64(v.clone()),
+            Computed::I64(v) => TensorData::I64(v.into_owned()),
+            Computed::I32(v) => TensorData::I32(v.into_owned()),
+            Computed::I8(v) => TensorData::I8(v.clone()),
+            Computed::U8(v) => TensorData::U8(v.clone()),
+            Computed::Bool(v) => TensorData::Bool(v.clone()),
+            Computed::Str(v) => TensorData::Str(v.clone()),
+        }
+    }
+}
+
+/// Calls `$body` with `$v` bound to the inner `Vec` of any [`TensorData`] (storage-only dtypes
+/// in their compute dtype, [`TensorData::computed`]).
 #[macro_export]
 macro_rules! with_data {
     ($data:expr, $v:ident => $body:expr) => {
-        match $data {
-            $crate::tensor::TensorData::F32($v) => $body,
-            $crate::tensor::TensorData::F16($v) => $body,
-            $crate::tensor::TensorData::F64($v) => $body,
-            $crate::tensor::TensorData::I64($v) => $body,
-            $crate::tensor::TensorData::I32($v) => $body,
-            $crate::tensor::TensorData::I8($v) => $body,
-            $crate::tensor::TensorData::U8($v) => $body,
-            $crate::tensor::TensorData::Bool($v) => $body,
-            $crate::tensor::TensorData::Str($v) => $body,
+        match $crate::tensor::TensorData::computed($data) {
+            $crate::tensor::Computed::F32(c) => {
+                let $v: &Vec<f32> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::F16($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::F64($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::I64(c) => {
+                let $v: &Vec<i64> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::I32(c) => {
+                let $v: &Vec<i32> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::I8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::U8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::Bool($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
+            $crate::tensor::Computed::Str($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                out
+            }
         }
     };
 }
 
 /// Like [`with_data!`] but rebuilds the same variant from `$body`'s `Vec` result: for dtype-preserving
-/// data movement (transpose, gather, slice, concat…) written once for every dtype.
+/// data movement (transpose, gather, slice, concat…) written once for every dtype. Storage-only
+/// dtypes come out in their compute dtype.
 #[macro_export]
 macro_rules! map_data {
     ($data:expr, $v:ident => $body:expr) => {
-        match $data {
-            $crate::tensor::TensorData::F32($v) => $crate::tensor::TensorData::F32($body),
-            $crate::tensor::TensorData::F16($v) => $crate::tensor::TensorData::F16($body),
-            $crate::tensor::TensorData::F64($v) => $crate::tensor::TensorData::F64($body),
-            $crate::tensor::TensorData::I64($v) => $crate::tensor::TensorData::I64($body),
-            $crate::tensor::TensorData::I32($v) => $crate::tensor::TensorData::I32($body),
-            $crate::tensor::TensorData::I8($v) => $crate::tensor::TensorData::I8($body),
-            $crate::tensor::TensorData::U8($v) => $crate::tensor::TensorData::U8($body),
-            $crate::tensor::TensorData::Bool($v) => $crate::tensor::TensorData::Bool($body),
-            $crate::tensor::TensorData::Str($v) => $crate::tensor::TensorData::Str($body),
+        match $crate::tensor::TensorData::computed($data) {
+            $crate::tensor::Computed::F32(c) => {
+                let $v: &Vec<f32> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F32(out)
+            }
+            $crate::tensor::Computed::F16($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F16(out)
+            }
+            $crate::tensor::Computed::F64($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::F64(out)
+            }
+            $crate::tensor::Computed::I64(c) => {
+                let $v: &Vec<i64> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I64(out)
+            }
+            $crate::tensor::Computed::I32(c) => {
+                let $v: &Vec<i32> = &c;
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I32(out)
+            }
+            $crate::tensor::Computed::I8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::I8(out)
+            }
+            $crate::tensor::Computed::U8($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::U8(out)
+            }
+            $crate::tensor::Computed::Bool($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::Bool(out)
+            }
+            $crate::tensor::Computed::Str($v) => {
+                #[allow(clippy::clone_on_copy)]
+                let out = $body;
+                $crate::tensor::TensorData::Str(out)
+            }
         }
     };
 }
 
 impl TensorData {
+    /// Int64 data in the compute dtype of `d` (`i32` for int16/uint16), wrapped to `d`'s range.
+    fn narrowed(self, d: DType) -> TensorData {
+        match (self, d) {
+            (TensorData::I64(v), DType::I16) => {
+                TensorData::I32(v.iter().map(|&x| x as i16 as i32).collect())
+            }
+            (TensorData::I64(v), DType::U16) => {
+                TensorData::I32(v.iter().map(|&x| x as u16 as i32).collect())
+            }
+            (TensorData::I64(v), DType::U32) => {
+                TensorData::I64(v.iter().map(|&x| x as u32 as i64).collect())
+            }
+            (data, _) => data,
+        }
+    }
+
     pub fn dtype(&self) -> DType {
         match self {
             TensorData::F32(_) => DType::F32,
@@ -197,11 +362,57 @@ impl TensorData {
             TensorData::U8(_) => DType::U8,
             TensorData::Bool(_) => DType::Bool,
             TensorData::Str(_) => DType::Str,
+            TensorData::I16(_) => DType::I16,
+            TensorData::U16(_) => DType::U16,
+            TensorData::U32(_) => DType::U32,
+            TensorData::U64(_) => DType::U64,
+            TensorData::BF16(_) => DType::BF16,
         }
     }
 
     pub fn len(&self) -> usize {
-        with_data!(self, v => v.len())
+        match self {
+            TensorData::F32(v) => v.len(),
+            TensorData::F16(v) => v.len(),
+            TensorData::F64(v) => v.len(),
+            TensorData::I64(v) => v.len(),
+            TensorData::I32(v) => v.len(),
+            TensorData::I8(v) => v.len(),
+            TensorData::U8(v) => v.len(),
+            TensorData::Bool(v) => v.len(),
+            TensorData::Str(v) => v.len(),
+            TensorData::I16(v) => v.len(),
+            TensorData::U16(v) => v.len(),
+            TensorData::U32(v) => v.len(),
+            TensorData::U64(v) => v.len(),
+            TensorData::BF16(v) => v.len(),
+        }
+    }
+
+    /// This data as kernels see it ([`Computed`]): a storage-only dtype converted to its compute
+    /// dtype (a copy), any other borrowed.
+    #[inline(never)]
+    pub fn computed(&self) -> Computed<'_> {
+        let wide_i32 = |v: Vec<i32>| Computed::I32(Cow::Owned(v));
+        let wide_i64 = |v: Vec<i64>| Computed::I64(Cow::Owned(v));
+        match self {
+            TensorData::F32(v) => Computed::F32(Cow::Borrowed(v)),
+            TensorData::F16(v) => Computed::F16(v),
+            TensorData::F64(v) => Computed::F64(v),
+            TensorData::I64(v) => Computed::I64(Cow::Borrowed(v)),
+            TensorData::I32(v) => Computed::I32(Cow::Borrowed(v)),
+            TensorData::I8(v) => Computed::I8(v),
+            TensorData::U8(v) => Computed::U8(v),
+            TensorData::Bool(v) => Computed::Bool(v),
+            TensorData::Str(v) => Computed::Str(v),
+            TensorData::I16(v) => wide_i32(v.iter().map(|&x| x as i32).collect()),
+            TensorData::U16(v) => wide_i32(v.iter().map(|&x| x as i32).collect()),
+            TensorData::U32(v) => wide_i64(v.iter().map(|&x| x as i64).collect()),
+            TensorData::U64(v) => wide_i64(v.iter().map(|&x| x as i64).collect()),
+            TensorData::BF16(v) => {
+                Computed::F32(Cow::Owned(v.iter().map(|x| x.to_f32()).collect()))
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -296,6 +507,11 @@ impl Tensor {
             DType::U8 => TensorData::U8(vec![0; n]),
             DType::Bool => TensorData::Bool(vec![false; n]),
             DType::Str => TensorData::Str(vec![String::new(); n]),
+            DType::I16 => TensorData::I16(vec![0; n]),
+            DType::U16 => TensorData::U16(vec![0; n]),
+            DType::U32 => TensorData::U32(vec![0; n]),
+            DType::U64 => TensorData::U64(vec![0; n]),
+            DType::BF16 => TensorData::BF16(vec![bf16::ZERO; n]),
         };
         Ok(Tensor { shape, data })
     }
@@ -381,6 +597,11 @@ impl Tensor {
             TensorData::U8(v) => v.iter().map(|&x| x as f64).collect(),
             TensorData::Bool(v) => v.iter().map(|&x| x as u8 as f64).collect(),
             TensorData::Str(v) => v.iter().map(|x| parse_f64(x)).collect(),
+            TensorData::I16(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U16(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U32(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::U64(v) => v.iter().map(|&x| x as f64).collect(),
+            TensorData::BF16(v) => v.iter().map(|&x| x.to_f64()).collect(),
         }
     }
 
@@ -397,6 +618,11 @@ impl Tensor {
             TensorData::F16(v) => v.iter().map(|&x| x.to_f32() as i64).collect(),
             TensorData::F64(v) => v.iter().map(|&x| x as i64).collect(),
             TensorData::Str(v) => v.iter().map(|x| parse_f64(x) as i64).collect(),
+            TensorData::I16(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U16(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U32(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::U64(v) => v.iter().map(|&x| x as i64).collect(),
+            TensorData::BF16(v) => v.iter().map(|&x| x.to_f32() as i64).collect(),
         }
     }
 
@@ -405,6 +631,11 @@ impl Tensor {
         let data = match self.data {
             TensorData::F16(v) => TensorData::F32(v.iter().map(|x| x.to_f32()).collect()),
             TensorData::F64(v) => TensorData::F32(v.iter().map(|&x| x as f32).collect()),
+            d @ (TensorData::I16(_)
+            | TensorData::U16(_)
+            | TensorData::U32(_)
+            | TensorData::U64(_)
+            | TensorData::BF16(_)) => d.computed().into_data(),
             d => d,
         };
         Tensor {
@@ -414,7 +645,9 @@ impl Tensor {
     }
 
     /// Converts a computed tensor to the declared dtype `want` when they differ only by compute
-    /// precision (`f32` → `f16`/`f64`); other tensors are returned unchanged.
+    /// precision (`f32` → `f16`/`f64`/`bf16`, `i32` → `i16`/`u16`, `i64` → `u32`/`u64`, integers
+    /// wrapping to the narrow range); other tensors are returned unchanged.
+    #[inline(never)]
     pub fn into_declared(self, want: DType) -> Tensor {
         let data = match (self.data, want) {
             (TensorData::F32(v), DType::F16) => {
@@ -423,11 +656,55 @@ impl Tensor {
             (TensorData::F32(v), DType::F64) => {
                 TensorData::F64(v.iter().map(|&x| x as f64).collect())
             }
+            (TensorData::F32(v), DType::BF16) => {
+                TensorData::BF16(v.iter().map(|&x| bf16::from_f32(x)).collect())
+            }
+            (TensorData::I32(v), DType::I16) => {
+                TensorData::I16(v.iter().map(|&x| x as i16).collect())
+            }
+            (TensorData::I32(v), DType::U16) => {
+                TensorData::U16(v.iter().map(|&x| x as u16).collect())
+            }
+            (TensorData::I64(v), DType::U32) => {
+                TensorData::U32(v.iter().map(|&x| x as u32).collect())
+            }
+            (TensorData::I64(v), DType::U64) => {
+                TensorData::U64(v.iter().map(|&x| x as u64).collect())
+            }
             (d, _) => d,
         };
         Tensor {
             shape: self.shape,
             data,
+        }
+    }
+}
+
+impl Tensor {
+    /// A computed value of declared dtype `d` wrapped to that dtype's range (`i16`, `u16`, `u32`
+    /// computed in a wider integer; bf16 rounded), still in the compute dtype. Other dtypes are
+    /// returned unchanged. The executor applies it to every node output of such a dtype, so a
+    /// uint16 `Add` that overflows reads as the wrapped value downstream as it would in uint16.
+    ///
+    /// A kernel that yields such a value in another integer dtype (an `ai.onnx.ml` encoder
+    /// writing int64 for an int16 column) is brought to the compute dtype the same way.
+    #[inline(never)]
+    pub fn wrapped(self, d: DType) -> Tensor {
+        let int = |t: DType| matches!(t, DType::I64 | DType::I32 | DType::I8 | DType::U8);
+        match (self.dtype(), d) {
+            (DType::I32, DType::I16 | DType::U16)
+            | (DType::I64, DType::U32)
+            | (DType::F32, DType::BF16) => self.into_declared(d).into_compute(),
+            (t, DType::I16 | DType::U16 | DType::U32 | DType::U64)
+                if int(t) && t != d.compute() =>
+            {
+                let data = TensorData::I64(self.to_i64_vec()).narrowed(d);
+                Tensor {
+                    shape: self.shape,
+                    data,
+                }
+            }
+            _ => self,
         }
     }
 }
@@ -471,6 +748,40 @@ mod tests {
         assert_eq!(c.dtype(), DType::F32);
         let back = c.into_declared(DType::F64);
         assert_eq!(back.data(), &TensorData::F64(vec![1.5, -2.25]));
+    }
+
+    #[test]
+    fn narrow_dtypes_compute_wide_and_wrap() {
+        let t = Tensor::new(vec![3], TensorData::U16(vec![0, 7, 65535])).unwrap();
+        let c = t.into_compute();
+        assert_eq!(c.data(), &TensorData::I32(vec![0, 7, 65535]));
+        // uint16 overflow wraps
+        let over = Tensor::new(vec![2], TensorData::I32(vec![65536 + 3, -1])).unwrap();
+        assert_eq!(
+            over.clone().wrapped(DType::U16).data(),
+            &TensorData::I32(vec![3, 65535])
+        );
+        assert_eq!(
+            over.into_declared(DType::I16).data(),
+            &TensorData::I16(vec![3, -1])
+        );
+        let big = Tensor::new(vec![1], TensorData::U64(vec![u64::MAX])).unwrap();
+        let back = big.clone().into_compute().into_declared(DType::U64);
+        assert_eq!(back, big);
+        let u32s = Tensor::new(vec![1], TensorData::I64(vec![-1])).unwrap();
+        assert_eq!(
+            u32s.into_declared(DType::U32).data(),
+            &TensorData::U32(vec![u32::MAX])
+        );
+        // bfloat16 keeps 8 significant bits
+        let b = Tensor::from_f32(vec![1], vec![1.0 + 1.0 / 256.0]).unwrap();
+        assert_eq!(b.wrapped(DType::BF16).as_f32().unwrap(), &[1.0]);
+        // data movement sees the compute dtype
+        let u = TensorData::U32(vec![1, 2]);
+        assert_eq!(
+            crate::map_data!(&u, v => v.clone()),
+            TensorData::I64(vec![1, 2])
+        );
     }
 
     #[test]

@@ -3,7 +3,9 @@
 // every case in onnx_node_expected_pass.txt must pass, a passing case must be on that list, a
 // skip entry whose case passes is stale, and a list entry the data lacks is a failure. A case
 // off the list that is rejected with a typed unsupported-op/dtype error, or that a skip list
-// names, is skipped. No filter here: the runners run the whole suite.
+// names, is skipped. No filter here: the runners run the whole suite. Two suites, as natively:
+// the ONNX 1.17 files ([SUITES]['1.17']) and the cases a pinned recent onnx builds in memory
+// ([SUITES].latest, generated into the cache as tests/onnx_node_latest.rs does).
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { homedir } from 'node:os';
@@ -13,12 +15,54 @@ import { fileURLToPath } from 'node:url';
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = process.env.HEARTH_CACHE || path.join(homedir(), '.cache/hearth');
 
+/** The two node-test suites: where their data lives in the cache and which lists judge them. */
+export const SUITES = {
+  '1.17': {
+    dir: 'onnx-1.17.0',
+    expected: 'onnx_node_expected_pass.txt',
+    skip: 'onnx_node_skip.txt',
+    skipWebgpu: 'onnx_node_skip_webgpu.txt',
+  },
+  latest: {
+    // keep in step with ONNX and NUMPY in tests/onnx_node_latest.rs
+    onnx: '1.23.2',
+    numpy: '2.4.6',
+    dir: 'onnx-1.23.2',
+    expected: 'onnx_node_latest_expected_pass.txt',
+    skip: 'onnx_node_latest_skip.txt',
+    skipWebgpu: 'onnx_node_latest_skip_webgpu.txt',
+  },
+};
+
 /**
- * The ONNX 1.17 node-test directory in the cache, fetched (the onnx wheel from PyPI, by
+ * The latest suite's node-test directory in the cache, generated when absent or incomplete as
+ * the native suite does: a venv in the cache with the pinned onnx and numpy, then
+ * tools/gen_onnx_node_tests.py. Throws when the data cannot be had.
+ */
+function latestDataDir() {
+  const { onnx, numpy, dir } = SUITES.latest;
+  const dest = path.join(cache, dir);
+  const node = path.join(dest, 'node');
+  const complete = path.join(node, '.complete');
+  if (existsSync(complete) && readFileSync(complete, 'utf8').trim() === onnx) return node;
+  const venv = path.join(cache, 'py', `onnx-${onnx}`);
+  const python = path.join(venv, 'bin', 'python');
+  if (!existsSync(python)) execFileSync('python3', ['-m', 'venv', venv], { stdio: 'inherit' });
+  execFileSync(python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+    `onnx==${onnx}`, `numpy==${numpy}`], { stdio: 'inherit' });
+  execFileSync(python, [path.join(root, 'tools/gen_onnx_node_tests.py'), dest], { stdio: 'inherit' });
+  if (!existsSync(complete)) throw new Error(`the onnx ${onnx} node tests could not be generated into ${node}`);
+  return node;
+}
+
+/**
+ * The ONNX 1.17 node-test directory in the cache (or, with `suite` 'latest', the generated
+ * recent suite's), fetched (the onnx wheel from PyPI, by
  * tools/fetch_onnx_testdata.py, as the native suite does) when it is not there yet. Throws when
  * the data cannot be had: a runner never skips the suite for want of data.
  */
-export function nodeDataDir() {
+export function nodeDataDir(suite = '1.17') {
+  if (suite === 'latest') return latestDataDir();
   const dest = path.join(cache, 'onnx-1.17.0');
   const node = path.join(dest, 'node');
   if (!existsSync(node)) {
@@ -63,15 +107,17 @@ export function nodeCases(dir) {
 }
 
 /**
- * Judges a run: `results` maps every case name to `{ outcome, detail }` as the test builds'
- * `conformanceCase` returns it. `gpu` adds the GPU-only skip list (its cases leave the expected
- * list). Returns `{ passed, skipped, failures }`; the run is good when `failures` is empty.
+ * Judges a run of `suite` ('1.17' or 'latest', [SUITES]): `results` maps every case name to
+ * `{ outcome, detail }` as the test builds' `conformanceCase` returns it. `gpu` adds the
+ * GPU-only skip list (its cases leave the expected list). Returns `{ passed, skipped,
+ * failures }`; the run is good when `failures` is empty.
  */
-export function judge(results, { gpu = false } = {}) {
-  const expected = new Set(readList('onnx_node_expected_pass.txt', { reasons: false }).keys());
-  const skip = readList('onnx_node_skip.txt');
+export function judge(results, { gpu = false, suite = '1.17' } = {}) {
+  const lists = SUITES[suite];
+  const expected = new Set(readList(lists.expected, { reasons: false }).keys());
+  const skip = readList(lists.skip);
   if (gpu) {
-    for (const [n, why] of readList('onnx_node_skip_webgpu.txt')) {
+    for (const [n, why] of readList(lists.skipWebgpu)) {
       expected.delete(n);
       skip.set(n, why);
     }
@@ -86,7 +132,7 @@ export function judge(results, { gpu = false } = {}) {
     const what = r.detail ? `${r.outcome}: ${r.detail}` : r.outcome;
     if (r.outcome === 'pass') {
       if (skip.has(name)) failures.push(`${name}: passes but a skip list names it (stale entry)`);
-      else if (!expected.has(name)) failures.push(`${name}: passes but is not in tests/onnx_node_expected_pass.txt`);
+      else if (!expected.has(name)) failures.push(`${name}: passes but is not in tests/${lists.expected}`);
       else passed++;
     } else if (expected.has(name)) {
       failures.push(`${name}: expected to pass, got ${what}`);

@@ -13,10 +13,7 @@ use hearth::{MapKeys, Session, Tensor, TensorData, Value};
 use std::path::{Path, PathBuf};
 
 /// Models that do not run yet, with the reason (reported, not failed).
-const PENDING: &[(&str, &str)] = &[(
-    "knn",
-    "skl2onnx's KNN uses the ai.onnx Scan operator, which the executor does not run yet (issue 15)",
-)];
+const PENDING: &[(&str, &str)] = &[];
 
 fn models_dir() -> PathBuf {
     let cache = std::env::var("HEARTH_CACHE")

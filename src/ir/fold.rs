@@ -16,7 +16,7 @@ pub const MAX_FOLDED_ELEMENTS: usize = 1 << 22;
 /// The outputs of `op` over `inputs` when they are known before running: every present input is
 /// a constant of `graph` (then `eval` computes them, unless the result is larger than
 /// [`MAX_FOLDED_ELEMENTS`]), or shape inference alone knows every output (`inferred`, e.g.
-/// `Shape` of a fully known shape). `None`: the node stays. Control flow (`If`) never folds.
+/// `Shape` of a fully known shape). `None`: the node stays. Control flow (`If`, `Loop`, `Scan`) never folds.
 pub fn fold(
     graph: &Graph,
     op: &Op,
@@ -29,7 +29,7 @@ pub fn fold(
         .flatten()
         .all(|id| graph.constants.contains_key(id));
     // control flow and the ops over sequences/optionals (non-tensor values) never fold
-    if !matches!(op, Op::If(_) | Op::Seq(_)) && all_constant {
+    if !matches!(op, Op::If(_) | Op::Loop(_) | Op::Scan(_) | Op::Seq(_)) && all_constant {
         let args: Vec<Option<&Tensor>> = inputs
             .iter()
             .map(|i| i.and_then(|id| graph.constants.get(&id).map(|t| &**t)))

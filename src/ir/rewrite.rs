@@ -10,7 +10,7 @@
 //!
 //! A rewrite applies only when the Conv's output has exactly one reader (that node) and is not a
 //! graph output, so no other node sees the changed value. The device backends claim no Conv, so
-//! the rewritten nodes always run on the CPU kernels. `If` branches are rewritten the same way.
+//! the rewritten nodes always run on the CPU kernels. Subgraphs (`If` branches, `Loop`/`Scan` bodies) are rewritten the same way.
 
 use super::ops::conv::{ConvAct, ConvOp};
 use super::ops::linalg::LinalgOp;
@@ -23,8 +23,8 @@ use std::sync::Arc;
 pub fn fuse(graph: &mut Graph) -> usize {
     let mut removed = 0;
     for node in &mut graph.nodes {
-        if let Op::If(op) = &mut node.op {
-            removed += fuse(&mut op.then_branch) + fuse(&mut op.else_branch);
+        for g in node.op.subgraphs_mut() {
+            removed += fuse(g);
         }
     }
     loop {

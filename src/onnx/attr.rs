@@ -2,7 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::ir::Graph;
-use crate::tensor::Tensor;
+use crate::tensor::{DType, Tensor};
 use std::sync::Arc;
 
 /// An attribute value, converted from `AttributeProto` once at load.
@@ -53,6 +53,9 @@ pub struct NodeCtx {
     pub num_outputs: usize,
     /// Whether input `i` is present (not omitted with an empty name).
     pub input_present: Vec<bool>,
+    /// The dtype of input `i` as the model declares or inference found it (the logical dtype:
+    /// `int16`, not the `int32` it is computed in), when known.
+    pub input_dtypes: Vec<Option<DType>>,
     /// The value of input `i` when it is a constant known at load (initializer or `Constant`).
     pub const_inputs: Vec<Option<Arc<Tensor>>>,
     pub attrs: Vec<(String, Attr)>,

@@ -414,6 +414,10 @@ impl Cx<'_> {
             num_inputs: np.input.len(),
             num_outputs: np.output.len(),
             input_present: inputs.iter().map(Option::is_some).collect(),
+            input_dtypes: inputs
+                .iter()
+                .map(|i| i.and_then(|id| graph.values[id].fact.dtype))
+                .collect(),
             const_inputs: inputs
                 .iter()
                 .map(|i| i.and_then(|id| graph.constants.get(&id).cloned()))
@@ -422,6 +426,8 @@ impl Cx<'_> {
         };
         let op = if op_type == "If" {
             self.build_if(&ctx, graph, names, &mut inputs)?
+        } else if op_type == "Loop" || op_type == "Scan" {
+            build_body_op(&ctx, graph, names, &mut inputs)?
         } else {
             let builder = self
                 .registry
@@ -497,7 +503,6 @@ impl Cx<'_> {
         if inputs.len() != 1 || inputs[0].is_none() {
             return Err(ctx.invalid("If takes exactly one input, the condition"));
         }
-        let mut captures: Vec<String> = vec![];
         for g in [&then_branch, &else_branch] {
             if g.outputs.len() != ctx.num_outputs {
                 return Err(ctx.invalid(format!(
@@ -506,19 +511,8 @@ impl Cx<'_> {
                     ctx.num_outputs
                 )));
             }
-            for (n, _) in &g.captures {
-                if !captures.contains(n) {
-                    captures.push(n.clone());
-                }
-            }
         }
-        for c in &captures {
-            let id = match names.get(c) {
-                Some(&id) => id,
-                None => capture(graph, names, c),
-            };
-            inputs.push(Some(id));
-        }
+        let captures = capture_inputs(graph, names, inputs, &[&then_branch, &else_branch]);
         Ok(Op::If(Box::new(IfOp {
             then_branch: (*then_branch).clone(),
             else_branch: (*else_branch).clone(),
@@ -617,6 +611,147 @@ fn wrap(node: &str, op: &str, e: Error) -> Error {
             source: Box::new(e),
         },
     }
+}
+
+/// Appends to a control-flow node's `inputs` the outer-scope values its subgraphs read, and
+/// returns their names in that order.
+fn capture_inputs(
+    graph: &mut Graph,
+    names: &mut HashMap<String, ValueId>,
+    inputs: &mut Vec<Option<ValueId>>,
+    subgraphs: &[&Graph],
+) -> Vec<String> {
+    let mut captures: Vec<String> = vec![];
+    for g in subgraphs {
+        for (n, _) in &g.captures {
+            if !captures.contains(n) {
+                captures.push(n.clone());
+            }
+        }
+    }
+    for c in &captures {
+        let id = match names.get(c) {
+            Some(&id) => id,
+            None => capture(graph, names, c),
+        };
+        inputs.push(Some(id));
+    }
+    captures
+}
+
+/// `Loop` and `Scan`: the body, its arity checked against the node's, and its captures.
+fn build_body_op(
+    ctx: &NodeCtx,
+    graph: &mut Graph,
+    names: &mut HashMap<String, ValueId>,
+    inputs: &mut Vec<Option<ValueId>>,
+) -> Result<Op> {
+    use crate::ir::ops::control::{LoopOp, ScanOp};
+    let body = ctx
+        .graph_opt("body")?
+        .ok_or_else(|| ctx.invalid("missing attribute body"))?;
+    let n_inputs = inputs.len();
+    let (n_body_in, n_body_out) = (body.inputs.len(), body.outputs.len());
+    let op = if ctx.op_type == "Loop" {
+        // inputs M, cond, carried…; body (iteration, cond, carried…) → (cond, carried…, scans…)
+        if n_inputs < 2 {
+            return Err(ctx.invalid(format!(
+                "Loop takes at least 2 inputs (M and cond, either may be empty), got {n_inputs}"
+            )));
+        }
+        let carried = n_inputs - 2;
+        if let Some(k) = (2..n_inputs).find(|&k| inputs[k].is_none()) {
+            return Err(ctx.invalid(format!("loop-carried input {k} is empty")));
+        }
+        if n_body_in != carried + 2 {
+            return Err(ctx.invalid(format!(
+                "the body takes {n_body_in} inputs; a Loop with {carried} carried values needs {} (iteration, cond, carried values)",
+                carried + 2
+            )));
+        }
+        if n_body_out < carried + 1 || ctx.num_outputs != n_body_out - 1 {
+            return Err(ctx.invalid(format!(
+                "the body yields {n_body_out} outputs and the node has {}; expected cond, {carried} carried values and one node output per carried value and scan output",
+                ctx.num_outputs
+            )));
+        }
+        let captures = capture_inputs(graph, names, inputs, &[&body]);
+        Op::Loop(Box::new(LoopOp {
+            body: (*body).clone(),
+            n_inputs,
+            captures,
+        }))
+    } else {
+        let batched = ctx.opset < 9;
+        let m = ctx
+            .int_opt("num_scan_inputs")?
+            .ok_or_else(|| ctx.invalid("missing attribute num_scan_inputs"))?;
+        let own = n_inputs.saturating_sub(batched as usize); // states and scan inputs
+        if m < 1 || m as usize > own {
+            return Err(ctx.invalid(format!(
+                "num_scan_inputs is {m} but the node has {own} state and scan inputs"
+            )));
+        }
+        let m = m as usize;
+        let n_state = own - m;
+        if let Some(k) = (batched as usize..n_inputs).find(|&k| inputs[k].is_none()) {
+            return Err(ctx.invalid(format!("input {k} is empty")));
+        }
+        if n_body_in != own {
+            return Err(ctx.invalid(format!(
+                "the body takes {n_body_in} inputs; the node gives it {own} ({n_state} states, {m} scan slices)"
+            )));
+        }
+        if n_body_out < n_state || ctx.num_outputs != n_body_out {
+            return Err(ctx.invalid(format!(
+                "the body yields {n_body_out} outputs and the node has {}; both must be the {n_state} states and then the scan outputs",
+                ctx.num_outputs
+            )));
+        }
+        let k = n_body_out - n_state;
+        let list = |name: &str, len: usize| -> Result<Vec<i64>> {
+            let v = ctx.ints_opt(name)?.unwrap_or_else(|| vec![0; len]);
+            if v.len() != len {
+                return Err(ctx.invalid(format!(
+                    "attribute {name} has {} entries, expected {len}",
+                    v.len()
+                )));
+            }
+            Ok(v)
+        };
+        let (input_axes, input_directions, output_axes, output_directions) = if batched {
+            (vec![0; m], list("directions", m)?, vec![0; k], vec![0; k])
+        } else {
+            (
+                list("scan_input_axes", m)?,
+                list("scan_input_directions", m)?,
+                list("scan_output_axes", k)?,
+                list("scan_output_directions", k)?,
+            )
+        };
+        if let Some(d) = input_directions
+            .iter()
+            .chain(&output_directions)
+            .find(|&&d| d != 0 && d != 1)
+        {
+            return Err(ctx.invalid(format!(
+                "a scan direction is {d}; expected 0 (forward) or 1 (reverse)"
+            )));
+        }
+        let captures = capture_inputs(graph, names, inputs, &[&body]);
+        Op::Scan(Box::new(ScanOp {
+            body: (*body).clone(),
+            num_scan_inputs: m,
+            input_axes,
+            input_directions,
+            output_axes,
+            output_directions,
+            batched,
+            n_inputs,
+            captures,
+        }))
+    };
+    Ok(op)
 }
 
 /// A value of an enclosing graph read by this (sub)graph.

@@ -4,7 +4,7 @@ use super::proto::{tensor_proto::DataLocation, TensorProto};
 use crate::error::{Error, Result};
 use crate::tensor::{numel_checked, onnx_dtype_name, DType, Tensor, TensorData};
 use crate::value::Value;
-use half::f16;
+use half::{bf16, f16};
 
 /// Buffers holding tensors stored outside the model file (ONNX "external data"), by the
 /// `location` the model names (as PyTorch's exporter writes, e.g. `model.onnx.data`).
@@ -127,7 +127,9 @@ fn from_raw(raw: &[u8], dtype: DType, n: usize, what: &str) -> Result<TensorData
     let size = match dtype {
         DType::F32 | DType::I32 => 4,
         DType::F64 | DType::I64 => 8,
-        DType::F16 => 2,
+        DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 2,
+        DType::U32 => 4,
+        DType::U64 => 8,
         DType::I8 | DType::U8 | DType::Bool => 1,
         DType::Str => 0, // refused before: strings are never raw
     };
@@ -159,6 +161,15 @@ fn from_raw(raw: &[u8], dtype: DType, n: usize, what: &str) -> Result<TensorData
         DType::U8 => TensorData::U8(raw.to_vec()),
         DType::Bool => TensorData::Bool(raw.iter().map(|&b| b != 0).collect()),
         DType::Str => TensorData::Str(vec![]),
+        DType::I16 => TensorData::I16(le!(i16, 2)),
+        DType::U16 => TensorData::U16(le!(u16, 2)),
+        DType::U32 => TensorData::U32(le!(u32, 4)),
+        DType::U64 => TensorData::U64(le!(u64, 8)),
+        DType::BF16 => TensorData::BF16(
+            raw.chunks_exact(2)
+                .map(|c| bf16::from_bits(u16::from_le_bytes([c[0], c[1]])))
+                .collect(),
+        ),
     })
 }
 
@@ -168,6 +179,7 @@ fn from_typed(t: &TensorProto, dtype: DType, n: usize, what: &str) -> Result<Ten
         DType::F64 => t.double_data.len(),
         DType::I64 => t.int64_data.len(),
         DType::Str => t.string_data.len(),
+        DType::U32 | DType::U64 => t.uint64_data.len(),
         _ => t.int32_data.len(),
     };
     if field_len != n {
@@ -186,6 +198,11 @@ fn from_typed(t: &TensorProto, dtype: DType, n: usize, what: &str) -> Result<Ten
         DType::I8 => TensorData::I8(i32s.iter().map(|&v| v as i8).collect()),
         DType::U8 => TensorData::U8(i32s.iter().map(|&v| v as u8).collect()),
         DType::Bool => TensorData::Bool(i32s.iter().map(|&v| v != 0).collect()),
+        DType::I16 => TensorData::I16(i32s.iter().map(|&v| v as i16).collect()),
+        DType::U16 => TensorData::U16(i32s.iter().map(|&v| v as u16).collect()),
+        DType::BF16 => TensorData::BF16(i32s.iter().map(|&b| bf16::from_bits(b as u16)).collect()),
+        DType::U32 => TensorData::U32(t.uint64_data.iter().map(|&v| v as u32).collect()),
+        DType::U64 => TensorData::U64(t.uint64_data.clone()),
         DType::Str => TensorData::Str(
             t.string_data
                 .iter()
@@ -210,6 +227,11 @@ pub fn tensor_to_proto(t: &Tensor, name: &str) -> TensorProto {
         TensorData::I8(v) => v.iter().map(|&x| x as u8).collect(),
         TensorData::U8(v) => v.clone(),
         TensorData::Bool(v) => v.iter().map(|&x| x as u8).collect(),
+        TensorData::I16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        TensorData::U16(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        TensorData::U32(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        TensorData::U64(v) => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        TensorData::BF16(v) => v.iter().flat_map(|x| x.to_bits().to_le_bytes()).collect(),
         TensorData::Str(v) => {
             return TensorProto {
                 dims: t.shape().iter().map(|&d| d as i64).collect(),

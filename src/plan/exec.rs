@@ -1,7 +1,8 @@
 //! The executor: one loop that runs a planned graph over values that live on the host or on an
 //! accelerator. Every run — CPU only, or GPU with CPU kernels for what the GPU does not cover —
-//! goes through [`run`]: value slots, frees, errors wrapped with the node's name, `If`, and
-//! moving values between host and device are written once, here.
+//! goes through [`run`]: value slots, frees, errors wrapped with the node's name, `If` (and
+//! `Loop`/`Scan`, in [`control`](super::control)), and moving values between host and device are
+//! written once, here.
 //!
 //! A backend plugs in through [`Device`]. The CPU kernels take every node the device does not
 //! run; the CPU-only executor is [`run`] with [`NoDevice`], whose future never waits
@@ -262,7 +263,8 @@ pub(crate) async fn run<D: Device>(
     captures: &[&Tensor],
 ) -> Result<Vec<Tensor>> {
     let feeds: Vec<Feed> = inputs.iter().map(|&t| Feed::Tensor(t)).collect();
-    let outs = run_values(dev, graph, plan, &feeds, captures).await?;
+    let caps: Vec<Feed> = captures.iter().map(|&t| Feed::Tensor(t)).collect();
+    let outs = run_values(dev, graph, plan, &feeds, &caps).await?;
     outs.into_iter()
         .zip(&graph.outputs)
         .map(|(v, &id)| {
@@ -280,23 +282,21 @@ pub(crate) async fn run_values<D: Device>(
     graph: &Graph,
     plan: &Plan,
     inputs: &[Feed<'_>],
-    captures: &[&Tensor],
+    captures: &[Feed<'_>],
 ) -> Result<Vec<Value>> {
     let mut state = dev.begin()?;
     let mut slots: Vec<Slot<D::Value>> = (0..graph.values.len()).map(|_| Slot::default()).collect();
     for (id, t) in &graph.constants {
         slots[*id].host = Some(Cow::Borrowed(t.as_ref()));
     }
-    for (&id, feed) in graph.inputs.iter().zip(inputs) {
+    let fed = graph.inputs.iter().zip(inputs);
+    for (&id, feed) in fed.chain(graph.captures.iter().map(|(_, id)| id).zip(captures)) {
         match *feed {
             Feed::Tensor(t) | Feed::Value(Value::Tensor(t)) => {
                 slots[id].host = Some(Cow::Borrowed(t))
             }
             Feed::Value(v) => slots[id].val = Some(v.clone()),
         }
-    }
-    for ((_, id), &t) in graph.captures.iter().zip(captures) {
-        slots[*id].host = Some(Cow::Borrowed(t));
     }
     let mut report = Placement::default();
     let mut skip = vec![false; graph.nodes.len()];
@@ -366,6 +366,24 @@ pub(crate) async fn run_values<D: Device>(
                     for (&v, x) in node.outputs.iter().zip(outs) {
                         slots[v] = Slot::value(x);
                     }
+                } else if matches!(node.op, Op::If(_) | Op::Loop(_) | Op::Scan(_)) {
+                    // subgraphs take and yield tensors, sequences and optionals alike
+                    let args: Vec<Option<Feed>> = node
+                        .inputs
+                        .iter()
+                        .map(|v| {
+                            v.and_then(|v| match (&slots[v].val, &slots[v].host) {
+                                (Some(x), _) => Some(Feed::Value(x)),
+                                (None, Some(t)) => Some(Feed::Tensor(t.as_ref())),
+                                _ => None,
+                            })
+                        })
+                        .collect();
+                    let outs = super::control::run(&node.op, &plan.subplans[i], &args)
+                        .map_err(|e| in_node(graph, i, e))?;
+                    for (&v, x) in node.outputs.iter().zip(outs) {
+                        slots[v] = Slot::value(x);
+                    }
                 } else if let (Op::Shape(ShapeOp::Identity), Some(&Some(v))) =
                     (&node.op, node.inputs.first())
                 {
@@ -396,15 +414,15 @@ pub(crate) async fn run_values<D: Device>(
                         .iter()
                         .map(|v| v.and_then(|v| slots[v].host.as_deref()))
                         .collect();
-                    let outs: Vec<Value> = match (&node.op, &plan.branches[i]) {
-                        (Op::If(op), Some(plans)) => run_if(op, plans, &args),
-                        (op, _) => cpu::run(op, &args)
-                            .map(|ts| ts.into_iter().map(Value::Tensor).collect()),
-                    }
-                    .map_err(|e| in_node(graph, i, e))?;
+                    let outs = cpu::run(&node.op, &args).map_err(|e| in_node(graph, i, e))?;
                     // a kernel may leave out trailing optional outputs; reading one is an error
                     for (&v, x) in node.outputs.iter().zip(outs) {
-                        slots[v] = Slot::value(x);
+                        // a narrow integer dtype computed in a wider one wraps to its range
+                        let x = match graph.values[v].fact.dtype {
+                            Some(d) if d.compute() != d => x.wrapped(d),
+                            _ => x,
+                        };
+                        slots[v] = Slot::tensor(x);
                     }
                 }
             }
@@ -482,48 +500,4 @@ pub(crate) fn poll_once<F: std::future::Future>(f: F) -> Option<F::Output> {
         Poll::Ready(v) => Some(v),
         Poll::Pending => None,
     }
-}
-
-/// `If`: picks the branch from the condition and runs its plan on the CPU kernels with the
-/// values it captures from the outer graph.
-fn run_if(
-    op: &crate::ir::ops::IfOp,
-    plans: &(Plan, Plan),
-    args: &[Option<&Tensor>],
-) -> Result<Vec<Value>> {
-    let cond = args
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::shape("If: missing condition"))?;
-    if cond.numel() != 1 {
-        return Err(Error::shape(format!(
-            "If: the condition must hold one element, got shape {:?}",
-            cond.shape()
-        )));
-    }
-    let take_then = cond.to_f64_vec()[0] != 0.0;
-    let (graph, plan) = if take_then {
-        (&op.then_branch, &plans.0)
-    } else {
-        (&op.else_branch, &plans.1)
-    };
-    // captures of this branch, looked up by name among the node's capture inputs
-    let mut caps: Vec<&Tensor> = Vec::with_capacity(graph.captures.len());
-    for (name, _) in &graph.captures {
-        let k = op.captures.iter().position(|c| c == name).ok_or_else(|| {
-            Error::model(format!(
-                "If: branch reads '{name}', which the node does not capture"
-            ))
-        })?;
-        caps.push(
-            args.get(k + 1)
-                .copied()
-                .flatten()
-                .ok_or_else(|| Error::model(format!("If: captured value '{name}' is missing")))?,
-        );
-    }
-    // a branch may yield sequences and optionals
-    poll_once(run_values(&NoDevice, graph, plan, &[], &caps))
-        .unwrap_or_else(|| Err(Error::model("a CPU-only run waited on a device")))
 }

@@ -1,8 +1,9 @@
 //! Execution plans: the order nodes run in, when each intermediate value can be freed, and the
-//! plans of `If` branches. Built once per session; the executor ([`exec`]) only follows it,
+//! plans of subgraphs (`If` branches, `Loop` and `Scan` bodies). Built once per session; the executor ([`exec`]) only follows it,
 //! with the nodes a device claimed (decided when the session is built, readable as
 //! [`PlannedNode`]s) on that device and every other node on the CPU kernels.
 
+mod control;
 pub(crate) mod exec;
 
 pub use exec::run_graph;
@@ -103,8 +104,9 @@ impl Placement {
 pub struct Plan {
     /// For each node (in graph order): the values whose last reader it is, freed after it runs.
     pub(crate) frees: Vec<Vec<usize>>,
-    /// For each `If` node: the plans of its then and else branches.
-    pub(crate) branches: Vec<Option<Box<(Plan, Plan)>>>,
+    /// For each node: the plans of its subgraphs ([`Op::subgraphs`]: `If`'s then and else
+    /// branches, a `Loop`'s or `Scan`'s body), empty for other ops.
+    pub(crate) subplans: Vec<Vec<Plan>>,
 }
 
 impl Plan {
@@ -133,17 +135,11 @@ impl Plan {
                 }
             }
         }
-        let branches = graph
+        let subplans = graph
             .nodes
             .iter()
-            .map(|n| match &n.op {
-                Op::If(op) => Some(Box::new((
-                    Plan::new(&op.then_branch),
-                    Plan::new(&op.else_branch),
-                ))),
-                _ => None,
-            })
+            .map(|n| n.op.subgraphs().into_iter().map(Plan::new).collect())
             .collect();
-        Plan { frees, branches }
+        Plan { frees, subplans }
     }
 }

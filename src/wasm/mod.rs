@@ -100,15 +100,27 @@ fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
             TensorData::U8(a.to_vec())
         }
     } else if let Some(a) = data.dyn_ref::<js_sys::Uint16Array>() {
-        if ty.as_deref() != Some("float16") {
-            return Err(arg_error(format!(
-                "input '{name}': a Uint16Array is read only as float16 bits (type: 'float16')"
-            )));
+        match ty.as_deref() {
+            Some("float16") => TensorData::F16(a.to_vec().into_iter().map(f16::from_bits).collect()),
+            Some("bfloat16") => {
+                TensorData::BF16(a.to_vec().into_iter().map(half::bf16::from_bits).collect())
+            }
+            Some("uint16") => TensorData::U16(a.to_vec()),
+            _ => {
+                return Err(arg_error(format!(
+                    "input '{name}': a Uint16Array needs type 'uint16', or 'float16' / 'bfloat16' for those bits"
+                )))
+            }
         }
-        TensorData::F16(a.to_vec().into_iter().map(f16::from_bits).collect())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Int16Array>() {
+        TensorData::I16(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::Uint32Array>() {
+        TensorData::U32(a.to_vec())
+    } else if let Some(a) = data.dyn_ref::<js_sys::BigUint64Array>() {
+        TensorData::U64(a.to_vec())
     } else {
         return Err(arg_error(format!(
-            "input '{name}': data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array, (float16) Uint16Array or an array of strings"
+            "input '{name}': data must be a Float32Array, Float64Array, BigInt64Array, BigUint64Array, Int32Array, Uint32Array, Int16Array, Uint16Array (with its type), Int8Array, Uint8Array or an array of strings"
         )));
     };
     Tensor::new(dims, td).map_err(|e| arg_error(format!("input '{name}': {e}")))
@@ -136,6 +148,14 @@ fn tensor_to_js(t: &Tensor) -> JsValue {
             .map(|s| JsValue::from(s.as_str()))
             .collect::<Array>()
             .into(),
+        TensorData::I16(v) => js_sys::Int16Array::from(&v[..]).into(),
+        TensorData::U16(v) => js_sys::Uint16Array::from(&v[..]).into(),
+        TensorData::U32(v) => js_sys::Uint32Array::from(&v[..]).into(),
+        TensorData::U64(v) => js_sys::BigUint64Array::from(&v[..]).into(),
+        TensorData::BF16(v) => {
+            let bits: Vec<u16> = v.iter().map(|x| x.to_bits()).collect();
+            js_sys::Uint16Array::from(&bits[..]).into()
+        }
     };
     let dims: Array = t.shape().iter().map(|&d| JsValue::from(d as f64)).collect();
     let _ = Reflect::set(&o, &"data".into(), &data);
@@ -364,6 +384,11 @@ pub fn dtypes() -> Array {
         DType::U8,
         DType::Bool,
         DType::Str,
+        DType::I16,
+        DType::U16,
+        DType::U32,
+        DType::U64,
+        DType::BF16,
     ]
     .iter()
     .map(|d| JsValue::from(d.name()))

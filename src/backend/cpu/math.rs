@@ -752,6 +752,38 @@ fn to_strings(d: &TensorData) -> Vec<String> {
             .map(|&x| if x { "True" } else { "False" }.into())
             .collect(),
         TensorData::Str(v) => v.clone(),
+        TensorData::I16(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::U16(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::U32(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::U64(v) => v.iter().map(|x| x.to_string()).collect(),
+        TensorData::BF16(v) => v.iter().map(|&x| float(x.to_f32())).collect(),
+    }
+}
+
+/// `Cast` to an integer dtype kernels compute in a wider one (`int16`/`uint16` in int32,
+/// `uint32`/`uint64` in int64): each value converted as numpy's `astype` does (floats truncate,
+/// integers wrap to the target's range), kept in the compute dtype.
+fn cast_wide(x: &Tensor, to: DType) -> TensorData {
+    let v: Vec<i64> = match x.data() {
+        // integers (and bools) exactly; floats truncate toward zero, NaN → 0
+        TensorData::F32(_) | TensorData::F16(_) | TensorData::F64(_) | TensorData::Str(_) => x
+            .to_f64_vec()
+            .into_iter()
+            .map(|f| {
+                if f >= 9.2e18 {
+                    f as u64 as i64
+                } else {
+                    f as i64
+                }
+            })
+            .collect(),
+        _ => x.to_i64_vec(),
+    };
+    match to {
+        DType::I16 => TensorData::I32(v.iter().map(|&y| y as i16 as i32).collect()),
+        DType::U16 => TensorData::I32(v.iter().map(|&y| y as u16 as i32).collect()),
+        DType::U32 => TensorData::I64(v.iter().map(|&y| y as u32 as i64).collect()),
+        _ => TensorData::I64(v), // uint64: its two's-complement bits
     }
 }
 
@@ -781,6 +813,13 @@ fn cast_numeric(x: &Tensor, to: DType) -> Result<TensorData> {
         DType::I8 => TensorData::I8(x.to_f64_vec().into_iter().map(|v| v as i64 as i8).collect()),
         DType::U8 => TensorData::U8(x.to_f64_vec().into_iter().map(|v| v as i64 as u8).collect()),
         DType::Str => TensorData::Str(to_strings(x.data())),
+        DType::BF16 => TensorData::F32(
+            x.to_f64_vec()
+                .into_iter()
+                .map(|v| half::bf16::from_f64(v).to_f32())
+                .collect(),
+        ),
+        DType::I16 | DType::U16 | DType::U32 | DType::U64 => cast_wide(x, to),
     })
 }
 

@@ -49,9 +49,10 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Ml(_) => Err(crate::error::Error::unsupported(
             "this build has no ai.onnx.ml operators (feature `ml`)",
         )),
-        Op::If(_) => Err(crate::error::Error::unsupported(
-            "If is run by the executor",
-        )),
+        Op::If(_) | Op::Loop(_) | Op::Scan(_) => Err(crate::error::Error::unsupported(format!(
+            "{} is run by the executor",
+            op.name()
+        ))),
         Op::Seq(o) => Err(crate::error::Error::unsupported(format!(
             "{} works on sequences or optionals and is run by the executor",
             o.name()

@@ -28,7 +28,11 @@ pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         } => {
             let scale = input(inputs, 1, "y_scale")?;
             let zp = opt_input(inputs, 2);
-            let out = zp.map_or(*output, |z| z.dtype());
+            // `output` is the logical dtype (int16 and uint16 are computed in int32)
+            let out = match zp {
+                Some(z) if z.dtype() != output.compute() => z.dtype(),
+                _ => *output,
+            };
             let idx = scale_index(x.shape(), scale.shape(), *axis, *block)?;
             same_shape(scale, zp, "QuantizeLinear", "y_scale", "y_zero_point")?;
             let (s, z) = (scale.to_f64_vec(), zp.map(|z| z.to_f64_vec()));
@@ -36,6 +40,8 @@ pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 DType::U8 => (0.0, 255.0),
                 DType::I8 => (-128.0, 127.0),
                 DType::I32 => (i32::MIN as f64, i32::MAX as f64),
+                DType::I16 => (i16::MIN as f64, i16::MAX as f64),
+                DType::U16 => (0.0, u16::MAX as f64),
                 d => {
                     return Err(Error::UnsupportedDType(format!(
                         "{d} (QuantizeLinear output)"

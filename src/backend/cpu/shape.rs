@@ -417,6 +417,13 @@ fn concat(ts: &[&Tensor], axis: i64) -> Result<Tensor> {
         TensorData::U8(_) => cat!(U8),
         TensorData::Bool(_) => cat!(Bool),
         TensorData::Str(_) => cat!(Str),
+        d => {
+            return Err(Error::dtype(format!(
+                "Concat: {} data must be in its compute dtype {} here",
+                d.dtype(),
+                d.dtype().compute()
+            )))
+        }
     };
     Tensor::new(out_shape, data)
 }
@@ -842,6 +849,11 @@ fn map_data_mut(d: &mut TensorData, rows: usize, cols: usize, keep: impl Fn(usiz
         TensorData::U8(v) => zero!(v, 0),
         TensorData::Bool(v) => zero!(v, false),
         TensorData::Str(v) => zero!(v, String::new()),
+        TensorData::I16(v) => zero!(v, 0),
+        TensorData::U16(v) => zero!(v, 0),
+        TensorData::U32(v) => zero!(v, 0),
+        TensorData::U64(v) => zero!(v, 0),
+        TensorData::BF16(v) => zero!(v, half::bf16::ZERO),
     }
 }
 

@@ -8,11 +8,12 @@
 //! NonMaxSuppression), `loss` (NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss), `signal` (DFT, STFT,
 //! windows), `transformer` (Attention, RotaryEmbedding, RMS/LpNormalization, SwiGLU,
 //! TensorScatter), `seq` (sequences and optionals), and control
-//! flow (`If`).
+//! flow (`If`, and `Loop`/`Scan` in `control`).
 //!
 //! Each family enum offers `name()` (the ONNX op type) and `infer(&[Fact]) -> Vec<Fact>`
 //! (best-effort dtype/shape inference; unknown parts stay `None`/[`Dim::Any`](super::Dim::Any)).
 
+pub mod control;
 pub mod conv;
 pub mod image;
 pub mod index;
@@ -53,6 +54,10 @@ pub enum Op {
     /// ONNX `If`: runs one branch. The node's first input is the condition; the rest are the
     /// outer-scope values the branches read (in the order of `captures`).
     If(Box<IfOp>),
+    /// ONNX `Loop`: runs its body while the trip count and condition allow.
+    Loop(Box<control::LoopOp>),
+    /// ONNX `Scan`: runs its body once per slice of its scan inputs.
+    Scan(Box<control::ScanOp>),
 }
 
 /// The two branches of an `If`, each a graph whose outputs are the node's outputs.
@@ -83,6 +88,28 @@ impl Op {
             Op::Seq(o) => o.name(),
             Op::Ml(o) => o.name(),
             Op::If(_) => "If",
+            Op::Loop(_) => "Loop",
+            Op::Scan(_) => "Scan",
+        }
+    }
+
+    /// The subgraphs this op runs (`If`: then, else; `Loop`/`Scan`: the body).
+    pub fn subgraphs(&self) -> Vec<&Graph> {
+        match self {
+            Op::If(op) => vec![&op.then_branch, &op.else_branch],
+            Op::Loop(op) => vec![&op.body],
+            Op::Scan(op) => vec![&op.body],
+            _ => vec![],
+        }
+    }
+
+    /// [`subgraphs`](Self::subgraphs), mutably (load-time rewrites).
+    pub fn subgraphs_mut(&mut self) -> Vec<&mut Graph> {
+        match self {
+            Op::If(op) => vec![&mut op.then_branch, &mut op.else_branch],
+            Op::Loop(op) => vec![&mut op.body],
+            Op::Scan(op) => vec![&mut op.body],
+            _ => vec![],
         }
     }
 
@@ -103,7 +130,7 @@ impl Op {
             Op::Transformer(o) => o.infer(inputs),
             Op::Seq(o) => o.infer(inputs),
             Op::Ml(o) => o.infer(inputs),
-            Op::If(_) => vec![],
+            Op::If(_) | Op::Loop(_) | Op::Scan(_) => vec![],
         };
         out.resize(n_out, Fact::unknown());
         out

@@ -19,6 +19,11 @@ pub fn register(r: &mut Registry) {
                 ))
             })?
         };
+        // the zero point's dtype, when given, is the output's (int16 is computed in int32)
+        let output = match c.input_dtypes.get(2).copied().flatten() {
+            Some(d) if c.has_input(2) => d,
+            _ => output,
+        };
         let block = c.int("block_size", 0)?;
         if block < 0 {
             return Err(c.invalid("block_size must be >= 0"));
