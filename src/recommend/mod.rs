@@ -147,15 +147,13 @@ impl Recommender {
             .enumerate()
             .map(|(i, it)| (it.id.clone(), i as u32))
             .collect();
-        let mut order: Vec<u32> = (0..n as u32).collect();
-        order.sort_by(|a, b2| {
-            b.manifest.items[*a as usize]
-                .id
-                .cmp(&b.manifest.items[*b2 as usize].id)
+        let mut order: Vec<usize> = (0..n).collect();
+        crate::backend::cpu::util::sort_indices(&mut order, &|a, b2| {
+            b.manifest.items[a].id.cmp(&b.manifest.items[b2].id)
         });
         let mut rank = vec![0u32; n];
         for (r, i) in order.iter().enumerate() {
-            rank[*i as usize] = r as u32;
+            rank[*i] = r as u32;
         }
         let mut categories: Vec<String> = Vec::new();
         let mut cat_index: HashMap<&str, usize> = HashMap::new();

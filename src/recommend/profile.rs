@@ -97,7 +97,9 @@ impl Folded {
                 (i, c * dot)
             })
             .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        crate::backend::cpu::util::sort_by_shared(&mut out, &|a, b| {
+            b.1.total_cmp(&a.1).then(a.0.cmp(&b.0))
+        });
         out
     }
 }

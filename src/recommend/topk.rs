@@ -91,7 +91,7 @@ impl<'a> TopK<'a> {
     pub fn into_sorted(self) -> Vec<(u32, f32)> {
         let rank = self.rank;
         let mut v = self.heap;
-        v.sort_by(|a, b| {
+        crate::backend::cpu::util::sort_by_shared(&mut v, &|a, b| {
             if better(a.1, rank[a.0 as usize], b.1, rank[b.0 as usize]) {
                 std::cmp::Ordering::Less
             } else {

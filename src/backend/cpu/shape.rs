@@ -651,35 +651,64 @@ fn range(start: &Tensor, limit: &Tensor, delta: &Tensor) -> Result<Tensor> {
     })
 }
 
-/// Calls `f(out_flat, src_flat)` for each output element, where the source coordinate on each
-/// axis is `map(axis, out_coord) -> Option<src_coord>` (`None`: no source, e.g. padding).
-fn remap<T: Clone>(
-    v: &[T],
+/// Where each output element of `out_shape` comes from in a tensor of `in_shape`: `map(d, c)`
+/// gives the input coordinate on axis `d` for output coordinate `c`, or `None` for a fill value
+/// (then [`FILL`]). Not generic over the dtype, so Tile and Pad share one copy of the index
+/// arithmetic and each dtype only gathers ([`gather_fill`]).
+fn remap_indices(
     in_shape: &[usize],
     out_shape: &[usize],
-    fill: Option<T>,
-    map: impl Fn(usize, usize) -> Option<usize>,
-) -> Result<Vec<T>> {
+    map: &dyn Fn(usize, usize) -> Option<usize>,
+) -> Result<Vec<usize>> {
     let n = numel_checked(out_shape)?;
     let ist = strides(in_shape);
-    let ost = strides(out_shape);
+    let r = out_shape.len();
+    // per axis, the input offset of each output coordinate (FILL where it is padding)
+    let axis: Vec<Vec<usize>> = (0..r)
+        .map(|d| {
+            (0..out_shape[d])
+                .map(|c| map(d, c).map_or(FILL, |sc| sc * ist[d]))
+                .collect()
+        })
+        .collect();
     let mut out = Vec::with_capacity(n);
-    for flat in 0..n {
-        let mut src = Some(0usize);
-        for d in 0..out_shape.len() {
-            let c = (flat / ost[d]) % out_shape[d];
-            src = match (src, map(d, c)) {
-                (Some(s), Some(sc)) => Some(s + sc * ist[d]),
-                _ => None,
-            };
+    let mut idx = vec![0usize; r];
+    for _ in 0..n {
+        let mut src = 0usize;
+        for d in 0..r {
+            let o = axis[d][idx[d]];
+            if o == FILL {
+                src = FILL;
+                break;
+            }
+            src += o;
         }
-        out.push(match (src, &fill) {
-            (Some(s), _) => v[s].clone(),
-            (None, Some(f)) => f.clone(),
-            (None, None) => v[0].clone(),
-        });
+        out.push(src);
+        let mut d = r;
+        while d > 0 {
+            d -= 1;
+            idx[d] += 1;
+            if idx[d] < out_shape[d] {
+                break;
+            }
+            idx[d] = 0;
+        }
     }
     Ok(out)
+}
+
+/// An index of [`remap_indices`] that reads the fill value.
+const FILL: usize = usize::MAX;
+
+/// `v` gathered at `idx`, with `fill` where the index is [`FILL`].
+fn gather_fill<T: Clone>(v: &[T], idx: &[usize], fill: Option<&T>) -> Vec<T> {
+    idx.iter()
+        .map(|&s| match (s, fill) {
+            (FILL, Some(f)) => f.clone(),
+            (FILL, None) => v[0].clone(),
+            _ => v[s].clone(),
+        })
+        .collect()
 }
 
 fn tile(x: &Tensor, reps: &[i64]) -> Result<Tensor> {
@@ -693,7 +722,8 @@ fn tile(x: &Tensor, reps: &[i64]) -> Result<Tensor> {
     let out: Vec<usize> = x.shape().iter().zip(&reps).map(|(d, r)| d * r).collect();
     numel_checked(&out)?;
     let shape = x.shape().to_vec();
-    let data = map_data!(x.data(), v => remap(v, &shape, &out, None, |d, c| Some(c % shape[d]))?);
+    let idx = remap_indices(&shape, &out, &|d, c| Some(c % shape[d]))?;
+    let data = map_data!(x.data(), v => gather_fill(v, &idx, None));
     Tensor::new(out, data)
 }
 
@@ -761,13 +791,14 @@ fn pad(
             }
         }
     };
+    let idx = remap_indices(&shape, &out, &src)?;
     let data = match x.data() {
-        TensorData::F32(v) => TensorData::F32(remap(v, &shape, &out, Some(cval as f32), src)?),
-        TensorData::I64(v) => TensorData::I64(remap(v, &shape, &out, Some(cval as i64), src)?),
-        TensorData::I32(v) => TensorData::I32(remap(v, &shape, &out, Some(cval as i32), src)?),
-        TensorData::I8(v) => TensorData::I8(remap(v, &shape, &out, Some(cval as i8), src)?),
-        TensorData::U8(v) => TensorData::U8(remap(v, &shape, &out, Some(cval as u8), src)?),
-        TensorData::Bool(v) => TensorData::Bool(remap(v, &shape, &out, Some(cval != 0.0), src)?),
+        TensorData::F32(v) => TensorData::F32(gather_fill(v, &idx, Some(&(cval as f32)))),
+        TensorData::I64(v) => TensorData::I64(gather_fill(v, &idx, Some(&(cval as i64)))),
+        TensorData::I32(v) => TensorData::I32(gather_fill(v, &idx, Some(&(cval as i32)))),
+        TensorData::I8(v) => TensorData::I8(gather_fill(v, &idx, Some(&(cval as i8)))),
+        TensorData::U8(v) => TensorData::U8(gather_fill(v, &idx, Some(&(cval as u8)))),
+        TensorData::Bool(v) => TensorData::Bool(gather_fill(v, &idx, Some(&(cval != 0.0)))),
         d => return Err(Error::dtype(format!("Pad does not take {}", d.dtype()))),
     };
     Tensor::new(out, data)

@@ -10,6 +10,13 @@ pub fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> std::cmp::Ord
     v.sort_by(|&a, &b| cmp(a, b));
 }
 
+/// Sorts `v` by `cmp`, stably, through [`sort_indices`] (the recommender's result lists).
+pub fn sort_by_shared<T: Clone>(v: &mut Vec<T>, cmp: &dyn Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut idx: Vec<usize> = (0..v.len()).collect();
+    sort_indices(&mut idx, &|a, b| cmp(&v[a], &v[b]));
+    *v = idx.iter().map(|&i| v[i].clone()).collect();
+}
+
 /// Input `i`, or an error naming it when it is missing.
 pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize, what: &str) -> Result<&'a Tensor> {
     inputs
