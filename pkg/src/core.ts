@@ -7,7 +7,7 @@
 import { HearthError } from './errors.js';
 import { checkLoadOptions, clearCache, loadWith, absolute, type LocalReader } from './fetch.js';
 import { LiveSync } from './live-sync.js';
-import { COMPACT_ON_WRITE_AT, compactEvents, KEEP_RECENT, storeName, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
+import { COMPACT_ON_WRITE_AT, compactEvents, KEEP_RECENT_ON_WRITE, storeName, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
 import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
@@ -729,22 +729,22 @@ export class Profile {
    * transaction, so another page's events are kept), so that the store stays short and opening
    * it stays fast. The engine's profile is unchanged: the summaries score as their events did.
    * A refused compaction costs nothing (the event is stored; the history is only longer): it
-   * is tried again after {@link KEEP_RECENT} more events.
+   * is tried again after {@link KEEP_RECENT_ON_WRITE} more events.
    */
   private async compact(): Promise<void> {
     const foldIn = this.recommender.info.foldIn as FoldIn | undefined;
     try {
-      const { events } = await this.store.compact((all) => compactEvents(all, foldIn, COMPACT_ON_WRITE_AT));
+      const { events } = await this.store.compact((all) => compactEvents(all, foldIn, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE));
       this.stored = events.length;
     } catch {
-      this.stored -= KEEP_RECENT;
+      this.stored -= KEEP_RECENT_ON_WRITE;
     }
   }
 
   /**
-   * The recorded interactions, oldest first. Once a history grows past 2,000 events, the
-   * recording (or opening a profile of more than 5,000 events written by an older version)
-   * folds all but the newest 1,000 into one summary event per item
+   * The recorded interactions, oldest first. Once a history grows past 1,000 events, the
+   * recording folds all but the newest 500 into one summary event per item (opening a profile
+   * of more than 5,000 events that an older version wrote: all but the newest 1,000)
    * (`{ item, event: 'summary', weight, ts, count }`), which scores exactly like the events it
    * replaces.
    * @example

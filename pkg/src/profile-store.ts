@@ -54,12 +54,14 @@ export interface Snapshot<T> {
 /** Histories longer than this are compacted when a profile is opened. */
 export const COMPACT_AT = 5000;
 /**
- * Histories longer than this are compacted by the `record` that makes them so, so a store
- * never holds more than this many events plus one summary per item, and opening it never has
- * a long history to read (a 100,000-event history written by an older version is compacted
+ * Histories longer than this are compacted by the `record` that makes them so (keeping the
+ * newest {@link KEEP_RECENT_ON_WRITE}), so a store never holds more than this many events plus
+ * one summary per item, and opening it never has a long history to read (a 100,000-event history written by an older version is compacted
  * once, on open, at {@link COMPACT_AT}).
  */
-export const COMPACT_ON_WRITE_AT = 2000;
+export const COMPACT_ON_WRITE_AT = 1000;
+/** How many of the newest events a compaction on write keeps as they are. */
+export const KEEP_RECENT_ON_WRITE = 500;
 /** How many of the newest events a compaction keeps as they are. */
 export const KEEP_RECENT = 1000;
 
@@ -210,6 +212,17 @@ export class IdbProfileStore implements ProfileStore {
     }
   }
 
+  private async read(): Promise<Snapshot<StoredEvent>> {
+    try {
+      const tx = await this.tx('readonly');
+      const store = tx.objectStore('events');
+      const [events, keys] = await Promise.all([req(store.getAll() as IDBRequest<StoredEvent[]>), req(store.getAllKeys())]);
+      return { events, lastKey: (keys.at(-1) as number | undefined) ?? 0 };
+    } catch (e) {
+      throw new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
+    }
+  }
+
   async add(e: StoredEvent): Promise<number> {
     try {
       const tx = await this.tx('readwrite');
@@ -223,6 +236,9 @@ export class IdbProfileStore implements ProfileStore {
   }
 
   async compact(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    // the usual case first: a read-only transaction, and nothing to compact
+    const read = await this.read();
+    if (!compact(read.events)) return read;
     let result: StoredEvent[] = [];
     let lastKey = 0;
     try {

@@ -379,7 +379,7 @@ test('stores: recording compacts the history as it grows; the reopened profile s
   const foldIn = { alpha: 10, lambda: 0.1, halfLifeDays: 30, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } };
   const bytes = randomBundle(300, 16, 11, { foldIn });
   const shop = await hearth.loadRecommender(bytes, { name: 'node-test-write-compact' });
-  const { MemoryProfileStore, COMPACT_ON_WRITE_AT, KEEP_RECENT } = await import('../dist/profile-store.js');
+  const { MemoryProfileStore, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE } = await import('../dist/profile-store.js');
   const store = new MemoryProfileStore('node-test-write-compact');
   const me = await shop.profile();
   await me.clear();
@@ -399,7 +399,7 @@ test('stores: recording compacts the history as it grows; the reopened profile s
   const stored = await store.all();
   assert.ok(most <= COMPACT_ON_WRITE_AT + 300, `the store held ${most} events (at most ${COMPACT_ON_WRITE_AT} plus one summary per item)`);
   const raw = stored.filter((e) => e.event !== 'summary');
-  assert.ok(raw.length >= KEEP_RECENT, `${raw.length} raw events kept`);
+  assert.ok(raw.length >= KEEP_RECENT_ON_WRITE, `${raw.length} raw events kept`);
   assert.deepEqual(raw, events.slice(-raw.length), 'the newest events are kept as they were');
   assert.equal(stored.filter((e) => e.event === 'summary').reduce((a, e) => a + e.count, 0) + raw.length, n, 'every event is counted once');
   const now = t0 + n * 60_000;
