@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{model, node, value_info};
+use common::{floats, ints, model, node, value_info};
 use hearth::onnx::proto::TensorProto;
 use hearth::{Error, Session, Tensor};
 
@@ -321,4 +321,105 @@ fn sequences_go_through_run_values() {
     // the tensor-only API cannot feed the sequence input
     let e = s.run(&[("x", &a)]).unwrap_err();
     assert!(matches!(e, Error::Input { .. }), "{e}");
+}
+
+/// An input the spec types as int64 (a shape, repeats, axes) that holds floats is refused at
+/// load, naming the node, the input and the dtype asked for, instead of truncating the floats.
+#[test]
+fn float_shape_inputs_are_typed_errors_naming_the_node() {
+    let x = || value_info("x", 1, &[Ok(2), Ok(3)]);
+    let y = || value_info("y", 1, &[Err("a"), Err("b")]);
+    // as an initializer and as a graph input
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "Reshape",
+            model(
+                vec![node("Reshape", &["x", "s"], &["y"])],
+                vec![floats("s", &[2], &[3.0, 2.0])],
+                vec![x()],
+                vec![y()],
+            ),
+            "input 1 'shape' must be a tensor of int64",
+        ),
+        (
+            "Expand",
+            model(
+                vec![node("Expand", &["x", "s"], &["y"])],
+                vec![],
+                vec![x(), value_info("s", 1, &[Ok(2)])],
+                vec![y()],
+            ),
+            "input 1 'shape' must be a tensor of int64",
+        ),
+        (
+            "Tile",
+            model(
+                vec![node("Tile", &["x", "r"], &["y"])],
+                vec![floats("r", &[2], &[1.9, 1.0])],
+                vec![x()],
+                vec![y()],
+            ),
+            "input 1 'repeats' must be a tensor of int64",
+        ),
+        (
+            "ConstantOfShape",
+            model(
+                vec![node("ConstantOfShape", &["x"], &["y"])],
+                vec![],
+                vec![value_info("x", 11, &[Ok(2)])],
+                vec![y()],
+            ),
+            "input 0 'input' must be a tensor of int64",
+        ),
+        (
+            "Slice",
+            model(
+                vec![node("Slice", &["x", "st", "en"], &["y"])],
+                vec![ints("st", &[1], &[0]), floats("en", &[1], &[1.5])],
+                vec![x()],
+                vec![y()],
+            ),
+            "input 2 'ends' must be a tensor of int32 or int64",
+        ),
+    ];
+    for (op, bytes, want) in cases {
+        let e = Session::from_bytes(&bytes)
+            .err()
+            .unwrap_or_else(|| panic!("{op}: loaded"));
+        let msg = e.to_string();
+        assert_eq!(e.code(), "DTYPE", "{op}: {msg}");
+        assert!(
+            msg.contains(&format!("node '{op}_node' ({op})")),
+            "{op}: {msg}"
+        );
+        assert!(msg.contains(want), "{op}: {msg}");
+    }
+    // the same graphs with int64 inputs load and run
+    let ok = model(
+        vec![node("Reshape", &["x", "s"], &["y"])],
+        vec![ints("s", &[2], &[3, 2])],
+        vec![x()],
+        vec![y()],
+    );
+    let s = Session::from_bytes(&ok).unwrap();
+    let t = Tensor::from_f32(vec![2, 3], (0..6).map(|v| v as f32).collect()).unwrap();
+    assert_eq!(s.run(&[("x", &t)]).unwrap()[0].shape(), &[3, 2]);
+    // an int32 shape converts exactly and is accepted
+    let i32s = TensorProto {
+        name: Some("s".into()),
+        dims: vec![2],
+        data_type: Some(6),
+        int32_data: vec![3, 2],
+        ..Default::default()
+    };
+    let ok = model(
+        vec![node("Reshape", &["x", "s"], &["y"])],
+        vec![i32s],
+        vec![x()],
+        vec![y()],
+    );
+    assert_eq!(
+        Session::from_bytes(&ok).unwrap().run(&[("x", &t)]).unwrap()[0].shape(),
+        &[3, 2]
+    );
 }

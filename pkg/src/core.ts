@@ -6,7 +6,8 @@
  */
 import { HearthError } from './errors.js';
 import { checkLoadOptions, clearCache, loadWith, absolute, type LocalReader } from './fetch.js';
-import { compactEvents, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
+import { LiveSync } from './live-sync.js';
+import { COMPACT_ON_WRITE_AT, compactEvents, KEEP_RECENT_ON_WRITE, storeName, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
 import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
@@ -657,11 +658,18 @@ export class Recommender {
       throw new TypeError('profile: the bundle was loaded from bytes; pass loadRecommender(bytes, { name }) to name its profile store');
     }
     const store = await this.hearth.platform.profileStore(this.name);
-    // a long history is compacted first (one summary event per item for the oldest events)
-    const foldIn = this.info.foldIn as FoldIn | undefined;
-    const events = await store.compact((all) => compactEvents(all, foldIn));
-    const handle = await this.call<number>('openProfile', { events });
-    return make<Profile>(Profile, this, store, handle);
+    // listening before the read: what other pages store after it reaches this profile live
+    const sync = new LiveSync<StoredEvent>(storeName(this.name));
+    try {
+      // a long history is compacted first (one summary event per item for the oldest events)
+      const foldIn = this.info.foldIn as FoldIn | undefined;
+      const { events, lastKey } = await store.compact((all) => compactEvents(all, foldIn));
+      const handle = await this.call<number>('openProfile', { events });
+      return make<Profile>(Profile, this, store, handle, events.length, sync, lastKey);
+    } catch (e) {
+      sync.close();
+      throw e;
+    }
   }
 
   /**
@@ -680,7 +688,9 @@ export class Recommender {
 
 /**
  * A visitor's interactions with one recommender. They never leave the device: they are written
- * to IndexedDB (database `hearth-ml-profile:<name>`) and to the engine, nowhere else.
+ * to IndexedDB (database `hearth-ml-profile:<name>`) and to the engine, nowhere else. Other
+ * pages (tabs) of this browser with the same profile open fold in each recorded event at once,
+ * without a reload (a same-origin `BroadcastChannel`), and see a {@link Profile.clear}.
  *
  * @example
  * ```ts
@@ -698,7 +708,26 @@ export class Profile {
     readonly recommender: Recommender,
     private readonly store: ProfileStore,
     private readonly handle: number,
-  ) {}
+    /** Events in the store as this page last saw it (other pages add more). */
+    private stored: number,
+    private readonly sync: LiveSync<StoredEvent>,
+    lastKey: number,
+  ) {
+    // events other pages record into this profile from now on are folded in here too
+    sync.start(
+      lastKey,
+      async (event) => {
+        if (this.disposed) return;
+        await this.recommender.call('record', { profile: this.handle, event });
+        this.stored++;
+      },
+      async () => {
+        if (this.disposed) return;
+        await this.recommender.call('clearProfile', { profile: this.handle });
+        this.stored = 0;
+      },
+    );
+  }
 
   /** @internal */
   liveHandle(): number {
@@ -735,18 +764,40 @@ export class Profile {
     // the engine first, in call order: it rejects an unknown item or a kind without weight
     // before recording anything, and a recommend() called after this record() sees the event
     await this.recommender.call('record', { profile, event: stored });
+    let key: number;
     try {
-      await this.store.add(stored);
+      key = await this.store.add(stored);
     } catch (e) {
       await this.recommender.call('unrecord', { profile, event: stored }).catch(() => undefined);
       throw e;
     }
+    // other pages with this profile open fold it in too
+    this.sync.added(key, stored);
+    if (++this.stored > COMPACT_ON_WRITE_AT) await this.compact();
     return true;
   }
 
   /**
-   * The recorded interactions, oldest first. Once a history grows past 5,000 events, opening
-   * the profile folds all but the newest 1,000 into one summary event per item
+   * Folds all but the newest events of the stored history into one summary per item (in one
+   * transaction, so another page's events are kept), so that the store stays short and opening
+   * it stays fast. The engine's profile is unchanged: the summaries score as their events did.
+   * A refused compaction costs nothing (the event is stored; the history is only longer): it
+   * is tried again after {@link KEEP_RECENT_ON_WRITE} more events.
+   */
+  private async compact(): Promise<void> {
+    const foldIn = this.recommender.info.foldIn as FoldIn | undefined;
+    try {
+      const { events } = await this.store.compact((all) => compactEvents(all, foldIn, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE));
+      this.stored = events.length;
+    } catch {
+      this.stored -= KEEP_RECENT_ON_WRITE;
+    }
+  }
+
+  /**
+   * The recorded interactions, oldest first. Once a history grows past 1,000 events, the
+   * recording folds all but the newest 500 into one summary event per item (opening a profile
+   * of more than 5,000 events that an older version wrote: all but the newest 1,000)
    * (`{ item, event: 'summary', weight, ts, count }`), which scores exactly like the events it
    * replaces.
    * @example
@@ -782,7 +833,9 @@ export class Profile {
    */
   async clear(): Promise<void> {
     await this.store.clear();
+    this.sync.cleared();
     await this.recommender.call('clearProfile', { profile: this.liveHandle() });
+    this.stored = 0;
   }
 
   /**
@@ -795,6 +848,7 @@ export class Profile {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.sync.close();
     this.recommender.call('free', { handle: this.handle }).catch(() => {});
   }
 }

@@ -7,8 +7,9 @@
  * Every write is one transaction that has completed (`durability: 'strict'`) before the call
  * resolves, and a failed write rejects with `HearthError` `STORAGE`. Events are only ever added
  * under fresh keys, so pages (tabs) recording into one profile at once lose nothing. A long
- * history is compacted in one transaction: the oldest events become one summary event per item
- * (see {@link compactEvents}), which folds into the same profile.
+ * history is compacted in one transaction, by the write that makes it long and on open: the
+ * oldest events become one summary event per item (see {@link compactEvents}), which folds into
+ * the same profile.
  * Not part of the public API.
  * @packageDocumentation
  */
@@ -31,19 +32,36 @@ export interface ProfileStore<T = StoredEvent> {
   /** `'indexeddb'` or `'memory'`. */
   readonly kind: string;
   all(): Promise<T[]>;
-  add(e: T): Promise<void>;
+  /** Adds an event; resolves with its key once stored. Keys ascend across every page. */
+  add(e: T): Promise<number>;
   /**
    * Reads the history and, when `compact` returns a shorter one for it, replaces the history
    * with that, in one transaction (so an event another page adds is never lost). Returns the
-   * history as stored afterwards.
+   * history as stored afterwards and the newest key it holds (0 for none): an event with a
+   * greater key was added after this read.
    */
-  compact(compact: (events: T[]) => { replace: number; summary: T[] } | undefined): Promise<T[]>;
+  compact(compact: (events: T[]) => { replace: number; summary: T[] } | undefined): Promise<Snapshot<T>>;
   /** Removes every trace: the IndexedDB database itself is deleted. */
   clear(): Promise<void>;
 }
 
+/** A store's history as one read saw it. */
+export interface Snapshot<T> {
+  events: T[];
+  lastKey: number;
+}
+
 /** Histories longer than this are compacted when a profile is opened. */
 export const COMPACT_AT = 5000;
+/**
+ * Histories longer than this are compacted by the `record` that makes them so (keeping the
+ * newest {@link KEEP_RECENT_ON_WRITE}), so a store never holds more than this many events plus
+ * one summary per item, and opening it never has a long history to read (a 100,000-event history written by an older version is compacted
+ * once, on open, at {@link COMPACT_AT}).
+ */
+export const COMPACT_ON_WRITE_AT = 1000;
+/** How many of the newest events a compaction on write keeps as they are. */
+export const KEEP_RECENT_ON_WRITE = 500;
 /** How many of the newest events a compaction keeps as they are. */
 export const KEEP_RECENT = 1000;
 
@@ -97,6 +115,7 @@ export function storeName(name: string, kind: 'profile' | 'learner' = 'profile')
 }
 
 const memory = new Map<string, StoredEvent[]>();
+const memoryKeys = new Map<string, number>();
 
 export class MemoryProfileStore implements ProfileStore {
   readonly kind = 'memory';
@@ -107,19 +126,23 @@ export class MemoryProfileStore implements ProfileStore {
   async all(): Promise<StoredEvent[]> {
     return [...(memory.get(this.name) ?? [])];
   }
-  async add(e: StoredEvent): Promise<void> {
+  async add(e: StoredEvent): Promise<number> {
     const list = memory.get(this.name) ?? [];
     list.push(e);
     memory.set(this.name, list);
+    const key = (memoryKeys.get(this.name) ?? 0) + 1;
+    memoryKeys.set(this.name, key);
+    return key;
   }
-  async compact(compact: Compactor): Promise<StoredEvent[]> {
+  async compact(compact: Compactor): Promise<Snapshot<StoredEvent>> {
     const events = await this.all();
     const c = compact(events);
     if (c) memory.set(this.name, [...c.summary, ...events.slice(c.replace)]);
-    return this.all();
+    return { events: await this.all(), lastKey: memoryKeys.get(this.name) ?? 0 };
   }
   async clear(): Promise<void> {
     memory.delete(this.name);
+    memoryKeys.delete(this.name);
   }
 }
 
@@ -189,19 +212,35 @@ export class IdbProfileStore implements ProfileStore {
     }
   }
 
-  async add(e: StoredEvent): Promise<void> {
+  private async read(): Promise<Snapshot<StoredEvent>> {
+    try {
+      const tx = await this.tx('readonly');
+      const store = tx.objectStore('events');
+      const [events, keys] = await Promise.all([req(store.getAll() as IDBRequest<StoredEvent[]>), req(store.getAllKeys())]);
+      return { events, lastKey: (keys.at(-1) as number | undefined) ?? 0 };
+    } catch (e) {
+      throw new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
+    }
+  }
+
+  async add(e: StoredEvent): Promise<number> {
     try {
       const tx = await this.tx('readwrite');
       const finished = done(tx);
-      tx.objectStore('events').add(e);
+      const r = tx.objectStore('events').add(e);
       await finished;
+      return r.result as number;
     } catch (err) {
       throw storageError('record', err);
     }
   }
 
-  async compact(compact: Compactor): Promise<StoredEvent[]> {
+  async compact(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    // the usual case first: a read-only transaction, and nothing to compact
+    const read = await this.read();
+    if (!compact(read.events)) return read;
     let result: StoredEvent[] = [];
+    let lastKey = 0;
     try {
       const tx = await this.tx('readwrite');
       const finished = done(tx);
@@ -213,6 +252,7 @@ export class IdbProfileStore implements ProfileStore {
         const all = store.getAll() as IDBRequest<StoredEvent[]>;
         all.onsuccess = () => {
           const events = all.result;
+          lastKey = (keys.result.at(-1) as number | undefined) ?? 0;
           const c = compact(events);
           result = events;
           if (!c) return;
@@ -229,7 +269,7 @@ export class IdbProfileStore implements ProfileStore {
     } catch (e) {
       throw storageError('profile (compacting the history)', e);
     }
-    return result;
+    return { events: result, lastKey };
   }
 
   async clear(): Promise<void> {

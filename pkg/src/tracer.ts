@@ -5,7 +5,8 @@
  * @packageDocumentation
  */
 import { HearthError } from './errors.js';
-import type { ProfileStore } from './profile-store.js';
+import { LiveSync } from './live-sync.js';
+import { storeName, type ProfileStore } from './profile-store.js';
 import type { Hearth } from './core.js';
 import type {
   Answer, DueOptions, Mastery, NextOptions, NextQuestion, ObserveResult, Prediction, Question, Review,
@@ -111,9 +112,16 @@ export class Tracer {
       throw new TypeError('learner: the bundle was loaded from bytes; pass loadTracer(bytes, { name }) to name its learner stores');
     }
     const store = (await this.hearth.platform.profileStore(`${this.name}:${id}`, 'learner')) as unknown as ProfileStore<StoredAnswer>;
-    const answers = await store.all();
-    const r = await this.call<{ learner: number; skipped: string[] }>('openLearner', { answers });
-    return make<Learner>(Learner, this, id, store, r.learner, answers.length - r.skipped.length);
+    // listening before the read: answers other pages store after it reach this learner live
+    const sync = new LiveSync<StoredAnswer>(storeName(`${this.name}:${id}`, 'learner'));
+    try {
+      const { events: answers, lastKey } = await store.compact(() => undefined);
+      const r = await this.call<{ learner: number; skipped: string[] }>('openLearner', { answers });
+      return make<Learner>(Learner, this, id, store, r.learner, answers.length - r.skipped.length, sync, lastKey);
+    } catch (e) {
+      sync.close();
+      throw e;
+    }
   }
 
   /**
@@ -185,7 +193,9 @@ function checkNext(tracer: Tracer, o: unknown): NextOptions {
 /**
  * One learner of a {@link Tracer}: their answers never leave the device. Each answer updates the
  * ability posteriors (overall, per topic, per skill; IRT EAP on a grid), the Elo rating, the
- * topic's BKT mastery and the question's spaced-repetition card (FSRS-6).
+ * topic's BKT mastery and the question's spaced-repetition card (FSRS-6). Other pages (tabs)
+ * of this browser with the same learner open apply each stored answer at once, without a
+ * reload (a same-origin `BroadcastChannel`), and see a {@link Learner.clear}.
  *
  * @example
  * ```ts
@@ -206,7 +216,24 @@ export class Learner {
     private readonly store: ProfileStore<StoredAnswer>,
     private readonly handle: number,
     private count: number,
-  ) {}
+    private readonly sync: LiveSync<StoredAnswer>,
+    lastKey: number,
+  ) {
+    // answers other pages store for this learner from now on are applied here too
+    sync.start(
+      lastKey,
+      async (answer) => {
+        if (this.disposed) return;
+        await this.tracer.call('observe', { learner: this.handle, answer });
+        this.count++;
+      },
+      async () => {
+        if (this.disposed) return;
+        await this.tracer.call('clearLearner', { learner: this.handle });
+        this.count = 0;
+      },
+    );
+  }
 
   /** Where the answers are kept: `'indexeddb'` (browsers) or `'memory'` (Node). */
   get storage(): string {
@@ -249,12 +276,15 @@ export class Learner {
     const stored: StoredAnswer = { question: answer.question, correct: answer.correct, ts: answer.ts ?? Date.now() };
     const learner = this.live();
     const r = await this.tracer.call<ObserveResult>('observe', { learner, answer: stored });
+    let key: number;
     try {
-      await this.store.add(stored);
+      key = await this.store.add(stored);
     } catch (e) {
       await this.tracer.call('unobserve', { learner }).catch(() => undefined);
       throw e;
     }
+    // other pages with this learner open apply it too
+    this.sync.added(key, stored);
     this.count++;
     return r;
   }
@@ -358,6 +388,7 @@ export class Learner {
    */
   async clear(): Promise<void> {
     await this.store.clear();
+    this.sync.cleared();
     await this.tracer.call('clearLearner', { learner: this.live() });
     this.count = 0;
   }
@@ -372,6 +403,7 @@ export class Learner {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    this.sync.close();
     this.tracer.call('free', { handle: this.handle }).catch(() => {});
   }
 }

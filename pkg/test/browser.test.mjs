@@ -454,6 +454,57 @@ test('stores: two pages recording into one profile at once lose no event; both s
   await context.close();
 });
 
+test('stores: live sync: two pages with one profile open fold in each other\'s new events without a reload, none lost or doubled; a clear reaches the other', async () => {
+  const context = await browser.newContext();
+  const pages = [await context.newPage(), await context.newPage()];
+  const open = (p) => p.evaluate(async () => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    window.shop = await h.loadRecommender('/shop.hearth', { name: 'live-tabs' });
+    window.me = await shop.profile();
+  });
+  for (const p of pages) await p.goto(server.base + '/');
+  await open(pages[0]);
+  await pages[0].evaluate(async () => { await me.clear(); await me.record({ item: 'K1', event: 'cart', ts: 1e12 }); });
+  await open(pages[1]); // reads that event from IndexedDB: it must not come a second time
+  const items = [['K1', 'K2', 'K3', 'K4'], ['G1', 'G2', 'G3', 'G4']];
+  // both pages record at the same time, 20 events each
+  await Promise.all(pages.map((p, k) => p.evaluate(async ([ids, k]) => {
+    for (let i = 0; i < 20; i++) await me.record({ item: ids[i % 4], event: i % 5 ? 'view' : 'purchase', ts: 1e12 + 10 + i * 2 + k });
+  }, [items[k], k])));
+  // no reload: each page's live profile scores like the stored history folded in from scratch
+  const view = (p) => p.evaluate(async () => {
+    let last;
+    for (let t = 0; t < 300; t++) {
+      const stored = await me.events();
+      const live = await shop.recommend({ profile: me, k: 6, exclude: 'none' });
+      const full = await shop.recommend({ events: stored, k: 6, exclude: 'none' });
+      last = { n: stored.length, live: live.map((r) => [r.id, r.score]), full: full.map((r) => [r.id, r.score]) };
+      const same = live.length === full.length && live.every((r, i) => r.id === full[i].id && Math.abs(r.score - full[i].score) <= 1e-5 * Math.max(1, Math.abs(full[i].score)));
+      if (same) return { ...last, same };
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return { ...last, same: false };
+  });
+  for (const [k, p] of pages.entries()) {
+    const v = await view(p);
+    assert.equal(v.n, 41, 'every event of both pages was stored');
+    assert.ok(v.same, `page ${k}: the live profile ${JSON.stringify(v.live)} differs from the stored history's ${JSON.stringify(v.full)}`);
+  }
+  // a clear in one page empties the other's profile too
+  await pages[1].evaluate(() => me.clear());
+  const cleared = await pages[0].evaluate(async () => {
+    const cold = JSON.stringify(await shop.recommend({ k: 6, exclude: 'none' }));
+    for (let t = 0; t < 300; t++) {
+      if (JSON.stringify(await shop.recommend({ profile: me, k: 6, exclude: 'none' })) === cold) return true;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return false;
+  });
+  assert.ok(cleared, 'the other page still scores the cleared events');
+  await context.close();
+});
+
 test('stores: a 100,000-event IndexedDB history is compacted on open, keeps its recommendations, and reopens fast', async () => {
   const { context, page } = await freshPage();
   const r = await page.evaluate(async (url) => {

@@ -356,3 +356,119 @@ test('inline: a wasm trap rejects that call with WORKER_CRASHED; the next call r
     h.dispose();
   }
 });
+
+/** Polls `f` until it returns without throwing (another copy applies events asynchronously). */
+async function eventually(f, ms = 5000) {
+  const t = Date.now();
+  for (;;) {
+    try {
+      return await f();
+    } catch (e) {
+      if (Date.now() - t > ms) throw e;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+}
+
+function sameRecs(got, want, what) {
+  assert.deepEqual(got.map((r) => r.id), want.map((r) => r.id), `${what}: ids`);
+  got.forEach((r, i) => assert.ok(Math.abs(r.score - want[i].score) <= 1e-5 * Math.max(1, Math.abs(want[i].score)), `${what}: ${r.id}: ${r.score} vs ${want[i].score}`));
+}
+
+test('stores: recording compacts the history as it grows; the reopened profile scores like the full history', async () => {
+  const foldIn = { alpha: 10, lambda: 0.1, halfLifeDays: 30, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } };
+  const bytes = randomBundle(300, 16, 11, { foldIn });
+  const shop = await hearth.loadRecommender(bytes, { name: 'node-test-write-compact' });
+  const { MemoryProfileStore, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE } = await import('../dist/profile-store.js');
+  const store = new MemoryProfileStore('node-test-write-compact');
+  const me = await shop.profile();
+  await me.clear();
+  let s = 99;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  const kinds = ['view', 'view', 'view', 'cart', 'purchase'];
+  const t0 = Date.UTC(2026, 0, 1);
+  const n = 6000;
+  const events = Array.from({ length: n }, (_, i) => ({ item: `i${String(Math.floor(rnd() ** 2 * 300)).padStart(5, '0')}`, event: kinds[Math.floor(rnd() * 5)], ts: t0 + i * 60_000 }));
+  let most = 0;
+  const t1 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await me.record(events[i]);
+    if (i % 25 === 0) most = Math.max(most, (await store.all()).length);
+  }
+  const recordMs = (performance.now() - t1) / n;
+  const stored = await store.all();
+  assert.ok(most <= COMPACT_ON_WRITE_AT + 300, `the store held ${most} events (at most ${COMPACT_ON_WRITE_AT} plus one summary per item)`);
+  const raw = stored.filter((e) => e.event !== 'summary');
+  assert.ok(raw.length >= KEEP_RECENT_ON_WRITE, `${raw.length} raw events kept`);
+  assert.deepEqual(raw, events.slice(-raw.length), 'the newest events are kept as they were');
+  assert.equal(stored.filter((e) => e.event === 'summary').reduce((a, e) => a + e.count, 0) + raw.length, n, 'every event is counted once');
+  const now = t0 + n * 60_000;
+  const want = await shop.recommend({ events, k: 20, now });
+  sameRecs(await shop.recommend({ profile: me, k: 20, now }), want, 'the recording profile');
+  const t2 = performance.now();
+  const reopened = await shop.profile();
+  const openMs = performance.now() - t2;
+  sameRecs(await shop.recommend({ profile: reopened, k: 20, now }), want, 'the reopened (compacted) profile');
+  console.log(`# profile (memory store, Node): ${n} records with compaction on write ${recordMs.toFixed(3)} ms/event; store at most ${most} events; reopen (${stored.length} events) ${openMs.toFixed(1)} ms`);
+  await reopened.clear();
+});
+
+test('live sync: open copies of one profile (one in another Hearth instance, as another tab) fold in each other\'s new events, none lost or doubled; clear reaches them', async () => {
+  const foldIn = { alpha: 10, lambda: 0.1, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } };
+  const bytes = randomBundle(200, 16, 5, { foldIn });
+  const other = await Hearth.init();
+  const shops = [await hearth.loadRecommender(bytes, { name: 'node-test-live' }), await other.loadRecommender(bytes, { name: 'node-test-live' })];
+  const a = await shops[0].profile();
+  await a.clear();
+  await a.record({ item: 'i00001', event: 'cart', ts: 1000 });
+  const b = await shops[1].profile(); // reads that event from the store: it must not come twice
+  const c = await shops[0].profile(); // a second copy in the same instance
+  const copies = [a, b, c];
+  for (let i = 0; i < 30; i++) {
+    const p = copies[i % 3];
+    await p.record({ item: `i${String((i * 7) % 200).padStart(5, '0')}`, event: i % 4 ? 'view' : 'purchase', ts: 2000 + i });
+  }
+  const stored = await a.events();
+  assert.equal(stored.length, 31);
+  const want = await shops[0].recommend({ events: stored, k: 10, exclude: 'none' });
+  for (const [k, p] of copies.entries()) {
+    await eventually(async () => sameRecs(await shops[k === 1 ? 1 : 0].recommend({ profile: p, k: 10, exclude: 'none' }), want, `copy ${k}`));
+  }
+  await b.clear();
+  const cold = await shops[0].recommend({ k: 10, exclude: 'none' });
+  await eventually(async () => sameRecs(await shops[0].recommend({ profile: a, k: 10, exclude: 'none' }), cold, 'copy 0 after clear'));
+  await eventually(async () => sameRecs(await shops[0].recommend({ profile: c, k: 10, exclude: 'none' }), cold, 'copy 2 after clear'));
+  // after a clear the store's keys start again: new events still reach the other copies
+  await a.record({ item: 'i00003', event: 'purchase', ts: 5000 });
+  const after = await shops[1].recommend({ events: [{ item: 'i00003', event: 'purchase', ts: 5000 }], k: 10, exclude: 'none' });
+  await eventually(async () => sameRecs(await shops[1].recommend({ profile: b, k: 10, exclude: 'none' }), after, 'copy 1 after clear and record'));
+  await a.clear();
+  copies.forEach((p) => p.dispose());
+  other.dispose?.();
+});
+
+test('live sync: an event announced while a copy reads the store is applied once: only keys newer than the read', async () => {
+  const { LiveSync } = await import('../dist/live-sync.js');
+  const name = 'hearth-ml-profile:node-test-live-keys';
+  const sync = new LiveSync(name); // listening, not yet started: messages wait
+  const other = new BroadcastChannel(name);
+  // key 1 was stored before this copy's read (the read saw it), key 2 after
+  other.postMessage({ kind: 'add', key: 1, value: 'in the read' });
+  other.postMessage({ kind: 'add', key: 2, value: 'after the read' });
+  await new Promise((r) => setTimeout(r, 50));
+  const applied = [];
+  let cleared = 0;
+  sync.start(1, async (v) => applied.push(v), async () => cleared++);
+  await sync.settled();
+  assert.deepEqual(applied, ['after the read']);
+  // a clear resets the floor: the new database's keys start again from 1
+  other.postMessage({ kind: 'clear' });
+  other.postMessage({ kind: 'add', key: 1, value: 'after the clear' });
+  await eventually(async () => {
+    await sync.settled();
+    assert.deepEqual(applied, ['after the read', 'after the clear']);
+  });
+  assert.equal(cleared, 1);
+  other.close();
+  sync.close();
+});

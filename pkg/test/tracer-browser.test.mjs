@@ -81,3 +81,40 @@ test('tracer: worker and inline agree with the native build; IndexedDB learner a
   assert.equal(await page.evaluate(async () => (await tracer.learner()).answered), 0, 'nothing came back after clear()');
   await context.close();
 });
+
+test('tracer: live sync: two pages with one learner open apply each other\'s answers without a reload, none lost or doubled', async () => {
+  const context = await browser.newContext();
+  const pages = [await context.newPage(), await context.newPage()];
+  const open = (p) => p.evaluate(async () => {
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    window.learner = await (await h.loadTracer('/sim.hearth', { name: 'live-tabs' })).learner();
+    window.until = async (n) => {
+      for (let t = 0; learner.answered !== n && t < 500; t++) await new Promise((r) => setTimeout(r, 10));
+      return learner.answered;
+    };
+  });
+  for (const p of pages) await p.goto(server.base + '/');
+  await open(pages[0]);
+  await pages[0].evaluate(async (a) => { await learner.clear(); await learner.observe(a); }, want.script[0]);
+  await open(pages[1]); // replays that answer from IndexedDB: it must not come a second time
+  assert.equal(await pages[1].evaluate(() => learner.answered), 1);
+  // the learner answers in one tab, then goes on in the other once it has caught up
+  await pages[0].evaluate(async (xs) => { for (const x of xs) await learner.observe(x); }, want.script.slice(1, 15));
+  assert.equal(await pages[1].evaluate(() => until(15)), 15);
+  await pages[1].evaluate(async (xs) => { for (const x of xs) await learner.observe(x); }, want.script.slice(15));
+  assert.equal(await pages[0].evaluate(() => until(30)), 30);
+  const states = await Promise.all(pages.map((p) => p.evaluate(async () => {
+    await new Promise((r) => setTimeout(r, 100));
+    return { answered: learner.answered, mastery: await learner.mastery() };
+  })));
+  for (const [k, st] of states.entries()) {
+    assert.equal(st.answered, 30, `page ${k}: an answer was lost or applied twice`);
+    // the native session's state after its 30 answers, in order
+    assert.ok(Math.abs(st.mastery.ability.mean - want.mastery.ability.mean) < 1e-12, `page ${k}: ${st.mastery.ability.mean} vs ${want.mastery.ability.mean}`);
+    assert.deepEqual(st.mastery, states[0].mastery);
+  }
+  await pages[1].evaluate(() => learner.clear());
+  assert.equal(await pages[0].evaluate(() => until(0)), 0, 'the clear reached the other page');
+  await context.close();
+});

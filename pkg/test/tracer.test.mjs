@@ -115,3 +115,32 @@ test('argument errors name the argument; unknown questions are UNKNOWN_ITEM', as
   tracer.dispose();
   await assert.rejects(l.mastery(), { code: 'DISPOSED' });
 });
+
+test('live sync: two open copies of one learner (two Hearth instances, as two tabs) apply each other\'s answers, none lost or doubled; clear reaches the other', async () => {
+  const other = await Hearth.init();
+  const tracers = [await hearth.loadTracer(fixture, { name: 'sim-live' }), await other.loadTracer(fixture, { name: 'sim-live' })];
+  const a = await tracers[0].learner();
+  await a.clear();
+  await a.observe(want.script[0]);
+  const b = await tracers[1].learner(); // replays that answer from the store: it must not come twice
+  assert.equal(b.answered, 1);
+  const until = async (l, n) => {
+    for (let t = 0; l.answered !== n && t < 500; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(l.answered, n);
+  };
+  // the learner answers in one tab, then goes on in the other once it has caught up
+  for (const x of want.script.slice(1, 15)) await a.observe(x);
+  await until(b, 15);
+  for (const x of want.script.slice(15)) await b.observe(x);
+  await until(a, 30);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(a.answered, 30, 'no answer applied twice');
+  assert.equal(b.answered, 30);
+  // both hold the native session's state after its 30 answers, in order
+  close(await a.mastery(), want.mastery, 1e-12);
+  close(await b.mastery(), want.mastery, 1e-12);
+  await b.clear();
+  await until(a, 0);
+  assert.equal((await a.mastery()).ability.answered, 0);
+  other.dispose();
+});

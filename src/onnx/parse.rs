@@ -443,6 +443,15 @@ impl Cx<'_> {
                     .unwrap_or_default()
             })
             .collect();
+        if domain.is_empty() {
+            let present: Vec<Option<&Fact>> = inputs
+                .iter()
+                .zip(&in_facts)
+                .map(|(i, f)| i.map(|_| f))
+                .collect();
+            super::index_inputs::check(op_type, opset, &present)
+                .map_err(|e| wrap(&name, op_type, e))?;
+        }
         let inferred = op.infer(&in_facts, np.output.len());
 
         let folded =

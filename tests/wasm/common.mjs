@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as hearth from '../wasm-build/hearth-cpu.js';
 import { root } from '../conformance.mjs';
 
-hearth.initSync({ module: readFileSync(path.join(root, 'tests/wasm-build/hearth-cpu_bg.wasm')) });
-export { hearth, root };
+// the instance's exports (`wasm.memory`: heap measurements)
+const wasm = hearth.initSync({ module: readFileSync(path.join(root, 'tests/wasm-build/hearth-cpu_bg.wasm')) });
+export { hearth, root, wasm };
 export { readPbs, listDirs } from '../conformance.mjs';

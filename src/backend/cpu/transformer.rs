@@ -140,10 +140,11 @@ fn attention(a: &AttentionAttrs, inputs: &[Option<&Tensor>]) -> Result<Vec<Tenso
         )));
     }
     let three_d = qt.rank() == 3;
-    let b = qt.shape()[0];
+    // as_heads refuses anything but 3-D and 4-D, so the batch dim exists after it
     let q = as_heads(qt, a.q_num_heads, "Q")?;
     let mut k = as_heads(kt, a.kv_num_heads, "K")?;
     let mut v = as_heads(vt, a.kv_num_heads, "V")?;
+    let b = qt.shape()[0];
     if kt.shape()[0] != b || vt.shape()[0] != b || k.d != q.d || k.h != v.h || k.s != v.s {
         return Err(Error::shape(format!(
             "Attention: Q {:?}, K {:?} and V {:?} do not fit together",
