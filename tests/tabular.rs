@@ -8,6 +8,8 @@
 //! probabilities (and ZipMap maps) within 1e-5 absolute, regression values within 1e-5
 //! relative (they reach the thousands, where f32 steps are larger than 1e-5).
 
+mod common;
+
 use hearth::onnx::tensor::tensor_from_pb;
 use hearth::{MapKeys, Session, Tensor, TensorData, Value};
 use std::path::{Path, PathBuf};
@@ -16,23 +18,7 @@ use std::path::{Path, PathBuf};
 const PENDING: &[(&str, &str)] = &[];
 
 fn models_dir() -> PathBuf {
-    let cache = std::env::var("HEARTH_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(&std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
-                .join(".cache/hearth")
-        });
-    let dir = cache.join("tabular-models-v1");
-    if !dir.join("manifest.json").is_file() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/tabular_models.py");
-        let status = std::process::Command::new("python3")
-            .arg(&script)
-            .arg(&dir)
-            .status()
-            .expect("python3 is needed to train the tabular test models");
-        assert!(status.success(), "tools/tabular_models.py failed");
-    }
-    dir
+    common::generated_dir("tabular-models-v1", "tabular_models.py", "manifest.json")
 }
 
 fn read_pb(path: &Path) -> (String, Tensor) {

@@ -4,6 +4,8 @@
 //! give onnxruntime's labels exactly and its probabilities within 1e-5 (regression values within
 //! 1e-5 relative); every error names the row and the field.
 
+mod common;
+
 use hearth::error::FeatureReason;
 use hearth::onnx::tensor::tensor_from_pb;
 use hearth::tabular::{
@@ -37,24 +39,7 @@ const MATRIX: [&str; 17] = [
 ];
 
 fn models_dir() -> PathBuf {
-    let cache = std::env::var("HEARTH_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(&std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
-                .join(".cache/hearth")
-        });
-    let dir = cache.join("tabular-models-v1");
-    if !dir.join("manifest.json").is_file() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/tabular_models.py");
-        let ok = std::process::Command::new("python3")
-            .arg(&script)
-            .arg(&dir)
-            .status()
-            .expect("python3 is needed to train the tabular test models")
-            .success();
-        assert!(ok, "tools/tabular_models.py failed");
-    }
-    dir
+    common::generated_dir("tabular-models-v1", "tabular_models.py", "manifest.json")
 }
 
 fn pbs(dir: &Path, prefix: &str) -> Vec<(String, Tensor)> {

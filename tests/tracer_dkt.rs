@@ -8,6 +8,8 @@
 //! that exposes the state, the bundle's validation and `next`/`predict`/`mastery` on the
 //! model's probabilities are checked too.
 
+mod common;
+
 use hearth::bundle::learning::{
     ItemModel, LearningManifest, LearningWriter, QuestionMeta, LEARNING_FORMAT, LEARNING_VERSION,
 };
@@ -16,7 +18,7 @@ use hearth::education::tracer::{NextArgs, Tracer};
 use hearth::ir::stream::expose_recurrent_state;
 use hearth::{Error, Session};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Probabilities agree with onnxruntime's and with the full re-run within this (absolute).
@@ -28,23 +30,7 @@ fn models_dir() -> PathBuf {
 }
 
 fn write_models() -> PathBuf {
-    let cache = std::env::var("HEARTH_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            Path::new(&std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
-                .join(".cache/hearth")
-        });
-    let dir = cache.join("dkt-models-v2");
-    if !dir.join("dkt_reference.json").is_file() {
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tools/dkt_models.py");
-        let status = std::process::Command::new("python3")
-            .arg(&script)
-            .arg(&dir)
-            .status()
-            .expect("python3 is needed to write the DKT test models");
-        assert!(status.success(), "tools/dkt_models.py failed");
-    }
-    dir
+    common::generated_dir("dkt-models-v2", "dkt_models.py", "dkt_reference.json")
 }
 
 fn model(name: &str) -> Vec<u8> {

@@ -6,6 +6,36 @@ use hearth::onnx::proto::{
     NodeProto, OperatorSetIdProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
 };
 use prost::Message;
+use std::path::{Path, PathBuf};
+
+/// `$HEARTH_CACHE/<name>` (default `~/.cache/hearth`), written by `python3 tools/<script> DIR`
+/// unless it already holds `marker`: the test models generated at test time (never committed).
+pub fn generated_dir(name: &str, script: &str, marker: &str) -> PathBuf {
+    let cache = std::env::var("HEARTH_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            Path::new(&std::env::var("HOME").unwrap_or_else(|_| "/tmp".into()))
+                .join(".cache/hearth")
+        });
+    let dir = cache.join(name);
+    if !dir.join(marker).is_file() {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tools")
+            .join(script);
+        let status = std::process::Command::new("python3")
+            .arg(&script)
+            .arg(&dir)
+            .status()
+            .unwrap_or_else(|e| {
+                panic!(
+                    "python3 is needed to write the test models ({}): {e}",
+                    script.display()
+                )
+            });
+        assert!(status.success(), "{} failed", script.display());
+    }
+    dir
+}
 
 pub fn value_info(name: &str, elem: i32, dims: &[Result<i64, &str>]) -> ValueInfoProto {
     let dim = dims
