@@ -450,7 +450,7 @@ export class Model {
       throw new TypeError('predict: rows must be an object of named features or an array of them');
     }
     const r = await this.hearth.call<{ list: TabularPrediction[] } & Partial<Placement>>(
-      'predict', { handle: this.handle, rows: batch ? rows : [rows] }, [], this.generation);
+      'predictFeatures', { handle: this.handle, rows: batch ? rows : [rows] }, [], this.generation);
     if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
     return batch ? r.list : r.list[0]!;
   }

@@ -513,7 +513,7 @@ export class Engine {
         for (const t of Object.values(outputs)) if (ArrayBuffer.isView(t?.data)) transfer.push(t.data.buffer as ArrayBuffer);
         return { value: { outputs, ...(gpu ? moved(s) : this.movedBy(a.handle)) }, transfer };
       }
-      case 'predict': {
+      case 'predictFeatures': {
         const e = this.handles.get(a.handle);
         if (!e || e.kind !== 'model') throw engineError('DISPOSED', 'this model was disposed');
         if (!e.predictor) throw e.predictorError ?? engineError('SPEC_INVALID', 'this model has no feature spec');
