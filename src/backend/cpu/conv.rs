@@ -61,14 +61,14 @@ pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 
 /// Resolved geometry of one spatial dim.
 #[derive(Clone, Copy, Debug)]
-struct Dim1 {
+pub(super) struct Dim1 {
     input: usize,
     kernel: usize,
     stride: usize,
     dilation: usize,
     pad_begin: usize,
     pad_end: usize,
-    output: usize,
+    pub(super) output: usize,
 }
 
 impl Dim1 {
@@ -113,7 +113,12 @@ fn extent(dilation: usize, kernel: usize) -> Result<usize> {
 }
 
 /// Resolves pads, auto_pad and the output size of every spatial dim.
-fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Vec<Dim1>> {
+pub(super) fn geometry(
+    w: &Window,
+    spatial: &[usize],
+    kernel: &[usize],
+    ceil_mode: bool,
+) -> Result<Vec<Dim1>> {
     let n = spatial.len();
     let strides = or_ones(&w.strides, n);
     let dil = or_ones(&w.dilations, n);
@@ -193,7 +198,7 @@ fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) ->
 
 /// Visits every (output position, kernel tap) pair of an N-d window: `f(out_flat, k_flat,
 /// Some(in_flat) | None)`.
-fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
+pub(super) fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
     let n = g.len();
     let outs: usize = g.iter().map(|d| d.output).product();
     let taps: usize = g.iter().map(|d| d.kernel).product();

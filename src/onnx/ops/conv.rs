@@ -18,7 +18,7 @@ fn positive(c: &NodeCtx, name: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-fn window(c: &NodeCtx) -> Result<Window> {
+pub(super) fn window(c: &NodeCtx) -> Result<Window> {
     let pads = c.ints_opt("pads")?.unwrap_or_default();
     if pads.iter().any(|&p| p < 0) {
         return Err(c.unsupported(format!("negative pads {pads:?}")));
