@@ -137,9 +137,13 @@ export function needsFullCpuBuild(b: Uint8Array): boolean {
   return false;
 }
 
-/** The core build's refusal of an `ai.onnx.ml` node (src/onnx/parse.rs): load it into the full build. */
-function refusedAsMl(e: unknown): boolean {
-  return (e as { code?: string })?.code === 'UNSUPPORTED' && /no ai\.onnx\.ml operators/.test(String((e as Error)?.message));
+/**
+ * The core build's refusal of a node it leaves out (an `ai.onnx.ml` node, or one of the rare
+ * operators of `EXTRA_OPS` in src/onnx/mod.rs, whose errors name the full build): load the model
+ * into the full build.
+ */
+function refusedForFull(e: unknown): boolean {
+  return (e as { code?: string })?.code === 'UNSUPPORTED' && /hearth-cpu-full, for such models/.test(String((e as Error)?.message));
 }
 
 /**
@@ -318,7 +322,7 @@ export class Engine {
     try {
       return { s: await this.session(bytes, external, build), build };
     } catch (e) {
-      if (build !== 'cpu' || !refusedAsMl(e)) throw e;
+      if (build !== 'cpu' || !refusedForFull(e)) throw e;
       return { s: await this.session(bytes, external, 'cpu-full'), build: 'cpu-full' };
     }
   }

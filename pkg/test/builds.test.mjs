@@ -91,3 +91,38 @@ test('the small build refuses an ai.onnx.ml model with a typed error that names 
   assert.throws(() => glue.Session.fromBytes(mlModel()), (err) => err.code === 'UNSUPPORTED' && /no ai\.onnx\.ml operators/.test(err.message) && /unsupported operator '\w+' \(domain 'ai\.onnx\.ml'/.test(err.message));
   assert.equal(Reflect.get(glue, 'Tracer'), undefined, 'hearth-cpu has no tracer');
 });
+
+/** Protobuf encoding, enough for a one-node ONNX model: fields of varints, bytes and messages. */
+function pb(fields) {
+  const out = [];
+  const varint = (n) => { do { let b = n & 0x7f; n = Math.floor(n / 128); if (n) b |= 0x80; out.push(b); } while (n); };
+  for (const [no, v] of fields) {
+    if (typeof v === 'number') { varint(no * 8); varint(v); continue; }
+    const bytes = typeof v === 'string' ? new TextEncoder().encode(v) : v;
+    varint(no * 8 + 2); varint(bytes.length); out.push(...bytes);
+  }
+  return new Uint8Array(out);
+}
+
+/** `y = Det(x)` for x of shape [2, 2] (float32), at opset 22. */
+function detModel() {
+  const tensorType = (dims) => pb([[1, pb([[1, 1], [2, pb(dims.map((d) => [1, pb([[1, d]])]))]])]]);
+  const graph = pb([
+    [1, pb([[1, 'x'], [2, 'y'], [4, 'Det']])],
+    [2, 'det'],
+    [11, pb([[1, 'x'], [2, tensorType([2, 2])]])],
+    [12, pb([[1, 'y'], [2, tensorType([])]])],
+  ]);
+  return pb([[1, 10], [8, pb([[1, ''], [2, 22]])], [7, graph]]);
+}
+
+test('an operator the small build leaves out (Det) is refused there by name, and the engine runs the model in hearth-cpu-full', async () => {
+  const glue = await import('../wasm/hearth-cpu.js');
+  await glue.default({ module_or_path: await readFile(fileURLToPath(defaultWasmUrl('cpu'))) });
+  assert.throws(() => glue.Session.fromBytes(detModel()), (err) => err.code === 'UNSUPPORTED' && /leaves out Det/.test(err.message) && /hearth-cpu-full/.test(err.message));
+  const { e, asked } = await engine();
+  const m = (await e.call('loadModel', { bytes: detModel().buffer })).value;
+  assert.deepEqual(asked, ['cpu', 'cpu-full'], 'tried in hearth-cpu, loaded in hearth-cpu-full');
+  const out = (await e.call('run', { handle: m.handle, feeds: { x: { data: new Float32Array([3, 1, 4, 2]), dims: [2, 2] } } })).value.outputs;
+  assert.deepEqual([...out.y.data], [2], 'det [[3, 1], [4, 2]] = 2');
+});

@@ -9,3 +9,36 @@ pub mod parse;
 #[rustfmt::skip]
 pub mod proto;
 pub mod tensor;
+
+/// Where a build leaves an operator out, its error says so in these words, which the package
+/// reads to load the full build instead (pkg/src/engine.ts).
+pub const FULL_BUILD: &str =
+    "the hearth-ml package loads its full build, hearth-cpu-full, for such models";
+
+/// ai.onnx operators that few inference models use, left out of builds without the `extra-ops`
+/// feature (the small `hearth-cpu`).
+pub const EXTRA_OPS: &[&str] = &[
+    "BitCast",
+    "Det",
+    "MaxUnpool",
+    "NegativeLogLikelihoodLoss",
+    "SoftmaxCrossEntropyLoss",
+];
+
+/// The hint for an operator this build leaves out (`None` when it is simply not implemented).
+pub fn left_out(domain: &str, op_type: &str) -> Option<String> {
+    (cfg!(not(feature = "extra-ops")) && domain.is_empty() && EXTRA_OPS.contains(&op_type)).then(
+        || {
+            format!(
+                "this build of Hearth leaves out {op_type}, which few inference models use \
+                 ({FULL_BUILD}; natively, enable the `extra-ops` feature)"
+            )
+        },
+    )
+}
+
+/// The kernel-side error of an op left out of this build (the parser refuses it first).
+#[allow(dead_code)]
+pub(crate) fn not_in_this_build(op: &str) -> crate::error::Error {
+    crate::error::Error::unsupported(left_out("", op).unwrap_or_else(|| op.to_string()))
+}

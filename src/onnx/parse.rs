@@ -397,7 +397,7 @@ impl Cx<'_> {
         }
         if domain == "ai.onnx.ml" && cfg!(not(feature = "ml")) {
             return Err(unsupported(
-                "this build of Hearth has no ai.onnx.ml operators (the hearth-ml package loads its full build, hearth-cpu-full, for such models; natively, enable the `ml` feature)",
+                &format!("this build of Hearth has no ai.onnx.ml operators ({}; natively, enable the `ml` feature)", super::FULL_BUILD),
             ));
         }
         if domain == "ai.onnx.ml" && opset > 5 {
@@ -429,10 +429,13 @@ impl Cx<'_> {
         } else if op_type == "Loop" || op_type == "Scan" {
             build_body_op(&ctx, graph, names, &mut inputs)?
         } else {
-            let builder = self
-                .registry
-                .get_in(domain, op_type)
-                .ok_or_else(|| unsupported("this operator is not implemented yet"))?;
+            let builder =
+                self.registry.get_in(domain, op_type).ok_or_else(|| {
+                    match super::left_out(domain, op_type) {
+                        Some(hint) => unsupported(&hint),
+                        None => unsupported("this operator is not implemented yet"),
+                    }
+                })?;
             builder(&ctx).map_err(|e| wrap(&name, op_type, e))?
         };
 

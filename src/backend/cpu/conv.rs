@@ -56,7 +56,87 @@ pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             }
         }
         ConvOp::GlobalPool { kind } => vec![global_pool(x, *kind)?],
+        #[cfg(feature = "extra-ops")]
+        ConvOp::Unpool { window, .. } => vec![max_unpool(x, inputs, window)?],
+        #[cfg(not(feature = "extra-ops"))]
+        ConvOp::Unpool { .. } => return Err(crate::onnx::not_in_this_build("MaxUnpool")),
     })
+}
+
+#[cfg(feature = "extra-ops")]
+/// MaxUnpool as the ONNX reference defines it: each value of X goes to its flat index (from
+/// MaxPool, over the whole N × C × spatial tensor) in a zero tensor of the inferred shape,
+/// `(in - 1)·stride + kernel - pads`; an `output_shape` input places that tensor at the
+/// origin of a zero tensor of its shape.
+fn max_unpool(x: &Tensor, inputs: &[Option<&Tensor>], win: &Window) -> Result<Tensor> {
+    let xs = x.shape();
+    let sp = xs.len().saturating_sub(2);
+    if xs.len() < 3 || win.kernel.len() != sp {
+        return Err(Error::shape(format!(
+            "MaxUnpool: X {xs:?} needs rank 2 + {} (kernel_shape {:?})",
+            win.kernel.len(),
+            win.kernel
+        )));
+    }
+    let mut inferred = xs[..2].to_vec();
+    for d in 0..sp {
+        let o = crate::ir::ops::conv::unpooled_dim(win, d, sp, xs[2 + d], win.kernel[d]);
+        inferred.push(o.ok_or_else(|| {
+            Error::shape(format!(
+                "MaxUnpool: spatial dim {d} of X {xs:?} gives no output with kernel {:?}, \
+                 strides {:?} and pads {:?}",
+                win.kernel, win.strides, win.pads
+            ))
+        })?);
+    }
+    let idx = input(inputs, 1, "I")?;
+    if idx.shape() != xs {
+        return Err(Error::shape(format!(
+            "MaxUnpool: I has shape {:?}; expected X's {xs:?}",
+            idx.shape()
+        )));
+    }
+    let total = numel_checked(&inferred)?;
+    let mut y = vec![0.0f32; total];
+    for (&i, &v) in idx.to_i64_vec().iter().zip(x.as_f32()?) {
+        let slot = usize::try_from(i).ok().filter(|&i| i < total);
+        let slot = slot.ok_or_else(|| {
+            Error::shape(format!(
+                "MaxUnpool: index {i} in I is outside the output {inferred:?} ({total} values)"
+            ))
+        })?;
+        y[slot] = v;
+    }
+    let Some(shape_t) = opt_input(inputs, 2) else {
+        return Tensor::from_f32(inferred, y);
+    };
+    let want: Vec<usize> = shape_t
+        .to_i64_vec()
+        .iter()
+        .map(|&d| usize::try_from(d).unwrap_or(usize::MAX))
+        .collect();
+    if want.len() != xs.len() || want.iter().zip(&inferred).any(|(w, i)| w < i) {
+        return Err(Error::shape(format!(
+            "MaxUnpool: output_shape {want:?} must have X's rank and hold the inferred shape \
+             {inferred:?}"
+        )));
+    }
+    let mut out = vec![0.0f32; numel_checked(&want)?];
+    // copy each innermost row of the inferred tensor to its place in the larger one
+    let (row, rows) = (
+        inferred[xs.len() - 1],
+        total / inferred[xs.len() - 1].max(1),
+    );
+    for r in 0..rows {
+        let (mut dst, mut rem) = (0usize, r);
+        for d in (0..xs.len() - 1).rev() {
+            let c = rem % inferred[d];
+            rem /= inferred[d];
+            dst += c * want[d + 1..].iter().product::<usize>();
+        }
+        out[dst..dst + row].copy_from_slice(&y[r * row..(r + 1) * row]);
+    }
+    Tensor::from_f32(want, out)
 }
 
 /// Resolved geometry of one spatial dim.

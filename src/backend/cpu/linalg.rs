@@ -2,6 +2,8 @@
 //! SIMD128 GEMM of burn's flex backend) on borrowed slices with explicit strides, so transposed
 //! operands and broadcast batches cost no copies.
 
+#[cfg(feature = "extra-ops")]
+mod det;
 mod einsum;
 pub mod qgemm;
 
@@ -34,6 +36,10 @@ pub fn run(op: &LinalgOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             vec![einsum::einsum(spec, &ts)?]
         }
         LinalgOp::MatMulInteger => vec![matmul_integer(inputs)?],
+        #[cfg(feature = "extra-ops")]
+        LinalgOp::Det => vec![det::det(input(inputs, 0, "X")?)?],
+        #[cfg(not(feature = "extra-ops"))]
+        LinalgOp::Det => return Err(crate::onnx::not_in_this_build("Det")),
         LinalgOp::GroupNorm {
             num_groups,
             epsilon,

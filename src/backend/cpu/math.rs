@@ -24,6 +24,10 @@ pub fn run(op: &MathOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let target = input(inputs, 1, "target_type")?.dtype();
             cast(input(inputs, 0, "input")?, target)?
         }
+        #[cfg(feature = "extra-ops")]
+        MathOp::BitCast { from, to } => bit_cast(input(inputs, 0, "input")?, *from, *to)?,
+        #[cfg(not(feature = "extra-ops"))]
+        MathOp::BitCast { .. } => return Err(crate::onnx::not_in_this_build("BitCast")),
         MathOp::Where => where_(
             input(inputs, 0, "condition")?,
             input(inputs, 1, "X")?,
@@ -1073,5 +1077,70 @@ mod tests {
         let y = t(&[], &[0.]);
         let r = where_(&c, &x, &y).unwrap();
         assert_eq!(r.as_f32().unwrap(), &[1., 2., 3., 0., 0., 0.]);
+    }
+}
+
+#[cfg(feature = "extra-ops")]
+/// BitCast: the bits of `x` as its declared dtype `from` (a float64 computed in float32 has
+/// float32's bits of precision), read as `to`, which must have the same width (no strings).
+fn bit_cast(x: &Tensor, from: DType, to: DType) -> Result<Tensor> {
+    let x = x.clone().into_declared(from);
+    let (w, tw) = (bit_width(from), bit_width(to));
+    let bits: Option<Vec<u64>> = match x.data() {
+        TensorData::F32(v) => Some(v.iter().map(|x| x.to_bits() as u64).collect()),
+        TensorData::F64(v) => Some(v.iter().map(|x| x.to_bits()).collect()),
+        TensorData::F16(v) => Some(v.iter().map(|x| x.to_bits() as u64).collect()),
+        TensorData::BF16(v) => Some(v.iter().map(|x| x.to_bits() as u64).collect()),
+        TensorData::Str(_) => None,
+        _ => Some(x.to_i64_vec().iter().map(|&x| x as u64 & mask(w)).collect()),
+    };
+    let (Some(bits), true) = (bits, w == tw && w > 0) else {
+        return Err(Error::dtype(format!(
+            "BitCast: {from} ({w} bits) cannot be read as {to} ({tw} bits); the widths must be \
+             equal and neither a string"
+        )));
+    };
+    let sign = |b: u64| ((b << (64 - w)) as i64) >> (64 - w);
+    let shape = x.shape().to_vec();
+    let data = match to {
+        DType::F32 => TensorData::F32(bits.iter().map(|&b| f32::from_bits(b as u32)).collect()),
+        DType::F64 => TensorData::F64(bits.iter().map(|&b| f64::from_bits(b)).collect()),
+        DType::F16 => TensorData::F16(bits.iter().map(|&b| f16::from_bits(b as u16)).collect()),
+        DType::BF16 => TensorData::BF16(
+            bits.iter()
+                .map(|&b| half::bf16::from_bits(b as u16))
+                .collect(),
+        ),
+        // integers and bools: the value in i64 (sign-extended for the signed types), then an
+        // exact Cast into the computed form
+        _ => {
+            let signed = matches!(to, DType::I64 | DType::I32 | DType::I16 | DType::I8);
+            let v = bits
+                .iter()
+                .map(|&b| if signed { sign(b) } else { b as i64 });
+            return cast(&Tensor::from_i64(shape, v.collect())?, to);
+        }
+    };
+    Ok(Tensor::new(shape, data)?.into_compute())
+}
+
+/// Bits per element (0 for strings).
+#[cfg(feature = "extra-ops")]
+fn bit_width(d: DType) -> u32 {
+    match d {
+        DType::F64 | DType::I64 | DType::U64 => 64,
+        DType::F32 | DType::I32 | DType::U32 => 32,
+        DType::F16 | DType::BF16 | DType::I16 | DType::U16 => 16,
+        DType::I8 | DType::U8 | DType::Bool => 8,
+        DType::Str => 0,
+    }
+}
+
+#[cfg(feature = "extra-ops")]
+fn mask(w: u32) -> u64 {
+    if w >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << w) - 1
     }
 }

@@ -10,6 +10,7 @@ pub mod fastmath;
 pub mod image;
 pub mod index;
 pub mod linalg;
+#[cfg(feature = "extra-ops")]
 pub mod loss;
 pub mod math;
 #[cfg(feature = "ml")]
@@ -39,7 +40,10 @@ pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         Op::Rnn(o) => rnn::run(o, inputs),
         Op::Index(o) => index::run(o, inputs),
         Op::Image(o) => image::run(o, inputs),
+        #[cfg(feature = "extra-ops")]
         Op::Loss(o) => loss::run(o, inputs),
+        #[cfg(not(feature = "extra-ops"))]
+        Op::Loss(o) => Err(crate::onnx::not_in_this_build(o.name())),
         Op::Signal(o) => signal::run(o, inputs),
         Op::Transformer(o) => transformer::run(o, inputs),
         #[cfg(feature = "ml")]

@@ -72,6 +72,12 @@ pub enum ConvOp {
     GlobalPool {
         kind: PoolKind,
     },
+    /// MaxUnpool: `(in - 1)·stride + kernel - pads` per spatial dim, or input 2's shape.
+    Unpool {
+        window: Window,
+        /// Whether the node gives `output_shape` (input 2).
+        output_shape: bool,
+    },
 }
 
 impl ConvOp {
@@ -100,6 +106,7 @@ impl ConvOp {
             ConvOp::GlobalPool {
                 kind: PoolKind::Lp { .. },
             } => "GlobalLpPool",
+            ConvOp::Unpool { .. } => "MaxUnpool",
         }
     }
 
@@ -163,6 +170,18 @@ impl ConvOp {
                     out.push(xs[1].clone());
                     out.extend(std::iter::repeat_n(Dim::Known(1), sp));
                 }
+                ConvOp::Unpool {
+                    window,
+                    output_shape,
+                } => {
+                    out.push(xs[1].clone());
+                    for (d, &input) in spatial_in.iter().enumerate() {
+                        let dim = input.zip(window.kernel.get(d)).and_then(|(i, &k)| {
+                            unpooled_dim(window, d, sp, i, k).filter(|_| !output_shape)
+                        });
+                        out.push(known(dim));
+                    }
+                }
             }
             out
         });
@@ -177,6 +196,17 @@ impl ConvOp {
             _ => vec![Fact::new(x.dtype, shape)],
         }
     }
+}
+
+/// MaxUnpool's inferred size of spatial dim `d` (`None` when the pads exceed it).
+pub fn unpooled_dim(w: &Window, d: usize, sp: usize, input: usize, k: usize) -> Option<usize> {
+    let s = attr_at(&w.strides, d, 1);
+    let pads = attr_at(&w.pads, d, 0) + attr_at(&w.pads, sp + d, 0);
+    (input.max(1) - 1)
+        .checked_mul(s)?
+        .checked_add(k)?
+        .checked_sub(pads)
+        .filter(|_| input > 0)
 }
 
 fn known(d: Option<usize>) -> Dim {

@@ -17,6 +17,8 @@ pub enum LinalgOp {
     Einsum(EinsumSpec),
     /// `A·B` of 8-bit integers with zero points, accumulated in int32.
     MatMulInteger,
+    /// Determinants of the trailing square matrices.
+    Det,
     /// `legacy`: opset < 13 semantics (coerce to 2-D at `axis`, normalise the trailing block).
     Softmax {
         axis: i64,
@@ -64,6 +66,7 @@ impl LinalgOp {
             LinalgOp::MatMul => "MatMul",
             LinalgOp::Einsum(_) => "Einsum",
             LinalgOp::MatMulInteger => "MatMulInteger",
+            LinalgOp::Det => "Det",
             LinalgOp::Softmax { log: false, .. } => "Softmax",
             LinalgOp::Softmax { log: true, .. } => "LogSoftmax",
             LinalgOp::Hardmax { .. } => "Hardmax",
@@ -111,6 +114,10 @@ impl LinalgOp {
                 vec![Fact::new(x.dtype, shape)]
             }
             LinalgOp::Einsum(spec) => vec![Fact::new(x.dtype, spec.infer_shape(inputs))],
+            LinalgOp::Det => {
+                let shape = x.shape.as_ref().filter(|s| s.len() >= 2);
+                vec![Fact::new(x.dtype, shape.map(|s| s[..s.len() - 2].to_vec()))]
+            }
             LinalgOp::LayerNorm { .. } => {
                 vec![
                     x.clone(),

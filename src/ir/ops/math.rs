@@ -141,6 +141,12 @@ pub enum MathOp {
     },
     /// Casts input 0 to the dtype of input 1.
     CastLike,
+    /// Reinterprets the bits of input 0 (declared `from`, computed in `from.compute()`) as `to`,
+    /// of the same width.
+    BitCast {
+        from: DType,
+        to: DType,
+    },
     Where,
 }
 
@@ -222,6 +228,7 @@ impl MathOp {
             MathOp::Clip { .. } => "Clip",
             MathOp::Cast { .. } => "Cast",
             MathOp::CastLike => "CastLike",
+            MathOp::BitCast { .. } => "BitCast",
             MathOp::Where => "Where",
         }
     }
@@ -253,7 +260,9 @@ impl MathOp {
             }
             MathOp::Variadic(_) => vec![Fact::new(first.dtype, shape_of(inputs))],
             MathOp::Clip { .. } => vec![Fact::new(first.dtype, first.shape)],
-            MathOp::Cast { to } => vec![Fact::new(Some(*to), first.shape)],
+            MathOp::Cast { to } | MathOp::BitCast { to, .. } => {
+                vec![Fact::new(Some(*to), first.shape)]
+            }
             MathOp::CastLike => {
                 vec![Fact::new(inputs.get(1).and_then(|f| f.dtype), first.shape)]
             }

@@ -53,6 +53,17 @@ fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
 }
 
 pub fn register(r: &mut Registry) {
+    #[cfg(feature = "extra-ops")]
+    r.insert("MaxUnpool", |c| {
+        let window = window(c)?;
+        if window.kernel.is_empty() {
+            return Err(c.invalid("missing attribute 'kernel_shape'"));
+        }
+        Ok(Op::Conv(ConvOp::Unpool {
+            window,
+            output_shape: c.has_input(2),
+        }))
+    });
     r.insert("Conv", |c| {
         let group = c.int("group", 1)?;
         if group < 1 {

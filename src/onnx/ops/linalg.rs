@@ -37,6 +37,8 @@ pub fn register(r: &mut Registry) {
         c.expect_inputs(2, 4)?;
         op(LinalgOp::MatMulInteger)
     });
+    #[cfg(feature = "extra-ops")]
+    r.insert("Det", |_| op(LinalgOp::Det));
     r.insert("Softmax", |c| softmax(c, false));
     r.insert("LogSoftmax", |c| softmax(c, true));
     r.insert("Hardmax", |c| {

@@ -17,6 +17,21 @@ fn variadic(v: Variadic) -> Result<Op> {
 }
 
 /// Registers every elementwise op.
+/// The `to` attribute of Cast and BitCast.
+fn cast_to(c: &NodeCtx) -> Result<DType> {
+    let to = c
+        .int_opt("to")?
+        .ok_or_else(|| c.invalid("missing attribute 'to'"))?;
+    DType::from_onnx(to as i32).map_err(|_| {
+        Error::UnsupportedDType(format!(
+            "{} ({} target of node '{}')",
+            onnx_dtype_name(to as i32),
+            c.op_type,
+            c.name
+        ))
+    })
+}
+
 pub fn register(r: &mut Registry) {
     macro_rules! simple {
         ($($name:literal => $u:ident),* $(,)?) => {
@@ -139,18 +154,15 @@ pub fn register(r: &mut Registry) {
             }
         }))
     });
-    r.insert("Cast", |c| {
-        let to = c
-            .int_opt("to")?
-            .ok_or_else(|| c.invalid("missing attribute 'to'"))?;
-        let to = DType::from_onnx(to as i32).map_err(|_| {
-            Error::UnsupportedDType(format!(
-                "{} (Cast target of node '{}')",
-                onnx_dtype_name(to as i32),
-                c.name
-            ))
-        })?;
-        Ok(Op::Math(MathOp::Cast { to }))
+    r.insert("Cast", |c| Ok(Op::Math(MathOp::Cast { to: cast_to(c)? })));
+    #[cfg(feature = "extra-ops")]
+    r.insert("BitCast", |c| {
+        let from = c.input_dtypes.first().copied().flatten();
+        let from = from.ok_or_else(|| c.invalid("the input's dtype is not known at load"))?;
+        Ok(Op::Math(MathOp::BitCast {
+            from,
+            to: cast_to(c)?,
+        }))
     });
     r.insert("CastLike", |_| Ok(Op::Math(MathOp::CastLike)));
     r.insert("Where", |_| Ok(Op::Math(MathOp::Where)));

@@ -7,6 +7,7 @@ pub mod conv;
 pub mod image;
 pub mod index;
 pub mod linalg;
+#[cfg(feature = "extra-ops")]
 pub mod loss;
 pub mod math;
 #[cfg(feature = "ml")]
@@ -47,6 +48,7 @@ impl Registry {
         rnn::register(&mut r);
         index::register(&mut r);
         image::register(&mut r);
+        #[cfg(feature = "extra-ops")]
         loss::register(&mut r);
         signal::register(&mut r);
         transformer::register(&mut r);
