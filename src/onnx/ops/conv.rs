@@ -39,6 +39,14 @@ fn window(c: &NodeCtx) -> Result<Window> {
     })
 }
 
+fn group(c: &NodeCtx) -> Result<usize> {
+    let group = c.int("group", 1)?;
+    if group < 1 {
+        return Err(c.invalid("group must be >= 1"));
+    }
+    Ok(group as usize)
+}
+
 fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
     let w = window(c)?;
     if w.kernel.is_empty() {
@@ -54,14 +62,16 @@ fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
 
 pub fn register(r: &mut Registry) {
     r.insert("Conv", |c| {
-        let group = c.int("group", 1)?;
-        if group < 1 {
-            return Err(c.invalid("group must be >= 1"));
-        }
         Ok(Op::Conv(ConvOp::Conv {
             window: window(c)?,
-            group: group as usize,
+            group: group(c)?,
             act: None,
+        }))
+    });
+    r.insert("ConvInteger", |c| {
+        Ok(Op::Conv(ConvOp::ConvInteger {
+            window: window(c)?,
+            group: group(c)?,
         }))
     });
     r.insert("ConvTranspose", |c| {
