@@ -115,6 +115,11 @@ QDQ = {"atol": 1e-2, "rtol": 0,
        "why": "QDQ int8: onnxruntime fuses QuantizeLinear/DequantizeLinear around Conv into integer "
               "kernels, Hearth runs the Q/DQ nodes as written; a value on a rounding boundary moves one "
               "quantisation step"}
+DYNQ_CONV = {"atol": 3e-2, "rtol": 0,
+             "why": "every Conv after a DynamicQuantizeLinear: float noise below 1e-4 puts one activation on "
+                    "the other side of a rounding boundary (seen: 1 of 2,304 values at the 28th quantised "
+                    "layer), and the ~25 quantised layers after it carry that step to the probabilities "
+                    "(up to 0.014 seen)"}
 DERIVED = {
     "ppocr_v4_rec_fp16": ("ppocr_v4_rec", "float16 (onnxruntime.transformers.float16, keep_io_types)", F16),
     "ppocr_v4_det_fp16io": ("ppocr_v4_det", "float16 (onnxruntime.transformers.float16, float16 inputs "
@@ -122,7 +127,7 @@ DERIVED = {
     "ppocr_cls_qdq": ("ppocr_cls", "int8 QDQ (onnxruntime.quantization.quantize_static, per channel)", QDQ),
     "ppocr_v4_rec_dynq": ("ppocr_v4_rec", "dynamic int8 MatMuls (onnxruntime.quantization.quantize_dynamic: "
                                           "DynamicQuantizeLinear + MatMulInteger)", QDQ),
-    "ppocr_cls_dynq_conv": ("ppocr_cls", "dynamic int8 Conv and MatMul (quantize_dynamic: ConvInteger)", QDQ),
+    "ppocr_cls_dynq_conv": ("ppocr_cls", "dynamic int8 Conv and MatMul (quantize_dynamic: ConvInteger)", DYNQ_CONV),
 }
 
 MODEL_SHA256 = {
