@@ -6,11 +6,11 @@
 //! ConvTranspose is GEMM + col2im. Pools walk each window directly (2-D max and average pools
 //! with direct loops, other ranks through a tap table).
 
-use super::linalg::{gemm_strided, qgemm};
+use super::linalg::gemm_strided;
 use super::util::{input, next_index, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::conv::{AutoPad, ConvAct, ConvOp, PoolKind, Window};
-use crate::tensor::{numel_checked, Tensor, TensorData};
+use crate::tensor::{numel_checked, Tensor};
 
 pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0, "X")?;
@@ -25,7 +25,6 @@ pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 *act,
             )?]
         }
-        ConvOp::ConvInteger { window, group } => vec![conv_integer(inputs, window, *group)?],
         ConvOp::ConvTranspose {
             window,
             group,
@@ -62,14 +61,14 @@ pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
 
 /// Resolved geometry of one spatial dim.
 #[derive(Clone, Copy, Debug)]
-struct Dim1 {
+pub(super) struct Dim1 {
     input: usize,
     kernel: usize,
     stride: usize,
     dilation: usize,
     pad_begin: usize,
     pad_end: usize,
-    output: usize,
+    pub(super) output: usize,
 }
 
 impl Dim1 {
@@ -114,7 +113,12 @@ fn extent(dilation: usize, kernel: usize) -> Result<usize> {
 }
 
 /// Resolves pads, auto_pad and the output size of every spatial dim.
-fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) -> Result<Vec<Dim1>> {
+pub(super) fn geometry(
+    w: &Window,
+    spatial: &[usize],
+    kernel: &[usize],
+    ceil_mode: bool,
+) -> Result<Vec<Dim1>> {
     let n = spatial.len();
     let strides = or_ones(&w.strides, n);
     let dil = or_ones(&w.dilations, n);
@@ -194,7 +198,7 @@ fn geometry(w: &Window, spatial: &[usize], kernel: &[usize], ceil_mode: bool) ->
 
 /// Visits every (output position, kernel tap) pair of an N-d window: `f(out_flat, k_flat,
 /// Some(in_flat) | None)`.
-fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
+pub(super) fn for_each_tap(g: &[Dim1], mut f: impl FnMut(usize, usize, Option<usize>)) {
     let n = g.len();
     let outs: usize = g.iter().map(|d| d.output).product();
     let taps: usize = g.iter().map(|d| d.kernel).product();
@@ -506,91 +510,6 @@ fn conv(
         }
     }
     Tensor::from_f32(out_shape, out)
-}
-
-/// ConvInteger: Conv of `(X − x_zero_point)` and `(W − w_zero_point)` (8-bit operands; X's zero
-/// point one value, W's one value or one per output channel) in int32, padding adding nothing.
-/// The columns of every (batch, group) are gathered through the tap table into MatMulInteger's
-/// packed i16 rows and multiplied by its integer GEMM (sums wrap in i32 as there).
-fn conv_integer(inputs: &[Option<&Tensor>], win: &Window, group: usize) -> Result<Tensor> {
-    let (x, w) = (input(inputs, 0, "x")?, input(inputs, 1, "w")?);
-    let widen = |t: &Tensor, what: &str| -> Result<Vec<i16>> {
-        match t.data() {
-            TensorData::U8(v) => Ok(v.iter().map(|&a| a as i16).collect()),
-            TensorData::I8(v) => Ok(v.iter().map(|&a| a as i16).collect()),
-            d => Err(Error::dtype(format!(
-                "ConvInteger: {what} must be uint8 or int8, got {}",
-                d.dtype()
-            ))),
-        }
-    };
-    let zero = |i: usize, of: &Tensor, what: &str| -> Result<Vec<i16>> {
-        match opt_input(inputs, i) {
-            None => Ok(vec![0]),
-            Some(z) if z.dtype() != of.dtype() => Err(Error::dtype(format!(
-                "ConvInteger: {what} is {} but its operand is {}",
-                z.dtype(),
-                of.dtype()
-            ))),
-            Some(z) => widen(z, what),
-        }
-    };
-    let (xs, ws) = (x.shape(), w.shape());
-    if xs.len() < 3 || ws.len() != xs.len() {
-        return Err(Error::shape(format!(
-            "ConvInteger: x {xs:?} and w {ws:?} must both have rank >= 3 and equal rank"
-        )));
-    }
-    let (n, c, m, cg) = (xs[0], xs[1], ws[0], ws[1]);
-    if c % group != 0 || m % group != 0 || cg * group != c {
-        return Err(Error::shape(format!(
-            "ConvInteger: x has {c} channels and w {ws:?} expects {cg} per group × {group} groups"
-        )));
-    }
-    if !win.kernel.is_empty() && win.kernel != ws[2..] {
-        return Err(Error::shape(format!(
-            "ConvInteger: kernel_shape {:?} differs from w {ws:?}",
-            win.kernel
-        )));
-    }
-    let g = geometry(win, &xs[2..], &ws[2..], false)?;
-    let (xz, wz) = (zero(2, x, "x_zero_point")?, zero(3, w, "w_zero_point")?);
-    if xz.len() != 1 || (wz.len() != 1 && wz.len() != m) {
-        return Err(Error::shape(format!(
-            "ConvInteger: x_zero_point has {} values (expected 1) and w_zero_point {} (expected 1 or {m})",
-            xz.len(),
-            wz.len()
-        )));
-    }
-    let xv = widen(x, "x")?;
-    let wv = widen(w, "w")?;
-    let in_sp: usize = xs[2..].iter().product();
-    let out_sp: usize = g.iter().map(|d| d.output).product();
-    let taps: usize = ws[2..].iter().product();
-    let rows = cg * taps;
-    let mut out_shape = vec![n, m];
-    out_shape.extend(g.iter().map(|d| d.output));
-    let total = numel_checked(&out_shape)?;
-    numel_checked(&[out_sp, qgemm::padded_k(rows)])?;
-    let mut table = vec![usize::MAX; out_sp * taps];
-    for_each_tap(&g, |of, kf, src| {
-        table[kf * out_sp + of] = src.unwrap_or(usize::MAX)
-    });
-    let (mg, k8) = (m / group, qgemm::padded_k(rows));
-    let a = qgemm::pack(m, rows, |oc, p| wv[oc * rows + p] - wz[oc % wz.len()]);
-    let mut out = vec![0i32; total];
-    for bi in 0..n {
-        for gi in 0..group {
-            let xg = &xv[(bi * c + gi * cg) * in_sp..];
-            let bt = qgemm::pack(out_sp, rows, |o, p| match table[(p % taps) * out_sp + o] {
-                usize::MAX => 0,
-                s => xg[(p / taps) * in_sp + s] - xz[0],
-            });
-            let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
-            qgemm::qgemm(mg, out_sp, k8, &a[gi * mg * k8..], &bt, dst);
-        }
-    }
-    Tensor::new(out_shape, TensorData::I32(out))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -1323,114 +1242,6 @@ mod tests {
             out[flat(oi, &oshape)] = acc;
         });
         (out, oshape)
-    }
-
-    /// ConvInteger against the f64 direct twin on the zero-point-shifted operands (exact: the
-    /// sums are integers far below 2^53), uint8 and int8, scalar and per-channel zero points.
-    #[test]
-    fn conv_integer_matches_direct_twin() {
-        let mut r = Rng(0x51ed_270b_5e3a_9c41);
-        for case in 0..80 {
-            let sp = r.range(1, 3);
-            let group = r.range(1, 2);
-            let (cg, mg) = (r.range(1, 3), r.range(1, 3));
-            let mut xs = vec![r.range(1, 2), cg * group];
-            let mut ws = vec![mg * group, cg];
-            let (mut strides, mut dil, mut pads) = (vec![], vec![], vec![0; 2 * sp]);
-            for d in 0..sp {
-                let k = r.range(1, if sp == 3 { 2 } else { 3 });
-                let dl = r.range(1, 2);
-                xs.push(r.range(1, 6));
-                ws.push(k);
-                strides.push(r.range(1, 2));
-                dil.push(dl);
-                // pads at least the kernel's reach where the input is shorter (issue 15's Conv1d)
-                let need = (dl * (k - 1) + 1).saturating_sub(xs[2 + d]);
-                pads[d] = need.div_ceil(2) + r.range(0, 1);
-                pads[d + sp] = need / 2 + r.range(0, 1);
-            }
-            let signed = r.below(2) == 1;
-            let (lo, hi) = if signed { (-128i16, 127i16) } else { (0, 255) };
-            let mut q = |len: usize| -> Vec<i16> {
-                (0..len)
-                    .map(|_| lo + r.below((hi - lo + 1) as usize) as i16)
-                    .collect()
-            };
-            let xq = q(xs.iter().product());
-            let wq = q(ws.iter().product());
-            let xz = q(1);
-            let wz = q(if case % 2 == 0 { 1 } else { ws[0] });
-            let tensor = |shape: Vec<usize>, v: &[i16]| {
-                let data = if signed {
-                    TensorData::I8(v.iter().map(|&a| a as i8).collect())
-                } else {
-                    TensorData::U8(v.iter().map(|&a| a as u8).collect())
-                };
-                Tensor::new(shape, data).unwrap()
-            };
-            let win = Window {
-                strides: strides.clone(),
-                dilations: dil.clone(),
-                pads: pads.clone(),
-                auto_pad: Some(AutoPad::NotSet),
-                ..Default::default()
-            };
-            let (xt, wt) = (tensor(xs.clone(), &xq), tensor(ws.clone(), &wq));
-            let (xzt, wzt) = (tensor(vec![], &xz), tensor(vec![wz.len()], &wz));
-            let got =
-                conv_integer(&[Some(&xt), Some(&wt), Some(&xzt), Some(&wzt)], &win, group).unwrap();
-            let xf: Vec<f32> = xq.iter().map(|&a| (a - xz[0]) as f32).collect();
-            let per = ws[1..].iter().product::<usize>();
-            let wf: Vec<f32> = wq
-                .iter()
-                .enumerate()
-                .map(|(i, &a)| (a - wz[(i / per) % wz.len()]) as f32)
-                .collect();
-            let (want, shape) = direct_nd(
-                &xf,
-                &xs,
-                &wf,
-                &ws,
-                None,
-                &strides,
-                &dil,
-                &pads,
-                AutoPad::NotSet,
-                group,
-            );
-            assert_eq!(got.shape(), &shape[..], "case {case}");
-            let TensorData::I32(g) = got.data() else {
-                panic!("case {case}: ConvInteger gives int32")
-            };
-            let want: Vec<i32> = want.iter().map(|&v| v as i32).collect();
-            assert_eq!(
-                g, &want,
-                "case {case}: X {xs:?} W {ws:?} {win:?} group {group}"
-            );
-            let facts: Vec<crate::ir::fact::Fact> = [&xs, &ws]
-                .iter()
-                .map(|s| {
-                    crate::ir::fact::Fact::new(
-                        Some(crate::tensor::DType::U8),
-                        Some(s.iter().map(|&d| crate::ir::fact::Dim::Known(d)).collect()),
-                    )
-                })
-                .collect();
-            let out = ConvOp::ConvInteger { window: win, group }.infer(&facts);
-            assert_eq!(out[0].dtype, Some(crate::tensor::DType::I32));
-            assert_eq!(out[0].concrete_shape().as_deref(), Some(got.shape()));
-        }
-        // a float operand and a zero point of the other signedness are typed errors
-        let u = |v: Vec<u8>, s: Vec<usize>| Tensor::new(s, TensorData::U8(v)).unwrap();
-        let x = u(vec![1; 4], vec![1, 1, 4]);
-        let w = u(vec![1; 2], vec![1, 1, 2]);
-        let f = Tensor::from_f32(vec![1, 1, 4], vec![1.0; 4]).unwrap();
-        let i8z = Tensor::new(vec![], TensorData::I8(vec![0])).unwrap();
-        let win = Window::default();
-        let e = conv_integer(&[Some(&f), Some(&w)], &win, 1).unwrap_err();
-        assert!(e.to_string().contains("x must be uint8 or int8"), "{e}");
-        let e = conv_integer(&[Some(&x), Some(&w), Some(&i8z)], &win, 1).unwrap_err();
-        assert!(e.to_string().contains("x_zero_point is int8"), "{e}");
     }
 
     #[test]

@@ -415,69 +415,22 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
 /// MatMulInteger: `(A - a_zero_point) · (B - b_zero_point)` of 8-bit operands, in int32 with
 /// MatMul's broadcasting. A's zero point is one value or one per row of A (its second-to-last
 /// axis); B's is one value or one per column of B (its last axis).
-fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
+pub(super) fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let a = input(inputs, 0, "A")?;
     let b = input(inputs, 1, "B")?;
-    // 8-bit values widened to i16: an 8-bit value minus an 8-bit zero point fits
-    let widen = |t: &Tensor, what: &str| -> Result<Vec<i16>> {
-        match t.data() {
-            TensorData::U8(v) => Ok(v.iter().map(|&x| x as i16).collect()),
-            TensorData::I8(v) => Ok(v.iter().map(|&x| x as i16).collect()),
-            d => Err(Error::dtype(format!(
-                "MatMulInteger: {what} must be uint8 or int8, got {}",
-                d.dtype()
-            ))),
-        }
-    };
-    let zero_point = |i: usize, of: &Tensor, what: &str| -> Result<Option<Vec<i16>>> {
-        let Some(z) = opt_input(inputs, i) else {
-            return Ok(None);
-        };
-        if z.dtype() != of.dtype() {
-            return Err(Error::dtype(format!(
-                "MatMulInteger: {what} is {} but its operand is {}",
-                z.dtype(),
-                of.dtype()
-            )));
-        }
-        widen(z, what).map(Some)
-    };
-    let mut av = widen(a, "A")?;
-    let mut bv = widen(b, "B")?;
     let plan = mm_plan(a.shape(), b.shape(), "MatMulInteger")?;
-    if let Some(z) = zero_point(2, a, "a_zero_point")? {
-        let (rows, cols) = (plan.m, plan.k);
-        if z.len() == 1 {
-            av.iter_mut().for_each(|x| *x -= z[0]);
-        } else if z.len() == rows && cols > 0 {
-            for (r, row) in av.chunks_exact_mut(cols).enumerate() {
-                let zp = z[r % rows];
-                row.iter_mut().for_each(|x| *x -= zp);
-            }
-        } else if !(z.len() == rows && av.is_empty()) {
-            return Err(Error::shape(format!(
-                "MatMulInteger: a_zero_point has {} values; expected 1 or one per row of A {:?} ({rows})",
-                z.len(),
-                a.shape()
-            )));
-        }
-    }
-    if let Some(z) = zero_point(3, b, "b_zero_point")? {
-        let cols = plan.n;
-        if z.len() == 1 {
-            bv.iter_mut().for_each(|x| *x -= z[0]);
-        } else if z.len() == cols && cols > 0 {
-            for row in bv.chunks_exact_mut(cols) {
-                row.iter_mut().zip(&z).for_each(|(x, zp)| *x -= zp);
-            }
-        } else if !(z.len() == cols && bv.is_empty()) {
-            return Err(Error::shape(format!(
-                "MatMulInteger: b_zero_point has {} values; expected 1 or one per column of B {:?} ({cols})",
-                z.len(),
-                b.shape()
-            )));
-        }
-    }
+    // 8-bit values minus 8-bit zero points, widened to i16 (they fit); A's zero point per row,
+    // B's per column
+    let widen = super::quant::widen_minus_zp;
+    let op = "MatMulInteger";
+    let av = widen(
+        op,
+        "a",
+        a,
+        opt_input(inputs, 2),
+        (plan.m, plan.k, "row of A"),
+    )?;
+    let bv = widen(op, "b", b, opt_input(inputs, 3), (plan.n, 1, "column of B"))?;
     let MmPlan {
         m,
         k,

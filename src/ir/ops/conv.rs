@@ -57,11 +57,6 @@ pub enum ConvOp {
         /// A fused activation (`None` as parsed).
         act: Option<ConvAct>,
     },
-    /// `(X − x_zero_point) ⊛ (W − w_zero_point)` of 8-bit operands, in int32.
-    ConvInteger {
-        window: Window,
-        group: usize,
-    },
     ConvTranspose {
         window: Window,
         group: usize,
@@ -83,7 +78,6 @@ impl ConvOp {
     pub fn name(&self) -> &'static str {
         match self {
             ConvOp::Conv { .. } => "Conv",
-            ConvOp::ConvInteger { .. } => "ConvInteger",
             ConvOp::ConvTranspose { .. } => "ConvTranspose",
             ConvOp::Pool {
                 kind: PoolKind::Max,
@@ -121,7 +115,7 @@ impl ConvOp {
             let w_kernel = |i: usize| ws.and_then(|w| w[2 + i].known());
             let mut out = vec![xs[0].clone()];
             match self {
-                ConvOp::Conv { window, .. } | ConvOp::ConvInteger { window, .. } => {
+                ConvOp::Conv { window, .. } => {
                     out.push(ws.map_or(Dim::Any, |w| w[0].clone()));
                     for (d, &input) in spatial_in.iter().enumerate() {
                         let k = window.kernel.get(d).copied().or_else(|| w_kernel(d));
@@ -180,7 +174,6 @@ impl ConvOp {
                 Fact::new(x.dtype, shape.clone()),
                 Fact::new(Some(DType::I64), shape),
             ],
-            ConvOp::ConvInteger { .. } => vec![Fact::new(Some(DType::I32), shape)],
             _ => vec![Fact::new(x.dtype, shape)],
         }
     }

@@ -1,5 +1,8 @@
-//! Linear quantisation: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear.
+//! Linear quantisation: QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, and the
+//! integer operators of quantised models (QLinearMatMul, ConvInteger, QLinearConv).
 
+use super::conv::{ConvOp, Window};
+use super::linalg::LinalgOp;
 use crate::ir::fact::Fact;
 use crate::tensor::DType;
 
@@ -17,6 +20,18 @@ pub enum QuantOp {
         block: usize,
     },
     DynamicQuantize,
+    /// `a, a_scale, a_zero_point, b, b_scale, b_zero_point, y_scale, y_zero_point`.
+    QLinearMatMul,
+    /// `x, w, x_zero_point?, w_zero_point?` → int32.
+    ConvInteger {
+        window: Window,
+        group: usize,
+    },
+    /// `x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B?`.
+    QLinearConv {
+        window: Window,
+        group: usize,
+    },
 }
 
 impl QuantOp {
@@ -25,6 +40,9 @@ impl QuantOp {
             QuantOp::Quantize { .. } => "QuantizeLinear",
             QuantOp::Dequantize { .. } => "DequantizeLinear",
             QuantOp::DynamicQuantize => "DynamicQuantizeLinear",
+            QuantOp::QLinearMatMul => "QLinearMatMul",
+            QuantOp::ConvInteger { .. } => "ConvInteger",
+            QuantOp::QLinearConv { .. } => "QLinearConv",
         }
     }
 
@@ -43,6 +61,35 @@ impl QuantOp {
                 Fact::new(Some(DType::F32), Some(vec![])),
                 Fact::new(Some(DType::U8), Some(vec![])),
             ],
+            // the shapes are MatMul's and Conv's; the dtype is y's zero point's, else the input's
+            QuantOp::QLinearMatMul => {
+                let f = LinalgOp::MatMul.infer(&[x.clone(), at(inputs, 3)]);
+                vec![Fact::new(
+                    at(inputs, 7).dtype.or(x.dtype),
+                    f[0].shape.clone(),
+                )]
+            }
+            QuantOp::ConvInteger { window, group } => {
+                let f = conv_infer(window, *group, &[x, at(inputs, 1)]);
+                vec![Fact::new(Some(DType::I32), f.shape)]
+            }
+            QuantOp::QLinearConv { window, group } => {
+                let f = conv_infer(window, *group, &[x.clone(), at(inputs, 3)]);
+                vec![Fact::new(at(inputs, 7).dtype.or(x.dtype), f.shape)]
+            }
         }
     }
+}
+
+fn at(inputs: &[Fact], i: usize) -> Fact {
+    inputs.get(i).cloned().unwrap_or_default()
+}
+
+fn conv_infer(window: &Window, group: usize, xw: &[Fact]) -> Fact {
+    let conv = ConvOp::Conv {
+        window: window.clone(),
+        group,
+        act: None,
+    };
+    conv.infer(xw).swap_remove(0)
 }

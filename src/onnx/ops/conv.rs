@@ -18,7 +18,7 @@ fn positive(c: &NodeCtx, name: &str) -> Result<Vec<usize>> {
         .collect()
 }
 
-fn window(c: &NodeCtx) -> Result<Window> {
+pub(super) fn window(c: &NodeCtx) -> Result<Window> {
     let pads = c.ints_opt("pads")?.unwrap_or_default();
     if pads.iter().any(|&p| p < 0) {
         return Err(c.unsupported(format!("negative pads {pads:?}")));
@@ -39,14 +39,6 @@ fn window(c: &NodeCtx) -> Result<Window> {
     })
 }
 
-fn group(c: &NodeCtx) -> Result<usize> {
-    let group = c.int("group", 1)?;
-    if group < 1 {
-        return Err(c.invalid("group must be >= 1"));
-    }
-    Ok(group as usize)
-}
-
 fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
     let w = window(c)?;
     if w.kernel.is_empty() {
@@ -62,16 +54,14 @@ fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
 
 pub fn register(r: &mut Registry) {
     r.insert("Conv", |c| {
+        let group = c.int("group", 1)?;
+        if group < 1 {
+            return Err(c.invalid("group must be >= 1"));
+        }
         Ok(Op::Conv(ConvOp::Conv {
             window: window(c)?,
-            group: group(c)?,
+            group: group as usize,
             act: None,
-        }))
-    });
-    r.insert("ConvInteger", |c| {
-        Ok(Op::Conv(ConvOp::ConvInteger {
-            window: window(c)?,
-            group: group(c)?,
         }))
     });
     r.insert("ConvTranspose", |c| {

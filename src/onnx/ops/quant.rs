@@ -1,10 +1,17 @@
 //! Builders of the quantisation family.
 
-use super::Registry;
-use crate::error::Error;
+use super::{NodeCtx, Registry};
+use crate::error::{Error, Result};
 use crate::ir::ops::quant::QuantOp;
 use crate::ir::Op;
 use crate::tensor::{onnx_dtype_name, DType};
+
+fn group(c: &NodeCtx) -> Result<usize> {
+    match c.int("group", 1)? {
+        g if g >= 1 => Ok(g as usize),
+        _ => Err(c.invalid("group must be >= 1")),
+    }
+}
 
 pub fn register(r: &mut Registry) {
     r.insert("QuantizeLinear", |c| {
@@ -47,5 +54,18 @@ pub fn register(r: &mut Registry) {
     });
     r.insert("DynamicQuantizeLinear", |_| {
         Ok(Op::Quant(QuantOp::DynamicQuantize))
+    });
+    r.insert("QLinearMatMul", |_| Ok(Op::Quant(QuantOp::QLinearMatMul)));
+    r.insert("ConvInteger", |c| {
+        Ok(Op::Quant(QuantOp::ConvInteger {
+            window: super::conv::window(c)?,
+            group: group(c)?,
+        }))
+    });
+    r.insert("QLinearConv", |c| {
+        Ok(Op::Quant(QuantOp::QLinearConv {
+            window: super::conv::window(c)?,
+            group: group(c)?,
+        }))
     });
 }
