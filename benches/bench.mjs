@@ -45,6 +45,10 @@ const onehotFeeds = (n) => () => {
 };
 
 const light = path.join(cache, 'onnx-1.17.0/light/light_squeezenet.onnx');
+// real-weight models from PyPI / npm packages (tools/wild_models.py, run by tests/wild_models.rs)
+const wild = (name) => path.join(cache, 'wild-models-v1/models', `${name}.onnx`);
+const scalar64 = (v) => ({ type: 'int64', dims: [], data: BigInt64Array.of(BigInt(v)) });
+const zeros = (dims) => ({ type: 'float32', dims, data: new Float32Array(dims.reduce((a, b) => a * b, 1)) });
 const CASES = [
   { name: 'mlp_b1', model: 'mlp.onnx', feeds: () => ({ x: f32([1, 64]) }), tfjs: 'mlp' },
   { name: 'mlp_b64', model: 'mlp.onnx', feeds: () => ({ x: f32([64, 64]) }), tfjs: 'mlp' },
@@ -54,6 +58,9 @@ const CASES = [
   { name: 'gru_next_item', model: 'gru.onnx', feeds: () => ({ ids: ids([1, 20], 1000) }) },
   { name: 'dwsep_cnn', model: 'dwsep.onnx', feeds: () => ({ x: f32([1, 3, 128, 128]) }), iters: 40 },
   { name: 'crnn_ocr', model: 'crnn.onnx', feeds: () => ({ x: f32([1, 3, 48, 320]) }), iters: 40 },
+  { name: 'ppocr_v4_rec_w320', model: wild('ppocr_v4_rec'), feeds: () => ({ x: f32([1, 3, 48, 320]) }), iters: 20 },
+  { name: 'ppocr_v4_det_320x320', model: wild('ppocr_v4_det'), feeds: () => ({ x: f32([1, 3, 320, 320]) }), iters: 10 },
+  { name: 'silero_vad_v5_chunk', model: wild('silero_vad_v5'), feeds: () => ({ input: f32([1, 576]), state: zeros([2, 1, 128]), sr: scalar64(16000) }) },
   { name: 'rec_top10_100k', model: 'rec.onnx', feeds: () => ({ user: f32([1, 64]) }), jsLoop: true, recommender: true },
   { name: 'gbdt300_b1', model: 'gbdt300.onnx', feeds: () => ({ X: f32([1, 17]) }) },
   { name: 'gbdt300_b1000', model: 'gbdt300.onnx', feeds: () => ({ X: f32([1000, 17]) }), iters: 30 },

@@ -57,6 +57,19 @@ then
   python3 -m pip install --quiet --root-user-action=ignore "${tab_pkgs[@]}" "${py_pkgs[@]}"
 fi
 
+# tests/wild_models.rs: onnxruntime's quantization tools (tools/wild_models.py writes QDQ and dynamic
+# int8 versions of the packaged models) import ml_dtypes.
+wild_pkgs=(ml_dtypes==0.5.4)
+if ! python3 - "${wild_pkgs[@]}" <<'PY' 2>/dev/null
+import sys
+from importlib.metadata import version
+sys.exit(any(version(n) != v for n, v in (p.split("==") for p in sys.argv[1:])))
+PY
+then
+  echo "setup: pip install ${wild_pkgs[*]}"
+  python3 -m pip install --quiet --root-user-action=ignore "${wild_pkgs[@]}" "${py_pkgs[@]}"
+fi
+
 # wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
 wb_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/, ""); print; exit}' "$ROOT/Cargo.lock")
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version" ]; then
