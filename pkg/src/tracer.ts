@@ -115,7 +115,7 @@ export class Tracer {
     // listening before the read: answers other pages store after it reach this learner live
     const sync = new LiveSync<StoredAnswer>(storeName(`${this.name}:${id}`, 'learner'));
     try {
-      const { events: answers, lastKey } = await store.compact(() => undefined);
+      const { events: answers, lastKey } = await store.tail(0);
       const r = await this.call<{ learner: number; skipped: string[] }>('openLearner', { answers });
       return make<Learner>(Learner, this, id, store, r.learner, answers.length - r.skipped.length, sync, lastKey);
     } catch (e) {
