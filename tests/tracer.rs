@@ -748,3 +748,131 @@ fn manifest_json_is_what_the_docs_say() {
     let p = t.learner().predict(&t, "q1").unwrap();
     assert_eq!((p.p_correct, p.model.as_str()), (0.5, "elo"));
 }
+
+/// Everything a learner reports, for exact comparison.
+fn report(t: &Tracer, l: &hearth::education::tracer::TracerLearner, now: f64) -> Value {
+    let ids: Vec<String> = t.questions().into_iter().map(|q| q.id).collect();
+    json!({
+        "mastery": l.mastery(t),
+        "next": l.next(t, &NextArgs::default()).unwrap(),
+        "assess": l.next(t, &NextArgs { k: 7, mode: Mode::Assess, ..NextArgs::default() }).unwrap(),
+        "predict": ids.iter().map(|q| l.predict(t, q).unwrap()).collect::<Vec<_>>(),
+        "due": l.due(t, now, true).unwrap(),
+        "answered": l.answered(),
+    })
+}
+
+/// A learner saved (through serde, as the wasm `exportState` does) and restored gives bit for
+/// bit what the learner it came from gives, and what replaying every answer gives, now and
+/// after more answers: the package's learner compaction (a saved state plus the newest
+/// answers) rests on this.
+#[test]
+fn a_restored_learner_matches_the_full_replay_exactly() {
+    let t = Tracer::from_bytes(&std::fs::read(fixture_dir().join("tracer_sim.hearth")).unwrap())
+        .unwrap();
+    let mut rng = Rng::new(19);
+    let answers: Vec<(String, bool, f64)> = (0..3000)
+        .map(|i| {
+            (
+                format!("Q{:03}", rng.below(60)),
+                rng.uniform() < 0.6,
+                1_760_000_000_000.0 + i as f64 * 3_600_000.0,
+            )
+        })
+        .collect();
+    let (head, tail) = answers.split_at(2000);
+    let mut full = t.learner();
+    for (q, c, ts) in head {
+        full.observe(&t, q, *c, *ts).unwrap();
+    }
+    // exact: serde_json::Value keeps each f64 as it is (no decimal text in between)
+    let saved = serde_json::to_value(&full).unwrap();
+    let mut restored = t.restore(serde_json::from_value(saved).unwrap()).unwrap();
+    assert_eq!(restored, full);
+    let now = 1_760_000_000_000.0 + 3001.0 * 3_600_000.0;
+    assert_eq!(report(&t, &restored, now), report(&t, &full, now));
+    for (q, c, ts) in tail {
+        let a = full.observe(&t, q, *c, *ts).unwrap();
+        let b = restored.observe(&t, q, *c, *ts).unwrap();
+        assert_eq!(a, b);
+    }
+    assert_eq!(restored, full);
+    assert_eq!(report(&t, &restored, now), report(&t, &full, now));
+}
+
+/// A saved state that does not fit the bundle (another bundle's, or damaged) is refused with
+/// an `ARGUMENT` error naming the field, never used and never a panic.
+#[test]
+fn a_state_that_does_not_fit_is_refused_naming_the_field() {
+    let t = Tracer::from_bytes(&std::fs::read(fixture_dir().join("tracer_sim.hearth")).unwrap())
+        .unwrap();
+    let mut l = t.learner();
+    for i in 0..40 {
+        l.observe(
+            &t,
+            &format!("Q{:03}", i),
+            i % 3 != 0,
+            1.76e12 + i as f64 * 6e7,
+        )
+        .unwrap();
+    }
+    let good = serde_json::to_value(&l).unwrap();
+    let refuse = |edit: &dyn Fn(&mut Value), want: &str| {
+        let mut v = good.clone();
+        edit(&mut v);
+        let state = serde_json::from_value(v).unwrap();
+        match t.restore(state) {
+            Err(Error::Argument(m)) => {
+                assert!(m.starts_with("learner state: ") && m.contains(want), "{m}")
+            }
+            other => panic!("{want}: {other:?}"),
+        }
+    };
+    refuse(
+        &|v| {
+            v["learner"]["mastery"].as_array_mut().unwrap().pop();
+        },
+        "BKT masteries",
+    );
+    refuse(
+        &|v| v["learner"]["mastery"][0] = json!(1.5),
+        "not a probability",
+    );
+    refuse(
+        &|v| {
+            v["learner"]["ability"]["log_post"]
+                .as_array_mut()
+                .unwrap()
+                .pop();
+        },
+        "log-posterior values",
+    );
+    refuse(
+        &|v| v["learner"]["ability"]["log_post"][3] = json!(2.0),
+        "log-posterior value 2",
+    );
+    refuse(
+        &|v| {
+            v["skill_ability"].as_array_mut().unwrap().pop();
+        },
+        "skill posteriors",
+    );
+    refuse(&|v| v["learner"]["last"] = json!(60), "last question 60");
+    refuse(
+        &|v| {
+            let cards = v["learner"]["cards"].as_object_mut().unwrap();
+            let c = cards.values().next().unwrap().clone();
+            cards.insert("99".into(), c);
+        },
+        "question 99",
+    );
+    refuse(
+        &|v| v["learner"]["elo_options"]["k0"] = json!(-1.0),
+        "elo.k0",
+    );
+    // a state for a bundle with a sequence model, given to one without
+    refuse(
+        &|v| v["kt"] = json!({ "state": [], "history": [], "p": [], "steps": 0 }),
+        "no kt model",
+    );
+}

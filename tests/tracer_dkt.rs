@@ -457,3 +457,59 @@ fn the_cli_declares_the_model_from_its_inputs() {
     let e = Tracer::from_bytes(&w2.to_bytes().unwrap()).err().unwrap();
     assert!(e.to_string().contains("expected 11 per answer"), "{e}");
 }
+
+/// A learner's state with the sequence model's state (carried recurrent state, or the history
+/// for `rerun`) saved and restored gives bit for bit what the learner it came from gives, after
+/// more answers too; a state with the wrong shapes is refused naming the field.
+#[test]
+fn a_restored_learner_carries_the_sequence_models_state_exactly() {
+    let r = reference();
+    for state in [KtState::Carry, KtState::Rerun] {
+        let mut sp = spec(r.skills, KtEncoding::Index);
+        sp.state = state;
+        let t = tracer("dkt_gru", sp).unwrap();
+        let seq = &r.sequences[0];
+        let (head, tail) = seq.split_at(seq.len() / 2);
+        let mut full = t.learner();
+        for (step, &(s, c)) in head.iter().enumerate() {
+            full.observe(
+                &t,
+                &format!("q{s}a"),
+                c,
+                1.7e12 + step as f64 * 86_400_000.0,
+            )
+            .unwrap();
+        }
+        let saved = serde_json::to_value(&full).unwrap();
+        let mut restored = t
+            .restore(serde_json::from_value(saved.clone()).unwrap())
+            .unwrap();
+        assert_eq!(restored, full);
+        for (step, &(s, c)) in tail.iter().enumerate() {
+            let ts = 1.7e12 + (head.len() + step) as f64 * 86_400_000.0;
+            let q = format!("q{s}b");
+            assert_eq!(
+                restored.observe(&t, &q, c, ts).unwrap(),
+                full.observe(&t, &q, c, ts).unwrap()
+            );
+        }
+        assert_eq!(restored.mastery(&t), full.mastery(&t));
+        assert_eq!(
+            restored.predict(&t, "q0a").unwrap(),
+            full.predict(&t, "q0a").unwrap()
+        );
+        // shapes that do not fit the model
+        let mut bad = saved.clone();
+        bad["kt"]["p"].as_array_mut().unwrap().pop();
+        match t.restore(serde_json::from_value(bad).unwrap()) {
+            Err(hearth::Error::Argument(m)) => assert!(m.contains("kt: a P(correct) row"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let mut bad = saved;
+        bad["kt"]["steps"] = serde_json::json!(0);
+        assert!(matches!(
+            t.restore(serde_json::from_value(bad).unwrap()),
+            Err(hearth::Error::Argument(_))
+        ));
+    }
+}

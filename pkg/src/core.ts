@@ -7,7 +7,7 @@
 import { HearthError } from './errors.js';
 import { checkLoadOptions, clearCache, loadWith, absolute, type LocalReader } from './fetch.js';
 import { LiveSync } from './live-sync.js';
-import { COMPACT_ON_WRITE_AT, compactEvents, KEEP_RECENT_ON_WRITE, storeName, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
+import { compactEvents, PACK_AT, storeName, type FoldIn, type ProfileStore, type StoredEvent } from './profile-store.js';
 import { InlineTransport, WorkerTransport, type Transport } from './transport.js';
 import type { Engine, InitReply, Placement } from './engine.js';
 import { browserPlatform } from './platform-browser.js';
@@ -661,15 +661,21 @@ export class Recommender {
     // listening before the read: what other pages store after it reaches this profile live
     const sync = new LiveSync<StoredEvent>(storeName(this.name));
     try {
-      // a long history is compacted first (one summary event per item for the oldest events)
-      const foldIn = this.info.foldIn as FoldIn | undefined;
-      const { events, lastKey } = await store.compact((all) => compactEvents(all, foldIn));
+      // the pack and the few loose events after it; many loose ones (a history an older version
+      // wrote) are packed first, and a long pack compacted (one summary per item for the oldest)
+      const { events, lastKey, loose } = await store.open(this.compactor());
       const handle = await this.call<number>('openProfile', { events });
-      return make<Profile>(Profile, this, store, handle, events.length, sync, lastKey);
+      return make<Profile>(Profile, this, store, handle, loose, sync, lastKey);
     } catch (e) {
       sync.close();
       throw e;
     }
+  }
+
+  /** @internal How this bundle's profiles compact their pack ({@link compactEvents}). */
+  compactor(): (events: StoredEvent[]) => ReturnType<typeof compactEvents> {
+    const foldIn = this.info.foldIn as FoldIn | undefined;
+    return (all) => compactEvents(all, foldIn);
   }
 
   /**
@@ -708,8 +714,8 @@ export class Profile {
     readonly recommender: Recommender,
     private readonly store: ProfileStore,
     private readonly handle: number,
-    /** Events in the store as this page last saw it (other pages add more). */
-    private stored: number,
+    /** Loose (not yet packed) events this page knows of in the store. */
+    private loose: number,
     private readonly sync: LiveSync<StoredEvent>,
     lastKey: number,
   ) {
@@ -719,12 +725,11 @@ export class Profile {
       async (event) => {
         if (this.disposed) return;
         await this.recommender.call('record', { profile: this.handle, event });
-        this.stored++;
       },
       async () => {
         if (this.disposed) return;
         await this.recommender.call('clearProfile', { profile: this.handle });
-        this.stored = 0;
+        this.loose = 0;
       },
     );
   }
@@ -773,33 +778,27 @@ export class Profile {
     }
     // other pages with this profile open fold it in too
     this.sync.added(key, stored);
-    if (++this.stored > COMPACT_ON_WRITE_AT) await this.compact();
+    if (++this.loose > PACK_AT) await this.pack();
     return true;
   }
 
   /**
-   * Folds all but the newest events of the stored history into one summary per item (in one
-   * transaction, so another page's events are kept), so that the store stays short and opening
-   * it stays fast. The engine's profile is unchanged: the summaries score as their events did.
-   * A refused compaction costs nothing (the event is stored; the history is only longer): it
-   * is tried again after {@link KEEP_RECENT_ON_WRITE} more events.
+   * Moves the loose events into the pack (one record), compacting a long pack: all but its
+   * newest events become one summary per item (in one transaction, so another page's events
+   * are kept), so that the store stays short and opening it stays fast. The engine's profile is
+   * unchanged: the summaries score as their events did. A refused pack costs nothing (the event
+   * is stored; it is only still loose): it is tried again after {@link PACK_AT} more events.
    */
-  private async compact(): Promise<void> {
-    const foldIn = this.recommender.info.foldIn as FoldIn | undefined;
-    try {
-      const { events } = await this.store.compact((all) => compactEvents(all, foldIn, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE));
-      this.stored = events.length;
-    } catch {
-      this.stored -= KEEP_RECENT_ON_WRITE;
-    }
+  private async pack(): Promise<void> {
+    this.loose = 0;
+    await this.store.pack(this.recommender.compactor()).catch(() => undefined);
   }
 
   /**
-   * The recorded interactions, oldest first. Once a history grows past 1,000 events, the
-   * recording folds all but the newest 500 into one summary event per item (opening a profile
-   * of more than 5,000 events that an older version wrote: all but the newest 1,000)
-   * (`{ item, event: 'summary', weight, ts, count }`), which scores exactly like the events it
-   * replaces.
+   * The recorded interactions, oldest first. Once a history grows past 1,000 events (checked
+   * every 100 records, and when a profile an older version wrote is opened), all but the newest
+   * 500 are folded into one summary event per item (`{ item, event: 'summary', weight, ts,
+   * count }`), which scores exactly like the events it replaces.
    * @example
    * ```ts
    * const history = await me.events();
@@ -835,7 +834,7 @@ export class Profile {
     await this.store.clear();
     this.sync.cleared();
     await this.recommender.call('clearProfile', { profile: this.liveHandle() });
-    this.stored = 0;
+    this.loose = 0;
   }
 
   /**

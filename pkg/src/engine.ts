@@ -57,6 +57,28 @@ type WasmLearner = CpuGlue.Learner;
 type WasmTracerClass = typeof CpuGlue.Tracer;
 type WasmPredictor = CpuGlue.TabularPredictor & Partial<{ predictAsync(rows: unknown[]): Promise<CpuGlue.TabularPrediction[]> }>;
 
+/** A learner's replay since its base is kept below this many answers (see `Engine.rebase`). */
+const REBASE_AT = 4096;
+const REBASE_KEEP = 256;
+
+/**
+ * A bundle's fingerprint: SHA-256 (hex) where WebCrypto is available (secure contexts, Node),
+ * else two 32-bit FNV-1a hashes; a saved learner state is used only with the bundle it came from.
+ */
+async function fingerprint(bytes: Uint8Array): Promise<string> {
+  const subtle = globalThis.crypto?.subtle;
+  if (subtle) {
+    const d = new Uint8Array(await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>));
+    return 'sha256-' + Array.from(d, (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+  let h1 = 0x811c9dc5, h2 = 0x01000193 ^ bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    h1 = Math.imul(h1 ^ bytes[i]!, 0x01000193);
+    h2 = Math.imul(h2 ^ bytes[i]!, 0x01000193) ^ (h2 >>> 13);
+  }
+  return `fnv-${bytes.length}-${(h1 >>> 0).toString(16)}-${(h2 >>> 0).toString(16)}`;
+}
+
 function engineError(code: string, message: string): Error {
   return Object.assign(new Error(message), { code });
 }
@@ -182,8 +204,15 @@ interface Handle {
   external?: unknown[];
   /** profile: the events it holds, in order */
   events?: unknown[];
-  /** learner: the answers it holds, in order (kept in every engine: `unobserve` replays them) */
+  /**
+   * learner: the state it was restored from or last rebased on (`exportState()`; none: a new
+   * learner) and the answers applied since, in order (kept in every engine: `unobserve` replays
+   * them)
+   */
+  base?: unknown;
   answers?: { question: string; correct: boolean; ts: number }[];
+  /** tracer: its bundle's SHA-256 (hex), which a saved learner state must carry */
+  fingerprint?: string;
   /** where it runs now, when a rebuild moved it (reported with its next result) */
   moved?: Placement;
   /** model: its tabular predictor (`predict`), or why it has none, and the spec it was given */
@@ -369,10 +398,7 @@ export class Engine {
         }
         else if (e.kind === 'recommender') e.obj = await engine.recommender(e.bytes!, e.build);
         else if (e.kind === 'tracer') e.obj = engine.tracerClass(await engine.load(e.build)).fromBytes(e.bytes!);
-        else if (e.kind === 'learner') {
-          e.obj = (engine.handles.get(e.owner!)!.obj as WasmTracer).newLearner();
-          e.obj.observeMany(e.answers ?? []);
-        }
+        else if (e.kind === 'learner') e.obj = engine.replayLearner(e);
         else if (e.kind === 'profile') {
           // a recommender comes before its profiles (Map order is creation order)
           e.obj = (engine.handles.get(e.owner!)!.obj as WasmRecommender).newProfile();
@@ -424,6 +450,32 @@ export class Engine {
   }
 
   /** A learner's wasm object and its handle entry (which keeps its answers). */
+  /** A learner remade from its handle's base state and the answers since (see {@link Handle}). */
+  private replayLearner(e: Handle): WasmLearner {
+    const t = this.handles.get(e.owner!)!.obj as WasmTracer;
+    const l = e.base === undefined ? t.newLearner() : t.restoreLearner(e.base);
+    try {
+      l.observeMany(e.answers ?? []);
+    } catch (err) {
+      l.free();
+      throw err;
+    }
+    return l;
+  }
+
+  /**
+   * Keeps a learner's replay short: past {@link REBASE_AT} answers since its base, all but the
+   * newest {@link REBASE_KEEP} are folded into a new base (an `unobserve` takes back a recent one).
+   */
+  private rebase(e: Handle): void {
+    const answers = e.answers!;
+    if (answers.length <= REBASE_AT) return;
+    const l = this.replayLearner({ ...e, answers: answers.slice(0, -REBASE_KEEP) });
+    e.base = l.exportState();
+    l.free();
+    e.answers = answers.slice(-REBASE_KEEP);
+  }
+
   private learner(h: number): { obj: WasmLearner; entry: Handle } {
     const obj = this.get(h, 'learner') as WasmLearner;
     return { obj, entry: this.handles.get(h)! };
@@ -609,10 +661,27 @@ export class Engine {
         const bytes = new Uint8Array(a.bytes);
         const build = this.pick(true);
         const t = this.tracerClass(await this.load(build)).fromBytes(bytes);
-        return { value: { handle: this.add('tracer', t, build, { bytes }), info: t.info(), questions: t.questions() }, transfer: none };
+        const handle = this.add('tracer', t, build, { bytes });
+        this.handles.get(handle)!.fingerprint = await fingerprint(bytes);
+        return { value: { handle, info: t.info(), questions: t.questions() }, transfer: none };
       }
       case 'openLearner': {
-        const l = (this.get(a.handle, 'tracer') as WasmTracer).newLearner();
+        // from scratch, or from a saved state (`saved`: { fingerprint, state }) when it was saved
+        // for this very bundle and fits it; otherwise `{ restored: false }` and the caller
+        // replays every answer instead
+        const tracer = this.handles.get(a.handle)!;
+        const t = this.get(a.handle, 'tracer') as WasmTracer;
+        let l: WasmLearner;
+        if (a.saved) {
+          if (a.saved.fingerprint !== tracer.fingerprint) return { value: { restored: false, why: 'another bundle' }, transfer: none };
+          try {
+            l = t.restoreLearner(a.saved.state);
+          } catch (e) {
+            return { value: { restored: false, why: (e as Error).message }, transfer: none };
+          }
+        } else {
+          l = t.newLearner();
+        }
         let r: { applied: number; skipped: string[] };
         try {
           r = l.observeMany(a.answers);
@@ -620,23 +689,41 @@ export class Engine {
           l.free();
           throw e;
         }
-        const h = this.add('learner', l, this.handles.get(a.handle)!.build, { owner: a.handle });
-        this.handles.get(h)!.answers = [...a.answers];
-        return { value: { learner: h, skipped: r.skipped }, transfer: none };
+        const h = this.add('learner', l, tracer.build, { owner: a.handle });
+        const entry = this.handles.get(h)!;
+        entry.base = a.saved?.state;
+        entry.answers = [...a.answers];
+        this.rebase(entry);
+        return { value: { learner: h, skipped: r.skipped, answered: l.answered, restored: a.saved !== undefined }, transfer: none };
       }
       case 'observe': {
         const { obj, entry } = this.learner(a.learner);
         const value = obj.observe(a.answer.question, a.answer.correct, a.answer.ts);
         entry.answers!.push(a.answer);
+        this.rebase(entry);
         return { value, transfer: none };
       }
       case 'unobserve': {
-        // takes back the last answer (the store refused it): the learner is replayed without it
+        // takes back an answer the store refused (the newest copy of it: answers other pages
+        // stored may have come in after it): the learner is replayed without it
         const { obj, entry } = this.learner(a.learner);
-        entry.answers!.pop();
-        obj.clear();
-        obj.observeMany(entry.answers!);
-        return { value: undefined, transfer: none };
+        const list = entry.answers!;
+        const same = (x: typeof a.answer) => x.question === a.answer.question && x.correct === a.answer.correct && x.ts === a.answer.ts;
+        let i = list.length - 1;
+        while (i >= 0 && !same(list[i]!)) i--;
+        if (i < 0) return { value: false, transfer: none };
+        list.splice(i, 1);
+        entry.obj = this.replayLearner(entry);
+        obj.free();
+        return { value: true, transfer: none };
+      }
+      case 'learnerState': {
+        // the state to save beside the stored answers; it becomes this learner's base too
+        const { obj, entry } = this.learner(a.learner);
+        const state = obj.exportState();
+        entry.base = state;
+        entry.answers = [];
+        return { value: { fingerprint: this.handles.get(entry.owner!)!.fingerprint, state }, transfer: none };
       }
       case 'predict':
         return { value: this.learner(a.learner).obj.predict(a.question), transfer: none };
@@ -649,6 +736,7 @@ export class Engine {
       case 'clearLearner': {
         const { obj, entry } = this.learner(a.learner);
         obj.clear();
+        entry.base = undefined;
         entry.answers = [];
         return { value: undefined, transfer: none };
       }

@@ -34,11 +34,12 @@ export class LiveSync<T> {
 
   /**
    * Applies what other pages announce from now on: `add` for each event newer than `lastKey`
-   * (the newest key of the read this copy was built from), `clear` when one clears the store.
+   * (the newest key of the read this copy was built from), with its key, `clear` when one
+   * clears the store.
    * Errors of `add`/`clear` are the engine refusing an event (another version of the bundle in
    * the other page): the event stays in the store and the next open replays it as usual.
    */
-  start(lastKey: number, add: (value: T) => Promise<unknown>, clear: () => Promise<unknown>): void {
+  start(lastKey: number, add: (value: T, key: number) => Promise<unknown>, clear: () => Promise<unknown>): void {
     this.lastKey = lastKey;
     this.apply = async (m) => {
       if (m.kind === 'clear') {
@@ -46,7 +47,7 @@ export class LiveSync<T> {
         this.lastKey = 0;
         await clear();
       } else if (m.key > this.lastKey) {
-        await add(m.value);
+        await add(m.value, m.key);
       }
     };
     const pending = this.pending ?? [];

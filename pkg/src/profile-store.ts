@@ -1,15 +1,18 @@
 /**
  * Where a profile's interactions live: one IndexedDB database per recommender
- * (`hearth-ml-profile:<name>`, object store `events`), or memory where IndexedDB does not exist
- * (Node). A tracer's learner keeps its answers the same way (`hearth-ml-learner:<name>:<id>`).
- * Nothing else is written anywhere.
+ * (`hearth-ml-profile:<name>`, version 2: object stores `events` and `state`), or memory where
+ * IndexedDB does not exist (Node). A tracer's learner keeps its answers the same way
+ * (`hearth-ml-learner:<name>:<id>`). Nothing else is written anywhere.
  *
  * Every write is one transaction that has completed (`durability: 'strict'`) before the call
  * resolves, and a failed write rejects with `HearthError` `STORAGE`. Events are only ever added
- * under fresh keys, so pages (tabs) recording into one profile at once lose nothing. A long
- * history is compacted in one transaction, by the write that makes it long and on open: the
- * oldest events become one summary event per item (see {@link compactEvents}), which folds into
- * the same profile.
+ * under fresh keys (`events`, one record each: "loose"), so pages (tabs) recording into one
+ * profile at once lose nothing. A profile's history is kept mostly as one record (`state`
+ * `'pack'`: its events up to a key), because IndexedDB reads records one at a time: every
+ * {@link PACK_AT} loose events move into the pack in one transaction, and a pack that grows long
+ * is compacted there: its oldest events become one summary event per item (see
+ * {@link compactEvents}), which folds into the same profile. A learner keeps every answer loose
+ * and a saved engine state in `state` (see tracer.ts).
  * Not part of the public API.
  * @packageDocumentation
  */
@@ -22,48 +25,84 @@ export interface StoredEvent extends InteractionEvent {
   count?: number;
 }
 
-/**
- * Compacts a history (oldest first): its first `replace` events become `summary` (no longer than
- * them); `undefined` when it needs no compaction.
- */
-export type Compactor = (events: StoredEvent[]) => { replace: number; summary: StoredEvent[] } | undefined;
-
 export interface ProfileStore<T = StoredEvent> {
   /** `'indexeddb'` or `'memory'`. */
   readonly kind: string;
+  /** The whole history, oldest first: the packed events, then the loose ones. */
   all(): Promise<T[]>;
-  /** Adds an event; resolves with its key once stored. Keys ascend across every page. */
+  /** Adds an event (a loose one); resolves with its key once stored. Keys ascend across every page. */
   add(e: T): Promise<number>;
   /**
-   * Reads the history and, when `compact` returns a shorter one for it, replaces the history
-   * with that, in one transaction (so an event another page adds is never lost). Returns the
-   * history as stored afterwards and the newest key it holds (0 for none): an event with a
-   * greater key was added after this read.
+   * Reads the history for opening it: the pack (one record) and the loose events after it. With
+   * more than {@link PACK_AT} loose events (a long session, or a history an older version wrote
+   * event by event) it packs them first ({@link ProfileStore.pack}), reading them only there.
    */
-  compact(compact: (events: T[]) => { replace: number; summary: T[] } | undefined): Promise<Snapshot<T>>;
+  open(compact: Compactor<T>): Promise<Snapshot<T>>;
+  /**
+   * Moves the loose events into the pack, compacted by `compact` (when it returns a shorter
+   * history), in one transaction: an event another page adds meanwhile is either in it or
+   * stays loose, never lost.
+   */
+  pack(compact: Compactor<T>): Promise<Snapshot<T>>;
+  /**
+   * The loose events with keys after `after` (a key a saved state covers), the newest key, how
+   * many loose events lie at or before `after`, and the one at `after`: what a learner saved at
+   * `after` needs to check that the store is the one it was saved from.
+   */
+  tail(after: number): Promise<Tail<T>>;
+  /** A value kept beside the events (`'pack'` is the profile's pack); `undefined` when none. */
+  getState<S>(key: string): Promise<S | undefined>;
+  /** Keeps a value beside the events (one transaction, completed before this resolves). */
+  putState(key: string, value: unknown): Promise<void>;
   /** Removes every trace: the IndexedDB database itself is deleted. */
   clear(): Promise<void>;
 }
 
+/**
+ * Compacts a history (oldest first): its first `replace` events become `summary` (no longer than
+ * them); `undefined` when it needs no compaction.
+ */
+export type Compactor<T = StoredEvent> = (events: T[]) => { replace: number; summary: T[] } | undefined;
+
 /** A store's history as one read saw it. */
 export interface Snapshot<T> {
   events: T[];
+  /** The newest key the read saw (0 for none): an event with a greater key was added after it. */
   lastKey: number;
+  /** How many of `events` are loose (not packed). */
+  loose: number;
 }
 
-/** Histories longer than this are compacted when a profile is opened. */
-export const COMPACT_AT = 5000;
+/** The loose events after a key, see {@link ProfileStore.tail}. */
+export interface Tail<T> {
+  events: T[];
+  lastKey: number;
+  /** Loose events at or before `after`. */
+  before: number;
+  /** The loose event at `after`, if any. */
+  at: T | undefined;
+}
+
+/** The profile's pack: its history up to key `upTo`, as one record. */
+interface Pack<T> {
+  events: T[];
+  upTo: number;
+}
+
 /**
- * Histories longer than this are compacted by the `record` that makes them so (keeping the
- * newest {@link KEEP_RECENT_ON_WRITE}), so a store never holds more than this many events plus
- * one summary per item, and opening it never has a long history to read (a 100,000-event history written by an older version is compacted
- * once, on open, at {@link COMPACT_AT}).
+ * Loose events beyond which the `record` that adds one packs them (and opening a profile packs
+ * first). IndexedDB reads records one by one: 1,300 small records took 19–112 ms to read in
+ * Chromium under load, the same events as one record 1.5–2 ms.
+ */
+export const PACK_AT = 100;
+/**
+ * A pack longer than this is compacted when events are packed into it, keeping the newest
+ * {@link KEEP_RECENT_ON_WRITE} as they are: a store never holds more than this many events plus
+ * one summary per item and {@link PACK_AT} loose ones.
  */
 export const COMPACT_ON_WRITE_AT = 1000;
-/** How many of the newest events a compaction on write keeps as they are. */
-export const KEEP_RECENT_ON_WRITE = 500;
 /** How many of the newest events a compaction keeps as they are. */
-export const KEEP_RECENT = 1000;
+export const KEEP_RECENT_ON_WRITE = 500;
 
 /** The bundle's fold-in parameters a summary needs. */
 export interface FoldIn {
@@ -72,16 +111,16 @@ export interface FoldIn {
 }
 
 /**
- * The history with its oldest events (all but the newest {@link KEEP_RECENT}) folded into one
+ * The history with its oldest events (all but the newest `keep`) folded into one
  * summary event per item: `{ item, event: 'summary', weight, ts, count }` at the time `T` of the
  * newest summarized event, with `weight = Σ w · 2^((t − T) / h)` over the item's events (`h` the
  * bundle's half-life; without one, `Σ w`). The engine weighs an event at `t` by `w · 2^(t / h)`
  * up to a common factor, so the summary adds exactly what its events did. Events of a kind
- * without a weight (which the engine would reject) are dropped. `undefined` below
- * {@link COMPACT_AT} events.
+ * without a weight (which the engine would reject) are dropped. `undefined` for histories of
+ * at most `at` events.
  */
 export function compactEvents(
-  events: StoredEvent[], foldIn: FoldIn | undefined, at = COMPACT_AT, keep = KEEP_RECENT,
+  events: StoredEvent[], foldIn: FoldIn | undefined, at = COMPACT_ON_WRITE_AT, keep = KEEP_RECENT_ON_WRITE,
 ): { replace: number; summary: StoredEvent[] } | undefined {
   if (events.length <= at) return undefined;
   const replace = events.length - keep;
@@ -114,8 +153,20 @@ export function storeName(name: string, kind: 'profile' | 'learner' = 'profile')
   return `hearth-ml-${kind}:${name}`;
 }
 
-const memory = new Map<string, StoredEvent[]>();
-const memoryKeys = new Map<string, number>();
+/** The pack with `loose` (oldest first, newest key `lastKey`) moved into it and compacted. */
+function packed<T>(pack: Pack<T>, loose: T[], lastKey: number, compact: Compactor<T>): Pack<T> {
+  const events = [...pack.events, ...loose];
+  const c = compact(events);
+  return { events: c ? [...c.summary, ...events.slice(c.replace)] : events, upTo: Math.max(pack.upTo, lastKey) };
+}
+
+interface MemoryStore {
+  pack: Pack<StoredEvent>;
+  loose: { key: number; e: StoredEvent }[];
+  lastKey: number;
+  state: Map<string, unknown>;
+}
+const memory = new Map<string, MemoryStore>();
 
 export class MemoryProfileStore implements ProfileStore {
   readonly kind = 'memory';
@@ -123,34 +174,47 @@ export class MemoryProfileStore implements ProfileStore {
   constructor(name: string, kind: 'profile' | 'learner' = 'profile') {
     this.name = storeName(name, kind);
   }
+  private get m(): MemoryStore {
+    let m = memory.get(this.name);
+    if (!m) memory.set(this.name, (m = { pack: { events: [], upTo: 0 }, loose: [], lastKey: 0, state: new Map() }));
+    return m;
+  }
   async all(): Promise<StoredEvent[]> {
-    return [...(memory.get(this.name) ?? [])];
+    return [...this.m.pack.events, ...this.m.loose.map((l) => l.e)];
   }
   async add(e: StoredEvent): Promise<number> {
-    const list = memory.get(this.name) ?? [];
-    list.push(e);
-    memory.set(this.name, list);
-    const key = (memoryKeys.get(this.name) ?? 0) + 1;
-    memoryKeys.set(this.name, key);
-    return key;
+    const m = this.m;
+    m.loose.push({ key: ++m.lastKey, e });
+    return m.lastKey;
   }
-  async compact(compact: Compactor): Promise<Snapshot<StoredEvent>> {
-    const events = await this.all();
-    const c = compact(events);
-    if (c) memory.set(this.name, [...c.summary, ...events.slice(c.replace)]);
-    return { events: await this.all(), lastKey: memoryKeys.get(this.name) ?? 0 };
+  async open(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    if (this.m.loose.length > PACK_AT) return this.pack(compact);
+    return { events: await this.all(), lastKey: this.m.lastKey, loose: this.m.loose.length };
+  }
+  async pack(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    const m = this.m;
+    m.pack = packed(m.pack, m.loose.map((l) => l.e), m.loose.at(-1)?.key ?? 0, compact);
+    m.loose = [];
+    return { events: [...m.pack.events], lastKey: m.lastKey, loose: 0 };
+  }
+  async tail(after: number): Promise<Tail<StoredEvent>> {
+    const m = this.m;
+    return {
+      events: m.loose.filter((l) => l.key > after).map((l) => l.e),
+      lastKey: m.lastKey,
+      before: m.loose.filter((l) => l.key <= after).length,
+      at: m.loose.find((l) => l.key === after)?.e,
+    };
+  }
+  async getState<S>(key: string): Promise<S | undefined> {
+    return structuredClone(this.m.state.get(key)) as S | undefined;
+  }
+  async putState(key: string, value: unknown): Promise<void> {
+    this.m.state.set(key, structuredClone(value));
   }
   async clear(): Promise<void> {
     memory.delete(this.name);
-    memoryKeys.delete(this.name);
   }
-}
-
-function req<T>(r: IDBRequest<T>): Promise<T> {
-  return new Promise((resolve, reject) => {
-    r.onsuccess = () => resolve(r.result);
-    r.onerror = () => reject(r.error);
-  });
 }
 
 function done(tx: IDBTransaction): Promise<void> {
@@ -161,8 +225,22 @@ function done(tx: IDBTransaction): Promise<void> {
   });
 }
 
+/** The keys after `after` (all keys for 0). */
+function after(key: number): IDBKeyRange | undefined {
+  return key > 0 ? IDBKeyRange.lowerBound(key, true) : undefined;
+}
+
+/** The newest key of `range` in `store` (`fallback` when it is empty), read in the same transaction. */
+function newestKey(store: IDBObjectStore, range: IDBKeyRange | undefined, fallback: number, then: (key: number) => void): void {
+  const c = store.openKeyCursor(range, 'prev');
+  c.onsuccess = () => then((c.result?.key as number | undefined) ?? fallback);
+}
+
 /** One open connection per database in this realm, so `clear()` can close it before deleting. */
 const connections = new Map<string, Promise<IDBDatabase>>();
+
+/** The database version: 1 had `events` only; 2 adds `state` (the pack, a learner's saved state). */
+const DB_VERSION = 2;
 
 export class IdbProfileStore implements ProfileStore {
   readonly kind = 'indexeddb';
@@ -176,8 +254,13 @@ export class IdbProfileStore implements ProfileStore {
     let c = connections.get(this.dbName);
     if (!c) {
       c = new Promise<IDBDatabase>((resolve, reject) => {
-        const r = indexedDB.open(this.dbName, 1);
-        r.onupgradeneeded = () => r.result.createObjectStore('events', { autoIncrement: true });
+        const r = indexedDB.open(this.dbName, DB_VERSION);
+        r.onupgradeneeded = () => {
+          // from nothing, or from version 1 (its events stay loose: the first open packs them)
+          const db = r.result;
+          if (!db.objectStoreNames.contains('events')) db.createObjectStore('events', { autoIncrement: true });
+          if (!db.objectStoreNames.contains('state')) db.createObjectStore('state');
+        };
         r.onsuccess = () => {
           const db = r.result;
           // another tab clearing the profile: let it delete the database
@@ -198,34 +281,40 @@ export class IdbProfileStore implements ProfileStore {
     return c;
   }
 
-  private async tx(mode: IDBTransactionMode): Promise<IDBTransaction> {
+  private async tx(stores: string[], mode: IDBTransactionMode): Promise<IDBTransaction> {
     const db = await this.db();
-    return db.transaction('events', mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
+    return db.transaction(stores, mode, mode === 'readwrite' ? { durability: 'strict' } : undefined);
+  }
+
+  /** Runs `body` in one transaction (plain callbacks keep it active) and resolves with what it set once the transaction completed. */
+  private async run<R>(stores: string[], mode: IDBTransactionMode, body: (tx: IDBTransaction, set: (r: R) => void) => void): Promise<R> {
+    const tx = await this.tx(stores, mode);
+    const finished = done(tx);
+    let result: R | undefined;
+    body(tx, (r) => { result = r; });
+    await finished;
+    return result as R;
+  }
+
+  private readError(e: unknown): HearthError {
+    return new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
   }
 
   async all(): Promise<StoredEvent[]> {
     try {
-      const tx = await this.tx('readonly');
-      return await req(tx.objectStore('events').getAll() as IDBRequest<StoredEvent[]>);
+      return await this.run<StoredEvent[]>(['events', 'state'], 'readonly', (tx, set) => {
+        const p = tx.objectStore('state').get('pack') as IDBRequest<Pack<StoredEvent> | undefined>;
+        const l = tx.objectStore('events').getAll() as IDBRequest<StoredEvent[]>;
+        l.onsuccess = () => set([...(p.result?.events ?? []), ...l.result]);
+      });
     } catch (e) {
-      throw new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
-    }
-  }
-
-  private async read(): Promise<Snapshot<StoredEvent>> {
-    try {
-      const tx = await this.tx('readonly');
-      const store = tx.objectStore('events');
-      const [events, keys] = await Promise.all([req(store.getAll() as IDBRequest<StoredEvent[]>), req(store.getAllKeys())]);
-      return { events, lastKey: (keys.at(-1) as number | undefined) ?? 0 };
-    } catch (e) {
-      throw new HearthError('STORAGE', `profile: IndexedDB ${this.dbName} could not be read (${e instanceof Error ? `${e.name}: ${e.message}` : e})`, { cause: e });
+      throw this.readError(e);
     }
   }
 
   async add(e: StoredEvent): Promise<number> {
     try {
-      const tx = await this.tx('readwrite');
+      const tx = await this.tx(['events'], 'readwrite');
       const finished = done(tx);
       const r = tx.objectStore('events').add(e);
       await finished;
@@ -235,41 +324,93 @@ export class IdbProfileStore implements ProfileStore {
     }
   }
 
-  async compact(compact: Compactor): Promise<Snapshot<StoredEvent>> {
-    // the usual case first: a read-only transaction, and nothing to compact
-    const read = await this.read();
-    if (!compact(read.events)) return read;
-    let result: StoredEvent[] = [];
-    let lastKey = 0;
+  async open(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    let snap: Snapshot<StoredEvent> | undefined;
     try {
-      const tx = await this.tx('readwrite');
-      const finished = done(tx);
-      const store = tx.objectStore('events');
-      // read, decide and write in this one transaction (plain callbacks keep it active): no
-      // other page's write can come in between
-      const keys = store.getAllKeys();
-      keys.onsuccess = () => {
-        const all = store.getAll() as IDBRequest<StoredEvent[]>;
-        all.onsuccess = () => {
-          const events = all.result;
-          lastKey = (keys.result.at(-1) as number | undefined) ?? 0;
-          const c = compact(events);
-          result = events;
-          if (!c) return;
-          // the head's keys, in order: the summary takes the first, the rest are deleted
-          c.summary.forEach((e, i) => store.put(e, keys.result[i]));
-          // keys ascend, so the rest of the head is one key range (deleting key by key took seconds)
-          if (c.replace > c.summary.length) {
-            store.delete(IDBKeyRange.bound(keys.result[c.summary.length], keys.result[c.replace - 1]));
-          }
-          result = [...c.summary, ...events.slice(c.replace)];
+      // one read-only transaction: the pack, how many loose events follow it, and (when few) them
+      snap = await this.run<Snapshot<StoredEvent> | undefined>(['events', 'state'], 'readonly', (tx, set) => {
+        const events = tx.objectStore('events');
+        const p = tx.objectStore('state').get('pack') as IDBRequest<Pack<StoredEvent> | undefined>;
+        p.onsuccess = () => {
+          const pack = p.result ?? { events: [], upTo: 0 };
+          const range = after(pack.upTo);
+          const n = events.count(range);
+          n.onsuccess = () => {
+            // many loose events: packed in a read-write transaction, read there once
+            if (n.result > PACK_AT) return;
+            const loose = events.getAll(range) as IDBRequest<StoredEvent[]>;
+            newestKey(events, range, pack.upTo, (lastKey) => set({ events: [...pack.events, ...loose.result], lastKey, loose: loose.result.length }));
+          };
         };
-      };
-      await finished;
+      });
     } catch (e) {
-      throw storageError('profile (compacting the history)', e);
+      throw this.readError(e);
     }
-    return { events: result, lastKey };
+    return snap ?? this.pack(compact);
+  }
+
+  async pack(compact: Compactor): Promise<Snapshot<StoredEvent>> {
+    try {
+      return await this.run<Snapshot<StoredEvent>>(['events', 'state'], 'readwrite', (tx, set) => {
+        const events = tx.objectStore('events');
+        const state = tx.objectStore('state');
+        const p = state.get('pack') as IDBRequest<Pack<StoredEvent> | undefined>;
+        p.onsuccess = () => {
+          const pack = p.result ?? { events: [], upTo: 0 };
+          const range = after(pack.upTo);
+          const loose = events.getAll(range) as IDBRequest<StoredEvent[]>;
+          newestKey(events, range, pack.upTo, (lastKey) => {
+            if (loose.result.length === 0) {
+              set({ events: pack.events, lastKey, loose: 0 });
+              return;
+            }
+            const next = packed(pack, loose.result, lastKey, compact);
+            state.put(next, 'pack');
+            // keys ascend: the packed events are one key range (deleting key by key took seconds)
+            events.delete(IDBKeyRange.upperBound(lastKey));
+            set({ events: next.events, lastKey, loose: 0 });
+          });
+        };
+      });
+    } catch (e) {
+      throw storageError('profile (packing the history)', e);
+    }
+  }
+
+  async tail(key: number): Promise<Tail<StoredEvent>> {
+    try {
+      return await this.run<Tail<StoredEvent>>(['events'], 'readonly', (tx, set) => {
+        const events = tx.objectStore('events');
+        const range = after(key);
+        const before = key > 0 ? events.count(IDBKeyRange.upperBound(key)) : undefined;
+        const at = key > 0 ? (events.get(key) as IDBRequest<StoredEvent | undefined>) : undefined;
+        const list = events.getAll(range) as IDBRequest<StoredEvent[]>;
+        newestKey(events, range, key, (lastKey) => set({ events: list.result, lastKey, before: before?.result ?? 0, at: at?.result }));
+      });
+    } catch (e) {
+      throw this.readError(e);
+    }
+  }
+
+  async getState<S>(key: string): Promise<S | undefined> {
+    try {
+      return await this.run<S | undefined>(['state'], 'readonly', (tx, set) => {
+        const r = tx.objectStore('state').get(key);
+        r.onsuccess = () => set(r.result as S | undefined);
+      });
+    } catch (e) {
+      throw this.readError(e);
+    }
+  }
+
+  async putState(key: string, value: unknown): Promise<void> {
+    try {
+      await this.run<void>(['state'], 'readwrite', (tx) => {
+        tx.objectStore('state').put(value, key);
+      });
+    } catch (e) {
+      throw storageError(`profile (saving '${key}')`, e);
+    }
   }
 
   async clear(): Promise<void> {

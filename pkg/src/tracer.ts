@@ -21,6 +21,34 @@ function make<T>(cls: unknown, ...args: unknown[]): T {
 const NEXT_KEYS = new Set(['k', 'targetSuccess', 'topic', 'level', 'exclude', 'mode']);
 
 /**
+ * A learner's saved engine state, kept beside their answers (`state` `'learner'`): the state
+ * after every stored answer up to key `upTo` (`count` of them, the one at `upTo` being `last`),
+ * for the bundle `fingerprint`. Opening a learner restores it and replays only the answers
+ * after `upTo`; it is a cache of the replay, never the only copy (every answer stays stored).
+ */
+interface SavedLearner {
+  upTo: number;
+  count: number;
+  last: StoredAnswer;
+  fingerprint: string;
+  state: unknown;
+}
+
+const SAVED = 'learner';
+/**
+ * A learner's state is saved (on open, and while answering) once this many answers were
+ * replayed or stored since the last save: opening then reads one record and at most about this
+ * many answers, however long the history.
+ */
+export const SAVE_EVERY = 200;
+
+function sameAnswer(a: StoredAnswer | undefined, b: StoredAnswer | undefined): boolean {
+  return a !== undefined && b !== undefined && a.question === b.question && a.correct === b.correct && a.ts === b.ts;
+}
+
+type Opened = { learner: number; skipped: string[]; answered: number; restored: boolean } | { restored: false; why: string };
+
+/**
  * A loaded learning bundle (`.hearth`, format `hearth.learning`): questions with topics, skills,
  * levels and fitted IRT/Elo/BKT parameters. Get one from {@link Hearth.loadTracer}. After loading,
  * nothing is sent anywhere: every estimate is computed on the device.
@@ -96,7 +124,10 @@ export class Tracer {
    * A learner: their answers are kept in IndexedDB on this device (database
    * `hearth-ml-learner:<name>:<id>`; memory in Node) and replayed into the engine, so the learner
    * survives reloads until {@link Learner.clear}. Answers to questions the bundle no longer has
-   * are kept in the store and skipped in the replay.
+   * are kept in the store and skipped in the replay. The engine's state is saved beside the
+   * answers every few hundred answers, so opening replays only the answers since (a saved state
+   * of another bundle version, or one that does not check out, is ignored: every answer is
+   * replayed, as without one).
    *
    * @param id - which learner of this bundle (several people on one device). @defaultValue 'default'
    * @throws `TypeError` when the bundle was loaded from bytes without `options.name`, or for a
@@ -115,9 +146,25 @@ export class Tracer {
     // listening before the read: answers other pages store after it reach this learner live
     const sync = new LiveSync<StoredAnswer>(storeName(`${this.name}:${id}`, 'learner'));
     try {
-      const { events: answers, lastKey } = await store.compact(() => undefined);
-      const r = await this.call<{ learner: number; skipped: string[] }>('openLearner', { answers });
-      return make<Learner>(Learner, this, id, store, r.learner, answers.length - r.skipped.length, sync, lastKey);
+      // the saved state (a cache: unreadable is as absent) and the answers after it, checked
+      // to be the store it was saved from; else every answer
+      const saved = await store.getState<SavedLearner>(SAVED).catch(() => undefined);
+      let tail = saved && (await store.tail(saved.upTo));
+      let r: Opened | undefined;
+      if (saved && tail && tail.before === saved.count && sameAnswer(tail.at, saved.last)) {
+        r = await this.call<Opened>('openLearner', { saved: { fingerprint: saved.fingerprint, state: saved.state }, answers: tail.events });
+      }
+      if (!r || !('learner' in r)) {
+        tail = await store.tail(0);
+        r = await this.call<Opened>('openLearner', { answers: tail.events });
+        if (!('learner' in r)) throw new HearthError('STORAGE', `learner: could not be opened (${r.why})`);
+      }
+      const base = { key: tail!.lastKey, count: tail!.before + tail!.events.length, last: tail!.events.at(-1) ?? (r.restored ? saved!.last : undefined) };
+      const learner = make<Learner>(Learner, this, id, store, r.learner, r.answered, sync, base, r.restored ? saved!.upTo : 0);
+      // many answers replayed: save the state now (before other pages' answers are applied)
+      if (base.key - (r.restored ? saved!.upTo : 0) >= SAVE_EVERY) learner.save();
+      learner.listen();
+      return learner;
     } catch (e) {
       sync.close();
       throw e;
@@ -206,6 +253,16 @@ function checkNext(tracer: Tracer, o: unknown): NextOptions {
  */
 export class Learner {
   private disposed = false;
+  /**
+   * The answers the engine applied after {@link Learner.base}, in the order it applied them,
+   * each with its store key once known (this page's own answers get theirs when stored).
+   */
+  private slots: { key: number | undefined; answer: StoredAnswer }[] = [];
+  /**
+   * Set when the engine applied answers in another order than their keys (two pages answering
+   * at once): its state is then not the replay of the store, and is not saved until the next open.
+   */
+  private unordered = false;
 
   /** Made by the package; see the class's doc for how to get one. */
   private constructor(
@@ -217,22 +274,74 @@ export class Learner {
     private readonly handle: number,
     private count: number,
     private readonly sync: LiveSync<StoredAnswer>,
-    lastKey: number,
-  ) {
-    // answers other pages store for this learner from now on are applied here too
-    sync.start(
-      lastKey,
-      async (answer) => {
+    /**
+     * The stored answers the engine's state is exactly the replay of, in key order: keys up to
+     * `key`, `count` of them, the last one `last`.
+     */
+    private base: { key: number; count: number; last: StoredAnswer | undefined },
+    /** The key the saved state covers. */
+    private savedKey: number,
+  ) {}
+
+  /** @internal Applies what other pages store for this learner from now on. */
+  listen(): void {
+    this.sync.start(
+      this.base.key,
+      async (answer, key) => {
         if (this.disposed) return;
-        await this.tracer.call('observe', { learner: this.handle, answer });
+        const slot = { key, answer };
+        this.slots.push(slot);
+        try {
+          await this.tracer.call('observe', { learner: this.handle, answer });
+        } catch (e) {
+          this.slots.splice(this.slots.indexOf(slot), 1);
+          throw e;
+        }
         this.count++;
+        this.settle();
       },
       async () => {
         if (this.disposed) return;
         await this.tracer.call('clearLearner', { learner: this.handle });
-        this.count = 0;
+        this.reset();
       },
     );
+  }
+
+  private reset(): void {
+    this.count = 0;
+    this.slots = [];
+    this.unordered = false;
+    this.base = { key: 0, count: 0, last: undefined };
+    this.savedKey = 0;
+  }
+
+  /**
+   * Moves the base over the answers whose keys are known, while they follow it key by key; and
+   * saves the state once {@link SAVE_EVERY} answers came after the last save and none is pending.
+   */
+  private settle(): void {
+    while (this.slots.length > 0 && this.slots[0]!.key !== undefined) {
+      const { key, answer } = this.slots.shift()!;
+      if (key === this.base.key + 1 && !this.unordered) this.base = { key, count: this.base.count + 1, last: answer };
+      else this.unordered = true;
+    }
+    if (!this.unordered && this.slots.length === 0 && this.base.key - this.savedKey >= SAVE_EVERY) this.save();
+  }
+
+  /**
+   * @internal Saves the engine's state as the replay of the stored answers up to the base (no
+   * answer may be pending). A failed save costs nothing: the next open replays more answers.
+   */
+  save(): void {
+    const { key, count, last } = this.base;
+    if (last === undefined) return;
+    this.savedKey = key;
+    // issued now, before any later call: the engine's state is the base's
+    this.tracer
+      .call<{ fingerprint: string; state: unknown }>('learnerState', { learner: this.handle })
+      .then(({ fingerprint, state }) => this.store.putState(SAVED, { upTo: key, count, last, fingerprint, state } satisfies SavedLearner))
+      .catch(() => undefined);
   }
 
   /** Where the answers are kept: `'indexeddb'` (browsers) or `'memory'` (Node). */
@@ -275,17 +384,33 @@ export class Learner {
     }
     const stored: StoredAnswer = { question: answer.question, correct: answer.correct, ts: answer.ts ?? Date.now() };
     const learner = this.live();
-    const r = await this.tracer.call<ObserveResult>('observe', { learner, answer: stored });
+    const slot: { key: number | undefined; answer: StoredAnswer } = { key: undefined, answer: stored };
+    this.slots.push(slot);
+    const drop = () => {
+      const i = this.slots.indexOf(slot);
+      if (i >= 0) this.slots.splice(i, 1);
+    };
+    let r: ObserveResult;
+    try {
+      r = await this.tracer.call<ObserveResult>('observe', { learner, answer: stored });
+    } catch (e) {
+      drop();
+      throw e;
+    }
     let key: number;
     try {
       key = await this.store.add(stored);
     } catch (e) {
-      await this.tracer.call('unobserve', { learner }).catch(() => undefined);
+      await this.tracer.call('unobserve', { learner, answer: stored }).catch(() => undefined);
+      drop();
+      this.settle();
       throw e;
     }
     // other pages with this learner open apply it too
     this.sync.added(key, stored);
     this.count++;
+    slot.key = key;
+    this.settle();
     return r;
   }
 
@@ -390,7 +515,7 @@ export class Learner {
     await this.store.clear();
     this.sync.cleared();
     await this.tracer.call('clearLearner', { learner: this.live() });
-    this.count = 0;
+    this.reset();
   }
 
   /**

@@ -294,10 +294,10 @@ test('stores: a long history is compacted on open and scores like the full one',
   const loaded = await shop.profile();
   const firstOpenMs = performance.now() - t2;
   const stored = await loaded.events();
-  assert.ok(stored.length <= 1000 + 500, `compacted to ${stored.length} events`);
-  assert.deepEqual(stored.slice(-1000), events.slice(-1000), 'the newest 1,000 events are kept as they were');
+  assert.ok(stored.length <= 500 + 500, `compacted to ${stored.length} events`);
+  assert.deepEqual(stored.slice(-500), events.slice(-500), 'the newest 500 events are kept as they were');
   const summaries = stored.filter((e) => e.event === 'summary');
-  assert.equal(summaries.reduce((a, e) => a + e.count, 0), n - 1000, 'the summaries count every older event');
+  assert.equal(summaries.reduce((a, e) => a + e.count, 0), n - 500, 'the summaries count every older event');
   const got = await shop.recommend({ profile: loaded, k: 20, now });
   assert.deepEqual(got.map((r) => r.id), want.map((r) => r.id), 'the compacted profile recommends what the full history does');
   got.forEach((r, i) => assert.ok(Math.abs(r.score - want[i].score) <= 1e-4 * Math.max(1, Math.abs(want[i].score)), `${r.id}: ${r.score} vs ${want[i].score}`));
@@ -379,7 +379,7 @@ test('stores: recording compacts the history as it grows; the reopened profile s
   const foldIn = { alpha: 10, lambda: 0.1, halfLifeDays: 30, eventWeights: { view: 0.25, cart: 0.5, purchase: 1 } };
   const bytes = randomBundle(300, 16, 11, { foldIn });
   const shop = await hearth.loadRecommender(bytes, { name: 'node-test-write-compact' });
-  const { MemoryProfileStore, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE } = await import('../dist/profile-store.js');
+  const { MemoryProfileStore, COMPACT_ON_WRITE_AT, KEEP_RECENT_ON_WRITE, PACK_AT } = await import('../dist/profile-store.js');
   const store = new MemoryProfileStore('node-test-write-compact');
   const me = await shop.profile();
   await me.clear();
@@ -397,7 +397,7 @@ test('stores: recording compacts the history as it grows; the reopened profile s
   }
   const recordMs = (performance.now() - t1) / n;
   const stored = await store.all();
-  assert.ok(most <= COMPACT_ON_WRITE_AT + 300, `the store held ${most} events (at most ${COMPACT_ON_WRITE_AT} plus one summary per item)`);
+  assert.ok(most <= COMPACT_ON_WRITE_AT + PACK_AT, `the store held ${most} events (at most ${COMPACT_ON_WRITE_AT} packed, summaries included, and ${PACK_AT} loose)`);
   const raw = stored.filter((e) => e.event !== 'summary');
   assert.ok(raw.length >= KEEP_RECENT_ON_WRITE, `${raw.length} raw events kept`);
   assert.deepEqual(raw, events.slice(-raw.length), 'the newest events are kept as they were');

@@ -118,3 +118,64 @@ test('tracer: live sync: two pages with one learner open apply each other\'s ans
   assert.equal(await pages[0].evaluate(() => until(0)), 0, 'the clear reached the other page');
   await context.close();
 });
+
+test('tracer: a long IndexedDB history reopens from the saved state with exactly the full replay\'s results; a refused write rejects observe with STORAGE and leaves the learner as it was', async () => {
+  const { context, page } = await openFreshPage(browser, server.base);
+  const setup = `
+    const { Hearth } = await import('/pkg/dist/index.js');
+    const h = await Hearth.init();
+    const tracer = await h.loadTracer('/sim.hearth', { name: 'idb-compact' });
+    let s = 3;
+    const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+    const answer = (i) => ({ question: 'Q' + String(Math.floor(rnd() * 60)).padStart(3, '0'), correct: rnd() < 0.6, ts: 1.76e12 + i * 3600000 });
+    const now = 1.76e12 + 2000 * 3600000;
+    const report = async (l) => ({ answered: l.answered, mastery: await l.mastery(), next: await l.next({ k: 10 }), due: await l.due({ now, all: true }),
+      predict: await Promise.all(tracer.questions().map((q) => l.predict(q.id))) });
+    const openings = [];
+    const call = h.call;
+    h.call = function (op, args, ...rest) { if (op === 'openLearner') openings.push({ saved: args.saved !== undefined, answers: args.answers.length }); return call.call(this, op, args, ...rest); };
+  `;
+  const run = (body) => page.evaluate(new Function(`return (async () => { ${setup} ${body} })();`));
+  const first = await run(`
+    const l = await tracer.learner();
+    await l.clear();
+    for (let i = 0; i < 900; i++) await l.observe(answer(i));
+    // the refused write: nothing changes
+    const before = await report(l);
+    const add = IDBObjectStore.prototype.add;
+    IDBObjectStore.prototype.add = function () { throw new DOMException('quota exceeded (test)', 'QuotaExceededError'); };
+    let err;
+    try { await l.observe(answer(900)); } catch (e) { err = [e.code, e.message]; } finally { IDBObjectStore.prototype.add = add; }
+    const same = JSON.stringify(await report(l)) === JSON.stringify(before);
+    const stored = (await l.answers()).length;
+    await new Promise((r) => setTimeout(r, 300));
+    return { err, same, stored, live: await report(l) };
+  `);
+  assert.equal(first.err?.[0], 'STORAGE');
+  assert.match(first.err[1], /QuotaExceededError/);
+  assert.equal(first.same, true, 'the refused answer left no trace in the learner');
+  assert.equal(first.stored, 900);
+  await page.reload();
+  const again = await run(`
+    const t = performance.now();
+    const l = await tracer.learner();
+    const ms = performance.now() - t;
+    const restored = await report(l);
+    // without the saved state: every answer replayed
+    const db = await new Promise((res, rej) => { const q = indexedDB.open('hearth-ml-learner:idb-compact:default'); q.onsuccess = () => res(q.result); q.onerror = () => rej(q.error); });
+    const saved = await new Promise((res) => { const r = db.transaction('state').objectStore('state').get('learner'); r.onsuccess = () => res(r.result); });
+    await new Promise((res) => { const tx = db.transaction('state', 'readwrite'); tx.objectStore('state').delete('learner'); tx.oncomplete = res; });
+    db.close();
+    const full = await report(await tracer.learner());
+    await l.clear();
+    return { ms, restored, full, openings, upTo: saved?.upTo };
+  `);
+  assert.ok(again.upTo >= 800, `saved at ${again.upTo}`);
+  assert.equal(again.openings[0].saved, true);
+  assert.ok(again.openings[0].answers < 200, `replayed ${again.openings[0].answers} answers`);
+  assert.deepEqual(again.openings[1], { saved: false, answers: 900 });
+  assert.deepEqual(again.restored, again.full, 'restored + newest answers = the full replay, bit for bit');
+  assert.deepEqual(again.restored, first.live, 'and = the learner that answered them');
+  console.log(`# learner (IndexedDB, Chromium, worker): reopen of 900 answers from the saved state + ${again.openings[0].answers} answers ${again.ms.toFixed(1)} ms`);
+  await context.close();
+});

@@ -144,3 +144,149 @@ test('live sync: two open copies of one learner (two Hearth instances, as two ta
   assert.equal((await a.mastery()).ability.answered, 0);
   other.dispose();
 });
+
+/** `n` answers over the fixture's 60 questions (from `qs`), an hour apart from `t0`. */
+function answers(n, seed, qs = 60, q0 = 0, t0 = 1_760_000_000_000) {
+  let s = seed;
+  const rnd = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
+  return Array.from({ length: n }, (_, i) => ({ question: `Q${String(q0 + Math.floor(rnd() * qs)).padStart(3, '0')}`, correct: rnd() < 0.6, ts: t0 + i * 3_600_000 }));
+}
+
+/** Everything a learner reports (for exact comparison). */
+async function report(l, now) {
+  const ids = l.tracer.questions().map((q) => q.id);
+  return {
+    answered: l.answered,
+    mastery: await l.mastery(),
+    next: await l.next({ k: 10 }),
+    assess: await l.next({ k: 5, mode: 'assess' }),
+    due: await l.due({ now, all: true }),
+    predict: await Promise.all(ids.map((q) => l.predict(q))),
+  };
+}
+
+/** The `openLearner` calls `h` makes while `f` runs: `[{ saved, answers }]`. */
+async function openings(h, f) {
+  const seen = [];
+  const call = h.call;
+  h.call = function (op, args, ...rest) {
+    if (op === 'openLearner') seen.push({ saved: args.saved !== undefined, answers: args.answers.length });
+    return call.call(this, op, args, ...rest);
+  };
+  try {
+    return { value: await f(), seen };
+  } finally {
+    h.call = call;
+  }
+}
+
+test('stores: a long learner history saves the engine state beside the answers; reopening restores it and replays only the newest answers, with exactly the full replay\'s results', async () => {
+  const { MemoryProfileStore } = await import('../dist/profile-store.js');
+  const { SAVE_EVERY } = await import('../dist/tracer.js');
+  const tracer = await hearth.loadTracer(fixture, { name: 'sim-compact' });
+  const live = await tracer.learner();
+  await live.clear();
+  const list = answers(3000, 5);
+  for (const a of list) await live.observe(a);
+  const settle = () => new Promise((r) => setTimeout(r, 50)); // a save lands after the call that made it
+  await settle();
+  const store = new MemoryProfileStore('sim-compact:default', 'learner');
+  const saved = await store.getState('learner');
+  assert.ok(saved && saved.upTo > 3000 - SAVE_EVERY && saved.count === saved.upTo, `saved at ${saved?.upTo}`);
+  assert.deepEqual(await live.answers(), list, 'every answer stays stored');
+  // the full replay: the same answers in a store without a saved state
+  const plain = new MemoryProfileStore('sim-compact:replay', 'learner');
+  await plain.clear();
+  for (const a of list) await plain.add(a);
+  const { value: full, seen: fullSeen } = await openings(hearth, () => tracer.learner('replay'));
+  assert.deepEqual(fullSeen, [{ saved: false, answers: 3000 }]);
+  const t = performance.now();
+  const { value: reopened, seen } = await openings(hearth, () => tracer.learner());
+  const openMs = performance.now() - t;
+  assert.equal(seen.length, 1);
+  assert.equal(seen[0].saved, true);
+  assert.ok(seen[0].answers < SAVE_EVERY, `replayed ${seen[0].answers} answers`);
+  const now = list.at(-1).ts + 86_400_000;
+  const want = await report(full, now);
+  assert.deepEqual(await report(reopened, now), want, 'restored + newest answers = the full replay, bit for bit');
+  assert.deepEqual(await report(live, now), want, 'and = the learner that answered them');
+  // and they stay equal as the learner goes on
+  for (const a of answers(50, 9, 60, 0, list.at(-1).ts + 3_600_000)) {
+    assert.deepEqual(await reopened.observe(a), await full.observe(a));
+  }
+  assert.deepEqual(await report(reopened, now + 9e7), await report(full, now + 9e7));
+  console.log(`# learner (memory store, Node): 3000 answers; reopen (saved state + ${seen[0].answers} answers) ${openMs.toFixed(1)} ms`);
+
+  // a state saved for another bundle, or damaged, is ignored: every answer is replayed
+  const cur = await store.getState('learner');
+  for (const [what, bad] of [['another bundle', { ...cur, fingerprint: 'sha256-0' }], ['damaged', { ...cur, state: { ...cur.state, answered: 'x' } }]]) {
+    await store.putState('learner', bad);
+    const { value: l, seen: s } = await openings(hearth, () => tracer.learner());
+    assert.deepEqual(s.map((x) => x.saved), [true, false], `${what}: tried, then replayed`);
+    assert.equal(s[1].answers, 3050);
+    assert.deepEqual(await report(l, now + 9e7), await report(full, now + 9e7), what);
+    l.dispose();
+    await settle();
+  }
+  // a state whose answers are not the store's (cleared and answered anew): ignored too
+  await store.putState('learner', { ...cur, last: { ...cur.last, correct: !cur.last.correct } });
+  const { seen: s2 } = await openings(hearth, () => tracer.learner());
+  assert.deepEqual(s2, [{ saved: false, answers: 3050 }]);
+  for (const l of [live, reopened, full]) await l.clear();
+});
+
+test('stores: a refused learner write rejects observe with STORAGE and leaves the learner as it was', async () => {
+  const { MemoryProfileStore } = await import('../dist/profile-store.js');
+  const tracer = await hearth.loadTracer(fixture, { name: 'sim-refused' });
+  const l = await tracer.learner();
+  await l.clear();
+  const list = answers(300, 3);
+  for (const a of list.slice(0, 250)) await l.observe(a);
+  const now = list.at(-1).ts + 86_400_000;
+  const before = await report(l, now);
+  const add = MemoryProfileStore.prototype.add;
+  MemoryProfileStore.prototype.add = async () => { throw new HearthError('STORAGE', 'record: IndexedDB refused the write (QuotaExceededError: test); nothing was recorded'); };
+  try {
+    await assert.rejects(l.observe(list[250]), (e) => e instanceof HearthError && e.code === 'STORAGE');
+  } finally {
+    MemoryProfileStore.prototype.add = add;
+  }
+  assert.deepEqual(await report(l, now), before, 'the refused answer left no trace');
+  assert.equal((await l.answers()).length, 250);
+  for (const a of list.slice(250)) await l.observe(a);
+  const again = await tracer.learner();
+  assert.deepEqual(await report(again, now), await report(l, now));
+  await l.clear();
+});
+
+test('stores: two copies of one learner (two Hearth instances, as two tabs) answering at once: the saved state is only ever the store\'s replay; a reopened learner equals the full replay', async () => {
+  const { MemoryProfileStore } = await import('../dist/profile-store.js');
+  const other = await Hearth.init();
+  const [ta, tb] = [await hearth.loadTracer(fixture, { name: 'sim-two' }), await other.loadTracer(fixture, { name: 'sim-two' })];
+  const a = await ta.learner();
+  await a.clear();
+  const t0 = 1_760_000_000_000;
+  for (const x of answers(250, 1, 30, 0, t0)) await a.observe(x);
+  const b = await tb.learner();
+  assert.equal(b.answered, 250);
+  // both answer at once (tab a questions Q000–Q029, tab b Q030–Q059, so any order is valid)
+  const xs = answers(400, 2, 30, 0, t0 + 1e9), ys = answers(400, 4, 30, 30, t0 + 1e9);
+  for (let i = 0; i < 400; i++) await Promise.all([a.observe(xs[i]), b.observe(ys[i])]);
+  for (let t = 0; (a.answered !== 1050 || b.answered !== 1050) && t < 500; t++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(a.answered, 1050);
+  assert.equal(b.answered, 1050);
+  const stored = await a.answers();
+  assert.equal(stored.length, 1050);
+  // the full replay of the store's order
+  const plain = new MemoryProfileStore('sim-two:replay', 'learner');
+  await plain.clear();
+  for (const x of stored) await plain.add(x);
+  const full = await ta.learner('replay');
+  const now = t0 + 3e9;
+  await new Promise((r) => setTimeout(r, 50));
+  const { value: reopened, seen } = await openings(other, () => tb.learner());
+  console.log(`# learner, two copies answering at once: reopened from ${seen[0].saved ? `a saved state + ${seen[0].answers}` : `all ${seen[0].answers}`} answers`);
+  assert.deepEqual(await report(reopened, now), await report(full, now), 'reopened = the replay of the store, bit for bit');
+  for (const l of [a, full]) await l.clear();
+  other.dispose();
+});

@@ -372,6 +372,50 @@ impl Dkt {
         }
     }
 
+    /// Checks a learner's state that was stored and read back against this model: the carried
+    /// state's shapes, the P(correct) row (empty or one probability per output), the history
+    /// (`rerun`: one input id per step). Errors ([`Error::Argument`]) name the field.
+    pub fn check_state(&self, st: &DktState) -> Result<()> {
+        let zero = self.start();
+        let shapes = |s: &[Vec<f32>]| s.iter().map(Vec::len).collect::<Vec<_>>();
+        if shapes(&st.state) != shapes(&zero.state)
+            || st.state.iter().flatten().any(|v| !v.is_finite())
+        {
+            return Err(Error::Argument(format!(
+                "kt: the carried state has shapes {:?}, the model's {:?} (finite values)",
+                shapes(&st.state),
+                shapes(&zero.state)
+            )));
+        }
+        let w = self.spec.width();
+        if !(st.p.is_empty() || st.p.len() == w) || st.p.iter().any(|p| !(0.0..=1.0).contains(p)) {
+            return Err(Error::Argument(format!(
+                "kt: a P(correct) row of {} values, the model's has {w} probabilities",
+                st.p.len()
+            )));
+        }
+        let ids = self.spec.input.offset as i64..self.spec.id(self.spec.skills.len() as u32, true);
+        let history = match self.spec.state {
+            KtState::Carry => 0,
+            KtState::Rerun => st.steps as usize,
+        };
+        if st.history.len() != history || st.history.iter().any(|id| !ids.contains(id)) {
+            return Err(Error::Argument(format!(
+                "kt: a history of {} input ids after {} steps (ids in {ids:?})",
+                st.history.len(),
+                st.steps
+            )));
+        }
+        if (st.steps == 0) != st.p.is_empty() {
+            return Err(Error::Argument(format!(
+                "kt: {} steps with a P(correct) row of {} values",
+                st.steps,
+                st.p.len()
+            )));
+        }
+        Ok(())
+    }
+
     /// The input tensor of `ids` (one sequence).
     fn input(&self, ids: &[i64]) -> Result<Tensor> {
         let t = ids.len();

@@ -598,6 +598,37 @@ impl Ability {
         };
     }
 
+    /// Checks a posterior that was stored and read back (a learner's saved state): a valid
+    /// grid, one finite log-weight ≤ 0 per grid point, a finite estimate. Errors name `what`.
+    pub fn check(&self, what: &str) -> Result<()> {
+        self.grid
+            .validate()
+            .map_err(|e| Error::Argument(format!("{what}: {e}")))?;
+        if self.log_post.len() != self.grid.points {
+            return Err(Error::Argument(format!(
+                "{what}: {} log-posterior values for a grid of {} points",
+                self.log_post.len(),
+                self.grid.points
+            )));
+        }
+        if let Some(v) = self
+            .log_post
+            .iter()
+            .find(|v| !(v.is_finite() && **v <= 0.0))
+        {
+            return Err(Error::Argument(format!(
+                "{what}: log-posterior value {v} is not finite and <= 0"
+            )));
+        }
+        let Estimate { mean, sd } = self.estimate;
+        if !(mean.is_finite() && sd.is_finite() && sd >= 0.0) {
+            return Err(Error::Argument(format!(
+                "{what}: estimate mean {mean}, sd {sd} is not finite"
+            )));
+        }
+        Ok(())
+    }
+
     /// EAP mean and posterior SD. O(1).
     pub fn estimate(&self) -> Estimate {
         self.estimate

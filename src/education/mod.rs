@@ -577,6 +577,60 @@ impl Learner {
         ))
     }
 
+    /// Checks a state that was stored and read back (see [`crate::education::tracer::Tracer::restore`])
+    /// against `bank`: one ability posterior and one BKT mastery in [0, 1] per skill, valid
+    /// posteriors, a finite Elo rating and valid Elo options, the last question and every
+    /// card's question in the bank, finite card parameters. Errors ([`Error::Argument`]) name
+    /// the field.
+    pub fn check(&self, bank: &QuestionBank) -> Result<()> {
+        let skills = bank.skills.len();
+        let n = bank.questions.len();
+        self.ability.check("ability")?;
+        if self.skill_ability.len() != skills || self.mastery.len() != skills {
+            return Err(Error::Argument(format!(
+                "the state has {} topic posteriors and {} BKT masteries, the bundle {skills} topics",
+                self.skill_ability.len(),
+                self.mastery.len()
+            )));
+        }
+        for (s, a) in self.skill_ability.iter().enumerate() {
+            a.check(&format!("topic {s} ability"))?;
+        }
+        if let Some((s, m)) = self
+            .mastery
+            .iter()
+            .enumerate()
+            // BKT's updates drift past 1 by rounding (1 + 5e-9 after 3,000 answers): a
+            // probability up to that, not a value of another kind
+            .find(|(_, m)| !(-1e-3..=1.0 + 1e-3).contains(*m))
+        {
+            return Err(Error::Argument(format!(
+                "topic {s}: BKT mastery {m} is not a probability"
+            )));
+        }
+        self.elo.validate("elo")?;
+        self.elo_options.validate()?;
+        if let Some(q) = self.last.filter(|&q| q as usize >= n) {
+            return Err(Error::Argument(format!(
+                "last question {q}: the bundle has {n} questions"
+            )));
+        }
+        for (&q, c) in &self.cards {
+            if q as usize >= n {
+                return Err(Error::Argument(format!(
+                    "a review card for question {q}: the bundle has {n} questions"
+                )));
+            }
+            if !(c.stability.is_finite() && c.difficulty.is_finite()) {
+                return Err(Error::Argument(format!(
+                    "the review card of question {q} has stability {}, difficulty {}",
+                    c.stability, c.difficulty
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Every review card, by question index.
     pub fn cards(&self) -> impl Iterator<Item = (u32, &fsrs::Card)> {
         self.cards.iter().map(|(&q, c)| (q, c))

@@ -496,6 +496,48 @@ impl Tracer {
         }
     }
 
+    /// A learner from a state saved earlier ([`TracerLearner`] serializes every field: the
+    /// posteriors, Elo, BKT, review cards and the sequence model's state), checked against
+    /// this bundle first, so a state from another bundle or a corrupted copy is refused rather
+    /// than used. The restored learner gives exactly (bit for bit) the results of the learner
+    /// it was saved from, and so of replaying that learner's answers: the package keeps one
+    /// such state with its answers so that opening a learner replays only the newest ones.
+    ///
+    /// Errors: [`Error::Argument`] `learner state: …` naming the field that does not fit.
+    pub fn restore(&self, state: TracerLearner) -> Result<TracerLearner> {
+        let bad = |e: Error| match e {
+            Error::Argument(m) => Error::Argument(format!("learner state: {m}")),
+            e => e,
+        };
+        state.learner.check(&self.bank).map_err(bad)?;
+        if state.skill_ability.len() != self.skills.len() {
+            return Err(Error::Argument(format!(
+                "learner state: {} skill posteriors, the bundle has {} skills",
+                state.skill_ability.len(),
+                self.skills.len()
+            )));
+        }
+        for (s, a) in state.skill_ability.iter().enumerate() {
+            a.check(&format!("skill '{}' ability", self.skills[s].0))
+                .map_err(bad)?;
+        }
+        match (&self.dkt, &state.kt) {
+            (Some(d), Some(st)) => d.check_state(st).map_err(bad)?,
+            (None, None) => {}
+            (Some(_), None) => {
+                return Err(Error::Argument(
+                    "learner state: no sequence-model state, the bundle has a kt model".into(),
+                ))
+            }
+            (None, Some(_)) => {
+                return Err(Error::Argument(
+                    "learner state: a sequence-model state, the bundle has no kt model".into(),
+                ))
+            }
+        }
+        Ok(state)
+    }
+
     fn topic_mastery(&self, l: &TracerLearner, t: u32) -> TopicMastery {
         let m = &l.learner.mastery()[t as usize];
         let a = &l.learner.skill_ability_posterior(t);

@@ -66,6 +66,18 @@ impl WasmTracer {
         }
     }
 
+    /// A learner from a state `Learner.exportState()` gave (for this bundle), checked field
+    /// by field: `ARGUMENT` `learner state: …` for a state of another bundle or a damaged one.
+    #[wasm_bindgen(js_name = restoreLearner)]
+    pub fn restore_learner(&self, state: JsValue) -> Result<WasmLearner, JsValue> {
+        let state: TracerLearner = serde_wasm_bindgen::from_value(state)
+            .map_err(|e| arg_error(format!("learner state: {e}")))?;
+        Ok(WasmLearner {
+            learner: self.inner.restore(state).map_err(to_js)?,
+            tracer: self.inner.clone(),
+        })
+    }
+
     /// The bundle's ONNX knowledge-tracing model, if any (load it with `Session.fromBytes`).
     #[wasm_bindgen(js_name = ktModel)]
     pub fn kt_model(&self) -> Option<js_sys::Uint8Array> {
@@ -164,6 +176,15 @@ impl WasmLearner {
     /// scheduledDays }]`.
     pub fn due(&self, now: f64, all: bool) -> Result<JsValue, JsValue> {
         out(&self.learner.due(&self.tracer, now, all).map_err(to_js)?)
+    }
+
+    /// The whole state (posteriors, Elo, BKT, review cards, the sequence model's state) as a
+    /// structured-clonable JS value (plain objects, arrays, a `Map` of cards, numbers: every
+    /// f64 exact), for `Tracer.restoreLearner`.
+    #[wasm_bindgen(js_name = exportState)]
+    pub fn export_state(&self) -> Result<JsValue, JsValue> {
+        serde_wasm_bindgen::to_value(&self.learner)
+            .map_err(|e| arg_error(format!("learner state: {e}")))
     }
 
     /// Answers observed.

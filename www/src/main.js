@@ -64,8 +64,13 @@ function renderCartCount() {
  * so a recommend() issued right after is computed with the event in the profile: the worker
  * answers calls in order. The IndexedDB write finishes in the background of that.
  */
+/** Records not yet stored: a new engine (the backend toggle) waits for them before it reads the profile. */
+const storing = new Set();
+
 function record(id, kind) {
   const done = engine.me.record({ item: id, event: kind });
+  storing.add(done);
+  done.finally(() => storing.delete(done)).catch(() => {});
   events.push({ item: id, event: kind, ts: Date.now() });
   renderPrivacy();
   return done;
@@ -117,10 +122,12 @@ function recOptions() {
 }
 
 async function renderRecs() {
-  const { list, ms: took } = await engine.recommend(recOptions());
-  showLatency(took);
+  // the list of the page this call was made for: a later navigation replaces it, and this
+  // (older) result must not land in the next page's list
   const ol = $('#recs');
-  if (!ol) return;
+  const { list, ms: took } = await engine.recommend(recOptions());
+  if (!ol?.isConnected) return;
+  showLatency(took);
   const personal = events.length > 0;
   ol.dataset.mode = personal ? 'personal' : 'popular';
   $('#recs-h').textContent = personal ? 'Recommended for you' : 'Popular right now';
@@ -225,9 +232,9 @@ async function productPage(id) {
 }
 
 async function renderSimilar(id) {
-  const list = await engine.shop.similar(id, { k: 6, filter: recOptions().filter });
   const ol = $('#similar');
-  if (ol) ol.replaceChildren(...list.map((r) => card(r.item ?? byId.get(r.id))));
+  const list = await engine.shop.similar(id, { k: 6, filter: recOptions().filter });
+  if (ol?.isConnected) ol.replaceChildren(...list.map((r) => card(r.item ?? byId.get(r.id))));
 }
 
 function cartPage() {
@@ -336,15 +343,18 @@ async function onBackend(ev) {
   s.textContent = `Starting ${want}…`;
   s.dataset.state = 'busy';
   try {
+    // every event recorded so far is in IndexedDB before the new engine reads the profile
+    await Promise.allSettled([...storing]);
     const { engine: next, agree, of } = await switchBackend(engine, want, recOptions());
     engine.dispose();
     engine = next;
     engine.forced = want;
     renderEngine();
+    // the list from the new engine first: 'ok' means it is what the page shows
+    await renderRecs();
     s.dataset.state = 'ok';
     s.dataset.agree = String(agree);
     s.textContent = `Now running on ${engine.backend.toUpperCase()} (asked for ${want}). Its top-10 matches the previous engine's at ${agree} of ${of} positions.`;
-    await renderRecs();
   } catch (e) {
     $(`input[name=backend][value=${previous}]`).checked = true;
     s.dataset.state = 'unavailable';
