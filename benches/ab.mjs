@@ -1,7 +1,7 @@
 // A/B timing of Hearth CPU wasm builds in one process (e.g. main before and after a change):
 // node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm). Runs
 // the model on fresh random inputs, alternating builds every run, and prints each build's median
-// and p10 in ms (AB_RUNS=N runs per build, default 4000). A development tool: the side-by-side figures against other engines are bench.mjs.
+// and p10 in ms (AB_RUNS=N runs per build, default 4000; AB_BATCH=N gives symbolic dims the size N, default 1). A development tool: the side-by-side figures against other engines are bench.mjs.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 const [model, ...dirs] = process.argv.slice(2);
@@ -13,7 +13,7 @@ for (const d of dirs) {
 }
 const s0 = engines[0];
 const feeds = () => Object.fromEntries(s0.inputs.map((i) => {
-  const dims = i.dims.map((d) => (typeof d === 'number' ? d : 1));
+  const dims = i.dims.map((d) => (typeof d === 'number' ? d : Number(process.env.AB_BATCH) || 1));
   const n = dims.reduce((a, b) => a * b, 1);
   const data = i.type === 'int64' ? BigInt64Array.from({ length: n }, () => BigInt(Math.floor(Math.random() * 50))) : Float32Array.from({ length: n }, () => Math.random());
   return [i.name, { data, dims }];

@@ -39,7 +39,7 @@ build() { # name, cargo feature flags, target dir, output dir
   # -ocimfs 1000: binaryen otherwise inlines every single-caller function whatever its size, which
   # built one 215 KB function that V8 compiles lazily on the first run (28-40 ms measured in Node;
   # 2-4 ms with this limit, and the file is smaller).
-  wasm-opt -Oz -ocimfs 1000 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm.opt"
+  wasm-opt -Oz -ocimfs 1000 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types ${WASM_OPT_EXTRA:-} "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm.opt"
   mv "$out/${name}_bg.wasm.opt" "$out/${name}_bg.wasm"
 
   f="$out/${name}_bg.wasm"
@@ -58,6 +58,10 @@ for b in ${HEARTH_WASM_BUILDS:-hearth-cpu hearth-cpu-full hearth}; do
     hearth-cpu) build hearth-cpu --no-default-features "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
     hearth-cpu-full) build hearth-cpu-full "" "$HEARTH_WASM_TARGET_DIR" "$ship" ;;
     hearth) build hearth "--features webgpu" "$HEARTH_WASM_TARGET_DIR-webgpu" "$ship" ;;
+    # bench only, not shipped: hearth-cpu with relaxed SIMD (the f32 GEMM's fused multiply-add),
+    # into $HEARTH_CACHE/hearth-cpu-relaxed; its own target dir, since RUSTFLAGS differ
+    hearth-cpu-relaxed) RUSTFLAGS="-C target-feature=+simd128,+relaxed-simd" WASM_OPT_EXTRA=--enable-relaxed-simd \
+      build hearth-cpu --no-default-features "$HEARTH_WASM_TARGET_DIR-relaxed" "$HEARTH_CACHE/hearth-cpu-relaxed" ;;
     hearth-cpu-test) build hearth-cpu "--features test-api" "$HEARTH_WASM_TARGET_DIR" "$test_out" ;;
     hearth-test) build hearth "--features webgpu,test-api" "$HEARTH_WASM_TARGET_DIR-webgpu" "$test_out" ;;
     *) echo "unknown wasm build '$b'" >&2; exit 2 ;;

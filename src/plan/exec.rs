@@ -414,7 +414,8 @@ pub(crate) async fn run_values<D: Device>(
                         .iter()
                         .map(|v| v.and_then(|v| slots[v].host.as_deref()))
                         .collect();
-                    let outs = cpu::run(&node.op, &args).map_err(|e| in_node(graph, i, e))?;
+                    let outs = cpu::run_packed(&node.op, &args, plan.packed[i].as_deref())
+                        .map_err(|e| in_node(graph, i, e))?;
                     // a kernel may leave out trailing optional outputs; reading one is an error
                     for (&v, x) in node.outputs.iter().zip(outs) {
                         // a narrow integer dtype computed in a wider one wraps to its range

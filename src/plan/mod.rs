@@ -10,6 +10,7 @@ pub use exec::run_graph;
 
 use crate::ir::{Graph, Op};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Which backend runs a node (`"cpu"` / `"webgpu"` in JS and JSON).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -107,6 +108,8 @@ pub struct Plan {
     /// For each node: the plans of its subgraphs ([`Op::subgraphs`]: `If`'s then and else
     /// branches, a `Loop`'s or `Scan`'s body), empty for other ops.
     pub(crate) subplans: Vec<Vec<Plan>>,
+    /// For each node: its constant weights packed for the CPU kernel (MatMul, Gemm, RNNs).
+    pub(crate) packed: Vec<Option<Arc<crate::backend::cpu::Prepacked>>>,
 }
 
 impl Plan {
@@ -140,6 +143,22 @@ impl Plan {
             .iter()
             .map(|n| n.op.subgraphs().into_iter().map(Plan::new).collect())
             .collect();
-        Plan { frees, subplans }
+        let packed = graph
+            .nodes
+            .iter()
+            .map(|n| {
+                let consts: Vec<Option<&crate::tensor::Tensor>> = n
+                    .inputs
+                    .iter()
+                    .map(|v| v.and_then(|v| graph.constants.get(&v)).map(|t| &**t))
+                    .collect();
+                crate::backend::cpu::prepack(&n.op, &consts).map(Arc::new)
+            })
+            .collect();
+        Plan {
+            frees,
+            subplans,
+            packed,
+        }
     }
 }

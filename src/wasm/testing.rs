@@ -108,6 +108,14 @@ pub fn qgemm_check() -> u32 {
     crate::backend::cpu::linalg::qgemm::check_against_scalar() as u32
 }
 
+/// Test hook (feature `test-api`): runs the f32 GEMM's SIMD128 micro-kernel against its scalar
+/// twin inside wasm over every tile edge, block edge, transposed operand, scale and added C;
+/// returns how many outputs are not bit-identical (0 expected).
+#[wasm_bindgen(js_name = sgemmCheckForTest)]
+pub fn sgemm_check() -> u32 {
+    crate::backend::cpu::linalg::sgemm::check_against_scalar() as u32
+}
+
 /// Test hook (feature `test-api`): runs the SIMD128 scoring kernels against their scalar twins inside wasm, over
 /// every length 0..=70 and every finite f16 value; returns the number of results that are not
 /// bit-identical (0 expected).

@@ -28,16 +28,58 @@ use crate::error::Result;
 use crate::ir::Op;
 use crate::tensor::Tensor;
 
+/// A node's constant weights packed for its kernel once, when the session is built
+/// ([`prepack`]), and kept in the plan: no per-run packing.
+#[derive(Debug)]
+pub enum Prepacked {
+    /// MatMul's or Gemm's B.
+    Matrix(linalg::sgemm::PackedB),
+    /// An RNN's W and R, per direction.
+    Rnn(rnn::Packed),
+}
+
+/// Packs what node `op` takes as constants (`consts[i]`: input `i` when it is a constant).
+pub fn prepack(op: &Op, consts: &[Option<&Tensor>]) -> Option<Prepacked> {
+    match op {
+        Op::Linalg(o) => linalg::prepack(o, consts).map(Prepacked::Matrix),
+        Op::Rnn(o) => rnn::prepack(o, consts).map(Prepacked::Rnn),
+        _ => None,
+    }
+}
+
 /// Runs one op on the CPU. `If` is control flow and is run by the executor, not here.
 pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    run_packed(op, inputs, None)
+}
+
+/// [`run`] with the node's weights packed ahead ([`prepack`]).
+pub fn run_packed(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&Prepacked>,
+) -> Result<Vec<Tensor>> {
     match op {
         Op::Math(o) => math::run(o, inputs),
-        Op::Linalg(o) => linalg::run(o, inputs),
+        Op::Linalg(o) => linalg::run_packed(
+            o,
+            inputs,
+            match packed {
+                Some(Prepacked::Matrix(p)) => Some(p),
+                _ => None,
+            },
+        ),
         Op::Conv(o) => conv::run(o, inputs),
         Op::Shape(o) => shape::run(o, inputs),
         Op::Reduce(o) => reduce::run(o, inputs),
         Op::Quant(o) => quant::run(o, inputs),
-        Op::Rnn(o) => rnn::run(o, inputs),
+        Op::Rnn(o) => rnn::run_packed(
+            o,
+            inputs,
+            match packed {
+                Some(Prepacked::Rnn(p)) => Some(p),
+                _ => None,
+            },
+        ),
         Op::Index(o) => index::run(o, inputs),
         Op::Image(o) => image::run(o, inputs),
         #[cfg(feature = "extra-ops")]

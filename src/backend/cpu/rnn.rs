@@ -6,10 +6,34 @@
 
 use super::fastmath;
 use super::linalg::gemm_strided;
+use super::linalg::sgemm::PackedB;
+
+/// The f32 GEMM on B packed ahead (the SIMD128 kernel).
+#[allow(clippy::too_many_arguments)]
+fn sgemm_packed(
+    m: usize,
+    dst: &mut [f32],
+    read: bool,
+    lhs: &[f32],
+    ls: (usize, usize),
+    b: &PackedB,
+    scale: f32,
+) {
+    super::linalg::sgemm::sgemm_packed(
+        m,
+        dst,
+        read,
+        lhs,
+        ls,
+        b,
+        scale,
+        super::linalg::sgemm::Kernel::Simd,
+    );
+}
 use super::util::{input, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::rnn::{Act, Cell, Direction, RnnOp};
-use crate::tensor::{numel_checked, Tensor};
+use crate::tensor::{numel_checked, Tensor, TensorData};
 
 #[inline]
 fn act(a: Act, x: f32) -> f32 {
@@ -73,7 +97,46 @@ fn act_slice(a: Act, v: &mut [f32]) {
     }
 }
 
+/// An RNN's constant weights packed for the f32 GEMM when the session is built: per
+/// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`).
+#[derive(Debug)]
+pub struct Packed {
+    w: Vec<PackedB>,
+    r: Vec<PackedB>,
+}
+
+/// Packs W and R (inputs 1 and 2) when both are constant f32 tensors of rank 3.
+pub fn prepack(op: &RnnOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
+    let pack = |t: Option<&Tensor>| -> Option<Vec<PackedB>> {
+        let (TensorData::F32(v), [dirs, gh, k]) = (t?.data(), t?.shape()) else {
+            return None;
+        };
+        let (gh, k) = (*gh, *k);
+        if gh != op.cell.gates() * op.hidden {
+            return None;
+        }
+        Some(
+            (0..*dirs)
+                .map(|d| PackedB::new(k, gh, &v[d * gh * k..(d + 1) * gh * k], (1, k)))
+                .collect(),
+        )
+    };
+    Some(Packed {
+        w: pack(consts.get(1).copied().flatten())?,
+        r: pack(consts.get(2).copied().flatten())?,
+    })
+}
+
 pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    run_packed(op, inputs, None)
+}
+
+/// [`run`] with W and R packed ahead ([`prepack`]).
+pub fn run_packed(
+    op: &RnnOp,
+    inputs: &[Option<&Tensor>],
+    packed: Option<&Packed>,
+) -> Result<Vec<Tensor>> {
     let name = op.name();
     let x = input(inputs, 0, "X")?;
     let w = input(inputs, 1, "W")?;
@@ -170,16 +233,25 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     let gh = g * hs;
     let mut xw = vec![0.0f32; numel_checked(&[seq * batch, gh])?];
     let mut hr = vec![0.0f32; batch * gh];
-    let mut rt = vec![0.0f32; gh * hs];
+    // the packed weights, when they are this call's W and R
+    let packed = packed.filter(|p| {
+        p.w.len() == dirs
+            && p.r.len() == dirs
+            && p.w.iter().all(|b| b.k() == isz && b.n() == gh)
+            && p.r.iter().all(|b| b.k() == hs && b.n() == gh)
+    });
+    let mut rt = vec![0.0f32; if packed.is_some() { 0 } else { gh * hs }];
     for d in 0..dirs {
         let reverse = op.direction == Direction::Reverse || d == 1;
         let wd = &wv[d * gh * isz..(d + 1) * gh * isz];
         let rd = &rv[d * gh * hs..(d + 1) * gh * hs];
         // Rᵀ as [hs, gh] rows, so each step's H·Rᵀ is hs contiguous row updates (no horizontal
         // sums); one transpose per run instead of one strided read per step
-        for p in 0..hs {
-            for j in 0..gh {
-                rt[p * gh + j] = rd[j * hs + p];
+        if packed.is_none() {
+            for p in 0..hs {
+                for j in 0..gh {
+                    rt[p * gh + j] = rd[j * hs + p];
+                }
             }
         }
         let (wb, rb) = match bv {
@@ -200,18 +272,21 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 row[j] = bias;
             }
         }
-        gemm_strided(
-            seq * batch,
-            gh,
-            isz,
-            &mut xw,
-            true,
-            &x_sb,
-            (isz, 1),
-            wd,
-            (1, isz),
-            1.0,
-        );
+        match packed {
+            Some(p) => sgemm_packed(seq * batch, &mut xw, true, &x_sb, (isz, 1), &p.w[d], 1.0),
+            None => gemm_strided(
+                seq * batch,
+                gh,
+                isz,
+                &mut xw,
+                true,
+                &x_sb,
+                (isz, 1),
+                wd,
+                (1, isz),
+                1.0,
+            ),
+        }
         let acts = &op.acts[d];
         let mut h: Vec<f32> = h0.as_ref().map_or(vec![0.0; batch * hs], |v| {
             v[d * batch * hs..(d + 1) * batch * hs].to_vec()
@@ -224,18 +299,21 @@ pub fn run(op: &RnnOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
             // recurrent projection hr = H · Rᵀ
-            gemm_strided(
-                batch,
-                gh,
-                hs,
-                &mut hr,
-                false,
-                &h,
-                (hs, 1),
-                &rt,
-                (gh, 1),
-                1.0,
-            );
+            match packed {
+                Some(p) => sgemm_packed(batch, &mut hr, false, &h, (hs, 1), &p.r[d], 1.0),
+                None => gemm_strided(
+                    batch,
+                    gh,
+                    hs,
+                    &mut hr,
+                    false,
+                    &h,
+                    (hs, 1),
+                    &rt,
+                    (gh, 1),
+                    1.0,
+                ),
+            }
             for bi in 0..batch {
                 // steps past a sequence's length are skipped (a reversed one starts at L-1)
                 if t >= lens[bi] {
@@ -380,4 +458,71 @@ fn swap01(v: &[f32], a: usize, b: usize, n: usize) -> Vec<f32> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::cpu::util::test_values as rand;
+
+    /// LSTM and GRU (both `linear_before_reset` settings), one and two directions, one and
+    /// three sequences: W and R packed at load give the same outputs as the per-run path.
+    #[test]
+    fn prepacked_weights_match_per_run_path() {
+        for (cell, lbr, acts) in [
+            (Cell::Lstm, false, vec![Act::Sigmoid, Act::Tanh, Act::Tanh]),
+            (Cell::Gru, false, vec![Act::Sigmoid, Act::Tanh]),
+            (Cell::Gru, true, vec![Act::Sigmoid, Act::Tanh]),
+        ] {
+            for (direction, dirs) in [(Direction::Forward, 1), (Direction::Bidirectional, 2)] {
+                for batch in [1, 3] {
+                    let (seq, isz, hs) = (5, 7, 10);
+                    let gh = cell.gates() * hs;
+                    let op = RnnOp {
+                        cell,
+                        hidden: hs,
+                        direction,
+                        acts: vec![acts.clone(); dirs],
+                        clip: None,
+                        input_forget: false,
+                        linear_before_reset: lbr,
+                        batch_first: false,
+                    };
+                    let t = |shape: Vec<usize>, seed| {
+                        let n = shape.iter().product();
+                        Tensor::from_f32(shape, rand(n, seed)).unwrap()
+                    };
+                    let x = t(vec![seq, batch, isz], 1);
+                    let w = t(vec![dirs, gh, isz], 2);
+                    let r = t(vec![dirs, gh, hs], 3);
+                    let b = t(vec![dirs, 2 * gh], 4);
+                    let ins = [Some(&x), Some(&w), Some(&r), Some(&b)];
+                    let p = prepack(&op, &[None, Some(&w), Some(&r), Some(&b)]).unwrap();
+                    let got = run_packed(&op, &ins, Some(&p)).unwrap();
+                    let want = run(&op, &ins).unwrap();
+                    for (g, w) in got.iter().zip(&want) {
+                        assert_eq!(g.shape(), w.shape());
+                        for (x, y) in g.as_f32().unwrap().iter().zip(w.as_f32().unwrap()) {
+                            assert!(
+                                (x - y).abs() <= 1e-5,
+                                "{cell:?} {direction:?} {batch}: {x} vs {y}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // weights that are not constants are not packed
+        let op = RnnOp {
+            cell: Cell::Rnn,
+            hidden: 2,
+            direction: Direction::Forward,
+            acts: vec![vec![Act::Tanh]],
+            clip: None,
+            input_forget: false,
+            linear_before_reset: false,
+            batch_first: false,
+        };
+        assert!(prepack(&op, &[None, None, None]).is_none());
+    }
 }

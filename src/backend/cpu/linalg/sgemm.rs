@@ -1,0 +1,607 @@
+//! Hearth's own f32 GEMM: `C (m × n) = (C or 0) + scale · A · B` for strided A and B, blocked
+//! for the caches and computed by a register-blocked micro-kernel.
+//!
+//! B is packed into panels of [`NR`] = 8 columns, each panel `k` rows of 8 contiguous values
+//! (zero-padded past `n`): [`PackedB`]. A weight that is a constant of the model is packed once
+//! when the session is built and kept in the plan; any other B is packed per call into a reused
+//! buffer, except that for few rows of A (≤ 32) a row-major B is read where it lies (only its
+//! last partial panel packed): each panel is then passed over too few times to repay a copy. A is packed per block of [`MC`] rows × [`KC`] depths into micro-panels of up to
+//! [`MR`] = 4 rows, depth-major (`[p][r]`). The micro-kernel keeps an `R × 8·P` tile of C in
+//! `R·2·P` f32x4 accumulators; each depth step loads the 2·P vectors of B once, broadcasts each
+//! of the R values of A, and adds the products (SIMD128 has no FMA: a multiply, then an add).
+//! Tiles of 4 × 8 cover the matrix; fewer than 4 rows in all (batch-1 layers, RNN steps) take
+//! 1 × 32 or 2 × 16 tiles, so a product with one row still has 8 independent accumulators and
+//! streams each packed weight once.
+//!
+//! The loops, outside in: column blocks of [`NC`] (B's block, `KC × NC`, stays in L2), depth
+//! blocks of [`KC`], row blocks of [`MC`] (A's block, packed), one B panel (in L1 while every A
+//! micro-panel of the block passes over it), one A micro-panel.
+//!
+//! The scalar twin ([`Kernel::Scalar`]) runs the same blocking and, per output, the same
+//! operations in the same order, so the SIMD128 kernel matches it bit for bit
+//! ([`check_against_scalar`], run inside wasm by the test hook `sgemmCheckForTest`).
+
+use std::cell::RefCell;
+
+/// Rows of A per micro-panel.
+pub const MR: usize = 4;
+/// Columns of B per packed panel.
+pub const NR: usize = 8;
+/// Depth per block (an A micro-panel is `MR × KC` = 4 KB, a B panel slice `KC × NR` = 8 KB).
+const KC: usize = 256;
+/// Rows of A per packed block (`MC × KC` = 64 KB).
+const MC: usize = 64;
+/// Columns of B per block (`KC × NC` = 256 KB).
+const NC: usize = 256;
+
+/// B (`k × n`) packed into `⌈n / 8⌉` panels of `k × 8` values, zero-padded.
+#[derive(Clone, Debug, Default)]
+pub struct PackedB {
+    k: usize,
+    n: usize,
+    data: Vec<f32>,
+}
+
+impl PackedB {
+    /// Packs B from `rhs` with element strides `(rrs, rcs)` (row, column).
+    pub fn new(k: usize, n: usize, rhs: &[f32], rs: (usize, usize)) -> PackedB {
+        let mut p = PackedB::default();
+        p.repack(k, n, rhs, rs);
+        p
+    }
+
+    /// Packs into this buffer, reusing its allocation.
+    fn repack(&mut self, k: usize, n: usize, rhs: &[f32], (rrs, rcs): (usize, usize)) {
+        assert!(
+            k == 0 || n == 0 || rhs.len() > (k - 1) * rrs + (n - 1) * rcs,
+            "sgemm: rhs too small"
+        );
+        let panels = n.div_ceil(NR);
+        self.k = k;
+        self.n = n;
+        self.data.clear();
+        self.data.resize(panels * k * NR, 0.0);
+        for q in 0..panels {
+            let (j0, w) = (q * NR, NR.min(n - q * NR));
+            let panel = &mut self.data[q * k * NR..(q + 1) * k * NR];
+            for (p, row) in panel.chunks_exact_mut(NR).enumerate() {
+                if rcs == 1 {
+                    row[..w].copy_from_slice(&rhs[p * rrs + j0..p * rrs + j0 + w]);
+                } else {
+                    for (c, x) in row[..w].iter_mut().enumerate() {
+                        *x = rhs[p * rrs + (j0 + c) * rcs];
+                    }
+                }
+            }
+        }
+    }
+
+    /// Depth (B's rows).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
+    /// B's columns.
+    pub fn n(&self) -> usize {
+        self.n
+    }
+}
+
+/// Which micro-kernel runs: the SIMD128 one (on wasm with `simd128`; elsewhere the scalar twin,
+/// which LLVM vectorises for the host) or the scalar twin.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kernel {
+    Simd,
+    Scalar,
+}
+
+thread_local! {
+    /// Packing buffers reused across calls: B's panels (for a B not packed at load), A's block.
+    static SCRATCH: RefCell<(PackedB, Vec<f32>)> = RefCell::default();
+}
+
+/// `dst[m×n] = (dst if read_dst else 0) + scale · lhs · rhs`, element strides (row, column).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    ls: (usize, usize),
+    rhs: &[f32],
+    rs: (usize, usize),
+    scale: f32,
+    kernel: Kernel,
+) {
+    // taken out of the thread-local (not borrowed) so a nested call cannot conflict
+    let (mut b, mut a) = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    if rs.1 == 1 && m <= DIRECT_ROWS && k > 0 && n > 0 {
+        // few rows of A: B's full panels are read where they lie (each is passed over only
+        // ⌈m / 4⌉ times, so packing would cost as much as it saves); the last partial panel
+        // is packed
+        let full = n / NR;
+        b.repack(k, n - full * NR, &rhs[full * NR..], rs);
+        let src = BSrc::Direct {
+            rhs,
+            rrs: rs.0,
+            full,
+            tail: &b,
+        };
+        drive(m, n, k, dst, read_dst, lhs, ls, src, scale, kernel, &mut a);
+    } else {
+        b.repack(k, n, rhs, rs);
+        drive(
+            m,
+            n,
+            k,
+            dst,
+            read_dst,
+            lhs,
+            ls,
+            BSrc::Packed(&b),
+            scale,
+            kernel,
+            &mut a,
+        );
+    }
+    SCRATCH.with(|s| *s.borrow_mut() = (b, a));
+}
+
+/// [`sgemm`] with B packed ahead ([`PackedB`]).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_packed(
+    m: usize,
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    ls: (usize, usize),
+    b: &PackedB,
+    scale: f32,
+    kernel: Kernel,
+) {
+    let mut a = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().1));
+    drive(
+        m,
+        b.n,
+        b.k,
+        dst,
+        read_dst,
+        lhs,
+        ls,
+        BSrc::Packed(b),
+        scale,
+        kernel,
+        &mut a,
+    );
+    SCRATCH.with(|s| s.borrow_mut().1 = a);
+}
+
+/// Packs rows `i0..i0+mc`, depths `p0..p0+kc` of A into micro-panels of up to [`MR`] rows,
+/// each `[p][r]`, micro-panel `t` at `t·MR·kc`.
+#[allow(clippy::too_many_arguments)]
+fn pack_a(
+    buf: &mut Vec<f32>,
+    lhs: &[f32],
+    (lrs, lcs): (usize, usize),
+    i0: usize,
+    mc: usize,
+    p0: usize,
+    kc: usize,
+) {
+    buf.clear();
+    buf.resize(mc.div_ceil(MR) * MR * kc, 0.0);
+    for t in 0..mc.div_ceil(MR) {
+        let r0 = t * MR;
+        let rows = MR.min(mc - r0);
+        let panel = &mut buf[t * MR * kc..t * MR * kc + rows * kc];
+        for r in 0..rows {
+            let base = (i0 + r0 + r) * lrs + p0 * lcs;
+            for p in 0..kc {
+                panel[p * rows + r] = lhs[base + p * lcs];
+            }
+        }
+    }
+}
+
+/// Up to this many rows of A, a row-major B is read in place instead of packed.
+const DIRECT_ROWS: usize = 256;
+
+/// Where the kernel reads B.
+#[derive(Clone, Copy)]
+enum BSrc<'a> {
+    Packed(&'a PackedB),
+    /// Row-major B (row stride `rrs`): its first `full` panels read in place, the rest
+    /// (fewer than 8 columns) from `tail`.
+    Direct {
+        rhs: &'a [f32],
+        rrs: usize,
+        full: usize,
+        tail: &'a PackedB,
+    },
+}
+
+impl BSrc<'_> {
+    /// Panel `q` at depth `p`: its address, the step between depths, the step between panels.
+    fn at(&self, q: usize, p: usize) -> (*const f32, usize, usize) {
+        match *self {
+            BSrc::Packed(b) => (b.data[q * b.k * NR + p * NR..].as_ptr(), NR, b.k * NR),
+            BSrc::Direct { rhs, rrs, full, .. } if q < full => {
+                (rhs[p * rrs + q * NR..].as_ptr(), rrs, NR)
+            }
+            BSrc::Direct { tail, .. } => (tail.data[p * NR..].as_ptr(), NR, 0),
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    m: usize,
+    n: usize,
+    k: usize,
+    dst: &mut [f32],
+    read_dst: bool,
+    lhs: &[f32],
+    ls: (usize, usize),
+    b: BSrc<'_>,
+    scale: f32,
+    kernel: Kernel,
+    abuf: &mut Vec<f32>,
+) {
+    let extent = |rows: usize, cols: usize, (rs, cs): (usize, usize)| {
+        if rows == 0 || cols == 0 {
+            0
+        } else {
+            (rows - 1) * rs + (cols - 1) * cs + 1
+        }
+    };
+    assert!(dst.len() >= m * n, "sgemm: dst too small");
+    assert!(lhs.len() >= extent(m, k, ls), "sgemm: lhs too small");
+    if m == 0 || n == 0 {
+        return;
+    }
+    if k == 0 {
+        if !read_dst {
+            dst[..m * n].fill(0.0);
+        }
+        return;
+    }
+    for jc in (0..n).step_by(NC) {
+        let nc = NC.min(n - jc);
+        for pc in (0..k).step_by(KC) {
+            let kc = KC.min(k - pc);
+            let load = read_dst || pc > 0;
+            for ic in (0..m).step_by(MC) {
+                let mc = MC.min(m - ic);
+                pack_a(abuf, lhs, ls, ic, mc, pc, kc);
+                let mut jr = 0;
+                while jr < nc {
+                    let q = (jc + jr) / NR;
+                    let cols_left = nc - jr;
+                    let (bp, bstep, bstride) = b.at(q, pc);
+                    // few rows in all: wide tiles over several panels
+                    let wide = match mc {
+                        1 => 4,
+                        2 => 2,
+                        _ => 1,
+                    };
+                    // (a wide tile never reaches a partial panel: its panels are all full)
+                    let panels = if cols_left >= wide * NR { wide } else { 1 };
+                    let cols = cols_left.min(panels * NR);
+                    let mut t = 0;
+                    while t * MR < mc {
+                        let rows = MR.min(mc - t * MR);
+                        let ap = abuf[t * MR * kc..].as_ptr();
+                        let c0 = (ic + t * MR) * n + jc + jr;
+                        // SAFETY: the tile's rows ic+t·MR.. (rows of them) and columns
+                        // jc+jr.. (cols) lie inside dst (m × n, checked above)
+                        let cp = unsafe { dst.as_mut_ptr().add(c0) };
+                        let tile = Tile {
+                            kc,
+                            a: ap,
+                            b: bp,
+                            bstep,
+                            bstride,
+                            c: cp,
+                            ldc: n,
+                            cols,
+                            load,
+                            scale,
+                        };
+                        // SAFETY: `tile` points into abuf (rows × kc), B's panels and dst as
+                        // checked above
+                        unsafe {
+                            match (rows, panels, kernel) {
+                                (4, _, Kernel::Simd) => simd_tile::<4, 1>(&tile),
+                                (3, _, Kernel::Simd) => simd_tile::<3, 1>(&tile),
+                                (2, 2, Kernel::Simd) => simd_tile::<2, 2>(&tile),
+                                (2, _, Kernel::Simd) => simd_tile::<2, 1>(&tile),
+                                (1, 4, Kernel::Simd) => simd_tile::<1, 4>(&tile),
+                                (1, _, Kernel::Simd) => simd_tile::<1, 1>(&tile),
+                                (4, _, Kernel::Scalar) => scalar_tile::<4, 1>(&tile),
+                                (3, _, Kernel::Scalar) => scalar_tile::<3, 1>(&tile),
+                                (2, 2, Kernel::Scalar) => scalar_tile::<2, 2>(&tile),
+                                (2, _, Kernel::Scalar) => scalar_tile::<2, 1>(&tile),
+                                (1, 4, Kernel::Scalar) => scalar_tile::<1, 4>(&tile),
+                                _ => scalar_tile::<1, 1>(&tile),
+                            }
+                        }
+                        t += 1;
+                    }
+                    jr += cols;
+                }
+            }
+        }
+    }
+}
+
+/// One micro-kernel call: an `R × cols` tile of C (cols ≤ 8·P) over `kc` depths.
+struct Tile {
+    kc: usize,
+    /// A's micro-panel, `[p][r]` (R values per depth)
+    a: *const f32,
+    /// B's first panel at this depth; the next depth is `bstep` further, panel `i` is
+    /// `i · bstride` further
+    b: *const f32,
+    bstep: usize,
+    bstride: usize,
+    /// C's tile, row stride `ldc`
+    c: *mut f32,
+    ldc: usize,
+    cols: usize,
+    /// add to C (else overwrite)
+    load: bool,
+    scale: f32,
+}
+
+/// The scalar twin: per output, `acc += a·b` over the depths in order, then
+/// `c = c + scale·acc` (or `scale·acc`).
+///
+/// # Safety
+/// `t` must point at valid memory as [`Tile`] describes.
+#[inline(always)]
+unsafe fn scalar_tile<const R: usize, const P: usize>(t: &Tile) {
+    let mut acc = [[[0.0f32; NR]; P]; R];
+    for p in 0..t.kc {
+        for (r, ar) in acc.iter_mut().enumerate() {
+            let x = *t.a.add(p * R + r);
+            for (i, acc) in ar.iter_mut().enumerate() {
+                let b = t.b.add(i * t.bstride + p * t.bstep);
+                for (l, s) in acc.iter_mut().enumerate() {
+                    *s += x * *b.add(l);
+                }
+            }
+        }
+    }
+    for (r, ar) in acc.iter().enumerate() {
+        for j in 0..t.cols {
+            let v = t.scale * ar[j / NR][j % NR];
+            let c = t.c.add(r * t.ldc + j);
+            *c = if t.load { *c + v } else { v };
+        }
+    }
+}
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+use simd::tile as simd_tile;
+
+/// Off wasm the SIMD kernel is the scalar twin (LLVM vectorises it for the host).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use scalar_tile as simd_tile;
+
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd {
+    use super::{Tile, NR};
+    use core::arch::wasm32::*;
+
+    /// `c + a·b`: a multiply and an add (rounded twice, as the scalar twin does).
+    #[cfg(not(target_feature = "relaxed-simd"))]
+    #[inline(always)]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_add(c, f32x4_mul(a, b))
+    }
+
+    /// `c + a·b` in the relaxed-SIMD build: one fused multiply-add where the CPU has it (the
+    /// engine may also round twice), so results may differ from the scalar twin in the last
+    /// bits (bench-only build, `scripts/build-wasm.sh hearth-cpu-relaxed`).
+    #[cfg(target_feature = "relaxed-simd")]
+    #[inline(always)]
+    fn madd(a: v128, b: v128, c: v128) -> v128 {
+        f32x4_relaxed_madd(a, b, c)
+    }
+
+    /// The SIMD128 micro-kernel: `R × 2·P` f32x4 accumulators.
+    ///
+    /// # Safety
+    /// `t` must point at valid memory as [`Tile`] describes.
+    #[inline(always)]
+    pub(super) unsafe fn tile<const R: usize, const P: usize>(t: &Tile) {
+        let mut acc = [[[f32x4_splat(0.0); 2]; P]; R];
+        let mut a = t.a;
+        let mut b = t.b;
+        for _ in 0..t.kc {
+            let bv: [[v128; 2]; P] = core::array::from_fn(|i| {
+                let q = b.add(i * t.bstride);
+                [
+                    v128_load(q as *const v128),
+                    v128_load(q.add(4) as *const v128),
+                ]
+            });
+            for (r, ar) in acc.iter_mut().enumerate() {
+                let x = v128_load32_splat(a.add(r) as *const u32);
+                for (i, ai) in ar.iter_mut().enumerate() {
+                    ai[0] = madd(x, bv[i][0], ai[0]);
+                    ai[1] = madd(x, bv[i][1], ai[1]);
+                }
+            }
+            a = a.add(R);
+            b = b.add(t.bstep);
+        }
+        let s = f32x4_splat(t.scale);
+        if t.cols == P * NR {
+            for (r, ar) in acc.iter().enumerate() {
+                for (i, ai) in ar.iter().enumerate() {
+                    for (h, v) in ai.iter().enumerate() {
+                        let c = t.c.add(r * t.ldc + i * NR + h * 4) as *mut v128;
+                        let v = f32x4_mul(s, *v);
+                        v128_store(
+                            c,
+                            if t.load {
+                                f32x4_add(v128_load(c), v)
+                            } else {
+                                v
+                            },
+                        );
+                    }
+                }
+            }
+        } else {
+            for (r, ar) in acc.iter().enumerate() {
+                let mut row = [0.0f32; 32];
+                for (i, ai) in ar.iter().enumerate() {
+                    for (h, v) in ai.iter().enumerate() {
+                        v128_store(row[i * NR + h * 4..].as_mut_ptr() as *mut v128, *v);
+                    }
+                }
+                for (j, &x) in row[..t.cols].iter().enumerate() {
+                    let v = t.scale * x;
+                    let c = t.c.add(r * t.ldc + j);
+                    *c = if t.load { *c + v } else { v };
+                }
+            }
+        }
+    }
+}
+
+/// Runs the SIMD128 kernel against its scalar twin over edge tiles (every row and column
+/// remainder), odd sizes, depths across block edges, transposed operands, `scale` and an added
+/// C, both with B packed per call and ahead; returns how many outputs are not bit-identical
+/// (0 expected). Inside wasm this is the test hook `sgemmCheckForTest`.
+#[cfg(any(test, feature = "test-api"))]
+pub fn check_against_scalar() -> usize {
+    let mut rng = crate::testing::Rng::new(16);
+    let mut bad = 0;
+    for &(m, n, k) in &[
+        (1, 1, 1),
+        (1, 40, 19),
+        (2, 17, 33),
+        (3, 9, 5),
+        (4, 8, 8),
+        (5, 13, 7),
+        (7, 31, 300),
+        (8, 16, 256),
+        (9, 33, 257),
+        (66, 70, 65),
+        (67, 263, 520),
+        (0, 3, 4),
+        (3, 0, 4),
+        (2, 2, 0),
+    ] {
+        for (case, &(ta, tb)) in [(false, false), (true, false), (false, true), (true, true)]
+            .iter()
+            .enumerate()
+        {
+            let lhs = rng.f32s(m * k, -1.0, 1.0);
+            let rhs = rng.f32s(k * n, -1.0, 1.0);
+            let ls = if ta { (1, m) } else { (k, 1) };
+            let rs = if tb { (1, k) } else { (n, 1) };
+            let c0 = rng.f32s(m * n, -1.0, 1.0);
+            let (read, scale) = (case % 2 == 1, [1.0, 0.5, -2.0, 1.0][case]);
+            let run = |kern: Kernel, packed: bool| {
+                let mut c = c0.clone();
+                if packed {
+                    let b = PackedB::new(k, n, &rhs, rs);
+                    sgemm_packed(m, &mut c, read, &lhs, ls, &b, scale, kern);
+                } else {
+                    sgemm(m, n, k, &mut c, read, &lhs, ls, &rhs, rs, scale, kern);
+                }
+                c
+            };
+            let want = run(Kernel::Scalar, false);
+            for packed in [false, true] {
+                let got = run(Kernel::Simd, packed);
+                bad += got
+                    .iter()
+                    .zip(&want)
+                    .filter(|(x, y)| x.to_bits() != y.to_bits())
+                    .count();
+            }
+        }
+    }
+    bad
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The kernel (scalar twin off wasm) against f64 sums, including every tile remainder and
+    /// block edge, transposed operands, scale and an added C.
+    #[test]
+    fn matches_f64_reference() {
+        let mut rng = crate::testing::Rng::new(5);
+        for &(m, n, k) in &[
+            (1, 1, 1),
+            (1, 33, 70),
+            (2, 18, 9),
+            (3, 5, 2),
+            (5, 9, 300),
+            (13, 270, 17),
+            (70, 8, 513),
+            (0, 3, 3),
+            (2, 2, 0),
+        ] {
+            for (ta, tb) in [(false, false), (true, true), (true, false), (false, true)] {
+                let lhs = rng.f32s(m * k, -1.0, 1.0);
+                let rhs = rng.f32s(k * n, -1.0, 1.0);
+                let ls = if ta { (1, m) } else { (k, 1) };
+                let rs = if tb { (1, k) } else { (n, 1) };
+                let c0 = rng.f32s(m * n, -1.0, 1.0);
+                for (read, scale) in [(false, 1.0f32), (true, -0.5)] {
+                    let mut got = c0.clone();
+                    sgemm(
+                        m,
+                        n,
+                        k,
+                        &mut got,
+                        read,
+                        &lhs,
+                        ls,
+                        &rhs,
+                        rs,
+                        scale,
+                        Kernel::Simd,
+                    );
+                    let mut packed = c0.clone();
+                    let b = PackedB::new(k, n, &rhs, rs);
+                    sgemm_packed(m, &mut packed, read, &lhs, ls, &b, scale, Kernel::Simd);
+                    for i in 0..m {
+                        for j in 0..n {
+                            let s: f64 = (0..k)
+                                .map(|p| {
+                                    lhs[i * ls.0 + p * ls.1] as f64
+                                        * rhs[p * rs.0 + j * rs.1] as f64
+                                })
+                                .sum();
+                            let want =
+                                if read { c0[i * n + j] as f64 } else { 0.0 } + scale as f64 * s;
+                            let g = got[i * n + j] as f64;
+                            assert!(
+                                (g - want).abs()
+                                    <= 1e-5 * (1.0 + k as f64).sqrt() * (1.0 + want.abs()),
+                                "{m}×{n}×{k} ta={ta} tb={tb} read={read} at {i},{j}: {g} vs {want}"
+                            );
+                            assert_eq!(got[i * n + j].to_bits(), packed[i * n + j].to_bits());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn simd_matches_scalar_twin() {
+        assert_eq!(check_against_scalar(), 0);
+    }
+}
