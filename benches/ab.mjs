@@ -1,14 +1,17 @@
 // A/B timing of Hearth CPU wasm builds in one process (e.g. main before and after a change):
-// node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm). Runs
-// the model on fresh random inputs, alternating builds every run, and prints each build's median
-// and p10 in ms (AB_RUNS=N runs per build, default 4000; AB_BATCH=N gives symbolic dims the size N, default 1). A development tool: the side-by-side figures against other engines are bench.mjs.
+// node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm, or the
+// build AB_BUILD names: AB_BUILD=hearth-cpu-full for ai.onnx.ml models). Runs the model on fresh
+// random inputs, alternating builds every run, and prints each build's median and p10 in ms
+// (AB_RUNS=N runs per build, default 4000; AB_BATCH=N for symbolic dims, default 1). A development tool: the side-by-side figures against
+// other engines are bench.mjs.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 const [model, ...dirs] = process.argv.slice(2);
 const engines = [];
+const build = process.env.AB_BUILD || 'hearth-cpu';
 for (const d of dirs) {
-  const g = await import(pathToFileURL(`${d}/hearth-cpu.js`).href + `?${engines.length}`);
-  g.initSync({ module: readFileSync(`${d}/hearth-cpu_bg.wasm`) });
+  const g = await import(pathToFileURL(`${d}/${build}.js`).href + `?${engines.length}`);
+  g.initSync({ module: readFileSync(`${d}/${build}_bg.wasm`) });
   engines.push(g.Session.fromBytes(new Uint8Array(readFileSync(model))));
 }
 const s0 = engines[0];

@@ -83,6 +83,10 @@ pub struct IoInfo {
     pub dtype: Option<DType>,
     #[serde(rename = "dims")]
     pub shape: Option<Vec<Dim>>,
+    /// A map's (or a sequence of maps') key dtype, int64 or string; left out of the JS object
+    /// for the other kinds.
+    #[serde(rename = "keyType", skip_serializing_if = "Option::is_none")]
+    pub key: Option<DType>,
 }
 
 /// A model loaded for inference: parsed, folded, pruned and planned once; `run` only executes.
@@ -120,6 +124,7 @@ fn io_info(graph: &Graph, id: usize) -> IoInfo {
         kind: v.fact.kind,
         dtype: v.fact.dtype,
         shape: v.fact.shape.clone(),
+        key: v.fact.key,
     }
 }
 
@@ -264,8 +269,15 @@ impl Session {
         let plan = Plan::new(&model.graph);
         let g = &model.graph;
         let inputs = g.inputs.iter().map(|&i| io_info(g, i)).collect();
-        let outputs = g.outputs.iter().map(|&o| io_info(g, o)).collect();
+        let mut outputs: Vec<IoInfo> = g.outputs.iter().map(|&o| io_info(g, o)).collect();
         let zipmaps = zipmap_outputs(g)?;
+        for (k, labels) in &zipmaps {
+            // what run_values returns for it: a sequence of label → probability maps
+            outputs[*k].kind = ValueKind::MapSequence;
+            outputs[*k].key = Some(labels.dtype());
+            outputs[*k].dtype = Some(DType::F32);
+            outputs[*k].shape = None;
+        }
         Ok(Session {
             model,
             plan,
@@ -523,7 +535,10 @@ impl Session {
     /// [`run`](Self::run) for models whose inputs or outputs are sequences, optionals or maps.
     /// Tensor inputs are checked as `run` checks them; a sequence input must be a
     /// [`Value::Sequence`] of tensors of the declared dtype, an optional input a
-    /// [`Value::Optional`]. An output written by `ai.onnx.ml` `ZipMap` (scikit-learn classifiers
+    /// [`Value::Optional`], a map input (`ai.onnx.ml` `DictVectorizer`, `CastMap`: e.g.
+    /// scikit-learn's `DictVectorizer` exported by skl2onnx) a [`Value::Map`] with keys and
+    /// values of the declared dtypes ([`IoInfo::key`], [`IoInfo::dtype`]), a sequence-of-maps
+    /// input a [`Value::Sequence`] of such maps. An output written by `ai.onnx.ml` `ZipMap` (scikit-learn classifiers
     /// exported with skl2onnx's default `zipmap=True`) is a [`Value::Sequence`] of one
     /// [`Value::Map`] per row, class label → probability ([`run`](Self::run) returns it as
     /// ZipMap's input, the `[N, classes]` float32 probabilities). A ZipMap whose output feeds
@@ -649,10 +664,12 @@ fn kind_name(k: ValueKind) -> &'static str {
         ValueKind::Tensor => "tensor",
         ValueKind::Sequence => "sequence",
         ValueKind::Optional | ValueKind::OptionalSequence => "optional",
+        ValueKind::Map => "map",
+        ValueKind::MapSequence => "sequence of maps",
     }
 }
 
-/// Checks a sequence or optional feed against its input and converts its tensors to their
+/// Checks a sequence, optional or map feed against its input and converts its tensors to their
 /// compute dtypes.
 fn check_value(info: &IoInfo, v: &Value) -> Result<Value> {
     let err = |msg: String| Error::Input {
@@ -682,8 +699,51 @@ fn check_value(info: &IoInfo, v: &Value) -> Result<Value> {
             .collect::<Result<Vec<_>>>()
             .map(Value::Sequence)
     };
+    // a map: keys of the declared dtype, values a 1-D tensor of the declared dtype (only the
+    // ai.onnx.ml ops read maps: without them a map input is refused)
+    #[cfg(not(feature = "ml"))]
+    let map = |_: &Map, _: &str| -> Result<Value> {
+        Err(err(
+            "this build has no ai.onnx.ml operators (feature `ml`) to read a map".into(),
+        ))
+    };
+    #[cfg(feature = "ml")]
+    let map = |m: &Map, at: &str| -> Result<Value> {
+        let key = match m.keys() {
+            MapKeys::I64(_) => DType::I64,
+            MapKeys::Str(_) => DType::Str,
+        };
+        if let Some(k) = info.key.filter(|&k| k != key) {
+            return Err(err(format!(
+                "{at}expected a map with {k} keys, got {key} keys"
+            )));
+        }
+        match info.dtype {
+            Some(d) if m.values().dtype() != d => Err(err(format!(
+                "{at}expected a map to {d} values, got {} values",
+                m.values().dtype()
+            ))),
+            _ => Ok(Value::Map(Map::new(
+                m.keys().clone(),
+                m.values().clone().into_compute(),
+            )?)),
+        }
+    };
     match (info.kind, v) {
         (ValueKind::Sequence, Value::Sequence(s)) => seq(s),
+        (ValueKind::Map, Value::Map(m)) => map(m, ""),
+        (ValueKind::MapSequence, Value::Sequence(s)) => s
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match x {
+                Value::Map(m) => map(m, &format!("element {i}: ")),
+                other => Err(err(format!(
+                    "expected a sequence of maps, got an element {i} that is a {}",
+                    other.kind()
+                ))),
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(Value::Sequence),
         (ValueKind::Optional | ValueKind::OptionalSequence, Value::Optional(None)) => {
             Ok(Value::Optional(None))
         }

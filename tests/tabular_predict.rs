@@ -39,7 +39,7 @@ const MATRIX: [&str; 17] = [
 ];
 
 fn models_dir() -> PathBuf {
-    common::generated_dir("tabular-models-v1", "tabular_models.py", "manifest.json")
+    common::generated_dir("tabular-models-v2", "tabular_models.py", "manifest.json")
 }
 
 fn pbs(dir: &Path, prefix: &str) -> Vec<(String, Tensor)> {

@@ -9,7 +9,11 @@ For each model, OUT/<name>/ gets:
     output_<k>.pb     onnxruntime's output k; a ZipMap output (a list of dicts) is written as
                       its [rows, classes] float matrix in the order of meta.json's labels
     meta.json         {"zipmap": {k: labels}, "kind": ..., "converter": ...}
-and OUT/manifest.json lists the models with the package versions used.
+A model whose input is a map (scikit-learn's DictVectorizer, ai.onnx.ml CastMap: onnxruntime
+runs one map per call) gets, instead of input_<i>.pb, inputs.json {"input": name, "key": "int64" or
+"string", "rows": [{key: value}, ...]} and its outputs stacked over the rows (output_<k>.pb as
+above, one row per map).
+OUT/manifest.json lists the models with the package versions used.
 
 Usage: python3 tools/tabular_models.py OUT [CSV]
 Needs numpy, onnx, onnxruntime, scikit-learn, skl2onnx, onnxmltools, xgboost, lightgbm
@@ -118,6 +122,100 @@ def write_case(out, name, onx, feeds, meta):
     return meta
 
 
+def write_map_case(out, name, onx, rows, meta):
+    """A model with one map input, run by onnxruntime once per map in `rows`."""
+    d = os.path.join(out, name)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "model.onnx"), "wb") as f:
+        f.write(onx.SerializeToString())
+    sess = ort.InferenceSession(onx.SerializeToString(), providers=["CPUExecutionProvider"])
+    inp = sess.get_inputs()[0]
+    key = "int64" if inp.type.startswith("map(int64") else "string"
+    per_row = [sess.run(None, {inp.name: r}) for r in rows]
+    zipmap = {}
+    for k, o in enumerate(sess.get_outputs()):
+        vals = [res[k] for res in per_row]
+        if isinstance(vals[0], list):  # ZipMap: one {label: probability} per row
+            labels = list(vals[0][0].keys())
+            v = np.array([[m[l] for l in labels] for res in vals for m in res], dtype=np.float32)
+            zipmap[str(k)] = [l if isinstance(l, str) else int(l) for l in labels]
+        else:
+            v = np.concatenate([np.asarray(x) for x in vals], axis=0)
+        t = numpy_helper.from_array(v, o.name)
+        open(os.path.join(d, f"output_{k}.pb"), "wb").write(t.SerializeToString())
+    json.dump({"input": inp.name, "key": key, "rows": [{str(a): b for a, b in r.items()} for r in rows]},
+              open(os.path.join(d, "inputs.json"), "w"))
+    meta = dict(meta, zipmap=zipmap, map_input=inp.name,
+                ops=sorted({f"{n.domain or 'ai.onnx'}:{n.op_type}" for n in onx.graph.node}))
+    json.dump(meta, open(os.path.join(d, "meta.json"), "w"), indent=1)
+    return meta
+
+
+def dict_models(out, X, raw, y, train, test, cases):
+    """scikit-learn DictVectorizer pipelines (string and int64 keys) through skl2onnx."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import DictionaryType, FloatTensorType, Int64TensorType, StringTensorType
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    def named(i):  # numeric features by name, categories one-hot as DictVectorizer writes them
+        r = raw[i]
+        d = {h: float(v) for h, v in zip(NUMERIC, r["numeric"]) if v == v and v != 0}
+        d["Month=" + r["month"]] = 1.0
+        d["VisitorType=" + r["visitor"]] = 1.0
+        if r["weekend"] not in ("0", "False", "FALSE"):
+            d["Weekend"] = 1.0
+        return d
+
+    rows = [named(i) for i in test]
+    for r in rows[::7]:
+        r["NotAFeature"] = 3.0  # a key the vocabulary lacks: ignored by both
+    pipe = make_pipeline(DictVectorizer(sparse=False), StandardScaler(), LogisticRegression(max_iter=1000))
+    pipe.fit([named(i) for i in train], y[train])
+    onx = convert_sklearn(pipe, initial_types=[("features", DictionaryType(StringTensorType([1]), FloatTensorType([1])))],
+                          target_opset={"": 17, "ai.onnx.ml": 3})
+    cases.append(write_map_case(out, "dict_vectorizer", onx, rows, {"kind": "classifier", "converter": "skl2onnx"}))
+
+    # int64 keys: column index -> value, PageValues (column 8) as the target
+    def indexed(i):
+        return {j: float(v) for j, v in enumerate(X[i]) if j != 8 and v == v and v != 0}
+
+    pipe = make_pipeline(DictVectorizer(sparse=False), StandardScaler(), Ridge(alpha=1.0))
+    pipe.fit([indexed(i) for i in train], X[train, 8])
+    onx = convert_sklearn(pipe, initial_types=[("columns", DictionaryType(Int64TensorType([1]), FloatTensorType([1])))],
+                          target_opset={"": 17, "ai.onnx.ml": 3})
+    cases.append(write_map_case(out, "dict_vectorizer_int_keys", onx, [indexed(i) for i in test],
+                                {"kind": "regressor", "converter": "skl2onnx"}))
+
+
+def cast_map_models(out, cases):
+    """ai.onnx.ml CastMap, every cast_to and both map forms, on maps of int64 to float."""
+    from onnx import TensorProto, helper as h
+
+    def model(value_type, nodes, outputs):
+        vt = helper_map(value_type)
+        g = h.make_graph(nodes, "cast_map", [h.make_value_info("m", vt)], outputs)
+        return h.make_model(g, opset_imports=[h.make_opsetid("", 17), h.make_opsetid("ai.onnx.ml", 1)], ir_version=8)
+
+    def helper_map(value_type):
+        return h.make_map_type_proto(TensorProto.INT64, h.make_tensor_type_proto(value_type, None))
+
+    def cm(out_name, cast_to, form, max_map=1):
+        return h.make_node("CastMap", ["m"], [out_name], domain="ai.onnx.ml", cast_to=cast_to, map_form=form, max_map=max_map)
+
+    outs = lambda spec: [h.make_tensor_value_info(n, t, None) for n, t in spec]
+    onx = model(TensorProto.FLOAT, [cm("dense_float", "TO_FLOAT", "DENSE"), cm("sparse_float", "TO_FLOAT", "SPARSE", 6),
+                                    cm("dense_int", "TO_INT64", "DENSE"), cm("sparse_string", "TO_STRING", "SPARSE", 4)],
+                outs([("dense_float", TensorProto.FLOAT), ("sparse_float", TensorProto.FLOAT),
+                      ("dense_int", TensorProto.INT64), ("sparse_string", TensorProto.STRING)]))
+    rows = [{3: 1.5, 0: -2.25, 9: 7.0, 1: 0.1}, {5: -0.75, 2: 1e6, 4: 3.0, 7: 2.5}, {0: 0.0, 1: -1.0, 2: 2.0, 3: 123.456}]
+    cases.append(write_map_case(out, "cast_map", onx, rows, {"kind": "transform", "converter": "onnx.helper"}))
+    # (onnxruntime's Python binding cannot feed a map of int64 to string: tests/tabular.rs checks
+    # string values against a hand-computed reference)
+
+
 def main():
     out = sys.argv[1]
     path = sys.argv[2] if len(sys.argv) > 2 else DEFAULT_CSV
@@ -222,6 +320,9 @@ def main():
     mlt("lightgbm_binary", lgb.LGBMClassifier(**lgbm), ytr, "classifier", convert_lightgbm)
     mlt("lightgbm_multi", lgb.LGBMClassifier(**lgbm), y3tr, "classifier", convert_lightgbm)
     mlt("lightgbm_regressor", lgb.LGBMRegressor(**lgbm), Xtr[:, 8], "regressor", convert_lightgbm)
+
+    dict_models(out, X, raw, y, train, test, cases)
+    cast_map_models(out, cases)
 
     versions = {p: version(p) for p in ["scikit-learn", "skl2onnx", "onnxmltools", "xgboost", "lightgbm", "onnx", "onnxruntime", "numpy"]}
     json.dump({"models": [c for c in sorted(os.listdir(out)) if os.path.isdir(os.path.join(out, c))],

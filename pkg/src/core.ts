@@ -14,9 +14,9 @@ import { browserPlatform } from './platform-browser.js';
 import { Tracer } from './tracer.js';
 import type { Question, TracerInfo, TracerLoadOptions } from './tracer-types.js';
 import type {
-  BackendName, DType, FeatureRow, FeatureSpec, HearthOptions, ModelLoadOptions, TabularPrediction, InteractionEvent, IoInfo, Item, LoadOptions, Recommendation,
-  RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem, SimilarOptions,
-  Tensor, TensorData,
+  BackendName, DType, Feed, FeatureRow, FeatureSpec, HearthOptions, MapValue, ModelLoadOptions, OutputTensor, TabularPrediction,
+  InteractionEvent, IoInfo, Item, LoadOptions, Recommendation, RecommenderInfo, RecommenderLoadOptions, RecommendOptions,
+  RunOptions, RunOutput, SimilarItem, SimilarOptions, Tensor, TensorData,
 } from './types.js';
 
 /** What differs between the browser and Node entries (not part of the public API). */
@@ -243,9 +243,23 @@ export class Hearth {
 }
 
 const ARRAY_DTYPES: [new (...a: never[]) => TensorData, DType][] = [
-  [Float32Array, 'float32'], [Float64Array, 'float64'], [BigInt64Array, 'int64'], [Int32Array, 'int32'],
-  [Int8Array, 'int8'], [Uint8Array, 'uint8'], [Uint16Array, 'float16'],
+  [Float32Array, 'float32'], [Float64Array, 'float64'], [BigInt64Array, 'int64'], [BigUint64Array, 'uint64'],
+  [Int32Array, 'int32'], [Uint32Array, 'uint32'], [Int16Array, 'int16'], [Int8Array, 'int8'], [Uint8Array, 'uint8'],
+  [Uint16Array, 'uint16'],
 ];
+
+/**
+ * Whether one output of {@link Model.run} is a tensor (rather than a `ZipMap`'s array of maps,
+ * a map, a sequence or an empty optional).
+ * @example
+ * ```ts
+ * const out = await model.run(feeds);
+ * if (isTensor(out.label)) console.log(out.label.data);
+ * ```
+ */
+export function isTensor(v: RunOutput | undefined): v is OutputTensor {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && 'dims' in v && 'data' in v && Array.isArray((v as Tensor).dims);
+}
 
 function dtypeOf(name: string, t: Tensor): DType {
   if (Array.isArray(t.data)) {
@@ -256,12 +270,15 @@ function dtypeOf(name: string, t: Tensor): DType {
   }
   const arr = ARRAY_DTYPES.find(([C]) => t.data instanceof C);
   if (!arr) {
-    throw new TypeError(`run: feeds.${name}.data must be a Float32Array, Float64Array, BigInt64Array, Int32Array, Int8Array, Uint8Array or Uint16Array (float16 bits)`);
+    throw new TypeError(`run: feeds.${name}.data must be a Float32Array, Float64Array, BigInt64Array, BigUint64Array, Int32Array, Uint32Array, Int16Array, Int8Array, Uint8Array, Uint16Array or a string[]`);
   }
   let d = arr[1];
   if (d === 'uint8' && t.type === 'bool') d = 'bool';
-  if (d === 'float16' && t.type !== 'float16') {
-    throw new TypeError(`run: feeds.${name}: a Uint16Array is read only as float16 bits; pass type: 'float16'`);
+  if (d === 'uint16') {
+    if (t.type === 'float16' || t.type === 'bfloat16') d = t.type;
+    else if (t.type !== 'uint16') {
+      throw new TypeError(`run: feeds.${name}: a Uint16Array needs its type: 'uint16', or 'float16' / 'bfloat16' for the bits of those`);
+    }
   }
   if (t.type !== undefined && t.type !== d) {
     throw new TypeError(`run: feeds.${name}.type is '${t.type}' but data is a ${t.data.constructor.name} (${d})`);
@@ -269,7 +286,7 @@ function dtypeOf(name: string, t: Tensor): DType {
   return d;
 }
 
-/** `INPUT_VALUE` at the first NaN or ±Infinity of a float feed (float16: exponent bits all ones). */
+/** `INPUT_VALUE` at the first NaN or ±Infinity of a float feed (float16, bfloat16: exponent bits all ones). */
 function checkFinite(name: string, t: Tensor, dtype: DType): void {
   let at = -1;
   if (dtype === 'float32' || dtype === 'float64') {
@@ -283,9 +300,12 @@ function checkFinite(name: string, t: Tensor, dtype: DType): void {
     }
   } else if (dtype === 'float16') {
     at = (t.data as Uint16Array).findIndex((b) => (b & 0x7c00) === 0x7c00);
+  } else if (dtype === 'bfloat16') {
+    at = (t.data as Uint16Array).findIndex((b) => (b & 0x7f80) === 0x7f80);
   }
   if (at < 0) return;
-  const v = dtype === 'float16' ? `float16 bits 0x${(t.data as Uint16Array)[at]!.toString(16)} (NaN or Infinity)` : (t.data as Float32Array)[at]!;
+  const v = dtype === 'float16' || dtype === 'bfloat16'
+    ? `${dtype} bits 0x${(t.data as Uint16Array)[at]!.toString(16)} (NaN or Infinity)` : (t.data as Float32Array)[at]!;
   const idx: number[] = [];
   let rest = at;
   for (let k = t.dims.length - 1; k >= 0; k--) {
@@ -296,14 +316,37 @@ function checkFinite(name: string, t: Tensor, dtype: DType): void {
     `input '${name}': element ${at} ([${idx.join(', ')}]) is ${v}; pass { allowNonFinite: true } to run() to feed NaN or Infinity`);
 }
 
+/** A map feed: a plain object whose values are numbers, bigints or strings (the engine checks them against the declared types). */
+function checkMap(what: string, m: unknown): void {
+  if (m === null || typeof m !== 'object' || Array.isArray(m) || ArrayBuffer.isView(m)) {
+    throw new TypeError(`run: ${what} must be a { key: value } object (the input is a map)`);
+  }
+  for (const [k, v] of Object.entries(m)) {
+    if (typeof v !== 'number' && typeof v !== 'bigint' && typeof v !== 'string') {
+      throw new TypeError(`run: ${what}['${k}'] must be a number, bigint or string, got ${v === null ? 'null' : typeof v}`);
+    }
+  }
+}
+
 /** Checks feeds against the model's declared inputs, like the engine does, with finer codes. */
-function checkFeeds(feeds: Record<string, Tensor>, inputs: readonly IoInfo[], allowNonFinite: boolean): void {
+function checkFeeds(feeds: Record<string, Feed>, inputs: readonly IoInfo[], allowNonFinite: boolean): void {
   if (feeds === null || typeof feeds !== 'object' || Array.isArray(feeds)) {
     throw new TypeError('run: feeds must be an object mapping input names to { data, dims }');
   }
   const names = inputs.map((i) => i.name);
   const syms = new Map<string, [number, string]>();
-  for (const [name, t] of Object.entries(feeds)) {
+  for (const [name, feed] of Object.entries(feeds)) {
+    const kind = inputs.find((i) => i.name === name)?.kind;
+    if (kind === 'map') {
+      checkMap(`feeds.${name}`, feed);
+      continue;
+    }
+    if (kind === 'mapSequence') {
+      if (!Array.isArray(feed)) throw new TypeError(`run: feeds.${name} must be an array of { key: value } objects (the input is a sequence of maps)`);
+      (feed as readonly MapValue[]).forEach((m, i) => checkMap(`feeds.${name}[${i}]`, m));
+      continue;
+    }
+    const t = feed as Tensor;
     if (t === null || typeof t !== 'object') throw new TypeError(`run: feeds.${name} must be { data, dims }`);
     if (!Array.isArray(t.dims)) throw new TypeError(`run: feeds.${name}.dims must be an array of sizes`);
     for (const d of t.dims) {
@@ -389,9 +432,15 @@ export class Model {
   /**
    * Runs the model. Feeds are checked against {@link Model.inputs} first.
    *
-   * @param feeds - every input by name, as `{ data, dims }` (`type` only for bool/float16).
+   * @param feeds - every input by name, as `{ data, dims }` (`type` only for bool and a
+   *   Uint16Array's uint16/float16/bfloat16); a map input (kind `'map'`, e.g. scikit-learn's
+   *   `DictVectorizer`) as a plain `{ key: value }` object, a sequence of maps as an array of them.
    * @param options - see {@link RunOptions}.
-   * @returns the outputs by name, each `{ data, dims, type }`.
+   * @returns the outputs by name ({@link RunOutput}): a tensor `{ data, dims, type }` for a
+   *   tensor output, an array of `{ label: probability }` for a `ZipMap` output (kind
+   *   `'mapSequence'`), a map, an array for a sequence, `null` for an empty optional. Name the
+   *   types you expect with `run<{ label: OutputTensor; probabilities: MapValue[] }>(…)`, or
+   *   narrow with {@link isTensor}.
    * @throws `HearthError` `INPUT_NAME`, `INPUT_DTYPE`, `INPUT_SHAPE`, `INPUT_VALUE` (NaN or
    *   ±Infinity in a float feed, unless `allowNonFinite`), `DISPOSED`, `WORKER_CRASHED`;
    *   `TypeError`/`RangeError` naming the feed for a malformed tensor.
@@ -400,15 +449,21 @@ export class Model {
    * const { purchase_probability } = await model.run({ features: { data: x, dims: [1, 17] } });
    * ```
    */
-  async run(feeds: Record<string, Tensor>, options: RunOptions = {}): Promise<Record<string, Tensor & { type: DType }>> {
+  async run<T extends Record<string, RunOutput> = Record<string, RunOutput>>(feeds: Record<string, Feed>, options: RunOptions = {}): Promise<T> {
     if (this.disposed) throw new HearthError('DISPOSED', 'this model was disposed');
     if (options === null || typeof options !== 'object') throw new TypeError('run: options must be an object');
     if (options.transfer !== undefined && typeof options.transfer !== 'boolean') throw new TypeError('run: options.transfer must be a boolean');
     if (options.allowNonFinite !== undefined && typeof options.allowNonFinite !== 'boolean') throw new TypeError('run: options.allowNonFinite must be a boolean');
     checkFeeds(feeds, this.inputs, options.allowNonFinite === true);
-    const wire: Record<string, Tensor> = {};
+    const wire: Record<string, Feed> = {};
     const transfer = new Set<ArrayBuffer>();
-    for (const [name, t] of Object.entries(feeds)) {
+    for (const [name, feed] of Object.entries(feeds)) {
+      const kind = this.inputs.find((i) => i.name === name)?.kind;
+      if (kind === 'map' || kind === 'mapSequence') {
+        wire[name] = feed; // plain objects: copied to a worker
+        continue;
+      }
+      const t = feed as Tensor;
       let data = t.data;
       if (this.hearth.worker && ArrayBuffer.isView(data)) {
         const whole = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer;
@@ -417,7 +472,7 @@ export class Model {
       }
       wire[name] = { data, dims: [...t.dims], ...(t.type ? { type: t.type } : {}) };
     }
-    const r = await this.hearth.call<{ outputs: Record<string, Tensor & { type: DType }> } & Partial<Placement>>(
+    const r = await this.hearth.call<{ outputs: T } & Partial<Placement>>(
       'run', { handle: this.handle, feeds: wire }, [...transfer], this.generation);
     if (r.backend) this.place = { backend: r.backend, backendReason: r.backendReason };
     return r.outputs;

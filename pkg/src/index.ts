@@ -22,8 +22,9 @@ export type {
 export { HearthError, type HearthErrorCode, type FeatureErrorReason } from './errors.js';
 export { CACHE_NAME, sri } from './fetch.js';
 export type {
-  BackendName, DType, FeatureRow, FeatureSpec, FeatureSpecFeature, HearthOptions, InteractionEvent, IoInfo, Item,
-  ItemFilter, LoadOptions, ModelLoadOptions, TabularPrediction,
-  Recommendation, RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, SimilarItem,
-  SimilarOptions, Tensor, TensorData,
+  BackendName, DType, Feed, FeatureRow, FeatureSpec, FeatureSpecFeature, HearthOptions, InteractionEvent, IoInfo, Item,
+  ItemFilter, LoadOptions, MapValue, ModelLoadOptions, OutputTensor, TabularPrediction,
+  Recommendation, RecommenderInfo, RecommenderLoadOptions, RecommendOptions, RunOptions, RunOutput, SimilarItem,
+  SimilarOptions, Tensor, TensorData, ValueKind,
 } from './types.js';
+export { isTensor } from './core.js';

@@ -4,15 +4,28 @@
  */
 
 /** Element types a tensor can hold (the engine's names). */
-export type DType = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool' | 'string';
+export type DType =
+  | 'float32' | 'float16' | 'float64' | 'bfloat16'
+  | 'int64' | 'int32' | 'int16' | 'int8'
+  | 'uint64' | 'uint32' | 'uint16' | 'uint8'
+  | 'bool' | 'string';
 
-/** Typed arrays a tensor's `data` can be; a string tensor (category columns, class labels) is a `string[]`. */
+/**
+ * Typed arrays a tensor's `data` can be; a string tensor (category columns, class labels) is a `string[]`.
+ * Each dtype has one array: `float32` Float32Array, `float64` Float64Array, `int64` BigInt64Array,
+ * `uint64` BigUint64Array, `int32` Int32Array, `uint32` Uint32Array, `int16` Int16Array, `int8`
+ * Int8Array, `uint8` and `bool` (0/1) Uint8Array; a Uint16Array is `uint16` numbers, or the raw
+ * bits of `float16` or `bfloat16` values (JS has no such arrays): its `type` says which.
+ */
 export type TensorData =
   | readonly string[]
   | Float32Array
   | Float64Array
   | BigInt64Array
+  | BigUint64Array
   | Int32Array
+  | Uint32Array
+  | Int16Array
   | Int8Array
   | Uint8Array
   | Uint16Array;
@@ -26,20 +39,50 @@ export type TensorData =
  * ```
  */
 export interface Tensor {
-  /** The elements, row-major. `Uint8Array` is `uint8` unless `type` is `'bool'`; a `Uint16Array` holds float16 bits and needs `type: 'float16'`. */
+  /** The elements, row-major. `Uint8Array` is `uint8` unless `type` is `'bool'`; a `Uint16Array` needs `type: 'uint16'`, `'float16'` or `'bfloat16'` (bits). */
   readonly data: TensorData;
   /** Size of each dimension; their product is `data.length`. */
   readonly dims: readonly number[];
-  /** Element type, needed only where the array type is ambiguous (`'bool'`, `'float16'`). Outputs always carry it. */
+  /** Element type, needed only where the array type is ambiguous (`'bool'`, and a Uint16Array's `'uint16'`, `'float16'`, `'bfloat16'`). Outputs always carry it. */
   readonly type?: DType;
 }
+
+/** A tensor that {@link Model.run} returns: `type` is always set. */
+export type OutputTensor = Tensor & { readonly type: DType };
+
+/**
+ * An ONNX map (`ai.onnx.ml`) as a plain object: keys are strings (an int64 key in decimal, e.g.
+ * `'3'`), values numbers, strings, or bigints for int64 values. A feed for a map input
+ * (scikit-learn's `DictVectorizer` exported by skl2onnx: `{ pageValues: 12.3, 'month=Nov': 1 }`)
+ * and each row of a `ZipMap` output (`{ '0': 0.82, '1': 0.18 }`).
+ */
+export type MapValue = Readonly<Record<string, number | bigint | string>>;
+
+/** What {@link Model.run} takes for one input: a tensor, a map for an input of kind `'map'`, an array of maps for `'mapSequence'`. */
+export type Feed = Tensor | MapValue | readonly MapValue[];
+
+/**
+ * What {@link Model.run} gives for one output, by the output's {@link IoInfo.kind}: a tensor
+ * (kind absent); for `'mapSequence'` (a `ZipMap`, as skl2onnx writes classifiers by default)
+ * an array with one {@link MapValue} per row; for `'map'` one map; for `'sequence'` an array of
+ * tensors; for an optional its value or `null`. Narrow with {@link isTensor}, or name the
+ * outputs' types in `run<…>()`.
+ */
+export type RunOutput = OutputTensor | MapValue | readonly RunOutput[] | null;
+
+/** The kinds of ONNX value an input or output can be (absent in {@link IoInfo}: a tensor). */
+export type ValueKind = 'sequence' | 'optional' | 'optionalSequence' | 'map' | 'mapSequence';
 
 /** A model input or output as the model declares it. */
 export interface IoInfo {
   /** Its name in the model (the key of a feed or output). */
   readonly name: string;
-  /** Declared dtype, or `null` when the model does not declare one. */
+  /** What kind of value it is when not a tensor: a `'map'` input takes a {@link MapValue}; a `ZipMap` output is `'mapSequence'`. */
+  readonly kind?: ValueKind;
+  /** Declared dtype (a map's or sequence's values), or `null` when the model does not declare one. */
   readonly type: DType | null;
+  /** A map's key type (kinds `'map'` and `'mapSequence'`). */
+  readonly keyType?: 'int64' | 'string';
   /** Declared dims: a number when fixed, a string for a symbolic dim (e.g. `'batch'`), `null` when unknown; `null` for no declared shape. */
   readonly dims: readonly (number | string | null)[] | null;
 }

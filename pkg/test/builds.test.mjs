@@ -20,7 +20,7 @@ const tracerBytes = new Uint8Array(readFileSync(path.join(root, 'tests/fixtures/
 /** A skl2onnx logistic regression (ai.onnx.ml: LinearClassifier, ZipMap) and its input. */
 function mlModel() {
   const cache = process.env.HEARTH_CACHE || path.join(os.homedir(), '.cache/hearth');
-  const dir = path.join(cache, 'tabular-models-v1');
+  const dir = path.join(cache, 'tabular-models-v2');
   if (!existsSync(path.join(dir, 'manifest.json'))) {
     execFileSync('python3', [path.join(root, 'tools/tabular_models.py'), dir], { stdio: 'inherit' });
   }

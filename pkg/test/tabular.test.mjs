@@ -41,7 +41,7 @@ const matrixSpec = {
 
 function caseDir(name) {
   const cache = process.env.HEARTH_CACHE || path.join(os.homedir(), '.cache/hearth');
-  const dir = path.join(cache, 'tabular-models-v1');
+  const dir = path.join(cache, 'tabular-models-v2');
   if (!existsSync(path.join(dir, 'manifest.json'))) {
     execFileSync('python3', [path.join(root, 'tools/tabular_models.py'), dir], { stdio: 'inherit' });
   }
@@ -124,4 +124,29 @@ test('predict: an XGBoost float-matrix model and its errors', async () => {
   await assert.rejects(model.predict(42), TypeError);
   model.dispose();
   await assert.rejects(model.predict(rows[0]), (e) => e.code === 'DISPOSED');
+});
+
+test('run: a DictVectorizer pipeline from plain objects, ZipMap outputs as arrays of maps', async () => {
+  const d = caseDir('dict_vectorizer');
+  const model = await hearth.loadModel(path.join(d, 'model.onnx'));
+  assert.deepEqual([model.inputs[0].kind, model.inputs[0].keyType, model.inputs[0].type], ['map', 'string', 'float32']);
+  const zm = model.outputs[1];
+  assert.deepEqual([zm.kind, zm.keyType], ['mapSequence', 'int64']);
+  const { input, rows } = JSON.parse(readFileSync(path.join(d, 'inputs.json'), 'utf8'));
+  const [labels, probs] = pbs(d, 'output');
+  const order = JSON.parse(readFileSync(path.join(d, 'meta.json'), 'utf8')).zipmap['1'].map(String);
+  for (let r = 0; r < 40; r++) {
+    const out = await model.run({ [input]: rows[r] });
+    assert.equal(out[model.outputs[0].name].data[0], labels.data[r], `row ${r}: label`);
+    const p = out[zm.name];
+    assert.ok(Array.isArray(p) && p.length === 1, `row ${r}: one map`);
+    for (const [k, v] of Object.entries(p[0])) {
+      const w = probs.data[r * order.length + order.indexOf(k)];
+      assert.ok(Math.abs(v - w) <= 1e-5, `row ${r} [${k}]: ${v} vs onnxruntime ${w}`);
+    }
+  }
+  await assert.rejects(model.run({ [input]: [rows[0]] }), (e) => e instanceof TypeError && /features/.test(e.message) && /map/.test(e.message));
+  await assert.rejects(model.run({ [input]: { PageValues: true } }), (e) => e instanceof TypeError && /PageValues/.test(e.message));
+  await assert.rejects(model.run({ [input]: { PageValues: 'x' } }), (e) => e instanceof HearthError && e.code === 'INPUT' && /PageValues/.test(e.message));
+  model.dispose();
 });

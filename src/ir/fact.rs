@@ -46,7 +46,7 @@ impl std::fmt::Display for Dim {
 }
 
 /// What kind of ONNX value a graph value is (`"tensor"`, `"sequence"`, `"optional"`,
-/// `"optionalSequence"` in JS).
+/// `"optionalSequence"`, `"map"`, `"mapSequence"` in JS).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum ValueKind {
@@ -58,6 +58,10 @@ pub enum ValueKind {
     Optional,
     /// `optional(seq(tensor))`.
     OptionalSequence,
+    /// `map(K, V)` (`ai.onnx.ml`): `dtype` is the values' dtype, [`Fact::key`] the keys'.
+    Map,
+    /// `seq(map(K, V))`, as `ZipMap` writes.
+    MapSequence,
 }
 
 impl ValueKind {
@@ -75,6 +79,8 @@ pub struct Fact {
     pub dtype: Option<DType>,
     /// `None` when even the rank is unknown.
     pub shape: Option<Vec<Dim>>,
+    /// A map's key dtype (int64 or string); `None` for the other kinds.
+    pub key: Option<DType>,
     /// The value, when it is a constant (initializer, `Constant`, or folded).
     pub value: Option<Arc<Tensor>>,
 }
@@ -89,6 +95,7 @@ impl Fact {
             kind: ValueKind::Tensor,
             dtype,
             shape,
+            key: None,
             value: None,
         }
     }
@@ -99,6 +106,7 @@ impl Fact {
             kind: ValueKind::Tensor,
             dtype: Some(t.dtype()),
             shape: Some(t.shape().iter().map(|&d| Dim::Known(d)).collect()),
+            key: None,
             value: Some(t),
         }
     }
@@ -109,7 +117,16 @@ impl Fact {
             kind,
             dtype,
             shape: None,
+            key: None,
             value: None,
+        }
+    }
+
+    /// A map (or sequence of maps, `kind`) of `key` to `value` dtypes.
+    pub fn of_map(kind: ValueKind, key: DType, value: Option<DType>) -> Fact {
+        Fact {
+            key: Some(key),
+            ..Fact::of_kind(kind, value)
         }
     }
 

@@ -96,7 +96,7 @@ struct Cx<'a> {
     eval: Evaluator<'a>,
 }
 
-/// The fact a `ValueInfoProto` declares: tensors, and sequences and optionals of tensors.
+/// The fact a `ValueInfoProto` declares: tensors, maps, sequences of tensors or maps, optionals.
 fn declared_fact(v: &ValueInfoProto) -> Result<Fact> {
     let name = v.name.as_deref().unwrap_or("");
     type_fact(v.r#type.as_ref(), name)
@@ -108,19 +108,46 @@ fn type_fact(t: Option<&TypeProto>, name: &str) -> Result<Fact> {
         None => Ok(Fact::unknown()),
         Some(type_proto::Value::SequenceType(s)) => {
             let elem = type_fact(s.elem_type.as_deref(), name)?;
-            if elem.kind != ValueKind::Tensor {
+            match (elem.kind, elem.key) {
+                (ValueKind::Tensor, _) => Ok(Fact::of_kind(ValueKind::Sequence, elem.dtype)),
+                (ValueKind::Map, Some(k)) => Ok(Fact::of_map(ValueKind::MapSequence, k, elem.dtype)),
+                (k, _) => Err(Error::UnsupportedDType(format!(
+                    "sequence of {k:?} (value '{name}'): Hearth handles sequences of tensors and of maps"
+                ))),
+            }
+        }
+        Some(type_proto::Value::MapType(m)) => {
+            let key = match m.key_type.map(DType::from_onnx) {
+                Some(Ok(k @ (DType::I64 | DType::Str))) => k,
+                k => {
+                    return Err(Error::UnsupportedDType(format!(
+                        "map key type {} (value '{name}'): Hearth handles int64 and string keys",
+                        match k {
+                            Some(Ok(d)) => d.to_string(),
+                            _ => format!("{:?}", m.key_type),
+                        }
+                    )))
+                }
+            };
+            let value = type_fact(m.value_type.as_deref(), name)?;
+            if value.kind != ValueKind::Tensor {
                 return Err(Error::UnsupportedDType(format!(
-                    "sequence of {:?} (value '{name}'): Hearth handles sequences of tensors",
-                    elem.kind
+                    "map of {key} to {:?} (value '{name}'): Hearth handles maps to tensor elements",
+                    value.kind
                 )));
             }
-            Ok(Fact::of_kind(ValueKind::Sequence, elem.dtype))
+            Ok(Fact::of_map(ValueKind::Map, key, value.dtype))
         }
         Some(type_proto::Value::OptionalType(o)) => {
             let elem = type_fact(o.elem_type.as_deref(), name)?;
             let kind = match elem.kind {
                 ValueKind::Tensor => ValueKind::Optional,
                 ValueKind::Sequence => ValueKind::OptionalSequence,
+                ValueKind::Map | ValueKind::MapSequence => {
+                    return Err(Error::UnsupportedDType(format!(
+                        "optional map (value '{name}'): Hearth handles optionals of tensors and sequences"
+                    )))
+                }
                 _ => {
                     return Err(Error::model(format!(
                         "value '{name}': an optional of an optional"
@@ -155,7 +182,7 @@ fn type_fact(t: Option<&TypeProto>, name: &str) -> Result<Fact> {
             Ok(Fact::new(dtype, shape))
         }
         Some(_) => Err(Error::UnsupportedDType(format!(
-            "map/sparse tensor (value '{name}'): Hearth handles tensors, and sequences and optionals of them"
+            "sparse tensor (value '{name}'): Hearth handles tensors, maps, and sequences and optionals of them"
         ))),
     }
 }
@@ -190,6 +217,7 @@ fn merge_fact(declared: Option<&Fact>, inferred: Fact) -> Fact {
         },
         dtype: d.dtype.or(inferred.dtype),
         shape,
+        key: d.key.or(inferred.key),
         value: inferred.value,
     }
 }
@@ -262,9 +290,10 @@ impl Cx<'_> {
                 n.outputs.contains(&id)
                     && matches!(&n.op, Op::Ml(crate::ir::ops::ml::MlOp::ZipMap { .. }))
             });
-            let d = match declared_fact(v) {
-                Err(_) if zipmap => Fact::unknown(),
-                d => d?,
+            let d = if zipmap {
+                Fact::unknown()
+            } else {
+                declared_fact(v)?
             };
             let f = std::mem::take(&mut graph.values[id].fact);
             graph.values[id].fact = merge_fact(Some(&d), f);
@@ -467,7 +496,11 @@ impl Cx<'_> {
             } else {
                 o.clone()
             };
-            let fact = merge_fact(declared.get(o.as_str()), inferred[k].clone());
+            // ZipMap's maps are made by the session from the tensor the graph computes
+            let fact = match &op {
+                Op::Ml(crate::ir::ops::ml::MlOp::ZipMap { .. }) => inferred[k].clone(),
+                _ => merge_fact(declared.get(o.as_str()), inferred[k].clone()),
+            };
             let id = graph.add_value(oname.clone(), fact);
             if !o.is_empty() {
                 names.insert(oname, id);

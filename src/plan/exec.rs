@@ -394,6 +394,17 @@ pub(crate) async fn run_values<D: Device>(
                     };
                     let x = x.ok_or_else(|| in_node(graph, i, unready(graph, v)))?;
                     slots[node.outputs[0]] = Slot::value(x);
+                } else if let Some(x) = node
+                    .inputs
+                    .first()
+                    .and_then(|v| slots[(*v)?].val.as_ref())
+                    .filter(|_| cpu::reads_map(&node.op))
+                {
+                    // a map (a tensor there goes to the kernel below, which says it wants a map)
+                    let outs = cpu::run_map(&node.op, Some(x)).map_err(|e| in_node(graph, i, e))?;
+                    for (&v, x) in node.outputs.iter().zip(outs) {
+                        slots[v] = Slot::tensor(x);
+                    }
                 } else {
                     if let Some(&v) = node
                         .inputs

@@ -45,9 +45,9 @@ pub(super) fn to_js_value<T: Serialize + ?Sized>(v: &T) -> JsValue {
 #[wasm_bindgen::prelude::wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
 export type Backend = 'cpu' | 'webgpu';
-export type DTypeName = 'float32' | 'float16' | 'float64' | 'int64' | 'int32' | 'int8' | 'uint8' | 'bool';
+export type DTypeName = 'float32' | 'float16' | 'float64' | 'bfloat16' | 'int64' | 'int32' | 'int16' | 'int8' | 'uint64' | 'uint32' | 'uint16' | 'uint8' | 'bool' | 'string';
 export interface WasmTensor { data: ArrayBufferView & { buffer: ArrayBufferLike }; dims: number[]; type: DTypeName }
-export interface IoInfo { name: string; kind?: 'sequence' | 'optional' | 'optionalSequence'; type: DTypeName | null; dims: Array<number | string | null> | null }
+export interface IoInfo { name: string; kind?: 'sequence' | 'optional' | 'optionalSequence' | 'map' | 'mapSequence'; type: DTypeName | null; keyType?: 'int64' | 'string'; dims: Array<number | string | null> | null }
 export interface BackendProbe { cpuMs: number | null; gpuMs: number | null; adapter: string | null; backend: Backend; reason: string; cached: boolean }
 export interface Placement { gpu: Record<string, number>; cpu: Record<string, number>; fused: number; uploads: number; downloads: number; declined: Array<[string, string]> }
 export interface GpuBuffers { created: number; createdBytes: number; idle: number }

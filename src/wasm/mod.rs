@@ -4,12 +4,15 @@
 //! onnxruntime-web's and tfjs's tensors). `type` is needed only where the typed array is
 //! ambiguous: `'bool'` for a `Uint8Array` of 0/1, `'float16'` for a `Uint16Array` of half bits.
 //! String tensors cross as a plain `string[]` (`type: 'string'`). An output written by
-//! `ai.onnx.ml` `ZipMap` comes back as an array with one `{ label: probability }` object per row.
+//! `ai.onnx.ml` `ZipMap` comes back as an array with one `{ label: probability }` object per row;
+//! a map input (`DictVectorizer`, `CastMap`) is a plain `{ key: value }` object (`maps.rs`).
 //! Errors are JS `Error`s with a stable `code` property ([`crate::Error::code`]).
 
 mod convert;
 #[cfg(feature = "education")]
 mod education;
+#[cfg(feature = "ml")]
+mod maps;
 mod recommend;
 #[cfg(feature = "webgpu")]
 mod recommend_gpu;
@@ -21,6 +24,7 @@ mod testing;
 use crate::error::Error;
 use crate::session::Session;
 use crate::tensor::{DType, Tensor, TensorData};
+use crate::value::Value;
 use convert::to_js_value;
 use half::f16;
 use js_sys::{Array, Object, Reflect};
@@ -208,11 +212,20 @@ impl WasmSession {
     #[cfg(feature = "webgpu")]
     #[wasm_bindgen(js_name = runAsync, unchecked_return_type = "Promise<Record<string, WasmTensor>>")]
     pub fn run_async(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
-        let owned = feeds_from_js(feeds)?;
+        let owned = feeds_from_js(&self.inner, feeds)?;
         let inner = self.inner.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
-            let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
-            let outs = inner.run_async(&refs).await.map_err(to_js)?;
+            #[cfg(feature = "ml")]
+            if owned.iter().any(|(_, v)| v.as_tensor().is_none()) {
+                let refs: Vec<(&str, &Value)> =
+                    owned.iter().map(|(n, v)| (n.as_str(), v)).collect();
+                let outs = inner.run_values_async(&refs).await.map_err(to_js)?;
+                return Ok(maps::outputs_to_js(&inner, &outs).into());
+            }
+            let outs = inner
+                .run_async(&tensor_feeds(&owned))
+                .await
+                .map_err(to_js)?;
             Ok(outputs_to_js(&inner, &outs).into())
         }))
     }
@@ -293,9 +306,12 @@ impl WasmSession {
     /// names to `{ data, dims, type }`.
     #[wasm_bindgen(unchecked_return_type = "Record<string, WasmTensor>")]
     pub fn run(&self, feeds: &JsValue) -> Result<Object, JsValue> {
-        let owned = feeds_from_js(feeds)?;
-        let refs: Vec<(&str, &Tensor)> = owned.iter().map(|(n, t)| (n.as_str(), t)).collect();
-        let outs = self.inner.run(&refs).map_err(to_js)?;
+        let owned = feeds_from_js(&self.inner, feeds)?;
+        #[cfg(feature = "ml")]
+        if owned.iter().any(|(_, v)| v.as_tensor().is_none()) {
+            return self.run_maps(&owned);
+        }
+        let outs = self.inner.run(&tensor_feeds(&owned)).map_err(to_js)?;
         Ok(outputs_to_js(&self.inner, &outs))
     }
 }
@@ -322,20 +338,37 @@ fn external_files(external: Option<Array>) -> Result<Vec<(String, Vec<u8>)>, JsV
     Ok(files)
 }
 
-fn feeds_from_js(feeds: &JsValue) -> Result<Vec<(String, Tensor)>, JsValue> {
+/// The feeds by input name: tensors, and (feature `ml`) maps for map inputs.
+fn feeds_from_js(session: &Session, feeds: &JsValue) -> Result<Vec<(String, Value)>, JsValue> {
     if !feeds.is_object() {
         return Err(arg_error(
             "feeds must be an object mapping input names to tensors".into(),
         ));
     }
     let keys = Object::keys(feeds.unchecked_ref::<Object>());
-    let mut owned: Vec<(String, Tensor)> = Vec::with_capacity(keys.length() as usize);
+    let mut owned: Vec<(String, Value)> = Vec::with_capacity(keys.length() as usize);
     for k in keys.iter() {
         let name = k.as_string().unwrap_or_default();
-        let t = tensor_from_js(&name, &get(feeds, &name))?;
-        owned.push((name, t));
+        let v = get(feeds, &name);
+        #[cfg(feature = "ml")]
+        if let Some(info) = maps::map_input(session, &name) {
+            owned.push((name, maps::map_from_js(info, &v)?));
+            continue;
+        }
+        #[cfg(not(feature = "ml"))]
+        let _ = session;
+        let t = tensor_from_js(&name, &v)?;
+        owned.push((name, Value::Tensor(t)));
     }
     Ok(owned)
+}
+
+/// The tensor feeds (every feed, when none is a map).
+fn tensor_feeds(owned: &[(String, Value)]) -> Vec<(&str, &Tensor)> {
+    owned
+        .iter()
+        .filter_map(|(n, v)| v.as_tensor().map(|t| (n.as_str(), t)))
+        .collect()
 }
 
 fn outputs_to_js(session: &Session, outs: &[Tensor]) -> Object {

@@ -16,7 +16,7 @@ use wasm_bindgen::prelude::*;
 
 struct JsRows(Vec<JsValue>);
 
-fn type_name(v: &JsValue) -> &'static str {
+pub(super) fn type_name(v: &JsValue) -> &'static str {
     if Array::is_array(v) {
         "an array"
     } else if v.is_function() {

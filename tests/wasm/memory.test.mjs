@@ -65,7 +65,7 @@ test('10,000 recommend calls on a profile keep the wasm heap flat', (ctx) => {
 });
 
 test('10,000 tabular model runs keep the wasm heap flat', (ctx) => {
-  const dir = path.join(cache, 'tabular-models-v1');
+  const dir = path.join(cache, 'tabular-models-v2');
   if (!existsSync(path.join(dir, 'manifest.json'))) { ctx.skip(`${dir} is missing: tests/wasm/tabular.test.mjs makes it`); return; }
   for (const name of ['column_transformer', 'random_forest']) {
     const d = path.join(dir, name);

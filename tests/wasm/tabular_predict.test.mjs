@@ -36,7 +36,7 @@ const columnSpec = {
 
 function modelsDir() {
   const cache = process.env.HEARTH_CACHE || path.join(os.homedir(), '.cache/hearth');
-  const dir = path.join(cache, 'tabular-models-v1');
+  const dir = path.join(cache, 'tabular-models-v2');
   if (!existsSync(path.join(dir, 'manifest.json'))) {
     execFileSync('python3', [path.join(root, 'tools/tabular_models.py'), dir], { stdio: 'inherit' });
   }

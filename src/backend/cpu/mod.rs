@@ -47,6 +47,32 @@ pub fn prepack(op: &Op, consts: &[Option<&Tensor>]) -> Option<Prepacked> {
     }
 }
 
+/// Whether `op` reads a map (`ai.onnx.ml` `DictVectorizer`, `CastMap`): the executor hands it
+/// its input as a value ([`run_map`]).
+pub fn reads_map(op: &Op) -> bool {
+    #[cfg(feature = "ml")]
+    if let Op::Ml(o) = op {
+        return o.takes_map();
+    }
+    let _ = op;
+    false
+}
+
+/// Runs an op that [`reads_map`] on its input value.
+pub fn run_map(op: &Op, x: Option<&crate::value::Value>) -> Result<Vec<Tensor>> {
+    match op {
+        #[cfg(feature = "ml")]
+        Op::Ml(o) => ml::maps::run(o, x),
+        _ => {
+            let _ = x;
+            Err(crate::error::Error::unsupported(format!(
+                "{} does not read a map",
+                op.name()
+            )))
+        }
+    }
+}
+
 /// Runs one op on the CPU. `If` is control flow and is run by the executor, not here.
 pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     run_packed(op, inputs, None)

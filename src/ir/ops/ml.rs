@@ -337,6 +337,18 @@ pub enum MlOp {
     ZipMap {
         labels: Labels,
     },
+    /// A map (int64 or string keys) → a `[1, V]` tensor of its values at the vocabulary's keys,
+    /// zero (or `""`) for a key the map lacks; keys not in the vocabulary are ignored.
+    DictVectorizer {
+        vocabulary: Labels,
+    },
+    /// A map of int64 keys → a `[1, n]` tensor of its values cast to `to`: in key order
+    /// (`dense`), or at index = key for keys `0..max_map`, padded (sparse).
+    CastMap {
+        to: DType,
+        dense: bool,
+        max_map: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -364,7 +376,14 @@ impl MlOp {
             MlOp::ArrayFeatureExtractor => "ArrayFeatureExtractor",
             MlOp::FeatureVectorizer { .. } => "FeatureVectorizer",
             MlOp::ZipMap { .. } => "ZipMap",
+            MlOp::DictVectorizer { .. } => "DictVectorizer",
+            MlOp::CastMap { .. } => "CastMap",
         }
+    }
+
+    /// Whether the op reads a map (the executor hands it the value, not a tensor).
+    pub fn takes_map(&self) -> bool {
+        matches!(self, MlOp::DictVectorizer { .. } | MlOp::CastMap { .. })
     }
 
     pub fn infer(&self, inputs: &[Fact]) -> Vec<Fact> {
@@ -440,6 +459,18 @@ impl MlOp {
                 vec![Fact::new(Some(DType::F32), with_cols(dims.iter().sum()))]
             }
             MlOp::ZipMap { .. } => vec![Fact::new(Some(DType::F32), first.shape)],
+            MlOp::DictVectorizer { vocabulary } => {
+                let shape = vec![Dim::Known(1), Dim::Known(vocabulary.len())];
+                vec![Fact::new(first.dtype, Some(shape))]
+            }
+            MlOp::CastMap { to, dense, max_map } => {
+                let n = if *dense {
+                    Dim::Any
+                } else {
+                    Dim::Known(*max_map)
+                };
+                vec![Fact::new(Some(*to), Some(vec![Dim::Known(1), n]))]
+            }
         }
     }
 }

@@ -107,6 +107,38 @@ pub fn register(r: &mut Registry) {
         let labels = class_labels(c, "classlabels_strings", "classlabels_int64s")?;
         ml(MlOp::ZipMap { labels })
     });
+    r.insert_ml("DictVectorizer", |c| {
+        let vocabulary = class_labels(c, "string_vocabulary", "int64_vocabulary")?;
+        ml(MlOp::DictVectorizer { vocabulary })
+    });
+    r.insert_ml("CastMap", |c| {
+        let to = match c.string("cast_to", "TO_FLOAT")?.as_str() {
+            "TO_FLOAT" => DType::F32,
+            "TO_INT64" => DType::I64,
+            "TO_STRING" => DType::Str,
+            o => {
+                return Err(c.invalid(format!(
+                    "cast_to must be TO_FLOAT, TO_INT64 or TO_STRING, got '{o}'"
+                )))
+            }
+        };
+        let dense = match c.string("map_form", "DENSE")?.as_str() {
+            "DENSE" => true,
+            "SPARSE" => false,
+            o => return Err(c.invalid(format!("map_form must be DENSE or SPARSE, got '{o}'"))),
+        };
+        let max_map = c.int("max_map", 1)?;
+        if !dense && !(1..=1 << 31).contains(&max_map) {
+            return Err(c.invalid(format!(
+                "max_map must be a positive size when map_form is SPARSE, got {max_map}"
+            )));
+        }
+        ml(MlOp::CastMap {
+            to,
+            dense,
+            max_map: max_map.max(0) as usize,
+        })
+    });
 }
 
 fn post_transform(c: &NodeCtx) -> Result<PostTransform> {

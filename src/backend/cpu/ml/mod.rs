@@ -1,7 +1,9 @@
 //! Kernels of the `ai.onnx.ml` domain: tree ensembles (`tree`), linear models and SVMs
-//! (`linear`), post transforms (`post`), and the encoders and feature ops here.
+//! (`linear`), post transforms (`post`), the ops that read maps (`maps`), and the encoders and
+//! feature ops here.
 
 pub mod linear;
+pub mod maps;
 pub mod post;
 pub mod tree;
 
@@ -221,6 +223,10 @@ pub fn run(op: &MlOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             Ok(vec![Tensor::from_f32(vec![rows, total], out)?])
         }
         MlOp::ZipMap { .. } => Ok(vec![input(inputs, 0, "X")?.clone()]),
+        MlOp::DictVectorizer { .. } | MlOp::CastMap { .. } => Err(Error::dtype(format!(
+            "{} reads a map, got a tensor (feed the model's map input as a map)",
+            op.name()
+        ))),
     }
 }
 

@@ -117,6 +117,34 @@ fn walk_all(
     let mut has = vec![false; rows * t];
     let nodes = &f.nodes[..];
     let mut idx = [0u32; BLOCK];
+    let sum = matches!(e.aggregate, Aggregate::Sum | Aggregate::Average);
+    if rows < BLOCK {
+        // few rows (a single prediction): BLOCK trees at once for each row, so their loads
+        // overlap; a tree shallower than the group's deepest stays on its leaf (a self-loop)
+        for r in 0..rows {
+            let xr = &x[r * cols..(r + 1) * cols];
+            for group in f.roots.chunks(BLOCK) {
+                let n = group.len();
+                let mut depth = 0;
+                for (k, &(root, d)) in group.iter().enumerate() {
+                    idx[k] = root;
+                    depth = depth.max(d);
+                }
+                for _ in 0..depth {
+                    for i in idx[..n].iter_mut() {
+                        let nd = nodes[*i as usize];
+                        let v = xr[(nd.feature & !(1 << 31)) as usize];
+                        let go = test(v, nd.value) | ((nd.feature >> 31 != 0) & v.is_nan());
+                        *i = if go { nd.true_child } else { nd.false_child };
+                    }
+                }
+                for &i in &idx[..n] {
+                    add_leaf(e, f, sum, &mut score, &mut has, r, i);
+                }
+            }
+        }
+        return (score, has);
+    }
     for &(root, depth) in &f.roots {
         for r0 in (0..rows).step_by(BLOCK) {
             let n = BLOCK.min(rows - r0);
@@ -130,24 +158,39 @@ fn walk_all(
                 }
             }
             for (k, &i) in idx[..n].iter().enumerate() {
-                let (a, b) = e.leaves[(i - f.leaf_base) as usize];
-                for &(target, w) in &e.weights[a as usize..b as usize] {
-                    let j = (r0 + k) * t + target as usize;
-                    score[j] = if !has[j] {
-                        w
-                    } else {
-                        match e.aggregate {
-                            Aggregate::Sum | Aggregate::Average => score[j] + w,
-                            Aggregate::Min => score[j].min(w),
-                            Aggregate::Max => score[j].max(w),
-                        }
-                    };
-                    has[j] = true;
-                }
+                add_leaf(e, f, sum, &mut score, &mut has, r0 + k, i);
             }
         }
     }
     (score, has)
+}
+
+/// Adds leaf `i`'s weights to row `r`'s scores (trees in order: the sums are the same in either
+/// walk). A sum starts from 0, so only min and max need to know whether a score is the first.
+#[inline(always)]
+fn add_leaf(
+    e: &Ensemble,
+    f: &FastTrees,
+    sum: bool,
+    score: &mut [f64],
+    has: &mut [bool],
+    r: usize,
+    i: u32,
+) {
+    let (a, b) = e.leaves[(i - f.leaf_base) as usize];
+    for &(target, w) in &e.weights[a as usize..b as usize] {
+        let j = r * e.n_targets + target as usize;
+        score[j] = if sum {
+            score[j] + w
+        } else if !has[j] {
+            w
+        } else if e.aggregate == Aggregate::Min {
+            score[j].min(w)
+        } else {
+            score[j].max(w)
+        };
+        has[j] = true;
+    }
 }
 
 /// Runs a tree ensemble: `[labels,] scores`.
@@ -387,6 +430,93 @@ mod tests {
             e.fast = None;
             let plain = run(&e, &[Some(&t)]).unwrap();
             assert_eq!(fast, plain, "missing_true = {missing}");
+        }
+    }
+
+    /// `trees` random trees of depths 0 to 6 (a one-leaf tree too) over 5 features, Leq nodes,
+    /// some with NaN tracks, leaves weighting 1 or 2 of 3 targets.
+    fn random_forest(rng: &mut crate::testing::Rng, trees: usize) -> Ensemble {
+        let (mut nodes, mut roots, mut leaves, mut weights) = (vec![], vec![], vec![], vec![]);
+        fn grow(
+            rng: &mut crate::testing::Rng,
+            depth: u32,
+            nodes: &mut Vec<Node<f32>>,
+            leaves: &mut Vec<(u32, u32)>,
+            weights: &mut Vec<(u32, f64)>,
+        ) -> u32 {
+            if depth == 0 || rng.f32_in(0.0, 1.0) < 0.15 {
+                let a = weights.len() as u32;
+                weights.push(((rng.f32_in(0.0, 2.99)) as u32, rng.f32_in(-1.0, 1.0) as f64));
+                if rng.f32_in(0.0, 1.0) < 0.3 {
+                    weights.push((2, rng.f32_in(-1.0, 1.0) as f64));
+                }
+                leaves.push((a, weights.len() as u32));
+                return LEAF | (leaves.len() as u32 - 1);
+            }
+            let at = nodes.len();
+            nodes.push(Node {
+                value: rng.f32_in(-1.0, 1.0),
+                feature: rng.f32_in(0.0, 4.99) as u32,
+                true_child: 0,
+                false_child: 0,
+                mode: Mode::Leq,
+                missing_true: rng.f32_in(0.0, 1.0) < 0.3,
+                set: (0, 0),
+            });
+            let t = grow(rng, depth - 1, nodes, leaves, weights);
+            let f = grow(rng, depth - 1, nodes, leaves, weights);
+            nodes[at].true_child = t;
+            nodes[at].false_child = f;
+            at as u32
+        }
+        for k in 0..trees {
+            let depth = (k % 7) as u32;
+            roots.push(grow(rng, depth, &mut nodes, &mut leaves, &mut weights));
+        }
+        let fast = crate::ir::ops::ml::fast_trees(&nodes, &roots, leaves.len());
+        Ensemble {
+            nodes: Nodes::F32(nodes),
+            roots,
+            leaves,
+            weights,
+            sets: vec![],
+            n_targets: 3,
+            max_feature: 4,
+            aggregate: Aggregate::Sum,
+            post_transform: PostTransform::None,
+            base_values: vec![],
+            classifier: None,
+            op_name: "TreeEnsembleRegressor",
+            fast,
+        }
+    }
+
+    /// Fewer rows than a block walk several trees in lock step: the same sums, bit for bit, as
+    /// the node-by-node walk, for every row count below the block and group sizes that do not
+    /// divide the trees.
+    #[test]
+    fn few_rows_walk_trees_in_lock_step_like_the_plain_walk() {
+        let mut rng = crate::testing::Rng::new(11);
+        for trees in [1, 5, 8, 19, 64] {
+            let mut e = random_forest(&mut rng, trees);
+            assert!(e.fast.is_some());
+            for rows in 1..BLOCK + 2 {
+                let x: Vec<f32> = (0..rows * 5)
+                    .map(|i| {
+                        if i % 13 == 4 {
+                            f32::NAN
+                        } else {
+                            rng.f32_in(-1.5, 1.5)
+                        }
+                    })
+                    .collect();
+                let t = Tensor::from_f32(vec![rows, 5], x).unwrap();
+                let fast = run(&e, &[Some(&t)]).unwrap();
+                let kept = e.fast.take();
+                let plain = run(&e, &[Some(&t)]).unwrap();
+                e.fast = kept;
+                assert_eq!(fast, plain, "{trees} trees, {rows} rows");
+            }
         }
     }
 
