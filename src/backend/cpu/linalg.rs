@@ -26,6 +26,12 @@ pub fn prepack(op: &LinalgOp, consts: &[Option<&Tensor>]) -> Option<sgemm::Packe
         return None;
     };
     let (r, c) = (*r, *c);
+    // the packed copy sits beside the constant: not for a B too large to keep twice (a
+    // vocabulary or catalogue projection), which few rows read row-major anyway
+    // ([`use_packed`]) and more rows pack per run, O(K·N) against the O(M·K·N) product
+    if r * c > STREAMED {
+        return None;
+    }
     match op {
         LinalgOp::MatMul | LinalgOp::Gemm { trans_b: false, .. } => {
             Some(sgemm::PackedB::new(r, c, v, (c, 1)))
@@ -41,9 +47,11 @@ pub fn prepack(op: &LinalgOp, consts: &[Option<&Tensor>]) -> Option<sgemm::Packe
 /// 1 × 64 · 64 × 100k scores of `rec.onnx`, p10 2.5 vs 11.4 ms; the panels' interleaved
 /// streams, 2 KB apart, seem to defeat the hardware prefetcher).
 fn use_packed(m: usize, p: &sgemm::PackedB) -> bool {
-    const STREAMED: usize = 1 << 20; // floats (4 MB)
     m > 4 || p.k() * p.n() <= STREAMED
 }
+
+/// A B of more floats than this (4 MB) streams from memory rather than the caches.
+const STREAMED: usize = 1 << 20;
 
 /// [`run`] with B packed ahead ([`prepack`]) for MatMul and Gemm.
 pub fn run_packed(
