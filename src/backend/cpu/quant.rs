@@ -29,7 +29,18 @@ pub fn run(op: &QuantOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let acc =
                 matmul_integer(&[Some(x), Some(b), opt_input(inputs, 2), opt_input(inputs, 5)])?;
             let shape = acc.shape().to_vec();
-            let (n, m) = (shape[shape.len() - 1], shape[shape.len() - 2]);
+            // rows and columns of the product (a 1-D a or b gives one row or one column)
+            let r = shape.len();
+            let n = if r >= 1 && b.rank() >= 2 {
+                shape[r - 1]
+            } else {
+                1
+            };
+            let m = if x.rank() >= 2 {
+                shape[r - 1 - (b.rank() >= 2) as usize]
+            } else {
+                1
+            };
             let TensorData::I32(acc) = acc.data() else {
                 return Err(Error::dtype(
                     "QLinearMatMul: the integer sums are not int32",
@@ -602,6 +613,14 @@ mod tests {
                 assert_eq!(got[i * n + j], want, "({i}, {j})");
             }
         }
+        // a 1-D a ([K] · [K, N] → [N]) takes the one row's scale
+        let mut one = ins.clone();
+        one[0] = t(&[k], TensorData::U8(a[..k].to_vec()));
+        one[1] = t(&[], TensorData::F32(vec![sa[0]]));
+        let one_refs: Vec<Option<&Tensor>> = one.iter().map(Some).collect();
+        let y = run(&QuantOp::QLinearMatMul, &one_refs).unwrap().remove(0);
+        assert_eq!(y.shape(), &[n]);
+        assert_eq!(y.data(), &TensorData::I8(got[..n].to_vec()));
         // a scale of the wrong length names itself
         let bad = t(&[2], TensorData::F32(vec![0.1, 0.2]));
         let mut refs = refs;
