@@ -153,20 +153,14 @@ pub fn gemm_strided(
     (rhs_rs, rhs_cs): (usize, usize),
     scale: f32,
 ) {
-    let extent = |rows: usize, cols: usize, rs: usize, cs: usize| {
-        if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * rs + (cols - 1) * cs + 1
-        }
-    };
+    let extent = sgemm::extent;
     assert!(dst.len() >= m * n, "gemm: dst too small");
     assert!(
-        lhs.len() >= extent(m, k, lhs_rs, lhs_cs),
+        lhs.len() >= extent(m, k, (lhs_rs, lhs_cs)),
         "gemm: lhs too small"
     );
     assert!(
-        rhs.len() >= extent(k, n, rhs_rs, rhs_cs),
+        rhs.len() >= extent(k, n, (rhs_rs, rhs_cs)),
         "gemm: rhs too small"
     );
     if m == 0 || n == 0 {

@@ -249,13 +249,6 @@ fn drive(
     kernel: Kernel,
     abuf: &mut Vec<f32>,
 ) {
-    let extent = |rows: usize, cols: usize, (rs, cs): (usize, usize)| {
-        if rows == 0 || cols == 0 {
-            0
-        } else {
-            (rows - 1) * rs + (cols - 1) * cs + 1
-        }
-    };
     assert!(dst.len() >= m * n, "sgemm: dst too small");
     assert!(lhs.len() >= extent(m, k, ls), "sgemm: lhs too small");
     if m == 0 || n == 0 {
@@ -603,5 +596,14 @@ mod tests {
     #[test]
     fn simd_matches_scalar_twin() {
         assert_eq!(check_against_scalar(), 0);
+    }
+}
+
+/// Elements a `rows × cols` operand with element strides `(rs, cs)` spans in its slice.
+pub(super) fn extent(rows: usize, cols: usize, (rs, cs): (usize, usize)) -> usize {
+    if rows == 0 || cols == 0 {
+        0
+    } else {
+        (rows - 1) * rs + (cols - 1) * cs + 1
     }
 }
