@@ -49,17 +49,88 @@ fn get(obj: &JsValue, key: &str) -> JsValue {
     Reflect::get(obj, &key.into()).unwrap_or(JsValue::UNDEFINED)
 }
 
+/// The dtypes that cross the boundary, in [`DType`]'s order (`dtypes()` lists their names).
+const DTYPES: [DType; 14] = [
+    DType::F32,
+    DType::F16,
+    DType::F64,
+    DType::I64,
+    DType::I32,
+    DType::I8,
+    DType::U8,
+    DType::Bool,
+    DType::Str,
+    DType::I16,
+    DType::U16,
+    DType::U32,
+    DType::U64,
+    DType::BF16,
+];
+
+/// The property and dtype names every run reads and writes, made into JS strings once: a
+/// string made from wasm memory costs a UTF-8 decode and, as a property key, an
+/// internalisation each time (about a quarter of a small model's run, measured in Node).
+struct Keys {
+    data: JsValue,
+    dims: JsValue,
+    ty: JsValue,
+    /// `DTYPES[i].name()`
+    dtypes: Vec<JsValue>,
+}
+
+thread_local! {
+    static KEYS: Keys = Keys {
+        data: "data".into(),
+        dims: "dims".into(),
+        ty: "type".into(),
+        dtypes: DTYPES.iter().map(|d| JsValue::from(d.name())).collect(),
+    };
+}
+
+fn with_keys<R>(f: impl FnOnce(&Keys) -> R) -> R {
+    KEYS.with(f)
+}
+
+/// A session's input and output names as JS strings (made at load, read on every run).
+struct Names {
+    inputs: Vec<JsValue>,
+    outputs: Vec<JsValue>,
+}
+
+impl Names {
+    fn of(s: &Session) -> Names {
+        let js = |v: &[crate::session::IoInfo]| v.iter().map(|i| i.name.as_str().into()).collect();
+        Names {
+            inputs: js(s.inputs()),
+            outputs: js(s.outputs()),
+        }
+    }
+}
+
 /// A loaded model (the `Session` class in JS).
 #[wasm_bindgen(js_name = Session)]
 pub struct WasmSession {
     // shared with the futures of `runAsync` (which outlive the `&self` borrow)
     inner: std::rc::Rc<Session>,
+    names: std::rc::Rc<Names>,
+}
+
+impl WasmSession {
+    fn new(inner: Session) -> WasmSession {
+        WasmSession {
+            names: std::rc::Rc::new(Names::of(&inner)),
+            inner: std::rc::Rc::new(inner),
+        }
+    }
 }
 
 fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
-    let data = get(v, "data");
-    let dims_js = get(v, "dims");
-    let ty = get(v, "type").as_string();
+    let (data, dims_js, ty_key) = with_keys(|k| {
+        let at = |key: &JsValue| Reflect::get(v, key).unwrap_or(JsValue::UNDEFINED);
+        (at(&k.data), at(&k.dims), k.ty.clone())
+    });
+    // `type` matters only for the ambiguous typed arrays: read it there
+    let ty = || Reflect::get(v, &ty_key).ok().and_then(|t| t.as_string());
     if !Array::is_array(&dims_js) {
         return Err(arg_error(format!(
             "input '{name}': dims must be an array of sizes"
@@ -98,13 +169,13 @@ fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
     } else if let Some(a) = data.dyn_ref::<js_sys::Int8Array>() {
         TensorData::I8(a.to_vec())
     } else if let Some(a) = data.dyn_ref::<js_sys::Uint8Array>() {
-        if ty.as_deref() == Some("bool") {
+        if ty().as_deref() == Some("bool") {
             TensorData::Bool(a.to_vec().into_iter().map(|b| b != 0).collect())
         } else {
             TensorData::U8(a.to_vec())
         }
     } else if let Some(a) = data.dyn_ref::<js_sys::Uint16Array>() {
-        match ty.as_deref() {
+        match ty().as_deref() {
             Some("float16") => TensorData::F16(a.to_vec().into_iter().map(f16::from_bits).collect()),
             Some("bfloat16") => {
                 TensorData::BF16(a.to_vec().into_iter().map(half::bf16::from_bits).collect())
@@ -162,9 +233,14 @@ fn tensor_to_js(t: &Tensor) -> JsValue {
         }
     };
     let dims: Array = t.shape().iter().map(|&d| JsValue::from(d as f64)).collect();
-    let _ = Reflect::set(&o, &"data".into(), &data);
-    let _ = Reflect::set(&o, &"dims".into(), &dims);
-    let _ = Reflect::set(&o, &"type".into(), &t.dtype().name().into());
+    with_keys(|k| {
+        let _ = Reflect::set(&o, &k.data, &data);
+        let _ = Reflect::set(&o, &k.dims, &dims);
+        let _ = match DTYPES.iter().position(|&d| d == t.dtype()) {
+            Some(i) => Reflect::set(&o, &k.ty, &k.dtypes[i]),
+            None => Reflect::set(&o, &k.ty, &t.dtype().name().into()),
+        };
+    });
     o.into()
 }
 
@@ -177,9 +253,7 @@ impl WasmSession {
         let files = external_files(external)?;
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
         Session::from_bytes_with_external_data(bytes, &refs)
-            .map(|inner| WasmSession {
-                inner: std::rc::Rc::new(inner),
-            })
+            .map(WasmSession::new)
             .map_err(to_js)
     }
 
@@ -200,9 +274,7 @@ impl WasmSession {
         let refs: Vec<(&str, &[u8])> = files.iter().map(|(n, d)| (n.as_str(), &d[..])).collect();
         Session::with_options_async(&bytes, &refs, &opts)
             .await
-            .map(|inner| WasmSession {
-                inner: std::rc::Rc::new(inner),
-            })
+            .map(WasmSession::new)
             .map_err(to_js)
     }
 
@@ -212,8 +284,9 @@ impl WasmSession {
     #[cfg(feature = "webgpu")]
     #[wasm_bindgen(js_name = runAsync, unchecked_return_type = "Promise<Record<string, WasmTensor>>")]
     pub fn run_async(&self, feeds: &JsValue) -> Result<js_sys::Promise, JsValue> {
-        let owned = feeds_from_js(&self.inner, feeds)?;
+        let owned = feeds_from_js(&self.inner, &self.names, feeds)?;
         let inner = self.inner.clone();
+        let names = self.names.clone();
         Ok(wasm_bindgen_futures::future_to_promise(async move {
             #[cfg(feature = "ml")]
             if owned.iter().any(|(_, v)| v.as_tensor().is_none()) {
@@ -226,7 +299,7 @@ impl WasmSession {
                 .run_async(&tensor_feeds(&owned))
                 .await
                 .map_err(to_js)?;
-            Ok(outputs_to_js(&inner, &outs).into())
+            Ok(outputs_to_js(&inner, &names, &outs).into())
         }))
     }
 
@@ -306,13 +379,13 @@ impl WasmSession {
     /// names to `{ data, dims, type }`.
     #[wasm_bindgen(unchecked_return_type = "Record<string, WasmTensor>")]
     pub fn run(&self, feeds: &JsValue) -> Result<Object, JsValue> {
-        let owned = feeds_from_js(&self.inner, feeds)?;
+        let owned = feeds_from_js(&self.inner, &self.names, feeds)?;
         #[cfg(feature = "ml")]
         if owned.iter().any(|(_, v)| v.as_tensor().is_none()) {
             return self.run_maps(&owned);
         }
         let outs = self.inner.run(&tensor_feeds(&owned)).map_err(to_js)?;
-        Ok(outputs_to_js(&self.inner, &outs))
+        Ok(outputs_to_js(&self.inner, &self.names, &outs))
     }
 }
 
@@ -339,7 +412,11 @@ fn external_files(external: Option<Array>) -> Result<Vec<(String, Vec<u8>)>, JsV
 }
 
 /// The feeds by input name: tensors, and (feature `ml`) maps for map inputs.
-fn feeds_from_js(session: &Session, feeds: &JsValue) -> Result<Vec<(String, Value)>, JsValue> {
+fn feeds_from_js(
+    session: &Session,
+    names: &Names,
+    feeds: &JsValue,
+) -> Result<Vec<(String, Value)>, JsValue> {
     if !feeds.is_object() {
         return Err(arg_error(
             "feeds must be an object mapping input names to tensors".into(),
@@ -347,20 +424,40 @@ fn feeds_from_js(session: &Session, feeds: &JsValue) -> Result<Vec<(String, Valu
     }
     let keys = Object::keys(feeds.unchecked_ref::<Object>());
     let mut owned: Vec<(String, Value)> = Vec::with_capacity(keys.length() as usize);
+    // the usual call, exactly the model's inputs: read them by the names made at load (no
+    // string crosses); anything else (a missing, extra or misspelt name) takes the general
+    // path, whose names reach the session's checks
+    if keys.length() as usize == names.inputs.len() {
+        for (info, key) in session.inputs().iter().zip(&names.inputs) {
+            let v = Reflect::get(feeds, key).unwrap_or(JsValue::UNDEFINED);
+            if v.is_undefined() {
+                owned.clear();
+                break;
+            }
+            owned.push((info.name.clone(), feed_from_js(session, &info.name, &v)?));
+        }
+        if owned.len() == names.inputs.len() {
+            return Ok(owned);
+        }
+    }
     for k in keys.iter() {
         let name = k.as_string().unwrap_or_default();
         let v = get(feeds, &name);
-        #[cfg(feature = "ml")]
-        if let Some(info) = maps::map_input(session, &name) {
-            owned.push((name, maps::map_from_js(info, &v)?));
-            continue;
-        }
-        #[cfg(not(feature = "ml"))]
-        let _ = session;
-        let t = tensor_from_js(&name, &v)?;
-        owned.push((name, Value::Tensor(t)));
+        let f = feed_from_js(session, &name, &v)?;
+        owned.push((name, f));
     }
     Ok(owned)
+}
+
+/// One feed: a map for a map input (feature `ml`), else a tensor.
+fn feed_from_js(session: &Session, name: &str, v: &JsValue) -> Result<Value, JsValue> {
+    #[cfg(feature = "ml")]
+    if let Some(info) = maps::map_input(session, name) {
+        return maps::map_from_js(info, v);
+    }
+    #[cfg(not(feature = "ml"))]
+    let _ = session;
+    Ok(Value::Tensor(tensor_from_js(name, v)?))
 }
 
 /// The tensor feeds (every feed, when none is a map).
@@ -371,14 +468,14 @@ fn tensor_feeds(owned: &[(String, Value)]) -> Vec<(&str, &Tensor)> {
         .collect()
 }
 
-fn outputs_to_js(session: &Session, outs: &[Tensor]) -> Object {
+fn outputs_to_js(session: &Session, names: &Names, outs: &[Tensor]) -> Object {
     let result = Object::new();
-    for (k, (info, t)) in session.outputs().iter().zip(outs).enumerate() {
+    for (k, (name, t)) in names.outputs.iter().zip(outs).enumerate() {
         let v = match session.zipmap_labels(k) {
             Some(labels) => zipmap_to_js(labels, t),
             None => tensor_to_js(t),
         };
-        let _ = Reflect::set(&result, &info.name.as_str().into(), &v);
+        let _ = Reflect::set(&result, name, &v);
     }
     result
 }
@@ -407,23 +504,5 @@ fn zipmap_to_js(labels: &crate::ir::ops::ml::Labels, t: &Tensor) -> JsValue {
 /// The dtype names tensors use across the boundary.
 #[wasm_bindgen(js_name = dtypes)]
 pub fn dtypes() -> Array {
-    [
-        DType::F32,
-        DType::F16,
-        DType::F64,
-        DType::I64,
-        DType::I32,
-        DType::I8,
-        DType::U8,
-        DType::Bool,
-        DType::Str,
-        DType::I16,
-        DType::U16,
-        DType::U32,
-        DType::U64,
-        DType::BF16,
-    ]
-    .iter()
-    .map(|d| JsValue::from(d.name()))
-    .collect()
+    with_keys(|k| k.dtypes.iter().collect())
 }
