@@ -427,10 +427,12 @@ fn feeds_from_js(
     // the usual call, exactly the model's inputs: read them by the names made at load (no
     // string crosses); anything else (a missing, extra or misspelt name) takes the general
     // path, whose names reach the session's checks
+    // (as many own keys as inputs, each input an own key: the same set of names)
     if keys.length() as usize == names.inputs.len() {
+        let obj = feeds.unchecked_ref::<Object>();
         for (info, key) in session.inputs().iter().zip(&names.inputs) {
             let v = Reflect::get(feeds, key).unwrap_or(JsValue::UNDEFINED);
-            if v.is_undefined() {
+            if v.is_undefined() || !obj.has_own_property(key) {
                 owned.clear();
                 break;
             }

@@ -7,6 +7,7 @@ import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { brotliCompressSync, constants as zlib } from 'node:zlib';
 import { hearth, root, readPbs, listDirs } from './common.mjs';
+import { nodeDataDir } from '../conformance.mjs';
 
 const fixtures = path.join(root, 'tests/models');
 const bytes = (p) => new Uint8Array(readFileSync(p));
@@ -73,6 +74,22 @@ test('errors carry stable codes and say what was expected', () => {
     (e) => e.code === 'ARGUMENT');
   assert.throws(() => s.run({ [name]: { data: [1, 2, 3], dims: [1, 3] } }), (e) => e.code === 'ARGUMENT');
   assert.throws(() => s.run(42), (e) => e.code === 'ARGUMENT');
+});
+
+test('feeds are matched by name whatever their order; a missing, extra or misspelt feed is named', () => {
+  // test_sub: z = x - y, both [3, 4, 5]
+  const dir = path.join(nodeDataDir(), 'test_sub');
+  const s = hearth.Session.fromBytes(bytes(path.join(dir, 'model.onnx')));
+  const [x, y] = readPbs(path.join(dir, 'test_data_set_0'), 'input').map((pb) => hearth.decodeTensorProto(pb));
+  const want = x.data.map((v, i) => Math.fround(v - y.data[i]));
+  for (const feeds of [{ x, y }, { y, x }]) assert.deepEqual(Array.from(s.run(feeds).z.data), Array.from(want));
+  const named = (re) => (e) => e.code === 'INPUT' && re.test(e.message);
+  assert.throws(() => s.run({ x }), named(/'y'.*missing/));
+  assert.throws(() => s.run({ x, w: y }), named(/'w'.*no such input/));
+  assert.throws(() => s.run({ x, y, w: y }), named(/'w'.*no such input/));
+  assert.throws(() => s.run({ x, y: undefined }), (e) => e.code === 'ARGUMENT' && /'y'/.test(e.message));
+  // a name from the prototype is no feed: only the object's own keys are read
+  assert.throws(() => s.run(Object.assign(Object.create({ y }), { x, w: y })), named(/'w'/));
 });
 
 test('propensity model predicts probabilities', () => {
