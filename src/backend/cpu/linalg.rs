@@ -392,6 +392,7 @@ fn mm_plan(ash: &[usize], bsh: &[usize], what: &str) -> Result<MmPlan> {
     })
 }
 
+#[inline(never)]
 pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result<Tensor> {
     let MmPlan {
         m,
@@ -463,6 +464,7 @@ pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result
 /// MatMulInteger: `(A - a_zero_point) · (B - b_zero_point)` of 8-bit operands, in int32 with
 /// MatMul's broadcasting. A's zero point is one value or one per row of A (its second-to-last
 /// axis); B's is one value or one per column of B (its last axis).
+#[inline(never)]
 pub(super) fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let a = input(inputs, 0, "A")?;
     let b = input(inputs, 1, "B")?;
@@ -508,6 +510,7 @@ pub(super) fn matmul_integer(inputs: &[Option<&Tensor>]) -> Result<Tensor> {
 }
 
 #[allow(clippy::too_many_arguments)]
+#[inline(never)]
 fn gemm_op(
     a: &Tensor,
     b: &Tensor,
@@ -588,6 +591,7 @@ enum Mode {
 /// common `inner == 1` case (last axis, or any legacy softmax) works on contiguous rows; otherwise
 /// each `[len, inner]` block is processed a row of `inner` lanes at a time, so both paths are
 /// contiguous loops LLVM can vectorise (with [`fastmath::exp`](super::fastmath::exp)).
+#[inline(never)]
 fn softmax(x: &Tensor, axis: i64, legacy: bool, mode: Mode) -> Result<Tensor> {
     let v = x.as_f32()?;
     let shape = x.shape();
@@ -711,6 +715,7 @@ fn softmax_columns(
     }
 }
 
+#[inline(never)]
 fn layer_norm(
     x: &Tensor,
     scale: &Tensor,
@@ -787,6 +792,7 @@ fn per_channel(t: &Tensor, c: usize, what: &str) -> Result<Vec<f32>> {
 /// Inference batch normalisation: `y = x·k + (B - mean·k)` with `k = scale / sqrt(var + eps)`.
 /// Parameters hold one value per channel, or (`spatial=0`, opsets < 9) one per element of a
 /// `[C, D1, …]` slab.
+#[inline(never)]
 fn batch_norm(inputs: &[Option<&Tensor>], eps: f32) -> Result<Tensor> {
     let x = input(inputs, 0, "X")?;
     let v = x.as_f32()?;
@@ -855,6 +861,7 @@ fn batch_norm(inputs: &[Option<&Tensor>], eps: f32) -> Result<Tensor> {
     Tensor::from_f32(x.shape().to_vec(), out)
 }
 
+#[inline(never)]
 fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<Tensor> {
     let v = x.as_f32()?;
     if x.rank() < 2 {
@@ -893,6 +900,7 @@ fn mean_inv_std(row: &[f32], eps: f32) -> (f32, f32) {
 
 /// GroupNormalization: per instance, statistics over each group of `C / num_groups` channels
 /// (with their spatial extent); scale and bias per channel or per group.
+#[inline(never)]
 fn group_norm(inputs: &[Option<&Tensor>], groups: usize, eps: f32) -> Result<Tensor> {
     let x = input(inputs, 0, "X")?;
     let v = x.as_f32()?;
@@ -962,6 +970,7 @@ fn group_norm(inputs: &[Option<&Tensor>], groups: usize, eps: f32) -> Result<Ten
 }
 
 /// MeanVarianceNormalization: `(X - mean) / (sqrt(var) + 1e-9)` with statistics over `axes`.
+#[inline(never)]
 fn mean_variance_norm(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
     let v = x.as_f32()?;
     let shape = x.shape();
@@ -1010,6 +1019,7 @@ fn mean_variance_norm(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
 
 /// LRN: `y = x / (bias + alpha/size · Σ x²)^beta`, the sum over channels
 /// `c - floor((size-1)/2) ..= c + ceil((size-1)/2)` clipped to the tensor.
+#[inline(never)]
 fn lrn(x: &Tensor, size: usize, alpha: f32, beta: f32, bias: f32) -> Result<Tensor> {
     let v = x.as_f32()?;
     if x.rank() < 2 {

@@ -165,7 +165,21 @@ fn f32_arith(
     Ok((r.out, v))
 }
 
+#[inline(never)]
 fn unary(u: Unary, x: &Tensor) -> Result<Tensor> {
+    // the float ops (the hot ones) apart from the integer and boolean loops
+    match x.data() {
+        TensorData::F32(v) if !matches!(u, Unary::IsNaN | Unary::IsInf { .. }) => {
+            let y = map_float(u, v)
+                .ok_or_else(|| Error::dtype(format!("{u:?} does not take float32 input")))?;
+            Tensor::new(x.shape().to_vec(), TensorData::F32(y))
+        }
+        _ => unary_other(u, x),
+    }
+}
+
+#[inline(never)]
+fn unary_other(u: Unary, x: &Tensor) -> Result<Tensor> {
     use Unary as U;
     let shape = x.shape().to_vec();
     let data = match (u, x.data()) {
@@ -217,7 +231,10 @@ fn int_unary(u: Unary, x: i64) -> i64 {
 
 /// Applies a float unary op to every element (`None` for ops without a float form). Each arm
 /// is its own monomorphic loop, so LLVM can vectorise it.
+#[inline(never)]
 pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
+    // one small function per op, not one big one (see `cpu`'s module comment)
+    #[inline(never)]
     fn m(v: &[f32], f: impl Fn(f32) -> f32) -> Vec<f32> {
         v.iter().map(|&x| f(x)).collect()
     }
@@ -460,6 +477,7 @@ fn cmp<T: PartialOrd>(op: Binary, a: T, b: T) -> bool {
     }
 }
 
+#[inline(never)]
 fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     use TensorData as D;
     let (ash, bsh) = (a.shape(), b.shape());
@@ -575,6 +593,7 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
 }
 
+#[inline(never)]
 fn variadic(v: Variadic, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
     let first = *ts
@@ -647,6 +666,7 @@ fn select(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
     }
 }
 
+#[inline(never)]
 fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Result<Tensor> {
     let x = input(inputs, 0, "input")?;
     let bound = |i: usize, attr: Option<f32>| -> Result<Option<f64>> {
@@ -712,6 +732,7 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
 
 /// Casts to `to`. Float targets produce f32 data (f16 values rounded to half precision); float
 /// to integer truncates toward zero and saturates (NaN → 0).
+#[inline(never)]
 pub fn cast(x: &Tensor, to: DType) -> Result<Tensor> {
     let shape = x.shape().to_vec();
     let data = match (to, x.data()) {
@@ -853,6 +874,7 @@ fn cast_numeric(x: &Tensor, to: DType) -> Result<TensorData> {
     })
 }
 
+#[inline(never)]
 fn where_(c: &Tensor, x: &Tensor, y: &Tensor) -> Result<Tensor> {
     let cond = c
         .as_bool()
@@ -1083,6 +1105,7 @@ mod tests {
 #[cfg(feature = "extra-ops")]
 /// BitCast: the bits of `x` as its declared dtype `from` (a float64 computed in float32 has
 /// float32's bits of precision), read as `to`, which must have the same width (no strings).
+#[inline(never)]
 fn bit_cast(x: &Tensor, from: DType, to: DType) -> Result<Tensor> {
     let x = x.clone().into_declared(from);
     let (w, tw) = (bit_width(from), bit_width(to));

@@ -4,6 +4,13 @@
 //! (`f32`, `i64`, `i32`, `i8`, `u8`, `bool`: see [`crate::tensor`]) and return new tensors. They
 //! check what they need of their inputs and return typed errors, never panic, and allocate outputs
 //! only through size-checked constructors ([`crate::tensor::numel_checked`]).
+//!
+//! The kernels a family's dispatcher calls are `#[inline(never)]`: a browser optimises a hot
+//! wasm function as a whole, in the background, while the runs meanwhile use its baseline code
+//! (about half as fast). With every kernel inlined into its dispatcher (LTO inlines any function
+//! with a single caller), one Relu made V8 optimise 18 KB of `math::run` and a Gemm 27 KB of
+//! `linalg::run_packed` (60-550 ms each in Node on a loaded 2-core machine); a small model's
+//! first hundreds of runs were at baseline speed.
 
 pub mod conv;
 pub mod fastmath;

@@ -19,11 +19,17 @@ pub fn sort_by_shared<T: Clone>(v: &mut Vec<T>, cmp: &dyn Fn(&T, &T) -> std::cmp
 
 /// Input `i`, or an error naming it when it is missing.
 pub fn input<'a>(inputs: &[Option<&'a Tensor>], i: usize, what: &str) -> Result<&'a Tensor> {
-    inputs
-        .get(i)
-        .copied()
-        .flatten()
-        .ok_or_else(|| Error::shape(format!("missing required input {i} ({what})")))
+    match inputs.get(i).copied().flatten() {
+        Some(t) => Ok(t),
+        None => Err(missing_input(i, what)),
+    }
+}
+
+/// The error of [`input`], out of line: `input` is inlined into every dispatcher.
+#[cold]
+#[inline(never)]
+fn missing_input(i: usize, what: &str) -> Error {
+    Error::shape(format!("missing required input {i} ({what})"))
 }
 
 /// Optional input `i`.

@@ -105,6 +105,7 @@ fn label_name(c: u8) -> String {
 }
 
 /// Runs an einsum on operands of one dtype (float32, int64 or int32).
+#[inline(never)]
 pub fn einsum(spec: &EinsumSpec, ts: &[&Tensor]) -> Result<Tensor> {
     let shapes: Vec<&[usize]> = ts.iter().map(|t| t.shape()).collect();
     let ex = expand(spec, &shapes)?;

@@ -353,7 +353,7 @@ struct Tile {
 ///
 /// # Safety
 /// `t` must point at valid memory as [`Tile`] describes.
-#[inline(always)]
+#[inline(never)]
 unsafe fn scalar_tile<const R: usize, const P: usize>(t: &Tile) {
     let mut acc = [[[0.0f32; NR]; P]; R];
     for p in 0..t.kc {
@@ -406,9 +406,14 @@ mod simd {
 
     /// The SIMD128 micro-kernel: `R × 2·P` f32x4 accumulators.
     ///
+    /// Each shape is its own wasm function (not inlined into `drive`): V8 optimises a hot
+    /// function in one piece, and with every shape inlined `drive` took 60-550 ms to optimise
+    /// (measured in Node, `--trace-wasm-compilation-times`), while the runs before that used the
+    /// baseline code at about twice the time.
+    ///
     /// # Safety
     /// `t` must point at valid memory as [`Tile`] describes.
-    #[inline(always)]
+    #[inline(never)]
     pub(super) unsafe fn tile<const R: usize, const P: usize>(t: &Tile) {
         let mut acc = [[[f32x4_splat(0.0); 2]; P]; R];
         let mut a = t.a;
