@@ -80,6 +80,14 @@ pub mod scalar {
         dot_by(q, |j| row[j])
     }
 
+    /// `out[r] = dot_f32(row r, q)` for the consecutive rows of `rows` (`q.len()` wide).
+    pub fn dots_f32(rows: &[f32], q: &[f32], out: &mut [f32]) {
+        let d = q.len();
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = dot_f32(&rows[r * d..(r + 1) * d], q);
+        }
+    }
+
     pub fn dot_f16(row: &[u16], q: &[f32]) -> f32 {
         dot_by(q, |j| f16_to_f32(row[j]))
     }
@@ -147,6 +155,73 @@ pub mod simd {
         s
     }
 
+    /// The four accumulators of [`dot_f32`] for two rows at once (each row's own operations in
+    /// its own order; the query's vectors are loaded once for both), folded to
+    /// `(a0 + a1) + (a2 + a3)`; and how many leading values they cover.
+    #[inline(always)]
+    unsafe fn pair(r0: *const f32, r1: *const f32, p: *const f32, d: usize) -> (v128, v128, usize) {
+        let (mut a, mut b) = ([f32x4_splat(0.0); 4], [f32x4_splat(0.0); 4]);
+        let mut i = 0;
+        while i + 16 <= d {
+            for k in 0..4 {
+                let (o, x) = (i + 4 * k, ld(p.add(i + 4 * k)));
+                a[k] = f32x4_add(a[k], f32x4_mul(ld(r0.add(o)), x));
+                b[k] = f32x4_add(b[k], f32x4_mul(ld(r1.add(o)), x));
+            }
+            i += 16;
+        }
+        while i + 4 <= d {
+            let x = ld(p.add(i));
+            a[0] = f32x4_add(a[0], f32x4_mul(ld(r0.add(i)), x));
+            b[0] = f32x4_add(b[0], f32x4_mul(ld(r1.add(i)), x));
+            i += 4;
+        }
+        let fold = |a: [v128; 4]| f32x4_add(f32x4_add(a[0], a[1]), f32x4_add(a[2], a[3]));
+        (fold(a), fold(b), i)
+    }
+
+    /// `out[r] = dot_f32(row r, q)` bit for bit, four rows per step: two [`pair`]s, and the
+    /// four horizontal sums `(l0 + l2) + (l1 + l3)` of [`finish`] done together by two
+    /// transposing shuffles, stored as one vector.
+    pub fn dots_f32(rows: &[f32], q: &[f32], out: &mut [f32]) {
+        let (d, n) = (q.len(), out.len());
+        assert!(rows.len() >= n * d, "dots_f32: rows too short");
+        let (p, base) = (q.as_ptr(), rows.as_ptr());
+        let mut r = 0;
+        while r + 4 <= n {
+            // SAFETY: rows r..r+4 lie inside `rows` (asserted above), out[r..r+4] inside out
+            unsafe {
+                let row = |t: usize| base.add((r + t) * d);
+                let (t0, t1, i) = pair(row(0), row(1), p, d);
+                let (t2, t3, _) = pair(row(2), row(3), p, d);
+                // [t0l0+t0l2, t1l0+t1l2, t0l1+t0l3, t1l1+t1l3], the same for rows 2, 3
+                let z01 = f32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(t0, t1),
+                    i32x4_shuffle::<2, 6, 3, 7>(t0, t1),
+                );
+                let z23 = f32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(t2, t3),
+                    i32x4_shuffle::<2, 6, 3, 7>(t2, t3),
+                );
+                let s = f32x4_add(
+                    i32x4_shuffle::<0, 1, 4, 5>(z01, z23),
+                    i32x4_shuffle::<2, 3, 6, 7>(z01, z23),
+                );
+                v128_store(out.as_mut_ptr().add(r) as *mut v128, s);
+                for t in 0..4 {
+                    let o = &mut out[r + t];
+                    for j in i..d {
+                        *o += rows[(r + t) * d + j] * q[j];
+                    }
+                }
+            }
+            r += 4;
+        }
+        for (t, o) in out.iter_mut().enumerate().skip(r) {
+            *o = dot_f32(&rows[t * d..(t + 1) * d], q);
+        }
+    }
+
     pub fn dot_f16(row: &[u16], q: &[f32]) -> f32 {
         let d = q.len();
         debug_assert_eq!(row.len(), d);
@@ -204,10 +279,10 @@ pub mod simd {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use simd::{dot_f16, dot_f32, dot_i8};
+pub use simd::{dot_f16, dot_f32, dot_i8, dots_f32};
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub use scalar::{dot_f16, dot_f32, dot_i8};
+pub use scalar::{dot_f16, dot_f32, dot_i8, dots_f32};
 
 #[cfg(test)]
 mod tests {
@@ -267,6 +342,21 @@ mod tests {
                 .map(|(x, y)| *x as i64 * *y as i64)
                 .sum();
             assert_eq!(dot_i8(&q8, &q16) as i64, want8);
+        }
+    }
+
+    #[test]
+    fn block_dots_equal_single_dots_for_every_length() {
+        for d in 0..40 {
+            for n in [0usize, 1, 3, 4, 5, 9] {
+                let (rows, q) = (vals(n * d, 7 + d as u32), vals(d, 300 + d as u32));
+                let mut got = vec![f32::NAN; n];
+                dots_f32(&rows, &q, &mut got);
+                for (r, g) in got.iter().enumerate() {
+                    let want = scalar::dot_f32(&rows[r * d..(r + 1) * d], &q);
+                    assert_eq!(g.to_bits(), want.to_bits(), "d={d} n={n} row {r}");
+                }
+            }
         }
     }
 

@@ -370,6 +370,25 @@ impl Recommender {
         top: &mut TopK,
         post: impl Fn(usize, f32) -> f32,
     ) {
+        if let (TableData::F32(table), Prepared::F32(q), None) = (&self.table, p, mask) {
+            // every item of an f32 table: scored a block at a time by the four-rows kernel,
+            // then offered in item order exactly as `offer_all` does
+            const BLOCK: usize = 256;
+            let (t, d) = (table.f32s(), self.d);
+            let mut dots = [0f32; BLOCK];
+            for j0 in (0..self.n).step_by(BLOCK) {
+                let j1 = (j0 + BLOCK).min(self.n);
+                let dots = &mut dots[..j1 - j0];
+                kernels::dots_f32(&t[j0 * d..j1 * d], q, dots);
+                for (j, &dot) in (j0..j1).zip(dots.iter()) {
+                    let s = post(j, dot);
+                    if s >= top.threshold() {
+                        top.push(j as u32, s);
+                    }
+                }
+            }
+            return;
+        }
         topk::offer_all(top, self.n, mask, |j| post(j, self.dot(p, j)));
     }
 

@@ -116,8 +116,25 @@ pub fn sgemm_check() -> u32 {
     crate::backend::cpu::linalg::sgemm::check_against_scalar() as u32
 }
 
-/// Test hook (feature `test-api`): runs the SIMD128 scoring kernels against their scalar twins inside wasm, over
-/// every length 0..=70 and every finite f16 value; returns the number of results that are not
+/// Test hook (feature `test-api`): runs the few-rows product's SIMD128 kernel (a row-major B
+/// streamed in column blocks) against its scalar twin inside wasm over block, group and vector
+/// edges; returns how many outputs are not bit-identical (0 expected).
+#[wasm_bindgen(js_name = rowsCheckForTest)]
+pub fn rows_check() -> u32 {
+    crate::backend::cpu::linalg::rows::check_against_scalar() as u32
+}
+
+/// Test hook (feature `test-api`): runs TopK's SIMD128 scan (the values that cannot enter the
+/// kept k passed over 16 at a time) against its scalar twin inside wasm over ties, both zeros,
+/// infinities and NaNs; returns how many answers differ (0 expected).
+#[wasm_bindgen(js_name = topkCheckForTest)]
+pub fn topk_check() -> u32 {
+    crate::backend::cpu::reduce::check_against_scalar() as u32
+}
+
+/// Test hook (feature `test-api`): runs the SIMD128 scoring kernels (single dots and the
+/// four-rows block scorer) against their scalar twins inside wasm, over every length 0..=70 and
+/// every finite f16 value; returns the number of results that are not
 /// bit-identical (0 expected).
 #[wasm_bindgen(js_name = recommendKernelCheckForTest)]
 pub fn recommend_kernel_check() -> u32 {
@@ -138,6 +155,14 @@ pub fn recommend_kernel_check() -> u32 {
         let mut q16 = vec![0i16; d];
         kernels::quantize_query_i16(&b, &mut q16);
         bad += (kernels::dot_i8(&q8, &q16) != scalar::dot_i8(&q8, &q16)) as u32;
+        // the four-rows-per-step block scorer against single scalar dots (9 rows: a remainder)
+        let rows: Vec<f32> = (0..9 * d).map(|_| r()).collect();
+        let mut got = [0f32; 9];
+        kernels::dots_f32(&rows, &b, &mut got);
+        for (t, g) in got.iter().enumerate() {
+            let want = scalar::dot_f32(&rows[t * d..(t + 1) * d], &b);
+            bad += (g.to_bits() != want.to_bits()) as u32;
+        }
     }
     // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
     // compared by value: the sum turns -0 into +0)

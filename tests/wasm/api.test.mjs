@@ -117,6 +117,14 @@ test("the f32 GEMM's SIMD128 micro-kernel equals its scalar twin bit for bit (in
   assert.equal(hearth.sgemmCheckForTest(), 0);
 });
 
+test("the few-rows product's SIMD128 kernel over a row-major B equals its scalar twin bit for bit (inside wasm: block, group and vector edges, 1-4 rows, scale, added C)", () => {
+  assert.equal(hearth.rowsCheckForTest(), 0);
+});
+
+test("TopK's SIMD128 scan equals its scalar twin (inside wasm: ties, both zeros, infinities, NaNs, every start, both directions)", () => {
+  assert.equal(hearth.topkCheckForTest(), 0);
+});
+
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
 const TEST_ONLY = /conformance|decodetensorproto|fortest/i;
 

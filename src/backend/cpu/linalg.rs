@@ -7,6 +7,7 @@
 mod det;
 mod einsum;
 pub mod qgemm;
+pub mod rows;
 pub mod sgemm;
 
 use super::util::{broadcast_shape, input, norm_axis, opt_input};
@@ -205,8 +206,8 @@ pub fn gemm_strided(
 }
 
 /// The few-rows product of [`gemm_strided`]: each output row is either `n` contiguous dot
-/// products (rhs contiguous along k, e.g. a transposed weight) or `k` scaled row additions
-/// (rhs row-major).
+/// products (rhs contiguous along k, e.g. a transposed weight) or, for a row-major rhs, the
+/// blocked row updates of [`rows::product`].
 #[allow(clippy::too_many_arguments)]
 fn small_rows(
     m: usize,
@@ -220,6 +221,23 @@ fn small_rows(
     (rrs, rcs): (usize, usize),
     scale: f32,
 ) {
+    if rcs == 1 && !(rrs == 1 && lcs == 1) {
+        // row-major rhs: B streamed once for all the rows, in column blocks ([`rows`])
+        rows::product(
+            m,
+            n,
+            k,
+            dst,
+            read_dst,
+            lhs,
+            (lrs, lcs),
+            rhs,
+            rrs,
+            scale,
+            KERNEL,
+        );
+        return;
+    }
     for i in 0..m {
         let out = &mut dst[i * n..(i + 1) * n];
         if !read_dst {
@@ -230,37 +248,6 @@ fn small_rows(
             for (j, o) in out.iter_mut().enumerate() {
                 let b = &rhs[j * rcs..j * rcs + k];
                 *o += scale * dot(a, b);
-            }
-        } else if rcs == 1 {
-            // columns in L1-sized blocks, four rows of rhs per pass over a block: the output
-            // block is read and written k/4 times while it is in cache, not k times per row
-            // of a wide output (a 1 × 64 · 64 × 100k product streams 400 KB of output 64 times)
-            const BLOCK: usize = 2048;
-            let a = |p: usize| scale * lhs[i * lrs + p * lcs];
-            let mut j0 = 0;
-            while j0 < n {
-                let j1 = (j0 + BLOCK).min(n);
-                let o = &mut out[j0..j1];
-                let row = |p: usize| &rhs[p * rrs + j0..p * rrs + j1];
-                let mut p = 0;
-                while p + 4 <= k {
-                    let (a0, a1, a2, a3) = (a(p), a(p + 1), a(p + 2), a(p + 3));
-                    let (b0, b1, b2, b3) = (row(p), row(p + 1), row(p + 2), row(p + 3));
-                    for ((((o, &x0), &x1), &x2), &x3) in
-                        o.iter_mut().zip(b0).zip(b1).zip(b2).zip(b3)
-                    {
-                        *o += a0 * x0 + a1 * x1 + a2 * x2 + a3 * x3;
-                    }
-                    p += 4;
-                }
-                while p < k {
-                    let (ap, b) = (a(p), row(p));
-                    for (o, &x) in o.iter_mut().zip(b) {
-                        *o += ap * x;
-                    }
-                    p += 1;
-                }
-                j0 = j1;
             }
         } else {
             for (j, o) in out.iter_mut().enumerate() {

@@ -336,7 +336,8 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
 
 /// TopK for small k over contiguous f32 rows: one pass keeping the best k in a sorted buffer
 /// (O(len·log k) compares, no per-element allocation). Same order as the general path: by
-/// value (`total_cmp`), ties to the lower index.
+/// value (`total_cmp`), ties to the lower index. Once the buffer is full, the elements that
+/// cannot enter (almost all of a long row) are passed over by [`next_candidate`].
 fn topk_small_k(
     v: &[f32],
     shape: &[usize],
@@ -358,14 +359,20 @@ fn topk_small_k(
     let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
     for row in v.chunks(len).take(outer) {
         best.clear();
-        for (j, &x) in row.iter().enumerate() {
-            if best.len() == k && !better(x, best[k - 1].0) {
-                continue;
+        let mut j = 0;
+        while j < len {
+            if best.len() == k {
+                j = next_candidate(row, j, total_key(best[k - 1].0), largest, TOPK_KERNEL);
+                if j == len {
+                    break;
+                }
             }
+            let x = row[j];
             // after every element at least as good (earlier indices win ties)
             let pos = best.partition_point(|&(y, _)| !better(x, y));
             best.insert(pos, (x, j));
             best.truncate(k);
+            j += 1;
         }
         values.extend(best.iter().map(|b| b.0));
         indices.extend(best.iter().map(|b| b.1 as i64));
@@ -376,6 +383,119 @@ fn topk_small_k(
         Tensor::from_f32(out_shape.clone(), values)?,
         Tensor::from_i64(out_shape, indices)?,
     ])
+}
+
+/// The scan of [`topk_small_k`] in the product (the scalar twin runs in the parity checks).
+const TOPK_KERNEL: crate::backend::cpu::linalg::sgemm::Kernel =
+    crate::backend::cpu::linalg::sgemm::Kernel::Simd;
+
+/// `f32::total_cmp` as an i32 key: `total_key(x) < total_key(y)` exactly when `x.total_cmp(&y)`
+/// is `Less` (negative values' magnitude bits flipped, as the standard library does).
+#[inline(always)]
+fn total_key(x: f32) -> i32 {
+    let b = x.to_bits() as i32;
+    b ^ (((b >> 31) as u32) >> 1) as i32
+}
+
+/// The first index `j ≥ from` whose value is strictly better than the one of key `worst`
+/// (greater in `total_cmp` order when `largest`, else smaller), or `row.len()`. The SIMD128
+/// kernel tests 16 values per step and finds the index in a step that holds one with the
+/// scalar twin's loop, so both return the same index.
+fn next_candidate(
+    row: &[f32],
+    from: usize,
+    worst: i32,
+    largest: bool,
+    kernel: crate::backend::cpu::linalg::sgemm::Kernel,
+) -> usize {
+    let scalar = |from: usize, to: usize| {
+        (from..to)
+            .find(|&j| {
+                let key = total_key(row[j]);
+                if largest {
+                    key > worst
+                } else {
+                    key < worst
+                }
+            })
+            .unwrap_or(to)
+    };
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if kernel == crate::backend::cpu::linalg::sgemm::Kernel::Simd {
+        use core::arch::wasm32::*;
+        let t = i32x4_splat(worst);
+        let p = row.as_ptr();
+        let beats = |j: usize| {
+            // SAFETY: the caller's j + 4 ≤ row.len()
+            let b = unsafe { v128_load(p.add(j) as *const v128) };
+            let key = v128_xor(b, u32x4_shr(i32x4_shr(b, 31), 1));
+            if largest {
+                i32x4_gt(key, t)
+            } else {
+                i32x4_lt(key, t)
+            }
+        };
+        let mut j = from;
+        while j + 16 <= row.len() {
+            let any = v128_or(
+                v128_or(beats(j), beats(j + 4)),
+                v128_or(beats(j + 8), beats(j + 12)),
+            );
+            if v128_any_true(any) {
+                return scalar(j, j + 16);
+            }
+            j += 16;
+        }
+        return scalar(j, row.len());
+    }
+    let _ = kernel;
+    scalar(from, row.len())
+}
+
+/// Runs [`next_candidate`]'s SIMD128 kernel against its scalar twin inside wasm over rows with
+/// ties, both zeros, infinities and NaNs of both signs, every start offset and both directions;
+/// returns how many answers differ (0 expected). Inside wasm this is the test hook
+/// `topkCheckForTest`.
+#[cfg(any(test, feature = "test-api"))]
+pub fn check_against_scalar() -> usize {
+    use crate::backend::cpu::linalg::sgemm::Kernel;
+    let mut rng = crate::testing::Rng::new(23);
+    let special = [
+        0.0,
+        -0.0,
+        f32::INFINITY,
+        f32::NEG_INFINITY,
+        f32::NAN,
+        -f32::NAN,
+        f32::MIN_POSITIVE,
+        -1.0,
+        1.0,
+    ];
+    let mut bad = 0;
+    for len in [0usize, 1, 15, 16, 17, 40, 100] {
+        let row: Vec<f32> = (0..len)
+            .map(|i| {
+                let x = rng.f32_in(-1.0, 1.0);
+                if i % 7 == 3 {
+                    special[i % special.len()]
+                } else {
+                    (x * 8.0).round() / 8.0
+                }
+            })
+            .collect();
+        for &w in special.iter().chain(&[0.5, -0.75, 0.875]) {
+            for largest in [true, false] {
+                for from in 0..=len {
+                    let (s, v) = (
+                        next_candidate(&row, from, total_key(w), largest, Kernel::Scalar),
+                        next_candidate(&row, from, total_key(w), largest, Kernel::Simd),
+                    );
+                    bad += usize::from(s != v);
+                }
+            }
+        }
+    }
+    bad
 }
 
 /// CumSum, or CumProd with `product`.
@@ -466,6 +586,31 @@ mod tests {
         let out = topk(&x, 2, 0, false).unwrap();
         assert_eq!(out[1].as_i64().unwrap(), &[5, 0]);
         assert!(topk(&x, 7, 0, true).is_err());
+    }
+
+    #[test]
+    fn total_key_orders_like_total_cmp() {
+        let v = [
+            f32::NEG_INFINITY,
+            -f32::NAN,
+            -1.5,
+            -0.0,
+            0.0,
+            1e-40,
+            2.0,
+            f32::INFINITY,
+            f32::NAN,
+        ];
+        for x in v {
+            for y in v {
+                assert_eq!(total_key(x).cmp(&total_key(y)), x.total_cmp(&y), "{x} {y}");
+            }
+        }
+    }
+
+    #[test]
+    fn topk_scan_simd_equals_scalar_twin() {
+        assert_eq!(check_against_scalar(), 0);
     }
 
     #[test]

@@ -378,19 +378,25 @@ pub fn run_packed(
                         };
                         let (zs, rest) = scratch.split_at_mut(hs);
                         let (cand, rhv) = rest.split_at_mut(hs);
+                        // gate math as whole-slice passes (vectorisable), as the LSTM's: the
+                        // same operations per element as one element at a time
+                        for k in 0..hs {
+                            zs[k] = clip(xg[k] + rg[k]);
+                            rhv[k] = clip(xg[hs + k] + rg[hs + k]);
+                        }
+                        act_slice(f, zs);
+                        act_slice(f, rhv);
                         if op.linear_before_reset {
+                            // rhv holds the reset gate r
                             for k in 0..hs {
-                                let zg = act(f, clip(xg[k] + rg[k]));
-                                let r = act(f, clip(xg[hs + k] + rg[hs + k]));
                                 let rec = rg[2 * hs + k] + rbh.map_or(0.0, |b| b[k]);
-                                cand[k] = act(gg, clip(xg[2 * hs + k] + r * rec));
-                                zs[k] = zg;
+                                cand[k] = clip(xg[2 * hs + k] + rhv[k] * rec);
                             }
+                            act_slice(gg, cand);
                         } else {
                             // the h gate multiplies the reset gate into H before R_h
                             for k in 0..hs {
-                                zs[k] = act(f, clip(xg[k] + rg[k]));
-                                rhv[k] = act(f, clip(xg[hs + k] + rg[hs + k])) * hb[k];
+                                rhv[k] *= hb[k];
                             }
                             let rdh = &rd[2 * hs * hs..3 * hs * hs];
                             for k in 0..hs {
