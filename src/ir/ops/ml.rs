@@ -102,6 +102,13 @@ pub struct FastTrees {
     pub leaf_base: u32,
     /// Per tree: root node and depth (interior nodes on the longest path).
     pub roots: Vec<(u32, u32)>,
+    /// Some node sends a NaN feature to its true child (bit 31 of its `feature`); when none
+    /// does, the walk skips the NaN test (a NaN then fails every comparison, as it should).
+    pub missing: bool,
+    /// When every leaf has exactly one weight (gradient boosting: one score per tree, or per
+    /// tree and class): leaf `i`'s `(target, weight)`, read without the `leaves` → `weights`
+    /// indirection.
+    pub single: Option<Vec<(u32, f64)>>,
 }
 
 /// 16 bytes: threshold, feature (bit 31: a NaN takes the true branch), children.
@@ -114,8 +121,14 @@ pub struct FastNode {
 }
 
 /// The branch-free layout of `nodes` (None when the modes differ, a node is EQ/NEQ/MEMBER, or
-/// a tree is deeper than 64).
-pub fn fast_trees(nodes: &[Node<f32>], roots: &[u32], n_leaves: usize) -> Option<FastTrees> {
+/// a tree is deeper than 64). `leaves` and `weights` as in [`Ensemble`].
+pub fn fast_trees(
+    nodes: &[Node<f32>],
+    roots: &[u32],
+    leaves: &[(u32, u32)],
+    weights: &[(u32, f64)],
+) -> Option<FastTrees> {
+    let n_leaves = leaves.len();
     let mode = nodes.first().map_or(Mode::Leq, |n| n.mode);
     if !matches!(mode, Mode::Leq | Mode::Lt | Mode::Gte | Mode::Gt)
         || nodes.iter().any(|n| n.mode != mode || n.feature >= 1 << 31)
@@ -174,11 +187,17 @@ pub fn fast_trees(nodes: &[Node<f32>], roots: &[u32], n_leaves: usize) -> Option
         }
         fast_roots.push((r, depth[r as usize]));
     }
+    let single = leaves
+        .iter()
+        .map(|&(a, b)| (b == a + 1).then(|| weights[a as usize]))
+        .collect();
     Some(FastTrees {
         mode,
         nodes: out,
         leaf_base: base,
         roots: fast_roots,
+        missing: nodes.iter().any(|n| n.missing_true),
+        single,
     })
 }
 
