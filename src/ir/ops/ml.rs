@@ -93,22 +93,53 @@ pub struct Ensemble {
 
 /// Trees laid out for a branch-free walk: every leaf is a node whose children are itself, so a
 /// row takes exactly `depth[t]` steps in tree `t` and many rows can be walked in lock step.
+///
+/// Only [`fast_trees`] makes one, and it checks what the walk relies on to skip bounds checks:
+/// every root and child is an index into `nodes`, and no node reads a feature above
+/// `max_feature`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastTrees {
     /// The comparison every node makes (Leq, Lt, Gte or Gt).
-    pub mode: Mode,
+    mode: Mode,
     /// Interior nodes first, then one node per leaf (leaf `i` at `leaf_base + i`).
-    pub nodes: Vec<FastNode>,
-    pub leaf_base: u32,
+    nodes: Vec<FastNode>,
+    leaf_base: u32,
     /// Per tree: root node and depth (interior nodes on the longest path).
-    pub roots: Vec<(u32, u32)>,
+    roots: Vec<(u32, u32)>,
+    /// The largest feature a node reads (bit 31 masked off).
+    max_feature: u32,
     /// Some node sends a NaN feature to its true child (bit 31 of its `feature`); when none
     /// does, the walk skips the NaN test (a NaN then fails every comparison, as it should).
-    pub missing: bool,
+    missing: bool,
     /// When every leaf has exactly one weight (gradient boosting: one score per tree, or per
     /// tree and class): leaf `i`'s `(target, weight)`, read without the `leaves` → `weights`
     /// indirection.
-    pub single: Option<Vec<(u32, f64)>>,
+    single: Option<Vec<(u32, f64)>>,
+}
+
+impl FastTrees {
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// Every root and child in the layout is an index into this slice.
+    pub fn nodes(&self) -> &[FastNode] {
+        &self.nodes
+    }
+    pub fn leaf_base(&self) -> u32 {
+        self.leaf_base
+    }
+    pub fn roots(&self) -> &[(u32, u32)] {
+        &self.roots
+    }
+    pub fn max_feature(&self) -> u32 {
+        self.max_feature
+    }
+    pub fn missing(&self) -> bool {
+        self.missing
+    }
+    pub fn single(&self) -> Option<&[(u32, f64)]> {
+        self.single.as_deref()
+    }
 }
 
 /// 16 bytes: threshold, feature (bit 31: a NaN takes the true branch), children.
@@ -132,6 +163,22 @@ pub fn fast_trees(
     let mode = nodes.first().map_or(Mode::Leq, |n| n.mode);
     if !matches!(mode, Mode::Leq | Mode::Lt | Mode::Gte | Mode::Gt)
         || nodes.iter().any(|n| n.mode != mode || n.feature >= 1 << 31)
+    {
+        return None;
+    }
+    // what the walk's unchecked loads rely on: every root and child names a node or a leaf
+    // (the loader's do; a model whose do not walks node by node, with checks)
+    let in_range = |c: u32| {
+        if c & LEAF != 0 {
+            ((c & !LEAF) as usize) < n_leaves
+        } else {
+            (c as usize) < nodes.len()
+        }
+    };
+    if !roots.iter().all(|&r| in_range(r))
+        || !nodes
+            .iter()
+            .all(|n| in_range(n.true_child) && in_range(n.false_child))
     {
         return None;
     }
@@ -196,6 +243,7 @@ pub fn fast_trees(
         nodes: out,
         leaf_base: base,
         roots: fast_roots,
+        max_feature: nodes.iter().map(|n| n.feature).max().unwrap_or(0),
         missing: nodes.iter().any(|n| n.missing_true),
         single,
     })
