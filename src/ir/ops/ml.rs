@@ -85,6 +85,8 @@ pub struct Ensemble {
     pub classifier: Option<TreeClassifier>,
     /// The branch-free layout of the same trees when every node has one comparison mode and
     /// f32 thresholds (what scikit-learn, XGBoost and LightGBM export); `None` otherwise.
+    /// (Only with feature `ml`: the only loader and walk of the layout.)
+    #[cfg(feature = "ml")]
     pub fast: Option<FastTrees>,
     /// The ONNX op this came from: `TreeEnsembleClassifier`, `TreeEnsembleRegressor` or the
     /// opset-5 `TreeEnsemble` (whose scores have the input's float type; the others' are f32).
@@ -97,6 +99,7 @@ pub struct Ensemble {
 /// Only [`fast_trees`] makes one, and it checks what the walk relies on to skip bounds checks:
 /// every root and child is an index into `nodes`, and no node reads a feature above
 /// `max_feature`.
+#[cfg(feature = "ml")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastTrees {
     /// The comparison every node makes (Leq, Lt, Gte or Gt).
@@ -117,6 +120,7 @@ pub struct FastTrees {
     single: Option<Vec<(u32, f64)>>,
 }
 
+#[cfg(feature = "ml")]
 impl FastTrees {
     pub fn mode(&self) -> Mode {
         self.mode
@@ -143,6 +147,7 @@ impl FastTrees {
 }
 
 /// 16 bytes: threshold, feature (bit 31: a NaN takes the true branch), children.
+#[cfg(feature = "ml")]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FastNode {
     pub value: f32,
@@ -153,6 +158,7 @@ pub struct FastNode {
 
 /// The branch-free layout of `nodes` (None when the modes differ, a node is EQ/NEQ/MEMBER, or
 /// a tree is deeper than 64). `leaves` and `weights` as in [`Ensemble`].
+#[cfg(feature = "ml")]
 pub fn fast_trees(
     nodes: &[Node<f32>],
     roots: &[u32],
