@@ -116,8 +116,9 @@ fn accumulate_fast(
 /// test picks (a leaf's children are itself). `MISSING`: some node sends a NaN to its true
 /// child (bit 31 of its feature); without, a NaN fails the test like any comparison.
 ///
-/// The two loads skip their bounds checks: with them this step, the whole walk, measured
-/// 10–15% slower in wasm (300 depth-6 trees on 1,000 rows).
+/// The two loads skip their bounds checks: with them the whole walk measured 10% slower (p10
+/// 16%) in wasm on 300 depth-6 trees × 1,000 rows, 2–4% in a second A/B at a heavier load
+/// (benches/README.md, "Tabular models").
 ///
 /// # Safety
 /// `i < nodes.len()`, and `at + m < x.len()` where `m` is the largest feature any node reads.
