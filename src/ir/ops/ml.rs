@@ -85,6 +85,8 @@ pub struct Ensemble {
     pub classifier: Option<TreeClassifier>,
     /// The branch-free layout of the same trees when every node has one comparison mode and
     /// f32 thresholds (what scikit-learn, XGBoost and LightGBM export); `None` otherwise.
+    /// (Only with feature `ml`: the only loader and walk of the layout.)
+    #[cfg(feature = "ml")]
     pub fast: Option<FastTrees>,
     /// The ONNX op this came from: `TreeEnsembleClassifier`, `TreeEnsembleRegressor` or the
     /// opset-5 `TreeEnsemble` (whose scores have the input's float type; the others' are f32).
@@ -93,18 +95,59 @@ pub struct Ensemble {
 
 /// Trees laid out for a branch-free walk: every leaf is a node whose children are itself, so a
 /// row takes exactly `depth[t]` steps in tree `t` and many rows can be walked in lock step.
+///
+/// Only [`fast_trees`] makes one, and it checks what the walk relies on to skip bounds checks:
+/// every root and child is an index into `nodes`, and no node reads a feature above
+/// `max_feature`.
+#[cfg(feature = "ml")]
 #[derive(Clone, Debug, PartialEq)]
 pub struct FastTrees {
     /// The comparison every node makes (Leq, Lt, Gte or Gt).
-    pub mode: Mode,
+    mode: Mode,
     /// Interior nodes first, then one node per leaf (leaf `i` at `leaf_base + i`).
-    pub nodes: Vec<FastNode>,
-    pub leaf_base: u32,
+    nodes: Vec<FastNode>,
+    leaf_base: u32,
     /// Per tree: root node and depth (interior nodes on the longest path).
-    pub roots: Vec<(u32, u32)>,
+    roots: Vec<(u32, u32)>,
+    /// The largest feature a node reads (bit 31 masked off).
+    max_feature: u32,
+    /// Some node sends a NaN feature to its true child (bit 31 of its `feature`); when none
+    /// does, the walk skips the NaN test (a NaN then fails every comparison, as it should).
+    missing: bool,
+    /// When every leaf has exactly one weight (gradient boosting: one score per tree, or per
+    /// tree and class): leaf `i`'s `(target, weight)`, read without the `leaves` → `weights`
+    /// indirection.
+    single: Option<Vec<(u32, f64)>>,
+}
+
+#[cfg(feature = "ml")]
+impl FastTrees {
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// Every root and child in the layout is an index into this slice.
+    pub fn nodes(&self) -> &[FastNode] {
+        &self.nodes
+    }
+    pub fn leaf_base(&self) -> u32 {
+        self.leaf_base
+    }
+    pub fn roots(&self) -> &[(u32, u32)] {
+        &self.roots
+    }
+    pub fn max_feature(&self) -> u32 {
+        self.max_feature
+    }
+    pub fn missing(&self) -> bool {
+        self.missing
+    }
+    pub fn single(&self) -> Option<&[(u32, f64)]> {
+        self.single.as_deref()
+    }
 }
 
 /// 16 bytes: threshold, feature (bit 31: a NaN takes the true branch), children.
+#[cfg(feature = "ml")]
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct FastNode {
     pub value: f32,
@@ -114,11 +157,34 @@ pub struct FastNode {
 }
 
 /// The branch-free layout of `nodes` (None when the modes differ, a node is EQ/NEQ/MEMBER, or
-/// a tree is deeper than 64).
-pub fn fast_trees(nodes: &[Node<f32>], roots: &[u32], n_leaves: usize) -> Option<FastTrees> {
+/// a tree is deeper than 64). `leaves` and `weights` as in [`Ensemble`].
+#[cfg(feature = "ml")]
+pub fn fast_trees(
+    nodes: &[Node<f32>],
+    roots: &[u32],
+    leaves: &[(u32, u32)],
+    weights: &[(u32, f64)],
+) -> Option<FastTrees> {
+    let n_leaves = leaves.len();
     let mode = nodes.first().map_or(Mode::Leq, |n| n.mode);
     if !matches!(mode, Mode::Leq | Mode::Lt | Mode::Gte | Mode::Gt)
         || nodes.iter().any(|n| n.mode != mode || n.feature >= 1 << 31)
+    {
+        return None;
+    }
+    // what the walk's unchecked loads rely on: every root and child names a node or a leaf
+    // (the loader's do; a model whose do not walks node by node, with checks)
+    let in_range = |c: u32| {
+        if c & LEAF != 0 {
+            ((c & !LEAF) as usize) < n_leaves
+        } else {
+            (c as usize) < nodes.len()
+        }
+    };
+    if !roots.iter().all(|&r| in_range(r))
+        || !nodes
+            .iter()
+            .all(|n| in_range(n.true_child) && in_range(n.false_child))
     {
         return None;
     }
@@ -174,11 +240,18 @@ pub fn fast_trees(nodes: &[Node<f32>], roots: &[u32], n_leaves: usize) -> Option
         }
         fast_roots.push((r, depth[r as usize]));
     }
+    let single = leaves
+        .iter()
+        .map(|&(a, b)| (b == a + 1).then(|| weights[a as usize]))
+        .collect();
     Some(FastTrees {
         mode,
         nodes: out,
         leaf_base: base,
         roots: fast_roots,
+        max_feature: nodes.iter().map(|n| n.feature).max().unwrap_or(0),
+        missing: nodes.iter().any(|n| n.missing_true),
+        single,
     })
 }
 

@@ -241,7 +241,7 @@ impl Built {
             )
         };
         if let Nodes::F32(n) = &nodes {
-            fast = fast_trees(n, &self.roots, self.leaves.len());
+            fast = fast_trees(n, &self.roots, &self.leaves, &self.weights);
         }
         Ensemble {
             fast,
