@@ -96,8 +96,12 @@ test("MatMulInteger's SIMD128 int8 GEMM equals its scalar twin (inside wasm, eve
   assert.equal(hearth.qgemmCheckForTest(), 0);
 });
 
-test("the f32 GEMM's SIMD128 micro-kernel equals its scalar twin bit for bit (inside wasm: tile and block edges, transposes, scale, added C, B packed ahead)", () => {
+test("the f32 GEMM's SIMD128 micro-kernel equals its scalar twin bit for bit (inside wasm: tile and block edges, transposes, scale, added C, B packed ahead, both operands packed ahead)", () => {
   assert.equal(hearth.sgemmCheckForTest(), 0);
+});
+
+test("the depthwise convolution's SIMD128 kernel equals its scalar twin bit for bit (inside wasm: strides 1 and 2, dilations, pads, step edges)", () => {
+  assert.equal(hearth.depthwiseCheckForTest(), 0);
 });
 
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
