@@ -113,7 +113,7 @@ test("MatMulInteger's SIMD128 int8 GEMM equals its scalar twin (inside wasm, eve
   assert.equal(hearth.qgemmCheckForTest(), 0);
 });
 
-test("the f32 GEMM's SIMD128 micro-kernel equals its scalar twin bit for bit (inside wasm: tile and block edges, transposes, scale, added C, B packed ahead)", () => {
+test("the f32 GEMM's SIMD128 micro-kernel equals its scalar twin bit for bit (inside wasm: tile and block edges, transposes, scale, added C, B packed ahead, both operands packed ahead)", () => {
   assert.equal(hearth.sgemmCheckForTest(), 0);
 });
 
@@ -123,6 +123,10 @@ test("the few-rows product's SIMD128 kernel over a row-major B equals its scalar
 
 test("TopK's SIMD128 scan equals its scalar twin (inside wasm: ties, both zeros, infinities, NaNs, every start, both directions)", () => {
   assert.equal(hearth.topkCheckForTest(), 0);
+});
+
+test("the depthwise convolution's SIMD128 kernel equals its scalar twin bit for bit (inside wasm: strides 1 and 2, dilations, pads, step edges)", () => {
+  assert.equal(hearth.depthwiseCheckForTest(), 0);
 });
 
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.

@@ -43,6 +43,8 @@ pub enum Prepacked {
     Matrix(linalg::sgemm::PackedB),
     /// An RNN's W and R, per direction.
     Rnn(rnn::Packed),
+    /// A Conv's weight, per group (the GEMM's A).
+    Conv(conv::Packed),
 }
 
 /// Packs what node `op` takes as constants (`consts[i]`: input `i` when it is a constant).
@@ -50,6 +52,7 @@ pub fn prepack(op: &Op, consts: &[Option<&Tensor>]) -> Option<Prepacked> {
     match op {
         Op::Linalg(o) => linalg::prepack(o, consts).map(Prepacked::Matrix),
         Op::Rnn(o) => rnn::prepack(o, consts).map(Prepacked::Rnn),
+        Op::Conv(o) => conv::prepack(o, consts).map(Prepacked::Conv),
         _ => None,
     }
 }
@@ -101,7 +104,14 @@ pub fn run_packed(
                 _ => None,
             },
         ),
-        Op::Conv(o) => conv::run(o, inputs),
+        Op::Conv(o) => conv::run_packed(
+            o,
+            inputs,
+            match packed {
+                Some(Prepacked::Conv(p)) => Some(p),
+                _ => None,
+            },
+        ),
         Op::Shape(o) => shape::run(o, inputs),
         Op::Reduce(o) => reduce::run(o, inputs),
         Op::Quant(o) => quant::run(o, inputs),

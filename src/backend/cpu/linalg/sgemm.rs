@@ -76,6 +76,16 @@ impl PackedB {
         }
     }
 
+    /// Sets this buffer's shape to `k × n` and returns its panels for the caller to fill:
+    /// panel `q` (columns `8q..8q+8`) at `q·k·8`, its depth `p` at `+ p·8`. Columns past `n` in
+    /// the last panel may hold anything: the kernel computes them but never stores them.
+    pub fn panels_mut(&mut self, k: usize, n: usize) -> &mut [f32] {
+        self.k = k;
+        self.n = n;
+        self.data.resize(n.div_ceil(NR) * k * NR, 0.0);
+        &mut self.data
+    }
+
     /// Depth (B's rows).
     pub fn k(&self) -> usize {
         self.k
@@ -85,6 +95,72 @@ impl PackedB {
     pub fn n(&self) -> usize {
         self.n
     }
+}
+
+/// A (`m × k`) packed ahead in the blocks the GEMM reads: per block of [`MC`] rows × [`KC`]
+/// depths, micro-panels of [`MR`] rows, depth-major (as [`pack_a`] packs them per call). Block
+/// `(ic, pc)` (first row, first depth) starts at `ic·k + mcp·pc`, `mcp` the block's rows rounded
+/// up to [`MR`]. A Conv's weight is packed so once, when the session is built.
+#[derive(Clone, Debug, Default)]
+pub struct PackedA {
+    m: usize,
+    k: usize,
+    data: Vec<f32>,
+}
+
+impl PackedA {
+    /// Packs A from `lhs` with element strides `(rs, cs)` (row, column).
+    pub fn new(m: usize, k: usize, lhs: &[f32], ls: (usize, usize)) -> PackedA {
+        assert!(lhs.len() >= extent(m, k, ls), "sgemm: lhs too small");
+        let mut data = Vec::with_capacity(m.div_ceil(MR) * MR * k);
+        let mut block = Vec::new();
+        for ic in (0..m).step_by(MC) {
+            let mc = MC.min(m - ic);
+            for pc in (0..k).step_by(KC) {
+                pack_a(&mut block, lhs, ls, ic, mc, pc, KC.min(k - pc));
+                data.extend_from_slice(&block);
+            }
+        }
+        PackedA { m, k, data }
+    }
+
+    /// A's rows.
+    pub fn m(&self) -> usize {
+        self.m
+    }
+
+    /// Depth (A's columns).
+    pub fn k(&self) -> usize {
+        self.k
+    }
+}
+
+/// `dst = (dst if read_dst else 0) + scale · A · B` for A and B both packed ahead; `dst` holds
+/// A's `m` rows of B's `n` columns with row stride `ldc` (so a block of columns of a wider
+/// matrix can be written in place).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_prepacked(
+    dst: &mut [f32],
+    ldc: usize,
+    read_dst: bool,
+    a: &PackedA,
+    b: &PackedB,
+    scale: f32,
+    kernel: Kernel,
+) {
+    assert_eq!(a.k, b.k, "sgemm: A's depth differs from B's");
+    drive(
+        a.m,
+        b.n,
+        a.k,
+        dst,
+        ldc,
+        read_dst,
+        ASrc::Packed(a),
+        BSrc::Packed(b),
+        scale,
+        kernel,
+    );
 }
 
 /// Which micro-kernel runs: the SIMD128 one (on wasm with `simd128`; elsewhere the scalar twin,
@@ -129,21 +205,30 @@ pub fn sgemm(
             full,
             tail: &b,
         };
-        drive(m, n, k, dst, read_dst, lhs, ls, src, scale, kernel, &mut a);
+        let a_src = ASrc::Strided {
+            lhs,
+            ls,
+            buf: &mut a,
+        };
+        drive(m, n, k, dst, n, read_dst, a_src, src, scale, kernel);
     } else {
         b.repack(k, n, rhs, rs);
+        let a_src = ASrc::Strided {
+            lhs,
+            ls,
+            buf: &mut a,
+        };
         drive(
             m,
             n,
             k,
             dst,
+            n,
             read_dst,
-            lhs,
-            ls,
+            a_src,
             BSrc::Packed(&b),
             scale,
             kernel,
-            &mut a,
         );
     }
     SCRATCH.with(|s| *s.borrow_mut() = (b, a));
@@ -162,18 +247,22 @@ pub fn sgemm_packed(
     kernel: Kernel,
 ) {
     let mut a = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().1));
+    let a_src = ASrc::Strided {
+        lhs,
+        ls,
+        buf: &mut a,
+    };
     drive(
         m,
         b.n,
         b.k,
         dst,
+        b.n,
         read_dst,
-        lhs,
-        ls,
+        a_src,
         BSrc::Packed(b),
         scale,
         kernel,
-        &mut a,
     );
     SCRATCH.with(|s| s.borrow_mut().1 = a);
 }
@@ -235,28 +324,62 @@ impl BSrc<'_> {
     }
 }
 
+/// Where the kernel reads A.
+enum ASrc<'a> {
+    /// Strided A, packed per block into `buf`.
+    Strided {
+        lhs: &'a [f32],
+        ls: (usize, usize),
+        buf: &'a mut Vec<f32>,
+    },
+    Packed(&'a PackedA),
+}
+
+impl ASrc<'_> {
+    /// Block `(ic, pc)` (`mc` rows × `kc` depths) as micro-panels, packing it if need be.
+    fn block(&mut self, ic: usize, mc: usize, pc: usize, kc: usize) -> &[f32] {
+        match self {
+            ASrc::Strided { lhs, ls, buf } => {
+                pack_a(buf, lhs, *ls, ic, mc, pc, kc);
+                buf
+            }
+            ASrc::Packed(a) => {
+                let mcp = mc.div_ceil(MR) * MR;
+                &a.data[ic * a.k + mcp * pc..][..mcp * kc]
+            }
+        }
+    }
+}
+
 #[allow(clippy::too_many_arguments)]
 fn drive(
     m: usize,
     n: usize,
     k: usize,
     dst: &mut [f32],
+    ldc: usize,
     read_dst: bool,
-    lhs: &[f32],
-    ls: (usize, usize),
+    mut a: ASrc<'_>,
     b: BSrc<'_>,
     scale: f32,
     kernel: Kernel,
-    abuf: &mut Vec<f32>,
 ) {
-    assert!(dst.len() >= m * n, "sgemm: dst too small");
-    assert!(lhs.len() >= extent(m, k, ls), "sgemm: lhs too small");
+    assert!(ldc >= n, "sgemm: row stride below the columns");
     if m == 0 || n == 0 {
         return;
     }
+    assert!(dst.len() >= (m - 1) * ldc + n, "sgemm: dst too small");
+    match &a {
+        ASrc::Strided { lhs, ls, .. } => {
+            assert!(lhs.len() >= extent(m, k, *ls), "sgemm: lhs too small")
+        }
+        ASrc::Packed(p) => assert!(p.m == m && p.k == k, "sgemm: packed A's shape"),
+    }
     if k == 0 {
         if !read_dst {
-            dst[..m * n].fill(0.0);
+            for row in dst.chunks_mut(ldc).take(m) {
+                row[..n].fill(0.0);
+            }
         }
         return;
     }
@@ -267,7 +390,7 @@ fn drive(
             let load = read_dst || pc > 0;
             for ic in (0..m).step_by(MC) {
                 let mc = MC.min(m - ic);
-                pack_a(abuf, lhs, ls, ic, mc, pc, kc);
+                let ablock = a.block(ic, mc, pc, kc).as_ptr();
                 let mut jr = 0;
                 while jr < nc {
                     let q = (jc + jr) / NR;
@@ -285,10 +408,11 @@ fn drive(
                     let mut t = 0;
                     while t * MR < mc {
                         let rows = MR.min(mc - t * MR);
-                        let ap = abuf[t * MR * kc..].as_ptr();
-                        let c0 = (ic + t * MR) * n + jc + jr;
+                        // SAFETY: micro-panel t of the block (rows × kc of its MR × kc)
+                        let ap = unsafe { ablock.add(t * MR * kc) };
+                        let c0 = (ic + t * MR) * ldc + jc + jr;
                         // SAFETY: the tile's rows ic+t·MR.. (rows of them) and columns
-                        // jc+jr.. (cols) lie inside dst (m × n, checked above)
+                        // jc+jr.. (cols) lie inside dst (m rows of stride ldc, checked above)
                         let cp = unsafe { dst.as_mut_ptr().add(c0) };
                         let tile = Tile {
                             kc,
@@ -297,12 +421,12 @@ fn drive(
                             bstep,
                             bstride,
                             c: cp,
-                            ldc: n,
+                            ldc,
                             cols,
                             load,
                             scale,
                         };
-                        // SAFETY: `tile` points into abuf (rows × kc), B's panels and dst as
+                        // SAFETY: `tile` points into A's block (rows × kc), B's panels and dst as
                         // checked above
                         unsafe {
                             match (rows, panels, kernel) {
@@ -474,7 +598,8 @@ mod simd {
 
 /// Runs the SIMD128 kernel against its scalar twin over edge tiles (every row and column
 /// remainder), odd sizes, depths across block edges, transposed operands, `scale` and an added
-/// C, both with B packed per call and ahead; returns how many outputs are not bit-identical
+/// C, with B packed per call and ahead and with both operands packed ahead (into a C of a
+/// wider row stride); returns how many outputs are not bit-identical
 /// (0 expected). Inside wasm this is the test hook `sgemmCheckForTest`.
 #[cfg(any(test, feature = "test-api"))]
 pub fn check_against_scalar() -> usize {
@@ -517,8 +642,27 @@ pub fn check_against_scalar() -> usize {
                 c
             };
             let want = run(Kernel::Scalar, false);
-            for packed in [false, true] {
-                let got = run(Kernel::Simd, packed);
+            // both operands packed ahead, into every other column of a wider C (row stride
+            // 2n + 1)
+            let ldc = 2 * n + 1;
+            let both = |kern: Kernel| {
+                let mut c = vec![0.0f32; m * ldc];
+                for i in 0..m {
+                    c[i * ldc..i * ldc + n].copy_from_slice(&c0[i * n..(i + 1) * n]);
+                }
+                let (a, b) = (PackedA::new(m, k, &lhs, ls), PackedB::new(k, n, &rhs, rs));
+                sgemm_prepacked(&mut c, ldc, read, &a, &b, scale, kern);
+                (0..m * n)
+                    .map(|x| c[x / n * ldc + x % n])
+                    .collect::<Vec<f32>>()
+            };
+            let outs = [
+                run(Kernel::Simd, false),
+                run(Kernel::Simd, true),
+                both(Kernel::Simd),
+                both(Kernel::Scalar),
+            ];
+            for got in outs {
                 bad += got
                     .iter()
                     .zip(&want)
