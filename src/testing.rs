@@ -67,6 +67,14 @@ impl Rng {
     }
 }
 
+/// How many of `got` are not bit-identical to `want` (a SIMD kernel against its scalar twin).
+pub fn bit_mismatches(got: &[f32], want: &[f32]) -> usize {
+    got.iter()
+        .zip(want)
+        .filter(|(x, y)| x.to_bits() != y.to_bits())
+        .count()
+}
+
 /// Asserts `|got − want| ≤ atol + rtol·|want|` elementwise (NaN equals NaN, an infinity only
 /// itself), naming `what`, the first index that differs and both values.
 pub fn assert_close<G: Copy + Into<f64>, W: Copy + Into<f64>>(

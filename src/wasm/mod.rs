@@ -432,7 +432,7 @@ fn feeds_from_js(
         let obj = feeds.unchecked_ref::<Object>();
         for (info, key) in session.inputs().iter().zip(&names.inputs) {
             let v = Reflect::get(feeds, key).unwrap_or(JsValue::UNDEFINED);
-            if v.is_undefined() || !obj.has_own_property(key) {
+            if v.is_undefined() || !Object::has_own(obj, key) {
                 owned.clear();
                 break;
             }

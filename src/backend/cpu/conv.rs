@@ -805,11 +805,7 @@ pub fn depthwise_check_against_scalar() -> usize {
         for kern in [DwKernel::Simd, DwKernel::Scalar] {
             let mut got = vec![f32::NAN; out_sp];
             depthwise_padded(&p, &g, &wk, bias, &mut got, kern);
-            bad += got
-                .iter()
-                .zip(&want)
-                .filter(|(a, b)| a.to_bits() != b.to_bits())
-                .count();
+            bad += crate::testing::bit_mismatches(&got, &want);
         }
     }
     bad
@@ -1605,29 +1601,41 @@ mod tests {
             (4, 32, 1, 11, 2, 0, 1, 1),
         ] {
             let (xs, ws) = ([1, c, hw, hw], [m, c / group, k, k]);
-            let x = rand(xs.iter().product(), 8);
-            let w = rand(ws.iter().product(), 9);
-            let win = Window {
-                strides: vec![stride; 2],
-                dilations: vec![dil; 2],
-                pads: vec![pad; 4],
-                ..Default::default()
-            };
-            let got = conv(
-                &Tensor::from_f32(xs.to_vec(), x.clone()).unwrap(),
-                &Tensor::from_f32(ws.to_vec(), w.clone()).unwrap(),
-                None,
-                &win,
-                group,
-                None,
-                None,
-            )
-            .unwrap();
-            let (want, shape) = direct(&x, xs, &w, ws, stride, pad, dil, group);
-            assert_eq!(got.shape(), &shape);
+            let (got, want) = against_direct(xs, ws, (stride, pad, dil, group), 8);
             let want: Vec<f64> = want.iter().map(|&v| v as f64).collect();
-            close(got.as_f32().unwrap(), &want, "blocked conv");
+            close(&got, &want, "blocked conv");
         }
+    }
+
+    /// `conv` and the direct twin on random `xs` inputs and `ws` weights (seeds `seed`, 9)
+    /// with square `(stride, pad, dilation, group)`: both outputs, the shapes checked equal.
+    fn against_direct(
+        xs: [usize; 4],
+        ws: [usize; 4],
+        (stride, pad, dil, group): (usize, usize, usize, usize),
+        seed: u64,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let x = rand(xs.iter().product(), seed);
+        let w = rand(ws.iter().product(), 9);
+        let win = Window {
+            strides: vec![stride; 2],
+            dilations: vec![dil; 2],
+            pads: vec![pad; 4],
+            ..Default::default()
+        };
+        let got = conv(
+            &Tensor::from_f32(xs.to_vec(), x.clone()).unwrap(),
+            &Tensor::from_f32(ws.to_vec(), w.clone()).unwrap(),
+            None,
+            &win,
+            group,
+            None,
+            None,
+        )
+        .unwrap();
+        let (want, shape) = direct(&x, xs, &w, ws, stride, pad, dil, group);
+        assert_eq!(got.shape(), &shape);
+        (got.as_f32().unwrap().to_vec(), want)
     }
 
     #[test]
@@ -1648,27 +1656,8 @@ mod tests {
         ] {
             let xs = [2, c, 7, 6];
             let ws = [m, c / group, 3, 3];
-            let x = rand(xs.iter().product(), 7);
-            let w = rand(ws.iter().product(), 9);
-            let win = Window {
-                strides: vec![stride; 2],
-                dilations: vec![dil; 2],
-                pads: vec![pad; 4],
-                ..Default::default()
-            };
-            let got = conv(
-                &Tensor::from_f32(xs.to_vec(), x.clone()).unwrap(),
-                &Tensor::from_f32(ws.to_vec(), w.clone()).unwrap(),
-                None,
-                &win,
-                group,
-                None,
-                None,
-            )
-            .unwrap();
-            let (want, shape) = direct(&x, xs, &w, ws, stride, pad, dil, group);
-            assert_eq!(got.shape(), &shape);
-            for (g, w) in got.as_f32().unwrap().iter().zip(&want) {
+            let (got, want) = against_direct(xs, ws, (stride, pad, dil, group), 7);
+            for (g, w) in got.iter().zip(&want) {
                 assert!((g - w).abs() <= 1e-5 + 1e-4 * w.abs(), "{g} vs {w}");
             }
         }

@@ -200,11 +200,7 @@ pub fn check_against_scalar() -> usize {
                 c
             };
             let (want, got) = (run(Kernel::Scalar), run(Kernel::Simd));
-            bad += got
-                .iter()
-                .zip(&want)
-                .filter(|(x, y)| x.to_bits() != y.to_bits())
-                .count();
+            bad += crate::testing::bit_mismatches(&got, &want);
         }
     }
     bad

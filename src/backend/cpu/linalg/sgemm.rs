@@ -663,11 +663,7 @@ pub fn check_against_scalar() -> usize {
                 both(Kernel::Scalar),
             ];
             for got in outs {
-                bad += got
-                    .iter()
-                    .zip(&want)
-                    .filter(|(x, y)| x.to_bits() != y.to_bits())
-                    .count();
+                bad += crate::testing::bit_mismatches(&got, &want);
             }
         }
     }
