@@ -424,10 +424,10 @@ fn feeds_from_js(
     }
     let keys = Object::keys(feeds.unchecked_ref::<Object>());
     let mut owned: Vec<(String, Value)> = Vec::with_capacity(keys.length() as usize);
-    // the usual call, exactly the model's inputs: read them by the names made at load (no
-    // string crosses); anything else (a missing, extra or misspelt name) takes the general
-    // path, whose names reach the session's checks
-    // (as many own keys as inputs, each input an own key: the same set of names)
+    // the usual call, exactly the model's inputs (as many own keys as inputs, each input an
+    // own key: the same set of names): read them by the names made at load, so no string
+    // crosses; anything else (a missing, extra or misspelt name) takes the general path,
+    // whose names reach the session's checks
     if keys.length() as usize == names.inputs.len() {
         let obj = feeds.unchecked_ref::<Object>();
         for (info, key) in session.inputs().iter().zip(&names.inputs) {
