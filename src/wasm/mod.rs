@@ -125,12 +125,12 @@ impl WasmSession {
 }
 
 fn tensor_from_js(name: &str, v: &JsValue) -> Result<Tensor, JsValue> {
-    let (data, dims_js, ty_key) = with_keys(|k| {
+    let (data, dims_js) = with_keys(|k| {
         let at = |key: &JsValue| Reflect::get(v, key).unwrap_or(JsValue::UNDEFINED);
-        (at(&k.data), at(&k.dims), k.ty.clone())
+        (at(&k.data), at(&k.dims))
     });
     // `type` matters only for the ambiguous typed arrays: read it there
-    let ty = || Reflect::get(v, &ty_key).ok().and_then(|t| t.as_string());
+    let ty = || with_keys(|k| Reflect::get(v, &k.ty).ok().and_then(|t| t.as_string()));
     if !Array::is_array(&dims_js) {
         return Err(arg_error(format!(
             "input '{name}': dims must be an array of sizes"
