@@ -1,20 +1,28 @@
 //! Load-time graph rewrites for the CPU kernels, run once when a session is built (after
 //! folding and pruning, before planning):
 //!
-//! - `Conv → BatchNormalization` with constant weights and statistics: the normalisation is
-//!   folded into the convolution's weights and bias (`W' = W·k`, `B' = (B − mean)·k + β` with
-//!   `k = scale / √(var + ε)`, per output channel, computed in f64).
+//! - `Conv → BatchNormalization` with constant weights and statistics, and `Conv → Mul | Add |
+//!   Sub | Div` by a constant with one value per tensor or per output channel: the affine map is
+//!   folded into the convolution's weights and bias (`W' = W·k`, `B' = B·k + t` per output
+//!   channel, computed in f64; for BatchNormalization `k = scale / √(var + ε)`, `t = β − mean·k`).
+//! - The decomposed HardSwish exporters write (`x·Clip(x + 3, 0, 6) / 6` with the operands either
+//!   way round, `/ 6` or `· (1/6)`, `x·(Clip(…) / 6)`, and `x·HardSigmoid(x)` with alpha 1/6, beta
+//!   0.5) becomes one `HardSwish` node.
 //! - `Conv → Relu | Clip | HardSwish | Sigmoid | LeakyRelu`: the activation runs in the Conv's
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
-//!   allocated.
+//!   allocated; a `Mul` and then an `Add` (or `Sub`) by scalar constants after a fused HardSwish
+//!   join it ([`ConvAct::HardSwishAffine`], computed as the separate ops compute them).
 //!
-//! A rewrite applies only when the Conv's output has exactly one reader (that node) and is not a
-//! graph output, so no other node sees the changed value. The device backends claim no Conv, so
-//! the rewritten nodes always run on the CPU kernels. Subgraphs (`If` branches, `Loop`/`Scan` bodies) are rewritten the same way.
+//! A rewrite applies only when every intermediate value it removes is f32, has exactly one reader
+//! (the next node of the pattern) and is no graph output, so no other node sees a changed value;
+//! a value an `If`/`Loop`/`Scan` body captures counts as read there. Constants must have the
+//! values and broadcast shapes the pattern needs (a broadcast that would change the output's
+//! shape is refused). The device backends claim no Conv, so the fused nodes always run on the CPU
+//! kernels. Subgraphs are rewritten the same way.
 
 use super::ops::conv::{ConvAct, ConvOp};
 use super::ops::linalg::LinalgOp;
-use super::ops::math::{MathOp, Unary};
+use super::ops::math::{Binary, MathOp, Unary};
 use super::{Fact, Graph, Op, ValueId};
 use crate::tensor::{DType, Tensor};
 use std::sync::Arc;
@@ -27,48 +35,35 @@ pub fn fuse(graph: &mut Graph) -> usize {
             removed += fuse(g);
         }
     }
+    let removed_here = removed;
     loop {
-        let readers = reader_counts(graph);
-        let mut changed = false;
-        let mut dead = vec![false; graph.nodes.len()];
-        for i in 0..graph.nodes.len() {
-            if dead[i] || !matches!(graph.nodes[i].op, Op::Conv(ConvOp::Conv { .. })) {
+        // one pass: a node touched by a rewrite is left alone until the next pass, whose
+        // reader lists are fresh (a stale list only ever over-counts, so it refuses)
+        let uses = Uses::new(graph);
+        let n = graph.nodes.len();
+        let mut done = vec![false; n];
+        let mut dead = vec![false; n];
+        for i in 0..n {
+            if done[i] {
                 continue;
             }
-            let Some(&out) = graph.nodes[i].outputs.first() else {
-                continue;
-            };
-            if graph.nodes[i].outputs.len() != 1
-                || readers[out] != 1
-                || graph.outputs.contains(&out)
-            {
-                continue;
-            }
-            let Some(j) = (i + 1..graph.nodes.len())
-                .find(|&j| !dead[j] && graph.nodes[j].inputs.iter().flatten().any(|&v| v == out))
-            else {
-                continue;
-            };
-            // the reader must take the Conv's output as its first input, and only there
-            if graph.nodes[j].inputs.first().copied().flatten() != Some(out) {
-                continue;
-            }
-            let applied = match &graph.nodes[j].op {
-                Op::Linalg(LinalgOp::BatchNorm { epsilon }) => {
-                    fold_batch_norm(graph, i, j, *epsilon)
+            let killed = match &graph.nodes[i].op {
+                Op::Conv(ConvOp::Conv { .. }) => conv_epilogue(graph, &uses, &done, i),
+                Op::Math(MathOp::Binary(Binary::Div | Binary::Mul)) => {
+                    hard_swish(graph, &uses, &done, i)
                 }
-                _ => fold_activation(graph, i, j),
+                _ => None,
             };
-            if applied {
-                // the Conv now writes the reader's output
-                let y = graph.nodes[j].outputs[0];
-                graph.nodes[i].outputs = vec![y];
-                dead[j] = true;
-                removed += 1;
-                changed = true;
+            if let Some(killed) = killed {
+                done[i] = true;
+                for k in killed {
+                    done[k] = true;
+                    dead[k] = true;
+                    removed += 1;
+                }
             }
         }
-        if !changed {
+        if !dead.contains(&true) {
             break;
         }
         let mut k = 0;
@@ -77,31 +72,131 @@ pub fn fuse(graph: &mut Graph) -> usize {
             !dead[k - 1]
         });
     }
-    if removed > 0 {
+    if removed > removed_here {
         // weights replaced by their folded copies
-        let used = reader_counts(graph);
-        let outputs = graph.outputs.clone();
+        let used = Uses::new(graph);
         graph
             .constants
-            .retain(|&id, _| used[id] > 0 || outputs.contains(&id));
+            .retain(|&id, _| !used.readers[id].is_empty() || used.output[id]);
     }
     removed
 }
 
-/// How many node inputs read each value.
-fn reader_counts(graph: &Graph) -> Vec<usize> {
-    let mut n = vec![0usize; graph.values.len()];
-    for node in &graph.nodes {
-        for &v in node.inputs.iter().flatten() {
-            n[v] += 1;
+/// A subgraph's read of a value of this graph (a capture), in [`Uses::readers`].
+const CAPTURED: usize = usize::MAX;
+
+/// Who reads and who writes each value, for one pass of the rewrites.
+struct Uses {
+    /// The nodes reading each value, once per input slot ([`CAPTURED`] for a subgraph's read).
+    readers: Vec<Vec<usize>>,
+    producer: Vec<Option<usize>>,
+    output: Vec<bool>,
+}
+
+impl Uses {
+    fn new(graph: &Graph) -> Uses {
+        let mut readers = vec![Vec::new(); graph.values.len()];
+        let mut producer = vec![None; graph.values.len()];
+        for (i, node) in graph.nodes.iter().enumerate() {
+            for &v in node.inputs.iter().flatten() {
+                readers[v].push(i);
+            }
+            for &v in &node.outputs {
+                producer[v] = Some(i);
+            }
+            for g in node.op.subgraphs() {
+                for (name, _) in &g.captures {
+                    if let Some(v) = graph.find_value(name) {
+                        readers[v].push(CAPTURED);
+                    }
+                }
+            }
+        }
+        let mut output = vec![false; graph.values.len()];
+        for &o in &graph.outputs {
+            output[o] = true;
+        }
+        Uses {
+            readers,
+            producer,
+            output,
         }
     }
-    n
+
+    /// The one node that reads `v` (in one input slot), when `v` is no graph output and no
+    /// subgraph captures it.
+    fn sole_reader(&self, v: ValueId) -> Option<usize> {
+        match self.readers[v].as_slice() {
+            [j] if *j != CAPTURED && !self.output[v] => Some(*j),
+            _ => None,
+        }
+    }
+
+    /// The node that computes `v` for node `reader` alone: `v` is its only output, f32, read by
+    /// `reader` only, and neither node was touched in this pass.
+    fn private_producer(
+        &self,
+        graph: &Graph,
+        done: &[bool],
+        v: ValueId,
+        reader: usize,
+    ) -> Option<usize> {
+        let p = self.producer[v]?;
+        (!done[p]
+            && !done[reader]
+            && graph.nodes[p].outputs.len() == 1
+            && self.sole_reader(v) == Some(reader)
+            && is_f32(graph, v))
+        .then_some(p)
+    }
+}
+
+fn is_f32(graph: &Graph, v: ValueId) -> bool {
+    graph.values[v].fact.dtype == Some(DType::F32)
 }
 
 fn constant_f32(graph: &Graph, v: Option<ValueId>) -> Option<&[f32]> {
     let t = graph.constants.get(&v?)?;
     (t.dtype() == DType::F32).then(|| t.as_f32().ok()).flatten()
+}
+
+/// The rank of value `v` when its fact knows it.
+fn rank(graph: &Graph, v: ValueId) -> Option<usize> {
+    graph.values[v].fact.shape.as_ref().map(Vec::len)
+}
+
+/// The value of constant `v` when it is one f32 whose broadcast against a tensor of rank `r`
+/// (`None`: unknown) leaves that tensor's shape as it is.
+fn scalar(graph: &Graph, v: ValueId, r: Option<usize>) -> Option<f32> {
+    let t = graph.constants.get(&v)?;
+    let fits = match r {
+        Some(r) => t.rank() <= r,
+        None => t.rank() == 0,
+    };
+    (fits && t.numel() == 1 && t.dtype() == DType::F32).then(|| t.as_f32().ok().map(|x| x[0]))?
+}
+
+/// The values of constant `v` broadcast over the `m` channels (dim 1) of a tensor of rank `r`,
+/// when that broadcast leaves the tensor's shape as it is: one value, or `m` values along the
+/// channel dim with every other dim 1.
+fn per_channel(graph: &Graph, v: ValueId, r: usize, m: usize) -> Option<Vec<f32>> {
+    let x = constant_f32(graph, Some(v))?;
+    let shape = graph.constants.get(&v)?.shape();
+    if shape.len() > r {
+        return None;
+    }
+    let lead = r - shape.len();
+    let mut along = false;
+    for (k, &d) in shape.iter().enumerate() {
+        if d == 1 {
+            continue;
+        }
+        if lead + k != 1 || d != m {
+            return None;
+        }
+        along = true;
+    }
+    Some(if along { x.to_vec() } else { vec![x[0]; m] })
 }
 
 /// Adds a constant value for `t` named after `like`.
@@ -113,34 +208,198 @@ fn add_constant(graph: &mut Graph, like: ValueId, what: &str, t: Tensor) -> Valu
     id
 }
 
-/// Folds BatchNormalization node `j` into Conv node `i` when the weights, bias and all four
-/// statistics are constant f32 with one value per output channel and the Conv has no fused
-/// activation yet.
-fn fold_batch_norm(graph: &mut Graph, i: usize, j: usize, eps: f32) -> bool {
+/// Fuses the one reader of Conv node `i`'s output into the Conv when the pattern allows;
+/// returns that reader (now dead: the Conv writes its output).
+fn conv_epilogue(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
+    let conv = &graph.nodes[i];
+    let Op::Conv(ConvOp::Conv { act, .. }) = &conv.op else {
+        return None;
+    };
+    let act = *act;
+    let &[out] = conv.outputs.as_slice() else {
+        return None;
+    };
+    let j = uses.sole_reader(out)?;
+    if done[j] || !is_f32(graph, out) || graph.nodes[j].outputs.len() != 1 {
+        return None;
+    }
+    let y = graph.nodes[j].outputs[0];
+    let reader = &graph.nodes[j];
+    let first = reader.inputs.first().copied().flatten() == Some(out);
+    let applied = match &reader.op {
+        Op::Linalg(LinalgOp::BatchNorm { epsilon }) if first && act.is_none() => {
+            fold_batch_norm(graph, i, j, *epsilon)
+        }
+        Op::Math(MathOp::Binary(b @ (Binary::Mul | Binary::Add | Binary::Sub | Binary::Div)))
+            if reader.inputs.len() == 2 && is_f32(graph, y) =>
+        {
+            let b = *b;
+            let (Some(a0), Some(a1)) = (reader.inputs[0], reader.inputs[1]) else {
+                return None;
+            };
+            let (c, conv_first) = if a0 == out && a1 != out {
+                (a1, true)
+            } else if a1 == out && a0 != out {
+                (a0, false)
+            } else {
+                return None;
+            };
+            match act {
+                None => fold_binary_constant(graph, i, b, c, conv_first),
+                Some(a) => fold_post_affine(graph, i, a, b, c, conv_first),
+            }
+        }
+        _ if first && act.is_none() => fold_activation(graph, i, j),
+        _ => false,
+    };
+    if !applied {
+        return None;
+    }
+    graph.nodes[i].outputs = vec![y];
+    Some(vec![j])
+}
+
+/// Folds `out ∘ c` (`∘` = `b`, `out` the Conv's output, on the left when `conv_first`) into Conv
+/// node `i`'s weights and bias when `c` is a finite constant with one value per tensor or per
+/// output channel.
+fn fold_binary_constant(
+    graph: &mut Graph,
+    i: usize,
+    b: Binary,
+    c: ValueId,
+    conv_first: bool,
+) -> bool {
+    let Some((w, m)) = conv_weight(graph, i) else {
+        return false;
+    };
+    let r = w.rank();
+    let Some(c) = per_channel(graph, c, r, m) else {
+        return false;
+    };
+    if c.iter().any(|x| !x.is_finite()) {
+        return false;
+    }
+    let c: Vec<f64> = c.iter().map(|&x| x as f64).collect();
+    let (k, t): (Vec<f64>, Vec<f64>) = match (b, conv_first) {
+        (Binary::Mul, _) => (c, vec![0.0; m]),
+        (Binary::Add, _) => (vec![1.0; m], c),
+        (Binary::Sub, true) => (vec![1.0; m], c.iter().map(|x| -x).collect()),
+        (Binary::Sub, false) => (vec![-1.0; m], c),
+        (Binary::Div, true) if c.iter().all(|&x| x != 0.0) => {
+            (c.iter().map(|x| 1.0 / x).collect(), vec![0.0; m])
+        }
+        _ => return false,
+    };
+    fold_channel_affine(graph, i, &k, &t)
+}
+
+/// Joins `out ∘ c` (a scalar constant `c`) to the HardSwish fused into Conv node `i`, when the
+/// epilogue computes it exactly as the separate op: a `Mul` right after the HardSwish, an `Add`
+/// (or `Sub` of `c`, which is `Add` of `−c`) after it or after that `Mul`.
+fn fold_post_affine(
+    graph: &mut Graph,
+    i: usize,
+    act: ConvAct,
+    b: Binary,
+    c: ValueId,
+    conv_first: bool,
+) -> bool {
+    let Some((w, _)) = conv_weight(graph, i) else {
+        return false;
+    };
+    let Some(c) = scalar(graph, c, Some(w.rank())) else {
+        return false;
+    };
+    let fresh = |mul| ConvAct::HardSwishAffine { mul, add: -0.0 };
+    let next = match (act, b, conv_first) {
+        (ConvAct::HardSwish, Binary::Mul, _) => fresh(c),
+        (ConvAct::HardSwish, Binary::Add, _) => ConvAct::HardSwishAffine { mul: 1.0, add: c },
+        (ConvAct::HardSwish, Binary::Sub, true) => ConvAct::HardSwishAffine { mul: 1.0, add: -c },
+        (ConvAct::HardSwishAffine { mul, add }, Binary::Add, _)
+            if add.to_bits() == (-0.0f32).to_bits() =>
+        {
+            ConvAct::HardSwishAffine { mul, add: c }
+        }
+        (ConvAct::HardSwishAffine { mul, add }, Binary::Sub, true)
+            if add.to_bits() == (-0.0f32).to_bits() =>
+        {
+            ConvAct::HardSwishAffine { mul, add: -c }
+        }
+        _ => return false,
+    };
+    if let Op::Conv(ConvOp::Conv { act: slot, .. }) = &mut graph.nodes[i].op {
+        *slot = Some(next);
+    }
+    true
+}
+
+/// Conv node `i`'s constant f32 weight and its number of output channels.
+fn conv_weight(graph: &Graph, i: usize) -> Option<(Arc<Tensor>, usize)> {
+    let wv = graph.nodes[i].inputs.get(1).copied().flatten()?;
+    let w = graph.constants.get(&wv)?.clone();
+    let m = *w.shape().first()?;
+    (w.dtype() == DType::F32 && m > 0 && w.rank() >= 3).then_some((w, m))
+}
+
+/// Replaces Conv node `i`'s weight and bias by those of `y·k + t` (per output channel, in f64),
+/// when the weight and any bias are constant f32 and no activation is fused yet.
+fn fold_channel_affine(graph: &mut Graph, i: usize, k: &[f64], t: &[f64]) -> bool {
     let Op::Conv(ConvOp::Conv { act: None, .. }) = graph.nodes[i].op else {
         return false;
     };
-    let bn = &graph.nodes[j];
-    if bn.inputs.len() != 5 || (bn.outputs.len() != 1 && !extra_outputs_unread(graph, j)) {
-        return false;
-    }
-    let conv = &graph.nodes[i];
-    let Some(&Some(wv)) = conv.inputs.get(1) else {
+    let Some((wt, m)) = conv_weight(graph, i) else {
         return false;
     };
-    let Some(wt) = graph.constants.get(&wv).cloned() else {
+    let Some(wv) = graph.nodes[i].inputs[1] else {
         return false;
     };
-    let (Some(w), Some(&m)) = (constant_f32(graph, Some(wv)), wt.shape().first()) else {
-        return false;
-    };
-    let bias_in = conv.inputs.get(2).copied().flatten();
+    let bias_in = graph.nodes[i].inputs.get(2).copied().flatten();
     let bias: Option<&[f32]> = match bias_in {
         Some(_) => match constant_f32(graph, bias_in) {
             Some(b) if b.len() == m => Some(b),
             _ => return false,
         },
         None => None,
+    };
+    let Ok(w) = wt.as_f32() else {
+        return false;
+    };
+    if k.len() != m || t.len() != m || w.len() % m != 0 {
+        return false;
+    }
+    let per = w.len() / m;
+    let w2: Vec<f32> = w
+        .iter()
+        .enumerate()
+        .map(|(e, &x)| (x as f64 * k[e / per]) as f32)
+        .collect();
+    let b2: Vec<f32> = (0..m)
+        .map(|c| (bias.map_or(0.0, |b| b[c] as f64) * k[c] + t[c]) as f32)
+        .collect();
+    let (Ok(w2), Ok(b2)) = (
+        Tensor::from_f32(wt.shape().to_vec(), w2),
+        Tensor::from_f32(vec![m], b2),
+    ) else {
+        return false;
+    };
+    let w_id = add_constant(graph, wv, "folded", w2);
+    let b_id = add_constant(graph, wv, "folded_bias", b2);
+    let conv = &mut graph.nodes[i];
+    conv.inputs.truncate(1);
+    conv.inputs.push(Some(w_id));
+    conv.inputs.push(Some(b_id));
+    true
+}
+
+/// Folds BatchNormalization node `j` into Conv node `i` when all four statistics are constant
+/// f32 with one value per output channel (and the Conv's weights and bias are constant).
+fn fold_batch_norm(graph: &mut Graph, i: usize, j: usize, eps: f32) -> bool {
+    let bn = &graph.nodes[j];
+    if bn.inputs.len() != 5 || (bn.outputs.len() != 1 && !extra_outputs_unread(graph, j)) {
+        return false;
+    }
+    let Some((_, m)) = conv_weight(graph, i) else {
+        return false;
     };
     let params: Option<Vec<&[f32]>> = (1..5)
         .map(|k| constant_f32(graph, bn.inputs[k]).filter(|p| p.len() == m))
@@ -149,37 +408,13 @@ fn fold_batch_norm(graph: &mut Graph, i: usize, j: usize, eps: f32) -> bool {
         return false;
     };
     let (scale, beta, mean, var) = (p[0], p[1], p[2], p[3]);
-    if m == 0 || w.len() % m != 0 {
-        return false;
-    }
-    let per = w.len() / m;
     let k: Vec<f64> = (0..m)
         .map(|c| scale[c] as f64 / (var[c] as f64 + eps as f64).sqrt())
         .collect();
-    let w2: Vec<f32> = w
-        .iter()
-        .enumerate()
-        .map(|(e, &x)| (x as f64 * k[e / per]) as f32)
+    let t: Vec<f64> = (0..m)
+        .map(|c| beta[c] as f64 - mean[c] as f64 * k[c])
         .collect();
-    let b2: Vec<f32> = (0..m)
-        .map(|c| {
-            let b = bias.map_or(0.0, |b| b[c] as f64);
-            ((b - mean[c] as f64) * k[c] + beta[c] as f64) as f32
-        })
-        .collect();
-    let (Ok(w2), Ok(b2)) = (
-        Tensor::from_f32(wt.shape().to_vec(), w2),
-        Tensor::from_f32(vec![m], b2),
-    ) else {
-        return false;
-    };
-    let w_id = add_constant(graph, wv, "bn_folded", w2);
-    let b_id = add_constant(graph, wv, "bn_folded_bias", b2);
-    let conv = &mut graph.nodes[i];
-    conv.inputs.truncate(1);
-    conv.inputs.push(Some(w_id));
-    conv.inputs.push(Some(b_id));
-    true
+    fold_channel_affine(graph, i, &k, &t)
 }
 
 /// Whether every output of node `j` after the first is read by no node and is no graph output.
@@ -192,45 +427,186 @@ fn extra_outputs_unread(graph: &Graph, j: usize) -> bool {
             .any(|n| n.inputs.iter().flatten().any(|v| extra.contains(v)))
 }
 
+/// Clip node `node`'s bounds: from attributes (opset < 11) or from constant scalar inputs 1
+/// and 2 (infinite where absent); `None` when a bound is not constant.
+fn clip_bounds(graph: &Graph, node: &super::Node) -> Option<(f32, f32)> {
+    let Op::Math(MathOp::Clip { min, max }) = &node.op else {
+        return None;
+    };
+    let bound = |k: usize, attr: Option<f32>| -> Option<Option<f32>> {
+        match node.inputs.get(k).copied().flatten() {
+            None => Some(attr),
+            Some(v) => {
+                let t = graph.constants.get(&v)?;
+                (t.numel() == 1 && t.dtype() == DType::F32)
+                    .then(|| t.as_f32().ok().map(|x| x[0]))?
+                    .map(Some)
+            }
+        }
+    };
+    let (lo, hi) = (bound(1, *min)?, bound(2, *max)?);
+    Some((lo.unwrap_or(f32::NEG_INFINITY), hi.unwrap_or(f32::INFINITY)))
+}
+
 /// Moves the activation of node `j` into Conv node `i`'s epilogue, if it is one the epilogue has.
 fn fold_activation(graph: &mut Graph, i: usize, j: usize) -> bool {
     let Op::Conv(ConvOp::Conv { act: None, .. }) = graph.nodes[i].op else {
         return false;
     };
     let node = &graph.nodes[j];
-    if node.outputs.len() != 1 {
-        return false;
-    }
     let act = match &node.op {
         Op::Math(MathOp::Unary(Unary::Relu)) => ConvAct::Relu,
         Op::Math(MathOp::Unary(Unary::HardSwish)) => ConvAct::HardSwish,
         Op::Math(MathOp::Unary(Unary::Sigmoid)) => ConvAct::Sigmoid,
         Op::Math(MathOp::Unary(Unary::LeakyRelu { alpha })) => ConvAct::LeakyRelu { alpha: *alpha },
-        Op::Math(MathOp::Clip { min, max }) => {
-            // bounds from attributes (opset < 11) or from constant scalar inputs 1 and 2
-            let bound = |k: usize, attr: Option<f32>| -> Option<Option<f32>> {
-                match node.inputs.get(k).copied().flatten() {
-                    None => Some(attr),
-                    Some(v) => {
-                        let t = graph.constants.get(&v)?;
-                        (t.numel() == 1 && t.dtype() == DType::F32)
-                            .then(|| t.as_f32().ok().map(|x| x[0]))?
-                            .map(Some)
-                    }
-                }
-            };
-            let (Some(lo), Some(hi)) = (bound(1, *min), bound(2, *max)) else {
-                return false;
-            };
-            ConvAct::Clip {
-                lo: lo.unwrap_or(f32::NEG_INFINITY),
-                hi: hi.unwrap_or(f32::INFINITY),
-            }
-        }
+        Op::Math(MathOp::Clip { .. }) => match clip_bounds(graph, node) {
+            Some((lo, hi)) => ConvAct::Clip { lo, hi },
+            None => return false,
+        },
         _ => return false,
     };
     if let Op::Conv(ConvOp::Conv { act: slot, .. }) = &mut graph.nodes[i].op {
         *slot = Some(act);
     }
     true
+}
+
+/// How far a constant may be from 1/6 (or 0.5) and still mean it: relative 1e-6, which takes
+/// the constant written with 7 significant digits (`0.1666667`, HardSigmoid's usual alpha) as
+/// well as the f32 nearest 1/6, and nothing a model would mean as a different slope.
+fn near(x: f32, want: f64) -> bool {
+    ((x as f64 - want) / want).abs() <= 1e-6
+}
+
+/// The operands of node `i` when it is the binary op `b` with two inputs.
+fn binary(graph: &Graph, i: usize, b: Binary) -> Option<(ValueId, ValueId)> {
+    let node = &graph.nodes[i];
+    match (&node.op, node.inputs.as_slice()) {
+        (Op::Math(MathOp::Binary(op)), &[Some(a0), Some(a1)]) if *op == b => Some((a0, a1)),
+        _ => None,
+    }
+}
+
+/// Whether node `i` divides `v` by 6 or multiplies it by 1/6 (a scalar constant that keeps the
+/// shape of `v`).
+fn sixth_of(graph: &Graph, i: usize, v: ValueId) -> bool {
+    let r = rank(graph, v);
+    if let Some((a, c)) = binary(graph, i, Binary::Div) {
+        return a == v && scalar(graph, c, r) == Some(6.0);
+    }
+    match binary(graph, i, Binary::Mul) {
+        Some((a, c)) if a == v => scalar(graph, c, r).is_some_and(|s| near(s, 1.0 / 6.0)),
+        Some((c, a)) if a == v => scalar(graph, c, r).is_some_and(|s| near(s, 1.0 / 6.0)),
+        _ => false,
+    }
+}
+
+/// When value `v` is `Clip(x + 3, 0, 6)` computed for `reader` alone: `x` and the Clip and Add
+/// nodes.
+fn relu6_of_plus_3(
+    graph: &Graph,
+    uses: &Uses,
+    done: &[bool],
+    v: ValueId,
+    reader: usize,
+) -> Option<(ValueId, [usize; 2])> {
+    let pc = uses.private_producer(graph, done, v, reader)?;
+    if clip_bounds(graph, &graph.nodes[pc])? != (0.0, 6.0) {
+        return None;
+    }
+    let t = graph.nodes[pc].inputs.first().copied().flatten()?;
+    let pa = uses.private_producer(graph, done, t, pc)?;
+    let (a0, a1) = binary(graph, pa, Binary::Add)?;
+    let x = if scalar(graph, a1, rank(graph, a0)) == Some(3.0) {
+        a0
+    } else if scalar(graph, a0, rank(graph, a1)) == Some(3.0) {
+        a1
+    } else {
+        return None;
+    };
+    Some((x, [pc, pa]))
+}
+
+/// When value `v` is `HardSwish(x)`'s gate `Clip(x + 3, 0, 6) / 6` (or `HardSigmoid(x)` with
+/// alpha 1/6, beta 0.5) computed for `reader` alone: `x` and the nodes computing the gate.
+fn hard_swish_gate(
+    graph: &Graph,
+    uses: &Uses,
+    done: &[bool],
+    v: ValueId,
+    reader: usize,
+) -> Option<(ValueId, Vec<usize>)> {
+    let pg = uses.private_producer(graph, done, v, reader)?;
+    let node = &graph.nodes[pg];
+    if let (Op::Math(MathOp::Unary(Unary::HardSigmoid { alpha, beta })), &[Some(x)]) =
+        (&node.op, node.inputs.as_slice())
+    {
+        return (near(*alpha, 1.0 / 6.0) && near(*beta, 0.5)).then(|| (x, vec![pg]));
+    }
+    let (a0, a1) = match (
+        binary(graph, pg, Binary::Div),
+        binary(graph, pg, Binary::Mul),
+    ) {
+        (Some(p), _) | (_, Some(p)) => p,
+        _ => return None,
+    };
+    for c in [a0, a1] {
+        if sixth_of(graph, pg, c) {
+            if let Some((x, [pc, pa])) = relu6_of_plus_3(graph, uses, done, c, pg) {
+                return Some((x, vec![pg, pc, pa]));
+            }
+        }
+    }
+    None
+}
+
+/// Rewrites node `i` into `HardSwish(x)` when it ends a decomposed HardSwish of f32 `x` (see the
+/// module comment); returns the other nodes of the pattern (now dead).
+fn hard_swish(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
+    let &[y] = graph.nodes[i].outputs.as_slice() else {
+        return None;
+    };
+    if !is_f32(graph, y) {
+        return None;
+    }
+    let found = (|| {
+        // x · gate, either way round
+        if let Some((a0, a1)) = binary(graph, i, Binary::Mul) {
+            for (x, g) in [(a0, a1), (a1, a0)] {
+                if let Some((gx, nodes)) = hard_swish_gate(graph, uses, done, g, i) {
+                    if gx == x {
+                        return Some((x, nodes));
+                    }
+                }
+            }
+        }
+        // (x · Clip(x + 3, 0, 6)) / 6, or · (1/6)
+        let (a0, a1) = match (binary(graph, i, Binary::Div), binary(graph, i, Binary::Mul)) {
+            (Some(p), _) | (_, Some(p)) => p,
+            _ => return None,
+        };
+        for m in [a0, a1] {
+            if !sixth_of(graph, i, m) {
+                continue;
+            }
+            let pm = uses.private_producer(graph, done, m, i)?;
+            let (b0, b1) = binary(graph, pm, Binary::Mul)?;
+            for (x, c) in [(b0, b1), (b1, b0)] {
+                if let Some((cx, [pc, pa])) = relu6_of_plus_3(graph, uses, done, c, pm) {
+                    if cx == x {
+                        return Some((x, vec![pm, pc, pa]));
+                    }
+                }
+            }
+        }
+        None
+    })();
+    let (x, nodes) = found?;
+    if !is_f32(graph, x) {
+        return None;
+    }
+    let node = &mut graph.nodes[i];
+    node.op = Op::Math(MathOp::Unary(Unary::HardSwish));
+    node.inputs = vec![Some(x)];
+    Some(nodes)
 }

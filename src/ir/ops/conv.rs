@@ -47,6 +47,13 @@ pub enum ConvAct {
     LeakyRelu {
         alpha: f32,
     },
+    /// HardSwish, then `y·mul + add` with two roundings, exactly as a separate `Mul` and `Add`
+    /// by scalar constants compute it (PP-LCNet's learnable affine block after its activation;
+    /// `add` is `-0.0`, which leaves every value as it is, when there is no `Add`).
+    HardSwishAffine {
+        mul: f32,
+        add: f32,
+    },
 }
 
 #[derive(Clone, Debug)]
