@@ -413,3 +413,87 @@ fn affine_after_other_activations_stays() {
     let x = Tensor::from_f32(vec![1, 2, 3, 3], vals(18, 2)).unwrap();
     assert_eq!(fuse_and_compare(&bytes, &x, true), (1, vec!["Conv", "Mul"]));
 }
+
+fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::Ints as i32),
+        ints: v.to_vec(),
+        ..Default::default()
+    }
+}
+
+/// `x − mean(x)` over `axes` (and the variance over `var_axes`), `/ √(var + ε)`, with one thing
+/// changed (see the test).
+fn layer_norm_graph(axes: &[i64], var_axes: &[i64], change: &str) -> Vec<u8> {
+    let mean = |x: &str, y: &str, a: &[i64]| {
+        let mut n = node("ReduceMean", &[x], &[y]);
+        n.attribute.push(ints_attr("axes", a));
+        n
+    };
+    let mut nodes = vec![
+        mean("x", "mu", axes),
+        node("Sub", &["x", "mu"], &["d"]),
+        if change == "d·d" {
+            node("Mul", &["d", "d"], &["p"])
+        } else {
+            node("Pow", &["d", "two"], &["p"])
+        },
+        mean("p", "var", var_axes),
+        node("Add", &["eps", "var"], &["v"]),
+        node("Sqrt", &["v"], &["s"]),
+    ];
+    let dims = [Ok(2), Ok(5), Ok(12)];
+    let mut outputs = vec![value_info("y", 1, &dims)];
+    let inits = vec![
+        floats("two", &[], &[if change == "cube" { 3.0 } else { 2.0 }]),
+        floats("eps", &[], &[1e-5]),
+        floats("gamma", &[12], &vals(12, 3)),
+        floats("beta", &[12], &vals(12, 4)),
+        floats("gamma2", &[5, 12], &vals(60, 5)),
+    ];
+    match change {
+        "d·d" => nodes.push(node("Div", &["d", "s"], &["y"])),
+        "row scale" => {
+            nodes.push(node("Div", &["d", "s"], &["n"]));
+            nodes.push(node("Mul", &["gamma2", "n"], &["y"]));
+        }
+        _ => {
+            nodes.push(node("Div", &["d", "s"], &["n"]));
+            nodes.push(node("Mul", &["n", "gamma"], &["m"]));
+            nodes.push(node("Add", &["beta", "m"], &["y"]));
+        }
+    }
+    if change == "d is an output" {
+        outputs.push(value_info("d", 1, &dims));
+    }
+    model(nodes, inits, vec![value_info("x", 1, &dims)], outputs)
+}
+
+/// The decomposed LayerNormalization (Paddle's and PyTorch's export of `nn.LayerNorm`) becomes
+/// one op with its affine, over one or two trailing axes; non-trailing or mismatched axes, a
+/// third power, a second reader of `x − mean` leave it; a scale that would broadcast beyond the
+/// normalised dims stays a Mul.
+#[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
+fn decomposed_layer_norm_becomes_one_op() {
+    let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
+    let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[-1], &[-1], ""), &x, false);
+    assert_eq!((removed, ops), (8, vec!["LayerNormalization"]));
+    let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[1, 2], &[-2, -1], "d·d"), &x, false);
+    assert_eq!((removed, ops), (6, vec!["LayerNormalization"]));
+    let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[2], &[2], "row scale"), &x, false);
+    assert_eq!((removed, ops), (6, vec!["LayerNormalization", "Mul"]));
+    for (axes, var_axes, change) in [
+        (&[1][..], &[1][..], ""),
+        (&[-1], &[1, 2], ""),
+        (&[-1], &[-1], "cube"),
+        (&[-1], &[-1], "d is an output"),
+    ] {
+        let (removed, _) = fuse_and_compare(&layer_norm_graph(axes, var_axes, change), &x, true);
+        assert_eq!(removed, 0, "{axes:?} {var_axes:?} {change}");
+    }
+}

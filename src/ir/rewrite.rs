@@ -8,6 +8,10 @@
 //! - The decomposed HardSwish exporters write (`x·Clip(x + 3, 0, 6) / 6` with the operands either
 //!   way round, `/ 6` or `· (1/6)`, `x·(Clip(…) / 6)`, and `x·HardSigmoid(x)` with alpha 1/6, beta
 //!   0.5) becomes one `HardSwish` node.
+//! - The decomposed LayerNormalization (`d = x − ReduceMean(x)`, `d / √(ReduceMean(d²) + ε)`
+//!   over trailing axes, `d²` as `Pow(d, 2)` or `d·d`, then an optional `· γ` and `+ β` by
+//!   constants of the normalised shape) becomes one `LayerNormalization` node (builds with
+//!   `extra-ops` only: it pays on transformer models, and `hearth-cpu` keeps its size).
 //! - `Conv → Relu | Clip | HardSwish | Sigmoid | LeakyRelu`: the activation runs in the Conv's
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
 //!   allocated; a `Mul` and then an `Add` (or `Sub`) by scalar constants after a fused HardSwish
@@ -23,6 +27,8 @@
 use super::ops::conv::{ConvAct, ConvOp};
 use super::ops::linalg::LinalgOp;
 use super::ops::math::{Binary, MathOp, Unary};
+#[cfg(feature = "extra-ops")]
+use super::ops::reduce::{ReduceKind, ReduceOp};
 use super::{Fact, Graph, Op, ValueId};
 use crate::tensor::{DType, Tensor};
 use std::sync::Arc;
@@ -49,9 +55,12 @@ pub fn fuse(graph: &mut Graph) -> usize {
             }
             let killed = match &graph.nodes[i].op {
                 Op::Conv(ConvOp::Conv { .. }) => conv_epilogue(graph, &uses, &done, i),
-                Op::Math(MathOp::Binary(Binary::Div | Binary::Mul)) => {
-                    hard_swish(graph, &uses, &done, i)
-                }
+                #[cfg(feature = "extra-ops")]
+                Op::Math(MathOp::Binary(Binary::Div)) => hard_swish(graph, &uses, &done, i)
+                    .or_else(|| layer_norm(graph, &uses, &done, i)),
+                #[cfg(not(feature = "extra-ops"))]
+                Op::Math(MathOp::Binary(Binary::Div)) => hard_swish(graph, &uses, &done, i),
+                Op::Math(MathOp::Binary(Binary::Mul)) => hard_swish(graph, &uses, &done, i),
                 _ => None,
             };
             if let Some(killed) = killed {
@@ -279,18 +288,25 @@ fn fold_binary_constant(
     if c.iter().any(|x| !x.is_finite()) {
         return false;
     }
-    let c: Vec<f64> = c.iter().map(|&x| x as f64).collect();
-    let (k, t): (Vec<f64>, Vec<f64>) = match (b, conv_first) {
-        (Binary::Mul, _) => (c, vec![0.0; m]),
-        (Binary::Add, _) => (vec![1.0; m], c),
-        (Binary::Sub, true) => (vec![1.0; m], c.iter().map(|x| -x).collect()),
-        (Binary::Sub, false) => (vec![-1.0; m], c),
-        (Binary::Div, true) if c.iter().all(|&x| x != 0.0) => {
-            (c.iter().map(|x| 1.0 / x).collect(), vec![0.0; m])
-        }
-        _ => return false,
+    // y·k + t for each channel's constant x
+    let kt: Option<Vec<(f64, f64)>> = c
+        .iter()
+        .map(|&x| {
+            let x = x as f64;
+            match (b, conv_first) {
+                (Binary::Mul, _) => Some((x, 0.0)),
+                (Binary::Add, _) => Some((1.0, x)),
+                (Binary::Sub, true) => Some((1.0, -x)),
+                (Binary::Sub, false) => Some((-1.0, x)),
+                (Binary::Div, true) if x != 0.0 => Some((1.0 / x, 0.0)),
+                _ => None,
+            }
+        })
+        .collect();
+    let Some(kt) = kt else {
+        return false;
     };
-    fold_channel_affine(graph, i, &k, &t)
+    fold_channel_affine(graph, i, &kt)
 }
 
 /// Joins `out ∘ c` (a scalar constant `c`) to the HardSwish fused into Conv node `i`, when the
@@ -343,7 +359,7 @@ fn conv_weight(graph: &Graph, i: usize) -> Option<(Arc<Tensor>, usize)> {
 
 /// Replaces Conv node `i`'s weight and bias by those of `y·k + t` (per output channel, in f64),
 /// when the weight and any bias are constant f32 and no activation is fused yet.
-fn fold_channel_affine(graph: &mut Graph, i: usize, k: &[f64], t: &[f64]) -> bool {
+fn fold_channel_affine(graph: &mut Graph, i: usize, kt: &[(f64, f64)]) -> bool {
     let Op::Conv(ConvOp::Conv { act: None, .. }) = graph.nodes[i].op else {
         return false;
     };
@@ -364,17 +380,17 @@ fn fold_channel_affine(graph: &mut Graph, i: usize, k: &[f64], t: &[f64]) -> boo
     let Ok(w) = wt.as_f32() else {
         return false;
     };
-    if k.len() != m || t.len() != m || w.len() % m != 0 {
+    if kt.len() != m || w.len() % m != 0 {
         return false;
     }
     let per = w.len() / m;
     let w2: Vec<f32> = w
         .iter()
         .enumerate()
-        .map(|(e, &x)| (x as f64 * k[e / per]) as f32)
+        .map(|(e, &x)| (x as f64 * kt[e / per].0) as f32)
         .collect();
     let b2: Vec<f32> = (0..m)
-        .map(|c| (bias.map_or(0.0, |b| b[c] as f64) * k[c] + t[c]) as f32)
+        .map(|c| (bias.map_or(0.0, |b| b[c] as f64) * kt[c].0 + kt[c].1) as f32)
         .collect();
     let (Ok(w2), Ok(b2)) = (
         Tensor::from_f32(wt.shape().to_vec(), w2),
@@ -408,13 +424,13 @@ fn fold_batch_norm(graph: &mut Graph, i: usize, j: usize, eps: f32) -> bool {
         return false;
     };
     let (scale, beta, mean, var) = (p[0], p[1], p[2], p[3]);
-    let k: Vec<f64> = (0..m)
-        .map(|c| scale[c] as f64 / (var[c] as f64 + eps as f64).sqrt())
+    let kt: Vec<(f64, f64)> = (0..m)
+        .map(|c| {
+            let k = scale[c] as f64 / (var[c] as f64 + eps as f64).sqrt();
+            (k, beta[c] as f64 - mean[c] as f64 * k)
+        })
         .collect();
-    let t: Vec<f64> = (0..m)
-        .map(|c| beta[c] as f64 - mean[c] as f64 * k[c])
-        .collect();
-    fold_channel_affine(graph, i, &k, &t)
+    fold_channel_affine(graph, i, &kt)
 }
 
 /// Whether every output of node `j` after the first is read by no node and is no graph output.
@@ -608,5 +624,162 @@ fn hard_swish(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     let node = &mut graph.nodes[i];
     node.op = Op::Math(MathOp::Unary(Unary::HardSwish));
     node.inputs = vec![Some(x)];
+    Some(nodes)
+}
+
+/// The axes of Reduce node `i` when it is a ReduceMean keeping its dims, normalised against
+/// rank `r` and sorted (`None` when they are not constant).
+#[cfg(feature = "extra-ops")]
+fn mean_axes(graph: &Graph, i: usize, r: usize) -> Option<Vec<usize>> {
+    let node = &graph.nodes[i];
+    let Op::Reduce(ReduceOp::Reduce {
+        kind: ReduceKind::Mean,
+        axes,
+        keepdims: true,
+        noop_empty,
+    }) = &node.op
+    else {
+        return None;
+    };
+    let given: Vec<i64> = match (axes, node.inputs.get(1).copied().flatten()) {
+        (Some(a), _) => a.clone(),
+        (None, Some(v)) => graph.constants.get(&v)?.as_i64().ok()?.to_vec(),
+        (None, None) if !noop_empty => (0..r as i64).collect(),
+        (None, None) => return None,
+    };
+    let mut out: Vec<usize> = given
+        .iter()
+        .map(|&a| {
+            let a = if a < 0 { a + r as i64 } else { a };
+            (0..r as i64).contains(&a).then_some(a as usize)
+        })
+        .collect::<Option<_>>()?;
+    out.sort_unstable();
+    out.dedup();
+    (out.len() == given.len()).then_some(out)
+}
+
+/// Whether constant `v` is f32 and broadcasts against the normalised dims `norm` without
+/// changing their shape (its rank at most theirs, each of its dims 1 or theirs).
+#[cfg(feature = "extra-ops")]
+fn fits_norm(graph: &Graph, v: ValueId, norm: &[usize]) -> bool {
+    let Some(t) = graph.constants.get(&v) else {
+        return false;
+    };
+    let s = t.shape();
+    t.dtype() == DType::F32
+        && s.len() <= norm.len()
+        && s.iter()
+            .zip(&norm[norm.len() - s.len()..])
+            .all(|(&d, &n)| d == 1 || d == n)
+}
+
+/// Rewrites the decomposed LayerNormalization whose division is node `i` (see the module
+/// comment) into one node at the place of its last op; returns the other nodes (now dead).
+#[cfg(feature = "extra-ops")]
+fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
+    let (d, s) = binary(graph, i, Binary::Div)?;
+    let &[y] = graph.nodes[i].outputs.as_slice() else {
+        return None;
+    };
+    // √(mean(d²) + ε)
+    let psq = uses.private_producer(graph, done, s, i)?;
+    let v = match (&graph.nodes[psq].op, graph.nodes[psq].inputs.as_slice()) {
+        (Op::Math(MathOp::Unary(Unary::Sqrt)), &[Some(v)]) => v,
+        _ => return None,
+    };
+    let pe = uses.private_producer(graph, done, v, psq)?;
+    let (e0, e1) = binary(graph, pe, Binary::Add)?;
+    let (var, eps) = match (
+        scalar(graph, e1, rank(graph, e0)),
+        scalar(graph, e0, rank(graph, e1)),
+    ) {
+        (Some(eps), _) => (e0, eps),
+        (None, Some(eps)) => (e1, eps),
+        _ => return None,
+    };
+    let pv = uses.private_producer(graph, done, var, pe)?;
+    let p = graph.nodes[pv].inputs.first().copied().flatten()?;
+    let pp = uses.private_producer(graph, done, p, pv)?;
+    let squares = match binary(graph, pp, Binary::Pow) {
+        Some((b, two)) => b == d && scalar(graph, two, rank(graph, d)) == Some(2.0),
+        None => binary(graph, pp, Binary::Mul) == Some((d, d)),
+    };
+    // d = x − mean(x), read only by the square and the division
+    let ps = uses.producer[d]?;
+    let mut dr = uses.readers[d].clone();
+    dr.sort_unstable();
+    let want: &[usize] = if binary(graph, pp, Binary::Mul).is_some() {
+        &[pp, pp, i]
+    } else {
+        &[pp, i]
+    };
+    if !squares
+        || done[ps]
+        || uses.output[d]
+        || dr != want
+        || graph.nodes[ps].outputs.len() != 1
+        || !is_f32(graph, d)
+    {
+        return None;
+    }
+    let (x, mean) = binary(graph, ps, Binary::Sub)?;
+    let pm = uses.private_producer(graph, done, mean, ps)?;
+    if graph.nodes[pm].inputs.first().copied().flatten() != Some(x) || !is_f32(graph, x) {
+        return None;
+    }
+    // both means over the same trailing axes of a shape known from there on
+    let shape = graph.values[x].fact.shape.clone()?;
+    let r = shape.len();
+    let axes = mean_axes(graph, pm, r)?;
+    let first = *axes.first()?;
+    if mean_axes(graph, pv, r)? != axes || axes != (first..r).collect::<Vec<_>>() {
+        return None;
+    }
+    let norm: Vec<usize> = shape[first..]
+        .iter()
+        .map(|d| d.known())
+        .collect::<Option<_>>()?;
+    // then · γ and + β, when they follow
+    let mut nodes = vec![ps, pm, pp, pv, pe, psq];
+    let (mut last, mut out) = (i, y);
+    let mut found = [None, None];
+    for (k, op) in [Binary::Mul, Binary::Add].into_iter().enumerate() {
+        let Some(j) = uses.sole_reader(out).filter(|&j| !done[j]) else {
+            break;
+        };
+        let Some((a0, a1)) = binary(graph, j, op) else {
+            break;
+        };
+        let c = if a0 == out { a1 } else { a0 };
+        let &[o] = graph.nodes[j].outputs.as_slice() else {
+            break;
+        };
+        if (a0 != out && a1 != out) || a0 == a1 || !fits_norm(graph, c, &norm) || !is_f32(graph, o)
+        {
+            break;
+        }
+        found[k] = Some(c);
+        nodes.push(last);
+        last = j;
+        out = o;
+    }
+    let [scale, bias] = found;
+    let scale = match scale {
+        Some(c) => c,
+        None => {
+            let ones = Tensor::from_f32(norm.clone(), vec![1.0; norm.iter().product()]).ok()?;
+            add_constant(graph, x, "layer_norm_scale", ones)
+        }
+    };
+    let node = &mut graph.nodes[last];
+    node.op = Op::Linalg(LinalgOp::LayerNorm {
+        axis: first as i64,
+        epsilon: eps,
+    });
+    node.inputs = vec![Some(x), Some(scale)];
+    if let Some(b) = bias {
+        node.inputs.push(Some(b));
+    }
     Some(nodes)
 }
