@@ -2,7 +2,9 @@
 // node benches/ab.mjs MODEL.onnx DIR_A DIR_B … (each DIR holds hearth-cpu.js and its .wasm, or the
 // build AB_BUILD names: AB_BUILD=hearth-cpu-full for ai.onnx.ml models). Runs the model on fresh
 // random inputs, alternating builds every run, and prints each build's median and p10 in ms
-// (AB_RUNS=N runs per build, default 4000; AB_BATCH=N for symbolic dims, default 1). A development tool: the side-by-side figures against
+// (AB_RUNS=N runs per build, default 4000; AB_BATCH=N for symbolic dims, default 1; AB_FILL=name=v,…
+// fills the named inputs with the value v instead and AB_DIMS=name=AxB,… gives their dims, e.g.
+// AB_FILL=sr=16000,state=0 AB_DIMS=input=1x576 for silero VAD, whose sample rate picks its branch). A development tool: the side-by-side figures against
 // other engines are bench.mjs.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -15,10 +17,14 @@ for (const d of dirs) {
   engines.push(g.Session.fromBytes(new Uint8Array(readFileSync(model))));
 }
 const s0 = engines[0];
+const fill = new Map((process.env.AB_FILL || '').split(',').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k, Number(v)]));
+const given = new Map((process.env.AB_DIMS || '').split(',').filter(Boolean).map((kv) => kv.split('=')).map(([k, v]) => [k, v.split('x').map(Number)]));
 const feeds = () => Object.fromEntries(s0.inputs.map((i) => {
-  const dims = i.dims.map((d) => (typeof d === 'number' ? d : Number(process.env.AB_BATCH) || 1));
+  const dims = given.get(i.name) ?? i.dims.map((d) => (typeof d === 'number' ? d : Number(process.env.AB_BATCH) || 1));
   const n = dims.reduce((a, b) => a * b, 1);
-  const data = i.type === 'int64' ? BigInt64Array.from({ length: n }, () => BigInt(Math.floor(Math.random() * 50))) : Float32Array.from({ length: n }, () => Math.random());
+  const v = fill.get(i.name);
+  const int = () => BigInt(v ?? Math.floor(Math.random() * 50));
+  const data = i.type === 'int64' ? BigInt64Array.from({ length: n }, int) : Float32Array.from({ length: n }, () => v ?? Math.random());
   return [i.name, { data, dims }];
 }));
 const t = engines.map(() => []);

@@ -347,3 +347,102 @@ fn malformed_loop_and_scan_name_the_node() {
     assert!(message(&e).contains("Scan_node"), "{e}");
     assert!(message(&e).contains("steps"), "{e}");
 }
+
+/// Names of the ops left in `g` and all its subgraphs.
+fn ops_in(g: &hearth::ir::Graph, out: &mut Vec<String>) {
+    for n in &g.nodes {
+        out.push(n.op.name().to_string());
+        for s in n.op.subgraphs() {
+            ops_in(s, out);
+        }
+    }
+}
+
+/// An `If` nested in an `If`, whose branches slice the outer initializer `W` [4, 3] (as
+/// exporters put a branch's weights in the enclosing graph): the outer constants are constants
+/// in the branches too, so the Slices fold when the model loads (at any depth), and every branch
+/// still computes what a scalar twin does.
+#[test]
+fn branches_fold_what_they_read_of_outer_constants() {
+    let w: Vec<f32> = values(12, 7);
+    let slice = |from: i64, to: i64, out: &str| {
+        let mut n = node("Slice", &["W", "", "", "axes"], &[out]);
+        n.input[1] = format!("from{from}");
+        n.input[2] = format!("to{to}");
+        n
+    };
+    let rows = |name: &str, from: i64, to: i64| {
+        graph(
+            vec![slice(from, to, "s"), node("MatMul", &["x", "s"], &[name])],
+            vec![],
+            vec![],
+            vec![value_info(name, 1, &[Ok(1), Ok(3)])],
+        )
+    };
+    let mut inner = node("If", &["c2"], &["y_inner"]);
+    inner.attribute = vec![
+        graph_attr("then_branch", rows("y_inner_then", 0, 2)),
+        graph_attr("else_branch", rows("y_inner_else", 2, 4)),
+    ];
+    let then_b = graph(
+        vec![inner, node("Identity", &["y_inner"], &["y_then"])],
+        vec![],
+        vec![],
+        vec![value_info("y_then", 1, &[Ok(1), Ok(3)])],
+    );
+    let else_b = graph(
+        vec![
+            slice(1, 3, "s_else"),
+            node("MatMul", &["x", "s_else"], &["y_else"]),
+        ],
+        vec![],
+        vec![],
+        vec![value_info("y_else", 1, &[Ok(1), Ok(3)])],
+    );
+    let mut top = node("If", &["c1"], &["y"]);
+    top.attribute = vec![
+        graph_attr("then_branch", then_b),
+        graph_attr("else_branch", else_b),
+    ];
+    let mut inits = vec![
+        common::floats("W", &[4, 3], &w),
+        common::ints("axes", &[1], &[0]),
+    ];
+    for k in 0..=4 {
+        inits.push(common::ints(&format!("from{k}"), &[1], &[k]));
+        inits.push(common::ints(&format!("to{k}"), &[1], &[k]));
+    }
+    let g = graph(
+        vec![top],
+        inits,
+        vec![
+            value_info("c1", 9, &[]),
+            value_info("c2", 9, &[]),
+            value_info("x", 1, &[Ok(1), Ok(2)]),
+        ],
+        vec![value_info("y", 1, &[Ok(1), Ok(3)])],
+    );
+    let s = Session::from_bytes(&model(13, g)).unwrap();
+    let mut ops = vec![];
+    ops_in(s.graph(), &mut ops);
+    assert!(!ops.iter().any(|o| o == "Slice"), "ops left: {ops:?}");
+    assert_eq!(ops.iter().filter(|o| *o == "MatMul").count(), 3, "{ops:?}");
+
+    let x = [0.75f32, -1.5];
+    let xt = Tensor::from_f32(vec![1, 2], x.to_vec()).unwrap();
+    for (c1, c2) in [(true, true), (true, false), (false, true), (false, false)] {
+        let b = |v: bool| Tensor::from_bool(vec![], vec![v]).unwrap();
+        let out = s
+            .run(&[("c1", &b(c1)), ("c2", &b(c2)), ("x", &xt)])
+            .unwrap();
+        let from = match (c1, c2) {
+            (true, true) => 0,
+            (true, false) => 2,
+            (false, _) => 1,
+        };
+        let want: Vec<f32> = (0..3)
+            .map(|j| x[0] * w[from * 3 + j] + x[1] * w[(from + 1) * 3 + j])
+            .collect();
+        assert_eq!(out[0].as_f32().unwrap(), &want[..], "c1={c1} c2={c2}");
+    }
+}

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::ir::fold::{fold, Evaluator};
 use crate::ir::ops::IfOp;
 use crate::ir::{Dim, Fact, Graph, Node, Op, ValueId, ValueKind};
-use crate::tensor::DType;
+use crate::tensor::{DType, Tensor};
 use prost::Message;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -67,7 +67,7 @@ pub fn parse_model(bytes: &[u8], ext: &ExternalData<'_>, eval: Evaluator) -> Res
         opsets: &opsets,
         eval,
     };
-    let graph = cx.graph(g, &HashSet::new(), 0)?;
+    let graph = cx.graph(g, &Scope::new(), 0)?;
     let output_dtypes = graph
         .outputs
         .iter()
@@ -223,7 +223,7 @@ fn merge_fact(declared: Option<&Fact>, inferred: Fact) -> Fact {
 }
 
 impl Cx<'_> {
-    fn graph(&self, g: &GraphProto, outer: &HashSet<String>, depth: usize) -> Result<Graph> {
+    fn graph(&self, g: &GraphProto, outer: &Scope, depth: usize) -> Result<Graph> {
         if depth > MAX_GRAPH_DEPTH {
             return Err(Error::Limit(format!(
                 "subgraphs nested deeper than {MAX_GRAPH_DEPTH}"
@@ -277,7 +277,7 @@ impl Cx<'_> {
             let name = v.name.as_deref().unwrap_or("");
             let id = match names.get(name) {
                 Some(&id) => id,
-                None if outer.contains(name) => capture(&mut graph, &mut names, name),
+                None if outer.contains_key(name) => capture(&mut graph, &mut names, outer, name),
                 None => {
                     return Err(Error::model(format!(
                         "graph output '{name}' is not produced by any node, input or initializer"
@@ -309,7 +309,7 @@ impl Cx<'_> {
         &self,
         g: &GraphProto,
         known: &HashMap<String, ValueId>,
-        outer: &HashSet<String>,
+        outer: &Scope,
     ) -> Result<Vec<usize>> {
         let mut producer: HashMap<&str, usize> = HashMap::new();
         for (i, n) in g.node.iter().enumerate() {
@@ -340,7 +340,7 @@ impl Cx<'_> {
                         users[p].push(i);
                     }
                 } else if !known.contains_key(r)
-                    && !outer.contains(r)
+                    && !outer.contains_key(r)
                     && n.input.iter().any(|x| x == r)
                 {
                     return Err(Error::model(format!(
@@ -376,7 +376,7 @@ impl Cx<'_> {
         &self,
         graph: &mut Graph,
         names: &mut HashMap<String, ValueId>,
-        outer: &HashSet<String>,
+        outer: &Scope,
         np: &NodeProto,
         index: usize,
         declared: &HashMap<&str, Fact>,
@@ -397,7 +397,7 @@ impl Cx<'_> {
             } else {
                 Some(match names.get(i) {
                     Some(&id) => id,
-                    None => capture(graph, names, i),
+                    None => capture(graph, names, outer, i),
                 })
             });
         }
@@ -435,7 +435,7 @@ impl Cx<'_> {
             ));
         }
 
-        let attrs = self.attributes(np, names, outer, depth)?;
+        let attrs = self.attributes(np, graph, names, outer, depth)?;
         let ctx = NodeCtx {
             name: name.clone(),
             op_type: op_type.to_string(),
@@ -454,9 +454,9 @@ impl Cx<'_> {
             attrs,
         };
         let op = if op_type == "If" {
-            self.build_if(&ctx, graph, names, &mut inputs)?
+            self.build_if(&ctx, graph, names, outer, &mut inputs)?
         } else if op_type == "Loop" || op_type == "Scan" {
-            build_body_op(&ctx, graph, names, &mut inputs)?
+            build_body_op(&ctx, graph, names, outer, &mut inputs)?
         } else {
             let builder =
                 self.registry.get_in(domain, op_type).ok_or_else(|| {
@@ -537,6 +537,7 @@ impl Cx<'_> {
         ctx: &NodeCtx,
         graph: &mut Graph,
         names: &mut HashMap<String, ValueId>,
+        outer: &Scope,
         inputs: &mut Vec<Option<ValueId>>,
     ) -> Result<Op> {
         let then_branch = ctx
@@ -557,7 +558,7 @@ impl Cx<'_> {
                 )));
             }
         }
-        let captures = capture_inputs(graph, names, inputs, &[&then_branch, &else_branch]);
+        let captures = capture_inputs(graph, names, outer, inputs, &[&then_branch, &else_branch]);
         Ok(Op::If(Box::new(IfOp {
             then_branch: (*then_branch).clone(),
             else_branch: (*else_branch).clone(),
@@ -568,8 +569,9 @@ impl Cx<'_> {
     fn attributes(
         &self,
         np: &NodeProto,
+        graph: &Graph,
         names: &HashMap<String, ValueId>,
-        outer: &HashSet<String>,
+        outer: &Scope,
         depth: usize,
     ) -> Result<Vec<(String, Attr)>> {
         let node = np.name.as_deref().unwrap_or("");
@@ -598,8 +600,14 @@ impl Cx<'_> {
                     let g =
                         a.g.as_ref()
                             .ok_or_else(|| Error::model(format!("{what}: no graph")))?;
-                    let mut scope: HashSet<String> = outer.clone();
-                    scope.extend(names.keys().cloned());
+                    let mut scope = outer.clone();
+                    scope.extend(names.iter().map(|(n, &id)| {
+                        let known = Known {
+                            fact: graph.values[id].fact.clone(),
+                            constant: graph.constants.get(&id).cloned(),
+                        };
+                        (n.clone(), known)
+                    }));
                     Attr::Graph(Arc::new(self.graph(g, &scope, depth + 1)?))
                 }
                 Some(AttributeType::Floats) => Attr::Floats(a.floats.clone()),
@@ -663,6 +671,7 @@ fn wrap(node: &str, op: &str, e: Error) -> Error {
 fn capture_inputs(
     graph: &mut Graph,
     names: &mut HashMap<String, ValueId>,
+    outer: &Scope,
     inputs: &mut Vec<Option<ValueId>>,
     subgraphs: &[&Graph],
 ) -> Vec<String> {
@@ -677,7 +686,7 @@ fn capture_inputs(
     for c in &captures {
         let id = match names.get(c) {
             Some(&id) => id,
-            None => capture(graph, names, c),
+            None => capture(graph, names, outer, c),
         };
         inputs.push(Some(id));
     }
@@ -689,6 +698,7 @@ fn build_body_op(
     ctx: &NodeCtx,
     graph: &mut Graph,
     names: &mut HashMap<String, ValueId>,
+    outer: &Scope,
     inputs: &mut Vec<Option<ValueId>>,
 ) -> Result<Op> {
     use crate::ir::ops::control::{LoopOp, ScanOp};
@@ -720,7 +730,7 @@ fn build_body_op(
                 ctx.num_outputs
             )));
         }
-        let captures = capture_inputs(graph, names, inputs, &[&body]);
+        let captures = capture_inputs(graph, names, outer, inputs, &[&body]);
         Op::Loop(Box::new(LoopOp {
             body: (*body).clone(),
             n_inputs,
@@ -783,7 +793,7 @@ fn build_body_op(
                 "a scan direction is {d}; expected 0 (forward) or 1 (reverse)"
             )));
         }
-        let captures = capture_inputs(graph, names, inputs, &[&body]);
+        let captures = capture_inputs(graph, names, outer, inputs, &[&body]);
         Op::Scan(Box::new(ScanOp {
             body: (*body).clone(),
             num_scan_inputs: m,
@@ -799,10 +809,37 @@ fn build_body_op(
     Ok(op)
 }
 
-/// A value of an enclosing graph read by this (sub)graph.
-fn capture(graph: &mut Graph, names: &mut HashMap<String, ValueId>, name: &str) -> ValueId {
-    let id = graph.add_value(name.to_string(), Fact::unknown());
-    graph.captures.push((name.to_string(), id));
+/// What a subgraph knows of the values of its enclosing graphs, by name: their facts, and the
+/// value of those that are constants there.
+type Scope = HashMap<String, Known>;
+
+/// A value of an enclosing graph as a subgraph sees it.
+#[derive(Clone)]
+struct Known {
+    fact: Fact,
+    constant: Option<Arc<Tensor>>,
+}
+
+/// A value of an enclosing graph read by this (sub)graph. One that is a constant there (an
+/// initializer, a `Constant`, a folded value) is a constant here too, so that the nodes over it
+/// fold and its readers' weights are packed at load (exporters put a branch's weights in the
+/// enclosing graph); any other is captured at run time, with what the enclosing graph knows of
+/// its dtype and shape.
+fn capture(
+    graph: &mut Graph,
+    names: &mut HashMap<String, ValueId>,
+    outer: &Scope,
+    name: &str,
+) -> ValueId {
+    let known = outer.get(name);
+    let fact = known.map_or_else(Fact::unknown, |k| k.fact.clone());
+    let id = graph.add_value(name.to_string(), fact);
+    match known.and_then(|k| k.constant.clone()) {
+        Some(t) => {
+            graph.constants.insert(id, t);
+        }
+        None => graph.captures.push((name.to_string(), id)),
+    }
     names.insert(name.to_string(), id);
     id
 }
