@@ -11,6 +11,7 @@ pub mod als;
 pub mod gpu;
 pub mod kernels;
 pub mod profile;
+pub mod screen;
 pub mod topk;
 
 pub use profile::{Event, Folded, Profile};
@@ -107,6 +108,9 @@ pub struct Recommender {
     /// One bitmask per category.
     category_masks: Vec<Vec<u64>>,
     inv_norms: OnceLock<Vec<f32>>,
+    /// The int8 screening copy of a large f32 table, built on the first scan that uses it.
+    screen: OnceLock<Option<screen::Screen>>,
+    screening: bool,
     user_model: Option<Slab>,
 }
 
@@ -180,6 +184,8 @@ impl Recommender {
             categories,
             category_masks,
             inv_norms: OnceLock::new(),
+            screen: OnceLock::new(),
+            screening: true,
             user_model: b.user_model,
             manifest: b.manifest,
         };
@@ -194,6 +200,16 @@ impl Recommender {
             }
         };
         Ok(rec)
+    }
+
+    /// Turns the int8 screening pass of large f32 tables ([`screen`]) on (the default) or off.
+    /// Results are identical either way; off frees the int8 copy (about a quarter of the f32
+    /// table) and every query streams the whole f32 table.
+    pub fn set_screening(&mut self, on: bool) {
+        self.screening = on;
+        if !on {
+            self.screen = OnceLock::new();
+        }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -370,6 +386,20 @@ impl Recommender {
         top: &mut TopK,
         post: impl Fn(usize, f32) -> f32,
     ) {
+        // a large f32 table: the int8 screening pass, then the survivors rescored exactly (the
+        // same offers as the scans below; `post` is monotone: non-negative cosine norms, bias)
+        if let (TableData::F32(table), Prepared::F32(q)) = (&self.table, p) {
+            if self.screening && self.n >= screen::MIN_ITEMS && top.k() * 16 <= self.n {
+                let s = self
+                    .screen
+                    .get_or_init(|| screen::Screen::build(table.f32s(), self.d));
+                if let Some(s) = s {
+                    if s.scan(table.f32s(), q, mask, top, &post).is_some() {
+                        return;
+                    }
+                }
+            }
+        }
         if let (TableData::F32(table), Prepared::F32(q), None) = (&self.table, p, mask) {
             // every item of an f32 table: scored a block at a time by the four-rows kernel,
             // then offered in item order exactly as `offer_all` does
