@@ -4,14 +4,18 @@
 //! and a recommender with screening on against the same bundle with it off (filters, boosts,
 //! MMR, explanations, cosine, biases).
 
+mod common;
+
+use common::{floats, int_attr, ints, model, node, value_info};
 use hearth::bundle::{
     BundleWriter, FoldIn, ItemMeta, Manifest, Metric, TableDType, FORMAT, VERSION,
 };
 use hearth::recommend::kernels;
-use hearth::recommend::screen::Screen;
+use hearth::recommend::screen::{Post, Screen};
 use hearth::recommend::topk::{offer_all, TopK};
 use hearth::recommend::{Event, Filter, Profile, Query, Recommender};
 use hearth::testing::Rng;
+use hearth::{Session, Tensor};
 
 /// The plain scan: every (masked) row scored `post(j, dot_f32)` into a top-k.
 fn plain(
@@ -30,7 +34,9 @@ fn plain(
     top.into_sorted()
 }
 
-/// Screened top-k, or `None` where the screen declined the query.
+#[allow(clippy::too_many_arguments)]
+/// Screened top-k (the candidates rescored as the recommender does) and how many candidates,
+/// or `None` where the screen declined the query.
 fn screened(
     s: &Screen,
     table: &[f32],
@@ -38,11 +44,22 @@ fn screened(
     mask: Option<&[u64]>,
     k: usize,
     rank: &[u32],
-    post: &dyn Fn(usize, f32) -> f32,
+    post: Post,
+    largest: bool,
 ) -> Option<(Vec<(u32, f32)>, usize)> {
+    let d = x.len();
+    let c = s.candidates(x, mask, k, largest, post)?;
     let mut top = TopK::new(k, rank);
-    let n = s.scan(table, x, mask, &mut top, post)?;
-    Some((top.into_sorted(), n))
+    for &j in &c {
+        let j = j as usize;
+        let v = post.apply(j, kernels::dot_f32(&table[j * d..(j + 1) * d], x));
+        // the smallest: the largest of the negated scores (negation is exact)
+        let v = if largest { v } else { -v };
+        if v >= top.threshold() {
+            top.push(j as u32, v);
+        }
+    }
+    Some((top.into_sorted(), c.len()))
 }
 
 fn bits(v: &[(u32, f32)]) -> Vec<(u32, u32)> {
@@ -132,19 +149,36 @@ fn screened_top_k_equals_the_plain_scan() {
         for (tname, table) in tables(n, d) {
             let s = Screen::build(&table, d).expect("finite table");
             for (qname, x) in queries(d) {
-                let identity = |_: usize, v: f32| v;
-                let cosine_bias = |j: usize, v: f32| v * 0.75 * norm[j] + bias[j];
-                let posts: [(&str, &dyn Fn(usize, f32) -> f32); 2] =
-                    [("identity", &identity), ("cosine + bias", &cosine_bias)];
+                let cosine_bias = Post {
+                    scale: 0.75,
+                    norms: Some(&norm),
+                    bias: Some(&bias),
+                };
+                let posts = [
+                    ("identity", Post::default()),
+                    ("cosine + bias", cosine_bias),
+                ];
                 for (pname, post) in posts {
+                    // the smallest: offered with an identity epilogue only
+                    let mut variants: Vec<(Option<&[u64]>, bool)> =
+                        vec![(None, true), (Some(&mask[..]), true)];
+                    if post.is_identity() {
+                        variants.extend([(None, false), (Some(&mask[..]), false)]);
+                    }
                     for k in [1, 2, 10, 64, n - 1, n, n + 5] {
-                        for m in [None, Some(&mask[..])] {
-                            let want = plain(&table, &x, m, k, &rank, post);
+                        for &(m, largest) in &variants {
+                            let f = |j: usize, v: f32| post.apply(j, v);
+                            let negated = |j: usize, v: f32| -post.apply(j, v);
+                            let want = if largest {
+                                plain(&table, &x, m, k, &rank, &f)
+                            } else {
+                                plain(&table, &x, m, k, &rank, &negated)
+                            };
                             let what = format!(
-                                "{tname} n={n} d={d}, query {qname}, {pname}, k={k}, mask {}",
+                                "{tname} n={n} d={d}, query {qname}, {pname}, k={k}, mask {}, largest {largest}",
                                 m.is_some()
                             );
-                            match screened(&s, &table, &x, m, k, &rank, post) {
+                            match screened(&s, &table, &x, m, k, &rank, post, largest) {
                                 Some((got, _)) => assert_eq!(bits(&got), bits(&want), "{what}"),
                                 // declined only where the bound could overflow f32
                                 None => {
@@ -201,9 +235,8 @@ fn rescoring_on_the_bench_table_is_a_few_dozen_rows() {
     for k in [10usize, 100] {
         for _ in 0..20 {
             let x = r.f32s(d, -1.0, 1.0);
-            let id = |_: usize, v: f32| v;
-            let want = plain(&table, &x, None, k, &rank, &id);
-            let (got, c) = screened(&s, &table, &x, None, k, &rank, &id).unwrap();
+            let want = plain(&table, &x, None, k, &rank, &|_, v| v);
+            let (got, c) = screened(&s, &table, &x, None, k, &rank, Post::default(), true).unwrap();
             assert_eq!(bits(&got), bits(&want));
             counts.push((k, c));
         }
@@ -347,6 +380,181 @@ fn recommender_results_are_identical_with_and_without_screening() {
                 on.recommend(&mut p, q).unwrap(),
                 off.recommend(&mut p2, q).unwrap()
             );
+        }
+    }
+}
+
+/// `A [rows…, K] · B [K, N] → TopK(k, axis -1, largest)`; with `expose` the product is also a
+/// graph output, which keeps the pair unfused (the reference).
+fn retrieval_model(
+    a_dims: &[i64],
+    b: &[f32],
+    n: usize,
+    k: i64,
+    largest: bool,
+    expose: bool,
+) -> Vec<u8> {
+    let kd = b.len() / n;
+    let mut tk = node("TopK", &["scores", "k"], &["values", "indices"]);
+    tk.attribute = vec![int_attr("axis", -1), int_attr("largest", largest as i64)];
+    let mut outputs = vec![value_info("values", 1, &[]), value_info("indices", 7, &[])];
+    if expose {
+        outputs.push(value_info("scores", 1, &[]));
+    }
+    let dims: Vec<Result<i64, &str>> = a_dims.iter().map(|d| Ok(*d)).collect();
+    model(
+        vec![node("MatMul", &["a", "b"], &["scores"]), tk],
+        vec![
+            floats("b", &[kd as i64, n as i64], b),
+            ints("k", &[1], &[k]),
+        ],
+        vec![value_info("a", 1, &dims)],
+        outputs,
+    )
+}
+
+fn ops(s: &Session) -> Vec<&'static str> {
+    s.graph().nodes.iter().map(|n| n.op.name()).collect()
+}
+
+#[test]
+fn fused_matmul_topk_equals_the_unfused_graph() {
+    let (kd, n) = (64usize, 20_000usize);
+    let mut r = Rng(4242);
+    let gauss = gaussian(&mut r, kd * n, 0.1);
+    // columns in pairs (exact ties), every 97th column zero
+    let mut ties = gaussian(&mut r, kd * n, 1.0);
+    for p in 0..kd {
+        for j in 0..n {
+            if j % 2 == 1 {
+                ties[p * n + j] = ties[p * n + j - 1];
+            }
+            if j % 97 == 0 {
+                ties[p * n + j] = 0.0;
+            }
+        }
+    }
+    for (bname, b) in [("gaussian", &gauss), ("tied columns", &ties)] {
+        for a_dims in [
+            vec![kd as i64],
+            vec![1, kd as i64],
+            vec![3, kd as i64],
+            vec![2, 2, kd as i64],
+            vec![8, kd as i64],
+        ] {
+            let rows: usize = a_dims[..a_dims.len() - 1].iter().product::<i64>() as usize;
+            for (k, largest) in [(1i64, true), (10, true), (10, false), (100, true)] {
+                let fused = Session::from_bytes(&retrieval_model(&a_dims, b, n, k, largest, false))
+                    .unwrap();
+                let plain =
+                    Session::from_bytes(&retrieval_model(&a_dims, b, n, k, largest, true)).unwrap();
+                assert_eq!(ops(&fused), ["MatMulTopK"], "{bname}");
+                assert_eq!(ops(&plain), ["MatMul", "TopK"]);
+                let shape: Vec<usize> = a_dims.iter().map(|d| *d as usize).collect();
+                let mut feeds: Vec<(&str, Vec<f32>)> = vec![
+                    ("uniform", r.f32s(rows * kd, -1.0, 1.0)),
+                    (
+                        "integers",
+                        (0..rows * kd).map(|_| r.below(3) as f32 - 1.0).collect(),
+                    ),
+                    ("zero", vec![0.0; rows * kd]),
+                ];
+                let mut nan = r.f32s(rows * kd, -1.0, 1.0);
+                nan[kd / 2] = f32::NAN;
+                feeds.push(("NaN", nan));
+                let mut inf = r.f32s(rows * kd, -1.0, 1.0);
+                inf[3] = f32::INFINITY;
+                feeds.push(("inf", inf));
+                for (aname, a) in feeds {
+                    let what = format!("{bname}, A {a_dims:?} {aname}, k={k}, largest {largest}");
+                    let x = Tensor::from_f32(shape.clone(), a.clone()).unwrap();
+                    let got = fused.run(&[("a", &x)]).unwrap();
+                    let want = plain.run(&[("a", &x)]).unwrap();
+                    let mut out_shape = shape[..shape.len() - 1].to_vec();
+                    out_shape.push(k as usize);
+                    assert_eq!(got[0].shape(), &out_shape[..], "{what}");
+                    assert_eq!(got[1].shape(), want[1].shape(), "{what}");
+                    let (gv, wv) = (got[0].as_f32().unwrap(), want[0].as_f32().unwrap());
+                    let (gi, wi) = (got[1].to_i64_vec(), want[1].to_i64_vec());
+                    if rows <= 4 {
+                        // the unfused product is the streamed few-rows one: the same sums
+                        let gb: Vec<u32> = gv.iter().map(|v| v.to_bits()).collect();
+                        let wb: Vec<u32> = wv.iter().map(|v| v.to_bits()).collect();
+                        assert_eq!(gb, wb, "{what}: values");
+                        assert_eq!(gi, wi, "{what}: indices");
+                    } else {
+                        // 5–8 rows: the unfused product is the GEMM, summed in another order;
+                        // values within 1e-5 of Σ|a||b| (≤ 64 · 1 · 4σ), indices equal up to
+                        // scores that close (near ties)
+                        let scores = want[2].as_f32().unwrap();
+                        let tol =
+                            1e-5 * kd as f32 * 4.0 * if bname == "gaussian" { 0.1 } else { 1.0 };
+                        for (t, (g, w)) in gv.iter().zip(wv).enumerate() {
+                            if aname == "NaN" || aname == "inf" {
+                                // both took the MatMul and TopK kernels (declined screen)
+                                assert_eq!(g.is_nan(), w.is_nan(), "{what}: value {t}");
+                                assert!(
+                                    g.is_nan() || !g.is_finite() && g == w || (g - w).abs() <= tol,
+                                    "{what}: value {t}"
+                                );
+                                continue;
+                            }
+                            assert!((g - w).abs() <= tol, "{what}: value {t}: {g} vs {w}");
+                            let row = t / k as usize;
+                            let (a, b) = (gi[t] as usize, wi[t] as usize);
+                            assert!(
+                                a == b || (scores[row * n + a] - scores[row * n + b]).abs() <= tol,
+                                "{what}: index {t}: {a} vs {b}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // what is not fused: a small catalogue (its unfused product is the packed GEMM), k from a
+    // graph input, B not constant
+    let small = gaussian(&mut r, 64 * 4000, 0.1);
+    let s = Session::from_bytes(&retrieval_model(&[1, 64], &small, 4000, 10, true, false)).unwrap();
+    assert_eq!(ops(&s), ["MatMul", "TopK"]);
+}
+
+/// The fused kernel with its screening copy against itself without one (the MatMul and TopK
+/// kernels), so the comparison above is known to exercise the screened path.
+#[test]
+fn fused_kernel_screens_and_equals_its_unscreened_form() {
+    use hearth::backend::cpu::reduce;
+    use hearth::ir::ops::reduce::ReduceOp;
+    let (kd, n) = (64usize, 20_000usize);
+    let mut r = Rng(77);
+    let b = Tensor::from_f32(vec![kd, n], gaussian(&mut r, kd * n, 0.1)).unwrap();
+    for (rows, k, largest) in [(1usize, 10usize, true), (3, 5, false), (8, 50, true)] {
+        let op = ReduceOp::MatMulTopK { k, largest };
+        let s = reduce::prepack(&op, &[None, Some(&b)]).expect("a screening copy");
+        assert_eq!(s.len(), n);
+        let a = Tensor::from_f32(vec![rows, kd], r.f32s(rows * kd, -1.0, 1.0)).unwrap();
+        let c = s
+            .candidates(
+                &a.as_f32().unwrap()[..kd],
+                None,
+                k,
+                largest,
+                Post::default(),
+            )
+            .expect("screened");
+        assert!(c.len() < n / 20, "{} candidates", c.len());
+        let got = reduce::run_packed(&op, &[Some(&a), Some(&b)], Some(&s)).unwrap();
+        let want = reduce::run_packed(&op, &[Some(&a), Some(&b)], None).unwrap();
+        assert_eq!(got[1].to_i64_vec(), want[1].to_i64_vec());
+        let bits = |t: &Tensor| {
+            t.as_f32()
+                .unwrap()
+                .iter()
+                .map(|v| v.to_bits())
+                .collect::<Vec<_>>()
+        };
+        if rows <= 4 {
+            assert_eq!(bits(&got[0]), bits(&want[0]));
         }
     }
 }

@@ -8,6 +8,9 @@
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
 //!   allocated.
 //!
+//! - `MatMul → TopK` over a large constant catalogue: one screened retrieval node
+//!   ([`super::retrieve`]).
+//!
 //! A rewrite applies only when the Conv's output has exactly one reader (that node) and is not a
 //! graph output, so no other node sees the changed value. The device backends claim no Conv, so
 //! the rewritten nodes always run on the CPU kernels. Subgraphs (`If` branches, `Loop`/`Scan` bodies) are rewritten the same way.
@@ -27,6 +30,7 @@ pub fn fuse(graph: &mut Graph) -> usize {
             removed += fuse(g);
         }
     }
+    removed += super::retrieve::fuse_matmul_topk(graph);
     loop {
         let readers = reader_counts(graph);
         let mut changed = false;

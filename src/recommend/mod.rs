@@ -9,15 +9,18 @@
 pub mod als;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
-pub mod kernels;
 pub mod profile;
-pub mod screen;
 pub mod topk;
+
+/// The scoring kernels and the int8 screening pass live with the CPU backend's kernels (the
+/// fused MatMul → TopK of ONNX retrieval graphs runs them too).
+pub use crate::backend::cpu::{dots as kernels, screen};
 
 pub use profile::{Event, Folded, Profile};
 
 use crate::bundle::{Bundle, ItemMeta, Manifest, Metric, Slab, TableDType, TableData};
 use crate::error::{Error, Result};
+use screen::Post;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use topk::TopK;
@@ -271,7 +274,7 @@ impl Recommender {
         let mut row = vec![0f32; self.d];
         self.row_into(j, &mut row);
         let post = self.post(x);
-        post(j as usize, kernels::scalar::dot_f32(&row, x))
+        post.apply(j as usize, kernels::scalar::dot_f32(&row, x))
     }
 
     /// [`score_f32`](Self::score_f32) of every item: one row buffer, the scoring set up once.
@@ -281,7 +284,7 @@ impl Recommender {
         (0..self.n)
             .map(|j| {
                 self.row_into(j as u32, &mut row);
-                post(j, kernels::scalar::dot_f32(&row, x))
+                post.apply(j, kernels::scalar::dot_f32(&row, x))
             })
             .collect()
     }
@@ -378,14 +381,8 @@ impl Recommender {
         }
     }
 
-    /// Scans the masked items, scoring each as `post(j, dot)`, into `top`.
-    fn scan(
-        &self,
-        p: &Prepared,
-        mask: Option<&[u64]>,
-        top: &mut TopK,
-        post: impl Fn(usize, f32) -> f32,
-    ) {
+    /// Scans the masked items, scoring each as `post.apply(j, dot)`, into `top`.
+    fn scan(&self, p: &Prepared, mask: Option<&[u64]>, top: &mut TopK, post: Post) {
         // a large f32 table: the int8 screening pass, then the survivors rescored exactly (the
         // same offers as the scans below; `post` is monotone: non-negative cosine norms, bias)
         if let (TableData::F32(table), Prepared::F32(q)) = (&self.table, p) {
@@ -393,10 +390,19 @@ impl Recommender {
                 let s = self
                     .screen
                     .get_or_init(|| screen::Screen::build(table.f32s(), self.d));
-                if let Some(s) = s {
-                    if s.scan(table.f32s(), q, mask, top, &post).is_some() {
-                        return;
+                if let Some(c) = s
+                    .as_ref()
+                    .and_then(|s| s.candidates(q, mask, top.k(), true, post))
+                {
+                    let (t, d) = (table.f32s(), self.d);
+                    for j in c {
+                        let j = j as usize;
+                        let s = post.apply(j, kernels::dot_f32(&t[j * d..(j + 1) * d], q));
+                        if s >= top.threshold() {
+                            top.push(j as u32, s);
+                        }
                     }
+                    return;
                 }
             }
         }
@@ -411,7 +417,7 @@ impl Recommender {
                 let dots = &mut dots[..j1 - j0];
                 kernels::dots_f32(&t[j0 * d..j1 * d], q, dots);
                 for (j, &dot) in (j0..j1).zip(dots.iter()) {
-                    let s = post(j, dot);
+                    let s = post.apply(j, dot);
                     if s >= top.threshold() {
                         top.push(j as u32, s);
                     }
@@ -419,7 +425,7 @@ impl Recommender {
             }
             return;
         }
-        topk::offer_all(top, self.n, mask, |j| post(j, self.dot(p, j)));
+        topk::offer_all(top, self.n, mask, |j| post.apply(j, self.dot(p, j)));
     }
 
     /// Relevance scores of every item for user vector `x` (dot or cosine per the manifest, plus
@@ -428,10 +434,13 @@ impl Recommender {
         self.check_vector(x)?;
         let p = self.prepare(x);
         let post = self.post(x);
-        Ok((0..self.n).map(|j| post(j, self.dot(&p, j))).collect())
+        Ok((0..self.n)
+            .map(|j| post.apply(j, self.dot(&p, j)))
+            .collect())
     }
 
-    fn post<'a>(&'a self, x: &[f32]) -> impl Fn(usize, f32) -> f32 + 'a {
+    /// How a dot becomes a score for user vector `x`: cosine scaling, then the item bias.
+    fn post(&self, x: &[f32]) -> Post<'_> {
         let cosine = self.manifest.metric == Metric::Cosine;
         let xn = if cosine {
             let n2: f64 = x.iter().map(|v| (*v as f64) * (*v as f64)).sum();
@@ -443,17 +452,10 @@ impl Recommender {
         } else {
             1.0
         };
-        let inv = if cosine { Some(self.inv_norms()) } else { None };
-        let bias = self.bias.as_deref();
-        move |j, dot| {
-            let mut s = dot;
-            if let Some(inv) = inv {
-                s = s * xn * inv[j];
-            }
-            if let Some(b) = bias {
-                s += b[j];
-            }
-            s
+        Post {
+            scale: xn,
+            norms: cosine.then(|| self.inv_norms()),
+            bias: self.bias.as_deref(),
         }
     }
 
@@ -600,9 +602,9 @@ impl Recommender {
         let p = self.prepare(x);
         let post = self.post(x);
         let mut top = TopK::new(Self::pool(q), &self.rank);
-        self.scan(&p, mask.as_deref(), &mut top, &post);
+        self.scan(&p, mask.as_deref(), &mut top, post);
         for (j, b) in boosts {
-            top.push(j, post(j as usize, self.dot(&p, j as usize)) + b);
+            top.push(j, post.apply(j as usize, self.dot(&p, j as usize)) + b);
         }
         Ok(self.diversify(top.into_sorted(), q))
     }
@@ -778,11 +780,15 @@ impl Recommender {
         let mut mask = self.compile_mask(&q2, &[j0])?;
         let boosts = self.boosts(q, &mut mask)?;
         let p = self.prepare(&y);
-        let post = |j: usize, dot: f32| dot * x0 * inv[j];
+        let post = Post {
+            scale: x0,
+            norms: Some(inv),
+            bias: None,
+        };
         let mut top = TopK::new(Self::pool(q), &self.rank);
         self.scan(&p, mask.as_deref(), &mut top, post);
         for (j, b) in boosts {
-            top.push(j, post(j as usize, self.dot(&p, j as usize)) + b);
+            top.push(j, post.apply(j as usize, self.dot(&p, j as usize)) + b);
         }
         Ok(self.diversify(top.into_sorted(), q))
     }
@@ -814,7 +820,7 @@ impl Recommender {
             let end = (start + BLOCK).min(self.n);
             for ((p, post), top) in preps.iter().zip(&posts).zip(tops.iter_mut()) {
                 for j in start..end {
-                    let s = post(j, self.dot(p, j));
+                    let s = post.apply(j, self.dot(p, j));
                     if s >= top.threshold() {
                         top.push(j as u32, s);
                     }

@@ -186,6 +186,13 @@ pub fn recommend_kernel_check() -> u32 {
         for (t, g) in got8.iter().enumerate() {
             bad += (*g != scalar::dot_i8(&rows8[t * d..(t + 1) * d], &q16)) as u32;
         }
+        // the screening bounds of a block (9: a remainder), one scale a power of two per row
+        let scales: Vec<f32> = (0..9).map(|t| 2f32.powi(t - 12)).collect();
+        let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
+        let sx = r().abs() + 1e-3;
+        kernels::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hb);
+        scalar::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hs);
+        bad += crate::testing::bit_mismatches(&hb, &hs) as u32;
     }
     // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
     // compared by value: the sum turns -0 into +0)

@@ -1,12 +1,35 @@
 //! CPU kernels of the reduction family. Reductions walk the input once, mapping each element to
 //! its output slot; the common case of reducing trailing contiguous axes is a tight row loop.
 
+use super::screen::{Post, Screen};
 use super::util::{input, norm_axis, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::reduce::{ReduceKind, ReduceOp};
 use crate::tensor::{strides, DType, Tensor, TensorData};
 
 pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    run_packed(op, inputs, None)
+}
+
+/// The screening copy of a fused MatMul → TopK's constant B (its items are B's columns), made
+/// once when the session is built.
+pub fn prepack(op: &ReduceOp, consts: &[Option<&Tensor>]) -> Option<Screen> {
+    let ReduceOp::MatMulTopK { .. } = op else {
+        return None;
+    };
+    let b = consts.get(1).copied().flatten()?;
+    match (b.data(), b.shape()) {
+        (TensorData::F32(v), &[k, n]) => Screen::build_columns(v, k, n),
+        _ => None,
+    }
+}
+
+/// [`run`] with a fused MatMul → TopK's screening copy of B ([`prepack`]).
+pub fn run_packed(
+    op: &ReduceOp,
+    inputs: &[Option<&Tensor>],
+    screen: Option<&Screen>,
+) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0, "data")?;
     Ok(match op {
         ReduceOp::Reduce {
@@ -45,6 +68,9 @@ pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 }
             };
             topk(x, k, *axis, *largest)?
+        }
+        ReduceOp::MatMulTopK { k, largest } => {
+            matmul_topk(x, input(inputs, 1, "B")?, *k, *largest, screen)?
         }
         ReduceOp::CumSum { exclusive, reverse } | ReduceOp::CumProd { exclusive, reverse } => {
             let product = matches!(op, ReduceOp::CumProd { .. });
@@ -330,6 +356,70 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
     let values = crate::map_data!(x.data(), d => picks.iter().map(|&p| d[p].clone()).collect());
     Ok(vec![
         Tensor::new(shape.clone(), values)?,
+        Tensor::from_i64(shape, indices)?,
+    ])
+}
+
+/// The fused `TopK(MatMul(A, B), k)` over the last axis ([`crate::ir::retrieve`]): the same
+/// outputs as the two kernels. Per row of A (up to 8 rows; more, or no screening copy, or a
+/// query the screen declines, such as one holding NaN or inf: the MatMul and TopK kernels
+/// themselves), the int8 screening pass ([`Screen::candidates`]) names the columns of B that
+/// may rank in the top k, those are scored exactly in the order of the few-rows product
+/// ([`super::linalg::rows::column_dot`]: the same bits as the unfused MatMul wherever it runs
+/// that product, i.e. for ≤ 4 rows over a B of more than 2^20 floats, which is where the rewrite
+/// fuses), and selected with TopK's order (`total_cmp`, ties to the lower index), sorted.
+#[inline(never)]
+fn matmul_topk(
+    a: &Tensor,
+    b: &Tensor,
+    k: usize,
+    largest: bool,
+    screen: Option<&Screen>,
+) -> Result<Vec<Tensor>> {
+    let unfused = || -> Result<Vec<Tensor>> {
+        let c = super::linalg::matmul(a, b, None)?;
+        topk(&c, k as i64, -1, largest)
+    };
+    let (TensorData::F32(x), TensorData::F32(bv), &[kd, n]) = (a.data(), b.data(), b.shape())
+    else {
+        return unfused();
+    };
+    let r = a.rank();
+    if r == 0 || a.shape()[r - 1] != kd || kd == 0 || k == 0 || k > n {
+        // MatMul's and TopK's own errors and empty cases
+        return unfused();
+    }
+    let m = x.len() / kd;
+    let Some(s) = screen.filter(|s| s.len() == n && m <= 8) else {
+        return unfused();
+    };
+    let mut values = Vec::with_capacity(m * k);
+    let mut indices = Vec::with_capacity(m * k);
+    let mut scored: Vec<(f32, u32)> = Vec::new();
+    for row in x.chunks_exact(kd) {
+        let Some(c) = s.candidates(row, None, k, largest, Post::default()) else {
+            return unfused();
+        };
+        scored.clear();
+        scored.extend(
+            c.iter()
+                .map(|&j| (super::linalg::rows::column_dot(row, bv, n, j as usize), j)),
+        );
+        super::util::sort_by_shared(&mut scored, &|p, q| {
+            let ord = if largest {
+                q.0.total_cmp(&p.0)
+            } else {
+                p.0.total_cmp(&q.0)
+            };
+            ord.then(p.1.cmp(&q.1))
+        });
+        values.extend(scored.iter().take(k).map(|v| v.0));
+        indices.extend(scored.iter().take(k).map(|v| v.1 as i64));
+    }
+    let mut shape = a.shape()[..r - 1].to_vec();
+    shape.push(k);
+    Ok(vec![
+        Tensor::from_f32(shape.clone(), values)?,
         Tensor::from_i64(shape, indices)?,
     ])
 }

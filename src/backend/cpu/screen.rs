@@ -1,23 +1,27 @@
-//! Exact top-k over a large f32 item table through an int8 screening pass.
+//! Exact top-k over a large f32 item table through an int8 screening pass: the recommender's
+//! scan of an f32 table and the fused `MatMul → TopK` of ONNX retrieval graphs
+//! ([`crate::ir::retrieve`]).
 //!
 //! Scoring 100k × 64 f32 rows streams 25.6 MB per query, and the scan is bound by memory
 //! bandwidth, not arithmetic. [`Screen`] keeps an int8 copy of the table (per-row power-of-two
 //! scale, rows padded to 16 values: +25 % memory at d = 64, plus 4 bytes of scale per row) and
-//! answers a query in two passes:
+//! a query takes two passes:
 //!
 //! 1. Screening: every candidate row gets an approximate score `a_n` from the int8 row and the
 //!    query quantized to i16, and a rigorous error bound `e_n ≥ |f32 score − a_n|` (derived
 //!    below), so `lo_n = post(a_n − e_n) ≤ score_n ≤ hi_n = post(a_n + e_n)` where `post` is the
-//!    caller's monotone (non-decreasing) epilogue: cosine scaling by non-negative norms, then an
-//!    item bias. A running threshold `T` is the k-th largest `lo` seen so far; a row whose `hi`
+//!    caller's monotone (non-decreasing) epilogue ([`Post`]): cosine scaling by non-negative
+//!    norms, then an item bias. A running threshold `T` is the k-th largest `lo` seen so far; a row whose `hi`
 //!    is below `T` is strictly worse than k rows already seen and can never enter the top k.
-//! 2. Rescoring: the rows with `hi ≥ T` for the final `T` are scored again with the exact f32
-//!    kernel the plain scan uses ([`super::kernels::dot_f32`], bit-identical to its block form) and
-//!    offered to the same [`TopK`], so the result equals the plain scan's, ties and all.
+//! 2. Rescoring (by the caller): the rows with `hi ≥ T` for the final `T`
+//!    ([`Screen::candidates`]) are scored again with the exact f32 kernel of the plain scan and
+//!    selected with its rule, so the result equals the plain scan's, ties and all. Strictly
+//!    below in value is strictly below in `f32::total_cmp` order too, so the candidates also
+//!    hold the top k under ONNX TopK's ordering (−0 below +0).
 //!
 //! Where many scores are nearly equal, many rows survive and the query is merely slower; if the
-//! bound could overflow f32 for this query, [`Screen::scan`] declines and the caller runs the
-//! plain scan.
+//! bound could overflow f32 for this query, [`Screen::candidates`] declines and the caller runs
+//! the plain scan.
 //!
 //! ## The bound
 //! Row `b` (f32, finite) has scale `s = 2^e ≥ max|b_j| / 127` (the smallest such power of two,
@@ -25,7 +29,7 @@
 //! underflows far below 1/2), so `|c_j| ≤ 127`, `b̂_j = s·c_j` is exact and `|b_j − b̂_j| ≤ s/2`.
 //! The query `x` is quantized to `q_j` (i16) with scale `s_x`: `x̂_j = s_x·q_j`, `δ_x = max_j |x_j −
 //! x̂_j|` (computed per query in f64). The integer dot `I = Σ q_j c_j` is exact in i32
-//! ([`super::kernels::i16_query_max`]), so `A = s_x·s·I = x̂·b̂`. For the real dot `D = x·b`:
+//! ([`super::dots::i16_query_max`]), so `A = s_x·s·I = x̂·b̂`. For the real dot `D = x·b`:
 //!
 //! ```text
 //! D − A = Σ x_j (b_j − b̂_j) + Σ (x_j − x̂_j) b̂_j
@@ -50,8 +54,7 @@
 //! post(hi)`. A query for which `s_max·(V + K' + 127·d·‖x‖_∞)` reaches 2^100 is declined, so no
 //! bound, partial sum or exact score is infinite or NaN.
 
-use super::kernels;
-use super::topk::TopK;
+use super::dots as kernels;
 
 /// Tables with fewer rows than this are scanned plainly: below it the second pass and the
 /// screening set-up cost more than the bandwidth saved.
@@ -65,6 +68,12 @@ pub struct Screen {
     rows: Vec<i8>,
     scales: Vec<f32>,
     max_scale: f32,
+}
+
+impl std::fmt::Debug for Screen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Screen({} items × {})", self.scales.len(), self.d)
+    }
 }
 
 /// The smallest power of two `s ≥ 2^-149` with `127·s ≥ m` (0 for `m = 0`).
@@ -134,25 +143,41 @@ impl Lows {
 }
 
 impl Screen {
-    /// The int8 copy of `table` (`n × d`, row-major); `None` when a value is not finite (the
-    /// plain scan then keeps the table's own NaN/inf behaviour).
+    /// The int8 copy of `table` (`n × d`, row-major: item `j` is row `j`); `None` when a value
+    /// is not finite (the plain scan then keeps the table's own NaN/inf behaviour).
     pub fn build(table: &[f32], d: usize) -> Option<Screen> {
-        if d == 0 || table.len() % d != 0 || table.iter().any(|v| !v.is_finite()) {
+        if d == 0 || table.len() % d != 0 {
             return None;
         }
-        let n = table.len() / d;
+        Screen::build_strided(table, table.len() / d, d, (d, 1))
+    }
+
+    /// The int8 copy of the items of a `d × n` row-major matrix whose item `j` is column `j`
+    /// (MatMul's B); `None` when a value is not finite.
+    pub fn build_columns(b: &[f32], d: usize, n: usize) -> Option<Screen> {
+        if d == 0 || b.len() != d * n {
+            return None;
+        }
+        Screen::build_strided(b, n, d, (1, n))
+    }
+
+    /// Item `j`'s value `p` at `v[j·rs + p·cs]`.
+    fn build_strided(v: &[f32], n: usize, d: usize, (rs, cs): (usize, usize)) -> Option<Screen> {
         let dp = d.next_multiple_of(16);
         let mut rows = vec![0i8; n * dp];
         let mut scales = vec![0f32; n];
-        for ((row, out), sc) in table
-            .chunks_exact(d)
-            .zip(rows.chunks_exact_mut(dp))
-            .zip(scales.iter_mut())
-        {
+        let mut row = vec![0f32; d];
+        for (j, (out, sc)) in rows.chunks_exact_mut(dp).zip(scales.iter_mut()).enumerate() {
+            for (p, x) in row.iter_mut().enumerate() {
+                *x = v[j * rs + p * cs];
+            }
+            if row.iter().any(|v| !v.is_finite()) {
+                return None;
+            }
             let s = pow2_scale(row.iter().fold(0f32, |m, v| m.max(v.abs())));
             *sc = s;
             if s > 0.0 {
-                for (o, v) in out.iter_mut().zip(row) {
+                for (o, v) in out.iter_mut().zip(&row) {
                     *o = (v / s).round().clamp(-127.0, 127.0) as i8;
                 }
             }
@@ -172,21 +197,37 @@ impl Screen {
         self.rows.len() + 4 * self.scales.len()
     }
 
-    /// Offers to `top` exactly what a plain scan would (every row of `table`, or the set bits
-    /// of `mask`, scored `post(j, dot_f32(row j, x))`), screening first; returns how many rows
-    /// were rescored in f32, or `None` (nothing offered) when this query's bound could overflow
-    /// and the caller must scan plainly. `post` must be non-decreasing in its second argument.
-    pub fn scan(
+    /// How many items the table holds.
+    pub fn len(&self) -> usize {
+        self.scales.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.scales.is_empty()
+    }
+
+    /// The items (in increasing order) that may rank among the `k` best for query `x` when item
+    /// `j` scores `post.apply(j, F_j)`, `F_j` the f32 dot of item `j` and `x` in any summation
+    /// order whose terms each pass through at most `d` roundings: among every item, or the set
+    /// bits of `mask`; the best are the largest scores, or (with an identity `post`) the
+    /// smallest when `!largest`. Every item left out scores strictly worse than `k` items of
+    /// the list. `None` when this query's bound could overflow f32 (a non-finite or huge
+    /// query), or for the smallest with a `post`: scan plainly.
+    pub fn candidates(
         &self,
-        table: &[f32],
         x: &[f32],
         mask: Option<&[u64]>,
-        top: &mut TopK,
-        post: impl Fn(usize, f32) -> f32,
-    ) -> Option<usize> {
-        let (d, dp, n) = (self.d, self.dp, self.scales.len());
-        debug_assert_eq!(x.len(), d);
-        debug_assert_eq!(table.len(), n * d);
+        k: usize,
+        largest: bool,
+        post: Post,
+    ) -> Option<Vec<u32>> {
+        let (d, dp, n, kk) = (self.d, self.dp, self.scales.len(), k);
+        if x.len() != d || !(largest || post.is_identity()) {
+            return None;
+        }
+        if kk == 0 {
+            return Some(Vec::new());
+        }
         let mut q = vec![0i16; dp];
         let sx = kernels::quantize_query_i16(x, &mut q[..d]);
         let (mut n1, mut xinf, mut dx) = (0f64, 0f64, 0f64);
@@ -203,22 +244,24 @@ impl Screen {
         if !(self.max_scale as f64 * (v_max + k + 127.0 * df * xinf) < 2f64.powi(100)) {
             return None;
         }
-        let (k, sx) = (k as f32 * (1.0 + f32::EPSILON), sx);
+        let k = k as f32 * (1.0 + f32::EPSILON);
         let eta = (d + 8) as f32 * f32::from_bits(1);
+        // the k smallest scores (identity post) are the k largest negated ones: negating the
+        // query's scale negates v exactly, so `(v' ± k)·s ± η` bound −F
+        let sx = if largest { sx } else { -sx };
 
         let mut lows = Lows {
-            k: top.k(),
-            heap: Vec::with_capacity(top.k()),
+            k: kk,
+            heap: Vec::with_capacity(kk.min(n)),
         };
         let mut cands: Vec<(u32, f32)> = Vec::new();
-        let mut cap = 2 * top.k() + 256;
-        let mut visit = |j: usize, dot: i32| {
-            let (v, s) = (dot as f32 * sx, self.scales[j]);
-            let hi = post(j, (v + k) * s + eta);
+        let mut cap = 2 * kk.min(n) + 256;
+        // item j with upper bound `hi` (post applied) and integer dot `dot`
+        let mut keep = |j: usize, hi: f32, dot: i32| {
             let t = lows.threshold();
-            // NaN-safe: a bound that is not a number keeps the row
+            // NaN-safe: a bound that is not a number keeps the item
             if !(hi < t) {
-                let lo = post(j, (v - k) * s - eta);
+                let lo = post.apply(j, (dot as f32 * sx - k) * self.scales[j] - eta);
                 if lo > t {
                     lows.push(lo);
                 }
@@ -235,13 +278,14 @@ impl Screen {
         match mask {
             None => {
                 const BLOCK: usize = 256;
-                let mut dots = [0i32; BLOCK];
+                let (mut dots, mut his) = ([0i32; BLOCK], [0f32; BLOCK]);
                 for j0 in (0..n).step_by(BLOCK) {
                     let j1 = (j0 + BLOCK).min(n);
-                    let dots = &mut dots[..j1 - j0];
+                    let (dots, his) = (&mut dots[..j1 - j0], &mut his[..j1 - j0]);
                     kernels::dots_i8(&self.rows[j0 * dp..j1 * dp], &q, dots);
-                    for (j, &dot) in (j0..j1).zip(dots.iter()) {
-                        visit(j, dot);
+                    kernels::bounds(dots, &self.scales[j0..j1], sx, k, eta, his);
+                    for (t, j) in (j0..j1).enumerate() {
+                        keep(j, post.apply(j, his[t]), dots[t]);
                     }
                 }
             }
@@ -252,26 +296,50 @@ impl Screen {
                         let j = w * 64 + b.trailing_zeros() as usize;
                         b &= b - 1;
                         if j < n {
-                            visit(j, kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q));
+                            let dot = kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q);
+                            let hi = (dot as f32 * sx + k) * self.scales[j] + eta;
+                            keep(j, post.apply(j, hi), dot);
                         }
                     }
                 }
             }
         }
         let t = lows.threshold();
-        let mut rescored = 0;
-        for &(j, hi) in &cands {
-            if hi < t {
-                continue;
-            }
-            rescored += 1;
-            let j = j as usize;
-            let s = post(j, kernels::dot_f32(&table[j * d..(j + 1) * d], x));
-            if s >= top.threshold() {
-                top.push(j as u32, s);
-            }
+        Some(
+            cands
+                .into_iter()
+                .filter(|c| !(c.1 < t))
+                .map(|c| c.0)
+                .collect(),
+        )
+    }
+}
+
+/// The monotone epilogue of a dot product: `(dot · scale) · norms[j]` when `norms` is given
+/// (cosine: non-negative norms and scale), then `+ bias[j]` — non-decreasing in `dot`, as
+/// [`Screen::candidates`] needs, since f32 rounding is monotone.
+#[derive(Clone, Copy, Default)]
+pub struct Post<'a> {
+    pub scale: f32,
+    pub norms: Option<&'a [f32]>,
+    pub bias: Option<&'a [f32]>,
+}
+
+impl Post<'_> {
+    #[inline(always)]
+    pub fn apply(&self, j: usize, dot: f32) -> f32 {
+        let mut s = dot;
+        if let Some(n) = self.norms {
+            s = s * self.scale * n[j];
         }
-        Some(rescored)
+        if let Some(b) = self.bias {
+            s += b[j];
+        }
+        s
+    }
+
+    pub fn is_identity(&self) -> bool {
+        self.norms.is_none() && self.bias.is_none()
     }
 }
 

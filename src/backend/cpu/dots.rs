@@ -1,4 +1,5 @@
-//! Scoring kernels: one user vector against every row of the item table.
+//! Scoring kernels: one query vector against every row of an item table (the recommender's
+//! scans and the int8 screening pass of [`super::screen`]).
 //!
 //! Each kernel has a SIMD128 body (wasm) and a scalar twin that performs the same operations in
 //! the same order, so both give bit-identical scores (a test checks it) and the native CLI ranks
@@ -101,6 +102,14 @@ pub mod scalar {
         let d = q.len();
         for (r, o) in out.iter_mut().enumerate() {
             *o = dot_i8(&rows[r * d..(r + 1) * d], q);
+        }
+    }
+
+    /// The screening pass's bounds of a block ([`crate::backend::cpu::screen`]):
+    /// `out[j] = (dots[j] as f32 · sx + k) · scales[j] + eta`, in that order.
+    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
+        for ((o, d), s) in out.iter_mut().zip(dots).zip(scales) {
+            *o = (*d as f32 * sx + k) * s + eta;
         }
     }
 }
@@ -334,13 +343,32 @@ pub mod simd {
             *o = dot_i8(&rows[t * d..(t + 1) * d], q);
         }
     }
+
+    /// [`super::scalar::bounds`] four values per vector: the same operations (the i32 → f32
+    /// conversion rounds to nearest in both), so the same bits.
+    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
+        let n = out.len().min(dots.len()).min(scales.len());
+        let (vs, vk, ve) = (f32x4_splat(sx), f32x4_splat(k), f32x4_splat(eta));
+        let mut j = 0;
+        while j + 4 <= n {
+            // SAFETY: j + 4 ≤ the length of all three slices
+            unsafe {
+                let v = f32x4_convert_i32x4(v128_load(dots.as_ptr().add(j) as *const v128));
+                let s = ld(scales.as_ptr().add(j));
+                let hi = f32x4_add(f32x4_mul(f32x4_add(f32x4_mul(v, vs), vk), s), ve);
+                v128_store(out.as_mut_ptr().add(j) as *mut v128, hi);
+            }
+            j += 4;
+        }
+        super::scalar::bounds(&dots[j..n], &scales[j..n], sx, k, eta, &mut out[j..n]);
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use simd::{dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
+pub use simd::{bounds, dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub use scalar::{dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
+pub use scalar::{bounds, dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
 
 #[cfg(test)]
 mod tests {
