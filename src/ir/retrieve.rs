@@ -99,23 +99,10 @@ pub fn fuse_matmul_topk(graph: &mut Graph) -> usize {
         dead[i] = true;
     }
     let removed = dead.iter().filter(|d| **d).count();
-    if removed > 0 {
-        let mut i = 0;
-        graph.nodes.retain(|_| {
-            i += 1;
-            !dead[i - 1]
-        });
-        // a K given as a constant input is no longer read
-        let mut used = vec![false; graph.values.len()];
-        for node in &graph.nodes {
-            for &v in node.inputs.iter().flatten() {
-                used[v] = true;
-            }
-        }
-        let outputs = graph.outputs.clone();
-        graph
-            .constants
-            .retain(|&id, _| used[id] || outputs.contains(&id));
-    }
+    let mut i = 0;
+    graph.nodes.retain(|_| {
+        i += 1;
+        !dead[i - 1]
+    });
     removed
 }

@@ -376,52 +376,59 @@ fn matmul_topk(
     largest: bool,
     screen: Option<&Screen>,
 ) -> Result<Vec<Tensor>> {
-    let unfused = || -> Result<Vec<Tensor>> {
-        let c = super::linalg::matmul(a, b, None)?;
-        topk(&c, k as i64, -1, largest)
-    };
-    let (TensorData::F32(x), TensorData::F32(bv), &[kd, n]) = (a.data(), b.data(), b.shape())
+    match screened_topk(a, b, k, largest, screen)? {
+        Some(out) => Ok(out),
+        None => topk(&super::linalg::matmul(a, b, None)?, k as i64, -1, largest),
+    }
+}
+
+/// [`matmul_topk`] through the screen, or `None` where it does not apply.
+fn screened_topk(
+    a: &Tensor,
+    b: &Tensor,
+    k: usize,
+    largest: bool,
+    screen: Option<&Screen>,
+) -> Result<Option<Vec<Tensor>>> {
+    let (TensorData::F32(x), TensorData::F32(bv), &[kd, n], Some(s)) =
+        (a.data(), b.data(), b.shape(), screen)
     else {
-        return unfused();
+        return Ok(None);
     };
     let r = a.rank();
-    if r == 0 || a.shape()[r - 1] != kd || kd == 0 || k == 0 || k > n {
-        // MatMul's and TopK's own errors and empty cases
-        return unfused();
+    // MatMul's and TopK's own errors and empty cases stay theirs
+    if r == 0 || a.shape()[r - 1] != kd || kd == 0 || k == 0 || k > n || s.len() != n {
+        return Ok(None);
     }
-    let m = x.len() / kd;
-    let Some(s) = screen.filter(|s| s.len() == n && m <= 8) else {
-        return unfused();
-    };
-    let mut values = Vec::with_capacity(m * k);
-    let mut indices = Vec::with_capacity(m * k);
-    let mut scored: Vec<(f32, u32)> = Vec::new();
+    if x.len() / kd > 8 {
+        return Ok(None);
+    }
+    let (mut values, mut indices) = (Vec::new(), Vec::new());
     for row in x.chunks_exact(kd) {
         let Some(c) = s.candidates(row, None, k, largest, Post::default()) else {
-            return unfused();
+            return Ok(None);
         };
-        scored.clear();
-        scored.extend(
-            c.iter()
-                .map(|&j| (super::linalg::rows::column_dot(row, bv, n, j as usize), j)),
-        );
-        super::util::sort_by_shared(&mut scored, &|p, q| {
-            let ord = if largest {
-                q.0.total_cmp(&p.0)
-            } else {
-                p.0.total_cmp(&q.0)
-            };
-            ord.then(p.1.cmp(&q.1))
-        });
-        values.extend(scored.iter().take(k).map(|v| v.0));
-        indices.extend(scored.iter().take(k).map(|v| v.1 as i64));
+        // TopK over the candidates' exact scores: they are in increasing item order, so its
+        // ties to the lower position are ties to the lower item
+        let scored: Vec<f32> = c
+            .iter()
+            .map(|&j| super::linalg::rows::column_dot(row, bv, n, j as usize))
+            .collect();
+        let t = topk(
+            &Tensor::from_f32(vec![c.len()], scored)?,
+            k as i64,
+            0,
+            largest,
+        )?;
+        values.extend_from_slice(t[0].as_f32()?);
+        indices.extend(t[1].to_i64_vec().iter().map(|&p| c[p as usize] as i64));
     }
     let mut shape = a.shape()[..r - 1].to_vec();
     shape.push(k);
-    Ok(vec![
+    Ok(Some(vec![
         Tensor::from_f32(shape.clone(), values)?,
         Tensor::from_i64(shape, indices)?,
-    ])
+    ]))
 }
 
 /// TopK for small k over contiguous f32 rows: one pass keeping the best k in a sorted buffer
