@@ -11,7 +11,8 @@
 //! [`MIN_ITEMS`](crate::backend::cpu::screen::MIN_ITEMS) columns, the MatMul's output has no
 //! reader but the TopK (as its data input) and is no graph output, the TopK's axis is the last,
 //! and k is an attribute or a constant input. Everything else stays as it was. Subgraphs are
-//! handled by the caller ([`super::rewrite::fuse`] recurses).
+//! handled by the caller ([`super::rewrite::fuse`] recurses). Cargo feature `retrieval` (in the
+//! default features: `hearth-cpu-full` and `hearth`, not `hearth-cpu`).
 
 use super::ops::linalg::LinalgOp;
 use super::ops::reduce::ReduceOp;
@@ -21,6 +22,9 @@ use crate::tensor::DType;
 /// Fuses every qualifying `MatMul → TopK` pair of `graph` (not its subgraphs); returns how many
 /// nodes were removed.
 pub fn fuse_matmul_topk(graph: &mut Graph) -> usize {
+    if !cfg!(feature = "retrieval") {
+        return 0;
+    }
     let mut readers = vec![0usize; graph.values.len()];
     for node in &graph.nodes {
         for &v in node.inputs.iter().flatten() {

@@ -17,6 +17,9 @@ pub fn prepack(op: &ReduceOp, consts: &[Option<&Tensor>]) -> Option<Screen> {
     let ReduceOp::MatMulTopK { .. } = op else {
         return None;
     };
+    if !cfg!(feature = "retrieval") {
+        return None;
+    }
     let b = consts.get(1).copied().flatten()?;
     match (b.data(), b.shape()) {
         (TensorData::F32(v), &[k, n]) => Screen::build_columns(v, k, n),
@@ -376,7 +379,12 @@ fn matmul_topk(
     largest: bool,
     screen: Option<&Screen>,
 ) -> Result<Vec<Tensor>> {
-    match screened_topk(a, b, k, largest, screen)? {
+    let screened = if cfg!(feature = "retrieval") {
+        screened_topk(a, b, k, largest, screen)?
+    } else {
+        None
+    };
+    match screened {
         Some(out) => Ok(out),
         None => topk(&super::linalg::matmul(a, b, None)?, k as i64, -1, largest),
     }
