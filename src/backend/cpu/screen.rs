@@ -11,8 +11,9 @@
 //!    query quantized to i16, and a rigorous error bound `e_n ≥ |f32 score − a_n|` (derived
 //!    below), so `lo_n = post(a_n − e_n) ≤ score_n ≤ hi_n = post(a_n + e_n)` where `post` is the
 //!    caller's monotone (non-decreasing) epilogue ([`Post`]): cosine scaling by non-negative
-//!    norms, then an item bias. A running threshold `T` is the k-th largest `lo` seen so far; a row whose `hi`
-//!    is below `T` is strictly worse than k rows already seen and can never enter the top k.
+//!    norms, then an item bias. A running threshold `T` is the k-th largest `lo` seen so far;
+//!    a row whose `hi` is below `T` is strictly worse than k rows already seen and can never
+//!    enter the top k.
 //! 2. Rescoring (by the caller): the rows with `hi ≥ T` for the final `T`
 //!    ([`Screen::candidates`]) are scored again with the exact f32 kernel of the plain scan and
 //!    selected with its rule, so the result equals the plain scan's, ties and all. Strictly
@@ -56,8 +57,8 @@
 
 use super::dots as kernels;
 
-/// Tables with fewer rows than this are scanned plainly: below it the second pass and the
-/// screening set-up cost more than the bandwidth saved.
+/// Tables with fewer rows than this are scanned plainly (a table this small stays in cache, so
+/// there is little bandwidth to save). The value is a round guess, not a measured crossover.
 pub const MIN_ITEMS: usize = 4096;
 
 /// The int8 copy of an f32 table and its per-row scales.
