@@ -5,6 +5,7 @@ pub mod fact;
 pub mod fold;
 pub mod graph;
 pub mod ops;
+pub mod retrieve;
 pub mod rewrite;
 pub mod stream;
 

@@ -16,13 +16,15 @@
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
 //!   allocated; a `Mul` and then an `Add` (or `Sub`) by scalar constants after a fused HardSwish
 //!   join it ([`ConvAct::HardSwishAffine`], computed as the separate ops compute them).
+//! - `MatMul → TopK` over a large constant catalogue: one screened retrieval node
+//!   ([`super::retrieve`], feature `retrieval`).
 //!
 //! A rewrite applies only when every intermediate value it removes is f32, has exactly one reader
 //! (the next node of the pattern) and is no graph output, so no other node sees a changed value;
 //! a value an `If`/`Loop`/`Scan` body captures counts as read there. Constants must have the
 //! values and broadcast shapes the pattern needs (a broadcast that would change the output's
-//! shape is refused). The device backends claim no Conv, so the fused nodes always run on the CPU
-//! kernels. Subgraphs are rewritten the same way.
+//! shape is refused). The device backends claim no Conv (nor the retrieval node), so the fused
+//! nodes always run on the CPU kernels. Subgraphs are rewritten the same way.
 
 use super::ops::conv::{ConvAct, ConvOp};
 use super::ops::linalg::LinalgOp;
@@ -42,6 +44,7 @@ pub fn fuse(graph: &mut Graph) -> usize {
         }
     }
     let removed_here = removed;
+    removed += super::retrieve::fuse_matmul_topk(graph);
     loop {
         // one pass: a node touched by a rewrite is left alone until the next pass, whose
         // reader lists are fresh (a stale list only ever over-counts, so it refuses)

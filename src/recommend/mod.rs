@@ -9,14 +9,18 @@
 pub mod als;
 #[cfg(feature = "webgpu")]
 pub mod gpu;
-pub mod kernels;
 pub mod profile;
 pub mod topk;
+
+/// The scoring kernels and the int8 screening pass live with the CPU backend's kernels (the
+/// fused MatMul → TopK of ONNX retrieval graphs runs them too).
+pub use crate::backend::cpu::{dots as kernels, screen};
 
 pub use profile::{Event, Folded, Profile};
 
 use crate::bundle::{Bundle, ItemMeta, Manifest, Metric, Slab, TableDType, TableData};
 use crate::error::{Error, Result};
+use screen::Post;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 use topk::TopK;
@@ -107,6 +111,9 @@ pub struct Recommender {
     /// One bitmask per category.
     category_masks: Vec<Vec<u64>>,
     inv_norms: OnceLock<Vec<f32>>,
+    /// The int8 screening copy of a large f32 table, built on the first scan that uses it.
+    screen: OnceLock<Option<screen::Screen>>,
+    screening: bool,
     user_model: Option<Slab>,
 }
 
@@ -180,6 +187,8 @@ impl Recommender {
             categories,
             category_masks,
             inv_norms: OnceLock::new(),
+            screen: OnceLock::new(),
+            screening: true,
             user_model: b.user_model,
             manifest: b.manifest,
         };
@@ -194,6 +203,16 @@ impl Recommender {
             }
         };
         Ok(rec)
+    }
+
+    /// Turns the int8 screening pass of large f32 tables ([`screen`]) on (the default) or off.
+    /// Results are identical either way; off frees the int8 copy (about a quarter of the f32
+    /// table) and every query streams the whole f32 table.
+    pub fn set_screening(&mut self, on: bool) {
+        self.screening = on;
+        if !on {
+            self.screen = OnceLock::new();
+        }
     }
 
     pub fn manifest(&self) -> &Manifest {
@@ -255,7 +274,7 @@ impl Recommender {
         let mut row = vec![0f32; self.d];
         self.row_into(j, &mut row);
         let post = self.post(x);
-        post(j as usize, kernels::scalar::dot_f32(&row, x))
+        post.apply(j as usize, kernels::scalar::dot_f32(&row, x))
     }
 
     /// [`score_f32`](Self::score_f32) of every item: one row buffer, the scoring set up once.
@@ -265,7 +284,7 @@ impl Recommender {
         (0..self.n)
             .map(|j| {
                 self.row_into(j as u32, &mut row);
-                post(j, kernels::scalar::dot_f32(&row, x))
+                post.apply(j, kernels::scalar::dot_f32(&row, x))
             })
             .collect()
     }
@@ -362,14 +381,31 @@ impl Recommender {
         }
     }
 
-    /// Scans the masked items, scoring each as `post(j, dot)`, into `top`.
-    fn scan(
-        &self,
-        p: &Prepared,
-        mask: Option<&[u64]>,
-        top: &mut TopK,
-        post: impl Fn(usize, f32) -> f32,
-    ) {
+    /// Scans the masked items, scoring each as `post.apply(j, dot)`, into `top`.
+    fn scan(&self, p: &Prepared, mask: Option<&[u64]>, top: &mut TopK, post: Post) {
+        // a large f32 table: the int8 screening pass, then the survivors rescored exactly (the
+        // same offers as the scans below; `post` is monotone: non-negative cosine norms, bias)
+        if let (TableData::F32(table), Prepared::F32(q)) = (&self.table, p) {
+            if self.screening && self.n >= screen::MIN_ITEMS && top.k() * 16 <= self.n {
+                let s = self
+                    .screen
+                    .get_or_init(|| screen::Screen::build(table.f32s(), self.d));
+                if let Some(c) = s
+                    .as_ref()
+                    .and_then(|s| s.candidates(q, mask, top.k(), true, post))
+                {
+                    let (t, d) = (table.f32s(), self.d);
+                    for j in c {
+                        let j = j as usize;
+                        let s = post.apply(j, kernels::dot_f32(&t[j * d..(j + 1) * d], q));
+                        if s >= top.threshold() {
+                            top.push(j as u32, s);
+                        }
+                    }
+                    return;
+                }
+            }
+        }
         if let (TableData::F32(table), Prepared::F32(q), None) = (&self.table, p, mask) {
             // every item of an f32 table: scored a block at a time by the four-rows kernel,
             // then offered in item order exactly as `offer_all` does
@@ -381,7 +417,7 @@ impl Recommender {
                 let dots = &mut dots[..j1 - j0];
                 kernels::dots_f32(&t[j0 * d..j1 * d], q, dots);
                 for (j, &dot) in (j0..j1).zip(dots.iter()) {
-                    let s = post(j, dot);
+                    let s = post.apply(j, dot);
                     if s >= top.threshold() {
                         top.push(j as u32, s);
                     }
@@ -389,7 +425,7 @@ impl Recommender {
             }
             return;
         }
-        topk::offer_all(top, self.n, mask, |j| post(j, self.dot(p, j)));
+        topk::offer_all(top, self.n, mask, |j| post.apply(j, self.dot(p, j)));
     }
 
     /// Relevance scores of every item for user vector `x` (dot or cosine per the manifest, plus
@@ -398,10 +434,13 @@ impl Recommender {
         self.check_vector(x)?;
         let p = self.prepare(x);
         let post = self.post(x);
-        Ok((0..self.n).map(|j| post(j, self.dot(&p, j))).collect())
+        Ok((0..self.n)
+            .map(|j| post.apply(j, self.dot(&p, j)))
+            .collect())
     }
 
-    fn post<'a>(&'a self, x: &[f32]) -> impl Fn(usize, f32) -> f32 + 'a {
+    /// How a dot becomes a score for user vector `x`: cosine scaling, then the item bias.
+    fn post(&self, x: &[f32]) -> Post<'_> {
         let cosine = self.manifest.metric == Metric::Cosine;
         let xn = if cosine {
             let n2: f64 = x.iter().map(|v| (*v as f64) * (*v as f64)).sum();
@@ -413,17 +452,10 @@ impl Recommender {
         } else {
             1.0
         };
-        let inv = if cosine { Some(self.inv_norms()) } else { None };
-        let bias = self.bias.as_deref();
-        move |j, dot| {
-            let mut s = dot;
-            if let Some(inv) = inv {
-                s = s * xn * inv[j];
-            }
-            if let Some(b) = bias {
-                s += b[j];
-            }
-            s
+        Post {
+            scale: xn,
+            norms: cosine.then(|| self.inv_norms()),
+            bias: self.bias.as_deref(),
         }
     }
 
@@ -570,9 +602,9 @@ impl Recommender {
         let p = self.prepare(x);
         let post = self.post(x);
         let mut top = TopK::new(Self::pool(q), &self.rank);
-        self.scan(&p, mask.as_deref(), &mut top, &post);
+        self.scan(&p, mask.as_deref(), &mut top, post);
         for (j, b) in boosts {
-            top.push(j, post(j as usize, self.dot(&p, j as usize)) + b);
+            top.push(j, post.apply(j as usize, self.dot(&p, j as usize)) + b);
         }
         Ok(self.diversify(top.into_sorted(), q))
     }
@@ -748,11 +780,15 @@ impl Recommender {
         let mut mask = self.compile_mask(&q2, &[j0])?;
         let boosts = self.boosts(q, &mut mask)?;
         let p = self.prepare(&y);
-        let post = |j: usize, dot: f32| dot * x0 * inv[j];
+        let post = Post {
+            scale: x0,
+            norms: Some(inv),
+            bias: None,
+        };
         let mut top = TopK::new(Self::pool(q), &self.rank);
         self.scan(&p, mask.as_deref(), &mut top, post);
         for (j, b) in boosts {
-            top.push(j, post(j as usize, self.dot(&p, j as usize)) + b);
+            top.push(j, post.apply(j as usize, self.dot(&p, j as usize)) + b);
         }
         Ok(self.diversify(top.into_sorted(), q))
     }
@@ -784,7 +820,7 @@ impl Recommender {
             let end = (start + BLOCK).min(self.n);
             for ((p, post), top) in preps.iter().zip(&posts).zip(tops.iter_mut()) {
                 for j in start..end {
-                    let s = post(j, self.dot(p, j));
+                    let s = post.apply(j, self.dot(p, j));
                     if s >= top.threshold() {
                         top.push(j as u32, s);
                     }

@@ -24,6 +24,11 @@ impl<'a> TopK<'a> {
         }
     }
 
+    /// How many items it keeps.
+    pub fn k(&self) -> usize {
+        self.k
+    }
+
     /// The score an item must beat to enter (−∞ until the heap is full).
     #[inline(always)]
     pub fn threshold(&self) -> f32 {

@@ -141,7 +141,7 @@ pub fn topk_check() -> u32 {
 }
 
 /// Test hook (feature `test-api`): runs the SIMD128 scoring kernels (single dots and the
-/// four-rows block scorer) against their scalar twins inside wasm, over every length 0..=70 and
+/// four-rows block scorers, f32 and int8) against their scalar twins inside wasm, over every length 0..=70 and
 /// every finite f16 value; returns the number of results that are not
 /// bit-identical (0 expected).
 #[wasm_bindgen(js_name = recommendKernelCheckForTest)]
@@ -171,6 +171,28 @@ pub fn recommend_kernel_check() -> u32 {
             let want = scalar::dot_f32(&rows[t * d..(t + 1) * d], &b);
             bad += (g.to_bits() != want.to_bits()) as u32;
         }
+        // the four-rows int8 block kernel of the screening pass, extreme codes included
+        let rows8: Vec<i8> = (0..9 * d)
+            .map(|i| {
+                if i % 7 == 0 {
+                    -127
+                } else {
+                    (r() * 127.0) as i8
+                }
+            })
+            .collect();
+        let mut got8 = [0i32; 9];
+        kernels::dots_i8(&rows8, &q16, &mut got8);
+        for (t, g) in got8.iter().enumerate() {
+            bad += (*g != scalar::dot_i8(&rows8[t * d..(t + 1) * d], &q16)) as u32;
+        }
+        // the screening bounds of a block (9: a remainder), one scale a power of two per row
+        let scales: Vec<f32> = (0..9).map(|t| 2f32.powi(t - 12)).collect();
+        let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
+        let sx = r().abs() + 1e-3;
+        kernels::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hb);
+        scalar::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hs);
+        bad += crate::testing::bit_mismatches(&hb, &hs) as u32;
     }
     // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
     // compared by value: the sum turns -0 into +0)

@@ -52,7 +52,7 @@ fn use_packed(m: usize, p: &sgemm::PackedB) -> bool {
 }
 
 /// A B of more floats than this (4 MB) streams from memory rather than the caches.
-const STREAMED: usize = 1 << 20;
+pub(crate) const STREAMED: usize = 1 << 20;
 
 /// [`run`] with B packed ahead ([`prepack`]) for MatMul and Gemm.
 pub fn run_packed(

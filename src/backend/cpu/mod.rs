@@ -13,6 +13,7 @@
 //! first hundreds of runs were at baseline speed.
 
 pub mod conv;
+pub mod dots;
 pub mod fastmath;
 pub mod image;
 pub mod index;
@@ -25,6 +26,7 @@ pub mod ml;
 pub mod quant;
 pub mod reduce;
 pub mod rnn;
+pub mod screen;
 pub mod seq;
 pub mod shape;
 pub mod signal;
@@ -45,6 +47,8 @@ pub enum Prepacked {
     Rnn(rnn::Packed),
     /// A Conv's weight, per group (the GEMM's A).
     Conv(conv::Packed),
+    /// The int8 screening copy of a fused MatMul → TopK's items (B's columns).
+    Screen(screen::Screen),
 }
 
 /// Packs what node `op` takes as constants (`consts[i]`: input `i` when it is a constant).
@@ -53,6 +57,7 @@ pub fn prepack(op: &Op, consts: &[Option<&Tensor>]) -> Option<Prepacked> {
         Op::Linalg(o) => linalg::prepack(o, consts).map(Prepacked::Matrix),
         Op::Rnn(o) => rnn::prepack(o, consts).map(Prepacked::Rnn),
         Op::Conv(o) => conv::prepack(o, consts).map(Prepacked::Conv),
+        Op::Reduce(o) => reduce::prepack(o, consts).map(Prepacked::Screen),
         _ => None,
     }
 }
@@ -113,7 +118,14 @@ pub fn run_packed(
             },
         ),
         Op::Shape(o) => shape::run(o, inputs),
-        Op::Reduce(o) => reduce::run(o, inputs),
+        Op::Reduce(o) => reduce::run_packed(
+            o,
+            inputs,
+            match packed {
+                Some(Prepacked::Screen(s)) => Some(s),
+                _ => None,
+            },
+        ),
         Op::Quant(o) => quant::run(o, inputs),
         Op::Rnn(o) => rnn::run_packed(
             o,

@@ -1,12 +1,38 @@
 //! CPU kernels of the reduction family. Reductions walk the input once, mapping each element to
 //! its output slot; the common case of reducing trailing contiguous axes is a tight row loop.
 
+use super::screen::{Post, Screen};
 use super::util::{input, norm_axis, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::reduce::{ReduceKind, ReduceOp};
 use crate::tensor::{strides, DType, Tensor, TensorData};
 
 pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
+    run_packed(op, inputs, None)
+}
+
+/// The screening copy of a fused MatMul → TopK's constant B (its items are B's columns), made
+/// once when the session is built.
+pub fn prepack(op: &ReduceOp, consts: &[Option<&Tensor>]) -> Option<Screen> {
+    let ReduceOp::MatMulTopK { .. } = op else {
+        return None;
+    };
+    if !cfg!(feature = "retrieval") {
+        return None;
+    }
+    let b = consts.get(1).copied().flatten()?;
+    match (b.data(), b.shape()) {
+        (TensorData::F32(v), &[k, n]) => Screen::build_columns(v, k, n),
+        _ => None,
+    }
+}
+
+/// [`run`] with a fused MatMul → TopK's screening copy of B ([`prepack`]).
+pub fn run_packed(
+    op: &ReduceOp,
+    inputs: &[Option<&Tensor>],
+    screen: Option<&Screen>,
+) -> Result<Vec<Tensor>> {
     let x = input(inputs, 0, "data")?;
     Ok(match op {
         ReduceOp::Reduce {
@@ -45,6 +71,9 @@ pub fn run(op: &ReduceOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 }
             };
             topk(x, k, *axis, *largest)?
+        }
+        ReduceOp::MatMulTopK { k, largest } => {
+            matmul_topk(x, input(inputs, 1, "B")?, *k, *largest, screen)?
         }
         ReduceOp::CumSum { exclusive, reverse } | ReduceOp::CumProd { exclusive, reverse } => {
             let product = matches!(op, ReduceOp::CumProd { .. });
@@ -332,6 +361,82 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
         Tensor::new(shape.clone(), values)?,
         Tensor::from_i64(shape, indices)?,
     ])
+}
+
+/// The fused `TopK(MatMul(A, B), k)` over the last axis ([`crate::ir::retrieve`]): the same
+/// outputs as the two kernels. Per row of A (up to 8 rows; more, or no screening copy, or a
+/// query the screen declines, such as one holding NaN or inf: the MatMul and TopK kernels
+/// themselves), the int8 screening pass ([`Screen::candidates`]) names the columns of B that
+/// may rank in the top k, those are scored exactly in the order of the few-rows product
+/// ([`super::linalg::rows::column_dot`]: the same bits as the unfused MatMul wherever it runs
+/// that product, i.e. for ≤ 4 rows over a B of more than 2^20 floats, which is where the rewrite
+/// fuses), and selected with TopK's order (`total_cmp`, ties to the lower index), sorted.
+#[inline(never)]
+fn matmul_topk(
+    a: &Tensor,
+    b: &Tensor,
+    k: usize,
+    largest: bool,
+    screen: Option<&Screen>,
+) -> Result<Vec<Tensor>> {
+    let screened = if cfg!(feature = "retrieval") {
+        screened_topk(a, b, k, largest, screen)?
+    } else {
+        None
+    };
+    match screened {
+        Some(out) => Ok(out),
+        None => topk(&super::linalg::matmul(a, b, None)?, k as i64, -1, largest),
+    }
+}
+
+/// [`matmul_topk`] through the screen, or `None` where it does not apply.
+fn screened_topk(
+    a: &Tensor,
+    b: &Tensor,
+    k: usize,
+    largest: bool,
+    screen: Option<&Screen>,
+) -> Result<Option<Vec<Tensor>>> {
+    let (TensorData::F32(x), TensorData::F32(bv), &[kd, n], Some(s)) =
+        (a.data(), b.data(), b.shape(), screen)
+    else {
+        return Ok(None);
+    };
+    let r = a.rank();
+    // MatMul's and TopK's own errors and empty cases stay theirs
+    if r == 0 || a.shape()[r - 1] != kd || kd == 0 || k == 0 || k > n || s.len() != n {
+        return Ok(None);
+    }
+    if x.len() / kd > 8 {
+        return Ok(None);
+    }
+    let (mut values, mut indices) = (Vec::new(), Vec::new());
+    for row in x.chunks_exact(kd) {
+        let Some(c) = s.candidates(row, None, k, largest, Post::default()) else {
+            return Ok(None);
+        };
+        // TopK over the candidates' exact scores: they are in increasing item order, so its
+        // ties to the lower position are ties to the lower item
+        let scored: Vec<f32> = c
+            .iter()
+            .map(|&j| super::linalg::rows::column_dot(row, bv, n, j as usize))
+            .collect();
+        let t = topk(
+            &Tensor::from_f32(vec![c.len()], scored)?,
+            k as i64,
+            0,
+            largest,
+        )?;
+        values.extend_from_slice(t[0].as_f32()?);
+        indices.extend(t[1].to_i64_vec().iter().map(|&p| c[p as usize] as i64));
+    }
+    let mut shape = a.shape()[..r - 1].to_vec();
+    shape.push(k);
+    Ok(Some(vec![
+        Tensor::from_f32(shape.clone(), values)?,
+        Tensor::from_i64(shape, indices)?,
+    ]))
 }
 
 /// TopK for small k over contiguous f32 rows: one pass keeping the best k in a sorted buffer

@@ -42,6 +42,12 @@ pub enum ReduceOp {
         exclusive: bool,
         reverse: bool,
     },
+    /// `TopK(MatMul(A, B), k)` over the last axis, fused at load by [`crate::ir::retrieve`]:
+    /// inputs A and the constant f32 `[K, N]` B; outputs the TopK's values and indices.
+    MatMulTopK {
+        k: usize,
+        largest: bool,
+    },
     /// Opset 26.
     CumProd {
         exclusive: bool,
@@ -68,6 +74,7 @@ impl ReduceOp {
             ReduceOp::ArgExt { max: false, .. } => "ArgMin",
             ReduceOp::TopK { .. } => "TopK",
             ReduceOp::CumSum { .. } => "CumSum",
+            ReduceOp::MatMulTopK { .. } => "MatMulTopK",
             ReduceOp::CumProd { .. } => "CumProd",
         }
     }
@@ -76,7 +83,7 @@ impl ReduceOp {
         let x = inputs.first().cloned().unwrap_or_default();
         match self {
             ReduceOp::ArgExt { .. } => vec![Fact::new(Some(DType::I64), None)],
-            ReduceOp::TopK { .. } => {
+            ReduceOp::TopK { .. } | ReduceOp::MatMulTopK { .. } => {
                 vec![Fact::new(x.dtype, None), Fact::new(Some(DType::I64), None)]
             }
             ReduceOp::CumSum { .. } | ReduceOp::CumProd { .. } => {

@@ -82,6 +82,31 @@ pub fn product(
     }
 }
 
+/// Column `j` of the one-row product `a · B` (`B` row-major `a.len() × n`) in [`product`]'s
+/// order with scale 1 and no C read: the same bits as that product's output `j`, for scoring a
+/// few columns (a fused MatMul → TopK's candidates) without the whole row.
+pub fn column_dot(a: &[f32], b: &[f32], n: usize, j: usize) -> f32 {
+    let k = a.len();
+    let at = |p: usize| a[p] * b[p * n + j];
+    let (mut out, mut p, mut first) = (0f32, 0, true);
+    while p < k {
+        let s = if k - p >= G {
+            let mut s = at(p) + at(p + 1);
+            for t in 2..G {
+                s += at(p + t);
+            }
+            p += G;
+            s
+        } else {
+            p += 1;
+            at(p - 1)
+        };
+        out = if first { s } else { out + s };
+        first = false;
+    }
+    out
+}
+
 /// One group's pass over one output row's block: `out = (out or 0) + Σₜ c[t]·rows[t]` in the
 /// order of the module documentation (`rows.len()` is [`G`] or 1).
 #[inline(always)]
@@ -255,6 +280,37 @@ mod tests {
                         );
                     }
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn column_dot_equals_the_product_bit_for_bit() {
+        let mut r = crate::testing::Rng(21);
+        for k in [0usize, 1, 3, 7, 8, 9, 16, 37, 64] {
+            let n = 1500;
+            let a = r.f32s(k, -1.0, 1.0);
+            let b = r.f32s(k * n, -1.0, 1.0);
+            let mut c = vec![f32::NAN; n];
+            product(
+                1,
+                n,
+                k,
+                &mut c,
+                false,
+                &a,
+                (k, 1),
+                &b,
+                n,
+                1.0,
+                Kernel::Scalar,
+            );
+            for (j, want) in c.iter().enumerate() {
+                assert_eq!(
+                    column_dot(&a, &b, n, j).to_bits(),
+                    want.to_bits(),
+                    "k={k} j={j}"
+                );
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Scoring kernels: one user vector against every row of the item table.
+//! Scoring kernels: one query vector against every row of an item table (the recommender's
+//! scans and the int8 screening pass of [`super::screen`]).
 //!
 //! Each kernel has a SIMD128 body (wasm) and a scalar twin that performs the same operations in
 //! the same order, so both give bit-identical scores (a test checks it) and the native CLI ranks
@@ -94,6 +95,22 @@ pub mod scalar {
 
     pub fn dot_i8(row: &[i8], q: &[i16]) -> i32 {
         row.iter().zip(q).map(|(a, b)| *a as i32 * *b as i32).sum()
+    }
+
+    /// `out[r] = dot_i8(row r, q)` for the consecutive rows of `rows` (`q.len()` wide).
+    pub fn dots_i8(rows: &[i8], q: &[i16], out: &mut [i32]) {
+        let d = q.len();
+        for (r, o) in out.iter_mut().enumerate() {
+            *o = dot_i8(&rows[r * d..(r + 1) * d], q);
+        }
+    }
+
+    /// The screening pass's bounds of a block ([`crate::backend::cpu::screen`]):
+    /// `out[j] = (dots[j] as f32 · sx + k) · scales[j] + eta`, in that order.
+    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
+        for ((o, d), s) in out.iter_mut().zip(dots).zip(scales) {
+            *o = (*d as f32 * sx + k) * s + eta;
+        }
     }
 }
 
@@ -276,13 +293,82 @@ pub mod simd {
         }
         s
     }
+
+    /// `out[r] = dot_i8(row r, q)` (the sums are exact integers, so equal to the scalar
+    /// twin's), four rows per step sharing the query's vectors, their four horizontal sums done
+    /// together by two transposing shuffles. Rows are `q.len()` wide.
+    pub fn dots_i8(rows: &[i8], q: &[i16], out: &mut [i32]) {
+        let (d, n) = (q.len(), out.len());
+        assert!(rows.len() >= n * d, "dots_i8: rows too short");
+        let (p, base) = (q.as_ptr(), rows.as_ptr());
+        let d16 = d - d % 16;
+        let mut r = 0;
+        while r + 4 <= n {
+            // SAFETY: rows r..r+4 lie inside `rows` (asserted above), out[r..r+4] inside out
+            unsafe {
+                let mut a = [i32x4_splat(0); 4];
+                let mut i = 0;
+                while i < d16 {
+                    let q0 = v128_load(p.add(i) as *const v128);
+                    let q1 = v128_load(p.add(i + 8) as *const v128);
+                    for (t, acc) in a.iter_mut().enumerate() {
+                        let x = v128_load(base.add((r + t) * d + i) as *const v128);
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), q0));
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), q1));
+                    }
+                    i += 16;
+                }
+                let z01 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(a[0], a[1]),
+                    i32x4_shuffle::<2, 6, 3, 7>(a[0], a[1]),
+                );
+                let z23 = i32x4_add(
+                    i32x4_shuffle::<0, 4, 1, 5>(a[2], a[3]),
+                    i32x4_shuffle::<2, 6, 3, 7>(a[2], a[3]),
+                );
+                let s = i32x4_add(
+                    i32x4_shuffle::<0, 1, 4, 5>(z01, z23),
+                    i32x4_shuffle::<2, 3, 6, 7>(z01, z23),
+                );
+                v128_store(out.as_mut_ptr().add(r) as *mut v128, s);
+            }
+            for t in 0..4 {
+                for j in d16..d {
+                    out[r + t] += rows[(r + t) * d + j] as i32 * q[j] as i32;
+                }
+            }
+            r += 4;
+        }
+        for (t, o) in out.iter_mut().enumerate().skip(r) {
+            *o = dot_i8(&rows[t * d..(t + 1) * d], q);
+        }
+    }
+
+    /// [`super::scalar::bounds`] four values per vector: the same operations (the i32 → f32
+    /// conversion rounds to nearest in both), so the same bits.
+    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
+        let n = out.len().min(dots.len()).min(scales.len());
+        let (vs, vk, ve) = (f32x4_splat(sx), f32x4_splat(k), f32x4_splat(eta));
+        let mut j = 0;
+        while j + 4 <= n {
+            // SAFETY: j + 4 ≤ the length of all three slices
+            unsafe {
+                let v = f32x4_convert_i32x4(v128_load(dots.as_ptr().add(j) as *const v128));
+                let s = ld(scales.as_ptr().add(j));
+                let hi = f32x4_add(f32x4_mul(f32x4_add(f32x4_mul(v, vs), vk), s), ve);
+                v128_store(out.as_mut_ptr().add(j) as *mut v128, hi);
+            }
+            j += 4;
+        }
+        super::scalar::bounds(&dots[j..n], &scales[j..n], sx, k, eta, &mut out[j..n]);
+    }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub use simd::{dot_f16, dot_f32, dot_i8, dots_f32};
+pub use simd::{bounds, dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-pub use scalar::{dot_f16, dot_f32, dot_i8, dots_f32};
+pub use scalar::{bounds, dot_f16, dot_f32, dot_i8, dots_f32, dots_i8};
 
 #[cfg(test)]
 mod tests {
@@ -355,6 +441,31 @@ mod tests {
                 for (r, g) in got.iter().enumerate() {
                     let want = scalar::dot_f32(&rows[r * d..(r + 1) * d], &q);
                     assert_eq!(g.to_bits(), want.to_bits(), "d={d} n={n} row {r}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn block_int8_dots_equal_single_dots_for_every_length() {
+        for d in 0..40 {
+            for n in [0usize, 1, 3, 4, 5, 9] {
+                let rows: Vec<i8> = vals(n * d, 11 + d as u32)
+                    .iter()
+                    .map(|v| (v * 127.0) as i8)
+                    .collect();
+                let mut q = vec![0i16; d];
+                quantize_query_i16(&vals(d, 500 + d as u32), &mut q);
+                let mut got = vec![i32::MIN; n];
+                dots_i8(&rows, &q, &mut got);
+                for (r, g) in got.iter().enumerate() {
+                    let want: i64 = rows[r * d..(r + 1) * d]
+                        .iter()
+                        .zip(&q)
+                        .map(|(a, b)| *a as i64 * *b as i64)
+                        .sum();
+                    assert_eq!(*g as i64, want, "d={d} n={n} row {r}");
+                    assert_eq!(*g, scalar::dot_i8(&rows[r * d..(r + 1) * d], &q));
                 }
             }
         }
