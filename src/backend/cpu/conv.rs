@@ -1359,9 +1359,33 @@ fn conv_transpose(
             "ConvTranspose: B must have {m} values"
         )));
     }
+    // per spatial dim, for each (input coordinate, tap): the output coordinate or usize::MAX
+    // when cropped; 2-D scatters row by row through these, other ranks through a full table
+    let coord: Vec<Vec<usize>> = (0..sp)
+        .map(|d| {
+            let k = kernel[d];
+            (0..xs[2 + d] * k)
+                .map(|f| {
+                    let o = ((f / k) * strides[d] + (f % k) * dil[d]) as isize - begin[d];
+                    if o >= 0 && (o as usize) < outd[d] {
+                        o as usize
+                    } else {
+                        usize::MAX
+                    }
+                })
+                .collect()
+        })
+        .collect();
     // for each (input position, tap): the output spatial offset or usize::MAX when cropped
-    let mut table = vec![usize::MAX; numel_checked(&[in_sp, taps])?];
-    {
+    let mut table = vec![
+        usize::MAX;
+        if sp == 2 {
+            0
+        } else {
+            numel_checked(&[in_sp, taps])?
+        }
+    ];
+    if sp != 2 {
         let mut i_idx = vec![0usize; sp];
         let mut k_idx = vec![0usize; sp];
         for i_f in 0..in_sp {
@@ -1407,6 +1431,27 @@ fn conv_transpose(
                     [(bi * m + gi * mg + oc) * out_sp..(bi * m + gi * mg + oc + 1) * out_sp];
                 if let Some(bias) = bias {
                     dst.fill(bias[gi * mg + oc]);
+                }
+                if sp == 2 {
+                    let (kh_n, kw_n, w_in, w_out) = (kernel[0], kernel[1], xs[3], outd[1]);
+                    for kf in 0..taps {
+                        let (kh, kw) = (kf / kw_n, kf % kw_n);
+                        let src = &col[(oc * taps + kf) * in_sp..(oc * taps + kf + 1) * in_sp];
+                        for (ih, src) in src.chunks_exact(w_in.max(1)).enumerate() {
+                            let oh = coord[0][ih * kh_n + kh];
+                            if oh == usize::MAX {
+                                continue;
+                            }
+                            let row = &mut dst[oh * w_out..(oh + 1) * w_out];
+                            for (iw, &v) in src.iter().enumerate() {
+                                let ow = coord[1][iw * kw_n + kw];
+                                if ow != usize::MAX {
+                                    row[ow] += v;
+                                }
+                            }
+                        }
+                    }
+                    continue;
                 }
                 for kf in 0..taps {
                     let src = &col[(oc * taps + kf) * in_sp..(oc * taps + kf + 1) * in_sp];
