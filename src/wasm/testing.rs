@@ -118,7 +118,8 @@ pub fn sgemm_check() -> u32 {
 
 /// Test hook (feature `test-api`): runs the SIMD128 depthwise-convolution kernel against its
 /// scalar twin inside wasm over strides 1 and 2, dilations, pads, kernel sizes and widths around
-/// its 8-column steps; returns how many outputs are not bit-identical (0 expected).
+/// its 8-column steps, then the 2-D max pool's the same way; returns how many outputs are not
+/// bit-identical (0 expected).
 #[wasm_bindgen(js_name = depthwiseCheckForTest)]
 pub fn depthwise_check() -> u32 {
     crate::backend::cpu::conv::depthwise_check_against_scalar() as u32

@@ -125,7 +125,7 @@ test("TopK's SIMD128 scan equals its scalar twin (inside wasm: ties, both zeros,
   assert.equal(hearth.topkCheckForTest(), 0);
 });
 
-test("the depthwise convolution's SIMD128 kernel equals its scalar twin bit for bit (inside wasm: strides 1 and 2, dilations, pads, step edges)", () => {
+test("the depthwise convolution's and the 2-D max pool's SIMD128 kernels equal their scalar twins bit for bit (inside wasm: strides 1 and 2, dilations, pads, step edges; the max pool also against the table walk)", () => {
   assert.equal(hearth.depthwiseCheckForTest(), 0);
 });
 

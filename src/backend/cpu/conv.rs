@@ -8,7 +8,8 @@
 //! registers over all taps (SIMD128 for strides 1 and 2, the scalar twin for larger). A fused
 //! activation ([`ConvAct`]) is applied to each output block while it is in cache.
 //! ConvTranspose is GEMM + col2im. Pools walk each window directly (2-D max and average pools
-//! with direct loops, other ranks through a tap table).
+//! with direct loops, other ranks through a tap table); a 2-D MaxPool without its `Indices`
+//! output runs over a −∞-padded plane like the depthwise kernel (SIMD128, scalar twin).
 
 use super::linalg::gemm_strided;
 use super::linalg::sgemm::{self, PackedA, PackedB};
@@ -104,13 +105,15 @@ pub fn run_packed(
             window,
             ceil_mode,
             column_major_indices,
+            indices,
         } => {
+            let idx = (*indices).then_some(*column_major_indices);
             if x.dtype() == crate::tensor::DType::F32 {
-                pool(x, *kind, window, *ceil_mode, *column_major_indices)?
+                pool(x, *kind, window, *ceil_mode, idx)?
             } else {
                 // integer pools (MaxPool on uint8/int8) compute exactly in f32
                 let xf = super::math::cast(x, crate::tensor::DType::F32)?;
-                let mut r = pool(&xf, *kind, window, *ceil_mode, *column_major_indices)?;
+                let mut r = pool(&xf, *kind, window, *ceil_mode, idx)?;
                 r[0] = super::math::cast(&r[0], x.dtype())?;
                 r
             }
@@ -457,9 +460,8 @@ fn depthwise_2d(plane: &[f32], g: &[Dim1], wk: &[f32], dst: &mut [f32]) {
 }
 
 thread_local! {
-    /// Buffers reused across calls of the blocked 2-D GEMM path: one column block of the
-    /// im2col matrix as GEMM panels, one im2col row segment.
-    static SCRATCH: RefCell<(PackedB, Vec<f32>)> = RefCell::default();
+    /// Buffers reused across calls of the blocked 2-D GEMM path.
+    static SCRATCH: RefCell<Scratch> = RefCell::default();
 }
 
 /// The f32 GEMM's micro-kernel in the product (the scalar twin runs in the parity checks).
@@ -516,8 +518,13 @@ fn im2col_segment(plane: &[f32], g: &[Dim1], kh: usize, kw: usize, j0: usize, ou
 /// A 2-D convolution of one (batch, group) as GEMMs over blocks of output columns: each
 /// block's im2col columns are written straight into the GEMM's B panels (in L2, never a whole
 /// im2col matrix), multiplied by the packed weights `a` (`mg × cg·taps`) into the output block
-/// (bias first, the fused activation after, while the block is in cache). A 1 × 1, stride-1,
-/// unpadded convolution copies the input's rows into the panels (no im2col).
+/// (bias first, the fused activation after, while the block is in cache).
+///
+/// The columns are read from the input with its padding as zeros ([`padded_input`]; the input
+/// itself when there is no padding), so every im2col value is `src[tap offset + column base]`:
+/// a panel's 8 columns on one output row at stride 1 are 8 consecutive values (one copy),
+/// others are gathered. A panel is filled over all its `cg·taps` depths at once (contiguous
+/// writes).
 #[allow(clippy::too_many_arguments)]
 fn conv_2d_blocked(
     xg: &[f32],
@@ -527,58 +534,120 @@ fn conv_2d_blocked(
     bias: Option<&[f32]>,
     act: Option<ConvAct>,
     dst: &mut [f32],
-    pb: &mut PackedB,
-    row: &mut Vec<f32>,
+    s: &mut Scratch,
 ) {
     let (h, w) = (g[0], g[1]);
-    let in_sp = h.input * w.input;
     let out_sp = h.output * w.output;
     let taps = h.kernel * w.kernel;
     let rows = cg * taps;
     let mg = a.m();
-    let pointwise =
-        taps == 1 && g.iter().all(|d| d.stride == 1 && d.pad_begin == 0) && out_sp == in_sp;
+    let (src, plane, width): (&[f32], usize, usize) = if padded_input(g) {
+        let (ph, pw) = padded_dims(g);
+        s.padded.clear();
+        s.padded.resize(cg * ph * pw, 0.0);
+        let in_sp = h.input * w.input;
+        for ch in 0..cg {
+            for ih in 0..h.input {
+                let at = ch * ph * pw + (ih + h.pad_begin) * pw + w.pad_begin;
+                s.padded[at..at + w.input].copy_from_slice(
+                    &xg[ch * in_sp + ih * w.input..ch * in_sp + (ih + 1) * w.input],
+                );
+            }
+        }
+        (&s.padded, ph * pw, pw)
+    } else {
+        (xg, h.input * w.input, w.input)
+    };
+    // each depth's offset: channel plane, kernel row and column
+    s.taps.clear();
+    s.taps.extend((0..rows).map(|p| {
+        let (ch, t) = (p / taps, p % taps);
+        ch * plane + (t / w.kernel) * h.dilation * width + (t % w.kernel) * w.dilation
+    }));
     let nb = block_cols(rows);
-    row.resize(nb, 0.0);
     for j0 in (0..out_sp).step_by(nb) {
         let cols = nb.min(out_sp - j0);
-        let panels = pb.panels_mut(rows, cols);
-        for ch in 0..cg {
-            let plane = &xg[ch * in_sp..(ch + 1) * in_sp];
-            for t in 0..taps {
-                let seg: &[f32] = if pointwise {
-                    &plane[j0..j0 + cols]
-                } else {
-                    im2col_segment(plane, g, t / w.kernel, t % w.kernel, j0, &mut row[..cols]);
-                    &row[..cols]
-                };
-                let p = ch * taps + t;
-                // fixed-size copies of whole panel rows (no memcpy call per 8 values)
-                let full = seg.chunks_exact(sgemm::NR);
-                let tail = full.remainder();
-                let q_tail = cols / sgemm::NR;
-                for (q, v) in full.enumerate() {
-                    let at = (q * rows + p) * sgemm::NR;
-                    let d: &mut [f32; sgemm::NR] =
-                        (&mut panels[at..at + sgemm::NR]).try_into().unwrap();
-                    *d = v.try_into().unwrap();
-                }
-                if !tail.is_empty() {
-                    let at = (q_tail * rows + p) * sgemm::NR;
-                    panels[at..at + tail.len()].copy_from_slice(tail);
-                }
-            }
+        // each column's window origin
+        s.bases.clear();
+        s.bases.extend((j0..j0 + cols).map(|j| {
+            let (oh, ow) = (j / w.output, j % w.output);
+            oh * h.stride * width + ow * w.stride
+        }));
+        let panels = s.pb.panels_mut(rows, cols);
+        for (q, panel) in panels.chunks_exact_mut(rows * sgemm::NR).enumerate() {
+            let b = &s.bases[q * sgemm::NR..cols.min((q + 1) * sgemm::NR)];
+            fill_panel(src, &s.taps, b, panel);
         }
         if let Some(bias) = bias {
             for (oc, &b) in bias.iter().enumerate() {
                 dst[oc * out_sp + j0..oc * out_sp + j0 + cols].fill(b);
             }
         }
-        sgemm::sgemm_prepacked(&mut dst[j0..], out_sp, bias.is_some(), a, pb, 1.0, KERNEL);
+        sgemm::sgemm_prepacked(
+            &mut dst[j0..],
+            out_sp,
+            bias.is_some(),
+            a,
+            &s.pb,
+            1.0,
+            KERNEL,
+        );
         for oc in 0..mg {
             apply_act(act, &mut dst[oc * out_sp + j0..oc * out_sp + j0 + cols]);
         }
     }
+}
+
+/// One B panel of im2col columns: depth `p`, lane `l` is `src[taps[p] + bases[l]]` (lanes
+/// past `bases.len()` are left as they are: the GEMM never stores them). Eight bases in a row
+/// (stride 1 on one output row) copy 8 consecutive values.
+fn fill_panel(src: &[f32], taps: &[usize], bases: &[usize], panel: &mut [f32]) {
+    const NR: usize = sgemm::NR;
+    let rows = panel.chunks_exact_mut(NR).zip(taps);
+    if bases.len() == NR && bases[NR - 1] == bases[0] + NR - 1 {
+        let b0 = bases[0];
+        for (d, &t) in rows {
+            let v: &[f32; NR] = src[t + b0..t + b0 + NR].try_into().unwrap();
+            let d: &mut [f32; NR] = d.try_into().unwrap();
+            *d = *v;
+        }
+    } else {
+        for (d, &t) in rows {
+            for (d, &b) in d.iter_mut().zip(bases) {
+                *d = src[t + b];
+            }
+        }
+    }
+}
+
+/// Whether a 2-D Conv's geometry pads its input (so [`conv_2d_blocked`] reads a padded copy).
+fn padded_input(g: &[Dim1]) -> bool {
+    g.iter().any(|d| {
+        d.pad_begin > 0 || (d.output.max(1) - 1) * d.stride + (d.kernel - 1) * d.dilation >= d.input
+    })
+}
+
+/// (rows, width) of [`conv_2d_blocked`]'s padded input: every window of every output inside,
+/// and the input at `(pad_begin, pad_begin)`.
+fn padded_dims(g: &[Dim1]) -> (usize, usize) {
+    let ext = |d: &Dim1| {
+        ((d.output.max(1) - 1) * d.stride + (d.kernel - 1) * d.dilation + 1)
+            .max(d.pad_begin + d.input)
+    };
+    (ext(&g[0]), ext(&g[1]))
+}
+
+/// Buffers [`conv_2d_blocked`] reuses across calls.
+#[derive(Default)]
+struct Scratch {
+    /// one column block of the im2col matrix as GEMM panels
+    pb: PackedB,
+    /// the input with its padding
+    padded: Vec<f32>,
+    /// each im2col depth's offset in the (padded) input
+    taps: Vec<usize>,
+    /// each column's window origin in the block
+    bases: Vec<usize>,
 }
 
 /// Output columns per step of the padded depthwise kernel (two f32x4 accumulators).
@@ -615,11 +684,16 @@ impl PaddedPlane {
     }
 
     fn fill(&mut self, plane: &[f32], g: &[Dim1]) {
+        self.fill_with(plane, g, 0.0);
+    }
+
+    /// [`Self::fill`] with `pad` in the padding (−∞ for a max pool).
+    fn fill_with(&mut self, plane: &[f32], g: &[Dim1], pad: f32) {
         let (h, w) = (g[0], g[1]);
         let (rows, width) = Self::dims(g);
         self.width = width;
         self.data.clear();
-        self.data.resize(rows * width, 0.0);
+        self.data.resize(rows * width, pad);
         for ih in 0..h.input {
             let at = (ih + h.pad_begin) * width + w.pad_begin;
             self.data[at..at + w.input].copy_from_slice(&plane[ih * w.input..(ih + 1) * w.input]);
@@ -759,6 +833,127 @@ unsafe fn dw_plane_simd<const K: usize>(
     }
 }
 
+/// `f32x4.max` of wasm on one lane: NaN if either is NaN, `+0` over `−0`, else the greater.
+#[inline(always)]
+fn wasm_max(a: f32, b: f32) -> f32 {
+    if a.is_nan() || b.is_nan() {
+        f32::NAN
+    } else if a == b {
+        // equal, or zeros of either sign: the AND of the bits keeps +0 over −0
+        f32::from_bits(a.to_bits() & b.to_bits())
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// 2-D MaxPool (no `Indices`) of one plane padded with −∞ ([`PaddedPlane::fill_with`]) into
+/// one output plane, [`DW_COLS`] outputs per step over every tap in (kh, kw) order, each
+/// `acc = max(acc, x)` as wasm's `f32x4.max` (NaN propagates; a window wholly in the padding
+/// gives −∞, as the table walk does).
+fn max_pool_padded(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32], kernel: DwKernel) {
+    let (h, w) = (g[0], g[1]);
+    assert!(dst.len() >= h.output * w.output);
+    let simd = kernel == DwKernel::Simd && w.stride <= 2;
+    let (rows, width) = PaddedPlane::dims(g);
+    assert!(p.width == width && p.data.len() >= rows * width);
+    // SAFETY: every step's reads lie inside the padded plane (PaddedPlane::dims, checked)
+    unsafe {
+        if simd {
+            mp_plane_simd(p, g, dst)
+        } else {
+            mp_plane_scalar(p, g, dst)
+        }
+    }
+}
+
+/// The scalar twin of [`max_pool_padded`]'s SIMD128 kernel.
+///
+/// # Safety
+/// `p` must be the padded plane of geometry `g` ([`PaddedPlane::dims`]).
+unsafe fn mp_plane_scalar(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32]) {
+    let (h, w) = (g[0], g[1]);
+    for oh in 0..h.output {
+        let row = &mut dst[oh * w.output..(oh + 1) * w.output];
+        for (step, out) in row.chunks_mut(DW_COLS).enumerate() {
+            let x = p
+                .data
+                .as_ptr()
+                .add(oh * h.stride * p.width + step * DW_COLS * w.stride);
+            let mut acc = [f32::NEG_INFINITY; DW_COLS];
+            for kh in 0..h.kernel {
+                for kw in 0..w.kernel {
+                    let t = x.add(kh * h.dilation * p.width + kw * w.dilation);
+                    for (l, a) in acc.iter_mut().enumerate() {
+                        *a = wasm_max(*a, *t.add(l * w.stride));
+                    }
+                }
+            }
+            out.copy_from_slice(&acc[..out.len()]);
+        }
+    }
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+use mp_plane_scalar as mp_plane_simd;
+
+/// [`max_pool_padded`] in SIMD128: two f32x4 maxima per step; stride 2 loads 16 values and
+/// keeps the even lanes.
+///
+/// # Safety
+/// As [`mp_plane_scalar`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+unsafe fn mp_plane_simd(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32]) {
+    use core::arch::wasm32::*;
+    let (h, w) = (g[0], g[1]);
+    let mut acc = [0.0f32; DW_COLS];
+    for oh in 0..h.output {
+        let row = &mut dst[oh * w.output..(oh + 1) * w.output];
+        for (step, out) in row.chunks_mut(DW_COLS).enumerate() {
+            let x = p
+                .data
+                .as_ptr()
+                .add(oh * h.stride * p.width + step * DW_COLS * w.stride);
+            let (mut a0, mut a1) = (
+                f32x4_splat(f32::NEG_INFINITY),
+                f32x4_splat(f32::NEG_INFINITY),
+            );
+            for kh in 0..h.kernel {
+                let r = x.add(kh * h.dilation * p.width);
+                for kw in 0..w.kernel {
+                    let t = r.add(kw * w.dilation);
+                    let (x0, x1) = if w.stride == 1 {
+                        (
+                            v128_load(t as *const v128),
+                            v128_load(t.add(4) as *const v128),
+                        )
+                    } else {
+                        let v0 = v128_load(t as *const v128);
+                        let v1 = v128_load(t.add(4) as *const v128);
+                        let v2 = v128_load(t.add(8) as *const v128);
+                        let v3 = v128_load(t.add(12) as *const v128);
+                        (
+                            i32x4_shuffle::<0, 2, 4, 6>(v0, v1),
+                            i32x4_shuffle::<0, 2, 4, 6>(v2, v3),
+                        )
+                    };
+                    a0 = f32x4_max(a0, x0);
+                    a1 = f32x4_max(a1, x1);
+                }
+            }
+            if out.len() == DW_COLS {
+                v128_store(out.as_mut_ptr() as *mut v128, a0);
+                v128_store(out.as_mut_ptr().add(4) as *mut v128, a1);
+            } else {
+                v128_store(acc.as_mut_ptr() as *mut v128, a0);
+                v128_store(acc.as_mut_ptr().add(4) as *mut v128, a1);
+                out.copy_from_slice(&acc[..out.len()]);
+            }
+        }
+    }
+}
+
 thread_local! {
     /// The padded copy of the depthwise kernel's current plane, reused across calls.
     static DW_PLANE: RefCell<PaddedPlane> = RefCell::default();
@@ -769,8 +964,9 @@ const DW_KERNEL: DwKernel = DwKernel::Simd;
 
 /// Runs the SIMD128 depthwise kernel against its scalar twin and against [`depthwise_2d`] on
 /// strides 1, 2 and 3 (the scalar twin), dilations, pads, kernel sizes 1–5 and widths around the step edges; returns
-/// how many outputs are not bit-identical (0 expected). Inside wasm this is the test hook
-/// `depthwiseCheckForTest`. (Random weights and inputs: no zero sums, so the padding's `w·0`
+/// how many outputs are not bit-identical (0 expected); then the SIMD128 max pool
+/// ([`max_pool_padded`]) over the same geometries against its scalar twin and the table walk.
+/// Inside wasm this is the test hook `depthwiseCheckForTest`. (Random weights and inputs: no zero sums, so the padding's `w·0`
 /// terms change no bit.)
 #[cfg(any(test, feature = "test-api"))]
 pub fn depthwise_check_against_scalar() -> usize {
@@ -810,6 +1006,29 @@ pub fn depthwise_check_against_scalar() -> usize {
             let mut got = vec![f32::NAN; out_sp];
             depthwise_padded(&p, &g, &wk, bias, &mut got, kern);
             bad += crate::testing::bit_mismatches(&got, &want);
+        }
+        // the max pool over the same geometry, padded with −∞, against the table walk (a few
+        // zeros of both signs among the inputs)
+        let mut plane = plane;
+        for (i, v) in plane.iter_mut().enumerate().filter(|(i, _)| i % 7 == 3) {
+            *v = if i % 2 == 0 { 0.0 } else { -0.0 };
+        }
+        let x = Tensor::from_f32(vec![1, 1, hw, hw + 3], plane.clone()).unwrap();
+        let want = pool(&x, PoolKind::Max, &win, false, Some(false)).unwrap();
+        let want = want[0].as_f32().unwrap();
+        p.fill_with(&plane, &g, f32::NEG_INFINITY);
+        for kern in [DwKernel::Simd, DwKernel::Scalar] {
+            let mut got = vec![f32::NAN; out_sp];
+            max_pool_padded(&p, &g, &mut got, kern);
+            // the table walk keeps the first of equal maxima: compare zeros by value
+            bad += got
+                .iter()
+                .zip(want)
+                .filter(|(a, b)| a.to_bits() != b.to_bits() && !(**a == 0.0 && **b == 0.0))
+                .count();
+            let mut twin = vec![f32::NAN; out_sp];
+            max_pool_padded(&p, &g, &mut twin, DwKernel::Scalar);
+            bad += crate::testing::bit_mismatches(&got, &twin);
         }
     }
     bad
@@ -947,16 +1166,16 @@ fn conv(
                 &per_run
             }
         };
-        let (mut pb, mut row) = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         for bi in 0..n {
             for (gi, a) in groups.iter().enumerate() {
                 let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
                 let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
                 let bias = bias.map(|b| &b[gi * mg..(gi + 1) * mg]);
-                conv_2d_blocked(xg, cg, &g, a, bias, act, dst, &mut pb, &mut row);
+                conv_2d_blocked(xg, cg, &g, a, bias, act, dst, &mut scratch);
             }
         }
-        SCRATCH.with(|s| *s.borrow_mut() = (pb, row));
+        SCRATCH.with(|s| *s.borrow_mut() = scratch);
         return Tensor::from_f32(out_shape, out);
     }
     let mut out = vec![0.0f32; total];
@@ -1144,9 +1363,33 @@ fn conv_transpose(
             "ConvTranspose: B must have {m} values"
         )));
     }
+    // per spatial dim, for each (input coordinate, tap): the output coordinate or usize::MAX
+    // when cropped; 2-D scatters row by row through these, other ranks through a full table
+    let coord: Vec<Vec<usize>> = (0..sp)
+        .map(|d| {
+            let k = kernel[d];
+            (0..xs[2 + d] * k)
+                .map(|f| {
+                    let o = ((f / k) * strides[d] + (f % k) * dil[d]) as isize - begin[d];
+                    if o >= 0 && (o as usize) < outd[d] {
+                        o as usize
+                    } else {
+                        usize::MAX
+                    }
+                })
+                .collect()
+        })
+        .collect();
     // for each (input position, tap): the output spatial offset or usize::MAX when cropped
-    let mut table = vec![usize::MAX; numel_checked(&[in_sp, taps])?];
-    {
+    let mut table = vec![
+        usize::MAX;
+        if sp == 2 {
+            0
+        } else {
+            numel_checked(&[in_sp, taps])?
+        }
+    ];
+    if sp != 2 {
         let mut i_idx = vec![0usize; sp];
         let mut k_idx = vec![0usize; sp];
         for i_f in 0..in_sp {
@@ -1193,6 +1436,27 @@ fn conv_transpose(
                 if let Some(bias) = bias {
                     dst.fill(bias[gi * mg + oc]);
                 }
+                if sp == 2 {
+                    let (kh_n, kw_n, w_in, w_out) = (kernel[0], kernel[1], xs[3], outd[1]);
+                    for kf in 0..taps {
+                        let (kh, kw) = (kf / kw_n, kf % kw_n);
+                        let src = &col[(oc * taps + kf) * in_sp..(oc * taps + kf + 1) * in_sp];
+                        for (ih, src) in src.chunks_exact(w_in.max(1)).enumerate() {
+                            let oh = coord[0][ih * kh_n + kh];
+                            if oh == usize::MAX {
+                                continue;
+                            }
+                            let row = &mut dst[oh * w_out..(oh + 1) * w_out];
+                            for (iw, &v) in src.iter().enumerate() {
+                                let ow = coord[1][iw * kw_n + kw];
+                                if ow != usize::MAX {
+                                    row[ow] += v;
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
                 for kf in 0..taps {
                     let src = &col[(oc * taps + kf) * in_sp..(oc * taps + kf + 1) * in_sp];
                     for (i_f, &v) in src.iter().enumerate() {
@@ -1208,13 +1472,16 @@ fn conv_transpose(
     Tensor::from_f32(out_shape, out)
 }
 
+/// A pool's outputs; `indices`: MaxPool's `Indices` output is asked for, `Some(column_major)`
+/// (its storage order), or not (`None`: only the maxima are computed).
 fn pool(
     x: &Tensor,
     kind: PoolKind,
     win: &Window,
     ceil_mode: bool,
-    col_major: bool,
+    indices: Option<bool>,
 ) -> Result<Vec<Tensor>> {
+    let col_major = indices.unwrap_or(false);
     let xs = x.shape();
     if xs.len() < 3 {
         return Err(Error::shape(format!(
@@ -1229,8 +1496,26 @@ fn pool(
     let mut out_shape = vec![n, c];
     out_shape.extend(g.iter().map(|d| d.output));
     let total = numel_checked(&out_shape)?;
+    if g.len() == 2 && kind == PoolKind::Max && indices.is_none() {
+        let (rows, width) = PaddedPlane::dims(&g);
+        numel_checked(&[rows, width])?;
+        let xv = x.as_f32()?;
+        let mut out = vec![0.0f32; total];
+        let mut p = DW_PLANE.with(|p| std::mem::take(&mut *p.borrow_mut()));
+        for (plane, dst) in xv
+            .chunks_exact(in_sp.max(1))
+            .zip(out.chunks_exact_mut(out_sp.max(1)))
+        {
+            p.fill_with(plane, &g, f32::NEG_INFINITY);
+            max_pool_padded(&p, &g, dst, DW_KERNEL);
+        }
+        DW_PLANE.with(|c| *c.borrow_mut() = p);
+        return Ok(vec![Tensor::from_f32(out_shape, out)?]);
+    }
     if g.len() == 2 && !matches!(kind, PoolKind::Lp { .. }) {
-        return pool_2d(x.as_f32()?, n * c, &g, kind, col_major, out_shape, total);
+        let mut res = pool_2d(x.as_f32()?, n * c, &g, kind, col_major, out_shape, total)?;
+        res.truncate(if indices.is_some() { 2 } else { 1 });
+        return Ok(res);
     }
     // per (out, tap): input offset or MAX; plus per-out counts of taps inside the padded span
     let mut table = vec![usize::MAX; numel_checked(&[out_sp, taps])?];
@@ -1261,6 +1546,7 @@ fn pool(
     }
     let xv = x.as_f32()?;
     let mut out = vec![0.0f32; total];
+    let want_indices = indices.is_some();
     let mut indices = if kind == PoolKind::Max {
         vec![0i64; total]
     } else {
@@ -1276,9 +1562,11 @@ fn pool(
                 PoolKind::Max => {
                     let mut best = f32::NEG_INFINITY;
                     let mut at = usize::MAX;
-                    for &t in taps_of {
-                        if t != usize::MAX && (src[t] > best || at == usize::MAX) {
-                            best = src[t];
+                    // the first tap, then any greater one or the first NaN (NaN propagates)
+                    for &t in taps_of.iter().filter(|&&t| t != usize::MAX) {
+                        let v = src[t];
+                        if v > best || at == usize::MAX || v.is_nan() && !best.is_nan() {
+                            best = v;
                             at = t;
                         }
                     }
@@ -1319,7 +1607,7 @@ fn pool(
         }
     }
     let mut res = vec![Tensor::from_f32(out_shape.clone(), out)?];
-    if kind == PoolKind::Max {
+    if kind == PoolKind::Max && want_indices {
         res.push(Tensor::from_i64(out_shape, indices)?);
     }
     Ok(res)
@@ -1391,7 +1679,7 @@ fn pool_2d(
                     if max {
                         for ((b, a), iw) in best[lo..hi].iter_mut().zip(&mut at[lo..hi]).zip(taps) {
                             let v = row[iw];
-                            if v > *b || *a == usize::MAX {
+                            if v > *b || *a == usize::MAX || v.is_nan() && !b.is_nan() {
                                 *b = v;
                                 *a = ih * w.input + iw;
                             }
@@ -1603,6 +1891,9 @@ mod tests {
             (8, 34, 3, 19, 2, 1, 2, 2),
             (40, 20, 1, 9, 1, 0, 1, 1),
             (4, 32, 1, 11, 2, 0, 1, 1),
+            // unpadded, windows short of the input's end (read in place), stride 3
+            (5, 20, 3, 14, 3, 0, 1, 1),
+            (6, 18, 5, 20, 1, 2, 1, 1),
         ] {
             let (xs, ws) = ([1, c, hw, hw], [m, c / group, k, k]);
             let (got, want) = against_direct(xs, ws, (stride, pad, dil, group), 8);
@@ -1718,10 +2009,10 @@ mod tests {
             kernel: vec![2, 2],
             ..Default::default()
         };
-        let r = pool(&x, PoolKind::Max, &win, false, false).unwrap();
+        let r = pool(&x, PoolKind::Max, &win, false, Some(false)).unwrap();
         assert_eq!(r[0].as_f32().unwrap(), &[4.0]);
         assert_eq!(r[1].as_i64().unwrap(), &[1]);
-        let r = pool(&x, PoolKind::Max, &win, false, true).unwrap();
+        let r = pool(&x, PoolKind::Max, &win, false, Some(true)).unwrap();
         assert_eq!(r[1].as_i64().unwrap(), &[2]);
     }
 
@@ -2176,23 +2467,26 @@ mod tests {
                 pads: pads.clone(),
                 auto_pad: Some(AutoPad::NotSet),
             };
-            let got = pool(
-                &Tensor::from_f32(xs.clone(), x.clone()).unwrap(),
-                kind,
-                &win,
-                ceil,
-                false,
-            )
-            .unwrap();
+            let xt = Tensor::from_f32(xs.clone(), x.clone()).unwrap();
+            let got = pool(&xt, kind, &win, ceil, Some(false)).unwrap();
             let (want, shape) = direct_pool(&x, &xs, kind, &k, &strides, &dil, &pads, ceil);
             let what = format!("case {case}: X {xs:?} {kind:?} {win:?} ceil {ceil}");
             assert_eq!(got[0].shape(), &shape[..], "{what}");
             close(got[0].as_f32().unwrap(), &want, &what);
+            // without Indices (the padded max pool in 2-D): one output, the same maxima
+            let alone = pool(&xt, kind, &win, ceil, None).unwrap();
+            assert_eq!(
+                alone.len(),
+                if kind == PoolKind::Max { 1 } else { got.len() }
+            );
+            assert_eq!(alone[0].shape(), &shape[..], "{what}");
+            close(alone[0].as_f32().unwrap(), &want, &what);
             let op = ConvOp::Pool {
                 kind,
                 window: win,
                 ceil_mode: ceil,
                 column_major_indices: false,
+                indices: true,
             };
             infer_agrees(op, &[&xs], got[0].shape());
             if kind == PoolKind::Max {
@@ -2270,8 +2564,8 @@ mod tests {
                 },
                 PoolKind::Lp { p: 2.0 },
             ] {
-                let _ = pool(&x, kind, &pw, true, true);
-                let _ = pool(&x, kind, &pw, false, false);
+                let _ = pool(&x, kind, &pw, true, Some(true));
+                let _ = pool(&x, kind, &pw, false, None);
             }
         }
         let empty = Tensor::from_f32(vec![1, 2, 0, 4], vec![]).unwrap();
@@ -2286,7 +2580,7 @@ mod tests {
                 ..Default::default()
             },
             false,
-            false,
+            None,
         );
         // a kernel_shape that disagrees with W is refused
         assert!(conv_transpose(&x, &w, None, &wins[4], 1, &[], &[]).is_err());

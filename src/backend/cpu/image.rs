@@ -1,7 +1,8 @@
 //! CPU kernels of the image and detection family. Resize is separable: one pass per resized
 //! axis, innermost first (which is what the ONNX reference's nesting computes, extrapolated
 //! values of `tf_crop_and_resize` included), each output coordinate with its precomputed taps.
-//! Interpolation accumulates in f64.
+//! Interpolation accumulates in f64; nearest-neighbour on f32 is one gather
+//! ([`resize_nearest_f32`]).
 
 use super::util::{input, norm_axis, opt_input};
 use crate::error::{Error, Result};
@@ -325,15 +326,14 @@ fn resize(x: &Tensor, a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Ten
             }
         }
     }
+    if let (Interp::Nearest, TensorData::F32(xv)) = (a.mode, x.data()) {
+        return resize_nearest_f32(xv, a, &in_shape, out_shape, &scales, &roi);
+    }
     let mut cur = to_f64(x)?;
     let mut shape = in_shape.clone();
     for ax in (0..r).rev() {
         let (li, lo) = (shape[ax], out_shape[ax]);
-        let identity = li == lo
-            && scales[ax] == 1.0
-            && a.coord != CoordMode::TfCropAndResize
-            && a.coord != CoordMode::TfHalfPixelForNn;
-        if identity {
+        if identity_axis(a, li, lo, scales[ax]) {
             continue;
         }
         if li == 0 {
@@ -365,6 +365,87 @@ fn resize(x: &Tensor, a: &ResizeAttrs, inputs: &[Option<&Tensor>]) -> Result<Ten
         shape[ax] = lo;
     }
     from_f64(x.dtype(), out_shape, cur)
+}
+
+/// Whether a Resize leaves axis `ax` as it is (no taps computed): same length, scale 1, and a
+/// coordinate mode that maps each output onto its own input.
+fn identity_axis(a: &ResizeAttrs, li: usize, lo: usize, scale: f64) -> bool {
+    li == lo
+        && scale == 1.0
+        && a.coord != CoordMode::TfCropAndResize
+        && a.coord != CoordMode::TfHalfPixelForNn
+}
+
+/// Nearest-neighbour Resize of f32 as one gather: per axis, each output coordinate's input
+/// offset from the same [`taps`] as the separable path (or the extrapolation value, outside
+/// `tf_crop_and_resize`'s roi), then each output row gathered along the last axis; a row whose
+/// source is the previous row's (upsampling along an outer axis) is copied from it. The values
+/// are the separable path's (which adds `1.0 · x` in f64), but for a −0 kept as −0.
+fn resize_nearest_f32(
+    xv: &[f32],
+    a: &ResizeAttrs,
+    in_shape: &[usize],
+    out_shape: Vec<usize>,
+    scales: &[f64],
+    roi: &[(f64, f64)],
+) -> Result<Tensor> {
+    let r = in_shape.len();
+    let st = strides(in_shape);
+    let mut maps: Vec<Vec<usize>> = Vec::with_capacity(r);
+    for ax in 0..r {
+        let (li, lo) = (in_shape[ax], out_shape[ax]);
+        let map = if identity_axis(a, li, lo, scales[ax]) {
+            (0..lo).map(|o| o * st[ax]).collect()
+        } else {
+            if li == 0 {
+                return Err(Error::shape(format!("Resize: axis {ax} is empty")));
+            }
+            (0..lo)
+                .map(|o| match taps(a, o, li, lo, scales[ax], roi[ax]) {
+                    Taps::Weights(w) => w[0].0 * st[ax],
+                    Taps::Outside => usize::MAX,
+                })
+                .collect()
+        };
+        maps.push(map);
+    }
+    let total = numel_checked(&out_shape)?;
+    let extrap = a.extrapolation;
+    let Some((last, outer)) = maps.split_last() else {
+        return Tensor::from_f32(out_shape, xv.to_vec());
+    };
+    let mut out: Vec<f32> = Vec::with_capacity(total);
+    let width = last.len();
+    if width > 0 {
+        let mut idx = vec![0usize; r - 1];
+        let mut prev: Option<Option<usize>> = None;
+        for _ in 0..total / width {
+            // the row's input offset, None when some outer coordinate lies outside
+            let base = idx
+                .iter()
+                .zip(outer)
+                .try_fold(0usize, |s, (&i, m)| (m[i] != usize::MAX).then(|| s + m[i]));
+            let start = out.len();
+            match base {
+                _ if prev == Some(base) => out.extend_from_within(start - width..start),
+                None => out.resize(start + width, extrap),
+                Some(b) => {
+                    out.extend(last.iter().map(
+                        |&m| {
+                            if m == usize::MAX {
+                                extrap
+                            } else {
+                                xv[b + m]
+                            }
+                        },
+                    ))
+                }
+            }
+            prev = Some(base);
+            super::util::next_index(&mut idx, |d| out_shape[d]);
+        }
+    }
+    Tensor::from_f32(out_shape, out)
 }
 
 /// Denormalises a grid coordinate in [-1, 1] to the input's pixel coordinates.

@@ -75,6 +75,9 @@ pub enum ConvOp {
         window: Window,
         ceil_mode: bool,
         column_major_indices: bool,
+        /// Whether MaxPool's `Indices` output is asked for (the node lists a second output);
+        /// without it the kernel computes only the maxima.
+        indices: bool,
     },
     GlobalPool {
         kind: PoolKind,

@@ -49,6 +49,7 @@ fn pool(c: &NodeCtx, kind: PoolKind) -> Result<Op> {
         window: w,
         ceil_mode: c.int("ceil_mode", 0)? != 0,
         column_major_indices: c.int("storage_order", 0)? != 0,
+        indices: kind == PoolKind::Max && c.num_outputs > 1,
     }))
 }
 
