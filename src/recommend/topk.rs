@@ -125,21 +125,12 @@ pub fn offer_all(
                 }
             }
         }
-        Some(m) => {
-            for (w, &bits) in m.iter().enumerate() {
-                let mut b = bits;
-                while b != 0 {
-                    let j = w * 64 + b.trailing_zeros() as usize;
-                    b &= b - 1;
-                    if j < n {
-                        let s = score(j);
-                        if s >= top.threshold() {
-                            top.push(j as u32, s);
-                        }
-                    }
-                }
+        Some(m) => super::screen::for_each_set_bit(m, n, |j| {
+            let s = score(j);
+            if s >= top.threshold() {
+                top.push(j as u32, s);
             }
-        }
+        }),
     }
 }
 

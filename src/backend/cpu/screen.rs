@@ -290,20 +290,11 @@ impl Screen {
                     }
                 }
             }
-            Some(m) => {
-                for (w, &bits) in m.iter().enumerate() {
-                    let mut b = bits;
-                    while b != 0 {
-                        let j = w * 64 + b.trailing_zeros() as usize;
-                        b &= b - 1;
-                        if j < n {
-                            let dot = kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q);
-                            let hi = (dot as f32 * sx + k) * self.scales[j] + eta;
-                            keep(j, post.apply(j, hi), dot);
-                        }
-                    }
-                }
-            }
+            Some(m) => for_each_set_bit(m, n, |j| {
+                let dot = kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q);
+                let hi = (dot as f32 * sx + k) * self.scales[j] + eta;
+                keep(j, post.apply(j, hi), dot);
+            }),
         }
         let t = lows.threshold();
         Some(
@@ -313,6 +304,22 @@ impl Screen {
                 .map(|c| c.0)
                 .collect(),
         )
+    }
+}
+
+/// Calls `f(j)` for every set bit `j < n` of the bitmask `mask` (bit `j % 64` of word `j / 64`),
+/// in increasing order.
+#[inline(always)]
+pub fn for_each_set_bit(mask: &[u64], n: usize, mut f: impl FnMut(usize)) {
+    for (w, &bits) in mask.iter().enumerate() {
+        let mut b = bits;
+        while b != 0 {
+            let j = w * 64 + b.trailing_zeros() as usize;
+            b &= b - 1;
+            if j < n {
+                f(j);
+            }
+        }
     }
 }
 
