@@ -546,13 +546,12 @@ fn conv_2d_blocked(
         s.padded.clear();
         s.padded.resize(cg * ph * pw, 0.0);
         let in_sp = h.input * w.input;
-        for ch in 0..cg {
-            for ih in 0..h.input {
-                let at = ch * ph * pw + (ih + h.pad_begin) * pw + w.pad_begin;
-                s.padded[at..at + w.input].copy_from_slice(
-                    &xg[ch * in_sp + ih * w.input..ch * in_sp + (ih + 1) * w.input],
-                );
-            }
+        for (dst, plane) in s
+            .padded
+            .chunks_exact_mut(ph * pw)
+            .zip(xg.chunks_exact(in_sp.max(1)))
+        {
+            copy_into_padding(dst, pw, plane, g);
         }
         (&s.padded, ph * pw, pw)
     } else {
@@ -689,15 +688,21 @@ impl PaddedPlane {
 
     /// [`Self::fill`] with `pad` in the padding (−∞ for a max pool).
     fn fill_with(&mut self, plane: &[f32], g: &[Dim1], pad: f32) {
-        let (h, w) = (g[0], g[1]);
         let (rows, width) = Self::dims(g);
         self.width = width;
         self.data.clear();
         self.data.resize(rows * width, pad);
-        for ih in 0..h.input {
-            let at = (ih + h.pad_begin) * width + w.pad_begin;
-            self.data[at..at + w.input].copy_from_slice(&plane[ih * w.input..(ih + 1) * w.input]);
-        }
+        copy_into_padding(&mut self.data, width, plane, g);
+    }
+}
+
+/// Copies 2-D `plane` (`g`'s input) into `dst`, a plane `width` wide with its padding already
+/// written: input `(ih, iw)` goes to `(ih + pad_h, iw + pad_w)`.
+fn copy_into_padding(dst: &mut [f32], width: usize, plane: &[f32], g: &[Dim1]) {
+    let (h, w) = (g[0], g[1]);
+    for ih in 0..h.input {
+        let at = (ih + h.pad_begin) * width + w.pad_begin;
+        dst[at..at + w.input].copy_from_slice(&plane[ih * w.input..(ih + 1) * w.input]);
     }
 }
 
