@@ -338,9 +338,13 @@ pub mod simd {
                     let q0 = v128_load(p.add(i) as *const v128);
                     let q1 = v128_load(p.add(i + 8) as *const v128);
                     for (t, acc) in a.iter_mut().enumerate() {
-                        let x = v128_load(base.add((r + t) * d + i) as *const v128);
-                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), q0));
-                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), q1));
+                        // sign-extending loads: one instruction each, where extending the
+                        // high half of a loaded vector takes two
+                        let x = base.add((r + t) * d + i);
+                        let (x0, x1) =
+                            (i16x8_load_extend_i8x8(x), i16x8_load_extend_i8x8(x.add(8)));
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(x0, q0));
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(x1, q1));
                     }
                     i += 16;
                 }
