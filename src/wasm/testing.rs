@@ -187,13 +187,31 @@ pub fn recommend_kernel_check() -> u32 {
         for (t, g) in got8.iter().enumerate() {
             bad += (*g != scalar::dot_i8(&rows8[t * d..(t + 1) * d], &q16)) as u32;
         }
-        // the screening bounds of a block (9: a remainder), one scale a power of two per row
+        // the screening bounds of a block (9: a remainder), one scale a power of two per row,
+        // through each epilogue, and their test against a threshold (one NaN norm: kept)
         let scales: Vec<f32> = (0..9).map(|t| 2f32.powi(t - 12)).collect();
-        let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
-        let sx = r().abs() + 1e-3;
-        kernels::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hb);
-        scalar::bounds(&got8, &scales, sx, 7.25, 1e-44, &mut hs);
-        bad += crate::testing::bit_mismatches(&hb, &hs) as u32;
+        let norms: Vec<f32> = (0..9)
+            .map(|t| if t == 5 { f32::NAN } else { r().abs() })
+            .collect();
+        let bias: Vec<f32> = (0..9).map(|_| r()).collect();
+        let b = (r().abs() + 1e-3, 7.25, 1e-44);
+        for (nm, bs) in [
+            (None, None),
+            (Some(&norms[..]), None),
+            (Some(&norms[..]), Some(&bias[..])),
+        ] {
+            let post = crate::backend::cpu::screen::Post {
+                scale: r().abs(),
+                norms: nm,
+                bias: bs,
+            };
+            let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
+            let (mut kb, mut ks) = ([u64::MAX; 2], [u64::MAX; 2]);
+            let t = scalar::bound(got8[4], scales[4], b, &post, 4);
+            kernels::bounds(&got8, &scales, b, &post, t, &mut hb, &mut kb);
+            scalar::bounds(&got8, &scales, b, &post, t, &mut hs, &mut ks);
+            bad += crate::testing::bit_mismatches(&hb, &hs) as u32 + (kb[0] != ks[0]) as u32;
+        }
     }
     // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;
     // compared by value: the sum turns -0 into +0)

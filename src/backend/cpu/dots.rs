@@ -38,6 +38,7 @@ pub fn f16_to_f32(h: u16) -> f32 {
 
 pub mod scalar {
     use super::f16_to_f32;
+    use crate::backend::cpu::screen::Post;
 
     #[inline(always)]
     fn finish(acc: [[f32; 4]; 4], mut s_tail: impl FnMut(f32) -> f32) -> f32 {
@@ -105,17 +106,42 @@ pub mod scalar {
         }
     }
 
-    /// The screening pass's bounds of a block ([`crate::backend::cpu::screen`]):
-    /// `out[j] = (dots[j] as f32 · sx + k) · scales[j] + eta`, in that order.
-    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
-        for ((o, d), s) in out.iter_mut().zip(dots).zip(scales) {
-            *o = (*d as f32 * sx + k) * s + eta;
+    /// One bound of [`bounds`]: `post.apply(j, (dot as f32 · sx + k) · scale + eta)`.
+    #[inline(always)]
+    pub fn bound(
+        dot: i32,
+        scale: f32,
+        (sx, k, eta): (f32, f32, f32),
+        post: &Post,
+        j: usize,
+    ) -> f32 {
+        post.apply(j, (dot as f32 * sx + k) * scale + eta)
+    }
+
+    /// The screening pass's bounds of a block ([`crate::backend::cpu::screen`]) through the
+    /// caller's epilogue, `out[j] = bound(dots[j], scales[j], b, post, j)`, and which of them
+    /// are not below `t`: bit `j % 64` of `keep[j / 64]` is set when `!(out[j] < t)` (a NaN
+    /// is kept). `keep` holds at least `out.len().div_ceil(64)` words.
+    pub fn bounds(
+        dots: &[i32],
+        scales: &[f32],
+        b: (f32, f32, f32),
+        post: &Post,
+        t: f32,
+        out: &mut [f32],
+        keep: &mut [u64],
+    ) {
+        keep[..out.len().div_ceil(64)].fill(0);
+        for (j, ((o, d), s)) in out.iter_mut().zip(dots).zip(scales).enumerate() {
+            *o = bound(*d, *s, b, post, j);
+            keep[j / 64] |= (!(*o < t) as u64) << (j % 64);
         }
     }
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd {
+    use crate::backend::cpu::screen::Post;
     use core::arch::wasm32::*;
 
     #[inline(always)]
@@ -312,9 +338,13 @@ pub mod simd {
                     let q0 = v128_load(p.add(i) as *const v128);
                     let q1 = v128_load(p.add(i + 8) as *const v128);
                     for (t, acc) in a.iter_mut().enumerate() {
-                        let x = v128_load(base.add((r + t) * d + i) as *const v128);
-                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(x), q0));
-                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(x), q1));
+                        // sign-extending loads: one instruction each, where extending the
+                        // high half of a loaded vector takes two
+                        let x = base.add((r + t) * d + i);
+                        let (x0, x1) =
+                            (i16x8_load_extend_i8x8(x), i16x8_load_extend_i8x8(x.add(8)));
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(x0, q0));
+                        *acc = i32x4_add(*acc, i32x4_dot_i16x8(x1, q1));
                     }
                     i += 16;
                 }
@@ -345,22 +375,50 @@ pub mod simd {
     }
 
     /// [`super::scalar::bounds`] four values per vector: the same operations (the i32 → f32
-    /// conversion rounds to nearest in both), so the same bits.
-    pub fn bounds(dots: &[i32], scales: &[f32], sx: f32, k: f32, eta: f32, out: &mut [f32]) {
-        let n = out.len().min(dots.len()).min(scales.len());
-        let (vs, vk, ve) = (f32x4_splat(sx), f32x4_splat(k), f32x4_splat(eta));
+    /// conversion rounds to nearest in both), so the same bits, and the four lanes' test
+    /// against `t` as one bitmask.
+    pub fn bounds(
+        dots: &[i32],
+        scales: &[f32],
+        b: (f32, f32, f32),
+        post: &Post,
+        t: f32,
+        out: &mut [f32],
+        keep: &mut [u64],
+    ) {
+        let n = out.len();
+        assert!(dots.len() >= n && scales.len() >= n, "bounds: short block");
+        assert!(
+            post.norms.is_none_or(|v| v.len() >= n),
+            "bounds: short norms"
+        );
+        assert!(post.bias.is_none_or(|v| v.len() >= n), "bounds: short bias");
+        keep[..n.div_ceil(64)].fill(0);
+        let (vs, vk, ve) = (f32x4_splat(b.0), f32x4_splat(b.1), f32x4_splat(b.2));
+        let (vp, vt) = (f32x4_splat(post.scale), f32x4_splat(t));
         let mut j = 0;
         while j + 4 <= n {
-            // SAFETY: j + 4 ≤ the length of all three slices
+            // SAFETY: j + 4 ≤ the length of every slice read (asserted above)
             unsafe {
                 let v = f32x4_convert_i32x4(v128_load(dots.as_ptr().add(j) as *const v128));
                 let s = ld(scales.as_ptr().add(j));
-                let hi = f32x4_add(f32x4_mul(f32x4_add(f32x4_mul(v, vs), vk), s), ve);
+                let mut hi = f32x4_add(f32x4_mul(f32x4_add(f32x4_mul(v, vs), vk), s), ve);
+                if let Some(m) = post.norms {
+                    hi = f32x4_mul(f32x4_mul(hi, vp), ld(m.as_ptr().add(j)));
+                }
+                if let Some(c) = post.bias {
+                    hi = f32x4_add(hi, ld(c.as_ptr().add(j)));
+                }
                 v128_store(out.as_mut_ptr().add(j) as *mut v128, hi);
+                let below = i32x4_bitmask(f32x4_lt(hi, vt)) as u64;
+                keep[j / 64] |= (!below & 15) << (j % 64);
             }
             j += 4;
         }
-        super::scalar::bounds(&dots[j..n], &scales[j..n], sx, k, eta, &mut out[j..n]);
+        for j in j..n {
+            out[j] = super::scalar::bound(dots[j], scales[j], b, post, j);
+            keep[j / 64] |= (!(out[j] < t) as u64) << (j % 64);
+        }
     }
 }
 
@@ -468,6 +526,38 @@ mod tests {
                     assert_eq!(*g, scalar::dot_i8(&rows[r * d..(r + 1) * d], &q));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bounds_apply_the_epilogue_and_mark_those_not_below_the_threshold() {
+        use crate::backend::cpu::screen::Post;
+        let n = 150;
+        let dots: Vec<i32> = (0..n as i32).map(|j| (j * 7919) % 2001 - 1000).collect();
+        let scales: Vec<f32> = (0..n).map(|j| 2f32.powi(j as i32 % 5 - 8)).collect();
+        let mut norms = vals(n, 3).iter().map(|v| v.abs()).collect::<Vec<_>>();
+        norms[77] = f32::NAN;
+        let bias = vals(n, 4);
+        let b = (0.01, 3.5, 1e-44);
+        for (nm, bs) in [(None, None), (Some(&norms[..]), Some(&bias[..]))] {
+            let post = Post {
+                scale: 0.75,
+                norms: nm,
+                bias: bs,
+            };
+            let (mut out, mut keep) = (vec![0f32; n], [u64::MAX; 3]);
+            let t = 0.02;
+            bounds(&dots, &scales, b, &post, t, &mut out, &mut keep);
+            for j in 0..n {
+                let want = post.apply(j, (dots[j] as f32 * b.0 + b.1) * scales[j] + b.2);
+                assert_eq!(out[j].to_bits(), want.to_bits(), "{j}");
+                assert_eq!(keep[j / 64] >> (j % 64) & 1 == 1, !(want < t), "{j}");
+            }
+            assert_eq!(keep[2] >> (n % 64), 0, "bits past the block");
+            assert!(
+                keep[1] >> 13 & 1 == 1 || nm.is_none(),
+                "a NaN bound is kept"
+            );
         }
     }
 
