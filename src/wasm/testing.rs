@@ -116,6 +116,14 @@ pub fn sgemm_check() -> u32 {
     crate::backend::cpu::linalg::sgemm::check_against_scalar() as u32
 }
 
+/// Test hook (feature `test-api`): runs the common LSTM's fused SIMD128 gates against the
+/// general gate path inside wasm over widths around its 4-lane steps and pre-activations across
+/// σ's and tanh's ranges; returns how many outputs are not bit-identical (0 expected).
+#[wasm_bindgen(js_name = lstmGatesCheckForTest)]
+pub fn lstm_gates_check() -> u32 {
+    crate::backend::cpu::rnn::check_gates_against_general() as u32
+}
+
 /// Test hook (feature `test-api`): runs the SIMD128 depthwise-convolution kernel against its
 /// scalar twin inside wasm over strides 1 and 2, dilations, pads, kernel sizes and widths around
 /// its 8-column steps, then the 2-D max pool's the same way; returns how many outputs are not

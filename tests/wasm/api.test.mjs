@@ -129,6 +129,10 @@ test("the depthwise convolution's and the 2-D max pool's SIMD128 kernels equal t
   assert.equal(hearth.depthwiseCheckForTest(), 0);
 });
 
+test("the common LSTM's fused SIMD128 gates equal the general gate path bit for bit (inside wasm: widths around the 4-lane steps, σ's and tanh's ranges, infinities)", () => {
+  assert.equal(hearth.lstmGatesCheckForTest(), 0);
+});
+
 // Names of the test build's own exports (feature `test-api`); none may reach a shipped build.
 const TEST_ONLY = /conformance|decodetensorproto|fortest/i;
 

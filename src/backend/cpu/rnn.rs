@@ -97,6 +97,267 @@ fn act_slice(a: Act, v: &mut [f32]) {
     }
 }
 
+/// `dst = a + b` per element.
+fn add_into(dst: &mut [f32], a: &[f32], b: &[f32]) {
+    for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
+        *d = x + y;
+    }
+}
+
+/// ONNX's `clip`: `x` clamped to `[-c, c]` when a clip is set (not `f32::clamp`, which panics on
+/// a NaN or negative bound).
+#[inline(always)]
+fn clip1(clip: Option<f32>, x: f32) -> f32 {
+    match clip {
+        Some(c) if x < -c => -c,
+        Some(c) if x > c => c,
+        _ => x,
+    }
+}
+
+/// [`clip1`] over a slice.
+fn clip_slice(clip: Option<f32>, v: &mut [f32]) {
+    if clip.is_some() {
+        v.iter_mut().for_each(|x| *x = clip1(clip, *x));
+    }
+}
+
+/// One step of the common LSTM's gates (f, g, h = σ, tanh, tanh; no clip, peepholes or
+/// coupled input and forget gates), fused into one pass: from the pre-activations `xg + rg`
+/// (gates i, o, f, c, `hs` each) to the new cell state `c` and output `h`. The same operations
+/// per element as the general path (the same fast σ and tanh, the same order), so the two agree
+/// bit for bit; on wasm with SIMD128 four lanes at a time ([`simd_gates::lstm`]), elsewhere
+/// [`lstm_gates_scalar`].
+fn lstm_gates(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    simd_gates::lstm(xg, rg, c, h);
+    #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+    lstm_gates_scalar(xg, rg, c, h);
+}
+
+/// The scalar twin of [`lstm_gates`].
+#[cfg(any(test, not(all(target_arch = "wasm32", target_feature = "simd128"))))]
+fn lstm_gates_scalar(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
+    let hs = c.len();
+    let (xg, rg) = (&xg[..4 * hs], &rg[..4 * hs]);
+    for k in 0..hs {
+        let i = fastmath::sigmoid(xg[k] + rg[k]);
+        let o = fastmath::sigmoid(xg[hs + k] + rg[hs + k]);
+        let f = fastmath::sigmoid(xg[2 * hs + k] + rg[2 * hs + k]);
+        let g = fastmath::tanh(xg[3 * hs + k] + rg[3 * hs + k]);
+        let cn = f * c[k] + i * g;
+        c[k] = cn;
+        h[k] = fastmath::tanh(cn) * o;
+    }
+}
+
+/// The fused LSTM gates in SIMD128: [`fastmath`]'s σ and tanh, operation for operation, on four
+/// lanes (so bit for bit its results).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd_gates {
+    use core::arch::wasm32::*;
+
+    /// The range reduction's and polynomials' constants, one vector each.
+    struct K {
+        lo: v128,
+        hi: v128,
+        log2e: v128,
+        magic: v128,
+        ln2_hi: v128,
+        ln2_lo: v128,
+        one: v128,
+        c2: v128,
+        c3: v128,
+        c4: v128,
+        c5: v128,
+        c6: v128,
+        two: v128,
+        third: v128,
+        two_15: v128,
+        small: v128,
+        m2: v128,
+        bias: v128,
+        sign: v128,
+    }
+
+    impl K {
+        /// The constants, read through `black_box` so that each stays in a local for the whole
+        /// loop (as `v128.const` operands V8 rebuilt every one at each use).
+        fn new() -> K {
+            let v: [f32; 17] = core::hint::black_box([
+                -86.6,
+                88.7,
+                std::f32::consts::LOG2_E,
+                12_582_912.0,
+                0.693_359_4,
+                -2.121_944_4e-4,
+                1.0,
+                0.5,
+                1.0 / 6.0,
+                1.0 / 24.0,
+                1.0 / 120.0,
+                1.0 / 720.0,
+                2.0,
+                1.0 / 3.0,
+                2.0 / 15.0,
+                0.02,
+                -2.0,
+            ]);
+            let (bias, sign) = core::hint::black_box((126i32, 0x8000_0000u32));
+            let s = f32x4_splat;
+            K {
+                lo: s(v[0]),
+                hi: s(v[1]),
+                log2e: s(v[2]),
+                magic: s(v[3]),
+                ln2_hi: s(v[4]),
+                ln2_lo: s(v[5]),
+                one: s(v[6]),
+                c2: s(v[7]),
+                c3: s(v[8]),
+                c4: s(v[9]),
+                c5: s(v[10]),
+                c6: s(v[11]),
+                two: s(v[12]),
+                third: s(v[13]),
+                two_15: s(v[14]),
+                small: s(v[15]),
+                m2: s(v[16]),
+                bias: i32x4_splat(bias),
+                sign: u32x4_splat(sign),
+            }
+        }
+    }
+
+    /// `fastmath::exp`.
+    #[inline(always)]
+    fn exp(k: &K, x: v128) -> v128 {
+        let x = f32x4_pmin(f32x4_pmax(x, k.lo), k.hi);
+        let t = f32x4_add(f32x4_mul(x, k.log2e), k.magic);
+        let n = f32x4_sub(t, k.magic);
+        let r = f32x4_sub(f32x4_sub(x, f32x4_mul(n, k.ln2_hi)), f32x4_mul(n, k.ln2_lo));
+        let mut p = f32x4_add(k.c5, f32x4_mul(r, k.c6));
+        p = f32x4_add(k.c4, f32x4_mul(r, p));
+        p = f32x4_add(k.c3, f32x4_mul(r, p));
+        p = f32x4_add(k.c2, f32x4_mul(r, p));
+        p = f32x4_add(k.one, f32x4_mul(r, p));
+        p = f32x4_add(k.one, f32x4_mul(r, p));
+        let bits = i32x4_shl(i32x4_add(i32x4_trunc_sat_f32x4(n), k.bias), 23);
+        f32x4_mul(f32x4_mul(p, bits), k.two)
+    }
+
+    /// `fastmath::sigmoid`.
+    #[inline(always)]
+    fn sigmoid(k: &K, x: v128) -> v128 {
+        f32x4_div(k.one, f32x4_add(k.one, exp(k, f32x4_neg(x))))
+    }
+
+    /// `fastmath::tanh`.
+    #[inline(always)]
+    fn tanh(k: &K, x: v128) -> v128 {
+        let a = f32x4_abs(x);
+        let xx = f32x4_mul(x, x);
+        let small = f32x4_mul(
+            x,
+            f32x4_sub(
+                k.one,
+                f32x4_mul(xx, f32x4_sub(k.third, f32x4_mul(xx, k.two_15))),
+            ),
+        );
+        let e = exp(k, f32x4_mul(k.m2, a));
+        let q = f32x4_div(f32x4_sub(k.one, e), f32x4_add(k.one, e));
+        // copysign: the magnitude of q, the sign of x
+        let big = v128_bitselect(x, q, k.sign);
+        v128_bitselect(small, big, f32x4_lt(a, k.small))
+    }
+
+    /// [`super::lstm_gates`], for `hs` a multiple of 4.
+    pub(super) fn lstm(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
+        let hs = c.len();
+        assert!(hs % 4 == 0 && xg.len() >= 4 * hs && rg.len() >= 4 * hs && h.len() >= hs);
+        let k = K::new();
+        let (xp, rp, cp, hp) = (xg.as_ptr(), rg.as_ptr(), c.as_mut_ptr(), h.as_mut_ptr());
+        for j in (0..hs).step_by(4) {
+            // SAFETY: lanes j..j+4 of each of the four gates lie inside xg and rg (4·hs each,
+            // checked above), of c and h inside hs
+            unsafe {
+                let pre = |g: usize| {
+                    f32x4_add(
+                        v128_load(xp.add(g * hs + j) as *const v128),
+                        v128_load(rp.add(g * hs + j) as *const v128),
+                    )
+                };
+                let i = sigmoid(&k, pre(0));
+                let o = sigmoid(&k, pre(1));
+                let f = sigmoid(&k, pre(2));
+                let g = tanh(&k, pre(3));
+                let cv = cp.add(j) as *mut v128;
+                let cn = f32x4_add(f32x4_mul(f, v128_load(cv)), f32x4_mul(i, g));
+                v128_store(cv, cn);
+                v128_store(hp.add(j) as *mut v128, f32x4_mul(tanh(&k, cn), o));
+            }
+        }
+    }
+}
+
+/// Runs [`lstm_gates`] (the SIMD128 kernel inside wasm) against the general gate path over
+/// widths around its 4-lane steps and pre-activations across σ's and tanh's ranges (the
+/// small-argument tanh branch, the exp clamp, infinities); returns how many outputs are not
+/// bit-identical (0 expected). Inside wasm this is the test hook `lstmGatesCheckForTest`.
+#[cfg(any(test, feature = "test-api"))]
+pub fn check_gates_against_general() -> usize {
+    let mut rng = crate::testing::Rng::new(64);
+    let mut bad = 0;
+    for hs in (1..=13).chain([64, 67]) {
+        for scale in [0.01f32, 1.0, 8.0, 200.0] {
+            let op = RnnOp {
+                cell: Cell::Lstm,
+                hidden: hs,
+                direction: Direction::Forward,
+                acts: vec![vec![Act::Sigmoid, Act::Tanh, Act::Tanh]],
+                clip: None,
+                input_forget: false,
+                linear_before_reset: false,
+                batch_first: false,
+            };
+            let mut x = rng.f32s(4 * hs, -scale, scale);
+            if hs > 2 {
+                x[1] = f32::INFINITY;
+                x[hs + 2] = f32::NEG_INFINITY;
+            }
+            let t = |shape: Vec<usize>, v: Vec<f32>| Tensor::from_f32(shape, v).unwrap();
+            let w = t(vec![1, 4 * hs, 1], vec![1.0; 4 * hs]);
+            let r = t(vec![1, 4 * hs, hs], rng.f32s(4 * hs * hs, -0.5, 0.5));
+            let c0 = t(vec![1, 1, hs], rng.f32s(hs, -2.0, 2.0));
+            let xt = t(vec![2, 1, 1], vec![0.3, -0.7]);
+            // x's values go in as the bias (W·x with x = 1 … ); two steps so c and h carry
+            let xs = t(vec![1, 8 * hs], [x.clone(), vec![0.0; 4 * hs]].concat());
+            let ins = [
+                Some(&xt),
+                Some(&w),
+                Some(&r),
+                Some(&xs),
+                None,
+                None,
+                Some(&c0),
+            ];
+            let fast = run(&op, &ins).unwrap();
+            let general = run(
+                &RnnOp {
+                    clip: Some(f32::INFINITY),
+                    ..op.clone()
+                },
+                &ins,
+            )
+            .unwrap();
+            for (a, b) in fast.iter().zip(&general) {
+                bad += crate::testing::bit_mismatches(a.as_f32().unwrap(), b.as_f32().unwrap());
+            }
+        }
+    }
+    bad
+}
+
 /// An RNN's constant weights packed for the f32 GEMM when the session is built: per
 /// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`).
 #[derive(Debug)]
@@ -222,10 +483,10 @@ pub fn run_packed(
     let pv = p.map(|p| p.as_f32()).transpose()?;
 
     // X as [seq, batch, isz] rows
-    let x_sb: Vec<f32> = if op.batch_first {
-        swap01(xv, batch, seq, isz)
+    let x_sb: std::borrow::Cow<[f32]> = if op.batch_first {
+        swap01(xv, batch, seq, isz).into()
     } else {
-        xv.to_vec()
+        xv.into()
     };
     let mut y = vec![0.0f32; numel_checked(&[seq, dirs, batch, hs])?];
     let mut yh = vec![0.0f32; dirs * batch * hs];
@@ -262,16 +523,26 @@ pub fn run_packed(
             None => (&[][..], &[][..]),
         };
         // input projection for all steps: xw = X · Wᵀ + Wb (+ Rb except GRU's h gate with lbr)
-        for row in xw.chunks_mut(gh) {
-            for j in 0..gh {
-                let mut bias = if wb.is_empty() { 0.0 } else { wb[j] };
-                let keep_rb_apart = op.cell == Cell::Gru && j >= 2 * hs;
-                if !rb.is_empty() && !keep_rb_apart {
-                    bias += rb[j];
-                }
-                row[j] = bias;
+        let mut bias = vec![0.0f32; gh];
+        if !wb.is_empty() {
+            bias.copy_from_slice(wb);
+        }
+        if !rb.is_empty() {
+            let keep = if op.cell == Cell::Gru { 2 * hs } else { gh };
+            bias[..keep].iter_mut().zip(rb).for_each(|(b, &r)| *b += r);
+        }
+        if gh > 0 {
+            for row in xw.chunks_exact_mut(gh) {
+                row.copy_from_slice(&bias);
             }
         }
+        // GRU: R's bias of the h gate, kept apart from the input projection (zeros when B is
+        // omitted, so the step adds it either way)
+        let rbh: Vec<f32> = if op.cell == Cell::Gru && !rb.is_empty() {
+            rb[2 * hs..3 * hs].to_vec()
+        } else {
+            vec![0.0; if op.cell == Cell::Gru { hs } else { 0 }]
+        };
         match packed {
             Some(p) => sgemm_packed(seq * batch, &mut xw, true, &x_sb, (isz, 1), &p.w[d], 1.0),
             None => gemm_strided(
@@ -295,6 +566,14 @@ pub fn run_packed(
             v[d * batch * hs..(d + 1) * batch * hs].to_vec()
         });
         let peep = pv.map(|p| &p[d * 3 * hs..(d + 1) * 3 * hs]);
+        // the common LSTM (σ, tanh, tanh; no clip, peepholes or coupled gates): one fused pass
+        // (in SIMD128 four lanes at a time: widths of a multiple of 4)
+        let default_lstm = op.cell == Cell::Lstm
+            && (hs % 4 == 0 || cfg!(not(all(target_arch = "wasm32", target_feature = "simd128"))))
+            && acts[..] == [Act::Sigmoid, Act::Tanh, Act::Tanh]
+            && op.clip.is_none()
+            && peep.is_none()
+            && !op.input_forget;
         let mut scratch = vec![0.0f32; 4 * hs];
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
@@ -323,11 +602,9 @@ pub fn run_packed(
                 let rg = &hr[bi * gh..(bi + 1) * gh];
                 let hb = &mut h[bi * hs..(bi + 1) * hs];
                 let cb = &mut c[bi * hs..(bi + 1) * hs];
-                let clip = |v: f32| match op.clip {
-                    Some(cl) => v.clamp(-cl, cl),
-                    None => v,
-                };
+                let clip = |v: f32| clip1(op.clip, v);
                 match op.cell {
+                    Cell::Lstm if default_lstm => lstm_gates(xg, rg, cb, hb),
                     Cell::Lstm => {
                         // gate math as whole-slice passes (vectorisable), gates i, o, f, c
                         let (f, gg, hh) = (acts[0], acts[1], acts[2]);
@@ -335,9 +612,7 @@ pub fn run_packed(
                         for ((p, &x), &r) in pre.iter_mut().zip(xg).zip(rg) {
                             *p = x + r;
                         }
-                        if let Some(cl) = op.clip {
-                            pre.iter_mut().for_each(|p| *p = p.clamp(-cl, cl));
-                        }
+                        clip_slice(op.clip, pre);
                         let (gi, rest) = pre.split_at_mut(hs);
                         let (go, rest) = rest.split_at_mut(hs);
                         let (gf, gc) = rest.split_at_mut(hs);
@@ -371,27 +646,29 @@ pub fn run_packed(
                     }
                     Cell::Gru => {
                         let (f, gg) = (acts[0], acts[1]);
-                        let rbh = if rb.is_empty() {
-                            None
-                        } else {
-                            Some(&rb[2 * hs..3 * hs])
-                        };
                         let (zs, rest) = scratch.split_at_mut(hs);
                         let (cand, rhv) = rest.split_at_mut(hs);
+                        let (xz, xr, xh) = (&xg[..hs], &xg[hs..2 * hs], &xg[2 * hs..3 * hs]);
+                        let (rz, rr, rh) = (&rg[..hs], &rg[hs..2 * hs], &rg[2 * hs..3 * hs]);
                         // gate math as whole-slice passes (vectorisable), as the LSTM's: the
                         // same operations per element as one element at a time
-                        for k in 0..hs {
-                            zs[k] = clip(xg[k] + rg[k]);
-                            rhv[k] = clip(xg[hs + k] + rg[hs + k]);
-                        }
+                        add_into(zs, xz, rz);
+                        add_into(rhv, xr, rr);
+                        clip_slice(op.clip, zs);
+                        clip_slice(op.clip, rhv);
                         act_slice(f, zs);
                         act_slice(f, rhv);
                         if op.linear_before_reset {
                             // rhv holds the reset gate r
-                            for k in 0..hs {
-                                let rec = rg[2 * hs + k] + rbh.map_or(0.0, |b| b[k]);
-                                cand[k] = clip(xg[2 * hs + k] + rhv[k] * rec);
+                            for (((c, &x), &r), (&rec, &b)) in cand
+                                .iter_mut()
+                                .zip(xh)
+                                .zip(rhv.iter())
+                                .zip(rh.iter().zip(&rbh))
+                            {
+                                *c = x + r * (rec + b);
                             }
+                            clip_slice(op.clip, cand);
                             act_slice(gg, cand);
                         } else {
                             // the h gate multiplies the reset gate into H before R_h
@@ -402,18 +679,17 @@ pub fn run_packed(
                             for k in 0..hs {
                                 let row = &rdh[k * hs..(k + 1) * hs];
                                 let dot: f32 = row.iter().zip(rhv.iter()).map(|(a, b)| a * b).sum();
-                                cand[k] =
-                                    act(gg, clip(xg[2 * hs + k] + dot + rbh.map_or(0.0, |b| b[k])));
+                                cand[k] = act(gg, clip(xh[k] + dot + rbh[k]));
                             }
                         }
-                        for k in 0..hs {
-                            hb[k] = (1.0 - zs[k]) * cand[k] + zs[k] * hb[k];
+                        for ((h, &z), &c) in hb.iter_mut().zip(zs.iter()).zip(cand.iter()) {
+                            *h = (1.0 - z) * c + z * *h;
                         }
                     }
                     Cell::Rnn => {
-                        for k in 0..hs {
-                            hb[k] = act(acts[0], clip(xg[k] + rg[k]));
-                        }
+                        add_into(hb, &xg[..hs], &rg[..hs]);
+                        clip_slice(op.clip, hb);
+                        act_slice(acts[0], hb);
                     }
                 }
                 let yo = ((t * dirs + d) * batch + bi) * hs;
@@ -530,5 +806,12 @@ mod tests {
             batch_first: false,
         };
         assert!(prepack(&op, &[None, None, None]).is_none());
+    }
+
+    /// The fused gates of the common LSTM (the scalar twin here; the SIMD128 kernel inside
+    /// wasm through `lstmGatesCheckForTest`) match the general gate path bit for bit.
+    #[test]
+    fn fused_lstm_gates_match_general_path() {
+        assert_eq!(check_gates_against_general(), 0);
     }
 }

@@ -246,11 +246,22 @@ pub fn sgemm_packed(
     scale: f32,
     kernel: Kernel,
 ) {
-    let mut a = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().1));
-    let a_src = ASrc::Strided {
-        lhs,
-        ls,
-        buf: &mut a,
+    // one contiguous row is its own micro-panel (`[p][r]` with one r): read in place, no copy
+    // and no scratch (a batch-1 layer, an RNN step)
+    let row = m == 1 && ls.1 == 1;
+    let mut a = if row {
+        Vec::new()
+    } else {
+        SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().1))
+    };
+    let a_src = if row {
+        ASrc::Row(lhs)
+    } else {
+        ASrc::Strided {
+            lhs,
+            ls,
+            buf: &mut a,
+        }
     };
     drive(
         m,
@@ -264,7 +275,9 @@ pub fn sgemm_packed(
         scale,
         kernel,
     );
-    SCRATCH.with(|s| s.borrow_mut().1 = a);
+    if !row {
+        SCRATCH.with(|s| s.borrow_mut().1 = a);
+    }
 }
 
 /// Packs rows `i0..i0+mc`, depths `p0..p0+kc` of A into micro-panels of up to [`MR`] rows,
@@ -333,6 +346,8 @@ enum ASrc<'a> {
         buf: &'a mut Vec<f32>,
     },
     Packed(&'a PackedA),
+    /// One contiguous row (`m` = 1, column stride 1): its depths `pc..pc+kc` are the block.
+    Row(&'a [f32]),
 }
 
 impl ASrc<'_> {
@@ -347,6 +362,7 @@ impl ASrc<'_> {
                 let mcp = mc.div_ceil(MR) * MR;
                 &a.data[ic * a.k + mcp * pc..][..mcp * kc]
             }
+            ASrc::Row(lhs) => &lhs[pc..pc + kc],
         }
     }
 }
@@ -374,6 +390,7 @@ fn drive(
             assert!(lhs.len() >= extent(m, k, *ls), "sgemm: lhs too small")
         }
         ASrc::Packed(p) => assert!(p.m == m && p.k == k, "sgemm: packed A's shape"),
+        ASrc::Row(lhs) => assert!(m == 1 && lhs.len() >= k, "sgemm: lhs too small"),
     }
     if k == 0 {
         if !read_dst {
