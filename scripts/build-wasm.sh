@@ -44,7 +44,11 @@ build() { # name, cargo feature flags, target dir, output dir
   # largest function V8 optimised for an MLP took 143 ms instead of 448 ms (loaded machine), the
   # MLP's early runs were 0.02 ms instead of 0.05 ms, steady runs 0.0166 ms instead of 0.0181,
   # and hearth-cpu is 4.5 KB smaller (brotli).
-  wasm-opt -Oz -ocimfs 100 --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types ${WASM_OPT_EXTRA:-} "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm.opt"
+  # --low-memory-unused (2026-12-02): folds constant offsets (< 1024) into loads and stores, which
+  # is exact when no address below 1024 is used; Rust puts data at 1 MiB and the stack below it,
+  # growing down, so only a stack within 1 KiB of overflowing would reach there (and would corrupt
+  # memory at 0 without the flag too). hearth-cpu 2.4 KB smaller (brotli).
+  wasm-opt -Oz -ocimfs 100 --low-memory-unused --enable-simd --enable-bulk-memory --enable-sign-ext --enable-nontrapping-float-to-int --enable-mutable-globals --enable-multivalue --enable-reference-types ${WASM_OPT_EXTRA:-} "$out/${name}_bg.wasm" -o "$out/${name}_bg.wasm.opt"
   mv "$out/${name}_bg.wasm.opt" "$out/${name}_bg.wasm"
 
   f="$out/${name}_bg.wasm"
