@@ -334,6 +334,113 @@ macro_rules! map_data {
     };
 }
 
+/// An element type [`map_moved!`] moves as a plain word of its size and alignment.
+pub trait Moved: Copy {
+    type Word: Copy;
+}
+impl Moved for f32 {
+    type Word = u32;
+}
+impl Moved for i32 {
+    type Word = u32;
+}
+impl Moved for f64 {
+    type Word = u64;
+}
+impl Moved for i64 {
+    type Word = u64;
+}
+impl Moved for f16 {
+    type Word = u16;
+}
+impl Moved for i8 {
+    type Word = u8;
+}
+impl Moved for u8 {
+    type Word = u8;
+}
+impl Moved for bool {
+    type Word = u8;
+}
+
+/// The elements of `v` as plain words (for [`map_moved!`]).
+pub fn words<T: Moved>(v: &[T]) -> &[T::Word] {
+    const { assert!(size_of::<T>() == size_of::<T::Word>() && align_of::<T>() == align_of::<T::Word>()) };
+    // SAFETY: same size and alignment (asserted above), and every bit pattern of a `T` is a
+    // valid word (the words are unsigned integers).
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<T::Word>(), v.len()) }
+}
+
+/// Words back as elements of `T` (for [`map_moved!`]).
+///
+/// # Safety
+/// Every word must be the bits of a valid `T` (read from a `T` through [`words`], or 0); only
+/// `bool` has invalid bit patterns (anything but 0 and 1).
+pub unsafe fn unwords<T: Moved>(v: Vec<T::Word>) -> Vec<T> {
+    const { assert!(size_of::<T>() == size_of::<T::Word>() && align_of::<T>() == align_of::<T::Word>()) };
+    let mut v = std::mem::ManuallyDrop::new(v);
+    // SAFETY: the allocation was made for `T::Word`, of the same size and alignment as `T`;
+    // the caller vouches for the bits.
+    unsafe { Vec::from_raw_parts(v.as_mut_ptr().cast::<T>(), v.len(), v.capacity()) }
+}
+
+/// Like [`map_data!`], for bodies that only move elements (copy, transpose, slice, gather,
+/// tile), never compute or compare them: `$v` is the data as a slice of plain words of the
+/// element's width, so the body is instantiated once per width (`u8`: int8, uint8, bool; `u16`:
+/// float16; `u32`: float32, int32; `u64`: float64, int64) and for strings (`&Vec<String>`), not
+/// once per dtype (the duplicates were about 20 KB of wasm). A body must return words it read
+/// from `$v` (or zero words): the macro turns them back into the dtype unchecked.
+#[macro_export]
+macro_rules! map_moved {
+    ($data:expr, $v:ident => $body:expr) => {{
+        use $crate::tensor::{unwords, words, Computed, TensorData};
+        #[allow(clippy::clone_on_copy)]
+        match TensorData::computed($data) {
+            Computed::F32(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: the body moves words read from `$v` (map_moved!'s contract)
+                TensorData::F32(unsafe { unwords::<f32>($body) })
+            }
+            Computed::F16(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::F16(unsafe { unwords::<half::f16>($body) })
+            }
+            Computed::F64(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::F64(unsafe { unwords::<f64>($body) })
+            }
+            Computed::I64(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::I64(unsafe { unwords::<i64>($body) })
+            }
+            Computed::I32(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::I32(unsafe { unwords::<i32>($body) })
+            }
+            Computed::I8(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::I8(unsafe { unwords::<i8>($body) })
+            }
+            Computed::U8(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above
+                TensorData::U8(unsafe { unwords::<u8>($body) })
+            }
+            Computed::Bool(c) => {
+                let $v = words(&c[..]);
+                // SAFETY: as above (the words are 0 or 1: they were bools)
+                TensorData::Bool(unsafe { unwords::<bool>($body) })
+            }
+            Computed::Str($v) => TensorData::Str($body),
+        }
+    }};
+}
+
 impl TensorData {
     /// Int64 data in the compute dtype of `d` (`i32` for int16/uint16), wrapped to `d`'s range.
     fn narrowed(self, d: DType) -> TensorData {
@@ -724,6 +831,52 @@ pub fn parse_f64(s: &str) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn map_moved_keeps_every_dtype_bit_exact() {
+        // an odd permutation with repeats (gather-like), against the same move on the typed data
+        let pick = [4usize, 0, 3, 3, 1, 2, 0];
+        let moved = |d: &TensorData| crate::map_moved!(d, v => pick.iter().map(|&i| v[i].clone()).collect());
+        let cases = [
+            TensorData::F32(vec![-0.0, f32::NAN, 1.5e-42, f32::INFINITY, -3.25]),
+            TensorData::F16(
+                [-0.0f32, 65504.0, 6e-8, f32::NEG_INFINITY, 0.5]
+                    .map(f16::from_f32)
+                    .to_vec(),
+            ),
+            TensorData::F64(vec![f64::MIN_POSITIVE, -1e300, 0.1, f64::NAN, 7.0]),
+            TensorData::I64(vec![i64::MIN, -1, 0, i64::MAX, 42]),
+            TensorData::I32(vec![i32::MIN, -7, 0, i32::MAX, 9]),
+            TensorData::I8(vec![i8::MIN, -1, 0, i8::MAX, 3]),
+            TensorData::U8(vec![0, 1, 128, 255, 7]),
+            TensorData::Bool(vec![true, false, false, true, true]),
+            TensorData::Str(
+                ["a", "", "ü", "long string", "e"]
+                    .map(String::from)
+                    .to_vec(),
+            ),
+            // storage-only dtypes come out in their compute dtype, as with map_data!
+            TensorData::U16(vec![0, 1, 65535, 300, 5]),
+        ];
+        for d in &cases {
+            let want = crate::map_data!(d, v => pick.iter().map(|&i| v[i].clone()).collect());
+            let got = moved(d);
+            // compare bits (NaN != NaN for floats)
+            assert_eq!(format!("{got:?}"), format!("{want:?}"));
+            match (&got, &want) {
+                (TensorData::F32(a), TensorData::F32(b)) => {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()))
+                }
+                (TensorData::F64(a), TensorData::F64(b)) => {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()))
+                }
+                (TensorData::F16(a), TensorData::F16(b)) => {
+                    assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()))
+                }
+                (a, b) => assert_eq!(a, b),
+            }
+        }
+    }
 
     #[test]
     fn new_checks_element_count() {

@@ -17,7 +17,7 @@ pub struct ValueInfo {
 }
 
 /// One operation applied to values.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Node {
     /// The node's name in the model (or a generated `op_type#index` when the model gives none).
     pub name: String,
@@ -29,7 +29,7 @@ pub struct Node {
 }
 
 /// A computation graph.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct Graph {
     pub values: Vec<ValueInfo>,
     /// Nodes in an order where every node comes after the producers of its inputs.

@@ -157,11 +157,19 @@ impl NodeCtx {
         }
     }
 
-    pub fn graph_opt(&self, name: &str) -> Result<Option<Arc<Graph>>> {
-        match self.attr(name) {
-            None => Ok(None),
-            Some(Attr::Graph(g)) => Ok(Some(g.clone())),
-            Some(a) => Err(self.wrong(name, "a graph", a)),
+    /// Moves the graph attribute `name` out of the context (the op owns its subgraph; `Graph`
+    /// has no `Clone`: a derived one was 12 KB of wasm).
+    pub fn take_graph(&mut self, name: &str) -> Result<Option<Graph>> {
+        let Some(i) = self.attrs.iter().position(|(n, _)| n == name) else {
+            return Ok(None);
+        };
+        match self.attrs.remove(i).1 {
+            Attr::Graph(g) => Arc::try_unwrap(g).map(Some).map_err(|_| {
+                self.invalid(format!(
+                    "attribute '{name}': the graph is shared with another node"
+                ))
+            }),
+            a => Err(self.wrong(name, "a graph", &a)),
         }
     }
 

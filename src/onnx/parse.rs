@@ -25,7 +25,7 @@ pub const MAX_OPSET: i64 = 28;
 const MAX_GRAPH_DEPTH: usize = 32;
 
 /// A parsed model: its main graph and what the file says about itself.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Model {
     pub graph: Graph,
     /// Opset version of the default (`ai.onnx`) domain.
@@ -436,7 +436,7 @@ impl Cx<'_> {
         }
 
         let attrs = self.attributes(np, graph, names, outer, depth)?;
-        let ctx = NodeCtx {
+        let mut ctx = NodeCtx {
             name: name.clone(),
             op_type: op_type.to_string(),
             opset,
@@ -454,9 +454,9 @@ impl Cx<'_> {
             attrs,
         };
         let op = if op_type == "If" {
-            self.build_if(&ctx, graph, names, outer, &mut inputs)?
+            self.build_if(&mut ctx, graph, names, outer, &mut inputs)?
         } else if op_type == "Loop" || op_type == "Scan" {
-            build_body_op(&ctx, graph, names, outer, &mut inputs)?
+            build_body_op(&mut ctx, graph, names, outer, &mut inputs)?
         } else {
             let builder =
                 self.registry.get_in(domain, op_type).ok_or_else(|| {
@@ -534,17 +534,17 @@ impl Cx<'_> {
 
     fn build_if(
         &self,
-        ctx: &NodeCtx,
+        ctx: &mut NodeCtx,
         graph: &mut Graph,
         names: &mut HashMap<String, ValueId>,
         outer: &Scope,
         inputs: &mut Vec<Option<ValueId>>,
     ) -> Result<Op> {
         let then_branch = ctx
-            .graph_opt("then_branch")?
+            .take_graph("then_branch")?
             .ok_or_else(|| ctx.invalid("missing attribute then_branch"))?;
         let else_branch = ctx
-            .graph_opt("else_branch")?
+            .take_graph("else_branch")?
             .ok_or_else(|| ctx.invalid("missing attribute else_branch"))?;
         if inputs.len() != 1 || inputs[0].is_none() {
             return Err(ctx.invalid("If takes exactly one input, the condition"));
@@ -560,8 +560,8 @@ impl Cx<'_> {
         }
         let captures = capture_inputs(graph, names, outer, inputs, &[&then_branch, &else_branch]);
         Ok(Op::If(Box::new(IfOp {
-            then_branch: (*then_branch).clone(),
-            else_branch: (*else_branch).clone(),
+            then_branch,
+            else_branch,
             captures,
         })))
     }
@@ -695,7 +695,7 @@ fn capture_inputs(
 
 /// `Loop` and `Scan`: the body, its arity checked against the node's, and its captures.
 fn build_body_op(
-    ctx: &NodeCtx,
+    ctx: &mut NodeCtx,
     graph: &mut Graph,
     names: &mut HashMap<String, ValueId>,
     outer: &Scope,
@@ -703,7 +703,7 @@ fn build_body_op(
 ) -> Result<Op> {
     use crate::ir::ops::control::{LoopOp, ScanOp};
     let body = ctx
-        .graph_opt("body")?
+        .take_graph("body")?
         .ok_or_else(|| ctx.invalid("missing attribute body"))?;
     let n_inputs = inputs.len();
     let (n_body_in, n_body_out) = (body.inputs.len(), body.outputs.len());
@@ -732,7 +732,7 @@ fn build_body_op(
         }
         let captures = capture_inputs(graph, names, outer, inputs, &[&body]);
         Op::Loop(Box::new(LoopOp {
-            body: (*body).clone(),
+            body,
             n_inputs,
             captures,
         }))
@@ -795,7 +795,7 @@ fn build_body_op(
         }
         let captures = capture_inputs(graph, names, outer, inputs, &[&body]);
         Op::Scan(Box::new(ScanOp {
-            body: (*body).clone(),
+            body,
             num_scan_inputs: m,
             input_axes,
             input_directions,

@@ -1,11 +1,11 @@
-//! CPU kernels of the indexed read/write family, written once for every dtype (`map_data!`).
+//! CPU kernels of the indexed read/write family, written once for every dtype (`map_moved!`).
 //! Every index is checked against its axis (negative indices count from the end) before any
 //! write, so a bad index is an error naming the index and the axis, never a panic.
 
 use super::util::{input, norm_axis};
 use crate::error::{Error, Result};
 use crate::ir::ops::index::{IndexOp, ScatterReduction};
-use crate::map_data;
+use crate::map_moved;
 use crate::tensor::{numel_checked, strides, DType, Tensor, TensorData};
 use half::f16;
 
@@ -324,7 +324,7 @@ fn gather_nd(x: &Tensor, idx: &Tensor, b: usize) -> Result<Tensor> {
     let mut out_shape = is[..is.len() - 1].to_vec();
     out_shape.extend_from_slice(&xs[b + k..]);
     numel_checked(&out_shape)?;
-    let data = map_data!(x.data(), d => {
+    let data = map_moved!(x.data(), d => {
         let mut out = Vec::with_capacity(offs.len() * len);
         for &o in &offs {
             out.extend_from_slice(&d[o..o + len]);
@@ -342,7 +342,7 @@ fn take_along(x: &Tensor, a: usize, keep: &[usize]) -> Result<Tensor> {
     let dim = sh[a];
     let mut out_shape = sh.to_vec();
     out_shape[a] = keep.len();
-    let data = map_data!(x.data(), v => {
+    let data = map_moved!(x.data(), v => {
         let mut out = Vec::with_capacity(outer * keep.len() * inner);
         for o in 0..outer {
             for &j in keep {
@@ -566,7 +566,7 @@ fn reverse_sequence(
             src.extend(base..base + inner);
         }
     }
-    let data = map_data!(x.data(), v => src.iter().map(|&s| v[s].clone()).collect());
+    let data = map_moved!(x.data(), v => src.iter().map(|&s| v[s].clone()).collect());
     Tensor::new(sh, data)
 }
 

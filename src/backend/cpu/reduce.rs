@@ -356,7 +356,7 @@ fn topk(x: &Tensor, k: i64, axis: i64, largest: bool) -> Result<Vec<Tensor>> {
     let indices: Vec<i64> = picks.iter().map(|&p| ((p / inner) % len) as i64).collect();
     let mut shape = x.shape().to_vec();
     shape[a] = k;
-    let values = crate::map_data!(x.data(), d => picks.iter().map(|&p| d[p].clone()).collect());
+    let values = crate::map_moved!(x.data(), d => picks.iter().map(|&p| d[p].clone()).collect());
     Ok(vec![
         Tensor::new(shape.clone(), values)?,
         Tensor::from_i64(shape, indices)?,

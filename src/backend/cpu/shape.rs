@@ -1,10 +1,10 @@
 //! CPU kernels of the data-movement family. Every kernel is written once for all dtypes
-//! (`map_data!`); strided copies go through [`strided_copy`].
+//! (`map_moved!`: once per element width); strided copies go through [`strided_copy`].
 
 use super::util::{broadcast_shape, input, norm_axis, opt_input};
 use crate::error::{Error, Result};
 use crate::ir::ops::shape::{PadMode, ShapeOp};
-use crate::map_data;
+use crate::map_moved;
 use crate::tensor::{numel_checked, strides, Tensor, TensorData};
 
 pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
@@ -121,7 +121,7 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             let n = numel_checked(&dims)?;
             let data = match value {
                 None => TensorData::F32(vec![0.0; n]),
-                Some(v) => map_data!(v.data(), d => vec![d[0].clone(); n]),
+                Some(v) => map_moved!(v.data(), d => vec![d[0].clone(); n]),
             };
             vec![Tensor::new(dims, data)?]
         }
@@ -273,9 +273,9 @@ fn transpose(x: &Tensor, perm: &[usize]) -> Result<Tensor> {
         return Ok(x.clone());
     }
     let data = if x.rank() == 2 {
-        map_data!(x.data(), v => transpose2d(v, x.shape()[0], x.shape()[1]))
+        map_moved!(x.data(), v => transpose2d(v, x.shape()[0], x.shape()[1]))
     } else {
-        map_data!(x.data(), v => strided_copy(v, &out_shape, &st, 0))
+        map_moved!(x.data(), v => strided_copy(v, &out_shape, &st, 0))
     };
     Tensor::new(out_shape, data)
 }
@@ -523,7 +523,7 @@ fn slice(
         }
         ost[a] = st[a] as isize * step as isize;
     }
-    let data = map_data!(x.data(), v => strided_copy(v, &out_shape, &ost, offset));
+    let data = map_moved!(x.data(), v => strided_copy(v, &out_shape, &ost, offset));
     Tensor::new(out_shape, data)
 }
 
@@ -554,7 +554,7 @@ fn gather(x: &Tensor, idx: &Tensor, axis: i64) -> Result<Tensor> {
     out_shape.extend_from_slice(idx.shape());
     out_shape.extend_from_slice(&x.shape()[a + 1..]);
     numel_checked(&out_shape)?;
-    let data = map_data!(x.data(), v => {
+    let data = map_moved!(x.data(), v => {
         let mut out = Vec::with_capacity(outer * ids.len() * inner);
         for o in 0..outer {
             for &i in &ids {
@@ -599,14 +599,14 @@ fn gather_elements(x: &Tensor, idx: &Tensor, axis: i64) -> Result<Tensor> {
             off
         })
         .collect();
-    let data = map_data!(x.data(), v => srcs.iter().map(|&s| v[s].clone()).collect());
+    let data = map_moved!(x.data(), v => srcs.iter().map(|&s| v[s].clone()).collect());
     Tensor::new(idx.shape().to_vec(), data)
 }
 
 fn expand(x: &Tensor, out: &[usize]) -> Result<Tensor> {
     let st = super::util::broadcast_strides(x.shape(), out);
     let st: Vec<isize> = st.into_iter().map(|s| s as isize).collect();
-    let data = map_data!(x.data(), v => strided_copy(v, out, &st, 0));
+    let data = map_moved!(x.data(), v => strided_copy(v, out, &st, 0));
     Tensor::new(out.to_vec(), data)
 }
 
@@ -723,7 +723,7 @@ fn tile(x: &Tensor, reps: &[i64]) -> Result<Tensor> {
     numel_checked(&out)?;
     let shape = x.shape().to_vec();
     let idx = remap_indices(&shape, &out, &|d, c| Some(c % shape[d]))?;
-    let data = map_data!(x.data(), v => gather_fill(v, &idx, None));
+    let data = map_moved!(x.data(), v => gather_fill(v, &idx, None));
     Tensor::new(out, data)
 }
 
@@ -823,7 +823,7 @@ fn one_hot(idx: &Tensor, depth: &Tensor, values: &Tensor, axis: i64) -> Result<T
     let outer: usize = idx.shape()[..a].iter().product();
     let inner: usize = idx.shape()[a..].iter().product();
     let ids = idx.to_f64_vec();
-    let data = map_data!(values.data(), v => {
+    let data = map_moved!(values.data(), v => {
         let (off, on) = (&v[0], &v[1]);
         let mut out = vec![off.clone(); n];
         for o in 0..outer {

@@ -8,7 +8,7 @@ use super::super::graph::Graph;
 /// loop-carried initial values; the body maps `(iteration, cond, carried…)` to
 /// `(cond, carried…, scan outputs…)`. The node yields the final carried values, then each scan
 /// output stacked along a new first axis.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct LoopOp {
     pub body: Graph,
     /// The node's own inputs (`M`, `cond`, carried values), before the captures.
@@ -19,7 +19,7 @@ pub struct LoopOp {
 
 /// ONNX `Scan`. Opset 8 has a leading `sequence_lens` input and a batch axis 0 on every input
 /// and output (`batched`); opset 9+ has neither, and per-input/output axes and directions.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct ScanOp {
     pub body: Graph,
     /// Number of scan inputs (`M`); the other `N` inputs are state variables.

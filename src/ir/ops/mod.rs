@@ -33,7 +33,7 @@ use super::fact::Fact;
 use super::graph::Graph;
 
 /// An operation of the IR. Inputs are positional as in ONNX; optional inputs are `None`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub enum Op {
     Math(math::MathOp),
     Linalg(linalg::LinalgOp),
@@ -61,7 +61,7 @@ pub enum Op {
 }
 
 /// The two branches of an `If`, each a graph whose outputs are the node's outputs.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct IfOp {
     pub then_branch: Graph,
     pub else_branch: Graph,

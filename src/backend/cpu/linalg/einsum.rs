@@ -282,15 +282,19 @@ fn permute_to<T: Copy + Default>(
     Ok(out)
 }
 
-/// Direct sum over every label: out[o] += Π operand values. Handles diagonals (a label repeated
-/// inside one operand), labels summed inside one operand, broadcast size-1 axes, any operand count.
-fn direct_sum<T: Copy + Default + Mul<Output = T> + AddAssign>(
-    ex: &Expanded,
-    shapes: &[&[usize]],
-    vals: &[&[T]],
-    out_shape: &[usize],
-    eq: &str,
-) -> Result<Vec<T>> {
+/// The walk of [`direct_sum`] over every label, the same for every dtype (so built once, not
+/// per dtype): each label's size, its stride in each operand and in the output.
+struct Walk {
+    dims: Vec<usize>,
+    op_st: Vec<Vec<usize>>,
+    out_st: Vec<usize>,
+    /// Number of steps (the product of `dims`).
+    total: usize,
+    n_out: usize,
+}
+
+#[inline(never)]
+fn walk(ex: &Expanded, shapes: &[&[usize]], out_shape: &[usize], eq: &str) -> Result<Walk> {
     let n_out = numel_checked(out_shape)?;
     let mut labels: Vec<u8> = ex.output.clone();
     for &c in ex.inputs.iter().flatten() {
@@ -308,10 +312,6 @@ fn direct_sum<T: Copy + Default + Mul<Output = T> + AddAssign>(
                 "Einsum '{eq}': the index space {dims:?} is too large to sum directly"
             ))
         })?;
-    let mut out = vec![T::default(); n_out];
-    if total == 0 {
-        return Ok(out);
-    }
     // per label: stride in each operand (summed over repeats, 0 on broadcast axes), in the output
     let op_st: Vec<Vec<usize>> = ex
         .inputs
@@ -333,7 +333,36 @@ fn direct_sum<T: Copy + Default + Mul<Output = T> + AddAssign>(
         .collect();
     let mut out_st = strides(out_shape);
     out_st.resize(labels.len(), 0);
-    let r = labels.len();
+    Ok(Walk {
+        dims,
+        op_st,
+        out_st,
+        total,
+        n_out,
+    })
+}
+
+/// Direct sum over every label: out[o] += Π operand values. Handles diagonals (a label repeated
+/// inside one operand), labels summed inside one operand, broadcast size-1 axes, any operand count.
+fn direct_sum<T: Copy + Default + Mul<Output = T> + AddAssign>(
+    ex: &Expanded,
+    shapes: &[&[usize]],
+    vals: &[&[T]],
+    out_shape: &[usize],
+    eq: &str,
+) -> Result<Vec<T>> {
+    let Walk {
+        dims,
+        op_st,
+        out_st,
+        total,
+        n_out,
+    } = walk(ex, shapes, out_shape, eq)?;
+    let mut out = vec![T::default(); n_out];
+    if total == 0 {
+        return Ok(out);
+    }
+    let r = dims.len();
     let mut idx = vec![0usize; r];
     let mut offs = vec![0usize; vals.len()];
     let mut o = 0usize;

@@ -188,7 +188,7 @@ pub fn run(op: &MlOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             };
             shape.push(ids.len());
             numel_checked(&shape)?;
-            let data = crate::map_data!(x.data(), v => {
+            let data = crate::map_moved!(x.data(), v => {
                 let mut out = Vec::with_capacity(outer * ids.len());
                 for o in 0..outer {
                     out.extend(ids.iter().map(|&i| v[o * last + i].clone()));
