@@ -9,7 +9,8 @@
 //! [`MR`] = 4 rows, depth-major (`[p][r]`). The micro-kernel keeps an `R × 8·P` tile of C in
 //! `R·2·P` f32x4 accumulators; each depth step loads the 2·P vectors of B once, broadcasts each
 //! of the R values of A, and adds the products (SIMD128 has no FMA: a multiply, then an add).
-//! Tiles of 4 × 8 cover the matrix; fewer than 4 rows in all (batch-1 layers, RNN steps) take
+//! Tiles of 4 × 8 cover the matrix (a last panel of 1 or 2 columns, as H·W of a convolution
+//! often leaves, runs column by column over 4 micro-panels at a time); fewer than 4 rows in all (batch-1 layers, RNN steps) take
 //! 1 × 32 or 2 × 16 tiles, so a product with one row still has 8 independent accumulators and
 //! streams each packed weight once.
 //!
