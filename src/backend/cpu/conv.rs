@@ -883,27 +883,35 @@ fn wasm_max(a: f32, b: f32) -> f32 {
     }
 }
 
-/// 2-D MaxPool (no `Indices`) of one plane padded with −∞ ([`PaddedPlane::fill_with`]) into
-/// one output plane, [`DW_COLS`] outputs per step over every tap in (kh, kw) order, each
-/// `acc = max(acc, x)` as wasm's `f32x4.max` (NaN propagates; a window wholly in the padding
-/// gives −∞, as the table walk does).
-fn max_pool_padded(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32], kernel: DwKernel) {
+/// 2-D MaxPool (no `Indices`) of one input plane into one output plane, as if over the plane
+/// padded with −∞: per step [`DW_COLS`] outputs, `acc = max(acc, x)` as wasm's `f32x4.max`
+/// (NaN propagates; a window wholly in the padding gives −∞, as the table walk does). The
+/// scalar twin walks every tap of a padded copy (`p`); the SIMD128 kernel takes the maximum over
+/// the window's rows first (one pass over each input row, no padded copy) and then over its
+/// columns, the same maximum since `max` is associative and commutative (−∞ changes nothing).
+fn max_pool_plane(
+    plane: &[f32],
+    g: &[Dim1],
+    dst: &mut [f32],
+    kernel: DwKernel,
+    p: &mut PaddedPlane,
+) {
     let (h, w) = (g[0], g[1]);
-    assert!(dst.len() >= h.output * w.output);
-    let simd = kernel == DwKernel::Simd && w.stride <= 2;
-    let (rows, width) = PaddedPlane::dims(g);
-    assert!(p.width == width && p.data.len() >= rows * width);
-    // SAFETY: every step's reads lie inside the padded plane (PaddedPlane::dims, checked)
-    unsafe {
-        if simd {
-            mp_plane_simd(p, g, dst)
-        } else {
-            mp_plane_scalar(p, g, dst)
-        }
+    assert!(dst.len() >= h.output * w.output && plane.len() >= h.input * w.input);
+    let simd = cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+        && kernel == DwKernel::Simd
+        && w.stride <= 2;
+    if simd {
+        // SAFETY: the row buffer is PaddedPlane::dims' width, which every step's reads fit
+        unsafe { mp_rows_simd(plane, g, dst, &mut p.data) }
+        return;
     }
+    p.fill_with(plane, g, f32::NEG_INFINITY);
+    // SAFETY: every step's reads lie inside the padded plane (PaddedPlane::dims)
+    unsafe { mp_plane_scalar(p, g, dst) }
 }
 
-/// The scalar twin of [`max_pool_padded`]'s SIMD128 kernel.
+/// The scalar twin of [`max_pool_plane`]'s SIMD128 kernel.
 ///
 /// # Safety
 /// `p` must be the padded plane of geometry `g` ([`PaddedPlane::dims`]).
@@ -931,36 +939,62 @@ unsafe fn mp_plane_scalar(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32]) {
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-use mp_plane_scalar as mp_plane_simd;
+unsafe fn mp_rows_simd(_: &[f32], _: &[Dim1], _: &mut [f32], _: &mut Vec<f32>) {
+    unreachable!("the SIMD128 max pool runs only on wasm with simd128")
+}
 
-/// [`max_pool_padded`] in SIMD128: two f32x4 maxima per step; stride 2 loads 16 values and
-/// keeps the even lanes.
+/// [`max_pool_plane`] in SIMD128: per output row, `rows[pad_w + x]` = the maximum of input
+/// column `x` over the window's rows inside the input (−∞ in the padding columns, or everywhere
+/// when no row is inside), then per step two f32x4 maxima over the window's columns of `rows`
+/// (stride 2 loads 16 values and keeps the even lanes).
 ///
 /// # Safety
-/// As [`mp_plane_scalar`].
+/// `g` must be `plane`'s geometry with a column stride of 1 or 2.
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-unsafe fn mp_plane_simd(p: &PaddedPlane, g: &[Dim1], dst: &mut [f32]) {
+unsafe fn mp_rows_simd(plane: &[f32], g: &[Dim1], dst: &mut [f32], rows: &mut Vec<f32>) {
     use core::arch::wasm32::*;
     let (h, w) = (g[0], g[1]);
+    let (_, width) = PaddedPlane::dims(g);
+    rows.clear();
+    rows.resize(width, f32::NEG_INFINITY);
+    let valid = w.pad_begin..w.pad_begin + w.input;
     for oh in 0..h.output {
-        let row = &mut dst[oh * w.output..(oh + 1) * w.output];
-        for (step, out) in row.chunks_mut(DW_COLS).enumerate() {
-            let x = p
-                .data
-                .as_ptr()
-                .add(oh * h.stride * p.width + step * DW_COLS * w.stride);
+        let mut any = false;
+        for kh in 0..h.kernel {
+            let Some(ih) = h.source(oh, kh) else {
+                continue;
+            };
+            let src = &plane[ih * w.input..(ih + 1) * w.input];
+            let d = &mut rows[valid.clone()];
+            if !any {
+                d.copy_from_slice(src);
+                any = true;
+                continue;
+            }
+            let mut d4 = d.chunks_exact_mut(4);
+            let mut s4 = src.chunks_exact(4);
+            for (d, s) in (&mut d4).zip(&mut s4) {
+                let (dp, sp) = (d.as_mut_ptr() as *mut v128, s.as_ptr() as *const v128);
+                v128_store(dp, f32x4_max(v128_load(dp), v128_load(sp)));
+            }
+            for (d, &s) in d4.into_remainder().iter_mut().zip(s4.remainder()) {
+                *d = wasm_max(*d, s);
+            }
+        }
+        if !any {
+            rows[valid.clone()].fill(f32::NEG_INFINITY);
+        }
+        let out = &mut dst[oh * w.output..(oh + 1) * w.output];
+        for (step, out) in out.chunks_mut(DW_COLS).enumerate() {
+            let x = rows.as_ptr().add(step * DW_COLS * w.stride);
             let (mut a0, mut a1) = (
                 f32x4_splat(f32::NEG_INFINITY),
                 f32x4_splat(f32::NEG_INFINITY),
             );
-            for kh in 0..h.kernel {
-                let r = x.add(kh * h.dilation * p.width);
-                for kw in 0..w.kernel {
-                    let t = r.add(kw * w.dilation);
-                    let (x0, x1) = load8(t, w.stride);
-                    a0 = f32x4_max(a0, x0);
-                    a1 = f32x4_max(a1, x1);
-                }
+            for kw in 0..w.kernel {
+                let (x0, x1) = load8(x.add(kw * w.dilation), w.stride);
+                a0 = f32x4_max(a0, x0);
+                a1 = f32x4_max(a1, x1);
             }
             store8(out, a0, a1);
         }
@@ -978,7 +1012,7 @@ const DW_KERNEL: DwKernel = DwKernel::Simd;
 /// Runs the SIMD128 depthwise kernel against its scalar twin and against [`depthwise_2d`] on
 /// strides 1, 2 and 3 (the scalar twin), dilations, pads, kernel sizes 1–5 and widths around the step edges; returns
 /// how many outputs are not bit-identical (0 expected); then the SIMD128 max pool
-/// ([`max_pool_padded`]) over the same geometries against its scalar twin and the table walk.
+/// ([`max_pool_plane`]) over the same geometries against its scalar twin and the table walk.
 /// Inside wasm this is the test hook `depthwiseCheckForTest`. (Random weights and inputs: no zero sums, so the padding's `w·0`
 /// terms change no bit.)
 #[cfg(any(test, feature = "test-api"))]
@@ -1029,10 +1063,9 @@ pub fn depthwise_check_against_scalar() -> usize {
         let x = Tensor::from_f32(vec![1, 1, hw, hw + 3], plane.clone()).unwrap();
         let want = pool(&x, PoolKind::Max, &win, false, Some(false)).unwrap();
         let want = want[0].as_f32().unwrap();
-        p.fill_with(&plane, &g, f32::NEG_INFINITY);
         for kern in [DwKernel::Simd, DwKernel::Scalar] {
             let mut got = vec![f32::NAN; out_sp];
-            max_pool_padded(&p, &g, &mut got, kern);
+            max_pool_plane(&plane, &g, &mut got, kern, &mut p);
             // the table walk keeps the first of equal maxima: compare zeros by value
             bad += got
                 .iter()
@@ -1040,7 +1073,7 @@ pub fn depthwise_check_against_scalar() -> usize {
                 .filter(|(a, b)| a.to_bits() != b.to_bits() && !(**a == 0.0 && **b == 0.0))
                 .count();
             let mut twin = vec![f32::NAN; out_sp];
-            max_pool_padded(&p, &g, &mut twin, DwKernel::Scalar);
+            max_pool_plane(&plane, &g, &mut twin, DwKernel::Scalar, &mut p);
             bad += crate::testing::bit_mismatches(&got, &twin);
         }
     }
@@ -1519,8 +1552,7 @@ fn pool(
             .chunks_exact(in_sp.max(1))
             .zip(out.chunks_exact_mut(out_sp.max(1)))
         {
-            p.fill_with(plane, &g, f32::NEG_INFINITY);
-            max_pool_padded(&p, &g, dst, DW_KERNEL);
+            max_pool_plane(plane, &g, dst, DW_KERNEL, &mut p);
         }
         DW_PLANE.with(|c| *c.borrow_mut() = p);
         return Ok(vec![Tensor::from_f32(out_shape, out)?]);

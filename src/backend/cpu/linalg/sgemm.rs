@@ -9,7 +9,8 @@
 //! [`MR`] = 4 rows, depth-major (`[p][r]`). The micro-kernel keeps an `R × 8·P` tile of C in
 //! `R·2·P` f32x4 accumulators; each depth step loads the 2·P vectors of B once, broadcasts each
 //! of the R values of A, and adds the products (SIMD128 has no FMA: a multiply, then an add).
-//! Tiles of 4 × 8 cover the matrix; fewer than 4 rows in all (batch-1 layers, RNN steps) take
+//! Tiles of 4 × 8 cover the matrix (a last panel of 1 or 2 columns, as H·W of a convolution
+//! often leaves, runs column by column over 4 micro-panels at a time); fewer than 4 rows in all (batch-1 layers, RNN steps) take
 //! 1 × 32 or 2 × 16 tiles, so a product with one row still has 8 independent accumulators and
 //! streams each packed weight once.
 //!
@@ -423,6 +424,28 @@ fn drive(
                     let panels = if cols_left >= wide * NR { wide } else { 1 };
                     let cols = cols_left.min(panels * NR);
                     let mut t = 0;
+                    if cols <= 2 && mc >= MR && kernel == Kernel::Simd {
+                        // a last panel of 1 or 2 columns (N = H·W of a convolution is rarely a
+                        // multiple of 8): column by column over the block's full micro-panels
+                        // instead of 4 × 8 tiles that compute 6 or 7 columns for nothing
+                        let tile = Tile {
+                            kc,
+                            a: ablock,
+                            b: bp,
+                            bstep,
+                            bstride,
+                            // SAFETY: row ic, column jc+jr of dst (checked above)
+                            c: unsafe { dst.as_mut_ptr().add(ic * ldc + jc + jr) },
+                            ldc,
+                            cols,
+                            load,
+                            scale,
+                        };
+                        t = mc / MR;
+                        // SAFETY: the block's first t full micro-panels, B's panel q and dst's
+                        // rows ic..ic+4t, columns jc+jr.. (cols), as checked above
+                        unsafe { simd_columns(&tile, t) };
+                    }
                     while t * MR < mc {
                         let rows = MR.min(mc - t * MR);
                         // SAFETY: micro-panel t of the block (rows × kc of its MR × kc)
@@ -471,6 +494,7 @@ fn drive(
 }
 
 /// One micro-kernel call: an `R × cols` tile of C (cols ≤ 8·P) over `kc` depths.
+#[derive(Clone, Copy)]
 struct Tile {
     kc: usize,
     /// A's micro-panel, `[p][r]` (R values per depth)
@@ -518,15 +542,31 @@ unsafe fn scalar_tile<const R: usize, const P: usize>(t: &Tile) {
 }
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use simd::tile as simd_tile;
+use simd::{columns as simd_columns, tile as simd_tile};
 
 /// Off wasm the SIMD kernel is the scalar twin (LLVM vectorises it for the host).
 #[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use scalar_tile as simd_tile;
 
+/// Off wasm the column kernel is the scalar twin's 4-row tiles.
+///
+/// # Safety
+/// As [`simd::columns`] (on wasm).
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+unsafe fn simd_columns(t: &Tile, panels: usize) {
+    for q in 0..panels {
+        let tile = Tile {
+            a: t.a.add(q * MR * t.kc),
+            c: t.c.add(q * MR * t.ldc),
+            ..*t
+        };
+        scalar_tile::<MR, 1>(&tile);
+    }
+}
+
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd {
-    use super::{Tile, NR};
+    use super::{Tile, MR, NR};
     use core::arch::wasm32::*;
 
     /// `c + a·b`: a multiply and an add (rounded twice, as the scalar twin does).
@@ -543,6 +583,54 @@ mod simd {
     #[inline(always)]
     fn madd(a: v128, b: v128, c: v128) -> v128 {
         f32x4_relaxed_madd(a, b, c)
+    }
+
+    /// The first `panels` (full) micro-panels of A's block times `t.cols` (1 or 2) columns of
+    /// one B panel, for a last panel of few columns: per column, G = 4 micro-panels at a time
+    /// in G f32x4 accumulators (a micro-panel's 4 values at one depth are one load), each
+    /// output's sum in the scalar twin's order.
+    ///
+    /// # Safety
+    /// `t.a` must hold `panels` micro-panels of `MR × t.kc`, `t.c` their `MR · panels` rows.
+    #[inline(never)]
+    pub(super) unsafe fn columns(t: &Tile, panels: usize) {
+        let mut q = 0;
+        while q < panels {
+            if panels - q >= 4 {
+                column_group::<4>(t, q);
+                q += 4;
+            } else {
+                column_group::<1>(t, q);
+                q += 1;
+            }
+        }
+    }
+
+    /// [`columns`] for micro-panels `q..q+G`.
+    #[inline(always)]
+    unsafe fn column_group<const G: usize>(t: &Tile, q: usize) {
+        let a0 = t.a.add(q * MR * t.kc);
+        for j in 0..t.cols {
+            let mut acc = [f32x4_splat(0.0); G];
+            let (mut a, mut b) = (a0, t.b.add(j));
+            for _ in 0..t.kc {
+                let x = v128_load32_splat(b as *const u32);
+                for (i, acc) in acc.iter_mut().enumerate() {
+                    *acc = madd(v128_load(a.add(i * MR * t.kc) as *const v128), x, *acc);
+                }
+                a = a.add(MR);
+                b = b.add(t.bstep);
+            }
+            for (i, acc) in acc.iter().enumerate() {
+                let mut v = [0.0f32; MR];
+                v128_store(v.as_mut_ptr() as *mut v128, *acc);
+                for (r, &x) in v.iter().enumerate() {
+                    let v = t.scale * x;
+                    let c = t.c.add(((q + i) * MR + r) * t.ldc + j);
+                    *c = if t.load { *c + v } else { v };
+                }
+            }
+        }
     }
 
     /// The SIMD128 micro-kernel: `R × 2·P` f32x4 accumulators.
@@ -614,7 +702,7 @@ mod simd {
 }
 
 /// Runs the SIMD128 kernel against its scalar twin over edge tiles (every row and column
-/// remainder), odd sizes, depths across block edges, transposed operands, `scale` and an added
+/// remainder, the column kernel of 1- and 2-column last panels), odd sizes, depths across block edges, transposed operands, `scale` and an added
 /// C, with B packed per call and ahead and with both operands packed ahead (into a C of a
 /// wider row stride); returns how many outputs are not bit-identical
 /// (0 expected). Inside wasm this is the test hook `sgemmCheckForTest`.
@@ -632,6 +720,9 @@ pub fn check_against_scalar() -> usize {
         (7, 31, 300),
         (8, 16, 256),
         (9, 33, 257),
+        // last panels of 1 and 2 columns over groups of 4 micro-panels and a single one
+        (20, 17, 40),
+        (64, 10, 300),
         (66, 70, 65),
         (67, 263, 520),
         (0, 3, 4),
