@@ -224,10 +224,12 @@ fn conv_batchnorm_activation_fusion_matches_the_unfused_graph() {
         ],
     );
     let eval = &hearth::backend::cpu::run;
-    let plain = parse_model(&bytes, &ExternalData { files: &[] }, eval)
-        .unwrap()
-        .graph;
-    let mut fused = plain.clone();
+    let parse = || {
+        parse_model(&bytes, &ExternalData { files: &[] }, eval)
+            .unwrap()
+            .graph
+    };
+    let (plain, mut fused) = (parse(), parse());
     assert_eq!(
         hearth::ir::rewrite::fuse(&mut fused),
         4,
