@@ -198,6 +198,105 @@ fn screened_top_k_equals_the_plain_scan() {
     }
 }
 
+/// The masked pass (a block with few candidates item by item, a denser one through the
+/// four-wide bounds with the mask ANDed into their keep bits) at every density, with whole
+/// blocks empty or full and a mask shorter than the table, against the plain scan.
+#[test]
+fn masked_screening_equals_the_plain_scan_at_every_density() {
+    let mut r = Rng(123);
+    let (n, d) = (5000usize, 48usize);
+    let table = gaussian(&mut r, n * d, 0.1);
+    let s = Screen::build(&table, d).unwrap();
+    let mut rank: Vec<u32> = (0..n as u32).collect();
+    r.shuffle(&mut rank);
+    let words = n.div_ceil(64);
+    let bias = r.f32s(n, -0.05, 0.05);
+    let norms: Vec<f32> = (0..n).map(|j| 0.5 + (j % 13) as f32 * 0.1).collect();
+    let mut masks: Vec<(String, Vec<u64>)> = Vec::new();
+    for (name, keep_one_in) in [
+        ("all", 1u64),
+        ("1/2", 2),
+        ("1/4", 4),
+        ("1/5", 5),
+        ("1/10", 10),
+    ] {
+        let m = (0..words)
+            .map(|_| {
+                (0..64).fold(0u64, |w, b| {
+                    w | ((r.below(keep_one_in as usize) == 0) as u64) << b
+                })
+            })
+            .collect();
+        masks.push((name.into(), m));
+    }
+    masks.push((
+        "1/300".into(),
+        (0..words)
+            .map(|w| if w % 5 == 0 { 1 << (w % 64) } else { 0 })
+            .collect(),
+    ));
+    masks.push(("none".into(), vec![0; words]));
+    // every other block of 256 full, the rest empty
+    masks.push((
+        "alternate blocks".into(),
+        (0..words)
+            .map(|w| if w / 4 % 2 == 0 { u64::MAX } else { 0 })
+            .collect(),
+    ));
+    // a block at the density threshold (64 of 256), and one bit under it
+    masks.push((
+        "at the threshold".into(),
+        (0..words)
+            .map(|w| if w % 4 == 0 { u64::MAX } else { 0 })
+            .collect(),
+    ));
+    masks.push((
+        "under the threshold".into(),
+        (0..words)
+            .map(|w| if w % 4 == 0 { u64::MAX >> 1 } else { 0 })
+            .collect(),
+    ));
+    masks.push(("short".into(), vec![u64::MAX; words / 2]));
+    for (mname, m) in &masks {
+        for (pname, post) in [
+            ("identity", Post::default()),
+            (
+                "cosine + bias",
+                Post {
+                    scale: 0.9,
+                    norms: Some(&norms),
+                    bias: Some(&bias),
+                },
+            ),
+        ] {
+            for k in [1usize, 10, 100] {
+                for largest in [true, false] {
+                    if !largest && !post.is_identity() {
+                        continue;
+                    }
+                    let x = r.f32s(d, -1.0, 1.0);
+                    let f = |j: usize, v: f32| {
+                        let v = post.apply(j, v);
+                        if largest {
+                            v
+                        } else {
+                            -v
+                        }
+                    };
+                    let want = plain(&table, &x, Some(m), k, &rank, &f);
+                    let (got, c) = screened(&s, &table, &x, Some(m), k, &rank, post, largest)
+                        .expect("a finite table and query are screened");
+                    let what = format!("mask {mname}, {pname}, k={k}, largest {largest}");
+                    assert_eq!(bits(&got), bits(&want), "{what}");
+                    if mname == "all" && k == 10 {
+                        assert!(c < 200, "{what}: {c} candidates");
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn non_finite_tables_are_not_screened() {
     let mut t = vec![0.5f32; 64 * 10];
@@ -253,6 +352,10 @@ fn rescoring_on_the_bench_table_is_a_few_dozen_rows() {
 }
 
 fn bundle(n: usize, d: usize, metric: Metric, bias: bool) -> Vec<u8> {
+    bundle_of(n, d, metric, bias, TableDType::F32)
+}
+
+fn bundle_of(n: usize, d: usize, metric: Metric, bias: bool, dtype: TableDType) -> Vec<u8> {
     let mut r = Rng(31);
     let cats = ["A", "B", "C"];
     let items: Vec<ItemMeta> = (0..n)
@@ -291,7 +394,7 @@ fn bundle(n: usize, d: usize, metric: Metric, bias: bool) -> Vec<u8> {
             source: None,
         },
         factors,
-        dtype: TableDType::F32,
+        dtype,
         bias: bias.then(|| r.f32s(n, -0.05, 0.05)),
         popularity: None,
         user_model: None,
@@ -555,6 +658,80 @@ fn fused_kernel_screens_and_equals_its_unscreened_form() {
         };
         if rows <= 4 {
             assert_eq!(bits(&got[0]), bits(&want[0]));
+        }
+    }
+}
+
+/// f16 and int8 tables (an f16 one screened through an int8 copy of its f32 values; an int8
+/// one scanned by the four-rows integer kernel) and `recommend_batch` (each user screened):
+/// identical with screening on and off, and equal to single queries.
+#[test]
+fn f16_int8_and_batched_queries_are_identical_with_and_without_screening() {
+    let (n, d) = (6000, 32);
+    for dtype in [TableDType::F32, TableDType::F16, TableDType::I8] {
+        for (metric, bias) in [(Metric::Dot, false), (Metric::Cosine, true)] {
+            let bytes = bundle_of(n, d, metric, bias, dtype);
+            let on = Recommender::from_bytes(&bytes).unwrap();
+            let mut off = Recommender::from_bytes(&bytes).unwrap();
+            off.set_screening(false);
+            let mut r = Rng(9);
+            let users = r.f32s(5 * d, -1.0, 1.0);
+            for k in [1usize, 10, 100, 400] {
+                let what = format!("{dtype:?} {metric:?} bias {bias} k={k}");
+                let a = on.recommend_batch(&users, k).unwrap();
+                let b = off.recommend_batch(&users, k).unwrap();
+                assert_eq!(a.len(), 5);
+                for (u, (ga, gb)) in a.iter().zip(&b).enumerate() {
+                    assert_eq!(bits(ga), bits(gb), "{what}: batch user {u}");
+                    // the reference: every score, sorted by score then id
+                    let x = &users[u * d..(u + 1) * d];
+                    let scores = off.scores(x).unwrap();
+                    let mut want: Vec<(u32, f32)> = scores
+                        .iter()
+                        .enumerate()
+                        .map(|(j, s)| (j as u32, *s))
+                        .collect();
+                    want.sort_by(|p, q| {
+                        q.1.partial_cmp(&p.1)
+                            .unwrap()
+                            .then(on.id(p.0).cmp(on.id(q.0)))
+                    });
+                    want.truncate(k);
+                    assert_eq!(
+                        bits(ga),
+                        bits(&want),
+                        "{what}: batch user {u} vs every score"
+                    );
+                    let q = Query {
+                        k,
+                        exclude_seen: false,
+                        ..Query::default()
+                    };
+                    let single = on.recommend_vector(x, &q).unwrap();
+                    let single: Vec<(u32, f32)> =
+                        single.iter().map(|r| (r.item, r.score)).collect();
+                    assert_eq!(
+                        bits(ga),
+                        bits(&single),
+                        "{what}: batch user {u} vs one query"
+                    );
+                }
+                let q = Query {
+                    k,
+                    filter: Filter {
+                        categories: vec!["A".into()],
+                        ..Filter::default()
+                    },
+                    deny: vec![on.id(7).to_string()],
+                    ..Query::default()
+                };
+                let x = &users[..d];
+                let (sa, sb) = (
+                    on.recommend_vector(x, &q).unwrap(),
+                    off.recommend_vector(x, &q).unwrap(),
+                );
+                assert_eq!(sa, sb, "{what}: filtered");
+            }
         }
     }
 }

@@ -111,7 +111,7 @@ pub struct Recommender {
     /// One bitmask per category.
     category_masks: Vec<Vec<u64>>,
     inv_norms: OnceLock<Vec<f32>>,
-    /// The int8 screening copy of a large f32 table, built on the first scan that uses it.
+    /// The int8 screening copy of a large f32 or f16 table, built on the first scan that uses it.
     screen: OnceLock<Option<screen::Screen>>,
     screening: bool,
     user_model: Option<Slab>,
@@ -381,30 +381,62 @@ impl Recommender {
         }
     }
 
+    /// The int8 screening copy for a top-`k` scan, where it applies: screening on, an f32 or
+    /// f16 table of at least [`screen::MIN_ITEMS`] items, all finite, `k ≤ n / 16` (built on
+    /// first use). An int8 table is not screened: its scan already reads int8 rows.
+    fn screen_for(&self, k: usize) -> Option<&screen::Screen> {
+        if !self.screening || self.n < screen::MIN_ITEMS || k * 16 > self.n {
+            return None;
+        }
+        self.screen
+            .get_or_init(|| match &self.table {
+                TableData::F32(t) => screen::Screen::build(t.f32s(), self.d),
+                TableData::F16(_) => screen::Screen::build_rows(self.n, self.d, |j, row| {
+                    self.row_into(j as u32, row)
+                }),
+                TableData::I8 { .. } => None,
+            })
+            .as_ref()
+    }
+
     /// Scans the masked items, scoring each as `post.apply(j, dot)`, into `top`.
     fn scan(&self, p: &Prepared, mask: Option<&[u64]>, top: &mut TopK, post: Post) {
-        // a large f32 table: the int8 screening pass, then the survivors rescored exactly (the
-        // same offers as the scans below; `post` is monotone: non-negative cosine norms, bias)
-        if let (TableData::F32(table), Prepared::F32(q)) = (&self.table, p) {
-            if self.screening && self.n >= screen::MIN_ITEMS && top.k() * 16 <= self.n {
-                let s = self
-                    .screen
-                    .get_or_init(|| screen::Screen::build(table.f32s(), self.d));
-                if let Some(c) = s
-                    .as_ref()
-                    .and_then(|s| s.candidates(q, mask, top.k(), true, post))
-                {
-                    let (t, d) = (table.f32s(), self.d);
-                    for j in c {
-                        let j = j as usize;
-                        let s = post.apply(j, kernels::dot_f32(&t[j * d..(j + 1) * d], q));
-                        if s >= top.threshold() {
-                            top.push(j as u32, s);
-                        }
+        // a large f32 or f16 table: the int8 screening pass, then the survivors rescored
+        // exactly (the same offers as the scans below; `post` is monotone: non-negative cosine
+        // norms, bias)
+        if let Prepared::F32(q) = p {
+            if let Some(c) = self
+                .screen_for(top.k())
+                .and_then(|s| s.candidates(q, mask, top.k(), true, post))
+            {
+                for j in c {
+                    let s = post.apply(j as usize, self.dot(p, j as usize));
+                    if s >= top.threshold() {
+                        top.push(j, s);
                     }
-                    return;
+                }
+                return;
+            }
+        }
+        if let (TableData::I8 { rows, scales }, Prepared::I8(q, qs), None) = (&self.table, p, mask)
+        {
+            // every item of an int8 table: the four-rows integer kernel (exact sums, so the
+            // same dots as `dot_i8`), each scaled and offered in item order as `offer_all` does
+            const BLOCK: usize = 256;
+            let (t, d) = (rows.i8s(), self.d);
+            let mut dots = [0i32; BLOCK];
+            for j0 in (0..self.n).step_by(BLOCK) {
+                let j1 = (j0 + BLOCK).min(self.n);
+                let dots = &mut dots[..j1 - j0];
+                kernels::dots_i8(&t[j0 * d..j1 * d], q, dots);
+                for (j, &dot) in (j0..j1).zip(dots.iter()) {
+                    let s = post.apply(j, dot as f32 * (qs * scales[j]));
+                    if s >= top.threshold() {
+                        top.push(j as u32, s);
+                    }
                 }
             }
+            return;
         }
         if let (TableData::F32(table), Prepared::F32(q), None) = (&self.table, p, mask) {
             // every item of an f32 table: scored a block at a time by the four-rows kernel,
@@ -815,6 +847,14 @@ impl Recommender {
         let preps: Vec<Prepared> = xs.iter().map(|x| self.prepare(x)).collect();
         let posts: Vec<_> = xs.iter().map(|x| self.post(x)).collect();
         let mut tops: Vec<TopK> = xs.iter().map(|_| TopK::new(k, &self.rank)).collect();
+        if self.screen_for(k).is_some() {
+            // each user screened on its own (the int8 copy's pass is compute-bound, so reading
+            // it once per block for all users would gain little): a fraction of the f32 scan
+            for ((p, post), top) in preps.iter().zip(&posts).zip(tops.iter_mut()) {
+                self.scan(p, None, top, *post);
+            }
+            return Ok(tops.into_iter().map(TopK::into_sorted).collect());
+        }
         const BLOCK: usize = 256;
         for start in (0..self.n).step_by(BLOCK) {
             let end = (start + BLOCK).min(self.n);

@@ -213,12 +213,18 @@ pub fn recommend_kernel_check() -> u32 {
                 norms: nm,
                 bias: bs,
             };
-            let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
-            let (mut kb, mut ks) = ([u64::MAX; 2], [u64::MAX; 2]);
-            let t = scalar::bound(got8[4], scales[4], b, &post, 4);
-            kernels::bounds(&got8, &scales, b, &post, t, &mut hb, &mut kb);
-            scalar::bounds(&got8, &scales, b, &post, t, &mut hs, &mut ks);
-            bad += crate::testing::bit_mismatches(&hb, &hs) as u32 + (kb[0] != ks[0]) as u32;
+            // unmasked, a mask (the masked screening pass), an empty mask (its words past
+            // the end are zero)
+            for m in [None, Some(&[0x16du64][..]), Some(&[][..])] {
+                let (mut hb, mut hs) = ([0f32; 9], [0f32; 9]);
+                let (mut kb, mut ks) = ([u64::MAX; 2], [u64::MAX; 2]);
+                let t = scalar::bound(got8[4], scales[4], b, &post, 4);
+                kernels::bounds(&got8, &scales, b, &post, t, m, &mut hb, &mut kb);
+                scalar::bounds(&got8, &scales, b, &post, t, m, &mut hs, &mut ks);
+                bad += crate::testing::bit_mismatches(&hb, &hs) as u32 + (kb[0] != ks[0]) as u32;
+                // the mask's bits only: none outside it
+                bad += m.is_some_and(|m| kb[0] & !m.first().copied().unwrap_or(0) != 0) as u32;
+            }
         }
     }
     // every finite half through the SIMD conversion (16 halves per dot against a one-hot query;

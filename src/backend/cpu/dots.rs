@@ -121,13 +121,16 @@ pub mod scalar {
     /// The screening pass's bounds of a block ([`crate::backend::cpu::screen`]) through the
     /// caller's epilogue, `out[j] = bound(dots[j], scales[j], b, post, j)`, and which of them
     /// are not below `t`: bit `j % 64` of `keep[j / 64]` is set when `!(out[j] < t)` (a NaN
-    /// is kept). `keep` holds at least `out.len().div_ceil(64)` words.
+    /// is kept) and, with a `mask` (the block's candidate bits, words past its end taken as
+    /// zero), set in it. `keep` holds at least `out.len().div_ceil(64)` words.
+    #[allow(clippy::too_many_arguments)]
     pub fn bounds(
         dots: &[i32],
         scales: &[f32],
         b: (f32, f32, f32),
         post: &Post,
         t: f32,
+        mask: Option<&[u64]>,
         out: &mut [f32],
         keep: &mut [u64],
     ) {
@@ -135,6 +138,17 @@ pub mod scalar {
         for (j, ((o, d), s)) in out.iter_mut().zip(dots).zip(scales).enumerate() {
             *o = bound(*d, *s, b, post, j);
             keep[j / 64] |= (!(*o < t) as u64) << (j % 64);
+        }
+        and_mask(&mut keep[..out.len().div_ceil(64)], mask);
+    }
+
+    /// `keep &= mask` word by word (a missing mask word is zero; no mask keeps all).
+    #[inline(always)]
+    pub fn and_mask(keep: &mut [u64], mask: Option<&[u64]>) {
+        if let Some(m) = mask {
+            for (w, k) in keep.iter_mut().enumerate() {
+                *k &= m.get(w).copied().unwrap_or(0);
+            }
         }
     }
 }
@@ -376,13 +390,15 @@ pub mod simd {
 
     /// [`super::scalar::bounds`] four values per vector: the same operations (the i32 → f32
     /// conversion rounds to nearest in both), so the same bits, and the four lanes' test
-    /// against `t` as one bitmask.
+    /// against `t` as one bitmask; the mask ANDed in by words.
+    #[allow(clippy::too_many_arguments)]
     pub fn bounds(
         dots: &[i32],
         scales: &[f32],
         b: (f32, f32, f32),
         post: &Post,
         t: f32,
+        mask: Option<&[u64]>,
         out: &mut [f32],
         keep: &mut [u64],
     ) {
@@ -419,6 +435,7 @@ pub mod simd {
             out[j] = super::scalar::bound(dots[j], scales[j], b, post, j);
             keep[j / 64] |= (!(out[j] < t) as u64) << (j % 64);
         }
+        super::scalar::and_mask(&mut keep[..n.div_ceil(64)], mask);
     }
 }
 
@@ -545,19 +562,33 @@ mod tests {
                 norms: nm,
                 bias: bs,
             };
-            let (mut out, mut keep) = (vec![0f32; n], [u64::MAX; 3]);
             let t = 0.02;
-            bounds(&dots, &scales, b, &post, t, &mut out, &mut keep);
-            for j in 0..n {
-                let want = post.apply(j, (dots[j] as f32 * b.0 + b.1) * scales[j] + b.2);
-                assert_eq!(out[j].to_bits(), want.to_bits(), "{j}");
-                assert_eq!(keep[j / 64] >> (j % 64) & 1 == 1, !(want < t), "{j}");
+            // the masked pass: a mask of two words for a block of three (the third is zero)
+            let mask = [0xF0F0_1234_8000_FFFFu64, 0x0000_2000_FFFF_2001];
+            for m in [None, Some(&mask[..])] {
+                let (mut out, mut keep) = (vec![0f32; n], [u64::MAX; 3]);
+                bounds(&dots, &scales, b, &post, t, m, &mut out, &mut keep);
+                let (mut so, mut sk) = (vec![0f32; n], [u64::MAX; 3]);
+                scalar::bounds(&dots, &scales, b, &post, t, m, &mut so, &mut sk);
+                assert_eq!(keep, sk, "the scalar twin's bits");
+                for j in 0..n {
+                    let want = post.apply(j, (dots[j] as f32 * b.0 + b.1) * scales[j] + b.2);
+                    assert_eq!(out[j].to_bits(), want.to_bits(), "{j}");
+                    assert_eq!(so[j].to_bits(), want.to_bits(), "{j}");
+                    let in_mask =
+                        m.is_none_or(|m| m.get(j / 64).is_some_and(|w| w >> (j % 64) & 1 == 1));
+                    assert_eq!(
+                        keep[j / 64] >> (j % 64) & 1 == 1,
+                        !(want < t) && in_mask,
+                        "{j}"
+                    );
+                }
+                assert_eq!(keep[2] >> (n % 64), 0, "bits past the block");
+                assert!(
+                    keep[1] >> 13 & 1 == 1 || nm.is_none(),
+                    "a NaN bound is kept"
+                );
             }
-            assert_eq!(keep[2] >> (n % 64), 0, "bits past the block");
-            assert!(
-                keep[1] >> 13 & 1 == 1 || nm.is_none(),
-                "a NaN bound is kept"
-            );
         }
     }
 

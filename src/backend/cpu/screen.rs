@@ -65,6 +65,10 @@ use super::dots as kernels;
 /// (+25 % of the table's memory at d = 64, built on the first query).
 pub const MIN_ITEMS: usize = 2048;
 
+/// A masked block whose candidates are fewer than one in `SPARSE` of its items is screened item
+/// by item; denser ones as unmasked blocks are, the mask ANDed into the bounds' keep bits.
+const SPARSE: usize = 4;
+
 /// The int8 copy of an f32 table and its per-row scales.
 pub struct Screen {
     d: usize,
@@ -168,14 +172,22 @@ impl Screen {
 
     /// Item `j`'s value `p` at `v[j·rs + p·cs]`.
     fn build_strided(v: &[f32], n: usize, d: usize, (rs, cs): (usize, usize)) -> Option<Screen> {
+        Screen::build_rows(n, d, |j, row| {
+            for (p, x) in row.iter_mut().enumerate() {
+                *x = v[j * rs + p * cs];
+            }
+        })
+    }
+
+    /// The int8 copy of `n` items of dimension `d > 0` whose f32 values `row(j, out)` writes
+    /// (an f16 table's, converted exactly); `None` when a value is not finite.
+    pub fn build_rows(n: usize, d: usize, row_of: impl Fn(usize, &mut [f32])) -> Option<Screen> {
         let dp = d.next_multiple_of(16);
         let mut rows = vec![0i8; n * dp];
         let mut scales = vec![0f32; n];
         let mut row = vec![0f32; d];
         for (j, (out, sc)) in rows.chunks_exact_mut(dp).zip(scales.iter_mut()).enumerate() {
-            for (p, x) in row.iter_mut().enumerate() {
-                *x = v[j * rs + p * cs];
-            }
+            row_of(j, &mut row);
             if row.iter().any(|v| !v.is_finite()) {
                 return None;
             }
@@ -264,31 +276,38 @@ impl Screen {
             cap: 2 * kk.min(n) + 256,
         };
         let lo = |j: usize, dot: i32| post.apply(j, (dot as f32 * sx - k) * self.scales[j] - eta);
-        match mask {
-            None => {
-                const BLOCK: usize = 256;
-                let (mut dots, mut his) = ([0i32; BLOCK], [0f32; BLOCK]);
-                let mut keep = [0u64; BLOCK / 64];
-                for j0 in (0..n).step_by(BLOCK) {
-                    let j1 = (j0 + BLOCK).min(n);
-                    let (dots, his) = (&mut dots[..j1 - j0], &mut his[..j1 - j0]);
-                    kernels::dots_i8(&self.rows[j0 * dp..j1 * dp], &q, dots);
-                    // the block's bounds are tested against the threshold at its start, four
-                    // at a time: it only rises, so an item below it is below the final one,
-                    // and the survivors are tested again against the running threshold
-                    let t = pass.lows.threshold();
-                    let (b, p) = ((sx, k, eta), post.slice(j0, j1));
-                    kernels::bounds(dots, &self.scales[j0..j1], b, &p, t, his, &mut keep);
-                    for_each_set_bit(&keep, j1 - j0, |t| {
-                        pass.offer(j0 + t, his[t], || lo(j0 + t, dots[t]))
+        const BLOCK: usize = 256;
+        let (mut dots, mut his) = ([0i32; BLOCK], [0f32; BLOCK]);
+        let mut keep = [0u64; BLOCK / 64];
+        for j0 in (0..n).step_by(BLOCK) {
+            let j1 = (j0 + BLOCK).min(n);
+            // the mask's words for this block (those past its end are zero)
+            let m = mask.map(|m| &m[(j0 / 64).min(m.len())..(j1.div_ceil(64)).min(m.len())]);
+            if let Some(m) = m {
+                // a block with few candidates: item by item
+                let c: u32 = m.iter().map(|w| w.count_ones()).sum();
+                if (c as usize) * SPARSE < j1 - j0 {
+                    for_each_set_bit(m, j1 - j0, |t| {
+                        let j = j0 + t;
+                        let dot = kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q);
+                        let hi =
+                            kernels::scalar::bound(dot, self.scales[j], (sx, k, eta), &post, j);
+                        pass.offer(j, hi, || lo(j, dot));
                     });
+                    continue;
                 }
             }
-            Some(m) => for_each_set_bit(m, n, |j| {
-                let dot = kernels::dot_i8(&self.rows[j * dp..(j + 1) * dp], &q);
-                let hi = (dot as f32 * sx + k) * self.scales[j] + eta;
-                pass.offer(j, post.apply(j, hi), || lo(j, dot));
-            }),
+            let (dots, his) = (&mut dots[..j1 - j0], &mut his[..j1 - j0]);
+            kernels::dots_i8(&self.rows[j0 * dp..j1 * dp], &q, dots);
+            // the block's bounds are tested against the threshold at its start, four at a
+            // time: it only rises, so an item below it is below the final one, and the
+            // survivors (those of the mask) are tested again against the running threshold
+            let t = pass.lows.threshold();
+            let (b, p) = ((sx, k, eta), post.slice(j0, j1));
+            kernels::bounds(dots, &self.scales[j0..j1], b, &p, t, m, his, &mut keep);
+            for_each_set_bit(&keep, j1 - j0, |t| {
+                pass.offer(j0 + t, his[t], || lo(j0 + t, dots[t]))
+            });
         }
         let t = pass.lows.threshold();
         Some(
