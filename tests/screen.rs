@@ -735,3 +735,36 @@ fn f16_int8_and_batched_queries_are_identical_with_and_without_screening() {
         }
     }
 }
+
+/// A of the wrong inner dimension through a fused node (found by `fuzz/` target `retrieval`):
+/// MatMul's shape error, under a node name that holds the MatMul's as well as the TopK's.
+#[test]
+fn a_wrong_inner_dimension_is_the_matmul_error_naming_both_nodes() {
+    let (kd, n) = (64usize, 20_000usize);
+    let b = gaussian(&mut Rng(3), kd * n, 0.1);
+    let mut tk = node("TopK", &["scores", "k"], &["values", "indices"]);
+    tk.attribute = vec![int_attr("axis", -1)];
+    let mut mm = node("MatMul", &["a", "b"], &["scores"]);
+    mm.name = Some("user_items".into());
+    tk.name = Some("top".into());
+    let bytes = model(
+        vec![mm, tk],
+        vec![
+            floats("b", &[kd as i64, n as i64], &b),
+            ints("k", &[1], &[10]),
+        ],
+        vec![value_info("a", 1, &[Err("m")])],
+        vec![value_info("values", 1, &[]), value_info("indices", 7, &[])],
+    );
+    let s = Session::from_bytes(&bytes).unwrap();
+    assert_eq!(ops(&s), ["MatMulTopK"]);
+    let x = Tensor::from_f32(vec![kd + 1], vec![0.5; kd + 1]).unwrap();
+    let e = s.run(&[("a", &x)]).unwrap_err().to_string();
+    assert!(
+        e.contains("'user_items+top'")
+            && e.contains("MatMul")
+            && e.contains("65")
+            && e.contains("64"),
+        "{e}"
+    );
+}

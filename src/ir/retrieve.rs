@@ -94,7 +94,10 @@ pub fn fuse_matmul_topk(graph: &mut Graph) -> usize {
         let Some(k) = k.filter(|&k| k >= 1 && k as usize <= n) else {
             continue;
         };
+        // both names: a kernel error (a wrong inner dimension of A) names the MatMul too
+        let name = format!("{}+{}", graph.nodes[i].name, graph.nodes[j].name);
         let node = &mut graph.nodes[j];
+        node.name = name;
         node.op = Op::Reduce(ReduceOp::MatMulTopK {
             k: k as usize,
             largest,
