@@ -95,7 +95,9 @@ pub fn fuse_matmul_topk(graph: &mut Graph) -> usize {
             continue;
         };
         // both names: a kernel error (a wrong inner dimension of A) names the MatMul too
-        let name = format!("{}+{}", graph.nodes[i].name, graph.nodes[j].name);
+        let mut name = graph.nodes[i].name.clone();
+        name.push('+');
+        name.push_str(&graph.nodes[j].name);
         let node = &mut graph.nodes[j];
         node.name = name;
         node.op = Op::Reduce(ReduceOp::MatMulTopK {
