@@ -388,9 +388,13 @@ pub(crate) async fn run_values<D: Device>(
                     (&node.op, node.inputs.first())
                 {
                     // Identity passes a tensor, sequence or optional through
-                    let x = match &slots[v].val {
-                        Some(x) => Some(x.clone()),
-                        None => slots[v].host.as_deref().map(|t| Value::Tensor(t.clone())),
+                    let x = match (&slots[v].val, &slots[v].host) {
+                        (Some(x), _) => Some(x.clone()),
+                        // a tensor that dies here moves through
+                        (None, Some(Cow::Owned(_))) if !plan.donors[i].is_empty() => {
+                            slots[v].host.take().map(|t| Value::Tensor(t.into_owned()))
+                        }
+                        (None, t) => t.as_deref().map(|t| Value::Tensor(t.clone())),
                     };
                     let x = x.ok_or_else(|| in_node(graph, i, unready(graph, v)))?;
                     slots[node.outputs[0]] = Slot::value(x);
@@ -420,13 +424,46 @@ pub(crate) async fn run_values<D: Device>(
                         ));
                         return Err(in_node(graph, i, e));
                     }
-                    let args: Vec<Option<&Tensor>> = node
-                        .inputs
+                    // the largest input that dies here and that this run computed: its buffer
+                    // may become the output (elementwise ops in place, Reshape moving it)
+                    let owned = |v: &Option<ValueId>| match v.map(|v| &slots[v].host) {
+                        Some(Some(Cow::Owned(t))) => Some(t.numel()),
+                        _ => None,
+                    };
+                    let donor = plan.donors[i]
                         .iter()
-                        .map(|v| v.and_then(|v| slots[v].host.as_deref()))
-                        .collect();
-                    let outs = cpu::run_packed(&node.op, &args, plan.packed[i].as_deref())
-                        .map_err(|e| in_node(graph, i, e))?;
+                        .filter_map(|&k| owned(&node.inputs[k]).map(|n| (n, k)))
+                        .max();
+                    let mut outs = None;
+                    if let Some((_, k)) = donor {
+                        let v = node.inputs[k].unwrap_or_default();
+                        if let Some(Cow::Owned(x)) = slots[v].host.take() {
+                            let args: Vec<Option<&Tensor>> = node
+                                .inputs
+                                .iter()
+                                .enumerate()
+                                .map(|(j, v)| {
+                                    v.filter(|_| j != k).and_then(|v| slots[v].host.as_deref())
+                                })
+                                .collect();
+                            match cpu::run_in_place(&node.op, &args, k, x) {
+                                Ok(r) => outs = Some(r),
+                                Err(x) => slots[v].host = Some(Cow::Owned(x)),
+                            }
+                        }
+                    }
+                    let outs = match outs {
+                        Some(r) => r,
+                        None => {
+                            let args: Vec<Option<&Tensor>> = node
+                                .inputs
+                                .iter()
+                                .map(|v| v.and_then(|v| slots[v].host.as_deref()))
+                                .collect();
+                            cpu::run_packed(&node.op, &args, plan.packed[i].as_deref())
+                        }
+                    };
+                    let outs = outs.map_err(|e| in_node(graph, i, e))?;
                     // a kernel may leave out trailing optional outputs; reading one is an error
                     for (&v, x) in node.outputs.iter().zip(outs) {
                         // a narrow integer dtype computed in a wider one wraps to its range

@@ -110,6 +110,12 @@ pub struct Plan {
     pub(crate) subplans: Vec<Vec<Plan>>,
     /// For each node: its constant weights packed for the CPU kernel (MatMul, Gemm, RNNs).
     pub(crate) packed: Vec<Option<Arc<crate::backend::cpu::Prepacked>>>,
+    /// For each node: the positions of its inputs that die there (their last reader, read once
+    /// by it, neither a graph input, capture, constant nor output), largest first by the
+    /// shapes inference knows. A kernel may write its output into such an input's buffer when
+    /// the executor holds it (the value was computed in this run): elementwise ops run in
+    /// place, Reshape and its kin move the buffer ([`crate::backend::cpu::run_in_place`]).
+    pub(crate) donors: Vec<Vec<usize>>,
 }
 
 impl Plan {
@@ -155,10 +161,55 @@ impl Plan {
                 crate::backend::cpu::prepack(&n.op, &consts).map(Arc::new)
             })
             .collect();
+        let fed: Vec<usize> = graph
+            .inputs
+            .iter()
+            .copied()
+            .chain(graph.captures.iter().map(|(_, id)| *id))
+            .collect();
+        let donors = graph
+            .nodes
+            .iter()
+            .zip(&frees)
+            .map(|(n, dying)| {
+                if !crate::backend::cpu::takes_over(&n.op) {
+                    return Vec::new();
+                }
+                (0..n.inputs.len())
+                    .filter(|&k| {
+                        n.inputs[k].is_some_and(|v| {
+                            dying.contains(&v)
+                                && !fed.contains(&v)
+                                && n.inputs.iter().filter(|&&u| u == Some(v)).count() == 1
+                        })
+                    })
+                    .collect()
+            })
+            .collect();
         Plan {
             frees,
             subplans,
             packed,
+            donors,
+        }
+    }
+
+    /// This plan with every kernel allocating its outputs (no input buffer handed over), for
+    /// tests that check the in-place path against it.
+    pub fn allocating(mut self) -> Plan {
+        self.donors.iter_mut().for_each(Vec::clear);
+        for s in self.subplans.iter_mut().flatten() {
+            *s = std::mem::replace(s, Plan::empty()).allocating();
+        }
+        self
+    }
+
+    fn empty() -> Plan {
+        Plan {
+            frees: Vec::new(),
+            subplans: Vec::new(),
+            packed: Vec::new(),
+            donors: Vec::new(),
         }
     }
 }

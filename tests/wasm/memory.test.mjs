@@ -85,6 +85,32 @@ test('10,000 tabular model runs keep the wasm heap flat', (ctx) => {
   }
 });
 
+// the executor's buffer pool (src/tensor.rs `pool`) and in-place elementwise ops: a warm CNN run
+// takes its large outputs from the buffers the last run freed, so the heap stays where the first
+// runs left it
+test('1,000 LeNet and 100 SqueezeNet runs keep the wasm heap flat', (ctx) => {
+  const cases = [
+    ['bench-models/cnn.onnx', 'x', [1, 1, 28, 28], 1000],
+    ['onnx-1.17.0/light/light_squeezenet.onnx', 'data_0', [1, 3, 224, 224], 100],
+  ];
+  for (const [file, name, dims, runs] of cases) {
+    const f = path.join(cache, file);
+    if (!existsSync(f)) { ctx.skip(`${f} is missing: scripts/test.sh makes it`); return; }
+    const s = hearth.Session.fromBytes(new Uint8Array(readFileSync(f)));
+    const n = dims.reduce((a, b) => a * b, 1);
+    const feeds = (k) => ({ [name]: { data: Float32Array.from({ length: n }, (_, i) => Math.sin(i + k)), dims } });
+    for (let k = 0; k < 5; k++) s.run(feeds(k));
+    const h0 = heap();
+    let out;
+    for (let k = 0; k < runs; k++) out = s.run(feeds(k % 7));
+    const h1 = heap();
+    console.log(`# ${file}: ${runs} warm runs: heap ${h0} → ${h1} B`);
+    assert.equal(text(out), text(s.run(feeds((runs - 1) % 7))), `${file}: a repeated run differs`);
+    assert.equal(h1, h0, `${file}: the wasm heap grew over warm runs`);
+    s.free();
+  }
+});
+
 // last: it leaves the heap grown, which would hide a leak in a case run after it
 test('the heap probe sees a leak: 10,000 learners kept alive grow the heap', () => {
   const t = hearth.Tracer.fromBytes(tracerBytes);

@@ -138,20 +138,100 @@ fn f32_arith(
     b: &[f32],
     bsh: &[usize],
 ) -> Result<(Vec<usize>, Vec<f32>)> {
-    let r = broadcast_runs(ash, bsh)?;
-    let mut v: Vec<f32> = Vec::with_capacity(r.starts.len() * r.len);
+    let out = broadcast_shape(ash, bsh)?;
+    // the output starts as the operand of its shape (A broadcast to it when neither is) and
+    // takes the other in place: one set of loops for this and for a dying input's buffer
+    let (mut v, d_is_a) = if out == ash {
+        (a.to_vec(), true)
+    } else if out == bsh {
+        (b.to_vec(), false)
+    } else {
+        let first: fn(f32, f32) -> f32 = |p, _| p;
+        (broadcast_map(a, ash, b, bsh, first)?.1, true)
+    };
+    let (o, osh) = if d_is_a { (b, bsh) } else { (a, ash) };
+    f32_arith_in_place(op, &mut v, &out, o, osh, d_is_a)?;
+    Ok((out, v))
+}
+
+/// The float ops of [`run`] with input `k` handed over (`x`, dying at this node) computed in
+/// its buffer: unary ops and Clip, Add/Sub/Mul/Div whose output has `x`'s shape, and Cast to
+/// `x`'s own dtype. Gives `x` back otherwise.
+#[inline(never)]
+pub fn run_in_place(
+    op: &MathOp,
+    inputs: &[Option<&Tensor>],
+    k: usize,
+    mut x: Tensor,
+) -> std::result::Result<Result<Tensor>, Tensor> {
+    let xd = x.dtype();
+    match (op, k, x.data_mut()) {
+        (MathOp::Unary(u), 0, TensorData::F32(v))
+            if !matches!(u, Unary::IsNaN | Unary::IsInf { .. }) =>
+        {
+            if !map_float_in_place(*u, v) {
+                return Err(x);
+            }
+        }
+        (MathOp::Clip { min, max }, 0, TensorData::F32(v)) => match clip_bounds(inputs, *min, *max)
+        {
+            Ok((lo, hi)) => clip_f32(v, lo, hi),
+            Err(e) => return Ok(Err(e)),
+        },
+        (MathOp::Cast { to }, 0, _) if *to == xd => {}
+        (MathOp::CastLike, 0, _) if opt_input(inputs, 1).is_some_and(|t| t.dtype() == xd) => {}
+        (
+            MathOp::Binary(b @ (Binary::Add | Binary::Sub | Binary::Mul | Binary::Div)),
+            0 | 1,
+            TensorData::F32(_),
+        ) => {
+            let o = match opt_input(inputs, 1 - k).map(|t| (t.data(), t.shape())) {
+                Some((TensorData::F32(o), osh)) => (o, osh),
+                _ => return Err(x),
+            };
+            let xsh = x.shape();
+            if broadcast_shape(xsh, o.1).ok().as_deref() != Some(xsh) {
+                return Err(x);
+            }
+            let xsh = xsh.to_vec();
+            let TensorData::F32(v) = x.data_mut() else {
+                return Err(x);
+            };
+            if let Err(e) = f32_arith_in_place(*b, v, &xsh, o.0, o.1, k == 0) {
+                return Ok(Err(e));
+            }
+        }
+        _ => return Err(x),
+    }
+    Ok(Ok(x))
+}
+
+/// [`f32_arith`] written into `d` (of the output's shape `dsh`): `d` is A when `d_is_a`, else B.
+fn f32_arith_in_place(
+    op: Binary,
+    d: &mut [f32],
+    dsh: &[usize],
+    o: &[f32],
+    osh: &[usize],
+    d_is_a: bool,
+) -> Result<()> {
+    let r = if d_is_a {
+        broadcast_runs(dsh, osh)?
+    } else {
+        broadcast_runs(osh, dsh)?
+    };
+    let (len, so) = (r.len, if d_is_a { r.sb } else { r.sa });
     macro_rules! runs {
         ($f:expr) => {{
             let f = $f;
             for &(oa, ob) in &r.starts {
-                let (xa, yb) = (&a[oa..], &b[ob..]);
-                match (r.sa, r.sb) {
-                    (1, 1) => {
-                        v.extend(xa[..r.len].iter().zip(&yb[..r.len]).map(|(&p, &q)| f(p, q)))
-                    }
-                    (1, _) => v.extend(xa[..r.len].iter().map(|&p| f(p, yb[0]))),
-                    (_, 1) => v.extend(yb[..r.len].iter().map(|&q| f(xa[0], q))),
-                    _ => v.extend(std::iter::repeat_n(f(xa[0], yb[0]), r.len)),
+                let (od, oo) = if d_is_a { (oa, ob) } else { (ob, oa) };
+                let (xd, yo) = (&mut d[od..od + len], &o[oo..]);
+                match (so, d_is_a) {
+                    (1, true) => xd.iter_mut().zip(yo).for_each(|(p, &q)| *p = f(*p, q)),
+                    (1, false) => xd.iter_mut().zip(yo).for_each(|(q, &p)| *q = f(p, *q)),
+                    (_, true) => xd.iter_mut().for_each(|p| *p = f(*p, yo[0])),
+                    _ => xd.iter_mut().for_each(|q| *q = f(yo[0], *q)),
                 }
             }
         }};
@@ -162,7 +242,7 @@ fn f32_arith(
         Binary::Mul => runs!(|p: f32, q: f32| p * q),
         _ => runs!(|p: f32, q: f32| p / q),
     }
-    Ok((r.out, v))
+    Ok(())
 }
 
 #[inline(never)]
@@ -228,15 +308,21 @@ fn int_unary(u: Unary, x: i64) -> i64 {
 
 /// Applies a float unary op to every element (`None` for ops without a float form). Each arm
 /// is its own monomorphic loop, so LLVM can vectorise it.
-#[inline(never)]
 pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
+    let mut y = v.to_vec();
+    map_float_in_place(u, &mut y).then_some(y)
+}
+
+/// [`map_float`] over `v` in place; `false` (and `v` untouched) for ops without a float form.
+#[inline(never)]
+pub fn map_float_in_place(u: Unary, v: &mut [f32]) -> bool {
     // one small function per op, not one big one (see `cpu`'s module comment)
     #[inline(never)]
-    fn m(v: &[f32], f: impl Fn(f32) -> f32) -> Vec<f32> {
-        v.iter().map(|&x| f(x)).collect()
+    fn m(v: &mut [f32], f: impl Fn(f32) -> f32) {
+        v.iter_mut().for_each(|x| *x = f(*x))
     }
     use Unary as U;
-    Some(match u {
+    match u {
         U::Abs => m(v, f32::abs),
         U::Neg => m(v, |x: f32| -x),
         U::Sign => m(v, |x: f32| {
@@ -309,8 +395,9 @@ pub fn map_float(u: Unary, v: &[f32]) -> Option<Vec<f32>> {
                 0.0
             }
         }),
-        U::Not | U::IsNaN | U::IsInf { .. } | U::BitwiseNot => return None,
-    })
+        U::Not | U::IsNaN | U::IsInf { .. } | U::BitwiseNot => return false,
+    }
+    true
 }
 
 fn softplus(x: f32) -> f32 {
@@ -663,9 +750,12 @@ fn select(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
     }
 }
 
-#[inline(never)]
-fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Result<Tensor> {
-    let x = input(inputs, 0, "input")?;
+/// Clip's bounds: the attributes (opset < 11) or the optional scalar inputs 1 and 2.
+fn clip_bounds(
+    inputs: &[Option<&Tensor>],
+    amin: Option<f32>,
+    amax: Option<f32>,
+) -> Result<(Option<f64>, Option<f64>)> {
     let bound = |i: usize, attr: Option<f32>| -> Result<Option<f64>> {
         if let Some(v) = attr {
             return Ok(Some(v as f64));
@@ -679,7 +769,24 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
             ))),
         }
     };
-    let (lo, hi) = (bound(1, amin)?, bound(2, amax)?);
+    Ok((bound(1, amin)?, bound(2, amax)?))
+}
+
+/// Clips `v` to the float bounds in place.
+fn clip_f32(v: &mut [f32], lo: Option<f64>, hi: Option<f64>) {
+    let lo = lo.map_or(f32::NEG_INFINITY, |l| l as f32);
+    let hi = hi.map_or(f32::INFINITY, |h| h as f32);
+    for x in v {
+        // Min(max, Max(x, min)): with min > max every value becomes max
+        let y = if *x < lo { lo } else { *x };
+        *x = if y > hi { hi } else { y };
+    }
+}
+
+#[inline(never)]
+fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Result<Tensor> {
+    let x = input(inputs, 0, "input")?;
+    let (lo, hi) = clip_bounds(inputs, amin, amax)?;
     let shape = x.shape().to_vec();
     macro_rules! int_clip {
         ($v:expr, $t:ty, $wrap:path) => {{
@@ -702,21 +809,9 @@ fn clip(inputs: &[Option<&Tensor>], amin: Option<f32>, amax: Option<f32>) -> Res
     }
     let data = match x.data() {
         TensorData::F32(v) => {
-            let lo = lo.map_or(f32::NEG_INFINITY, |l| l as f32);
-            let hi = hi.map_or(f32::INFINITY, |h| h as f32);
-            TensorData::F32(
-                v.iter()
-                    .map(|&x| {
-                        // Min(max, Max(x, min)): with min > max every value becomes max
-                        let y = if x < lo { lo } else { x };
-                        if y > hi {
-                            hi
-                        } else {
-                            y
-                        }
-                    })
-                    .collect(),
-            )
+            let mut v = v.clone();
+            clip_f32(&mut v, lo, hi);
+            TensorData::F32(v)
         }
         TensorData::I64(v) => int_clip!(v, i64, TensorData::I64),
         TensorData::I32(v) => int_clip!(v, i32, TensorData::I32),

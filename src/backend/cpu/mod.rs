@@ -88,6 +88,48 @@ pub fn run_map(op: &Op, x: Option<&crate::value::Value>) -> Result<Vec<Tensor>> 
     }
 }
 
+/// Whether `op` has a form that writes its output into a dying input ([`run_in_place`]); the
+/// plan names donors only for these.
+pub fn takes_over(op: &Op) -> bool {
+    use crate::ir::ops::math::{Binary as B, MathOp as M};
+    use crate::ir::ops::shape::ShapeOp as S;
+    matches!(
+        op,
+        Op::Math(
+            M::Unary(_)
+                | M::Clip { .. }
+                | M::Cast { .. }
+                | M::CastLike
+                | M::Binary(B::Add | B::Sub | B::Mul | B::Div)
+        ) | Op::Shape(
+            S::Identity
+                | S::Flatten { .. }
+                | S::Reshape { .. }
+                | S::Squeeze { .. }
+                | S::Unsqueeze { .. }
+        )
+    )
+}
+
+/// Runs `op` with input `k` handed over (`x`, which dies at this node; `inputs[k]` is `None`),
+/// writing the output into `x`'s buffer: elementwise ops in place, Reshape, Flatten, Squeeze and
+/// Unsqueeze moving it. The result equals [`run`]'s bit for bit. Gives `x` back when the kernel
+/// has no such form for these inputs (another op or dtype, an output shape other than `x`'s);
+/// the executor then runs [`run_packed`].
+pub fn run_in_place(
+    op: &Op,
+    inputs: &[Option<&Tensor>],
+    k: usize,
+    x: Tensor,
+) -> std::result::Result<Result<Vec<Tensor>>, Tensor> {
+    let y = match op {
+        Op::Math(o) => math::run_in_place(o, inputs, k, x),
+        Op::Shape(o) => shape::run_in_place(o, inputs, k, x),
+        _ => Err(x),
+    }?;
+    Ok(y.map(|t| vec![t]))
+}
+
 /// Runs one op on the CPU. `If` is control flow and is run by the executor, not here.
 pub fn run(op: &Op, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     run_packed(op, inputs, None)

@@ -26,28 +26,6 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
                 Tensor::from_bool(x.shape().to_vec(), vec![true; x.numel()])?,
             ]
         }
-        ShapeOp::Flatten { axis } => {
-            let x = x()?;
-            let r = x.rank() as i64;
-            let a = if *axis < 0 { axis + r } else { *axis };
-            if a < 0 || a > r {
-                return Err(Error::shape(format!(
-                    "Flatten axis {axis} out of range for rank {r}"
-                )));
-            }
-            let outer: usize = x.shape()[..a as usize].iter().product();
-            vec![x.clone().reshaped(vec![outer, x.numel() / outer.max(1)])?]
-        }
-        ShapeOp::Reshape { shape, allowzero } => {
-            let x = x()?;
-            let spec = match shape {
-                Some(s) => s.clone(),
-                None => input(inputs, 1, "shape")?.to_i64_vec(),
-            };
-            vec![x
-                .clone()
-                .reshaped(reshape_dims(x.shape(), &spec, *allowzero)?)?]
-        }
         ShapeOp::Transpose { perm } => {
             let x = x()?;
             let perm: Vec<usize> = match perm {
@@ -56,20 +34,12 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
             };
             vec![transpose(x, &perm)?]
         }
-        ShapeOp::Squeeze { axes } => {
+        ShapeOp::Flatten { .. }
+        | ShapeOp::Reshape { .. }
+        | ShapeOp::Squeeze { .. }
+        | ShapeOp::Unsqueeze { .. } => {
             let x = x()?;
-            let axes = axes
-                .clone()
-                .or_else(|| opt_input(inputs, 1).map(|t| t.to_i64_vec()));
-            vec![squeeze(x, axes)?]
-        }
-        ShapeOp::Unsqueeze { axes } => {
-            let x = x()?;
-            let axes = match axes {
-                Some(a) => a.clone(),
-                None => input(inputs, 1, "axes")?.to_i64_vec(),
-            };
-            vec![unsqueeze(x, &axes)?]
+            vec![x.clone().reshaped(new_dims(op, x.shape(), inputs)?)?]
         }
         ShapeOp::Concat { axis } => {
             let ts: Vec<&Tensor> = inputs.iter().flatten().copied().collect();
@@ -164,6 +134,70 @@ pub fn run(op: &ShapeOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
         ShapeOp::DepthToSpace { block, crd } => vec![depth_to_space(x()?, *block, *crd)?],
         ShapeOp::SpaceToDepth { block, crd } => vec![space_to_depth(x()?, *block, *crd)?],
     })
+}
+
+/// Flatten, Reshape, Squeeze and Unsqueeze with their input `x` handed over (it dies at this
+/// node): the buffer moves to the output instead of being copied. Gives `x` back for other ops.
+pub fn run_in_place(
+    op: &ShapeOp,
+    inputs: &[Option<&Tensor>],
+    k: usize,
+    x: Tensor,
+) -> std::result::Result<Result<Tensor>, Tensor> {
+    match op {
+        ShapeOp::Flatten { .. }
+        | ShapeOp::Reshape { .. }
+        | ShapeOp::Squeeze { .. }
+        | ShapeOp::Unsqueeze { .. }
+            if k == 0 =>
+        {
+            Ok(new_dims(op, x.shape(), inputs).and_then(|d| x.reshaped(d)))
+        }
+        _ => Err(x),
+    }
+}
+
+/// The output shape of Flatten, Reshape, Squeeze or Unsqueeze of an input of `shape` (its data
+/// unchanged); `inputs` give the shape or axes inputs.
+fn new_dims(op: &ShapeOp, shape: &[usize], inputs: &[Option<&Tensor>]) -> Result<Vec<usize>> {
+    match op {
+        ShapeOp::Flatten { axis } => {
+            let r = shape.len() as i64;
+            let a = if *axis < 0 { axis + r } else { *axis };
+            if a < 0 || a > r {
+                return Err(Error::shape(format!(
+                    "Flatten axis {axis} out of range for rank {r}"
+                )));
+            }
+            let outer: usize = shape[..a as usize].iter().product();
+            let n: usize = shape.iter().product();
+            Ok(vec![outer, n / outer.max(1)])
+        }
+        ShapeOp::Reshape {
+            shape: s,
+            allowzero,
+        } => {
+            let spec = match s {
+                Some(s) => s.clone(),
+                None => input(inputs, 1, "shape")?.to_i64_vec(),
+            };
+            reshape_dims(shape, &spec, *allowzero)
+        }
+        ShapeOp::Squeeze { axes } => {
+            let axes = axes
+                .clone()
+                .or_else(|| opt_input(inputs, 1).map(|t| t.to_i64_vec()));
+            squeeze_dims(shape, axes)
+        }
+        ShapeOp::Unsqueeze { axes } => {
+            let axes = match axes {
+                Some(a) => a.clone(),
+                None => input(inputs, 1, "axes")?.to_i64_vec(),
+            };
+            unsqueeze_dims(shape, &axes)
+        }
+        _ => Ok(shape.to_vec()),
+    }
 }
 
 fn to_dims(v: &[i64], what: &str) -> Result<Vec<usize>> {
@@ -300,10 +334,6 @@ fn transpose2d<T: Clone>(v: &[T], rows: usize, cols: usize) -> Vec<T> {
     out
 }
 
-fn squeeze(x: &Tensor, axes: Option<Vec<i64>>) -> Result<Tensor> {
-    x.clone().reshaped(squeeze_dims(x.shape(), axes)?)
-}
-
 /// The shape `Squeeze` makes of `shape` (`None`: drop every unit axis).
 pub fn squeeze_dims(shape: &[usize], axes: Option<Vec<i64>>) -> Result<Vec<usize>> {
     let drop: Vec<usize> = match axes {
@@ -327,10 +357,6 @@ pub fn squeeze_dims(shape: &[usize], axes: Option<Vec<i64>>) -> Result<Vec<usize
         .filter(|i| !drop.contains(i))
         .map(|i| shape[i])
         .collect())
-}
-
-fn unsqueeze(x: &Tensor, axes: &[i64]) -> Result<Tensor> {
-    x.clone().reshaped(unsqueeze_dims(x.shape(), axes)?)
 }
 
 /// The shape `Unsqueeze` makes of `shape` with unit axes inserted at `axes`.
