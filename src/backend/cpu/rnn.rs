@@ -138,9 +138,16 @@ fn lstm_gates(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
 /// The scalar twin of [`lstm_gates`].
 #[cfg(any(test, not(all(target_arch = "wasm32", target_feature = "simd128"))))]
 fn lstm_gates_scalar(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
+    lstm_gates_from(0, xg, rg, c, h);
+}
+
+/// [`lstm_gates`] one element at a time from element `k0` on: the scalar twin (`k0 = 0`) and
+/// the SIMD128 kernel's tail past its last full 4 lanes.
+#[inline(always)]
+fn lstm_gates_from(k0: usize, xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
     let hs = c.len();
-    let (xg, rg) = (&xg[..4 * hs], &rg[..4 * hs]);
-    for k in 0..hs {
+    let (xg, rg, h) = (&xg[..4 * hs], &rg[..4 * hs], &mut h[..hs]);
+    for k in k0..hs {
         let i = fastmath::sigmoid(xg[k] + rg[k]);
         let o = fastmath::sigmoid(xg[hs + k] + rg[hs + k]);
         let f = fastmath::sigmoid(xg[2 * hs + k] + rg[2 * hs + k]);
@@ -271,13 +278,15 @@ mod simd_gates {
         v128_bitselect(small, big, f32x4_lt(a, k.small))
     }
 
-    /// [`super::lstm_gates`], for `hs` a multiple of 4.
+    /// [`super::lstm_gates`]: four lanes at a time, the last `hs % 4` elements by the scalar
+    /// twin's code (the same operations, so still bit for bit).
     pub(super) fn lstm(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
         let hs = c.len();
-        assert!(hs % 4 == 0 && xg.len() >= 4 * hs && rg.len() >= 4 * hs && h.len() >= hs);
+        assert!(xg.len() >= 4 * hs && rg.len() >= 4 * hs && h.len() >= hs);
         let k = K::new();
+        let full = hs - hs % 4;
         let (xp, rp, cp, hp) = (xg.as_ptr(), rg.as_ptr(), c.as_mut_ptr(), h.as_mut_ptr());
-        for j in (0..hs).step_by(4) {
+        for j in (0..full).step_by(4) {
             // SAFETY: lanes j..j+4 of each of the four gates lie inside xg and rg (4·hs each,
             // checked above), of c and h inside hs
             unsafe {
@@ -297,6 +306,7 @@ mod simd_gates {
                 v128_store(hp.add(j) as *mut v128, f32x4_mul(tanh(&k, cn), o));
             }
         }
+        super::lstm_gates_from(full, xg, rg, c, h);
     }
 }
 
@@ -359,32 +369,59 @@ pub fn check_gates_against_general() -> usize {
 }
 
 /// An RNN's constant weights packed for the f32 GEMM when the session is built: per
-/// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`).
+/// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`). A GRU with
+/// `linear_before_reset = 0` multiplies its reset gate into H before R_h, so its Rᵀ is packed as
+/// two: the z and r columns (`hidden × 2·hidden`) in `r`, R_hᵀ (`hidden × hidden`) in `rh`.
 #[derive(Debug)]
 pub struct Packed {
     w: Vec<PackedB>,
     r: Vec<PackedB>,
+    rh: Vec<PackedB>,
+}
+
+/// Whether the op's R is used as two products per step ([`Packed`]).
+fn splits_r(op: &RnnOp) -> bool {
+    op.cell == Cell::Gru && !op.linear_before_reset
 }
 
 /// Packs W and R (inputs 1 and 2) when both are constant f32 tensors of rank 3.
 pub fn prepack(op: &RnnOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
-    let pack = |t: Option<&Tensor>| -> Option<Vec<PackedB>> {
-        let (TensorData::F32(v), [dirs, gh, k]) = (t?.data(), t?.shape()) else {
+    let gh = op.cell.gates() * op.hidden;
+    // the transposes of gate rows `rows` of each direction's `[gh, k]` matrix
+    let pack = |t: Option<&Tensor>, rows: std::ops::Range<usize>| -> Option<Vec<PackedB>> {
+        let (TensorData::F32(v), [dirs, g, k]) = (t?.data(), t?.shape()) else {
             return None;
         };
-        let (gh, k) = (*gh, *k);
-        if gh != op.cell.gates() * op.hidden {
+        let k = *k;
+        if *g != gh {
             return None;
         }
         Some(
             (0..*dirs)
-                .map(|d| PackedB::new(k, gh, &v[d * gh * k..(d + 1) * gh * k], (1, k)))
+                .map(|d| {
+                    let m = &v[d * gh * k..(d + 1) * gh * k];
+                    PackedB::new(k, rows.len(), &m[rows.start * k..rows.end * k], (1, k))
+                })
                 .collect(),
         )
     };
-    Some(Packed {
-        w: pack(consts.get(1).copied().flatten())?,
-        r: pack(consts.get(2).copied().flatten())?,
+    let (w, r) = (
+        consts.get(1).copied().flatten(),
+        consts.get(2).copied().flatten(),
+    );
+    let hs2 = 2 * op.hidden;
+    Some(if splits_r(op) {
+        Packed {
+            w: pack(w, 0..gh)?,
+            r: pack(r, 0..hs2)?,
+            rh: pack(r, hs2..gh)?,
+        }
+    } else {
+        Packed {
+            w: pack(w, 0..gh)?,
+            r: pack(r, 0..gh)?,
+            rh: Vec::new(),
+        }
     })
 }
 
@@ -494,12 +531,24 @@ pub fn run_packed(
     let gh = g * hs;
     let mut xw = vec![0.0f32; numel_checked(&[seq * batch, gh])?];
     let mut hr = vec![0.0f32; batch * gh];
+    // a GRU with lbr = 0: H·Rᵀ for z and r only (`rn` columns), then (r ⊙ h)·R_hᵀ; per
+    // sequence z, r ⊙ h and that product
+    let split = splits_r(op);
+    let rn = if split { 2 * hs } else { gh };
+    let per_seq = if split { batch * hs } else { 0 };
+    let (mut zs_all, mut rh_in, mut cand_all) = (
+        vec![0.0f32; per_seq],
+        vec![0.0f32; per_seq],
+        vec![0.0f32; per_seq],
+    );
     // the packed weights, when they are this call's W and R
     let packed = packed.filter(|p| {
         p.w.len() == dirs
             && p.r.len() == dirs
+            && p.rh.len() == if split { dirs } else { 0 }
             && p.w.iter().all(|b| b.k() == isz && b.n() == gh)
-            && p.r.iter().all(|b| b.k() == hs && b.n() == gh)
+            && p.r.iter().all(|b| b.k() == hs && b.n() == rn)
+            && p.rh.iter().all(|b| b.k() == hs && b.n() == hs)
     });
     let mut rt = vec![0.0f32; if packed.is_some() { 0 } else { gh * hs }];
     for d in 0..dirs {
@@ -567,9 +616,8 @@ pub fn run_packed(
         });
         let peep = pv.map(|p| &p[d * 3 * hs..(d + 1) * 3 * hs]);
         // the common LSTM (σ, tanh, tanh; no clip, peepholes or coupled gates): one fused pass
-        // (in SIMD128 four lanes at a time: widths of a multiple of 4)
+        // (in SIMD128 four lanes at a time)
         let default_lstm = op.cell == Cell::Lstm
-            && (hs % 4 == 0 || cfg!(not(all(target_arch = "wasm32", target_feature = "simd128"))))
             && acts[..] == [Act::Sigmoid, Act::Tanh, Act::Tanh]
             && op.clip.is_none()
             && peep.is_none()
@@ -577,12 +625,12 @@ pub fn run_packed(
         let mut scratch = vec![0.0f32; 4 * hs];
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
-            // recurrent projection hr = H · Rᵀ
+            // recurrent projection hr = H · Rᵀ (`rn` columns per sequence)
             match packed {
                 Some(p) => sgemm_packed(batch, &mut hr, false, &h, (hs, 1), &p.r[d], 1.0),
                 None => gemm_strided(
                     batch,
-                    gh,
+                    rn,
                     hs,
                     &mut hr,
                     false,
@@ -593,6 +641,46 @@ pub fn run_packed(
                     1.0,
                 ),
             }
+            if split {
+                // GRU, lbr = 0: z and r ⊙ h per sequence, then (r ⊙ h) · R_hᵀ for all in one
+                // product (rows of finished sequences are computed from stale values, unused)
+                let f = acts[0];
+                for bi in 0..batch {
+                    if t >= lens[bi] {
+                        continue;
+                    }
+                    let xg = &xw[(t * batch + bi) * gh..(t * batch + bi + 1) * gh];
+                    let rg = &hr[bi * rn..(bi + 1) * rn];
+                    let zb = &mut zs_all[bi * hs..(bi + 1) * hs];
+                    let rb = &mut rh_in[bi * hs..(bi + 1) * hs];
+                    add_into(zb, &xg[..hs], &rg[..hs]);
+                    add_into(rb, &xg[hs..2 * hs], &rg[hs..]);
+                    clip_slice(op.clip, zb);
+                    clip_slice(op.clip, rb);
+                    act_slice(f, zb);
+                    act_slice(f, rb);
+                    rb.iter_mut()
+                        .zip(&h[bi * hs..(bi + 1) * hs])
+                        .for_each(|(r, &h)| *r *= h);
+                }
+                match packed {
+                    Some(p) => {
+                        sgemm_packed(batch, &mut cand_all, false, &rh_in, (hs, 1), &p.rh[d], 1.0)
+                    }
+                    None => gemm_strided(
+                        batch,
+                        hs,
+                        hs,
+                        &mut cand_all,
+                        false,
+                        &rh_in,
+                        (hs, 1),
+                        &rt[2 * hs..],
+                        (gh, 1),
+                        1.0,
+                    ),
+                }
+            }
             for bi in 0..batch {
                 // steps past a sequence's length are skipped (a reversed one starts at L-1)
                 if t >= lens[bi] {
@@ -602,7 +690,6 @@ pub fn run_packed(
                 let rg = &hr[bi * gh..(bi + 1) * gh];
                 let hb = &mut h[bi * hs..(bi + 1) * hs];
                 let cb = &mut c[bi * hs..(bi + 1) * hs];
-                let clip = |v: f32| clip1(op.clip, v);
                 match op.cell {
                     Cell::Lstm if default_lstm => lstm_gates(xg, rg, cb, hb),
                     Cell::Lstm => {
@@ -644,7 +731,21 @@ pub fn run_packed(
                         act_slice(hh, hb);
                         hb.iter_mut().zip(go.iter()).for_each(|(h, &o)| *h *= o);
                     }
+                    Cell::Gru if split => {
+                        // the candidate from (r ⊙ h) · R_hᵀ, computed above for every sequence
+                        let cand = &mut cand_all[bi * hs..(bi + 1) * hs];
+                        for ((c, &x), &b) in cand.iter_mut().zip(&xg[2 * hs..3 * hs]).zip(&rbh) {
+                            *c = x + *c + b;
+                        }
+                        clip_slice(op.clip, cand);
+                        act_slice(acts[1], cand);
+                        let zs = &zs_all[bi * hs..(bi + 1) * hs];
+                        for ((h, &z), &c) in hb.iter_mut().zip(zs).zip(cand.iter()) {
+                            *h = (1.0 - z) * c + z * *h;
+                        }
+                    }
                     Cell::Gru => {
+                        // linear_before_reset = 1: the reset gate multiplies H · R_hᵀ
                         let (f, gg) = (acts[0], acts[1]);
                         let (zs, rest) = scratch.split_at_mut(hs);
                         let (cand, rhv) = rest.split_at_mut(hs);
@@ -658,30 +759,17 @@ pub fn run_packed(
                         clip_slice(op.clip, rhv);
                         act_slice(f, zs);
                         act_slice(f, rhv);
-                        if op.linear_before_reset {
-                            // rhv holds the reset gate r
-                            for (((c, &x), &r), (&rec, &b)) in cand
-                                .iter_mut()
-                                .zip(xh)
-                                .zip(rhv.iter())
-                                .zip(rh.iter().zip(&rbh))
-                            {
-                                *c = x + r * (rec + b);
-                            }
-                            clip_slice(op.clip, cand);
-                            act_slice(gg, cand);
-                        } else {
-                            // the h gate multiplies the reset gate into H before R_h
-                            for k in 0..hs {
-                                rhv[k] *= hb[k];
-                            }
-                            let rdh = &rd[2 * hs * hs..3 * hs * hs];
-                            for k in 0..hs {
-                                let row = &rdh[k * hs..(k + 1) * hs];
-                                let dot: f32 = row.iter().zip(rhv.iter()).map(|(a, b)| a * b).sum();
-                                cand[k] = act(gg, clip(xh[k] + dot + rbh[k]));
-                            }
+                        // rhv holds the reset gate r
+                        for (((c, &x), &r), (&rec, &b)) in cand
+                            .iter_mut()
+                            .zip(xh)
+                            .zip(rhv.iter())
+                            .zip(rh.iter().zip(&rbh))
+                        {
+                            *c = x + r * (rec + b);
                         }
+                        clip_slice(op.clip, cand);
+                        act_slice(gg, cand);
                         for ((h, &z), &c) in hb.iter_mut().zip(zs.iter()).zip(cand.iter()) {
                             *h = (1.0 - z) * c + z * *h;
                         }
