@@ -1,8 +1,9 @@
 //! CPU kernels of LSTM, GRU and RNN.
 //!
 //! Per direction, the input projection X·Wᵀ (+ bias) for every step is one GEMM; each step then
-//! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place.
-//! Nothing is allocated per step.
+//! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place. A
+//! GRU with `linear_before_reset = 0` takes two products per step: H·[R_z; R_r]ᵀ, then
+//! (r ⊙ h)·R_hᵀ for every sequence at once. Nothing is allocated per step.
 
 use super::fastmath;
 use super::linalg::gemm_strided;
@@ -842,7 +843,8 @@ mod tests {
     use crate::backend::cpu::util::test_values as rand;
 
     /// LSTM and GRU (both `linear_before_reset` settings), one and two directions, one and
-    /// three sequences: W and R packed at load give the same outputs as the per-run path.
+    /// three sequences (with `sequence_lens` and `initial_h`): W and R packed at load give the
+    /// same outputs as the per-run path.
     #[test]
     fn prepacked_weights_match_per_run_path() {
         for (cell, lbr, acts) in [
@@ -872,7 +874,17 @@ mod tests {
                     let w = t(vec![dirs, gh, isz], 2);
                     let r = t(vec![dirs, gh, hs], 3);
                     let b = t(vec![dirs, 2 * gh], 4);
-                    let ins = [Some(&x), Some(&w), Some(&r), Some(&b)];
+                    // three sequences of lengths 5, 2, 0, from an initial H
+                    let lens = Tensor::from_i64(vec![batch], [5, 2, 0][..batch].to_vec()).unwrap();
+                    let h0 = t(vec![dirs, batch, hs], 5);
+                    let ins = [
+                        Some(&x),
+                        Some(&w),
+                        Some(&r),
+                        Some(&b),
+                        Some(&lens),
+                        Some(&h0),
+                    ];
                     let p = prepack(&op, &[None, Some(&w), Some(&r), Some(&b)]).unwrap();
                     let got = run_packed(&op, &ins, Some(&p)).unwrap();
                     let want = run(&op, &ins).unwrap();
