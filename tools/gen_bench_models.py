@@ -14,7 +14,8 @@ Models (onnx.helper only, no torch):
                   -> LSTM hidden 64 -> MatMul 64x100 + Sigmoid per step; weights also in
                   lstm.json (ONNX layouts and gate order i, o, f, c) for TensorFlow.js.
   gru.onnx        next item: ids [1, 20] -> Gather (1000 x 64) -> GRU hidden 64 -> last step
-                  -> scores over 1000 items -> TopK 10.
+                  -> scores over 1000 items -> TopK 10 (PyTorch's linear_before_reset=1).
+  gru_reset.onnx  the same with linear_before_reset=0 (the ONNX default; Keras / tf2onnx).
   dwsep.onnx      MobileNet-style depthwise-separable CNN on [1, 3, 128, 128]: a 3x3 stride-2
                   stem, six blocks of depthwise 3x3 (group = channels) + BatchNormalization + Clip
                   0..6 then pointwise 1x1 + BatchNormalization + Clip, global average pool, Gemm
@@ -149,7 +150,7 @@ def lstm(out, steps=200, skills=100, emb=32, hidden=64):
     save(out, "lstm.onnx", graph)
 
 
-def gru(out, steps=20, items=1000, dim=64):
+def gru(out, steps=20, items=1000, dim=64, lbr=1, name="gru.onnx"):
     rng = np.random.default_rng(2020)
     s = 1.0 / math.sqrt(dim)
     inits = [
@@ -164,7 +165,7 @@ def gru(out, steps=20, items=1000, dim=64):
     nodes = [
         helper.make_node("Gather", ["emb", "ids"], ["e"]),
         helper.make_node("Transpose", ["e"], ["et"], perm=[1, 0, 2]),
-        helper.make_node("GRU", ["et", "W", "R", "B"], ["Y", "Yh"], hidden_size=dim, linear_before_reset=1),
+        helper.make_node("GRU", ["et", "W", "R", "B"], ["Y", "Yh"], hidden_size=dim, linear_before_reset=lbr),
         helper.make_node("Squeeze", ["Yh", "zero"], ["h"]),            # [1, dim]
         helper.make_node("MatMul", ["h", "item_t"], ["scores"]),
         helper.make_node("TopK", ["scores", "k"], ["top_scores", "top_items"]),
@@ -172,7 +173,12 @@ def gru(out, steps=20, items=1000, dim=64):
     graph = helper.make_graph(nodes, "gru_next_item", [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, steps])],
                               [helper.make_tensor_value_info("top_scores", F32, [1, 10]),
                                helper.make_tensor_value_info("top_items", TensorProto.INT64, [1, 10])], inits)
-    save(out, "gru.onnx", graph)
+    save(out, name, graph)
+
+
+def gru_reset(out):
+    """gru.onnx with linear_before_reset=0 (the ONNX default, as Keras / tf2onnx export it)."""
+    gru(out, lbr=0, name="gru_reset.onnx")
 
 
 def _bn(rng, name, c, inits):
@@ -325,13 +331,14 @@ def main():
     cache = os.environ.get("HEARTH_CACHE", os.path.expanduser("~/.cache/hearth"))
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(cache, "bench-models")
     os.makedirs(out, exist_ok=True)
-    for build in (mlp, cnn, lstm, gru, dwsep, crnn, gemm, rec, tabular):
+    for build in (mlp, cnn, lstm, gru, gru_reset, dwsep, crnn, gemm, rec, tabular):
         build(out)
     import onnxruntime as ort  # check every model runs in the reference runtime
     feeds = {"mlp.onnx": {"x": np.ones((2, 64), np.float32)},
              "cnn.onnx": {"x": np.ones((1, 1, 28, 28), np.float32)},
              "lstm.onnx": {"ids": np.arange(200, dtype=np.int64).reshape(1, 200) % 100},
              "gru.onnx": {"ids": np.arange(20, dtype=np.int64).reshape(1, 20)},
+             "gru_reset.onnx": {"ids": np.arange(20, dtype=np.int64).reshape(1, 20)},
              "dwsep.onnx": {"x": np.ones((1, 3, 128, 128), np.float32)},
              "crnn.onnx": {"x": np.ones((1, 3, 48, 320), np.float32)},
              "gemm_64.onnx": {"a": np.ones((64, 64), np.float32)},

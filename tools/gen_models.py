@@ -274,6 +274,67 @@ def build_gru_next_item(seed=1727, layout=1):  # seed chosen so the top-6 scores
     return model, [{"session_items": ids}], notes
 
 
+def build_gru_reset(seed=1731):
+    """GRU with linear_before_reset=0 (the ONNX default, as Keras / tf2onnx export it): the reset
+    gate multiplies H before R_h. Two nodes on the same X [seq 6, batch 3, 8]:
+
+    - `gru_bi`: bidirectional, hidden 20 (not a multiple of the GEMM's 8-column panels), B,
+      sequence_lens and initial_h as graph inputs (so each test set takes other lengths);
+    - `gru_rev`: reverse, hidden 6, no B, clip 0.8, activations HardSigmoid(0.25, 0.45) / Softsign.
+    """
+    rng = np.random.default_rng(seed)
+    seq, batch, isz = 6, 3, 8
+    h1, h2 = 20, 6
+
+    def weights(dirs, hidden, bias):
+        s = 1.0 / math.sqrt(hidden)
+        out = [
+            rng.uniform(-s, s, (dirs, 3 * hidden, isz)).astype(np.float32),
+            rng.uniform(-s, s, (dirs, 3 * hidden, hidden)).astype(np.float32),
+        ]
+        if bias:
+            out.append(rng.uniform(-s, s, (dirs, 6 * hidden)).astype(np.float32))
+        return out
+
+    W1, R1, B1 = weights(2, h1, True)
+    W2, R2 = weights(1, h2, False)
+    N = helper.make_node
+    nodes = [
+        N("GRU", ["x", "bi.W", "bi.R", "bi.B", "seq_lens", "initial_h"], ["y_bi", "y_bi_h"],
+          name="gru_bi", hidden_size=h1, direction="bidirectional"),
+        N("GRU", ["x", "rev.W", "rev.R"], ["y_rev", "y_rev_h"], name="gru_rev", hidden_size=h2,
+          direction="reverse", clip=0.8, activations=["HardSigmoid", "Softsign"],
+          activation_alpha=[0.25], activation_beta=[0.45]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "gru_reset",
+        [
+            helper.make_tensor_value_info("x", F32, [seq, batch, isz]),
+            helper.make_tensor_value_info("seq_lens", TensorProto.INT32, [batch]),
+            helper.make_tensor_value_info("initial_h", F32, [2, batch, h1]),
+        ],
+        [
+            helper.make_tensor_value_info("y_bi", F32, [seq, 2, batch, h1]),
+            helper.make_tensor_value_info("y_bi_h", F32, [2, batch, h1]),
+            helper.make_tensor_value_info("y_rev", F32, [seq, 1, batch, h2]),
+            helper.make_tensor_value_info("y_rev_h", F32, [1, batch, h2]),
+        ],
+        initializer=[init("bi.W", W1), init("bi.R", R1), init("bi.B", B1), init("rev.W", W2), init("rev.R", R2)],
+    )
+    model = make_model(graph, 17)
+    frng = np.random.default_rng(seed + 1)
+    feeds = [
+        {
+            "x": (frng.standard_normal((seq, batch, isz)) * 1.5).astype(np.float32),
+            "seq_lens": np.array(lens, dtype=np.int32),
+            "initial_h": (frng.standard_normal((2, batch, h1)) * 0.5).astype(np.float32),
+        }
+        for lens in ([6, 4, 1], [2, 6, 5])
+    ]
+    return model, feeds, {}
+
+
 def check_topk_gaps(model, feeds, outs):
     """The 5th and 6th best scores must be far apart, or a correct engine could pick other indices."""
     sess = ort_session_from_model_without_topk(model)
@@ -521,6 +582,7 @@ BUILDERS = {
     "lenet": build_lenet,
     "lstm_kt": build_lstm_kt,
     "gru_next_item": build_gru_next_item,
+    "gru_reset": build_gru_reset,
     "attention": build_attention,
     "attention_gelu21": build_attention_gelu21,
     "dynamic_reshape": build_dynamic_reshape,

@@ -1,8 +1,9 @@
 //! CPU kernels of LSTM, GRU and RNN.
 //!
 //! Per direction, the input projection X·Wᵀ (+ bias) for every step is one GEMM; each step then
-//! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place.
-//! Nothing is allocated per step.
+//! adds H·Rᵀ (one small GEMM into a preallocated buffer) and applies the gate math in place. A
+//! GRU with `linear_before_reset = 0` takes two products per step: H·[R_z; R_r]ᵀ, then
+//! (r ⊙ h)·R_hᵀ for every sequence at once. Nothing is allocated per step.
 
 use super::fastmath;
 use super::linalg::gemm_strided;
@@ -83,7 +84,8 @@ fn act(a: Act, x: f32) -> f32 {
 }
 
 /// Applies an activation to a whole slice: the match is outside the loop, so each loop is
-/// monomorphic and vectorisable.
+/// monomorphic and vectorisable (for SIMD128 LLVM vectorises σ and tanh itself: a hand-written
+/// SIMD128 σ/tanh here measured no faster on the GRU bench and cost 0.35 KB brotli).
 fn act_slice(a: Act, v: &mut [f32]) {
     match a {
         Act::Sigmoid => v.iter_mut().for_each(|x| *x = fastmath::sigmoid(*x)),
@@ -271,39 +273,68 @@ mod simd_gates {
         v128_bitselect(small, big, f32x4_lt(a, k.small))
     }
 
-    /// [`super::lstm_gates`], for `hs` a multiple of 4.
+    /// [`super::lstm_gates`], four lanes at a time; the last `hs % 4` lanes through the same
+    /// code from zero-padded copies (lanes are independent: the padding changes nothing).
     pub(super) fn lstm(xg: &[f32], rg: &[f32], c: &mut [f32], h: &mut [f32]) {
         let hs = c.len();
-        assert!(hs % 4 == 0 && xg.len() >= 4 * hs && rg.len() >= 4 * hs && h.len() >= hs);
+        assert!(xg.len() >= 4 * hs && rg.len() >= 4 * hs && h.len() >= hs);
         let k = K::new();
-        let (xp, rp, cp, hp) = (xg.as_ptr(), rg.as_ptr(), c.as_mut_ptr(), h.as_mut_ptr());
+        let (tail, mut pad) = (hs % 4, [0.0f32; 40]);
+        let full = hs - tail;
+        // pad: the four gates of X·Wᵀ at 0, of H·Rᵀ at 16, c at 32, h at 36
+        for g in 0..4 {
+            pad[4 * g..4 * g + tail].copy_from_slice(&xg[g * hs + full..(g + 1) * hs]);
+            pad[16 + 4 * g..16 + 4 * g + tail].copy_from_slice(&rg[g * hs + full..(g + 1) * hs]);
+        }
+        pad[32..32 + tail].copy_from_slice(&c[full..]);
         for j in (0..hs).step_by(4) {
             // SAFETY: lanes j..j+4 of each of the four gates lie inside xg and rg (4·hs each,
-            // checked above), of c and h inside hs
+            // checked above), of c and h inside hs (j + 4 ≤ full), or else inside the pad
             unsafe {
+                let (xp, rp, cv, hv, gs) = if j < full {
+                    (
+                        xg.as_ptr().add(j),
+                        rg.as_ptr().add(j),
+                        c.as_mut_ptr().add(j),
+                        h.as_mut_ptr().add(j),
+                        hs,
+                    )
+                } else {
+                    let p = pad.as_mut_ptr();
+                    (
+                        p as *const f32,
+                        p.add(16) as *const f32,
+                        p.add(32),
+                        p.add(36),
+                        4,
+                    )
+                };
                 let pre = |g: usize| {
                     f32x4_add(
-                        v128_load(xp.add(g * hs + j) as *const v128),
-                        v128_load(rp.add(g * hs + j) as *const v128),
+                        v128_load(xp.add(g * gs) as *const v128),
+                        v128_load(rp.add(g * gs) as *const v128),
                     )
                 };
                 let i = sigmoid(&k, pre(0));
                 let o = sigmoid(&k, pre(1));
                 let f = sigmoid(&k, pre(2));
                 let g = tanh(&k, pre(3));
-                let cv = cp.add(j) as *mut v128;
+                let (cv, hv) = (cv as *mut v128, hv as *mut v128);
                 let cn = f32x4_add(f32x4_mul(f, v128_load(cv)), f32x4_mul(i, g));
                 v128_store(cv, cn);
-                v128_store(hp.add(j) as *mut v128, f32x4_mul(tanh(&k, cn), o));
+                v128_store(hv, f32x4_mul(tanh(&k, cn), o));
             }
         }
+        c[full..].copy_from_slice(&pad[32..32 + tail]);
+        h[full..hs].copy_from_slice(&pad[36..36 + tail]);
     }
 }
 
 /// Runs [`lstm_gates`] (the SIMD128 kernel inside wasm) against the general gate path over
-/// widths around its 4-lane steps and pre-activations across σ's and tanh's ranges (the
-/// small-argument tanh branch, the exp clamp, infinities); returns how many outputs are not
-/// bit-identical (0 expected). Inside wasm this is the test hook `lstmGatesCheckForTest`.
+/// widths around its 4-lane steps (the padded tail included) and pre-activations across σ's
+/// and tanh's ranges (the small-argument tanh branch, the exp clamp, infinities); returns how
+/// many outputs are not bit-identical (0 expected). Inside wasm this is the test hook
+/// `lstmGatesCheckForTest`.
 #[cfg(any(test, feature = "test-api"))]
 pub fn check_gates_against_general() -> usize {
     let mut rng = crate::testing::Rng::new(64);
@@ -359,32 +390,81 @@ pub fn check_gates_against_general() -> usize {
 }
 
 /// An RNN's constant weights packed for the f32 GEMM when the session is built: per
-/// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`).
+/// direction, Wᵀ (`input_size × gates·hidden`) and Rᵀ (`hidden × gates·hidden`). A GRU with
+/// `linear_before_reset = 0` multiplies its reset gate into H before R_h, so its Rᵀ is packed as
+/// two: the z and r columns (`hidden × 2·hidden`) in `r`, R_hᵀ (`hidden × hidden`) in `rh`.
 #[derive(Debug)]
 pub struct Packed {
     w: Vec<PackedB>,
     r: Vec<PackedB>,
+    rh: Vec<PackedB>,
+}
+
+/// A recurrent product `dst (batch × n) = lhs (batch × hs, row stride ls) · Rᵀ`: over R packed
+/// at load (`p`), else over columns of the transposed R `rt` (row stride `gh`). One call site
+/// for both of a step's products (kept out of line: the GEMM's entry is inlined once).
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn recurrent_gemm(
+    batch: usize,
+    n: usize,
+    hs: usize,
+    dst: &mut [f32],
+    lhs: &[f32],
+    ls: usize,
+    p: Option<&PackedB>,
+    rt: &[f32],
+    gh: usize,
+) {
+    match p {
+        Some(p) => sgemm_packed(batch, dst, false, lhs, (ls, 1), p, 1.0),
+        None => gemm_strided(batch, n, hs, dst, false, lhs, (ls, 1), rt, (gh, 1), 1.0),
+    }
+}
+
+/// Whether the op's R is used as two products per step ([`Packed`]).
+fn splits_r(op: &RnnOp) -> bool {
+    op.cell == Cell::Gru && !op.linear_before_reset
 }
 
 /// Packs W and R (inputs 1 and 2) when both are constant f32 tensors of rank 3.
 pub fn prepack(op: &RnnOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
-    let pack = |t: Option<&Tensor>| -> Option<Vec<PackedB>> {
-        let (TensorData::F32(v), [dirs, gh, k]) = (t?.data(), t?.shape()) else {
+    let gh = op.cell.gates() * op.hidden;
+    // the transposes of gate rows `rows` of each direction's `[gh, k]` matrix
+    let pack = |t: Option<&Tensor>, rows: std::ops::Range<usize>| -> Option<Vec<PackedB>> {
+        let (TensorData::F32(v), [dirs, g, k]) = (t?.data(), t?.shape()) else {
             return None;
         };
-        let (gh, k) = (*gh, *k);
-        if gh != op.cell.gates() * op.hidden {
+        let k = *k;
+        if *g != gh {
             return None;
         }
         Some(
             (0..*dirs)
-                .map(|d| PackedB::new(k, gh, &v[d * gh * k..(d + 1) * gh * k], (1, k)))
+                .map(|d| {
+                    let m = &v[d * gh * k..(d + 1) * gh * k];
+                    PackedB::new(k, rows.len(), &m[rows.start * k..rows.end * k], (1, k))
+                })
                 .collect(),
         )
     };
-    Some(Packed {
-        w: pack(consts.get(1).copied().flatten())?,
-        r: pack(consts.get(2).copied().flatten())?,
+    let (w, r) = (
+        consts.get(1).copied().flatten(),
+        consts.get(2).copied().flatten(),
+    );
+    let hs2 = 2 * op.hidden;
+    Some(if splits_r(op) {
+        Packed {
+            w: pack(w, 0..gh)?,
+            r: pack(r, 0..hs2)?,
+            rh: pack(r, hs2..gh)?,
+        }
+    } else {
+        Packed {
+            w: pack(w, 0..gh)?,
+            r: pack(r, 0..gh)?,
+            rh: Vec::new(),
+        }
     })
 }
 
@@ -494,12 +574,25 @@ pub fn run_packed(
     let gh = g * hs;
     let mut xw = vec![0.0f32; numel_checked(&[seq * batch, gh])?];
     let mut hr = vec![0.0f32; batch * gh];
+    // a GRU with lbr = 0: H·Rᵀ for z and r only (`rn` columns), then (r ⊙ h)·R_hᵀ; per
+    // sequence z, r ⊙ h and that product
+    let split = splits_r(op);
+    let rn = if split { 2 * hs } else { gh };
+    // a GRU's z and r gates per sequence (`[batch][2·hs]`; with lbr = 0, r then holds r ⊙ h)
+    // and its candidate's pre-activation (`[batch][hs]`)
+    let gru = op.cell == Cell::Gru;
+    let (mut zr_all, mut cand_all) = (
+        vec![0.0f32; if gru { 2 * batch * hs } else { 0 }],
+        vec![0.0f32; if gru { batch * hs } else { 0 }],
+    );
     // the packed weights, when they are this call's W and R
     let packed = packed.filter(|p| {
         p.w.len() == dirs
             && p.r.len() == dirs
+            && p.rh.len() == if split { dirs } else { 0 }
             && p.w.iter().all(|b| b.k() == isz && b.n() == gh)
-            && p.r.iter().all(|b| b.k() == hs && b.n() == gh)
+            && p.r.iter().all(|b| b.k() == hs && b.n() == rn)
+            && p.rh.iter().all(|b| b.k() == hs && b.n() == hs)
     });
     let mut rt = vec![0.0f32; if packed.is_some() { 0 } else { gh * hs }];
     for d in 0..dirs {
@@ -567,9 +660,8 @@ pub fn run_packed(
         });
         let peep = pv.map(|p| &p[d * 3 * hs..(d + 1) * 3 * hs]);
         // the common LSTM (σ, tanh, tanh; no clip, peepholes or coupled gates): one fused pass
-        // (in SIMD128 four lanes at a time: widths of a multiple of 4)
+        // (in SIMD128 four lanes at a time)
         let default_lstm = op.cell == Cell::Lstm
-            && (hs % 4 == 0 || cfg!(not(all(target_arch = "wasm32", target_feature = "simd128"))))
             && acts[..] == [Act::Sigmoid, Act::Tanh, Act::Tanh]
             && op.clip.is_none()
             && peep.is_none()
@@ -577,21 +669,43 @@ pub fn run_packed(
         let mut scratch = vec![0.0f32; 4 * hs];
         for step in 0..seq {
             let t = if reverse { seq - 1 - step } else { step };
-            // recurrent projection hr = H · Rᵀ
-            match packed {
-                Some(p) => sgemm_packed(batch, &mut hr, false, &h, (hs, 1), &p.r[d], 1.0),
-                None => gemm_strided(
-                    batch,
-                    gh,
-                    hs,
-                    &mut hr,
-                    false,
-                    &h,
-                    (hs, 1),
-                    &rt,
-                    (gh, 1),
-                    1.0,
-                ),
+            // recurrent projection hr = H · Rᵀ (`rn` columns per sequence)
+            let pd = |v: fn(&Packed) -> &Vec<PackedB>| packed.map(|p| &v(p)[d]);
+            recurrent_gemm(batch, rn, hs, &mut hr, &h, hs, pd(|p| &p.r), &rt, gh);
+            if gru {
+                // z and r for every sequence (rows of finished ones are left stale, unused);
+                // with lbr = 0 then r ⊙ h and (r ⊙ h) · R_hᵀ for all in one product
+                for bi in 0..batch {
+                    if t >= lens[bi] {
+                        continue;
+                    }
+                    let xg = &xw[(t * batch + bi) * gh..(t * batch + bi) * gh + 2 * hs];
+                    let zr = &mut zr_all[bi * 2 * hs..(bi + 1) * 2 * hs];
+                    add_into(zr, xg, &hr[bi * rn..bi * rn + 2 * hs]);
+                    clip_slice(op.clip, zr);
+                    act_slice(acts[0], zr);
+                    if split {
+                        zr[hs..]
+                            .iter_mut()
+                            .zip(&h[bi * hs..(bi + 1) * hs])
+                            .for_each(|(r, &h)| *r *= h);
+                    }
+                }
+                if split {
+                    let (rth, rs) = (rt.get(2 * hs..).unwrap_or_default(), 2 * hs);
+                    let lhs = zr_all.get(hs..).unwrap_or_default();
+                    recurrent_gemm(
+                        batch,
+                        hs,
+                        hs,
+                        &mut cand_all,
+                        lhs,
+                        rs,
+                        pd(|p| &p.rh),
+                        rth,
+                        gh,
+                    );
+                }
             }
             for bi in 0..batch {
                 // steps past a sequence's length are skipped (a reversed one starts at L-1)
@@ -602,7 +716,6 @@ pub fn run_packed(
                 let rg = &hr[bi * gh..(bi + 1) * gh];
                 let hb = &mut h[bi * hs..(bi + 1) * hs];
                 let cb = &mut c[bi * hs..(bi + 1) * hs];
-                let clip = |v: f32| clip1(op.clip, v);
                 match op.cell {
                     Cell::Lstm if default_lstm => lstm_gates(xg, rg, cb, hb),
                     Cell::Lstm => {
@@ -645,44 +758,26 @@ pub fn run_packed(
                         hb.iter_mut().zip(go.iter()).for_each(|(h, &o)| *h *= o);
                     }
                     Cell::Gru => {
-                        let (f, gg) = (acts[0], acts[1]);
-                        let (zs, rest) = scratch.split_at_mut(hs);
-                        let (cand, rhv) = rest.split_at_mut(hs);
-                        let (xz, xr, xh) = (&xg[..hs], &xg[hs..2 * hs], &xg[2 * hs..3 * hs]);
-                        let (rz, rr, rh) = (&rg[..hs], &rg[hs..2 * hs], &rg[2 * hs..3 * hs]);
-                        // gate math as whole-slice passes (vectorisable), as the LSTM's: the
-                        // same operations per element as one element at a time
-                        add_into(zs, xz, rz);
-                        add_into(rhv, xr, rr);
-                        clip_slice(op.clip, zs);
-                        clip_slice(op.clip, rhv);
-                        act_slice(f, zs);
-                        act_slice(f, rhv);
-                        if op.linear_before_reset {
-                            // rhv holds the reset gate r
-                            for (((c, &x), &r), (&rec, &b)) in cand
-                                .iter_mut()
-                                .zip(xh)
-                                .zip(rhv.iter())
-                                .zip(rh.iter().zip(&rbh))
+                        let zr = &zr_all[bi * 2 * hs..(bi + 1) * 2 * hs];
+                        let cand = &mut cand_all[bi * hs..(bi + 1) * hs];
+                        let xh = &xg[2 * hs..3 * hs];
+                        if split {
+                            // (r ⊙ h) · R_hᵀ computed above
+                            for ((c, &x), &b) in cand.iter_mut().zip(xh).zip(&rbh) {
+                                *c = x + *c + b;
+                            }
+                        } else {
+                            // lbr = 1: the reset gate multiplies H · R_hᵀ (and its bias)
+                            let rec = rg[2 * hs..3 * hs].iter().zip(&rbh);
+                            for (((c, &x), &r), (&rec, &b)) in
+                                cand.iter_mut().zip(xh).zip(&zr[hs..]).zip(rec)
                             {
                                 *c = x + r * (rec + b);
                             }
-                            clip_slice(op.clip, cand);
-                            act_slice(gg, cand);
-                        } else {
-                            // the h gate multiplies the reset gate into H before R_h
-                            for k in 0..hs {
-                                rhv[k] *= hb[k];
-                            }
-                            let rdh = &rd[2 * hs * hs..3 * hs * hs];
-                            for k in 0..hs {
-                                let row = &rdh[k * hs..(k + 1) * hs];
-                                let dot: f32 = row.iter().zip(rhv.iter()).map(|(a, b)| a * b).sum();
-                                cand[k] = act(gg, clip(xh[k] + dot + rbh[k]));
-                            }
                         }
-                        for ((h, &z), &c) in hb.iter_mut().zip(zs.iter()).zip(cand.iter()) {
+                        clip_slice(op.clip, cand);
+                        act_slice(acts[1], cand);
+                        for ((h, &z), &c) in hb.iter_mut().zip(&zr[..hs]).zip(cand.iter()) {
                             *h = (1.0 - z) * c + z * *h;
                         }
                     }
@@ -748,7 +843,8 @@ mod tests {
     use crate::backend::cpu::util::test_values as rand;
 
     /// LSTM and GRU (both `linear_before_reset` settings), one and two directions, one and
-    /// three sequences: W and R packed at load give the same outputs as the per-run path.
+    /// three sequences (with `sequence_lens` and `initial_h`): W and R packed at load give the
+    /// same outputs as the per-run path.
     #[test]
     fn prepacked_weights_match_per_run_path() {
         for (cell, lbr, acts) in [
@@ -778,7 +874,17 @@ mod tests {
                     let w = t(vec![dirs, gh, isz], 2);
                     let r = t(vec![dirs, gh, hs], 3);
                     let b = t(vec![dirs, 2 * gh], 4);
-                    let ins = [Some(&x), Some(&w), Some(&r), Some(&b)];
+                    // three sequences of lengths 5, 2, 0, from an initial H
+                    let lens = Tensor::from_i64(vec![batch], [5, 2, 0][..batch].to_vec()).unwrap();
+                    let h0 = t(vec![dirs, batch, hs], 5);
+                    let ins = [
+                        Some(&x),
+                        Some(&w),
+                        Some(&r),
+                        Some(&b),
+                        Some(&lens),
+                        Some(&h0),
+                    ];
                     let p = prepack(&op, &[None, Some(&w), Some(&r), Some(&b)]).unwrap();
                     let got = run_packed(&op, &ins, Some(&p)).unwrap();
                     let want = run(&op, &ins).unwrap();
