@@ -555,6 +555,10 @@ fn layer_norm_graph(axes: &[i64], var_axes: &[i64], change: &str) -> Vec<u8> {
 /// positive or negative), numerically equal to the graph as parsed (1e-5 + 1e-4·|y|: the
 /// kernel multiplies by 1/σ and sums in another order).
 #[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
 fn decomposed_layer_norm_becomes_one_op() {
     let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
     let ln = vec!["LayerNormalization"];
@@ -580,6 +584,10 @@ fn decomposed_layer_norm_becomes_one_op() {
 /// when they are one value (a `[12]` γ would broadcast a last dim of 1 to 12, which the fused
 /// op cannot); positive axes of a tensor of unknown rank are left alone.
 #[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
 fn layer_norm_of_unknown_dims_fuses_what_it_can() {
     let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
     for (change, removed, ops) in [
@@ -598,6 +606,10 @@ fn layer_norm_of_unknown_dims_fuses_what_it_can() {
 /// feature or of a rank that would grow the output, a second mean of its own, and every
 /// intermediate value read elsewhere (a graph output).
 #[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
 fn layer_norm_near_misses_stay() {
     let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
     for (axes, var_axes, change) in [

@@ -14,7 +14,7 @@
 //!   `x − mean` one node or two equal ones, axes as an attribute or a constant input, negative
 //!   when the rank is unknown), then an optional `· γ` and `+ β` by constants that keep the
 //!   normalised shape (when those dims are unknown, only one-value constants), becomes one
-//!   `LayerNormalization` node.
+//!   `LayerNormalization` node (builds with `extra-ops` only: `hearth-cpu` keeps its size).
 //! - The decomposed Gelu (`x · 0.5 · (1 + Erf(x / √2))`, the factors in any order and grouping,
 //!   `/ √2` or `· (1/√2)`; the tanh form `… (1 + Tanh(√(2/π) · (x + 0.044715 · x³)))` with `x³`
 //!   as `Pow(x, 3)` or `x·x·x`) becomes one `Gelu` node (builds with `extra-ops` only: it is
@@ -36,6 +36,7 @@
 use super::ops::conv::{ConvAct, ConvOp};
 use super::ops::linalg::LinalgOp;
 use super::ops::math::{Binary, MathOp, Unary};
+#[cfg(feature = "extra-ops")]
 use super::ops::reduce::{ReduceKind, ReduceOp};
 use super::{Fact, Graph, Op, ValueId};
 use crate::tensor::{DType, Tensor};
@@ -635,10 +636,11 @@ fn hard_swish(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     Some(nodes)
 }
 
-/// The axes of node `i` when it is a ReduceMean keeping its dims, as negative axes, sorted,
-/// for an input of rank `r` (`None`: unknown, when every axis given is negative); `None` when
-/// they are not constant.
-fn mean_axes(graph: &Graph, i: usize, r: Option<usize>) -> Option<Vec<i64>> {
+/// How many trailing axes node `i` reduces when it is a ReduceMean keeping its dims over
+/// exactly the last `k` axes of an input of rank `r` (`None`: unknown, when every axis given is
+/// negative), with constant axes.
+#[cfg(feature = "extra-ops")]
+fn trailing_mean(graph: &Graph, i: usize, r: Option<usize>) -> Option<usize> {
     let node = &graph.nodes[i];
     let Op::Reduce(ReduceOp::Reduce {
         kind: ReduceKind::Mean,
@@ -649,30 +651,34 @@ fn mean_axes(graph: &Graph, i: usize, r: Option<usize>) -> Option<Vec<i64>> {
     else {
         return None;
     };
-    let given: Vec<i64> = match (axes, node.inputs.get(1).copied().flatten()) {
-        (Some(a), _) => a.clone(),
-        (None, Some(v)) => graph.constants.get(&v)?.as_i64().ok()?.to_vec(),
-        (None, None) if !noop_empty => (-(r? as i64)..0).collect(),
+    let given: &[i64] = match (axes, node.inputs.get(1).copied().flatten()) {
+        (Some(a), _) => a,
+        (None, Some(v)) => graph.constants.get(&v)?.as_i64().ok()?,
+        // every axis
+        (None, None) if !noop_empty => return r.filter(|&r| r > 0),
         (None, None) => return None,
     };
-    let mut out: Vec<i64> = given
-        .iter()
-        .map(|&a| {
-            let a = match (a, r) {
-                (a, _) if a < 0 => a,
-                (a, Some(r)) => a - r as i64,
-                _ => return None,
-            };
-            r.is_none_or(|r| a >= -(r as i64)).then_some(a)
-        })
-        .collect::<Option<_>>()?;
-    out.sort_unstable();
-    out.dedup();
-    (out.len() == given.len()).then_some(out)
+    let k = given.len() as i64;
+    // each of -k..-1 once: k distinct axes in that range
+    for (n, &a) in given.iter().enumerate() {
+        let a = match r {
+            _ if a < 0 => a,
+            Some(r) => a - r as i64,
+            None => return None,
+        };
+        let dup = given[..n]
+            .iter()
+            .any(|&b| b == a || r.is_some_and(|r| b - r as i64 == a));
+        if a < -k || a >= 0 || dup {
+            return None;
+        }
+    }
+    (k > 0 && r.is_none_or(|r| k as usize <= r)).then_some(k as usize)
 }
 
 /// The one value of constant `v` (any dtype) when its broadcast against a tensor of rank at
 /// least `r` leaves that tensor's shape as it is.
+#[cfg(feature = "extra-ops")]
 fn one_value(graph: &Graph, v: ValueId, r: usize) -> Option<f64> {
     let t = graph.constants.get(&v)?;
     (t.numel() == 1 && t.rank() <= r).then(|| t.to_f64_vec()[0])
@@ -681,6 +687,7 @@ fn one_value(graph: &Graph, v: ValueId, r: usize) -> Option<f64> {
 /// Whether constant `v` is f32 and broadcasts against the normalised dims without changing
 /// their shape: against `norm` when those dims are known (its rank at most theirs, each of its
 /// dims 1 or theirs), else (`k` dims of unknown size) when it is one value of rank at most `k`.
+#[cfg(feature = "extra-ops")]
 fn fits_norm(graph: &Graph, v: ValueId, norm: Option<&[usize]>, k: usize) -> bool {
     let Some(t) = graph.constants.get(&v) else {
         return false;
@@ -698,15 +705,17 @@ fn fits_norm(graph: &Graph, v: ValueId, norm: Option<&[usize]>, k: usize) -> boo
         }
 }
 
-/// The node computing `v` when every read of `v` is by the nodes `want` (one entry per input
-/// slot, sorted), `v` is its only output, f32, no graph output and not captured, and the node
-/// was not touched in this pass.
+/// The node computing `v` when the reads of `v` are those of the nodes `want` (one entry per
+/// input slot, in any order), `v` is its only output, f32, no graph output and not captured,
+/// and the node was not touched in this pass.
+#[cfg(feature = "extra-ops")]
 fn owned(graph: &Graph, uses: &Uses, done: &[bool], v: ValueId, want: &[usize]) -> Option<usize> {
     let p = uses.producer[v]?;
-    let mut r = uses.readers[v].clone();
-    r.sort_unstable();
+    let r = &uses.readers[v];
+    let count = |s: &[usize], j: usize| s.iter().filter(|&&n| n == j).count();
     (!done[p]
-        && r == want
+        && r.len() == want.len()
+        && want.iter().all(|&j| count(r, j) == count(want, j))
         && !uses.output[v]
         && graph.nodes[p].outputs.len() == 1
         && is_f32(graph, v))
@@ -714,6 +723,7 @@ fn owned(graph: &Graph, uses: &Uses, done: &[bool], v: ValueId, want: &[usize]) 
 }
 
 /// The input of node `i` when it is the unary op `u`.
+#[cfg(feature = "extra-ops")]
 fn unary_of(graph: &Graph, i: usize, u: Unary) -> Option<ValueId> {
     match (&graph.nodes[i].op, graph.nodes[i].inputs.as_slice()) {
         (Op::Math(MathOp::Unary(op)), &[Some(x)]) if *op == u => Some(x),
@@ -725,6 +735,7 @@ fn unary_of(graph: &Graph, i: usize, u: Unary) -> Option<ValueId> {
 /// `σ⁻¹ = Reciprocal(σ)`) is node `i` into one node at the place of its last op (the
 /// division, or the `· γ` and `+ β` after it); returns the other nodes (now dead). See the
 /// module comment for the forms; `x − mean` may be one node or two equal ones.
+#[cfg(feature = "extra-ops")]
 fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
     let &[y] = graph.nodes[i].outputs.as_slice() else {
         return None;
@@ -769,7 +780,6 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     let (ps1, ps2) = if d1 == d2 {
         let mut want = slots.clone();
         want.push(i);
-        want.sort_unstable();
         let ps = owned(graph, uses, done, d1, &want)?;
         (ps, ps)
     } else {
@@ -782,18 +792,15 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     if binary(graph, ps2, Binary::Sub)? != (x, m) || !is_f32(graph, x) {
         return None;
     }
-    let mut subs = vec![ps1, ps2];
-    subs.sort_unstable();
-    subs.dedup();
-    let pm = owned(graph, uses, done, m, &subs)?;
+    let subs = if ps1 == ps2 { &[ps1][..] } else { &[ps1, ps2] };
+    let pm = owned(graph, uses, done, m, subs)?;
     if graph.nodes[pm].inputs.first().copied().flatten() != Some(x) {
         return None;
     }
     // both means over the same trailing axes -k..-1
     let r = rank(graph, x);
-    let axes = mean_axes(graph, pm, r)?;
-    let k = axes.len();
-    if mean_axes(graph, pv, r)? != axes || axes != (-(k as i64)..0).collect::<Vec<_>>() {
+    let k = trailing_mean(graph, pm, r)?;
+    if trailing_mean(graph, pv, r)? != k {
         return None;
     }
     let bound = r.unwrap_or(k);
@@ -809,9 +816,10 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
             .collect::<Option<_>>()
     });
     // then · γ and + β, when they follow
-    nodes.extend([ps1, ps2, pm, pp, pv, pe, psq]);
-    nodes.sort_unstable();
-    nodes.dedup();
+    nodes.extend([ps1, pm, pp, pv, pe, psq]);
+    if ps2 != ps1 {
+        nodes.push(ps2);
+    }
     let (mut last, mut out) = (i, y);
     let mut found = [None, None];
     for (n, op) in [Binary::Mul, Binary::Add].into_iter().enumerate() {
@@ -997,8 +1005,15 @@ fn gelu(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<u
     Some(nodes)
 }
 
-/// Builds without `extra-ops` do not look for Gelu (transformer models load the full build).
+/// Builds without `extra-ops` do not look for Gelu or LayerNormalization (transformer models
+/// load the full build; PP-OCRv4's recogniser gains 1–3 % from the LayerNorm rewrite, which
+/// would cost `hearth-cpu` 2.5 KB brotli).
 #[cfg(not(feature = "extra-ops"))]
 fn gelu(_: &mut Graph, _: &Uses, _: &[bool], _: usize) -> Option<Vec<usize>> {
+    None
+}
+
+#[cfg(not(feature = "extra-ops"))]
+fn layer_norm(_: &mut Graph, _: &Uses, _: &[bool], _: usize) -> Option<Vec<usize>> {
     None
 }
