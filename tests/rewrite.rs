@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{floats, int_attr, model, node, value_info};
+use common::{floats, int_attr, ints, model, node, value_info};
 use hearth::ir::Graph;
 use hearth::onnx::proto::{attribute_proto::AttributeType, AttributeProto, NodeProto, TensorProto};
 use hearth::onnx::{parse::parse_model, tensor::ExternalData};
@@ -422,35 +422,90 @@ fn ints_attr(name: &str, v: &[i64]) -> AttributeProto {
     }
 }
 
-/// `x − mean(x)` over `axes` (and the variance over `var_axes`), `/ √(var + ε)`, with one thing
-/// changed (see the test).
+/// An f32 value of unknown rank.
+fn unranked(name: &str) -> hearth::onnx::proto::ValueInfoProto {
+    let mut v = value_info(name, 1, &[]);
+    if let Some(hearth::onnx::proto::type_proto::Value::TensorType(t)) =
+        v.r#type.as_mut().and_then(|t| t.value.as_mut())
+    {
+        t.shape = None;
+    }
+    v
+}
+
+/// `x − mean(x)` over `axes` (and the variance over `var_axes`), `/ √(var + ε)`, `· γ`, `+ β`,
+/// with one thing changed (see the tests).
 fn layer_norm_graph(axes: &[i64], var_axes: &[i64], change: &str) -> Vec<u8> {
-    let mean = |x: &str, y: &str, a: &[i64]| {
+    let axes_input = change == "axes as input";
+    let mean = |x: &str, y: &str, a: &[i64], name: &str| {
         let mut n = node("ReduceMean", &[x], &[y]);
-        n.attribute.push(ints_attr("axes", a));
+        if axes_input {
+            n.input.push(name.into());
+        } else {
+            n.attribute.push(ints_attr("axes", a));
+        }
         n
     };
+    let two_subs = change.starts_with("two subs");
     let mut nodes = vec![
-        mean("x", "mu", axes),
+        mean("x", "mu", axes, "ax"),
         node("Sub", &["x", "mu"], &["d"]),
-        if change == "d·d" {
-            node("Mul", &["d", "d"], &["p"])
-        } else {
-            node("Pow", &["d", "two"], &["p"])
-        },
-        mean("p", "var", var_axes),
-        node("Add", &["eps", "var"], &["v"]),
-        node("Sqrt", &["v"], &["s"]),
     ];
-    let dims = [Ok(2), Ok(5), Ok(12)];
-    let mut outputs = vec![value_info("y", 1, &dims)];
-    let inits = vec![
+    if two_subs {
+        let mu = if change == "two subs, other mean" {
+            nodes.push(mean("x", "mu2", axes, "ax"));
+            "mu2"
+        } else {
+            "mu"
+        };
+        nodes.push(node("Sub", &["x", mu], &["d1"]));
+    }
+    let d1 = if two_subs { "d1" } else { "d" };
+    nodes.push(match change {
+        "d·d" => node("Mul", &[d1, d1], &["p"]),
+        "pow f64" => node("Pow", &[d1, "two64"], &["p"]),
+        "pow i64" => node("Pow", &[d1, "two_i"], &["p"]),
+        _ => node("Pow", &[d1, "two"], &["p"]),
+    });
+    nodes.push(mean("p", "var", var_axes, "vax"));
+    let eps = match change {
+        "eps per feature" => "eps12",
+        "eps of rank 4" => "eps4",
+        _ => "eps",
+    };
+    nodes.push(node("Add", &[eps, "var"], &["v"]));
+    nodes.push(node("Sqrt", &["v"], &["s"]));
+    let x_dims: &[Result<i64, &str>] = match change {
+        "symbolic dims" | "scalar affine" => &[Err("b"), Ok(5), Err("n")],
+        _ => &[Ok(2), Ok(5), Ok(12)],
+    };
+    let mut outputs = vec![value_info("y", 1, x_dims)];
+    let mut inits = vec![
         floats("two", &[], &[if change == "cube" { 3.0 } else { 2.0 }]),
         floats("eps", &[], &[1e-5]),
+        floats("eps12", &[12], &[1e-5; 12]),
+        floats("eps4", &[1, 1, 1, 1], &[1e-5]),
         floats("gamma", &[12], &vals(12, 3)),
         floats("beta", &[12], &vals(12, 4)),
+        floats("gamma1", &[1], &[1.25]),
+        floats("beta1", &[], &[-0.5]),
         floats("gamma2", &[5, 12], &vals(60, 5)),
+        ints("two_i", &[1], &[2]),
+        ints("ax", &[axes.len() as i64], axes),
+        ints("vax", &[var_axes.len() as i64], var_axes),
     ];
+    inits.push(TensorProto {
+        name: Some("two64".into()),
+        dims: vec![1],
+        data_type: Some(11),
+        double_data: vec![2.0],
+        ..Default::default()
+    });
+    let (gamma, beta) = if change == "scalar affine" {
+        ("gamma1", "beta1")
+    } else {
+        ("gamma", "beta")
+    };
     match change {
         "d·d" => nodes.push(node("Div", &["d", "s"], &["y"])),
         "row scale" => {
@@ -458,21 +513,47 @@ fn layer_norm_graph(axes: &[i64], var_axes: &[i64], change: &str) -> Vec<u8> {
             nodes.push(node("Mul", &["gamma2", "n"], &["y"]));
         }
         _ => {
-            nodes.push(node("Div", &["d", "s"], &["n"]));
-            nodes.push(node("Mul", &["n", "gamma"], &["m"]));
-            nodes.push(node("Add", &["beta", "m"], &["y"]));
+            match change {
+                "reciprocal" | "reciprocal, d second" => {
+                    nodes.push(node("Reciprocal", &["s"], &["r"]));
+                    let ab = if change == "reciprocal" {
+                        ["d", "r"]
+                    } else {
+                        ["r", "d"]
+                    };
+                    nodes.push(node("Mul", &ab, &["n"]));
+                }
+                _ => nodes.push(node("Div", &["d", "s"], &["n"])),
+            }
+            nodes.push(node("Mul", &["n", gamma], &["m"]));
+            nodes.push(node("Add", &[beta, "m"], &["y"]));
         }
     }
-    if change == "d is an output" {
-        outputs.push(value_info("d", 1, &dims));
+    if let Some(v) = change.strip_suffix(" is an output") {
+        outputs.push(unranked(v.rsplit(' ').next().unwrap()));
     }
-    model(nodes, inits, vec![value_info("x", 1, &dims)], outputs)
+    let mut x = value_info("x", 1, x_dims);
+    if change == "no shape" {
+        x = unranked("x");
+        outputs[0] = unranked("y");
+    }
+    let bytes = model(nodes, inits, vec![x], outputs);
+    if !axes_input {
+        return bytes;
+    }
+    // opset 18: ReduceMean's axes are an input
+    use prost::Message;
+    let mut m = hearth::onnx::proto::ModelProto::decode(bytes.as_slice()).unwrap();
+    m.opset_import[0].version = Some(18);
+    m.encode_to_vec()
 }
 
-/// The decomposed LayerNormalization (Paddle's and PyTorch's export of `nn.LayerNorm`) becomes
-/// one op with its affine, over one or two trailing axes; non-trailing or mismatched axes, a
-/// third power, a second reader of `x − mean` leave it; a scale that would broadcast beyond the
-/// normalised dims stays a Mul.
+/// The decomposed LayerNormalization becomes one op with its affine, in the forms exporters
+/// write (Paddle2ONNX's and PyTorch's `nn.LayerNorm` below opset 17: `Pow(d, 2)` with the
+/// exponent of any dtype, or `d·d`; `/ σ` or `· Reciprocal(σ)` either way round; `x − mean`
+/// written twice; axes as an attribute or, from opset 18, an input; one or two trailing axes,
+/// positive or negative), numerically equal to the graph as parsed (1e-5 + 1e-4·|y|: the
+/// kernel multiplies by 1/σ and sums in another order).
 #[test]
 #[cfg_attr(
     not(feature = "extra-ops"),
@@ -480,19 +561,185 @@ fn layer_norm_graph(axes: &[i64], var_axes: &[i64], change: &str) -> Vec<u8> {
 )]
 fn decomposed_layer_norm_becomes_one_op() {
     let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
-    let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[-1], &[-1], ""), &x, false);
-    assert_eq!((removed, ops), (8, vec!["LayerNormalization"]));
-    let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[1, 2], &[-2, -1], "d·d"), &x, false);
-    assert_eq!((removed, ops), (6, vec!["LayerNormalization"]));
+    let ln = vec!["LayerNormalization"];
+    for (axes, var_axes, change, removed) in [
+        (&[-1][..], &[-1][..], "", 8),
+        (&[1, 2], &[-2, -1], "d·d", 6),
+        (&[-1], &[2], "reciprocal", 9),
+        (&[-1], &[-1], "reciprocal, d second", 9),
+        (&[-1], &[-1], "two subs", 9),
+        (&[-1], &[-1], "pow f64", 8),
+        (&[-1], &[-1], "pow i64", 8),
+        (&[2], &[-1], "axes as input", 8),
+    ] {
+        let got = fuse_and_compare(&layer_norm_graph(axes, var_axes, change), &x, false);
+        assert_eq!(got, (removed, ln.clone()), "{axes:?} {var_axes:?} {change}");
+    }
     let (removed, ops) = fuse_and_compare(&layer_norm_graph(&[2], &[2], "row scale"), &x, false);
     assert_eq!((removed, ops), (6, vec!["LayerNormalization", "Mul"]));
+}
+
+/// With the normalised dims unknown (PP-OCRv4's recogniser: its LayerNorms follow a Reshape to
+/// a computed shape) the normalisation fuses over negative axes, and `· γ`, `+ β` join it only
+/// when they are one value (a `[12]` γ would broadcast a last dim of 1 to 12, which the fused
+/// op cannot); positive axes of a tensor of unknown rank are left alone.
+#[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
+fn layer_norm_of_unknown_dims_fuses_what_it_can() {
+    let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
+    for (change, removed, ops) in [
+        ("symbolic dims", 6, vec!["LayerNormalization", "Mul", "Add"]),
+        ("no shape", 6, vec!["LayerNormalization", "Mul", "Add"]),
+        ("scalar affine", 8, vec!["LayerNormalization"]),
+    ] {
+        let got = fuse_and_compare(&layer_norm_graph(&[-1], &[-1], change), &x, false);
+        assert_eq!(got, (removed, ops), "{change}");
+    }
+    let (removed, _) = fuse_and_compare(&layer_norm_graph(&[2], &[2], "no shape"), &x, true);
+    assert_eq!(removed, 0);
+}
+
+/// Near misses stay as they are: non-trailing or mismatched axes, a third power, ε per
+/// feature or of a rank that would grow the output, a second mean of its own, and every
+/// intermediate value read elsewhere (a graph output).
+#[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the LayerNormalization rewrite is an extra-ops one"
+)]
+fn layer_norm_near_misses_stay() {
+    let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 17)).unwrap();
     for (axes, var_axes, change) in [
         (&[1][..], &[1][..], ""),
         (&[-1], &[1, 2], ""),
+        (&[-1], &[-2], ""),
         (&[-1], &[-1], "cube"),
+        (&[-1], &[-1], "eps per feature"),
+        (&[-1], &[-1], "eps of rank 4"),
+        (&[-1], &[-1], "two subs, other mean"),
+        (&[-1], &[-1], "mu is an output"),
         (&[-1], &[-1], "d is an output"),
+        (&[-1], &[-1], "p is an output"),
+        (&[-1], &[-1], "var is an output"),
+        (&[-1], &[-1], "v is an output"),
+        (&[-1], &[-1], "s is an output"),
+        (&[-1], &[-1], "two subs, d1 is an output"),
     ] {
-        let (removed, _) = fuse_and_compare(&layer_norm_graph(axes, var_axes, change), &x, true);
+        let bytes = layer_norm_graph(axes, var_axes, change);
+        let (removed, _) = fuse_and_compare(&bytes, &x, true);
         assert_eq!(removed, 0, "{axes:?} {var_axes:?} {change}");
+    }
+}
+
+/// A decomposed Gelu of `x` (`[2, 5, 12]`) in the form `form`, with one constant changed when
+/// `bad` names it.
+fn gelu_graph(form: &str, bad: &str) -> Vec<u8> {
+    let c = |name: &str, v: f32| floats(name, &[], &[if bad == name { v * 1.01 } else { v }]);
+    let inits = vec![
+        c("half", 0.5),
+        c("one", 1.0),
+        c("sqrt2", std::f32::consts::SQRT_2),
+        c("inv_sqrt2", 0.70710677),
+        c("k", 0.797885),
+        c("a", 0.044715),
+        c("three", 3.0),
+    ];
+    let mut nodes = match form {
+        // PyTorch's F.gelu below opset 20: ((x · (1 + erf(x / √2))) · 0.5
+        "erf" => vec![
+            node("Div", &["x", "sqrt2"], &["u"]),
+            node("Erf", &["u"], &["e"]),
+            node("Add", &["e", "one"], &["g"]),
+            node("Mul", &["x", "g"], &["xg"]),
+            node("Mul", &["xg", "half"], &["y"]),
+        ],
+        // (0.5 · x) · (1 + erf(x · (1/√2)))
+        "erf, half first" => vec![
+            node("Mul", &["x", "inv_sqrt2"], &["u"]),
+            node("Erf", &["u"], &["e"]),
+            node("Add", &["one", "e"], &["g"]),
+            node("Mul", &["half", "x"], &["h"]),
+            node("Mul", &["h", "g"], &["y"]),
+        ],
+        // x · (0.5 · (1 + erf(x / √2)))
+        "erf, gate halved" => vec![
+            node("Div", &["x", "sqrt2"], &["u"]),
+            node("Erf", &["u"], &["e"]),
+            node("Add", &["e", "one"], &["g"]),
+            node("Mul", &["half", "g"], &["hg"]),
+            node("Mul", &["x", "hg"], &["y"]),
+        ],
+        // 0.5 · x · (1 + tanh(√(2/π) · (x + 0.044715 · x³)))
+        _ => {
+            let mut n = if form == "tanh, x·x·x" {
+                vec![
+                    node("Mul", &["x", "x"], &["x2"]),
+                    node("Mul", &["x2", "x"], &["x3"]),
+                ]
+            } else {
+                vec![node("Pow", &["x", "three"], &["x3"])]
+            };
+            n.extend([
+                node("Mul", &["a", "x3"], &["t"]),
+                node("Add", &["x", "t"], &["z"]),
+                node("Mul", &["z", "k"], &["w"]),
+                node("Tanh", &["w"], &["e"]),
+                node("Add", &["e", "one"], &["g"]),
+                node("Mul", &["x", "half"], &["h"]),
+                node("Mul", &["h", "g"], &["y"]),
+            ]);
+            n
+        }
+    };
+    let dims = [Ok(2), Ok(5), Ok(12)];
+    let mut outputs = vec![value_info("y", 1, &dims)];
+    if bad == "e is an output" {
+        outputs.push(value_info("e", 1, &dims));
+    }
+    if bad == "erf of another value" {
+        nodes.insert(0, node("Neg", &["x"], &["nx"]));
+        nodes[1].input[0] = "nx".into();
+    }
+    model(nodes, inits, vec![value_info("x", 1, &dims)], outputs)
+}
+
+/// The decomposed Gelu (erf form, as PyTorch and tf2onnx write it, the factors in any order;
+/// tanh form with `Pow(x, 3)` or `x·x·x`) becomes one op, equal to the graph as parsed within
+/// 1e-5 + 1e-4·|y| (the tanh form's kernel uses another tanh); a constant 1% off, an `Erf` of
+/// another value or an intermediate read elsewhere leaves it.
+#[test]
+#[cfg_attr(
+    not(feature = "extra-ops"),
+    ignore = "the Gelu rewrite is an extra-ops one"
+)]
+fn decomposed_gelu_becomes_one_op_and_near_misses_stay() {
+    let x = Tensor::from_f32(vec![2, 5, 12], vals(120, 23)).unwrap();
+    for (form, removed) in [
+        ("erf", 4),
+        ("erf, half first", 4),
+        ("erf, gate halved", 4),
+        ("tanh", 7),
+        ("tanh, x·x·x", 8),
+    ] {
+        let got = fuse_and_compare(&gelu_graph(form, ""), &x, false);
+        assert_eq!(got, (removed, vec!["Gelu"]), "{form}");
+    }
+    for (form, bad) in [
+        ("erf", "half"),
+        ("erf", "sqrt2"),
+        ("erf", "one"),
+        ("erf, half first", "inv_sqrt2"),
+        ("erf", "e is an output"),
+        ("erf", "erf of another value"),
+        ("tanh", "k"),
+        ("tanh", "a"),
+        ("tanh", "three"),
+        ("tanh, x·x·x", "e is an output"),
+    ] {
+        let (removed, _) = fuse_and_compare(&gelu_graph(form, bad), &x, true);
+        assert_eq!(removed, 0, "{form} {bad}");
     }
 }

@@ -9,9 +9,16 @@
 //!   way round, `/ 6` or `· (1/6)`, `x·(Clip(…) / 6)`, and `x·HardSigmoid(x)` with alpha 1/6, beta
 //!   0.5) becomes one `HardSwish` node.
 //! - The decomposed LayerNormalization (`d = x − ReduceMean(x)`, `d / √(ReduceMean(d²) + ε)`
-//!   over trailing axes, `d²` as `Pow(d, 2)` or `d·d`, then an optional `· γ` and `+ β` by
-//!   constants of the normalised shape) becomes one `LayerNormalization` node (builds with
-//!   `extra-ops` only: it pays on transformer models, and `hearth-cpu` keeps its size).
+//!   over the same trailing axes, as Paddle2ONNX and PyTorch below opset 17 write it: `d²` as
+//!   `Pow(d, 2)` (the exponent one value of any dtype) or `d·d`, `/ σ` or `· Reciprocal(σ)`,
+//!   `x − mean` one node or two equal ones, axes as an attribute or a constant input, negative
+//!   when the rank is unknown), then an optional `· γ` and `+ β` by constants that keep the
+//!   normalised shape (when those dims are unknown, only one-value constants), becomes one
+//!   `LayerNormalization` node (builds with `extra-ops` only: `hearth-cpu` keeps its size).
+//! - The decomposed Gelu (`x · 0.5 · (1 + Erf(x / √2))`, the factors in any order and grouping,
+//!   `/ √2` or `· (1/√2)`; the tanh form `… (1 + Tanh(√(2/π) · (x + 0.044715 · x³)))` with `x³`
+//!   as `Pow(x, 3)` or `x·x·x`) becomes one `Gelu` node (builds with `extra-ops` only: it is
+//!   found in transformer models, which load the full build).
 //! - `Conv → Relu | Clip | HardSwish | Sigmoid | LeakyRelu`: the activation runs in the Conv's
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
 //!   allocated; a `Mul` and then an `Add` (or `Sub`) by scalar constants after a fused HardSwish
@@ -58,12 +65,11 @@ pub fn fuse(graph: &mut Graph) -> usize {
             }
             let killed = match &graph.nodes[i].op {
                 Op::Conv(ConvOp::Conv { .. }) => conv_epilogue(graph, &uses, &done, i),
-                #[cfg(feature = "extra-ops")]
-                Op::Math(MathOp::Binary(Binary::Div)) => hard_swish(graph, &uses, &done, i)
-                    .or_else(|| layer_norm(graph, &uses, &done, i)),
-                #[cfg(not(feature = "extra-ops"))]
-                Op::Math(MathOp::Binary(Binary::Div)) => hard_swish(graph, &uses, &done, i),
-                Op::Math(MathOp::Binary(Binary::Mul)) => hard_swish(graph, &uses, &done, i),
+                Op::Math(MathOp::Binary(Binary::Div | Binary::Mul)) => {
+                    hard_swish(graph, &uses, &done, i)
+                        .or_else(|| layer_norm(graph, &uses, &done, i))
+                        .or_else(|| gelu(graph, &uses, &done, i))
+                }
                 _ => None,
             };
             if let Some(killed) = killed {
@@ -630,10 +636,11 @@ fn hard_swish(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     Some(nodes)
 }
 
-/// The axes of Reduce node `i` when it is a ReduceMean keeping its dims, normalised against
-/// rank `r` and sorted (`None` when they are not constant).
+/// How many trailing axes node `i` reduces when it is a ReduceMean keeping its dims over
+/// exactly the last `k` axes of an input of rank `r` (`None`: unknown, when every axis given is
+/// negative), with constant axes.
 #[cfg(feature = "extra-ops")]
-fn mean_axes(graph: &Graph, i: usize, r: usize) -> Option<Vec<usize>> {
+fn trailing_mean(graph: &Graph, i: usize, r: Option<usize>) -> Option<usize> {
     let node = &graph.nodes[i];
     let Op::Reduce(ReduceOp::Reduce {
         kind: ReduceKind::Mean,
@@ -644,110 +651,178 @@ fn mean_axes(graph: &Graph, i: usize, r: usize) -> Option<Vec<usize>> {
     else {
         return None;
     };
-    let given: Vec<i64> = match (axes, node.inputs.get(1).copied().flatten()) {
-        (Some(a), _) => a.clone(),
-        (None, Some(v)) => graph.constants.get(&v)?.as_i64().ok()?.to_vec(),
-        (None, None) if !noop_empty => (0..r as i64).collect(),
+    let given: &[i64] = match (axes, node.inputs.get(1).copied().flatten()) {
+        (Some(a), _) => a,
+        (None, Some(v)) => graph.constants.get(&v)?.as_i64().ok()?,
+        // every axis
+        (None, None) if !noop_empty => return r.filter(|&r| r > 0),
         (None, None) => return None,
     };
-    let mut out: Vec<usize> = given
-        .iter()
-        .map(|&a| {
-            let a = if a < 0 { a + r as i64 } else { a };
-            (0..r as i64).contains(&a).then_some(a as usize)
-        })
-        .collect::<Option<_>>()?;
-    out.sort_unstable();
-    out.dedup();
-    (out.len() == given.len()).then_some(out)
+    let k = given.len() as i64;
+    // each of -k..-1 once: k distinct axes in that range
+    for (n, &a) in given.iter().enumerate() {
+        let a = match r {
+            _ if a < 0 => a,
+            Some(r) => a - r as i64,
+            None => return None,
+        };
+        let dup = given[..n]
+            .iter()
+            .any(|&b| b == a || r.is_some_and(|r| b - r as i64 == a));
+        if a < -k || a >= 0 || dup {
+            return None;
+        }
+    }
+    (k > 0 && r.is_none_or(|r| k as usize <= r)).then_some(k as usize)
 }
 
-/// Whether constant `v` is f32 and broadcasts against the normalised dims `norm` without
-/// changing their shape (its rank at most theirs, each of its dims 1 or theirs).
+/// The one value of constant `v` (any dtype) when its broadcast against a tensor of rank at
+/// least `r` leaves that tensor's shape as it is.
 #[cfg(feature = "extra-ops")]
-fn fits_norm(graph: &Graph, v: ValueId, norm: &[usize]) -> bool {
+fn one_value(graph: &Graph, v: ValueId, r: usize) -> Option<f64> {
+    let t = graph.constants.get(&v)?;
+    (t.numel() == 1 && t.rank() <= r).then(|| t.to_f64_vec()[0])
+}
+
+/// Whether constant `v` is f32 and broadcasts against the normalised dims without changing
+/// their shape: against `norm` when those dims are known (its rank at most theirs, each of its
+/// dims 1 or theirs), else (`k` dims of unknown size) when it is one value of rank at most `k`.
+#[cfg(feature = "extra-ops")]
+fn fits_norm(graph: &Graph, v: ValueId, norm: Option<&[usize]>, k: usize) -> bool {
     let Some(t) = graph.constants.get(&v) else {
         return false;
     };
     let s = t.shape();
     t.dtype() == DType::F32
-        && s.len() <= norm.len()
-        && s.iter()
-            .zip(&norm[norm.len() - s.len()..])
-            .all(|(&d, &n)| d == 1 || d == n)
+        && match norm {
+            Some(n) => {
+                s.len() <= n.len()
+                    && s.iter()
+                        .zip(&n[n.len() - s.len()..])
+                        .all(|(&d, &n)| d == 1 || d == n)
+            }
+            None => t.numel() == 1 && s.len() <= k,
+        }
 }
 
-/// Rewrites the decomposed LayerNormalization whose division is node `i` (see the module
-/// comment) into one node at the place of its last op; returns the other nodes (now dead).
+/// The node computing `v` when the reads of `v` are those of the nodes `want` (one entry per
+/// input slot, in any order), `v` is its only output, f32, no graph output and not captured,
+/// and the node was not touched in this pass.
+#[cfg(feature = "extra-ops")]
+fn owned(graph: &Graph, uses: &Uses, done: &[bool], v: ValueId, want: &[usize]) -> Option<usize> {
+    let p = uses.producer[v]?;
+    let r = &uses.readers[v];
+    let count = |s: &[usize], j: usize| s.iter().filter(|&&n| n == j).count();
+    (!done[p]
+        && r.len() == want.len()
+        && want.iter().all(|&j| count(r, j) == count(want, j))
+        && !uses.output[v]
+        && graph.nodes[p].outputs.len() == 1
+        && is_f32(graph, v))
+    .then_some(p)
+}
+
+/// The input of node `i` when it is the unary op `u`.
+#[cfg(feature = "extra-ops")]
+fn unary_of(graph: &Graph, i: usize, u: Unary) -> Option<ValueId> {
+    match (&graph.nodes[i].op, graph.nodes[i].inputs.as_slice()) {
+        (Op::Math(MathOp::Unary(op)), &[Some(x)]) if *op == u => Some(x),
+        _ => None,
+    }
+}
+
+/// Rewrites the decomposed LayerNormalization whose division (`d / σ`, or `d · σ⁻¹` with
+/// `σ⁻¹ = Reciprocal(σ)`) is node `i` into one node at the place of its last op (the
+/// division, or the `· γ` and `+ β` after it); returns the other nodes (now dead). See the
+/// module comment for the forms; `x − mean` may be one node or two equal ones.
 #[cfg(feature = "extra-ops")]
 fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
-    let (d, s) = binary(graph, i, Binary::Div)?;
     let &[y] = graph.nodes[i].outputs.as_slice() else {
         return None;
     };
-    // √(mean(d²) + ε)
-    let psq = uses.private_producer(graph, done, s, i)?;
-    let v = match (&graph.nodes[psq].op, graph.nodes[psq].inputs.as_slice()) {
-        (Op::Math(MathOp::Unary(Unary::Sqrt)), &[Some(v)]) => v,
-        _ => return None,
+    let mut nodes = Vec::new();
+    let (d2, s, sr) = match binary(graph, i, Binary::Div) {
+        Some((d, s)) => (d, s, i),
+        None => {
+            let (a0, a1) = binary(graph, i, Binary::Mul)?;
+            let (d, pr, s) = [(a0, a1), (a1, a0)].into_iter().find_map(|(d, r)| {
+                let pr = uses.private_producer(graph, done, r, i)?;
+                Some((d, pr, unary_of(graph, pr, Unary::Reciprocal)?))
+            })?;
+            nodes.push(pr);
+            (d, s, pr)
+        }
     };
+    // σ = √(mean(d²) + ε)
+    let psq = uses.private_producer(graph, done, s, sr)?;
+    let v = unary_of(graph, psq, Unary::Sqrt)?;
     let pe = uses.private_producer(graph, done, v, psq)?;
     let (e0, e1) = binary(graph, pe, Binary::Add)?;
-    let (var, eps) = match (
-        scalar(graph, e1, rank(graph, e0)),
-        scalar(graph, e0, rank(graph, e1)),
-    ) {
-        (Some(eps), _) => (e0, eps),
-        (None, Some(eps)) => (e1, eps),
-        _ => return None,
+    let pv = [e0, e1]
+        .into_iter()
+        .find_map(|var| uses.private_producer(graph, done, var, pe))?;
+    let eps_v = if graph.nodes[pv].outputs[0] == e0 {
+        e1
+    } else {
+        e0
     };
-    let pv = uses.private_producer(graph, done, var, pe)?;
     let p = graph.nodes[pv].inputs.first().copied().flatten()?;
     let pp = uses.private_producer(graph, done, p, pv)?;
-    let squares = match binary(graph, pp, Binary::Pow) {
-        Some((b, two)) => b == d && scalar(graph, two, rank(graph, d)) == Some(2.0),
-        None => binary(graph, pp, Binary::Mul) == Some((d, d)),
+    let (d1, slots, two) = match (
+        binary(graph, pp, Binary::Pow),
+        binary(graph, pp, Binary::Mul),
+    ) {
+        (Some((b, t)), _) => (b, vec![pp], Some(t)),
+        (_, Some((b0, b1))) if b0 == b1 => (b0, vec![pp, pp], None),
+        _ => return None,
     };
-    // d = x − mean(x), read only by the square and the division
-    let ps = uses.producer[d]?;
-    let mut dr = uses.readers[d].clone();
-    dr.sort_unstable();
-    let want: &[usize] = if binary(graph, pp, Binary::Mul).is_some() {
-        &[pp, pp, i]
+    // d = x − m, m = mean(x): one node read by the square and the division, or two
+    let (ps1, ps2) = if d1 == d2 {
+        let mut want = slots.clone();
+        want.push(i);
+        let ps = owned(graph, uses, done, d1, &want)?;
+        (ps, ps)
     } else {
-        &[pp, i]
+        (
+            owned(graph, uses, done, d1, &slots)?,
+            uses.private_producer(graph, done, d2, i)?,
+        )
     };
-    if !squares
-        || done[ps]
-        || uses.output[d]
-        || dr != want
-        || graph.nodes[ps].outputs.len() != 1
-        || !is_f32(graph, d)
-    {
+    let (x, m) = binary(graph, ps1, Binary::Sub)?;
+    if binary(graph, ps2, Binary::Sub)? != (x, m) || !is_f32(graph, x) {
         return None;
     }
-    let (x, mean) = binary(graph, ps, Binary::Sub)?;
-    let pm = uses.private_producer(graph, done, mean, ps)?;
-    if graph.nodes[pm].inputs.first().copied().flatten() != Some(x) || !is_f32(graph, x) {
+    let subs = if ps1 == ps2 { &[ps1][..] } else { &[ps1, ps2] };
+    let pm = owned(graph, uses, done, m, subs)?;
+    if graph.nodes[pm].inputs.first().copied().flatten() != Some(x) {
         return None;
     }
-    // both means over the same trailing axes of a shape known from there on
-    let shape = graph.values[x].fact.shape.clone()?;
-    let r = shape.len();
-    let axes = mean_axes(graph, pm, r)?;
-    let first = *axes.first()?;
-    if mean_axes(graph, pv, r)? != axes || axes != (first..r).collect::<Vec<_>>() {
+    // both means over the same trailing axes -k..-1
+    let r = rank(graph, x);
+    let k = trailing_mean(graph, pm, r)?;
+    if trailing_mean(graph, pv, r)? != k {
         return None;
     }
-    let norm: Vec<usize> = shape[first..]
-        .iter()
-        .map(|d| d.known())
-        .collect::<Option<_>>()?;
+    let bound = r.unwrap_or(k);
+    let eps = scalar(graph, eps_v, Some(bound))?;
+    if two.is_some_and(|t| one_value(graph, t, bound) != Some(2.0)) {
+        return None;
+    }
+    // the normalised dims, when known
+    let norm: Option<Vec<usize>> = graph.values[x].fact.shape.as_ref().and_then(|s| {
+        s[s.len() - k..]
+            .iter()
+            .map(|d| d.known())
+            .collect::<Option<_>>()
+    });
     // then · γ and + β, when they follow
-    let mut nodes = vec![ps, pm, pp, pv, pe, psq];
+    nodes.extend([ps1, pm, pp, pv, pe, psq]);
+    if ps2 != ps1 {
+        nodes.push(ps2);
+    }
     let (mut last, mut out) = (i, y);
     let mut found = [None, None];
-    for (k, op) in [Binary::Mul, Binary::Add].into_iter().enumerate() {
+    for (n, op) in [Binary::Mul, Binary::Add].into_iter().enumerate() {
         let Some(j) = uses.sole_reader(out).filter(|&j| !done[j]) else {
             break;
         };
@@ -758,11 +833,14 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
         let &[o] = graph.nodes[j].outputs.as_slice() else {
             break;
         };
-        if (a0 != out && a1 != out) || a0 == a1 || !fits_norm(graph, c, &norm) || !is_f32(graph, o)
+        if (a0 != out && a1 != out)
+            || a0 == a1
+            || !fits_norm(graph, c, norm.as_deref(), k)
+            || !is_f32(graph, o)
         {
             break;
         }
-        found[k] = Some(c);
+        found[n] = Some(c);
         nodes.push(last);
         last = j;
         out = o;
@@ -771,13 +849,14 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
     let scale = match scale {
         Some(c) => c,
         None => {
-            let ones = Tensor::from_f32(norm.clone(), vec![1.0; norm.iter().product()]).ok()?;
+            let dims = norm.unwrap_or_else(|| vec![1]);
+            let ones = Tensor::from_f32(dims.clone(), vec![1.0; dims.iter().product()]).ok()?;
             add_constant(graph, x, "layer_norm_scale", ones)
         }
     };
     let node = &mut graph.nodes[last];
     node.op = Op::Linalg(LinalgOp::LayerNorm {
-        axis: first as i64,
+        axis: -(k as i64),
         epsilon: eps,
     });
     node.inputs = vec![Some(x), Some(scale)];
@@ -785,4 +864,157 @@ fn layer_norm(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option
         node.inputs.push(Some(b));
     }
     Some(nodes)
+}
+
+/// How far a Gelu constant may be from its exact value and still mean it: relative 1e-5, which
+/// takes the constants written with 6 significant digits (`1.41421`, `0.797885`).
+#[cfg(feature = "extra-ops")]
+fn gelu_near(graph: &Graph, v: ValueId, r: Option<usize>, want: f64) -> bool {
+    scalar(graph, v, r).is_some_and(|c| ((c as f64 - want) / want).abs() <= 1e-5)
+}
+
+/// The factors of the product computed for `reader` by value `v` alone (`v` itself when it is
+/// no such product), at most `left` deep, each with the node reading it; the Mul nodes
+/// expanded go to `nodes`.
+#[cfg(feature = "extra-ops")]
+#[allow(clippy::too_many_arguments)]
+fn factors(
+    graph: &Graph,
+    uses: &Uses,
+    done: &[bool],
+    v: ValueId,
+    reader: usize,
+    left: usize,
+    out: &mut Vec<(ValueId, usize)>,
+    nodes: &mut Vec<usize>,
+) {
+    let p = uses.private_producer(graph, done, v, reader);
+    match p.and_then(|p| binary(graph, p, Binary::Mul).map(|ab| (p, ab))) {
+        Some((p, (a, b))) if left > 0 && a != b => {
+            nodes.push(p);
+            factors(graph, uses, done, a, p, left - 1, out, nodes);
+            factors(graph, uses, done, b, p, left - 1, out, nodes);
+        }
+        _ => out.push((v, reader)),
+    }
+}
+
+/// The operands of node `i` when it is the commutative binary op `b`, the one for which `pick`
+/// holds first.
+#[cfg(feature = "extra-ops")]
+fn either(
+    graph: &Graph,
+    i: usize,
+    b: Binary,
+    pick: impl Fn(ValueId) -> bool,
+) -> Option<(ValueId, ValueId)> {
+    let (a0, a1) = binary(graph, i, b)?;
+    if pick(a0) {
+        Some((a0, a1))
+    } else if pick(a1) {
+        Some((a1, a0))
+    } else {
+        None
+    }
+}
+
+/// Rewrites the product ending at Mul node `i` into `Gelu(x)` when it is `x · 0.5 · (1 + e)`
+/// (the factors in any order and grouping) with `e = Erf(x / √2)` (or `x · (1/√2)`), or
+/// `e = Tanh(√(2/π) · (x + 0.044715 · x³))` with `x³` as `Pow(x, 3)` or `x·x·x` (the tanh
+/// form); returns the other nodes (now dead).
+#[cfg(feature = "extra-ops")]
+fn gelu(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
+    let (a, b) = binary(graph, i, Binary::Mul)?;
+    let &[y] = graph.nodes[i].outputs.as_slice() else {
+        return None;
+    };
+    let (mut leaves, mut nodes) = (Vec::new(), Vec::new());
+    for v in [a, b] {
+        factors(graph, uses, done, v, i, 1, &mut leaves, &mut nodes);
+    }
+    let r = rank(graph, y);
+    // 0.5, then 1 + e and x
+    let k = leaves
+        .iter()
+        .position(|&(h, _)| gelu_near(graph, h, r, 0.5))?;
+    leaves.remove(k);
+    let &[l0, l1] = leaves.as_slice() else {
+        return None;
+    };
+    let (x, pg, e) = [(l0, l1), (l1, l0)]
+        .into_iter()
+        .find_map(|((x, _), (g, gr))| {
+            let pg = uses.private_producer(graph, done, g, gr)?;
+            let (_, e) = either(graph, pg, Binary::Add, |c| scalar(graph, c, r) == Some(1.0))?;
+            Some((x, pg, e))
+        })?;
+    let pe = uses.private_producer(graph, done, e, pg)?;
+    nodes.extend([pg, pe]);
+    let rx = rank(graph, x);
+    let tanh = if let Some(u) = unary_of(graph, pe, Unary::Erf) {
+        // x / √2 or x · (1/√2)
+        let pu = uses.private_producer(graph, done, u, pe)?;
+        let ok = match binary(graph, pu, Binary::Div) {
+            Some((n, c)) => n == x && gelu_near(graph, c, rx, std::f64::consts::SQRT_2),
+            None => either(graph, pu, Binary::Mul, |c| {
+                gelu_near(graph, c, rx, std::f64::consts::FRAC_1_SQRT_2)
+            })
+            .is_some_and(|(_, n)| n == x),
+        };
+        if !ok {
+            return None;
+        }
+        nodes.push(pu);
+        false
+    } else {
+        // √(2/π) · (x + 0.044715 · x³)
+        let w = unary_of(graph, pe, Unary::Tanh)?;
+        let pw = uses.private_producer(graph, done, w, pe)?;
+        let (_, z) = either(graph, pw, Binary::Mul, |c| {
+            gelu_near(graph, c, rx, (2.0 / std::f64::consts::PI).sqrt())
+        })?;
+        let pz = uses.private_producer(graph, done, z, pw)?;
+        let (_, t) = either(graph, pz, Binary::Add, |v| v == x)?;
+        let pt = uses.private_producer(graph, done, t, pz)?;
+        let (_, q) = either(graph, pt, Binary::Mul, |c| {
+            gelu_near(graph, c, rx, 0.044715)
+        })?;
+        let pq = uses.private_producer(graph, done, q, pt)?;
+        nodes.extend([pw, pz, pt, pq]);
+        if let Some((b, c)) = binary(graph, pq, Binary::Pow) {
+            if b != x || one_value(graph, c, rx.unwrap_or(0)) != Some(3.0) {
+                return None;
+            }
+        } else {
+            // x · (x · x), either way round
+            let (_, s) = either(graph, pq, Binary::Mul, |v| v == x)?;
+            let ps = uses.private_producer(graph, done, s, pq)?;
+            if binary(graph, ps, Binary::Mul)? != (x, x) {
+                return None;
+            }
+            nodes.push(ps);
+        }
+        true
+    };
+    if !is_f32(graph, x) || !is_f32(graph, y) {
+        return None;
+    }
+    let node = &mut graph.nodes[i];
+    node.op = Op::Math(MathOp::Unary(Unary::Gelu { tanh }));
+    node.inputs = vec![Some(x)];
+    Some(nodes)
+}
+
+/// Builds without `extra-ops` do not look for Gelu or LayerNormalization (transformer models
+/// load the full build; on PP-OCRv4's recogniser, whose five LayerNorms run on 40 × 120 values,
+/// the LayerNorm rewrite measured within noise, 0–3 %, and would cost `hearth-cpu` 2.5 KB
+/// brotli).
+#[cfg(not(feature = "extra-ops"))]
+fn gelu(_: &mut Graph, _: &Uses, _: &[bool], _: usize) -> Option<Vec<usize>> {
+    None
+}
+
+#[cfg(not(feature = "extra-ops"))]
+fn layer_norm(_: &mut Graph, _: &Uses, _: &[bool], _: usize) -> Option<Vec<usize>> {
+    None
 }
