@@ -2,9 +2,9 @@
 //! a warm run's heap allocations, counted by a `#[global_allocator]` that counts the calls,
 //! bytes and large (≥ 4 KiB) allocations of the thread that runs the model (this test binary
 //! only), must stay under stated bounds that the allocating executor (`Plan::allocating`:
-//! every kernel a fresh output, no input buffer handed over, no freed buffer reused) exceeds;
-//! and the run with buffers reused and elementwise ops in place must give the allocating run's
-//! outputs bit for bit.
+//! every kernel a fresh output, no input buffer handed over) exceeds; and the run with dying
+//! inputs' buffers handed over (elementwise ops in place, Reshape and its kin moving the
+//! buffer) must give the allocating run's outputs bit for bit.
 
 mod common;
 

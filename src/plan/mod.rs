@@ -197,19 +197,15 @@ impl Plan {
     /// This plan with every kernel allocating its outputs (no input buffer handed over), for
     /// tests that check the in-place path against it.
     pub fn allocating(mut self) -> Plan {
-        self.donors.iter_mut().for_each(Vec::clear);
-        for s in self.subplans.iter_mut().flatten() {
-            *s = std::mem::replace(s, Plan::empty()).allocating();
-        }
+        self.hand_over_nothing();
         self
     }
 
-    fn empty() -> Plan {
-        Plan {
-            frees: Vec::new(),
-            subplans: Vec::new(),
-            packed: Vec::new(),
-            donors: Vec::new(),
-        }
+    fn hand_over_nothing(&mut self) {
+        self.donors.iter_mut().for_each(Vec::clear);
+        self.subplans
+            .iter_mut()
+            .flatten()
+            .for_each(Plan::hand_over_nothing);
     }
 }
