@@ -116,6 +116,34 @@ fn inputs(graph: &Graph, batch: usize) -> Vec<Tensor> {
         .collect()
 }
 
+/// x [4, 64, 256] through Mul by a row, then Pow 2, PRelu, Max, Sum of three, Mean, Min and
+/// Mod: after the Mul, every op's first input dies there and has the output's shape.
+fn elementwise() -> Vec<u8> {
+    use common::{floats, int_attr, model, node, value_info};
+    let row: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 64.0).collect();
+    let mut fmod = node("Mod", &["g", "three"], &["y"]);
+    fmod.attribute.push(int_attr("fmod", 1));
+    model(
+        vec![
+            node("Mul", &["x", "row"], &["a"]),
+            node("Pow", &["a", "two"], &["b"]),
+            node("PRelu", &["b", "row"], &["c"]),
+            node("Max", &["c", "x"], &["d"]),
+            node("Sum", &["d", "x", "row"], &["e"]),
+            node("Mean", &["e", "x"], &["f"]),
+            node("Min", &["f", "three"], &["g"]),
+            fmod,
+        ],
+        vec![
+            floats("row", &[256], &row),
+            floats("two", &[], &[2.0]),
+            floats("three", &[1], &[3.0]),
+        ],
+        vec![value_info("x", 1, &[Ok(4), Ok(64), Ok(256)])],
+        vec![value_info("y", 1, &[Ok(4), Ok(64), Ok(256)])],
+    )
+}
+
 struct Case {
     name: &'static str,
     bytes: Vec<u8>,
@@ -139,7 +167,9 @@ fn cases() -> Vec<Case> {
     // mlp_b64 267,273 B, 4 → 136,169 B, 2; cnn 178,550 B, 5 → 176,070 B, 5; crnn 2,526,750 B,
     // 21 → 2,470,230 B, 18; lstm 614,251 B, 8 → 403,019 B, 5; dwsep 2,991,852 B, 15 →
     // 2,990,796 B, 15; squeezenet 17,953,932 B, 40 both (its activations are fused into the
-    // convolutions at load, and Concat/MaxPool outputs have no input of their shape)
+    // convolutions at load, and Concat/MaxPool outputs have no input of their shape);
+    // elementwise 2,114,548 B, 11 → 279,516 B, 4 (Mul's 256 KiB output and the 4 KiB run tables
+    // of the three ops that broadcast a row: 256 runs each)
     vec![
         c("mlp_b1", bench_model("mlp.onnx"), 1, 0.8, 0),
         c("mlp_b64", bench_model("mlp.onnx"), 64, 0.6, 2),
@@ -148,6 +178,7 @@ fn cases() -> Vec<Case> {
         c("lstm", bench_model("lstm.onnx"), 1, 0.75, 5),
         c("dwsep", bench_model("dwsep.onnx"), 1, 1.0, 15),
         c("squeezenet", squeezenet(), 1, 1.0, 40),
+        c("elementwise", elementwise(), 1, 0.15, 4),
     ]
 }
 

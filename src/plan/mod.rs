@@ -172,16 +172,14 @@ impl Plan {
             .iter()
             .zip(&frees)
             .map(|(n, dying)| {
-                if !crate::backend::cpu::takes_over(&n.op) {
-                    return Vec::new();
-                }
                 (0..n.inputs.len())
                     .filter(|&k| {
-                        n.inputs[k].is_some_and(|v| {
-                            dying.contains(&v)
-                                && !fed.contains(&v)
-                                && n.inputs.iter().filter(|&&u| u == Some(v)).count() == 1
-                        })
+                        crate::backend::cpu::takes_over(&n.op, k)
+                            && n.inputs[k].is_some_and(|v| {
+                                dying.contains(&v)
+                                    && !fed.contains(&v)
+                                    && n.inputs.iter().filter(|&&u| u == Some(v)).count() == 1
+                            })
                     })
                     .collect()
             })

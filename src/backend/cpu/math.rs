@@ -155,8 +155,9 @@ fn f32_arith(
 }
 
 /// The float ops of [`run`] with input `k` handed over (`x`, dying at this node) computed in
-/// its buffer: unary ops and Clip, Add/Sub/Mul/Div whose output has `x`'s shape, and Cast to
-/// `x`'s own dtype. Gives `x` back otherwise.
+/// its buffer: unary ops and Clip, the arithmetic ops (Add … Pow, Mod, PRelu) whose output has
+/// `x`'s shape, Sum, Mean, Min and Max folded into their first input, and Cast to `x`'s own
+/// dtype. Gives `x` back otherwise.
 #[inline(never)]
 pub fn run_in_place(
     op: &MathOp,
@@ -180,11 +181,13 @@ pub fn run_in_place(
         },
         (MathOp::Cast { to }, 0, _) if *to == xd => {}
         (MathOp::CastLike, 0, _) if opt_input(inputs, 1).is_some_and(|t| t.dtype() == xd) => {}
-        (
-            MathOp::Binary(b @ (Binary::Add | Binary::Sub | Binary::Mul | Binary::Div)),
-            0 | 1,
-            TensorData::F32(_),
-        ) => {
+        (MathOp::Variadic(v), 0, _) => {
+            let rest: Vec<&Tensor> = inputs[1..].iter().flatten().copied().collect();
+            if let Err(e) = fold_variadic(*v, &mut x, &rest) {
+                return Ok(Err(e));
+            }
+        }
+        (MathOp::Binary(b), 0 | 1, TensorData::F32(_)) if is_float_op(*b) => {
             let o = match opt_input(inputs, 1 - k).map(|t| (t.data(), t.shape())) {
                 Some((TensorData::F32(o), osh)) => (o, osh),
                 _ => return Err(x),
@@ -207,6 +210,8 @@ pub fn run_in_place(
 }
 
 /// [`f32_arith`] written into `d` (of the output's shape `dsh`): `d` is A when `d_is_a`, else B.
+/// `op` is any float op of [`float_op`]'s, Min and Max written as `Less` and `Greater` (as in
+/// [`select`]).
 fn f32_arith_in_place(
     op: Binary,
     d: &mut [f32],
@@ -221,6 +226,7 @@ fn f32_arith_in_place(
         broadcast_runs(osh, dsh)?
     };
     let (len, so) = (r.len, if d_is_a { r.sb } else { r.sa });
+    // the hot ops: one loop per step and side, each vectorised
     macro_rules! runs {
         ($f:expr) => {{
             let f = $f;
@@ -236,13 +242,59 @@ fn f32_arith_in_place(
             }
         }};
     }
+    // the others (Pow, Min, Max, Mod, PRelu): one loop each, the step and side read per element
+    macro_rules! runs_any {
+        ($f:expr) => {{
+            let f = $f;
+            for &(oa, ob) in &r.starts {
+                let (od, oo) = if d_is_a { (oa, ob) } else { (ob, oa) };
+                for (t, p) in d[od..od + len].iter_mut().enumerate() {
+                    let q = o[oo + t * so];
+                    *p = if d_is_a { f(*p, q) } else { f(q, *p) };
+                }
+            }
+        }};
+    }
     match op {
         Binary::Add => runs!(|p: f32, q: f32| p + q),
         Binary::Sub => runs!(|p: f32, q: f32| p - q),
         Binary::Mul => runs!(|p: f32, q: f32| p * q),
-        _ => runs!(|p: f32, q: f32| p / q),
+        Binary::Div => runs!(|p: f32, q: f32| p / q),
+        // x², the exported form of variance in LayerNorm and RMSNorm
+        Binary::Pow if d_is_a && o == [2.0] => d.iter_mut().for_each(|x| *x *= *x),
+        Binary::Pow => runs_any!(pow),
+        Binary::Less | Binary::Greater => {
+            let less = op == Binary::Less;
+            runs_any!(move |p, q| min_max(less, p, q))
+        }
+        _ => runs_any!(float_op(op)),
     }
     Ok(())
+}
+
+/// Min (`less`) or Max of two floats; NaN propagates.
+fn min_max(less: bool, p: f32, q: f32) -> f32 {
+    if p.is_nan() || q.is_nan() {
+        f32::NAN
+    } else if less {
+        p.min(q)
+    } else {
+        p.max(q)
+    }
+}
+
+/// Whether `op` has an f32 form in [`f32_arith`] (every arithmetic op but the bitwise ones).
+fn is_float_op(op: Binary) -> bool {
+    matches!(
+        op,
+        Binary::Add
+            | Binary::Sub
+            | Binary::Mul
+            | Binary::Div
+            | Binary::Pow
+            | Binary::Mod { .. }
+            | Binary::PRelu
+    )
 }
 
 #[inline(never)]
@@ -515,14 +567,12 @@ fn int_arith<T: Int>(op: Binary, a: T, b: T) -> Result<T, &'static str> {
     }))
 }
 
-fn float_arith(op: Binary) -> fn(f32, f32) -> f32 {
+/// The float form of Mod (both `fmod`s) and PRelu, read per element through a pointer; the hot
+/// ops have their own loops in [`f32_arith_in_place`].
+fn float_op(op: Binary) -> fn(f32, f32) -> f32 {
     match op {
-        Binary::Add => |a, b| a + b,
-        Binary::Sub => |a, b| a - b,
-        Binary::Mul => |a, b| a * b,
-        Binary::Div => |a, b| a / b,
-        Binary::Pow => pow,
-        Binary::Mod { .. } => |a, b| a % b,
+        Binary::Mod { fmod: false } => float_mod,
+        Binary::Mod { fmod: true } => |a, b| a % b,
         Binary::PRelu => |x, s| if x < 0.0 { s * x } else { x },
         _ => |a, _| a,
     }
@@ -621,10 +671,14 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
     if op == Binary::Pow {
         // the exponent may have another type than the base; the output has the base's type
         return match (a.data(), b.data()) {
-            (D::F32(x), D::F32(y)) => go!(x, y, pow, D::F32),
+            (D::F32(x), D::F32(y)) => {
+                let (shape, v) = f32_arith(op, x, ash, y, bsh)?;
+                Tensor::from_f32(shape, v)
+            }
             (D::F32(x), _) => {
                 let y: Vec<f32> = b.to_f64_vec().into_iter().map(|v| v as f32).collect();
-                go!(x, &y, pow, D::F32)
+                let (shape, v) = f32_arith(op, x, ash, &y, bsh)?;
+                Tensor::from_f32(shape, v)
             }
             (D::I64(x), _) => {
                 let y = b.to_f64_vec();
@@ -655,18 +709,9 @@ fn binary(op: Binary, a: &Tensor, b: &Tensor) -> Result<Tensor> {
         )));
     }
     match (a.data(), b.data()) {
-        (D::F32(x), D::F32(y))
-            if matches!(op, Binary::Add | Binary::Sub | Binary::Mul | Binary::Div) =>
-        {
+        (D::F32(x), D::F32(y)) if is_float_op(op) => {
             let (shape, v) = f32_arith(op, x, ash, y, bsh)?;
             Tensor::from_f32(shape, v)
-        }
-        (D::F32(x), D::F32(y)) => {
-            let f = float_arith(op);
-            if let Binary::Mod { fmod: false } = op {
-                return go!(x, y, float_mod, D::F32);
-            }
-            go!(x, y, f, D::F32)
         }
         _ if op == Binary::PRelu => Err(Error::dtype("PRelu takes float inputs".to_string())),
         (D::I64(x), D::I64(y)) => int_go!(x, y, D::I64),
@@ -683,29 +728,40 @@ fn variadic(v: Variadic, inputs: &[Option<&Tensor>]) -> Result<Tensor> {
     let first = *ts
         .first()
         .ok_or_else(|| Error::shape(format!("{v:?} needs at least one input")))?;
+    let mut acc = first.clone();
+    fold_variadic(v, &mut acc, &ts[1..])?;
+    Ok(acc)
+}
+
+/// Folds `rest` into `acc` (the first input, or its buffer when it dies here) in input order,
+/// then divides for Mean: in place where a step's output has `acc`'s shape and both are f32, a
+/// fresh tensor otherwise.
+fn fold_variadic(v: Variadic, acc: &mut Tensor, rest: &[&Tensor]) -> Result<()> {
     let op = match v {
         Variadic::Sum | Variadic::Mean => Binary::Add,
         Variadic::Min => Binary::Less,
         Variadic::Max => Binary::Greater,
     };
-    let mut acc = first.clone();
-    for t in &ts[1..] {
-        acc = match op {
-            Binary::Add => binary(Binary::Add, &acc, t)?,
-            _ => select(&acc, t, op)?,
-        };
+    for t in rest {
+        let fits = matches!(t.data(), TensorData::F32(_))
+            && broadcast_shape(acc.shape(), t.shape()).ok().as_deref() == Some(acc.shape());
+        let ash = acc.shape().to_vec();
+        match (fits, acc.data_mut(), t.data()) {
+            (true, TensorData::F32(d), TensorData::F32(o)) => {
+                f32_arith_in_place(op, d, &ash, o, t.shape(), true)?
+            }
+            _ if op == Binary::Add => *acc = binary(op, acc, t)?,
+            _ => *acc = select(acc, t, op)?,
+        }
     }
     if v == Variadic::Mean {
-        let n = ts.len() as f32;
-        let shape = acc.shape().to_vec();
-        let TensorData::F32(d) = acc.into_parts().1 else {
+        let n = (rest.len() + 1) as f32;
+        let TensorData::F32(d) = acc.data_mut() else {
             return Err(Error::dtype("Mean takes float inputs"));
         };
-        acc = Tensor::from_f32(shape, d.into_iter().map(|x| x / n).collect())?;
-    } else if ts.len() == 1 {
-        acc = first.clone();
+        d.iter_mut().for_each(|x| *x /= n);
     }
-    Ok(acc)
+    Ok(())
 }
 
 /// Elementwise min (`Less`) or max (`Greater`) with broadcasting; NaN propagates.
@@ -727,15 +783,7 @@ fn select(a: &Tensor, b: &Tensor, op: Binary) -> Result<Tensor> {
     }
     match (a.data(), b.data()) {
         (D::F32(x), D::F32(y)) => {
-            let (shape, v) = broadcast_map(x, ash, y, bsh, |p: f32, q: f32| {
-                if p.is_nan() || q.is_nan() {
-                    f32::NAN
-                } else if less {
-                    p.min(q)
-                } else {
-                    p.max(q)
-                }
-            })?;
+            let (shape, v) = f32_arith(op, x, ash, y, bsh)?;
             Tensor::from_f32(shape, v)
         }
         (D::I64(x), D::I64(y)) => go!(x, y, D::I64),
@@ -1074,6 +1122,12 @@ mod tests {
                 (Binary::Sub, |x, y| x - y),
                 (Binary::Mul, |x, y| x * y),
                 (Binary::Div, |x, y| x / y),
+                (Binary::Pow, pow),
+                (Binary::Mod { fmod: false }, float_mod),
+                (Binary::Mod { fmod: true }, |x, y| x % y),
+                (Binary::PRelu, |x, s| if x < 0.0 { s * x } else { x }),
+                (Binary::Less, |x, y| min_max(true, x, y)),
+                (Binary::Greater, |x, y| min_max(false, x, y)),
             ] {
                 let (o, fv) = f32_arith(op, &af, ash, &bf, bsh).unwrap();
                 let (_, wv) = broadcast_map(&af, ash, &bf, bsh, g).unwrap();
@@ -1085,6 +1139,94 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The in-place forms of the arithmetic ops and of Sum, Mean, Min and Max give `run`'s
+    /// outputs bit for bit, for either input handed over, or hand the buffer back (an output of
+    /// another shape than the handed-over input's), over broadcast shapes, NaN, ±0 and ±inf.
+    #[test]
+    fn in_place_matches_the_allocating_kernels() {
+        let shapes: &[(&[usize], &[usize])] = &[
+            (&[2, 3, 4], &[2, 3, 4]),
+            (&[2, 3, 4], &[]),
+            (&[2, 3, 4], &[1]),
+            (&[2, 3, 4], &[4]),
+            (&[2, 3, 4], &[3, 1]),
+            (&[4], &[2, 3, 4]),
+            (&[2, 1, 4], &[1, 3, 1]),
+        ];
+        let special = [f32::NAN, 0.0, -0.0, f32::INFINITY, -1.5, 2.0, 0.5, -3.0];
+        let vals = |n: usize, seed: usize| -> Vec<f32> {
+            (0..n)
+                .map(|i| {
+                    let h = ((i + seed) as u32).wrapping_mul(2654435761) >> 20;
+                    if h % 7 == 0 {
+                        special[(h as usize / 7) % special.len()]
+                    } else {
+                        h as f32 / 512.0 - 3.0
+                    }
+                })
+                .collect()
+        };
+        let bits =
+            |t: &Tensor| -> Vec<u32> { t.as_f32().unwrap().iter().map(|x| x.to_bits()).collect() };
+        let mut ops: Vec<MathOp> = [
+            Binary::Add,
+            Binary::Sub,
+            Binary::Mul,
+            Binary::Div,
+            Binary::Pow,
+            Binary::Mod { fmod: false },
+            Binary::Mod { fmod: true },
+            Binary::PRelu,
+        ]
+        .into_iter()
+        .map(MathOp::Binary)
+        .collect();
+        ops.extend(
+            [Variadic::Sum, Variadic::Mean, Variadic::Min, Variadic::Max].map(MathOp::Variadic),
+        );
+        let mut in_place = 0;
+        for op in &ops {
+            for &(ash, bsh) in shapes {
+                let a = t(ash, &vals(ash.iter().product(), 1));
+                let mut b = t(bsh, &vals(bsh.iter().product(), 5));
+                if matches!(op, MathOp::Binary(Binary::Pow)) && b.numel() == 1 {
+                    b = t(bsh, &[2.0]); // the squaring path
+                }
+                // variadic ops take a third input of A's shape
+                let c = t(ash, &vals(ash.iter().product(), 9));
+                let mut xs = vec![Some(&a), Some(&b)];
+                if matches!(op, MathOp::Variadic(_)) {
+                    xs.push(Some(&c));
+                }
+                let want = run(op, &xs).unwrap().remove(0);
+                for k in 0..2 {
+                    let mut args = xs.clone();
+                    let x = args[k].take().unwrap().clone();
+                    match run_in_place(op, &args, k, x) {
+                        Ok(got) => {
+                            let got = got.unwrap();
+                            assert_eq!(got.shape(), want.shape(), "{op:?} {ash:?} {bsh:?} k={k}");
+                            assert_eq!(bits(&got), bits(&want), "{op:?} {ash:?} {bsh:?} k={k}");
+                            in_place += 1;
+                        }
+                        // the buffer comes back unchanged when it cannot hold the output
+                        Err(back) => {
+                            assert_eq!(bits(&back), bits(xs[k].unwrap()), "{op:?} k={k}");
+                            let fits = back.shape() == want.shape();
+                            assert!(
+                                !fits || (matches!(op, MathOp::Variadic(_)) && k == 1),
+                                "{op:?} {ash:?} {bsh:?} k={k}: not computed in place"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // 8 binary ops × (5 shape pairs whose output is A's + 2 whose output is B's), and the
+        // 4 variadic ops folded into A for all 7
+        assert_eq!(in_place, 8 * 7 + 4 * 7, "in-place runs");
     }
 
     /// Relu keeps NaN (onnxruntime does; `f32::max(NaN, 0)` is 0) and maps -0 and negatives to 0.

@@ -88,27 +88,26 @@ pub fn run_map(op: &Op, x: Option<&crate::value::Value>) -> Result<Vec<Tensor>> 
     }
 }
 
-/// Whether `op` has a form that writes its output into a dying input ([`run_in_place`]); the
-/// plan names donors only for these.
-pub fn takes_over(op: &Op) -> bool {
+/// Whether `op` has a form that writes its output into its input `k` when that input dies
+/// there ([`run_in_place`]); the plan names donors only for these. The binary arithmetic ops
+/// take either input; the others only their first (the data, not a shape, bound or axis).
+pub fn takes_over(op: &Op, k: usize) -> bool {
     use crate::ir::ops::math::{Binary as B, MathOp as M};
     use crate::ir::ops::shape::ShapeOp as S;
-    matches!(
-        op,
-        Op::Math(
-            M::Unary(_)
-                | M::Clip { .. }
-                | M::Cast { .. }
-                | M::CastLike
-                | M::Binary(B::Add | B::Sub | B::Mul | B::Div)
-        ) | Op::Shape(
+    match op {
+        Op::Math(M::Binary(
+            B::Add | B::Sub | B::Mul | B::Div | B::Pow | B::Mod { .. } | B::PRelu,
+        )) => k < 2,
+        Op::Math(M::Unary(_) | M::Clip { .. } | M::Cast { .. } | M::CastLike | M::Variadic(_))
+        | Op::Shape(
             S::Identity
-                | S::Flatten { .. }
-                | S::Reshape { .. }
-                | S::Squeeze { .. }
-                | S::Unsqueeze { .. }
-        )
-    )
+            | S::Flatten { .. }
+            | S::Reshape { .. }
+            | S::Squeeze { .. }
+            | S::Unsqueeze { .. },
+        ) => k == 0,
+        _ => false,
+    }
 }
 
 /// Runs `op` with input `k` handed over (`x`, which dies at this node; `inputs[k]` is `None`),
