@@ -155,7 +155,7 @@ fn f32_arith(
 }
 
 /// The float ops of [`run`] with input `k` handed over (`x`, dying at this node) computed in
-/// its buffer: unary ops and Clip, the arithmetic ops (Add … Pow, Mod, PRelu) whose output has
+/// its buffer: unary ops (the integer and boolean ones too) and Clip, the arithmetic ops (Add … Pow, Mod, PRelu) whose output has
 /// `x`'s shape, Sum, Mean, Min and Max folded into their first input, and Cast to `x`'s own
 /// dtype. Gives `x` back otherwise.
 #[inline(never)]
@@ -171,6 +171,11 @@ pub fn run_in_place(
             if !matches!(u, Unary::IsNaN | Unary::IsInf { .. }) =>
         {
             if !map_float_in_place(*u, v) {
+                return Err(x);
+            }
+        }
+        (MathOp::Unary(u), 0, d) if !matches!(d, TensorData::F32(_)) => {
+            if !int_unary_in_place(*u, d) {
                 return Err(x);
             }
         }
@@ -315,38 +320,58 @@ fn unary_other(u: Unary, x: &Tensor) -> Result<Tensor> {
     use Unary as U;
     let shape = x.shape().to_vec();
     let data = match (u, x.data()) {
-        (U::Not, TensorData::Bool(v)) => TensorData::Bool(v.iter().map(|b| !b).collect()),
         (U::IsNaN, TensorData::F32(v)) => TensorData::Bool(v.iter().map(|x| x.is_nan()).collect()),
         (U::IsInf { pos, neg }, TensorData::F32(v)) => TensorData::Bool(
             v.iter()
                 .map(|x| x.is_infinite() && ((pos && *x > 0.0) || (neg && *x < 0.0)))
                 .collect(),
         ),
-        (U::BitwiseNot, TensorData::I64(v)) => TensorData::I64(v.iter().map(|x| !x).collect()),
-        (U::BitwiseNot, TensorData::I32(v)) => TensorData::I32(v.iter().map(|x| !x).collect()),
-        (U::BitwiseNot, TensorData::I8(v)) => TensorData::I8(v.iter().map(|x| !x).collect()),
-        (U::BitwiseNot, TensorData::U8(v)) => TensorData::U8(v.iter().map(|x| !x).collect()),
-        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I64(v)) => {
-            TensorData::I64(v.iter().map(|&x| int_unary(u, x)).collect())
-        }
-        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I32(v)) => {
-            TensorData::I32(v.iter().map(|&x| int_unary(u, x as i64) as i32).collect())
-        }
-        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I8(v)) => {
-            TensorData::I8(v.iter().map(|&x| int_unary(u, x as i64) as i8).collect())
-        }
-        (U::Abs | U::Sign | U::Relu, TensorData::U8(v)) => {
-            TensorData::U8(v.iter().map(|&x| int_unary(u, x as i64) as u8).collect())
-        }
-        // the other float32 ops are `unary`'s
+        // the integer and boolean ops run on a copy (the float32 ones are `unary`'s)
         (_, d) => {
-            return Err(Error::dtype(format!(
-                "{u:?} does not take {} input",
-                d.dtype()
-            )))
+            let mut d = d.clone();
+            if !int_unary_in_place(u, &mut d) {
+                return Err(Error::dtype(format!(
+                    "{u:?} does not take {} input",
+                    d.dtype()
+                )));
+            }
+            d
         }
     };
     Tensor::new(shape, data)
+}
+
+/// The integer and boolean unary ops (Not, BitwiseNot, Abs, Neg, Sign, Relu) over `d` in
+/// place; `false`, `d` untouched, for another op or a dtype the op does not take.
+fn int_unary_in_place(u: Unary, d: &mut TensorData) -> bool {
+    use Unary as U;
+    macro_rules! each {
+        ($v:expr, $f:expr) => {{
+            let f = $f;
+            $v.iter_mut().for_each(|x| *x = f(*x));
+            true
+        }};
+    }
+    match (u, d) {
+        (U::Not, TensorData::Bool(v)) => each!(v, |b: bool| !b),
+        (U::BitwiseNot, TensorData::I64(v)) => each!(v, |x: i64| !x),
+        (U::BitwiseNot, TensorData::I32(v)) => each!(v, |x: i32| !x),
+        (U::BitwiseNot, TensorData::I8(v)) => each!(v, |x: i8| !x),
+        (U::BitwiseNot, TensorData::U8(v)) => each!(v, |x: u8| !x),
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I64(v)) => {
+            each!(v, |x: i64| int_unary(u, x))
+        }
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I32(v)) => {
+            each!(v, |x: i32| int_unary(u, x as i64) as i32)
+        }
+        (U::Abs | U::Neg | U::Sign | U::Relu, TensorData::I8(v)) => {
+            each!(v, |x: i8| int_unary(u, x as i64) as i8)
+        }
+        (U::Abs | U::Sign | U::Relu, TensorData::U8(v)) => {
+            each!(v, |x: u8| int_unary(u, x as i64) as u8)
+        }
+        _ => false,
+    }
 }
 
 fn int_unary(u: Unary, x: i64) -> i64 {
@@ -1227,6 +1252,45 @@ mod tests {
         // 8 binary ops × (5 shape pairs whose output is A's + 2 whose output is B's), and the
         // 4 variadic ops folded into A for all 7
         assert_eq!(in_place, 8 * 7 + 4 * 7, "in-place runs");
+    }
+
+    /// The integer and boolean unary ops in place equal the allocating kernel on every dtype
+    /// they take (extremes included: Abs and Neg wrap at the minimum), and hand the buffer back,
+    /// unchanged, where the kernel refuses the dtype.
+    #[test]
+    fn int_unary_in_place_matches_the_allocating_kernel() {
+        let xs = [
+            Tensor::from_i64(vec![5], vec![i64::MIN, -7, 0, 3, i64::MAX]).unwrap(),
+            Tensor::new(vec![4], TensorData::I32(vec![i32::MIN, -2, 0, 9])).unwrap(),
+            Tensor::new(vec![4], TensorData::I8(vec![i8::MIN, -1, 0, 127])).unwrap(),
+            Tensor::new(vec![3], TensorData::U8(vec![0, 1, 255])).unwrap(),
+            Tensor::new(vec![2], TensorData::Bool(vec![true, false])).unwrap(),
+            Tensor::new(vec![2], TensorData::F64(vec![-1.0, 2.0])).unwrap(),
+        ];
+        let mut in_place = 0;
+        for u in [
+            Unary::Not,
+            Unary::BitwiseNot,
+            Unary::Abs,
+            Unary::Neg,
+            Unary::Sign,
+            Unary::Relu,
+        ] {
+            let op = MathOp::Unary(u);
+            for x in &xs {
+                let want = run(&op, &[Some(x)]).map(|mut v| v.remove(0));
+                match (run_in_place(&op, &[None], 0, x.clone()), want) {
+                    (Ok(got), Ok(want)) => {
+                        assert_eq!(got.unwrap().data(), want.data(), "{u:?} {}", x.dtype());
+                        in_place += 1;
+                    }
+                    (Err(back), Err(_)) => assert_eq!(back.data(), x.data(), "{u:?}"),
+                    (got, want) => panic!("{u:?} {}: {got:?} against {want:?}", x.dtype()),
+                }
+            }
+        }
+        // Not on bool; BitwiseNot on 4 integer dtypes; Abs, Sign, Relu on 4; Neg on 3 (not u8)
+        assert_eq!(in_place, 1 + 4 + 4 * 3 + 3);
     }
 
     /// Relu keeps NaN (onnxruntime does; `f32::max(NaN, 0)` is 0) and maps -0 and negatives to 0.
