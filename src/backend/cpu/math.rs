@@ -154,10 +154,10 @@ fn f32_arith(
     Ok((out, v))
 }
 
-/// The float ops of [`run`] with input `k` handed over (`x`, dying at this node) computed in
-/// its buffer: unary ops (the integer and boolean ones too) and Clip, the arithmetic ops (Add … Pow, Mod, PRelu) whose output has
-/// `x`'s shape, Sum, Mean, Min and Max folded into their first input, and Cast to `x`'s own
-/// dtype. Gives `x` back otherwise.
+/// The ops of [`run`] with input `k` handed over (`x`, dying at this node) computed in its
+/// buffer: unary ops (the integer and boolean ones too) and Clip, the f32 arithmetic ops
+/// ([`is_float_op`]) whose output has `x`'s shape, Sum, Mean, Min and Max folded into their
+/// first input, and Cast to `x`'s own dtype. Gives `x` back otherwise.
 #[inline(never)]
 pub fn run_in_place(
     op: &MathOp,
@@ -215,7 +215,7 @@ pub fn run_in_place(
 }
 
 /// [`f32_arith`] written into `d` (of the output's shape `dsh`): `d` is A when `d_is_a`, else B.
-/// `op` is any float op of [`float_op`]'s, Min and Max written as `Less` and `Greater` (as in
+/// `op` is one of [`is_float_op`]'s, or Min and Max written as `Less` and `Greater` (as in
 /// [`select`]).
 fn f32_arith_in_place(
     op: Binary,
@@ -288,8 +288,9 @@ fn min_max(less: bool, p: f32, q: f32) -> f32 {
     }
 }
 
-/// Whether `op` has an f32 form in [`f32_arith`] (every arithmetic op but the bitwise ones).
-fn is_float_op(op: Binary) -> bool {
+/// Whether `op` has an f32 form in [`f32_arith`] (every arithmetic op but the bitwise ones),
+/// and so an in-place form for either input ([`super::takes_over`]).
+pub(super) fn is_float_op(op: Binary) -> bool {
     matches!(
         op,
         Binary::Add
@@ -1291,6 +1292,18 @@ mod tests {
         }
         // Not on bool; BitwiseNot on 4 integer dtypes; Abs, Sign, Relu on 4; Neg on 3 (not u8)
         assert_eq!(in_place, 1 + 4 + 4 * 3 + 3);
+        // and the values themselves, written out for int8 (Abs and Neg wrap at the minimum)
+        for (u, want) in [
+            (Unary::Abs, [i8::MIN, 1, 0, 127]),
+            (Unary::Neg, [i8::MIN, 1, 0, -127]),
+            (Unary::Sign, [-1, -1, 0, 1]),
+            (Unary::Relu, [0, 0, 0, 127]),
+            (Unary::BitwiseNot, [127, 0, -1, -128]),
+        ] {
+            let got = run_in_place(&MathOp::Unary(u), &[None], 0, xs[2].clone());
+            let got = got.ok().and_then(|r| r.ok()).map(|t| t.into_parts().1);
+            assert_eq!(got, Some(TensorData::I8(want.to_vec())), "{u:?}");
+        }
     }
 
     /// Relu keeps NaN (onnxruntime does; `f32::max(NaN, 0)` is 0) and maps -0 and negatives to 0.

@@ -92,12 +92,10 @@ pub fn run_map(op: &Op, x: Option<&crate::value::Value>) -> Result<Vec<Tensor>> 
 /// there ([`run_in_place`]); the plan names donors only for these. The binary arithmetic ops
 /// take either input; the others only their first (the data, not a shape, bound or axis).
 pub fn takes_over(op: &Op, k: usize) -> bool {
-    use crate::ir::ops::math::{Binary as B, MathOp as M};
+    use crate::ir::ops::math::MathOp as M;
     use crate::ir::ops::shape::ShapeOp as S;
     match op {
-        Op::Math(M::Binary(
-            B::Add | B::Sub | B::Mul | B::Div | B::Pow | B::Mod { .. } | B::PRelu,
-        )) => k < 2,
+        Op::Math(M::Binary(b)) if math::is_float_op(*b) => k < 2,
         Op::Math(M::Unary(_) | M::Clip { .. } | M::Cast { .. } | M::CastLike | M::Variadic(_))
         | Op::Shape(
             S::Identity
