@@ -55,7 +55,7 @@ fn f(v: f32) -> f32 {
         case U_ELU: { return select(v, p.alpha * (exp(v) - 1.0), v < 0.0); }         // Elu
         case U_SELU: { return p.beta * select(v, p.alpha * (exp(v) - 1.0), v <= 0.0); } // Selu(alpha, gamma)
         case U_HARD_SIGMOID: { return clamp(p.alpha * v + p.beta, 0.0, 1.0); }                // HardSigmoid
-        case U_HARD_SWISH: { return v * clamp(v / 6.0 + 0.5, 0.0, 1.0); }                    // HardSwish
+        case U_HARD_SWISH: { return v * clamp(v * (1.0 / 6.0) + 0.5, 0.0, 1.0); }          // HardSwish
         case U_GELU: { return 0.5 * v * (1.0 + erf(v * 0.70710678118654752)); }       // Gelu
         case U_GELU_TANH: { return 0.5 * v * (1.0 + tanh_safe(0.7978845608028654 * (v + 0.044715 * v * v * v))); } // Gelu tanh
         case U_ERF: { return erf(v); }

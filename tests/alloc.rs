@@ -164,8 +164,10 @@ fn cases() -> Vec<Case> {
         large,
     };
     // measured (allocating → in place; bytes, large allocations): mlp_b1 6,705 → 4,625 B;
-    // mlp_b64 267,273 B, 4 → 136,169 B, 2; cnn 178,550 B, 5 → 176,070 B, 5; crnn 2,526,750 B,
-    // 21 → 2,470,230 B, 18; lstm 614,251 B, 8 → 403,019 B, 5; dwsep 2,991,852 B, 15 →
+    // mlp_b64 267,273 B, 4 → 136,169 B, 2; cnn 178,550 B, 5 → 176,070 B, 5; crnn 2,510,293 B,
+    // 20 → 2,469,269 B, 18; lstm 530,754 B, 7 → 399,498 B, 5 (both with the output projection's
+    // bias fused into its MatMul at load, which took one large allocation off the allocating
+    // run: 614,251 → 530,754 B); dwsep 2,991,852 B, 15 →
     // 2,990,796 B, 15; squeezenet 17,953,932 B, 40 both (its activations are fused into the
     // convolutions at load, and Concat/MaxPool outputs have no input of their shape);
     // elementwise 2,114,548 B, 11 → 279,516 B, 4 (Mul's 256 KiB output and the 4 KiB run tables
@@ -175,7 +177,7 @@ fn cases() -> Vec<Case> {
         c("mlp_b64", bench_model("mlp.onnx"), 64, 0.6, 2),
         c("cnn", bench_model("cnn.onnx"), 1, 0.995, 5),
         c("crnn", bench_model("crnn.onnx"), 1, 0.99, 18),
-        c("lstm", bench_model("lstm.onnx"), 1, 0.75, 5),
+        c("lstm", bench_model("lstm.onnx"), 1, 0.8, 5),
         c("dwsep", bench_model("dwsep.onnx"), 1, 1.0, 15),
         c("squeezenet", squeezenet(), 1, 1.0, 40),
         c("elementwise", elementwise(), 1, 0.15, 4),

@@ -423,3 +423,31 @@ fn float_shape_inputs_are_typed_errors_naming_the_node() {
         &[3, 2]
     );
 }
+
+/// A MatMul with a third input is not ONNX (the fused bias is the load-time rewrite's alone): a
+/// typed error naming the node and the arity, not a bias applied in silence.
+#[test]
+fn matmul_with_three_inputs_is_refused() {
+    let bytes = model(
+        vec![node("MatMul", &["x", "w", "c"], &["y"])],
+        vec![
+            floats("w", &[3, 2], &[1.0; 6]),
+            floats("c", &[2], &[10.0, 20.0]),
+        ],
+        vec![value_info("x", 1, &[Ok(2), Ok(3)])],
+        vec![value_info("y", 1, &[Ok(2), Ok(2)])],
+    );
+    let e = Session::from_bytes(&bytes).map(|_| ()).unwrap_err();
+    let Error::Node { node, source, .. } = &e else {
+        panic!("{e:?}")
+    };
+    assert!(
+        node == "MatMul_node" && matches!(**source, Error::InvalidModel(_)),
+        "{e:?}"
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("MatMul_node") && msg.contains("expected 2..=2 inputs, got 3"),
+        "{msg}"
+    );
+}

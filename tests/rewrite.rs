@@ -743,3 +743,100 @@ fn decomposed_gelu_becomes_one_op_and_near_misses_stay() {
         assert_eq!(removed, 0, "{form} {bad}");
     }
 }
+
+/// `x · W (+ extra nodes) + c` over an input `x` of `dims` (W: 8 × 5), `c` written by `bias`
+/// (shape, values), `swap` putting the bias on the Add's left; `mm_out` also makes the product
+/// a graph output.
+fn matmul_add(dims: &[i64], bias: (&[i64], usize), swap: bool, mm_out: bool) -> Vec<u8> {
+    let add = if swap { ["c", "p"] } else { ["p", "c"] };
+    let out: Vec<i64> = dims[..dims.len() - 1].iter().copied().chain([5]).collect();
+    let vi = |name, d: &[i64]| value_info(name, 1, &d.iter().map(|&d| Ok(d)).collect::<Vec<_>>());
+    let mut outputs = vec![vi("y", &out)];
+    if mm_out {
+        outputs.push(vi("p", &out));
+    }
+    model(
+        vec![
+            node("MatMul", &["x", "w"], &["p"]),
+            node("Add", &add, &["y"]),
+        ],
+        vec![
+            floats("w", &[8, 5], &vals(40, 5)),
+            floats("c", bias.0, &vals(bias.1, 6)),
+        ],
+        vec![vi("x", dims)],
+        outputs,
+    )
+}
+
+/// `MatMul → Add` of N bias values along the last axis (in any rank that keeps the product's
+/// shape, on either side of the Add) becomes one MatMul with the bias as its third input, whose
+/// output agrees with the separate ops within rounding; a bias per row, a bias that would grow
+/// the rank, one value for every column, a product that is a graph output, a product read twice
+/// and a bias that is a graph input stay.
+#[test]
+fn matmul_bias_add_fuses_into_the_matmul() {
+    let x2 = Tensor::from_f32(vec![3, 8], vals(24, 9)).unwrap();
+    let x3 = Tensor::from_f32(vec![2, 3, 8], vals(48, 10)).unwrap();
+    for (dims, bias, swap, x) in [
+        (&[3i64, 8][..], (&[5i64][..], 5), false, &x2),
+        (&[3, 8], (&[5], 5), true, &x2),
+        (&[3, 8], (&[1, 5], 5), false, &x2),
+        (&[2, 3, 8], (&[1, 1, 5], 5), false, &x3),
+        (&[2, 3, 8], (&[5], 5), true, &x3),
+    ] {
+        let bytes = matmul_add(dims, bias, swap, false);
+        let (removed, ops) = fuse_and_compare(&bytes, x, false);
+        assert_eq!((removed, ops), (1, vec!["MatMul"]), "{dims:?} + {bias:?}");
+        // the session runs the fused graph too
+        let s = Session::from_bytes(&bytes).unwrap();
+        assert_eq!(ops_of(&s), vec!["MatMul"]);
+    }
+    // near misses: one value per row, N per row, rank 3 over a 2-D product, one value, the
+    // product a graph output
+    for (dims, bias, mm_out) in [
+        (&[3i64, 8][..], (&[3i64, 1][..], 3), false),
+        (&[3, 8], (&[3, 5], 15), false),
+        (&[3, 8], (&[1, 1, 5], 5), false),
+        (&[3, 8], (&[1], 1), false),
+        (&[3, 8], (&[5], 5), true),
+    ] {
+        let mut g = parsed(&matmul_add(dims, bias, false, mm_out));
+        assert_eq!(hearth::ir::rewrite::fuse(&mut g), 0, "{dims:?} + {bias:?}");
+        assert_eq!(ops(&g), vec!["MatMul", "Add"]);
+    }
+    // the product read twice; a bias that is a graph input
+    let twice = model(
+        vec![
+            node("MatMul", &["x", "w"], &["p"]),
+            node("Add", &["p", "c"], &["q"]),
+            node("Mul", &["p", "q"], &["y"]),
+        ],
+        vec![
+            floats("w", &[8, 5], &vals(40, 5)),
+            floats("c", &[5], &vals(5, 6)),
+        ],
+        vec![value_info("x", 1, &[Ok(3), Ok(8)])],
+        vec![value_info("y", 1, &[Ok(3), Ok(5)])],
+    );
+    let fed = model(
+        vec![
+            node("MatMul", &["x", "w"], &["p"]),
+            node("Add", &["p", "c"], &["y"]),
+        ],
+        vec![floats("w", &[8, 5], &vals(40, 5))],
+        vec![
+            value_info("x", 1, &[Ok(3), Ok(8)]),
+            value_info("c", 1, &[Ok(5)]),
+        ],
+        vec![value_info("y", 1, &[Ok(3), Ok(5)])],
+    );
+    for bytes in [twice, fed] {
+        let mut g = parsed(&bytes);
+        assert_eq!(hearth::ir::rewrite::fuse(&mut g), 0);
+    }
+}
+
+fn ops_of(s: &Session) -> Vec<&'static str> {
+    ops(s.graph())
+}

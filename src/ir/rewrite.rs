@@ -23,6 +23,10 @@
 //!   epilogue ([`ConvAct`]) while its output is in cache, and the intermediate tensor is never
 //!   allocated; a `Mul` and then an `Add` (or `Sub`) by scalar constants after a fused HardSwish
 //!   join it ([`ConvAct::HardSwishAffine`], computed as the separate ops compute them).
+//! - `MatMul → Add` of a constant bias of N values along the last axis (as tf2onnx writes a
+//!   Keras Dense layer and transformer exporters their projections): the bias becomes MatMul's
+//!   third input, and the GEMM starts from it (one node and one pass over the output fewer; the
+//!   sum rounds in another order than the separate Add, within a few ulps).
 //! - `MatMul → TopK` over a large constant catalogue: one screened retrieval node
 //!   ([`super::retrieve`], feature `retrieval`).
 //!
@@ -65,6 +69,7 @@ pub fn fuse(graph: &mut Graph) -> usize {
             }
             let killed = match &graph.nodes[i].op {
                 Op::Conv(ConvOp::Conv { .. }) => conv_epilogue(graph, &uses, &done, i),
+                Op::Linalg(LinalgOp::MatMul) => matmul_bias(graph, &uses, &done, i),
                 Op::Math(MathOp::Binary(Binary::Div | Binary::Mul)) => {
                     hard_swish(graph, &uses, &done, i)
                         .or_else(|| layer_norm(graph, &uses, &done, i))
@@ -274,6 +279,42 @@ fn conv_epilogue(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Opt
         return None;
     }
     graph.nodes[i].outputs = vec![y];
+    Some(vec![j])
+}
+
+/// Fuses `MatMul(A, B) + c` (either operand order) into MatMul node `i` as its third input
+/// when B is a matrix of known N columns and `c` a constant f32 of N values along the last axis
+/// (every other dim 1, no more dims than the product has). Returns the Add (now dead).
+fn matmul_bias(graph: &mut Graph, uses: &Uses, done: &[bool], i: usize) -> Option<Vec<usize>> {
+    let mm = &graph.nodes[i];
+    let (&[Some(a), Some(b)], &[out]) = (mm.inputs.as_slice(), mm.outputs.as_slice()) else {
+        return None;
+    };
+    let j = uses.sole_reader(out)?;
+    let add = &graph.nodes[j];
+    let (&[Some(l), Some(r)], &[y]) = (add.inputs.as_slice(), add.outputs.as_slice()) else {
+        return None;
+    };
+    let c = if l == out { r } else { l };
+    let t = graph.constants.get(&c)?;
+    let n = match graph.values[b].fact.shape.as_deref()? {
+        [_, n] => n.known()?,
+        _ => return None,
+    };
+    // the product's rank: A's (at least 2), or 1 for a vector A; unknown: a bias of rank 1
+    let out_rank = rank(graph, a).map_or(1, |r| if r == 1 { 1 } else { r.max(2) });
+    let fits = t.rank() <= out_rank && t.shape().last() == Some(&n) && t.numel() == n;
+    (!done[j]
+        && c != out
+        && fits
+        && matches!(add.op, Op::Math(MathOp::Binary(Binary::Add)))
+        && t.dtype() == DType::F32
+        && is_f32(graph, out)
+        && is_f32(graph, y))
+    .then_some(())?;
+    let mm = &mut graph.nodes[i];
+    mm.inputs.push(Some(c));
+    mm.outputs = vec![y];
     Some(vec![j])
 }
 

@@ -387,9 +387,9 @@ pub fn apply_act(act: Option<ConvAct>, v: &mut [f32]) {
         }),
         Some(ConvAct::HardSwish) => v
             .iter_mut()
-            .for_each(|x| *x *= (*x / 6.0 + 0.5).clamp(0.0, 1.0)),
+            .for_each(|x| *x *= (*x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)),
         Some(ConvAct::HardSwishAffine { mul, add }) => v.iter_mut().for_each(|x| {
-            let h = *x * (*x / 6.0 + 0.5).clamp(0.0, 1.0);
+            let h = *x * (*x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0);
             *x = h * mul + add
         }),
         Some(ConvAct::Sigmoid) => v.iter_mut().for_each(|x| *x = super::fastmath::sigmoid(*x)),

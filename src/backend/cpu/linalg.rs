@@ -64,6 +64,7 @@ pub fn run_packed(
         LinalgOp::MatMul => vec![matmul(
             input(inputs, 0, "A")?,
             input(inputs, 1, "B")?,
+            opt_input(inputs, 2),
             packed,
         )?],
         LinalgOp::Gemm {
@@ -379,8 +380,15 @@ fn mm_plan(ash: &[usize], bsh: &[usize], what: &str) -> Result<MmPlan> {
     })
 }
 
+/// MatMul, with `bias` (the fused `MatMul + Add`'s N values, one per column of B) added to
+/// every output row: the GEMM starts from it and accumulates onto it.
 #[inline(never)]
-pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result<Tensor> {
+pub fn matmul(
+    a: &Tensor,
+    b: &Tensor,
+    bias: Option<&Tensor>,
+    packed: Option<&sgemm::PackedB>,
+) -> Result<Tensor> {
     let MmPlan {
         m,
         k,
@@ -394,16 +402,29 @@ pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result
     match (a.data(), b.data()) {
         (TensorData::F32(x), TensorData::F32(y)) => {
             let mut out = vec![0.0f32; nb * m * n];
+            let read = match bias {
+                Some(c) if c.numel() == n => {
+                    fill_c(&mut out, n, c.as_f32()?, (0, 1), 1.0);
+                    true
+                }
+                Some(c) => {
+                    return Err(Error::shape(format!(
+                        "MatMul: the fused bias has {} values for {n} columns",
+                        c.numel()
+                    )))
+                }
+                None => false,
+            };
             if let Some(p) =
                 packed.filter(|p| one_b && p.k() == k && p.n() == n && use_packed(nb * m, p))
             {
-                sgemm::sgemm_packed(nb * m, &mut out, false, x, (k, 1), p, 1.0, KERNEL);
+                sgemm::sgemm_packed(nb * m, &mut out, read, x, (k, 1), p, 1.0, KERNEL);
                 return Tensor::from_f32(out_shape_final, out);
             }
             if one_b {
                 // one weight matrix for every batch of A ([.., M, K] · [K, N]): a single GEMM
                 // over all nb·M rows instead of nb small ones (RNN outputs, attention projections)
-                gemm_strided(nb * m, n, k, &mut out, false, x, (k, 1), y, (n, 1), 1.0);
+                gemm_strided(nb * m, n, k, &mut out, read, x, (k, 1), y, (n, 1), 1.0);
                 return Tensor::from_f32(out_shape_final, out);
             }
             for i in 0..nb {
@@ -412,7 +433,7 @@ pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result
                     n,
                     k,
                     &mut out[i * m * n..(i + 1) * m * n],
-                    false,
+                    read,
                     &x[ao[i]..],
                     (k, 1),
                     &y[bo[i]..],
@@ -422,6 +443,7 @@ pub fn matmul(a: &Tensor, b: &Tensor, packed: Option<&sgemm::PackedB>) -> Result
             }
             Tensor::from_f32(out_shape_final, out)
         }
+        _ if bias.is_some() => Err(Error::dtype("MatMul: a fused bias needs f32 operands")),
         _ if a.dtype() == b.dtype()
             && !a.dtype().is_float()
             && a.dtype() != crate::tensor::DType::Bool =>
@@ -548,11 +570,7 @@ fn gemm_op(
         }
         if beta != 0.0 {
             let st = super::util::broadcast_strides(c.shape(), &[m, n]);
-            for i in 0..m {
-                for j in 0..n {
-                    out[i * n + j] = beta * cv[i * st[0] + j * st[1]];
-                }
-            }
+            fill_c(&mut out, n, cv, (st[0], st[1]), beta);
             read = true;
         }
     }
@@ -563,6 +581,16 @@ fn gemm_op(
         None => gemm_strided(m, n, k, &mut out, read, x, ls, y, rs, alpha),
     }
     Tensor::from_f32(vec![m, n], out)
+}
+
+/// Gemm's `β·C` (and the fused MatMul bias: β = 1, strides (0, 1)) written into the rows of
+/// `out` (`n` columns) that the product then accumulates onto; `st`: C's (row, column) strides.
+fn fill_c(out: &mut [f32], n: usize, c: &[f32], st: (usize, usize), beta: f32) {
+    for i in 0..out.len() / n.max(1) {
+        for j in 0..n {
+            out[i * n + j] = beta * c[i * st.0 + j * st.1];
+        }
+    }
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -1105,7 +1133,7 @@ mod tests {
             let b = Tensor::from_f32(vec![k, n], rand(k * n, 15)).unwrap();
             let p = prepack(&LinalgOp::MatMul, &[None, Some(&b)]).unwrap();
             let got = run_packed(&LinalgOp::MatMul, &[Some(&a), Some(&b)], Some(&p)).unwrap();
-            let want = matmul(&a, &b, None).unwrap();
+            let want = matmul(&a, &b, None, None).unwrap();
             assert_eq!(got[0].shape(), want.shape());
             for (x, y) in got[0].as_f32().unwrap().iter().zip(want.as_f32().unwrap()) {
                 assert!((x - y).abs() <= 1e-4 * (1.0 + y.abs()), "{x} vs {y}");
@@ -1146,11 +1174,57 @@ mod tests {
         }
     }
 
+    /// The fused bias (`MatMul + Add`): every path (B packed at load, one B for a batched A,
+    /// per-batch products) equals the plain product plus the bias row, within rounding (the
+    /// GEMM accumulates onto the bias); a bias of the wrong length or on integer operands is a
+    /// typed error.
+    #[test]
+    fn matmul_with_fused_bias_adds_it_to_every_row() {
+        let (k, n) = (19, 13);
+        let bias = Tensor::from_f32(vec![n], rand(n, 21)).unwrap();
+        let bv = bias.as_f32().unwrap();
+        for (ash, bsh, pack) in [
+            (vec![5, k], vec![k, n], true),
+            (vec![2, 3, k], vec![k, n], false),
+            (vec![2, 3, k], vec![2, k, n], false),
+            (vec![1, k], vec![k, n], true),
+        ] {
+            let a = Tensor::from_f32(ash.clone(), rand(ash.iter().product(), 22)).unwrap();
+            let b = Tensor::from_f32(bsh.clone(), rand(bsh.iter().product(), 23)).unwrap();
+            let p = pack.then(|| prepack(&LinalgOp::MatMul, &[None, Some(&b)]).unwrap());
+            let inputs = [Some(&a), Some(&b), Some(&bias)];
+            let got = run_packed(&LinalgOp::MatMul, &inputs, p.as_ref()).unwrap();
+            let plain = matmul(&a, &b, None, None).unwrap();
+            assert_eq!(got[0].shape(), plain.shape());
+            let got = got[0].as_f32().unwrap();
+            for (i, (g, w)) in got.iter().zip(plain.as_f32().unwrap()).enumerate() {
+                let want = w + bv[i % n];
+                assert!(
+                    (g - want).abs() <= 1e-5 * (1.0 + want.abs()),
+                    "{ash:?}·{bsh:?}: {g} vs {want}"
+                );
+            }
+        }
+        let a = Tensor::from_f32(vec![2, k], rand(2 * k, 24)).unwrap();
+        let b = Tensor::from_f32(vec![k, n], rand(k * n, 25)).unwrap();
+        let short = Tensor::from_f32(vec![n - 1], rand(n - 1, 26)).unwrap();
+        let e = matmul(&a, &b, Some(&short), None).unwrap_err().to_string();
+        assert!(e.contains("12 values for 13 columns"), "{e}");
+        let ai = Tensor::from_i64(vec![1, 2], vec![1, 2]).unwrap();
+        let bi = Tensor::from_i64(vec![2, 1], vec![3, 4]).unwrap();
+        let one = Tensor::from_f32(vec![1], vec![1.0]).unwrap();
+        assert!(matmul(&ai, &bi, Some(&one), None).is_err());
+        assert_eq!(
+            matmul(&ai, &bi, None, None).unwrap().to_f64_vec(),
+            vec![11.0]
+        );
+    }
+
     #[test]
     fn matmul_broadcasts_batches_and_vectors() {
         let a = Tensor::from_f32(vec![2, 1, 2, 3], rand(12, 3)).unwrap();
         let b = Tensor::from_f32(vec![4, 3, 2], rand(24, 4)).unwrap();
-        let c = matmul(&a, &b, None).unwrap();
+        let c = matmul(&a, &b, None, None).unwrap();
         assert_eq!(c.shape(), &[2, 4, 2, 2]);
         let (av, bv) = (a.as_f32().unwrap(), b.as_f32().unwrap());
         let want = gemm_scalar(2, 2, 3, &av[6..], (3, 1), &bv[12..], (2, 1));
@@ -1164,20 +1238,21 @@ mod tests {
             matmul(
                 &v,
                 &Tensor::from_f32(vec![3, 2], vec![1., 0., 0., 1., 1., 1.]).unwrap(),
+                None,
                 None
             )
             .unwrap()
             .shape(),
             &[2]
         );
-        assert!(matmul(&b, &b, None).is_err());
+        assert!(matmul(&b, &b, None, None).is_err());
     }
 
     #[test]
     fn batched_a_with_one_weight_matrix() {
         let a = Tensor::from_f32(vec![2, 3, 4], rand(24, 8)).unwrap();
         let b = Tensor::from_f32(vec![4, 5], rand(20, 9)).unwrap();
-        let c = matmul(&a, &b, None).unwrap();
+        let c = matmul(&a, &b, None, None).unwrap();
         assert_eq!(c.shape(), &[2, 3, 5]);
         let (av, bv) = (a.as_f32().unwrap(), b.as_f32().unwrap());
         for batch in 0..2 {
@@ -1328,7 +1403,7 @@ mod matmul_twin_tests {
             let bv = rand(bsh.iter().product(), case * 2 + 2);
             let a = Tensor::from_f32(ash.clone(), av.clone()).unwrap();
             let b = Tensor::from_f32(bsh.clone(), bv.clone()).unwrap();
-            let got = matmul(&a, &b, None).unwrap();
+            let got = matmul(&a, &b, None, None).unwrap();
             let (shape, want) = reference(&av, &ash, &bv, &bsh);
             assert_eq!(got.shape(), shape.as_slice(), "{ash:?} x {bsh:?}");
             for (g, w) in got.as_f32().unwrap().iter().zip(&want) {

@@ -438,7 +438,9 @@ pub fn map_float_in_place(u: Unary, v: &mut [f32]) -> bool {
         U::Asinh => m(v, f32::asinh),
         U::Acosh => m(v, f32::acosh),
         U::Atanh => m(v, f32::atanh),
-        U::HardSwish => m(v, |x: f32| x * (x / 6.0 + 0.5).clamp(0.0, 1.0)),
+        // the spec's x·max(0, min(1, αx + β)) with α = 1/6: a multiply (a divide by 6 rounds
+        // differently and is slower)
+        U::HardSwish => m(v, |x: f32| x * (x * (1.0 / 6.0) + 0.5).clamp(0.0, 1.0)),
         U::Mish => m(v, |x: f32| x * softplus(x).tanh()),
         U::LeakyRelu { alpha } => m(v, move |x: f32| if x < 0.0 { alpha * x } else { x }),
         U::Elu { alpha } => m(

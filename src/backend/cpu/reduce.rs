@@ -386,7 +386,12 @@ fn matmul_topk(
     };
     match screened {
         Some(out) => Ok(out),
-        None => topk(&super::linalg::matmul(a, b, None)?, k as i64, -1, largest),
+        None => topk(
+            &super::linalg::matmul(a, b, None, None)?,
+            k as i64,
+            -1,
+            largest,
+        ),
     }
 }
 

@@ -12,6 +12,8 @@ pub enum LinalgOp {
         trans_a: bool,
         trans_b: bool,
     },
+    /// ONNX's two inputs, and a third the load-time rewrite may add: a bias of N values (B's
+    /// columns) the product starts from (`MatMul + Add` fused, [`crate::ir::rewrite`]).
     MatMul,
     /// The equation, parsed and checked at load.
     Einsum(EinsumSpec),

@@ -18,7 +18,11 @@ pub fn register(r: &mut Registry) {
             trans_b: c.int("transB", 0)? != 0,
         })
     });
-    r.insert("MatMul", |_| op(LinalgOp::MatMul));
+    r.insert("MatMul", |c| {
+        // a third input is the fused bias only the load-time rewrite writes
+        c.expect_inputs(2, 2)?;
+        op(LinalgOp::MatMul)
+    });
     r.insert("Einsum", |c| {
         let eq = c
             .string_opt("equation")?

@@ -99,6 +99,10 @@ fn claim(c: &Claim) -> Option<Box<dyn GpuOp>> {
         ..Fusion::default()
     };
     if matches!(kind, Kind::MatMul) {
+        // a bias the load-time rewrite fused in (`MatMul + Add`, CPU twin `linalg::matmul`)
+        f.bias = node.inputs.get(2).copied().flatten();
+    }
+    if matches!(kind, Kind::MatMul) && f.bias.is_none() {
         if let Some(j) = c.only_reader(f.out) {
             let add = &c.graph.nodes[j];
             if matches!(add.op, Op::Math(MathOp::Binary(Binary::Add))) && add.inputs.len() == 2 {
@@ -121,7 +125,7 @@ fn claim(c: &Claim) -> Option<Box<dyn GpuOp>> {
     }
     Some(Box::new(GemmOp {
         kind,
-        fusion: (!f.nodes.is_empty()).then_some(f),
+        fusion: (!f.nodes.is_empty() || f.bias.is_some()).then_some(f),
     }))
 }
 
@@ -202,6 +206,13 @@ impl GpuOp for GemmOp {
         });
         if let Some(b) = fused.and_then(|f| f.bias) {
             bias = Some((b, 0, 1, 1.0));
+        } else if matches!(self.kind, Kind::MatMul)
+            && node.inputs.get(2).copied().flatten().is_some()
+        {
+            // the node's own bias has no Add to fall back on
+            return Ok(Launch::Declined(
+                "the fused bias does not run along the output's last axis".into(),
+            ));
         }
         let (a, b) = (ctx.device(av)?, ctx.device(bv)?);
         let bias_t = bias.map(|(v, ..)| ctx.device(v)).transpose()?;
