@@ -19,26 +19,70 @@ pub fn run(op: &LinalgOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     run_packed(op, inputs, None)
 }
 
-/// A MatMul's or Gemm's constant f32 matrix B packed for the f32 GEMM ([`sgemm::PackedB`]),
-/// when the session is built; `None` for other ops and for a B that is not a constant matrix.
-pub fn prepack(op: &LinalgOp, consts: &[Option<&Tensor>]) -> Option<sgemm::PackedB> {
+/// A MatMul's or Gemm's constant f32 matrix B packed for the f32 GEMM ([`sgemm::PackedB`]).
+#[derive(Debug)]
+pub enum Pack {
+    /// Packed when the session is built.
+    Ready(sgemm::PackedB),
+    /// A B too large to keep twice for nothing (more than [`STREAMED`] floats: a vocabulary or
+    /// catalogue projection): packed on the first run whose A has more than 4 rows, then kept.
+    /// Fewer rows read it row-major ([`use_packed`]); more rows would otherwise pack it on every
+    /// run, O(K·N) reads and writes of a B that does not fit the caches (ddddocr's 1024 × 8210
+    /// classifier over 20 time steps spent a fifth of its run there).
+    Deferred(std::sync::OnceLock<sgemm::PackedB>),
+}
+
+/// The [`Pack`] of a MatMul's or Gemm's constant f32 matrix B, when the session is built;
+/// `None` for other ops and for a B that is not a constant matrix.
+pub fn prepack(op: &LinalgOp, consts: &[Option<&Tensor>]) -> Option<Pack> {
     let b = consts.get(1).copied().flatten()?;
+    if b.numel() > STREAMED {
+        let packs = matches!(op, LinalgOp::MatMul | LinalgOp::Gemm { .. })
+            && matches!((b.data(), b.rank()), (TensorData::F32(_), 2));
+        return packs.then(|| Pack::Deferred(std::sync::OnceLock::new()));
+    }
+    pack_b(op, b).map(Pack::Ready)
+}
+
+/// B packed for `op` (MatMul, Gemm), when it is an f32 matrix.
+fn pack_b(op: &LinalgOp, b: &Tensor) -> Option<sgemm::PackedB> {
     let (TensorData::F32(v), [r, c]) = (b.data(), b.shape()) else {
         return None;
     };
     let (r, c) = (*r, *c);
-    // the packed copy sits beside the constant: not for a B too large to keep twice (a
-    // vocabulary or catalogue projection), which few rows read row-major anyway
-    // ([`use_packed`]) and more rows pack per run, O(K·N) against the O(M·K·N) product
-    if r * c > STREAMED {
-        return None;
-    }
     match op {
         LinalgOp::MatMul | LinalgOp::Gemm { trans_b: false, .. } => {
             Some(sgemm::PackedB::new(r, c, v, (c, 1)))
         }
         LinalgOp::Gemm { trans_b: true, .. } => Some(sgemm::PackedB::new(c, r, v, (1, c))),
         _ => None,
+    }
+}
+
+/// The packed B of this run: the [`Pack::Ready`] one, or the deferred one once A has more than
+/// 4 rows (packed then, on first use).
+fn packed_for<'a>(
+    op: &LinalgOp,
+    inputs: &[Option<&Tensor>],
+    pack: Option<&'a Pack>,
+) -> Option<&'a sgemm::PackedB> {
+    match pack? {
+        Pack::Ready(p) => Some(p),
+        Pack::Deferred(cell) => {
+            let (a, b) = (inputs.first().copied()??, inputs.get(1).copied()??);
+            let rows = match (op, a.shape(), b.shape()) {
+                (LinalgOp::Gemm { trans_a, .. }, [r, c], _) => {
+                    if *trans_a {
+                        *c
+                    } else {
+                        *r
+                    }
+                }
+                (LinalgOp::MatMul, _, [k, _]) if *k > 0 => a.numel() / k,
+                _ => 0,
+            };
+            (rows > 4).then(|| cell.get_or_init(|| pack_b(op, b).unwrap_or_default()))
+        }
     }
 }
 
@@ -58,8 +102,9 @@ pub(crate) const STREAMED: usize = 1 << 20;
 pub fn run_packed(
     op: &LinalgOp,
     inputs: &[Option<&Tensor>],
-    packed: Option<&sgemm::PackedB>,
+    pack: Option<&Pack>,
 ) -> Result<Vec<Tensor>> {
+    let packed = packed_for(op, inputs, pack);
     Ok(match op {
         LinalgOp::MatMul => vec![matmul(
             input(inputs, 0, "A")?,
@@ -1170,6 +1215,40 @@ mod tests {
                         "{m}x{n}x{k}: {g} vs {w}"
                     );
                 }
+            }
+        }
+    }
+
+    /// A B of more than [`STREAMED`] floats is packed on the first run with more than 4 rows of
+    /// A, not at load nor for fewer rows, and the product on it equals the per-run packing's bit
+    /// for bit (MatMul, and Gemm with B transposed).
+    #[test]
+    fn large_b_is_packed_on_first_use_by_many_rows() {
+        let (k, n) = (1025, 1024);
+        let b = Tensor::from_f32(vec![k, n], rand(k * n, 31)).unwrap();
+        let tb = LinalgOp::Gemm {
+            alpha: 1.0,
+            beta: 1.0,
+            trans_a: false,
+            trans_b: true,
+        };
+        let bt = Tensor::from_f32(vec![n, k], rand(k * n, 32)).unwrap();
+        for (op, b) in [(LinalgOp::MatMul, &b), (tb, &bt)] {
+            let pack = prepack(&op, &[None, Some(b)]).unwrap();
+            let Pack::Deferred(cell) = &pack else {
+                panic!("packed at load")
+            };
+            for (m, packed) in [(2, false), (5, true), (3, true)] {
+                let a = Tensor::from_f32(vec![m, k], rand(m * k, 33 + m as u64)).unwrap();
+                let ins = [Some(&a), Some(b)];
+                let got = run_packed(&op, &ins, Some(&pack)).unwrap().remove(0);
+                let want = run(&op, &ins).unwrap().remove(0);
+                assert_eq!(cell.get().is_some(), packed, "{op:?} m = {m}");
+                assert_eq!(
+                    got.as_f32().unwrap(),
+                    want.as_f32().unwrap(),
+                    "{op:?} m = {m}"
+                );
             }
         }
     }

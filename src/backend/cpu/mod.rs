@@ -42,7 +42,7 @@ use crate::tensor::Tensor;
 #[derive(Debug)]
 pub enum Prepacked {
     /// MatMul's or Gemm's B.
-    Matrix(linalg::sgemm::PackedB),
+    Matrix(linalg::Pack),
     /// An RNN's W and R, per direction.
     Rnn(rnn::Packed),
     /// A Conv's weight, per group (the GEMM's A).
