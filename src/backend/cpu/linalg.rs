@@ -631,9 +631,14 @@ fn gemm_op(
 /// Gemm's `β·C` (and the fused MatMul bias: β = 1, strides (0, 1)) written into the rows of
 /// `out` (`n` columns) that the product then accumulates onto; `st`: C's (row, column) strides.
 fn fill_c(out: &mut [f32], n: usize, c: &[f32], st: (usize, usize), beta: f32) {
-    for i in 0..out.len() / n.max(1) {
-        for j in 0..n {
-            out[i * n + j] = beta * c[i * st.0 + j * st.1];
+    for (i, row) in out.chunks_exact_mut(n.max(1)).enumerate() {
+        if beta == 1.0 && st.1 == 1 {
+            // a row of C (or the bias) as it lies, times 1: a copy
+            row.copy_from_slice(&c[i * st.0..i * st.0 + n]);
+        } else {
+            for (j, o) in row.iter_mut().enumerate() {
+                *o = beta * c[i * st.0 + j * st.1];
+            }
         }
     }
 }
