@@ -156,13 +156,23 @@ async function main() {
       if (bad) { console.log(`DISAGREE ${c.file}: ${r.name}`); if (r.name === 'hearth') failed++; }
     }
     const iters = smoke ? 1 : Math.max(6, Math.min(200, Math.round(2e9 / (2 * c.n ** 3))));
+    // warm-up: at least 2 runs per engine and 1.5 s in all, so that every engine's kernels are
+    // on the engine's optimizing tier before timing (with 2 runs only, 256³ was timed on
+    // baseline code: 4.4 GFLOP/s in the bench against 32 in a lone warm process)
+    if (!smoke) {
+      const until = performance.now() + 1500;
+      for (let i = 0; i < 2 || performance.now() < until; i++) {
+        const fd = feeds();
+        for (const r of runners) await r.run(fd);
+      }
+    }
     const times = Object.fromEntries(runners.map((r) => [r.name, []]));
-    for (let i = 0; i < iters + (smoke ? 0 : 2); i++) {
+    for (let i = 0; i < iters; i++) {
       const fd = feeds();
       for (const r of i % 2 ? [...runners].reverse() : runners) {
         const t0 = performance.now();
         await r.run(fd);
-        if (i >= (smoke ? 0 : 2)) times[r.name].push(performance.now() - t0);
+        times[r.name].push(performance.now() - t0);
       }
     }
     const row = { case: `${c.type === 'float32' ? 'f32' : 'int8'} ${c.n}³` };
