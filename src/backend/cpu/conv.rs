@@ -469,8 +469,8 @@ const KERNEL: sgemm::Kernel = sgemm::Kernel::Simd;
 
 /// Up to this many output channels per group a 2-D Conv writes its whole im2col matrix and the
 /// GEMM reads it in place; more take [`conv_2d_blocked`]. The bound was 16 (LeNet's 6- and
-/// 16-channel layers measured 17 % slower blocked before the blocked path's panel fill and
-/// prepacked weights); re-measured since, blocked is faster from 6 channels on: LeNet −22 %
+/// 16-channel layers measured 17 % slower blocked at an earlier state of the blocked path);
+/// re-measured on 2026-12-02, blocked is faster from 6 channels on: LeNet −22 %
 /// with its 16-channel layer blocked and −10 % more with its 6-channel one too, the CRNN's
 /// 16-channel stride-2 stem −11 %. Below 6 nothing was measured: 5 rather than 4 only because
 /// the `hearth-cpu` build compresses 640 B smaller so (the code is the same).
