@@ -655,7 +655,8 @@ enum Mode {
 /// The input is viewed as `[outer, len, inner]` with the normalised axis in the middle. The
 /// common `inner == 1` case (last axis, or any legacy softmax) works on contiguous rows; otherwise
 /// each `[len, inner]` block is processed a row of `inner` lanes at a time, so both paths are
-/// contiguous loops LLVM can vectorise (with [`fastmath::exp`](super::fastmath::exp)).
+/// contiguous loops LLVM can vectorise: a row's max and sum in [`LANES`] partial results, `exp`
+/// in one pass over the whole output ([`exp_in_place`]).
 #[inline(never)]
 fn softmax(x: &Tensor, axis: i64, legacy: bool, mode: Mode) -> Result<Tensor> {
     let v = x.as_f32()?;
@@ -696,22 +697,60 @@ fn softmax_row(src: &[f32], dst: &mut [f32], mode: Mode) {
         dst[best] = 1.0;
         return;
     }
-    let max = src.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = row_max(src);
+    for (d, &x) in dst.iter_mut().zip(src) {
+        *d = x - max;
+    }
+    exp_in_place(dst);
+    let sum = lane_sum(dst, |v| v);
     if mode == Mode::Log {
-        let sum: f32 = src.iter().map(|&x| super::fastmath::exp(x - max)).sum();
         let shift = max + sum.ln();
         for (d, &x) in dst.iter_mut().zip(src) {
             *d = x - shift;
         }
     } else {
-        let mut sum = 0.0f32;
-        for (d, &x) in dst.iter_mut().zip(src) {
-            *d = super::fastmath::exp(x - max);
-            sum += *d;
-        }
         let inv = 1.0 / sum;
         dst.iter_mut().for_each(|d| *d *= inv);
     }
+}
+
+/// `e^x` over a slice through the Exp op's own kernel (one vectorised copy of `exp` in the build).
+fn exp_in_place(v: &mut [f32]) {
+    super::math::map_float_in_place(crate::ir::ops::math::Unary::Exp, v);
+}
+
+/// Lanes of [`row_max`] and [`lane_sum`]: independent accumulators LLVM keeps in two `f32x4`.
+const LANES: usize = 8;
+
+/// Greatest value of a row (`NEG_INFINITY` when empty; NaN is skipped, as `f32::max` does, and
+/// the NaN then reaches every output through `exp`), lane-wise so that it vectorises.
+fn row_max(src: &[f32]) -> f32 {
+    let mut m = [f32::NEG_INFINITY; LANES];
+    let chunks = src.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (m, &x) in m.iter_mut().zip(c) {
+            *m = if *m < x { x } else { *m };
+        }
+    }
+    tail.iter()
+        .chain(&m)
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// Sum of `f` over a row into [`LANES`] partial sums (a single running sum is one long chain
+/// of dependent adds that does not vectorise).
+fn lane_sum(src: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let chunks = src.chunks_exact(LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a += f(v);
+        }
+    }
+    acc.iter().copied().chain(tail.iter().map(|&v| f(v))).sum()
 }
 
 /// One `[len, inner]` block normalised along `len`, `inner` columns at a time.
@@ -749,13 +788,19 @@ fn softmax_columns(
             *m = m.max(x);
         }
     }
-    acc.fill(0.0);
-    if mode == Mode::Log {
-        for row in rows() {
-            for ((s, &m), &x) in acc.iter_mut().zip(max.iter()).zip(row) {
-                *s += super::fastmath::exp(x - m);
-            }
+    for (d, row) in dst.chunks_exact_mut(inner).zip(rows()) {
+        for ((d, &m), &x) in d.iter_mut().zip(max.iter()).zip(row) {
+            *d = x - m;
         }
+    }
+    exp_in_place(dst);
+    acc.fill(0.0);
+    for d in dst.chunks_exact(inner) {
+        for (s, &d) in acc.iter_mut().zip(d) {
+            *s += d;
+        }
+    }
+    if mode == Mode::Log {
         for (s, &m) in acc.iter_mut().zip(max.iter()) {
             *s = m + s.ln();
         }
@@ -765,12 +810,6 @@ fn softmax_columns(
             }
         }
     } else {
-        for (d, row) in dst.chunks_exact_mut(inner).zip(rows()) {
-            for (((d, s), &m), &x) in d.iter_mut().zip(acc.iter_mut()).zip(max.iter()).zip(row) {
-                *d = super::fastmath::exp(x - m);
-                *s += *d;
-            }
-        }
         acc.iter_mut().for_each(|s| *s = 1.0 / *s);
         for d in dst.chunks_exact_mut(inner) {
             for (d, &inv) in d.iter_mut().zip(acc.iter()) {
@@ -824,9 +863,7 @@ fn layer_norm(
     let mut invs = vec![0.0f32; outer];
     for o in 0..outer {
         let row = &v[o * len..(o + 1) * len];
-        let mean = row.iter().sum::<f32>() / len as f32;
-        let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / len as f32;
-        let inv = 1.0 / (var + eps).sqrt();
+        let (mean, inv) = mean_inv_std(row, eps);
         let dst = &mut out[o * len..(o + 1) * len];
         for (((d, &x), &s), &b) in dst.iter_mut().zip(row).zip(&s).zip(&b) {
             *d = (x - mean) * inv * s + b;
@@ -944,9 +981,8 @@ fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<
         for ch in 0..c {
             let base = (bi * c + ch) * spatial;
             let row = &v[base..base + spatial];
-            let mean = row.iter().sum::<f32>() / spatial as f32;
-            let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / spatial as f32;
-            let k = s[ch] / (var + eps).sqrt();
+            let (mean, inv) = mean_inv_std(row, eps);
+            let k = s[ch] * inv;
             for i in 0..spatial {
                 out[base + i] = (row[i] - mean) * k + b[ch];
             }
@@ -958,8 +994,8 @@ fn instance_norm(x: &Tensor, scale: &Tensor, bias: &Tensor, eps: f32) -> Result<
 /// Mean and inverse standard deviation of `row` (two passes: no cancellation).
 fn mean_inv_std(row: &[f32], eps: f32) -> (f32, f32) {
     let len = row.len().max(1) as f32;
-    let mean = row.iter().sum::<f32>() / len;
-    let var = row.iter().map(|x| (x - mean) * (x - mean)).sum::<f32>() / len;
+    let mean = lane_sum(row, |x| x) / len;
+    let var = lane_sum(row, |x| (x - mean) * (x - mean)) / len;
     (mean, 1.0 / (var + eps).sqrt())
 }
 
