@@ -104,22 +104,30 @@ function pb(fields) {
   return new Uint8Array(out);
 }
 
-/** `y = Det(x)` for x of shape [2, 2] (float32), at opset 22. */
-function detModel() {
-  const tensorType = (dims) => pb([[1, pb([[1, 1], [2, pb(dims.map((d) => [1, pb([[1, d]])]))]])]]);
+/** `y = op(x)` for x of shape `dims` and ONNX element type `elem` (1 float32, 7 int64), at opset 22. */
+function oneNodeModel(op, dims, elem) {
+  const tensorType = (e, d) => pb([[1, pb([[1, e], [2, pb(d.map((n) => [1, pb([[1, n]])]))]])]]);
   const graph = pb([
-    [1, pb([[1, 'x'], [2, 'y'], [4, 'Det']])],
-    [2, 'det'],
-    [11, pb([[1, 'x'], [2, tensorType([2, 2])]])],
-    [12, pb([[1, 'y'], [2, tensorType([])]])],
+    [1, pb([[1, 'x'], [2, 'y'], [4, op]])],
+    [2, op.toLowerCase()],
+    [11, pb([[1, 'x'], [2, tensorType(elem, dims)]])],
+    [12, pb([[1, 'y'], [2, tensorType(1, [])]])],
   ]);
   return pb([[1, 10], [8, pb([[1, ''], [2, 22]])], [7, graph]]);
 }
+
+/** `y = Det(x)` for x of shape [2, 2] (float32). */
+const detModel = () => oneNodeModel('Det', [2, 2], 1);
 
 test('an operator the small build leaves out (Det) is refused there by name, and the engine runs the model in hearth-cpu-full', async () => {
   const glue = await import('../wasm/hearth-cpu.js');
   await glue.default({ module_or_path: await readFile(fileURLToPath(defaultWasmUrl('cpu'))) });
   assert.throws(() => glue.Session.fromBytes(detModel()), (err) => err.code === 'UNSUPPORTED' && /leaves out Det/.test(err.message) && /hearth-cpu-full/.test(err.message));
+  // the signal family too (left out since the Winograd convolution took its room)
+  for (const op of ['DFT', 'STFT', 'HannWindow', 'HammingWindow', 'BlackmanWindow']) {
+    const model = op.endsWith('Window') ? oneNodeModel(op, [], 7) : oneNodeModel(op, [1, 8, 1], 1);
+    assert.throws(() => glue.Session.fromBytes(model), (err) => err.code === 'UNSUPPORTED' && new RegExp(`leaves out ${op}`).test(err.message) && /hearth-cpu-full/.test(err.message), op);
+  }
   const { e, asked } = await engine();
   const m = (await e.call('loadModel', { bytes: detModel().buffer })).value;
   assert.deepEqual(asked, ['cpu', 'cpu-full'], 'tried in hearth-cpu, loaded in hearth-cpu-full');

@@ -16,12 +16,20 @@ pub const FULL_BUILD: &str =
     "the hearth-ml package loads its full build, hearth-cpu-full, for such models";
 
 /// ai.onnx operators that few inference models use, left out of builds without the `extra-ops`
-/// feature (the small `hearth-cpu`).
+/// feature (the small `hearth-cpu`). The signal family (DFT, STFT and the window generators:
+/// audio front ends, which models mostly leave to the application) went here on 2026-12-03 to
+/// make room for the Winograd convolution (`backend::cpu::conv::winograd`), which every CNN
+/// with 3 × 3 layers runs.
 pub const EXTRA_OPS: &[&str] = &[
     "BitCast",
+    "BlackmanWindow",
+    "DFT",
     "Det",
+    "HammingWindow",
+    "HannWindow",
     "MaxUnpool",
     "NegativeLogLikelihoodLoss",
+    "STFT",
     "SoftmaxCrossEntropyLoss",
 ];
 

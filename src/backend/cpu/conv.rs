@@ -2,8 +2,11 @@
 //!
 //! A 1-D or 2-D Conv is a GEMM per (batch, group) over blocks of output columns: each block's
 //! im2col columns are written straight into the GEMM's B panels and multiplied by the weights
-//! as the GEMM's packed A (packed once at load for a constant weight: [`prepack`]); higher
-//! ranks and layers of few output channels take a full im2col matrix through [`gemm_strided`]. Depthwise 2-D convolutions (one
+//! as the GEMM's packed A (packed once at load for a constant weight: [`prepack`]); a 3 × 3
+//! stride-1 Conv of at least 8 input and output channels per group with a constant weight runs
+//! by Winograd's F(2 × 2, 3 × 3) instead ([`winograd`]: 16 GEMMs of the transformed weights,
+//! 2.25× fewer multiplies); higher ranks and layers of few output channels take a full im2col
+//! matrix through [`gemm_strided`]. Depthwise 2-D convolutions (one
 //! input channel per group) run over a zero-padded copy of each plane, keeping 8 outputs in
 //! registers over all taps (SIMD128 for strides 1 and 2, the scalar twin for larger). A fused
 //! activation ([`ConvAct`]) is applied to each output block while it is in cache.
@@ -19,15 +22,19 @@ use crate::ir::ops::conv::{AutoPad, ConvAct, ConvOp, PoolKind, Window};
 use crate::tensor::{numel_checked, Tensor, TensorData};
 use std::cell::RefCell;
 
+mod winograd;
+
 pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     run_packed(op, inputs, None)
 }
 
 /// A Conv's constant weight packed for the GEMM when the session is built: per group, its
-/// `M/group × (C/group · taps)` matrix as the GEMM's A ([`PackedA`]).
+/// `M/group × (C/group · taps)` matrix as the GEMM's A ([`PackedA`]); or, for a 3 × 3
+/// stride-1 Conv ([`winograd`]), per group its 16 transformed matrices (`groups` then empty).
 #[derive(Debug)]
 pub struct Packed {
     groups: Vec<PackedA>,
+    wino: Vec<PackedA>,
 }
 
 /// A weight of more floats than this is not packed at load (the copy sits beside the
@@ -38,7 +45,7 @@ const PREPACK_MAX: usize = 1 << 20;
 /// is not a constant, a depthwise weight (one input channel per group: the depthwise kernel
 /// reads it as it lies) and a weight over [`PREPACK_MAX`] floats.
 pub fn prepack(op: &ConvOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
-    let ConvOp::Conv { group, .. } = op else {
+    let ConvOp::Conv { group, window, .. } = op else {
         return None;
     };
     let w = consts.get(1).copied().flatten()?;
@@ -54,6 +61,16 @@ pub fn prepack(op: &ConvOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
         return None;
     }
     let (mg, rows) = (ws[0] / group, v.len() / ws[0]);
+    if winograd::applies(window, ws, group) {
+        let mut wino = Vec::with_capacity(16 * group);
+        for wg in v.chunks_exact(mg * rows) {
+            winograd::pack_weights(wg, mg, ws[1], &mut wino);
+        }
+        return Some(Packed {
+            groups: vec![],
+            wino,
+        });
+    }
     let groups = (0..group)
         .map(|gi| {
             PackedA::new(
@@ -64,7 +81,10 @@ pub fn prepack(op: &ConvOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
             )
         })
         .collect();
-    Some(Packed { groups })
+    Some(Packed {
+        groups,
+        wino: vec![],
+    })
 }
 
 /// [`run`] with a Conv's weight packed ahead ([`prepack`]).
@@ -651,6 +671,10 @@ struct Scratch {
     taps: Vec<usize>,
     /// each column's window origin in the block
     bases: Vec<usize>,
+    /// [`winograd`]: a block's transformed input, its 16 products, rows of transform results
+    wino_in: Vec<f32>,
+    wino_out: Vec<f32>,
+    wino_rows: Vec<f32>,
 }
 
 /// Output columns per step of the padded depthwise kernel (two f32x4 accumulators).
@@ -1189,6 +1213,33 @@ fn conv(
             }
         }
         DW_PLANE.with(|p| *p.borrow_mut() = plane_copy);
+        return Tensor::from_f32(out_shape, out);
+    }
+    if two_d && winograd::applies(win, ws, group) {
+        // the transformed weights packed at load when they are this call's, else per run
+        let packed = packed
+            .filter(|p| {
+                p.wino.len() == 16 * group && p.wino.iter().all(|a| a.m() == mg && a.k() == cg)
+            })
+            .map(|p| &p.wino[..]);
+        let mut per_run = vec![];
+        if packed.is_none() {
+            for wg in wv.chunks_exact(mg * rows) {
+                winograd::pack_weights(wg, mg, cg, &mut per_run);
+            }
+        }
+        let u = packed.unwrap_or(&per_run);
+        let mut out = vec![0.0f32; total];
+        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+        for bi in 0..n {
+            for (gi, u) in u.chunks_exact(16).enumerate() {
+                let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
+                let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
+                let bias = bias.map(|b| &b[gi * mg..(gi + 1) * mg]);
+                winograd::conv(xg, cg, &g, u, bias, act, dst, &mut scratch);
+            }
+        }
+        SCRATCH.with(|s| *s.borrow_mut() = scratch);
         return Tensor::from_f32(out_shape, out);
     }
     if two_d && mg > DIRECT_MAX_ROWS {

@@ -29,6 +29,7 @@ pub mod rnn;
 pub mod screen;
 pub mod seq;
 pub mod shape;
+#[cfg(feature = "extra-ops")]
 pub mod signal;
 pub mod transformer;
 pub mod util;
@@ -180,7 +181,10 @@ pub fn run_packed(
         Op::Loss(o) => loss::run(o, inputs),
         #[cfg(not(feature = "extra-ops"))]
         Op::Loss(o) => Err(crate::onnx::not_in_this_build(o.name())),
+        #[cfg(feature = "extra-ops")]
         Op::Signal(o) => signal::run(o, inputs),
+        #[cfg(not(feature = "extra-ops"))]
+        Op::Signal(o) => Err(crate::onnx::not_in_this_build(o.name())),
         Op::Transformer(o) => transformer::run(o, inputs),
         #[cfg(feature = "ml")]
         Op::Ml(o) => ml::run(o, inputs),

@@ -17,6 +17,7 @@ pub mod reduce;
 pub mod rnn;
 pub mod seq;
 pub mod shape;
+#[cfg(feature = "extra-ops")]
 pub mod signal;
 pub mod transformer;
 
@@ -50,6 +51,7 @@ impl Registry {
         image::register(&mut r);
         #[cfg(feature = "extra-ops")]
         loss::register(&mut r);
+        #[cfg(feature = "extra-ops")]
         signal::register(&mut r);
         transformer::register(&mut r);
         seq::register(&mut r);

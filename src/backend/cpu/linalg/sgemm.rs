@@ -164,6 +164,44 @@ pub fn sgemm_prepacked(
     );
 }
 
+/// `dst = (dst if read_dst else 0) + scale · A · B` for A packed ahead and a row-major B of
+/// `n` columns (row stride `rrs`) read where it lies (its last partial panel packed).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_a_packed(
+    dst: &mut [f32],
+    ldc: usize,
+    read_dst: bool,
+    a: &PackedA,
+    n: usize,
+    rhs: &[f32],
+    rrs: usize,
+    scale: f32,
+    kernel: Kernel,
+) {
+    let mut b = SCRATCH.with(|s| std::mem::take(&mut s.borrow_mut().0));
+    let full = n / NR;
+    b.repack(a.k, n - full * NR, &rhs[full * NR..], (rrs, 1));
+    let src = BSrc::Direct {
+        rhs,
+        rrs,
+        full,
+        tail: &b,
+    };
+    drive(
+        a.m,
+        n,
+        a.k,
+        dst,
+        ldc,
+        read_dst,
+        ASrc::Packed(a),
+        src,
+        scale,
+        kernel,
+    );
+    SCRATCH.with(|s| s.borrow_mut().0 = b);
+}
+
 /// Which micro-kernel runs: the SIMD128 one (on wasm with `simd128`; elsewhere the scalar twin,
 /// which LLVM vectorises for the host) or the scalar twin.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
