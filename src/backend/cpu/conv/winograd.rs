@@ -280,17 +280,19 @@ mod tests {
             .collect()
     }
 
-    /// Direct 3 × 3 stride-1 convolution in f64 (pads `p` on every side), and the sum of the
-    /// terms' magnitudes per output for the tolerance.
+    /// Direct 3 × 3 stride-1 convolution in f64 of `group` groups (`c / group` input channels
+    /// each; pads `[top, left, bottom, right]`), and the sum of the terms' magnitudes per output
+    /// for the tolerance.
     fn direct(
         x: &[f32],
         w: &[f32],
         b: &[f32],
         (n, c, hh, ww): (usize, usize, usize, usize),
-        m: usize,
-        p: usize,
+        (m, group): (usize, usize),
+        [pt, pl, pb, pr]: [usize; 4],
     ) -> (Vec<f64>, Vec<f64>) {
-        let (oh, ow) = (hh + 2 * p - 2, ww + 2 * p - 2);
+        let (oh, ow) = (hh + pt + pb - 2, ww + pl + pr - 2);
+        let (cg, mg) = (c / group, m / group);
         let mut y = vec![0.0; n * m * oh * ow];
         let mut mag = vec![0.0; y.len()];
         for bi in 0..n {
@@ -299,16 +301,19 @@ mod tests {
                     for q in 0..ow {
                         let at = ((bi * m + oc) * oh + r) * ow + q;
                         let (mut s, mut a) = (b[oc] as f64, b[oc].abs() as f64);
-                        for ic in 0..c {
+                        for ic in 0..cg {
+                            let xc = (oc / mg) * cg + ic;
                             for (i, j) in (0..3).flat_map(|i| (0..3).map(move |j| (i, j))) {
-                                let (ir, iq) =
-                                    ((r + i) as isize - p as isize, (q + j) as isize - p as isize);
+                                let (ir, iq) = (
+                                    (r + i) as isize - pt as isize,
+                                    (q + j) as isize - pl as isize,
+                                );
                                 if ir < 0 || iq < 0 || ir >= hh as isize || iq >= ww as isize {
                                     continue;
                                 }
                                 let xv =
-                                    x[((bi * c + ic) * hh + ir as usize) * ww + iq as usize] as f64;
-                                let wv = w[((oc * c + ic) * 3 + i) * 3 + j] as f64;
+                                    x[((bi * c + xc) * hh + ir as usize) * ww + iq as usize] as f64;
+                                let wv = w[((oc * cg + ic) * 3 + i) * 3 + j] as f64;
                                 s += xv * wv;
                                 a += (xv * wv).abs();
                             }
@@ -324,54 +329,69 @@ mod tests {
 
     #[test]
     fn winograd_matches_direct_f64_convolution() {
-        // odd and even sizes (partial tiles), padding 0 and 1, tile blocks of several panels
+        // odd and even sizes (partial tiles), symmetric and asymmetric padding (inputs smaller
+        // than a tile, wider pads than the kernel), two groups, tile blocks that split tile rows
         // and a partial last one, a bias and a fused Relu
-        for (i, &(n, c, hh, ww, m, p)) in [
-            (1, 8, 6, 6, 8, 1),
-            (1, 8, 1, 1, 8, 1),
-            (2, 8, 3, 2, 8, 2),
-            (2, 9, 7, 5, 12, 0),
-            (1, 16, 13, 13, 24, 1),
-            (1, 8, 40, 37, 8, 1),
-            (1, 64, 20, 30, 9, 1),
-            (1, 64, 40, 61, 16, 1),
+        for (i, &(n, c, hh, ww, m, group, pads)) in [
+            (1, 8, 6, 6, 8, 1, [1; 4]),
+            (1, 8, 1, 1, 8, 1, [1; 4]),
+            (2, 8, 3, 2, 8, 1, [2; 4]),
+            (2, 9, 7, 5, 12, 1, [0; 4]),
+            (1, 8, 5, 7, 8, 1, [0, 2, 1, 0]),
+            (1, 9, 4, 9, 10, 1, [2, 0, 0, 1]),
+            (2, 8, 2, 3, 8, 1, [1, 1, 3, 2]),
+            (1, 16, 9, 8, 16, 2, [1, 0, 1, 2]),
+            (1, 16, 13, 13, 24, 1, [1; 4]),
+            (1, 8, 40, 37, 8, 1, [1; 4]),
+            (1, 64, 20, 30, 9, 1, [1; 4]),
+            (1, 64, 40, 61, 16, 1, [1; 4]),
         ]
         .iter()
         .enumerate()
         {
+            let cg = c / group;
             let x = rand(n * c * hh * ww, 3 * i as u64 + 1);
-            let w = rand(m * c * 9, 3 * i as u64 + 2);
+            let w = rand(m * cg * 9, 3 * i as u64 + 2);
             let b = rand(m, 3 * i as u64 + 3);
             let win = Window {
                 kernel: vec![3, 3],
                 strides: vec![1, 1],
                 dilations: vec![],
-                pads: vec![p; 4],
+                pads: vec![pads[0], pads[1], pads[2], pads[3]],
                 auto_pad: None,
             };
-            assert!(applies(&win, &[m, c, 3, 3], 1));
+            assert!(applies(&win, &[m, cg, 3, 3], group));
             let mut wino = vec![];
-            pack_weights(&w, m, c, &mut wino);
+            for wg in w.chunks_exact(w.len() / group) {
+                pack_weights(wg, m / group, cg, &mut wino);
+            }
             let packed = Packed {
                 groups: vec![],
                 wino,
             };
             let xt = Tensor::from_f32(vec![n, c, hh, ww], x.clone()).unwrap();
-            let wt = Tensor::from_f32(vec![m, c, 3, 3], w.clone()).unwrap();
+            let wt = Tensor::from_f32(vec![m, cg, 3, 3], w.clone()).unwrap();
             let bt = Tensor::from_f32(vec![m], b.clone()).unwrap();
             let g = super::super::geometry(&win, &[hh, ww], &[3, 3], false).unwrap();
             for act in [None, Some(ConvAct::Relu)] {
-                let got =
-                    super::super::conv(&xt, &wt, Some(&bt), &win, 1, act, Some(&packed)).unwrap();
+                let got = super::super::conv(&xt, &wt, Some(&bt), &win, group, act, Some(&packed))
+                    .unwrap();
                 // the Conv took this path: the same bits as the kernel called directly
                 let mut own = vec![0.0f32; got.numel()];
-                let (ins, outs) = (c * hh * ww, own.len() / n);
-                for (xb, yb) in x.chunks_exact(ins).zip(own.chunks_exact_mut(outs)) {
-                    let mut s = Scratch::default();
-                    conv(xb, c, &g, &packed.wino, Some(&b), act, yb, &mut s);
+                let (ins, outs) = (cg * hh * ww, own.len() / n / group);
+                let (mg, us) = (m / group, packed.wino.chunks_exact(16));
+                let per = x.chunks_exact(ins).zip(own.chunks_exact_mut(outs));
+                for (k, ((xb, yb), u)) in per.zip(us.cycle()).enumerate() {
+                    let gi = k % group;
+                    let bias = &b[gi * mg..(gi + 1) * mg];
+                    conv(xb, cg, &g, u, Some(bias), act, yb, &mut Scratch::default());
                 }
                 assert_eq!(got.as_f32().unwrap(), &own[..], "case {i}");
-                let (want, mag) = direct(&x, &w, &b, (n, c, hh, ww), m, p);
+                // and the per-run transform gives the same bits
+                let per_run =
+                    super::super::conv(&xt, &wt, Some(&bt), &win, group, act, None).unwrap();
+                assert_eq!(got, per_run, "case {i}");
+                let (want, mag) = direct(&x, &w, &b, (n, c, hh, ww), (m, group), pads);
                 assert_eq!(got.numel(), want.len());
                 for (k, (&g, (&v, &a))) in got
                     .as_f32()
