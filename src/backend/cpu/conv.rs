@@ -3,9 +3,9 @@
 //! A 1-D or 2-D Conv is a GEMM per (batch, group) over blocks of output columns: each block's
 //! im2col columns are written straight into the GEMM's B panels and multiplied by the weights
 //! as the GEMM's packed A (packed once at load for a constant weight: [`prepack`]); a 3 × 3
-//! stride-1 Conv of at least 8 input and output channels per group with a constant weight runs
-//! by Winograd's F(2 × 2, 3 × 3) instead ([`winograd`]: 16 GEMMs of the transformed weights,
-//! 2.25× fewer multiplies); higher ranks and layers of few output channels take a full im2col
+//! stride-1 Conv of at least 8 input and output channels per group runs by Winograd's
+//! F(2 × 2, 3 × 3) instead ([`winograd`]: 16 GEMMs of the transformed weights, transformed at
+//! load for a constant weight, 2.25× fewer multiplies); higher ranks and layers of few output channels take a full im2col
 //! matrix through [`gemm_strided`]. Depthwise 2-D convolutions (one
 //! input channel per group) run over a zero-padded copy of each plane, keeping 8 outputs in
 //! registers over all taps (SIMD128 for strides 1 and 2, the scalar twin for larger). A fused
