@@ -28,13 +28,26 @@ pub fn run(op: &ConvOp, inputs: &[Option<&Tensor>]) -> Result<Vec<Tensor>> {
     run_packed(op, inputs, None)
 }
 
-/// A Conv's constant weight packed for the GEMM when the session is built: per group, its
-/// `M/group × (C/group · taps)` matrix as the GEMM's A ([`PackedA`]); or, for a 3 × 3
-/// stride-1 Conv ([`winograd`]), per group its 16 transformed matrices (`groups` then empty).
+/// A Conv's constant weight packed for the GEMM when the session is built ([`pack_weight`]).
 #[derive(Debug)]
 pub struct Packed {
+    wino: bool,
     groups: Vec<PackedA>,
-    wino: Vec<PackedA>,
+}
+
+/// A Conv's weight (`mg` filters of `rows = cg · taps` values per group) as the GEMM's A: per
+/// group its `mg × rows` matrix ([`PackedA`]), or for the [`winograd`] path its 16 transformed
+/// `mg × cg` matrices.
+fn pack_weight(w: &[f32], mg: usize, rows: usize, cg: usize, wino: bool) -> Packed {
+    let mut groups = vec![];
+    for wg in w.chunks_exact(mg * rows) {
+        if wino {
+            winograd::pack_weights(wg, mg, cg, &mut groups);
+        } else {
+            groups.push(PackedA::new(mg, rows, wg, (rows, 1)));
+        }
+    }
+    Packed { wino, groups }
 }
 
 /// A weight of more floats than this is not packed at load (the copy sits beside the
@@ -61,30 +74,8 @@ pub fn prepack(op: &ConvOp, consts: &[Option<&Tensor>]) -> Option<Packed> {
         return None;
     }
     let (mg, rows) = (ws[0] / group, v.len() / ws[0]);
-    if winograd::applies(window, ws, group) {
-        let mut wino = Vec::with_capacity(16 * group);
-        for wg in v.chunks_exact(mg * rows) {
-            winograd::pack_weights(wg, mg, ws[1], &mut wino);
-        }
-        return Some(Packed {
-            groups: vec![],
-            wino,
-        });
-    }
-    let groups = (0..group)
-        .map(|gi| {
-            PackedA::new(
-                mg,
-                rows,
-                &v[gi * mg * rows..(gi + 1) * mg * rows],
-                (rows, 1),
-            )
-        })
-        .collect();
-    Some(Packed {
-        groups,
-        wino: vec![],
-    })
+    let wino = winograd::applies(window, ws, group);
+    Some(pack_weight(v, mg, rows, ws[1], wino))
 }
 
 /// [`run`] with a Conv's weight packed ahead ([`prepack`]).
@@ -1215,65 +1206,36 @@ fn conv(
         DW_PLANE.with(|p| *p.borrow_mut() = plane_copy);
         return Tensor::from_f32(out_shape, out);
     }
-    if two_d && winograd::applies(win, ws, group) {
-        // the transformed weights packed at load when they are this call's, else per run
-        let packed = packed
-            .filter(|p| {
-                p.wino.len() == 16 * group && p.wino.iter().all(|a| a.m() == mg && a.k() == cg)
-            })
-            .map(|p| &p.wino[..]);
-        let mut per_run = vec![];
-        if packed.is_none() {
-            for wg in wv.chunks_exact(mg * rows) {
-                winograd::pack_weights(wg, mg, cg, &mut per_run);
-            }
-        }
-        let u = packed.unwrap_or(&per_run);
-        let mut out = vec![0.0f32; total];
-        let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-        for bi in 0..n {
-            for (gi, u) in u.chunks_exact(16).enumerate() {
-                let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
-                let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
-                let bias = bias.map(|b| &b[gi * mg..(gi + 1) * mg]);
-                winograd::conv(xg, cg, &g, u, bias, act, dst, &mut scratch);
-            }
-        }
-        SCRATCH.with(|s| *s.borrow_mut() = scratch);
-        return Tensor::from_f32(out_shape, out);
-    }
-    if two_d && mg > DIRECT_MAX_ROWS {
-        let mut out = vec![0.0f32; total];
-        // the weights packed at load when they are this call's (same groups and shape)
-        let packed = packed
-            .filter(|p| {
-                p.groups.len() == group && p.groups.iter().all(|a| a.m() == mg && a.k() == rows)
-            })
-            .map(|p| &p.groups);
-        let per_run: Vec<PackedA>;
-        let groups = match packed {
-            Some(g) => g,
+    let wino = two_d && winograd::applies(win, ws, group);
+    if wino || (two_d && mg > DIRECT_MAX_ROWS) {
+        // the weights packed at load when they are this call's (same path, groups and shape),
+        // else per run; per group one packed A, or 16 for Winograd
+        let (per_group, k) = if wino { (16, cg) } else { (1, rows) };
+        let fits = |p: &&Packed| {
+            p.wino == wino
+                && p.groups.len() == per_group * group
+                && p.groups.iter().all(|a| a.m() == mg && a.k() == k)
+        };
+        let per_run;
+        let weights = match packed.filter(fits) {
+            Some(p) => &p.groups,
             None => {
-                per_run = (0..group)
-                    .map(|gi| {
-                        PackedA::new(
-                            mg,
-                            rows,
-                            &wv[gi * mg * rows..(gi + 1) * mg * rows],
-                            (rows, 1),
-                        )
-                    })
-                    .collect();
-                &per_run
+                per_run = pack_weight(wv, mg, rows, cg, wino);
+                &per_run.groups
             }
         };
+        let mut out = vec![0.0f32; total];
         let mut scratch = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
         for bi in 0..n {
-            for (gi, a) in groups.iter().enumerate() {
+            for (gi, a) in weights.chunks_exact(per_group).enumerate() {
                 let xg = &xv[(bi * c + gi * cg) * in_sp..(bi * c + (gi + 1) * cg) * in_sp];
                 let dst = &mut out[(bi * m + gi * mg) * out_sp..(bi * m + (gi + 1) * mg) * out_sp];
                 let bias = bias.map(|b| &b[gi * mg..(gi + 1) * mg]);
-                conv_2d_blocked(xg, cg, &g, a, bias, act, dst, &mut scratch);
+                if wino {
+                    winograd::conv(xg, cg, &g, a, bias, act, dst, &mut scratch);
+                } else {
+                    conv_2d_blocked(xg, cg, &g, &a[0], bias, act, dst, &mut scratch);
+                }
             }
         }
         SCRATCH.with(|s| *s.borrow_mut() = scratch);

@@ -264,7 +264,6 @@ fn interleave(row: &mut [f32], a: &[f32], b: &[f32]) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::Packed;
     use super::*;
     use crate::tensor::Tensor;
 
@@ -361,14 +360,7 @@ mod tests {
                 auto_pad: None,
             };
             assert!(applies(&win, &[m, cg, 3, 3], group));
-            let mut wino = vec![];
-            for wg in w.chunks_exact(w.len() / group) {
-                pack_weights(wg, m / group, cg, &mut wino);
-            }
-            let packed = Packed {
-                groups: vec![],
-                wino,
-            };
+            let packed = super::super::pack_weight(&w, m / group, cg * 9, cg, true);
             let xt = Tensor::from_f32(vec![n, c, hh, ww], x.clone()).unwrap();
             let wt = Tensor::from_f32(vec![m, cg, 3, 3], w.clone()).unwrap();
             let bt = Tensor::from_f32(vec![m], b.clone()).unwrap();
@@ -379,7 +371,7 @@ mod tests {
                 // the Conv took this path: the same bits as the kernel called directly
                 let mut own = vec![0.0f32; got.numel()];
                 let (ins, outs) = (cg * hh * ww, own.len() / n / group);
-                let (mg, us) = (m / group, packed.wino.chunks_exact(16));
+                let (mg, us) = (m / group, packed.groups.chunks_exact(16));
                 let per = x.chunks_exact(ins).zip(own.chunks_exact_mut(outs));
                 for (k, ((xb, yb), u)) in per.zip(us.cycle()).enumerate() {
                     let gi = k % group;
